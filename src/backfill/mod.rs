@@ -1,0 +1,259 @@
+//! `slipstream backfill`: the engine over archived logs.
+//!
+//! One reader thread decompresses the inputs in order and cuts them into
+//! chunks of whole lines; worker threads (one per core by default) decode,
+//! classify and window the chunks with their own [`Engine`]; at the end the
+//! workers' windows are merged — exactly, since every count is an integer —
+//! and the records are written oldest window first. The input may be in any
+//! time order: windows stay open until the input ends, and memory grows with
+//! SLIs x windows in the input, not with the number of events.
+
+mod input;
+mod summary;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use crossbeam_channel::bounded;
+
+pub use input::{expand, Input, InputError};
+pub use summary::{RejectExample, SliTotals, Summary};
+
+use crate::config::{Config, RecordKinds, SinkKind};
+use crate::decode::Reject;
+use crate::engine::{Accepted, Engine};
+use crate::sinks::file::FileSink;
+use crate::sinks::{Record, RecordKind};
+use crate::window::{render_window_record, Window, WindowSet};
+
+/// What `backfill` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Files, directories, or `-` for stdin.
+    pub inputs: Vec<String>,
+    pub from_ns: Option<i64>,
+    pub to_ns: Option<i64>,
+    /// Write JSONL records here instead of the configured sinks.
+    pub output: Option<PathBuf>,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Show a progress bar (only drawn on a terminal).
+    pub progress: bool,
+}
+
+/// Counts kept by one worker.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    pub lines: u64,
+    pub blank: u64,
+    pub accepted: u64,
+    pub out_of_range: u64,
+    pub rejected: [u64; Reject::ALL.len()],
+    /// The first (input, line) rejected for each reason.
+    pub first_rejected: [Option<(u32, u64)>; Reject::ALL.len()],
+}
+
+impl Counts {
+    fn reject(&mut self, reason: Reject, input: u32, line: u64) {
+        let i = reason.index();
+        self.rejected[i] += 1;
+        let first = &mut self.first_rejected[i];
+        if first.is_none_or(|f| (input, line) < f) {
+            *first = Some((input, line));
+        }
+    }
+
+    fn merge(&mut self, o: &Counts) {
+        self.lines += o.lines;
+        self.blank += o.blank;
+        self.accepted += o.accepted;
+        self.out_of_range += o.out_of_range;
+        for i in 0..self.rejected.len() {
+            self.rejected[i] += o.rejected[i];
+            if let Some(f) = o.first_rejected[i] {
+                if self.first_rejected[i].is_none_or(|m| f < m) {
+                    self.first_rejected[i] = Some(f);
+                }
+            }
+        }
+    }
+}
+
+/// The result of reading every input: merged windows and counts.
+pub struct Outcome {
+    pub windows: Vec<Window>,
+    pub counts: Counts,
+    pub inputs: Vec<Input>,
+    pub errors: Vec<InputError>,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// Reads all inputs through the engine on `threads` workers.
+pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
+    let started = Instant::now();
+    let mut errors = Vec::new();
+    let inputs = input::expand(&opts.inputs, &mut errors);
+    let threads = match opts.threads {
+        0 => thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let lines_done = Arc::new(AtomicU64::new(0));
+    let total_bytes: Option<u64> = inputs.iter().map(Input::size).sum();
+    let progress = opts
+        .progress
+        .then(|| summary::progress_bar(total_bytes, bytes_read.clone(), lines_done.clone()));
+
+    let (tx, rx) = bounded::<input::Chunk>(threads * 2);
+    let max_line = config.decode.max_event_bytes;
+    let outcome = thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                let lines_done = lines_done.clone();
+                let engine = Engine::new(config).with_range(opts.from_ns, opts.to_ns);
+                scope.spawn(move || worker(engine, rx, &lines_done))
+            })
+            .collect();
+        drop(rx);
+        let mut reader_counts = Counts::default();
+        for (i, inp) in inputs.iter().enumerate() {
+            let report = input::read_input(i as u32, inp, max_line, &bytes_read, &tx);
+            for o in &report.oversized {
+                reader_counts.lines += 1;
+                reader_counts.reject(Reject::TooLarge, o.input, o.line);
+            }
+            errors.extend(report.error);
+        }
+        drop(tx);
+        let mut windows: Option<WindowSet> = None;
+        let mut counts = reader_counts;
+        for w in workers {
+            let (set, c) = w
+                .join()
+                .map_err(|_| anyhow::anyhow!("a backfill worker panicked"))?;
+            counts.merge(&c);
+            match &mut windows {
+                None => windows = Some(set),
+                Some(all) => all.merge(&set),
+            }
+        }
+        let windows = windows.map_or_else(Vec::new, |mut w| w.take_until(i64::MAX));
+        anyhow::Ok((windows, counts))
+    });
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    let (windows, counts) = outcome?;
+    Ok(Outcome {
+        windows,
+        counts,
+        inputs,
+        errors,
+        bytes: bytes_read.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A worker: decodes and counts every line of the chunks it receives.
+fn worker(
+    mut engine: Engine,
+    rx: crossbeam_channel::Receiver<input::Chunk>,
+    lines_done: &AtomicU64,
+) -> (WindowSet, Counts) {
+    let mut counts = Counts::default();
+    for chunk in rx {
+        let mut line_no = chunk.first_line;
+        let before = counts.lines;
+        let data = &chunk.data[..];
+        let mut start = 0;
+        while start < data.len() {
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+            let line = &data[start..end];
+            start = end + 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            counts.lines += 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                counts.blank += 1;
+            } else {
+                match engine.process(line) {
+                    Ok(Accepted::Counted { .. }) => counts.accepted += 1,
+                    Ok(Accepted::OutOfRange) => counts.out_of_range += 1,
+                    Err(reason) => counts.reject(reason, chunk.input, line_no),
+                }
+            }
+            line_no += 1;
+        }
+        lines_done.fetch_add(counts.lines - before, Ordering::Relaxed);
+    }
+    (engine.into_windows(), counts)
+}
+
+/// Renders the window records of merged windows, oldest first and in the
+/// configuration's SLI order within a window. An SLI gets a record for a
+/// window in which at least one of its events fell.
+pub fn window_records(config: &Config, windows: &[Window]) -> Vec<Record> {
+    let mut out = Vec::new();
+    for w in windows {
+        for (sli, sw) in config.slis.iter().zip(w.slis.iter()) {
+            if sw.total == 0 {
+                continue;
+            }
+            out.push(Record {
+                kind: RecordKind::Window,
+                json: render_window_record(sli, w.start_ns, config.window.size_ns, sw),
+            });
+        }
+    }
+    out
+}
+
+/// Runs the whole command: process, write records, build the summary.
+pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
+    let mut sinks = open_sinks(config, opts)?;
+    let outcome = process(config, opts)?;
+    let records = window_records(config, &outcome.windows);
+    let mut written = Vec::new();
+    for sink in &mut sinks {
+        let n = sink
+            .write(&records)
+            .and_then(|n| sink.sync().map(|()| n))
+            .with_context(|| format!("cannot write records to {}", sink.path().display()))?;
+        written.push((sink.path().display().to_string(), n));
+    }
+    Ok(Summary::new(config, &outcome, written))
+}
+
+fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<FileSink>> {
+    if let Some(path) = &opts.output {
+        let sink = FileSink::create(path, RecordKinds::default())
+            .with_context(|| format!("cannot create the output file {}", path.display()))?;
+        return Ok(vec![sink]);
+    }
+    let mut sinks = Vec::new();
+    for s in &config.sinks {
+        match &s.kind {
+            SinkKind::File { path } => sinks.push(
+                FileSink::append(path, s.records)
+                    .with_context(|| format!("cannot open the file sink {}", path.display()))?,
+            ),
+            other => bail!(
+                "backfill writes to file sinks only, and {} has a {:?} sink; pass --output PATH to write JSONL instead",
+                config.path.display(),
+                other
+            ),
+        }
+    }
+    if sinks.is_empty() {
+        bail!(
+            "nowhere to write records: {} has no [[sink]]; add a file sink or pass --output PATH",
+            config.path.display()
+        );
+    }
+    Ok(sinks)
+}

@@ -1,0 +1,215 @@
+//! What backfill tells the user: a progress bar while it reads, and a summary
+//! at the end (bytes, lines, rejections by reason with an example line each,
+//! per-SLI totals, where the records went).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Counts, Outcome};
+use crate::config::Config;
+use crate::decode::Reject;
+
+/// A progress bar over input bytes with the line rate, drawn on stderr only
+/// when it is a terminal. A ticker thread refreshes it from the counters.
+pub fn progress_bar(
+    total: Option<u64>,
+    bytes: Arc<AtomicU64>,
+    lines: Arc<AtomicU64>,
+) -> ProgressBar {
+    let pb = match total {
+        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr_with_hz(4)),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4)),
+    };
+    let template = if total.is_some() {
+        "{spinner} [{elapsed_precise}] [{bar:30}] {bytes}/{total_bytes} {msg} ETA {eta}"
+    } else {
+        "{spinner} [{elapsed_precise}] {bytes} {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    let ticker = pb.clone();
+    std::thread::spawn(move || {
+        let mut last_lines = 0u64;
+        let step = Duration::from_millis(250);
+        while !ticker.is_finished() {
+            let l = lines.load(Ordering::Relaxed);
+            ticker.set_position(bytes.load(Ordering::Relaxed));
+            let rate = (l - last_lines) as f64 / step.as_secs_f64();
+            ticker.set_message(format!("{} lines, {}/s", human(l as f64), human(rate)));
+            last_lines = l;
+            std::thread::sleep(step);
+        }
+    });
+    pb
+}
+
+fn human(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// One rejection reason with its count and first occurrence.
+#[derive(Debug, Clone)]
+pub struct RejectExample {
+    pub reason: Reject,
+    pub count: u64,
+    /// `input:line` of the first rejected line.
+    pub first: String,
+}
+
+/// Totals of one SLI over the whole input.
+#[derive(Debug, Clone, Default)]
+pub struct SliTotals {
+    pub name: String,
+    pub windows: u64,
+    pub total: u64,
+    pub good: u64,
+    pub bad: u64,
+    pub invalid: u64,
+}
+
+/// The end-of-run report.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub inputs: usize,
+    pub bytes: u64,
+    pub counts: Counts,
+    pub rejected: Vec<RejectExample>,
+    pub slis: Vec<SliTotals>,
+    pub errors: Vec<super::InputError>,
+    pub written: Vec<(String, usize)>,
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    pub fn new(config: &Config, o: &Outcome, written: Vec<(String, usize)>) -> Summary {
+        let name_of = |input: u32| {
+            o.inputs
+                .get(input as usize)
+                .map_or_else(|| "?".into(), |i| i.name())
+        };
+        let rejected = Reject::ALL
+            .iter()
+            .filter(|r| o.counts.rejected[r.index()] > 0)
+            .map(|&r| RejectExample {
+                reason: r,
+                count: o.counts.rejected[r.index()],
+                first: o.counts.first_rejected[r.index()]
+                    .map_or_else(String::new, |(i, l)| format!("{}:{l}", name_of(i))),
+            })
+            .collect();
+        let mut slis: Vec<SliTotals> = config
+            .slis
+            .iter()
+            .map(|s| SliTotals {
+                name: s.name.clone(),
+                ..Default::default()
+            })
+            .collect();
+        for w in &o.windows {
+            for (t, s) in slis.iter_mut().zip(w.slis.iter()) {
+                if s.total > 0 {
+                    t.windows += 1;
+                }
+                t.total += s.total;
+                t.good += s.good;
+                t.bad += s.bad;
+                t.invalid += s.invalid;
+            }
+        }
+        Summary {
+            inputs: o.inputs.len(),
+            bytes: o.bytes,
+            counts: o.counts.clone(),
+            rejected,
+            slis,
+            errors: o.errors.clone(),
+            written,
+            elapsed: o.elapsed,
+        }
+    }
+
+    /// Total rejected lines.
+    pub fn rejected_total(&self) -> u64 {
+        self.counts.rejected.iter().sum()
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        let c = &self.counts;
+        writeln!(
+            f,
+            "Read {} input(s), {:.1} MB, {} lines in {:.2} s ({} lines/s).",
+            self.inputs,
+            self.bytes as f64 / 1e6,
+            c.lines,
+            secs,
+            human(c.lines as f64 / secs)
+        )?;
+        writeln!(
+            f,
+            "Accepted {} events; {} outside --from/--to; {} blank lines; {} rejected.",
+            c.accepted,
+            c.out_of_range,
+            c.blank,
+            self.rejected_total()
+        )?;
+        for r in &self.rejected {
+            writeln!(
+                f,
+                "  {:<14} {:>10}  first at {}",
+                r.reason.name(),
+                r.count,
+                r.first
+            )?;
+        }
+        let width = self
+            .slis
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(3)
+            .max(3);
+        writeln!(
+            f,
+            "{:<width$}  {:>8}  {:>12}  {:>12}  {:>10}  {:>8}  {:>11}",
+            "SLI", "windows", "total", "good", "bad", "invalid", "compliance"
+        )?;
+        for s in &self.slis {
+            let valid = s.good + s.bad;
+            let compliance = if valid > 0 {
+                format!("{:.5}%", 100.0 * s.good as f64 / valid as f64)
+            } else {
+                "-".to_string()
+            };
+            writeln!(
+                f,
+                "{:<width$}  {:>8}  {:>12}  {:>12}  {:>10}  {:>8}  {:>11}",
+                s.name, s.windows, s.total, s.good, s.bad, s.invalid, compliance
+            )?;
+        }
+        for (path, n) in &self.written {
+            writeln!(f, "Wrote {n} records to {path}.")?;
+        }
+        for e in &self.errors {
+            writeln!(
+                f,
+                "error: {}: {} (the rest of the input was processed)",
+                e.input, e.message
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+//! Configuration errors that point at the file, the line and column, and the
+//! field, so a user can go straight to the mistake.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A configuration problem, located in its file.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line and column, where known.
+    pub position: Option<(usize, usize)>,
+    /// The dotted field, e.g. `sli[1].good` or `window.size`.
+    pub field: Option<String>,
+    pub message: String,
+    /// Extra lines shown under the message (a rule with a caret, say).
+    pub detail: Option<String>,
+}
+
+impl ConfigError {
+    pub fn new(file: &Path, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            position: None,
+            field: None,
+            message: message.into(),
+            detail: None,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        write!(f, ": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, "\n{detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The source text of a configuration file, for turning byte offsets into
+/// line and column numbers.
+pub struct SourceMap<'a> {
+    pub file: &'a Path,
+    pub text: &'a str,
+}
+
+impl SourceMap<'_> {
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+
+    /// An error at a span, naming a field.
+    pub fn error(
+        &self,
+        span: Range<usize>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError {
+            file: self.file.to_path_buf(),
+            position: Some(self.position(span.start)),
+            field: Some(field.to_string()),
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    /// The dotted key that a TOML parse error at `offset` concerns: the
+    /// nearest table header above it and the key on its line.
+    pub fn key_at(&self, offset: usize) -> Option<String> {
+        let offset = offset.min(self.text.len());
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        let line = self.text[line_start..line_end].trim();
+        let key = line
+            .split_once('=')
+            .map(|(k, _)| k.trim().trim_matches('"').to_string());
+        let mut header = None;
+        for l in self.text[..line_start].lines().rev() {
+            let l = l.trim();
+            if l.starts_with('[') {
+                header = Some(
+                    l.trim_start_matches('[')
+                        .split(']')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string(),
+                );
+                break;
+            }
+        }
+        match (header, key) {
+            (Some(h), Some(k)) if !k.starts_with('[') => Some(format!("{h}.{k}")),
+            (None, Some(k)) => Some(k),
+            (Some(h), _) if line.starts_with('[') => Some(
+                line.trim_matches(|c| c == '[' || c == ']')
+                    .trim()
+                    .to_string(),
+            )
+            .or(Some(h)),
+            (h, _) => h,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The configuration exactly as the user writes it: serde structs that mirror
+//! the TOML, with spans kept on every value that is checked after parsing so
+//! errors can name the line. Nothing here is validated beyond its TOML type;
+//! [`super::Config::from_raw`] does that once.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A string with the byte range it came from.
+pub type SpanStr = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub source: Option<RawSource>,
+    #[serde(default)]
+    pub decode: RawDecode,
+    #[serde(default)]
+    pub window: RawWindow,
+    #[serde(default)]
+    pub sli: Vec<RawSli>,
+    #[serde(default)]
+    pub sink: Vec<RawSink>,
+    pub dead_letter: Option<RawDeadLetter>,
+    pub http: Option<RawHttp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub kafka: Option<RawKafkaSource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKafkaSource {
+    pub brokers: SpanStr,
+    pub topics: Spanned<Vec<String>>,
+    pub group_id: Option<SpanStr>,
+    #[serde(default)]
+    pub librdkafka: BTreeMap<String, SpanStr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecode {
+    pub format: Option<SpanStr>,
+    pub max_event_bytes: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub fields: RawFields,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFields {
+    pub timestamp: Option<SpanStr>,
+    pub timestamp_format: Option<SpanStr>,
+    pub status: Option<SpanStr>,
+    pub latency: Option<SpanStr>,
+    pub latency_unit: Option<SpanStr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    pub size: Option<SpanStr>,
+    pub max_out_of_orderness: Option<SpanStr>,
+    pub allowed_lateness: Option<SpanStr>,
+    pub idle_timeout: Option<SpanStr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSli {
+    pub name: SpanStr,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub reviewed: Option<SpanStr>,
+    pub filter: Option<SpanStr>,
+    pub good: SpanStr,
+    pub percentiles: Option<Spanned<Vec<f64>>>,
+    pub objective: Option<RawObjective>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjective {
+    pub target: Spanned<f64>,
+    pub window: SpanStr,
+    pub method: Option<SpanStr>,
+    pub timezone: Option<SpanStr>,
+}
+
+/// One `[[sink]]`. A flat struct rather than a tagged enum so that every
+/// value keeps its span; fields that do not belong to the `type` are rejected
+/// during validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    #[serde(rename = "type")]
+    pub kind: SpanStr,
+    pub records: Option<Spanned<Vec<String>>>,
+    pub path: Option<SpanStr>,
+    pub topic: Option<SpanStr>,
+    pub url: Option<SpanStr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeadLetter {
+    #[serde(rename = "type")]
+    pub kind: SpanStr,
+    pub topic: Option<SpanStr>,
+    pub path: Option<SpanStr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub listen: Option<SpanStr>,
+}

@@ -1,0 +1,182 @@
+use std::path::Path;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(Path::new("test.toml"), text)
+}
+
+const MINIMAL: &str = r#"
+[[sli]]
+name = "api"
+good = "status < 500"
+"#;
+
+#[test]
+fn defaults_fill_an_minimal_file() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.window.size_ns, 60_000_000_000);
+    assert_eq!(c.window.allowed_lateness, Duration::from_secs(60));
+    assert_eq!(c.decode.timestamp_field, "timestamp");
+    assert_eq!(c.decode.latency_unit, LatencyUnit::Millis);
+    assert_eq!(c.decode.max_event_bytes, 1_048_576);
+    assert_eq!(c.http.listen, "127.0.0.1:9898");
+    let keys: Vec<&str> = c.slis[0]
+        .percentiles
+        .iter()
+        .map(|p| p.key.as_str())
+        .collect();
+    assert_eq!(keys, ["p50", "p90", "p99"]);
+    assert!(c.slis[0].filter.is_none());
+}
+
+#[test]
+fn percentile_keys_follow_the_digits() {
+    let cases = [
+        (0.5, "p50", 5, 10),
+        (0.75, "p75", 75, 100),
+        (0.999, "p999", 999, 1000),
+        (0.05, "p05", 5, 100),
+    ];
+    for (q, key, num, den) in cases {
+        let p = Percentile::from_quantile(q).unwrap();
+        assert_eq!(
+            (p.key.as_str(), p.numerator, p.denominator),
+            (key, num, den)
+        );
+    }
+    assert!(Percentile::from_quantile(0.0).is_none());
+    assert!(Percentile::from_quantile(1.5).is_none());
+    assert_eq!(Percentile::from_quantile(1.0).unwrap().key, "p100");
+}
+
+#[test]
+fn unknown_key_names_line_and_key() {
+    let e = parse(
+        "[window]\nsize = \"1m\"\nsise = \"2m\"\n[[sli]]\nname=\"a\"\ngood=\"status < 500\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.position.map(|p| p.0), Some(3), "{e}");
+    assert_eq!(e.field.as_deref(), Some("window.sise"), "{e}");
+    assert!(e.to_string().contains("unknown field `sise`"), "{e}");
+    assert!(e.to_string().starts_with("test.toml:3:"), "{e}");
+}
+
+#[test]
+fn bad_duration_names_the_field() {
+    let e = parse(
+        "[window]\nallowed_lateness = \"5 parsecs\"\n[[sli]]\nname=\"a\"\ngood=\"status < 500\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.position, Some((2, 20)));
+    assert_eq!(e.field.as_deref(), Some("window.allowed_lateness"));
+    assert!(e.message.contains("is not a duration"), "{e}");
+}
+
+#[test]
+fn bad_rule_points_at_the_column_inside_the_string() {
+    let text = "[[sli]]\nname = \"a\"\ngood = 'status <= '\n";
+    let e = parse(text).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].good"));
+    // `good = '` is 8 characters; the rule's column 11 is the file's column 19.
+    let (line, col) = e.position.unwrap();
+    assert_eq!(line, 3);
+    assert!(col > 8, "{e}");
+    let shown = e.to_string();
+    assert!(shown.contains("status <="), "{shown}");
+    assert!(shown.contains('^'), "{shown}");
+}
+
+#[test]
+fn missing_file_is_named() {
+    let e = Config::load(Path::new("/nonexistent/slipstream.toml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/slipstream.toml: cannot read"),
+        "{e}"
+    );
+}
+
+#[test]
+fn objective_and_sink_checks() {
+    let e = parse(&format!(
+        "{MINIMAL}[sli.objective]\ntarget = 99.9\nwindow = \"28d\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].objective.target"));
+    let e = parse(&format!(
+        "{MINIMAL}[sli.objective]\ntarget = 0.999\nwindow = \"calendar:year\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("calendar:month"), "{e}");
+    let e = parse(&format!("{MINIMAL}[[sink]]\ntype = \"file\"\n")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sink[0].path"));
+    let e = parse(&format!(
+        "{MINIMAL}[[sink]]\ntype = \"file\"\npath = \"x\"\ntopic = \"t\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sink[0].topic"));
+    let e = parse(&format!("{MINIMAL}[[sink]]\ntype = \"s3\"\n")).unwrap_err();
+    assert!(e.message.contains("unknown sink type `s3`"), "{e}");
+    let e = parse(&format!(
+        "{MINIMAL}[[sli]]\nname = \"api\"\ngood = \"true\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("already used"), "{e}");
+}
+
+#[test]
+fn env_vars_expand_and_missing_ones_are_named() {
+    std::env::set_var("SLIPSTREAM_TEST_TOPIC", "slo-out");
+    let c = parse(&format!(
+        "{MINIMAL}[[sink]]\ntype = \"kafka\"\ntopic = \"${{SLIPSTREAM_TEST_TOPIC}}\"\n"
+    ))
+    .unwrap();
+    assert!(matches!(&c.sinks[0].kind, SinkKind::Kafka { topic } if topic == "slo-out"));
+    let e = parse(&format!(
+        "{MINIMAL}[[sink]]\ntype = \"kafka\"\ntopic = \"${{SLIPSTREAM_TEST_UNSET_VAR}}\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("SLIPSTREAM_TEST_UNSET_VAR"), "{e}");
+    assert_eq!(expand_env("a$$b").unwrap(), "a$b");
+    assert!(expand_env("${unclosed").is_err());
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    std::env::set_var("SLIPSTREAM_TEST_PASSWORD", "hunter2-secret-value");
+    let text = format!(
+        "[source.kafka]\nbrokers = \"b:9092\"\ntopics = [\"t\"]\n[source.kafka.librdkafka]\n\"sasl.password\" = \"${{SLIPSTREAM_TEST_PASSWORD}}\"\n\"sasl.username\" = \"svc\"\n{MINIMAL}[[sink]]\ntype = \"postgres\"\nurl = \"postgres://u:${{SLIPSTREAM_TEST_PASSWORD}}@h/db\"\n"
+    );
+    let c = parse(&text).unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("svc"));
+    let src = c.source.as_ref().unwrap();
+    assert_eq!(src.librdkafka["sasl.password"], "hunter2-secret-value");
+}
+
+#[test]
+fn example_configs_validate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            // Example configs may reference secrets from the environment.
+            for var in [
+                "KAFKA_PASSWORD",
+                "DATABASE_URL",
+                "KAFKA_USERNAME",
+                "KAFKA_BROKERS",
+            ] {
+                if std::env::var(var).is_err() {
+                    std::env::set_var(var, "example");
+                }
+            }
+            Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 1);
+}

@@ -1,0 +1,426 @@
+//! A validating JSON scanner that extracts only the wanted keys.
+//!
+//! It walks one JSON object, checks that the whole text is JSON, and copies
+//! the values of the keys in the [`PathTree`] into event slots, borrowing
+//! strings from the input. Everything else is skipped without building any
+//! value. This is the hot path of slipstream: it allocates only for a wanted
+//! string that contains escapes.
+
+use std::borrow::Cow;
+
+use memchr::memchr2;
+
+use super::paths::PathTree;
+use crate::event::{Value, TIMESTAMP_SLOT};
+
+/// Why a text is not a usable JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanError {
+    NotJson,
+    NotObject,
+}
+
+/// Nesting deeper than this is treated as not JSON rather than risking the stack.
+const MAX_DEPTH: usize = 128;
+
+/// Scans `text` as one JSON object and fills the slots that `tree` names.
+/// Returns the raw text of a numeric timestamp, which is re-read as an
+/// integer when it is one (nanosecond timestamps exceed f64 precision).
+pub fn scan<'a>(
+    text: &'a str,
+    tree: &PathTree,
+    values: &mut [Option<Value<'a>>],
+) -> Result<Option<&'a str>, ScanError> {
+    let mut sc = Scanner {
+        text,
+        s: text.as_bytes(),
+        i: 0,
+        ts_raw: None,
+        last_number: "",
+    };
+    sc.ws();
+    if sc.peek() != Some(b'{') {
+        // Tell "valid JSON, but not an object" from "not JSON at all".
+        sc.skip_value(0)?;
+        sc.ws();
+        return Err(if sc.i == sc.s.len() {
+            ScanError::NotObject
+        } else {
+            ScanError::NotJson
+        });
+    }
+    sc.object(tree, 0, values, 0)?;
+    sc.ws();
+    if sc.i != sc.s.len() {
+        return Err(ScanError::NotJson);
+    }
+    Ok(sc.ts_raw)
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    s: &'a [u8],
+    i: usize,
+    ts_raw: Option<&'a str>,
+    /// The text of the last number read, so a numeric timestamp can be re-read
+    /// as an integer.
+    last_number: &'a str,
+}
+
+impl<'a> Scanner<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.s.get(self.i) {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8) -> Result<(), ScanError> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(ScanError::NotJson)
+        }
+    }
+
+    /// Reads a string at the opening quote; returns the content's byte range
+    /// and whether it holds escapes.
+    #[inline]
+    fn string(&mut self) -> Result<(usize, usize, bool), ScanError> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            // Keys and most values are short: a plain loop beats memchr's set-up.
+            let rest = &self.s[self.i..];
+            let short = rest.len().min(24);
+            let off = match rest[..short].iter().position(|&b| b == b'"' || b == b'\\') {
+                Some(off) => off,
+                None => match memchr2(b'"', b'\\', &rest[short..]) {
+                    Some(off) => short + off,
+                    None => return Err(ScanError::NotJson),
+                },
+            };
+            self.i += off;
+            if self.s[self.i] == b'"' {
+                let end = self.i;
+                self.i += 1;
+                return Ok((start, end, escaped));
+            }
+            escaped = true;
+            match self.s.get(self.i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                Some(b'u') => {
+                    let hex = self
+                        .s
+                        .get(self.i + 2..self.i + 6)
+                        .ok_or(ScanError::NotJson)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(ScanError::NotJson);
+                    }
+                    self.i += 6;
+                }
+                _ => return Err(ScanError::NotJson),
+            }
+        }
+    }
+
+    /// Checks a number's syntax and returns its byte range.
+    #[inline]
+    fn number(&mut self) -> Result<(usize, usize), ScanError> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(ScanError::NotJson),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(ScanError::NotJson);
+            }
+            self.digits();
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(ScanError::NotJson);
+            }
+            self.digits();
+        }
+        Ok((start, self.i))
+    }
+
+    #[inline]
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn literal(&mut self, word: &[u8]) -> Result<(), ScanError> {
+        if self.s[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(ScanError::NotJson)
+        }
+    }
+
+    /// Reads an object at `{`, descending into wanted keys of `node`.
+    fn object(
+        &mut self,
+        tree: &PathTree,
+        node: usize,
+        values: &mut [Option<Value<'a>>],
+        depth: usize,
+    ) -> Result<(), ScanError> {
+        if depth >= MAX_DEPTH {
+            return Err(ScanError::NotJson);
+        }
+        self.expect(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let (ks, ke, kesc) = self.string()?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            let n = &tree.nodes[node];
+            let entry = if kesc {
+                let key = unescape(&self.text[ks..ke]);
+                n.get(key.as_bytes())
+            } else {
+                n.get(&self.s[ks..ke])
+            };
+            match entry {
+                Some(e) => {
+                    let (slots, child) = (&e.slots, e.child);
+                    let v = self.value(tree, child, values, depth + 1)?;
+                    if let Some((first, rest)) = slots.split_first() {
+                        for &slot in rest {
+                            values[slot] = Some(v.clone());
+                        }
+                        if *first == TIMESTAMP_SLOT || rest.contains(&TIMESTAMP_SLOT) {
+                            if let Value::Num(_) = v {
+                                self.ts_raw = Some(self.last_number);
+                            }
+                        }
+                        values[*first] = Some(v);
+                    }
+                }
+                None => self.skip_value(depth + 1)?,
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(ScanError::NotJson),
+            }
+        }
+    }
+}
+
+impl<'a> Scanner<'a> {
+    /// Reads a wanted value; an object descends into `child` when given.
+    #[inline]
+    fn value(
+        &mut self,
+        tree: &PathTree,
+        child: Option<usize>,
+        values: &mut [Option<Value<'a>>],
+        depth: usize,
+    ) -> Result<Value<'a>, ScanError> {
+        match self.peek() {
+            Some(b'"') => {
+                let (s, e, esc) = self.string()?;
+                let raw = &self.text[s..e];
+                Ok(Value::Str(if esc {
+                    unescape(raw)
+                } else {
+                    Cow::Borrowed(raw)
+                }))
+            }
+            Some(b'{') => {
+                match child {
+                    Some(c) => self.object(tree, c, values, depth)?,
+                    None => self.skip_value(depth)?,
+                }
+                Ok(Value::Object)
+            }
+            Some(b'[') => {
+                self.skip_value(depth)?;
+                Ok(Value::Array)
+            }
+            Some(b't') => self.literal(b"true").map(|_| Value::Bool(true)),
+            Some(b'f') => self.literal(b"false").map(|_| Value::Bool(false)),
+            Some(b'n') => self.literal(b"null").map(|_| Value::Null),
+            _ => {
+                let (s, e) = self.number()?;
+                let raw = &self.text[s..e];
+                self.last_number = raw;
+                Ok(Value::Num(parse_number(raw)))
+            }
+        }
+    }
+
+    /// Skips any value, checking its syntax.
+    fn skip_value(&mut self, depth: usize) -> Result<(), ScanError> {
+        if depth >= MAX_DEPTH {
+            return Err(ScanError::NotJson);
+        }
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b'{') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.string()?;
+                    self.ws();
+                    self.expect(b':')?;
+                    self.ws();
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(ScanError::NotJson),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(ScanError::NotJson),
+                    }
+                }
+            }
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            _ => self.number().map(|_| ()),
+        }
+    }
+}
+
+/// Parses a JSON number already checked by the scanner. Integers of up to 15
+/// digits take a fast exact path.
+#[inline]
+pub fn parse_number(raw: &str) -> f64 {
+    let b = raw.as_bytes();
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        let mut v: i64 = 0;
+        for &d in digits {
+            v = v * 10 + i64::from(d - b'0');
+        }
+        let f = v as f64;
+        return if neg { -f } else { f };
+    }
+    raw.parse().unwrap_or(f64::NAN)
+}
+
+/// Resolves the escapes of a JSON string already checked by the scanner.
+/// Unpaired surrogates become U+FFFD.
+pub fn unescape(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('\\') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hi = hex4(&mut chars);
+                let code = if (0xD800..0xDC00).contains(&hi) {
+                    let rest = chars.as_str();
+                    if let Some(after) = rest.strip_prefix("\\u") {
+                        let mut look = after.chars();
+                        let lo = hex4(&mut look);
+                        if (0xDC00..0xE000).contains(&lo) {
+                            chars = look;
+                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                        } else {
+                            0xFFFD
+                        }
+                    } else {
+                        0xFFFD
+                    }
+                } else {
+                    hi
+                };
+                out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
+    let mut v = 0;
+    for _ in 0..4 {
+        v = v * 16 + chars.next().and_then(|c| c.to_digit(16)).unwrap_or(0);
+    }
+    v
+}

@@ -1,0 +1,124 @@
+//! The tree of JSON keys the decoder looks for.
+//!
+//! Every dotted path that a role or a rule names becomes a branch of this
+//! tree. A path matches nested objects (`{"http":{"route":..}}`) and flat keys
+//! that contain dots (`{"http.route":..}`) alike, so both shapes of log work
+//! without configuration: each way of splitting the path into keys is inserted.
+
+/// What the decoder does with a key it finds in an object.
+#[derive(Debug, Default, Clone)]
+pub struct Entry {
+    /// Slots that receive the key's value.
+    pub slots: Vec<usize>,
+    /// The node to use when the value is an object to descend into.
+    pub child: Option<usize>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Node {
+    pub keys: Vec<(Box<[u8]>, Entry)>,
+}
+
+impl Node {
+    /// The entry for a key, if the key is wanted.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.keys
+            .iter()
+            .find(|(k, _)| &k[..] == key)
+            .map(|(_, e)| e)
+    }
+}
+
+/// All wanted paths; node 0 is the top-level object.
+#[derive(Debug, Clone)]
+pub struct PathTree {
+    pub nodes: Vec<Node>,
+}
+
+impl Default for PathTree {
+    fn default() -> Self {
+        PathTree {
+            nodes: vec![Node::default()],
+        }
+    }
+}
+
+impl PathTree {
+    /// Registers a dotted path whose value goes to `slot`.
+    pub fn insert(&mut self, path: &str, slot: usize) {
+        let segments: Vec<&str> = path.split('.').collect();
+        self.insert_from(0, &segments, slot);
+    }
+
+    fn insert_from(&mut self, node: usize, segments: &[&str], slot: usize) {
+        // The first key may be any prefix of the remaining segments joined by dots.
+        for take in 1..=segments.len() {
+            let key = segments[..take].join(".");
+            let entry = self.entry(node, key.as_bytes());
+            if take == segments.len() {
+                let e = &mut self.nodes[node].keys[entry].1;
+                if !e.slots.contains(&slot) {
+                    e.slots.push(slot);
+                }
+            } else {
+                let child = match self.nodes[node].keys[entry].1.child {
+                    Some(c) => c,
+                    None => {
+                        self.nodes.push(Node::default());
+                        let c = self.nodes.len() - 1;
+                        self.nodes[node].keys[entry].1.child = Some(c);
+                        c
+                    }
+                };
+                self.insert_from(child, &segments[take..], slot);
+            }
+        }
+    }
+
+    fn entry(&mut self, node: usize, key: &[u8]) -> usize {
+        let keys = &mut self.nodes[node].keys;
+        if let Some(i) = keys.iter().position(|(k, _)| &k[..] == key) {
+            return i;
+        }
+        keys.push((key.into(), Entry::default()));
+        keys.len() - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_and_flat_keys_both_lead_to_the_slot() {
+        let mut t = PathTree::default();
+        t.insert("a.b.c", 7);
+        let root = &t.nodes[0];
+        assert_eq!(root.get(b"a.b.c").map(|e| e.slots.clone()), Some(vec![7]));
+        let a = root.get(b"a").and_then(|e| e.child).unwrap();
+        assert_eq!(
+            t.nodes[a].get(b"b.c").map(|e| e.slots.clone()),
+            Some(vec![7])
+        );
+        let b = t.nodes[a].get(b"b").and_then(|e| e.child).unwrap();
+        assert_eq!(t.nodes[b].get(b"c").map(|e| e.slots.clone()), Some(vec![7]));
+        let ab = root.get(b"a.b").and_then(|e| e.child).unwrap();
+        assert_eq!(
+            t.nodes[ab].get(b"c").map(|e| e.slots.clone()),
+            Some(vec![7])
+        );
+        assert!(root.get(b"b").is_none());
+    }
+
+    #[test]
+    fn one_key_feeds_several_slots() {
+        let mut t = PathTree::default();
+        t.insert("status", 1);
+        t.insert("status", 4);
+        assert_eq!(
+            t.nodes[0].get(b"status").map(|e| e.slots.clone()),
+            Some(vec![1, 4])
+        );
+    }
+}

@@ -1,0 +1,145 @@
+use std::path::Path;
+
+use super::*;
+use crate::config::Config;
+
+fn decoder(extra: &str) -> (Config, Decoder) {
+    let text = format!(
+        "{extra}\n[[sli]]\nname = \"a\"\nfilter = 'exists(http.route) || region == \"x\"'\ngood = 'status < 500 && latency < 1s'\n"
+    );
+    let config = Config::parse(Path::new("t.toml"), &text).unwrap();
+    let d = Decoder::new(&config);
+    (config, d)
+}
+
+fn decode<'a>(d: &Decoder, line: &'a str) -> Result<Event<'a>, Reject> {
+    let mut e = Event::with_slots(d.slots());
+    d.decode(line.as_bytes(), &mut e).map(|()| e)
+}
+
+#[test]
+fn extracts_roles_and_nested_paths() {
+    let (config, d) = decoder("");
+    let mut fields = config.fields.clone();
+    let route = fields.slot("http.route");
+    let region = fields.slot("region");
+    let e = decode(
+        &d,
+        r#"{"skip":{"deep":[1,{"x":"y"}]},"timestamp":"2026-11-27T10:00:00.5Z","status":"503","latency":12.5,"http":{"route":"/a\"b","other":1},"region":"eu"}"#,
+    )
+    .unwrap();
+    assert_eq!(e.time_ns, 1_795_773_600_500_000_000);
+    assert_eq!(e.values[STATUS_SLOT], Some(Value::Num(503.0)));
+    assert_eq!(e.latency_ns, Some(12_500_000));
+    assert_eq!(e.values[route], Some(Value::Str("/a\"b".into())));
+    assert_eq!(e.values[region], Some(Value::Str("eu".into())));
+}
+
+#[test]
+fn flat_dotted_keys_match_paths() {
+    let (config, d) = decoder("");
+    let mut fields = config.fields.clone();
+    let route = fields.slot("http.route");
+    let e = decode(&d, r#"{"timestamp":1795773600,"http.route":"/flat"}"#).unwrap();
+    assert_eq!(e.values[route], Some(Value::Str("/flat".into())));
+    assert_eq!(e.time_ns, 1_795_773_600_000_000_000);
+}
+
+#[test]
+fn numeric_timestamps_by_magnitude_and_exact_nanos() {
+    let (_, d) = decoder("");
+    let s = 1_795_773_600i64;
+    for (text, want) in [
+        (format!("{s}"), s * 1_000_000_000),
+        (
+            format!("{}", s * 1000 + 250),
+            s * 1_000_000_000 + 250_000_000,
+        ),
+        (format!("{}", s * 1_000_000 + 7), s * 1_000_000_000 + 7_000),
+        (
+            format!("{}", s * 1_000_000_000 + 123),
+            s * 1_000_000_000 + 123,
+        ),
+        (format!("{s}.25"), s * 1_000_000_000 + 250_000_000),
+    ] {
+        let line = format!(r#"{{"timestamp":{text}}}"#);
+        assert_eq!(decode(&d, &line).unwrap().time_ns, want, "{text}");
+    }
+}
+
+#[test]
+fn explicit_formats_and_units() {
+    let (_, d) = decoder("[decode.fields]\ntimestamp = \"ts\"\ntimestamp_format = \"unix_ms\"\nlatency = \"dur\"\nlatency_unit = \"s\"");
+    let e = decode(&d, r#"{"ts":1000,"dur":0.25}"#).unwrap();
+    assert_eq!(e.time_ns, 1_000_000_000);
+    assert_eq!(e.latency_ns, Some(250_000_000));
+    assert_eq!(
+        decode(&d, r#"{"ts":"2026-11-27T10:00:00Z"}"#).unwrap_err(),
+        Reject::BadTimestamp
+    );
+    let (_, d) = decoder("[decode.fields]\ntimestamp_format = \"rfc3339\"");
+    assert_eq!(
+        decode(&d, r#"{"timestamp":1000}"#).unwrap_err(),
+        Reject::BadTimestamp
+    );
+}
+
+#[test]
+fn every_rejection_reason() {
+    let (_, d) = decoder("[decode]\nmax_event_bytes = 100");
+    let mut e = Event::with_slots(d.slots());
+    assert_eq!(
+        d.decode(b"{\"timestamp\":\"\xff\"}", &mut e),
+        Err(Reject::NotUtf8)
+    );
+    for (line, reason) in [
+        (r#"{"timestamp":"#, Reject::NotJson),
+        (r#"{"timestamp":1795773600,}"#, Reject::NotJson),
+        (r#"{"a":01}"#, Reject::NotJson),
+        (r#"{"a":"\q"}"#, Reject::NotJson),
+        (r#"{"a":1} x"#, Reject::NotJson),
+        (r#"{"a":tru}"#, Reject::NotJson),
+        ("[1,2]", Reject::NotObject),
+        ("42", Reject::NotObject),
+        ("\"text\"", Reject::NotObject),
+        ("plain text", Reject::NotJson),
+        (r#"{"status":200}"#, Reject::NoTimestamp),
+        (r#"{"timestamp":null}"#, Reject::NoTimestamp),
+        (r#"{"timestamp":"yesterday"}"#, Reject::BadTimestamp),
+        (r#"{"timestamp":true}"#, Reject::BadTimestamp),
+    ] {
+        assert_eq!(decode(&d, line).err(), Some(reason), "{line}");
+    }
+    let long = format!(r#"{{"timestamp":1,"pad":"{}"}}"#, "x".repeat(200));
+    assert_eq!(decode(&d, &long).err(), Some(Reject::TooLarge));
+}
+
+#[test]
+fn deep_nesting_is_rejected_not_a_crash() {
+    let (_, d) = decoder("");
+    let deep = format!(
+        r#"{{"timestamp":1,"a":{}{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    assert_eq!(decode(&d, &deep).err(), Some(Reject::NotJson));
+}
+
+#[test]
+fn escapes_and_unicode() {
+    assert_eq!(unescape(r"a\u00e9\n\ud83d\ude00"), "a\u{e9}\n\u{1F600}");
+    assert_eq!(unescape(r"\ud800x"), "\u{FFFD}x");
+    let (config, d) = decoder("");
+    let mut fields = config.fields.clone();
+    let region = fields.slot("region");
+    let e = decode(&d, r#"{"timestamp":1,"re\u0067ion":"caf\u00e9"}"#).unwrap();
+    assert_eq!(e.values[region], Some(Value::Str("caf\u{e9}".into())));
+}
+
+#[test]
+fn status_strings_other_than_digits_stay_strings() {
+    let (_, d) = decoder("");
+    let e = decode(&d, r#"{"timestamp":1,"status":"OK","latency":-3}"#).unwrap();
+    assert_eq!(e.values[STATUS_SLOT], Some(Value::Str("OK".into())));
+    assert_eq!(e.latency_ns, None, "a negative latency is not recorded");
+}

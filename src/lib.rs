@@ -1,0 +1,19 @@
+//! slipstream turns request logs into exact SLI and SLO numbers.
+//!
+//! The pipeline flows one way: bytes are decoded into [`event::Event`]s
+//! ([`decode`]), classified good, bad or invalid per SLI by compiled
+//! [`rules`], counted in event-time windows ([`window`]) by the [`engine`],
+//! and written as records to sinks ([`sinks`]). [`backfill`] drives that
+//! pipeline over archived logs; [`gen`] makes synthetic logs for demos and
+//! benchmarks.
+
+pub mod backfill;
+pub mod config;
+pub mod decode;
+pub mod engine;
+pub mod event;
+pub mod gen;
+pub mod rules;
+pub mod sinks;
+pub mod time;
+pub mod window;

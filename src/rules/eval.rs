@@ -1,0 +1,244 @@
+//! The compiled form of a rule and its evaluation.
+//!
+//! A rule is a tree of [`Node`]s whose leaves each read one slot (two for a
+//! field-to-field comparison) and compare it with a literal prepared at
+//! compile time: numbers already in the latency unit, strings owned, regular
+//! expressions compiled. Evaluation borrows everything and allocates nothing.
+
+use regex::Regex;
+
+use crate::event::Value;
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    /// `a op b`.
+    #[inline]
+    pub(super) fn test<T: PartialOrd + ?Sized>(self, a: &T, b: &T) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+
+    /// The operator that gives the same answer with its operands swapped.
+    pub(super) fn flip(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            op => op,
+        }
+    }
+
+    /// `==` or `!=`: the only operators that apply to booleans and null.
+    pub(super) fn is_equality(self) -> bool {
+        matches!(self, CmpOp::Eq | CmpOp::Ne)
+    }
+}
+
+/// The literals of an `in` list, grouped by type.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ListSet {
+    pub(super) nums: Box<[f64]>,
+    pub(super) strs: Box<[Box<str>]>,
+    pub(super) bools: Box<[bool]>,
+    pub(super) null: bool,
+}
+
+impl ListSet {
+    /// Whether `value` equals an element; `None` when no element has its type.
+    #[inline]
+    fn contains(&self, value: &Value<'_>) -> Option<bool> {
+        match value {
+            Value::Num(n) if !self.nums.is_empty() => Some(self.nums.iter().any(|x| x == n)),
+            Value::Str(s) if !self.strs.is_empty() => Some(self.strs.iter().any(|x| **x == **s)),
+            Value::Bool(b) if !self.bools.is_empty() => Some(self.bools.contains(b)),
+            Value::Null if self.null => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// One node of a compiled rule.
+#[derive(Debug, Clone)]
+pub(super) enum Node {
+    /// `true` or `false` written as the condition.
+    Const(bool),
+    /// A field used as a condition: its value when it is a bool.
+    Truthy(usize),
+    /// `exists(path)`.
+    Exists(usize),
+    Not(Box<Node>),
+    /// `&&` over two or more conditions.
+    All(Box<[Node]>),
+    /// `||` over two or more conditions.
+    Any(Box<[Node]>),
+    /// A field against a number (durations already in the latency unit).
+    Num {
+        slot: usize,
+        op: CmpOp,
+        rhs: f64,
+    },
+    Str {
+        slot: usize,
+        op: CmpOp,
+        rhs: Box<str>,
+    },
+    /// `== true` and friends; `ne` for `!=`.
+    Bool {
+        slot: usize,
+        ne: bool,
+        rhs: bool,
+    },
+    /// `== null` or `!= null`.
+    Null {
+        slot: usize,
+        ne: bool,
+    },
+    /// A field against another field.
+    Slots {
+        lhs: usize,
+        op: CmpOp,
+        rhs: usize,
+    },
+    /// `=~`, or `!~` when `negate`.
+    Regex {
+        slot: usize,
+        re: Regex,
+        negate: bool,
+    },
+    /// `in`, or `not in` when `negate`.
+    In {
+        slot: usize,
+        set: Box<ListSet>,
+        negate: bool,
+    },
+}
+
+/// The value in `slot`, if the event has one.
+#[inline]
+fn get<'v, 'a>(values: &'v [Option<Value<'a>>], slot: usize) -> Option<&'v Value<'a>> {
+    values.get(slot)?.as_ref()
+}
+
+impl Node {
+    /// `&&` over `items`, flattening nested `&&`s; one item stays itself.
+    pub(super) fn all(items: Vec<Node>) -> Node {
+        Node::join(items, true)
+    }
+
+    /// `||` over `items`, flattening nested `||`s; one item stays itself.
+    pub(super) fn any(items: Vec<Node>) -> Node {
+        Node::join(items, false)
+    }
+
+    fn join(mut items: Vec<Node>, all: bool) -> Node {
+        if items.len() == 1 {
+            if let Some(only) = items.pop() {
+                return only;
+            }
+        }
+        let mut flat = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Node::All(inner) if all => flat.extend(inner.into_vec()),
+                Node::Any(inner) if !all => flat.extend(inner.into_vec()),
+                other => flat.push(other),
+            }
+        }
+        if all {
+            Node::All(flat.into_boxed_slice())
+        } else {
+            Node::Any(flat.into_boxed_slice())
+        }
+    }
+
+    /// Three-valued evaluation; see [`super::Rule::eval`].
+    pub(super) fn eval(&self, values: &[Option<Value<'_>>]) -> Option<bool> {
+        match self {
+            Node::Const(b) => Some(*b),
+            Node::Truthy(slot) => match get(values, *slot)? {
+                Value::Bool(b) => Some(*b),
+                _ => None,
+            },
+            Node::Exists(slot) => Some(get(values, *slot).is_some()),
+            Node::Not(inner) => inner.eval(values).map(|b| !b),
+            Node::All(items) => {
+                let mut unknown = false;
+                for item in items.iter() {
+                    match item.eval(values) {
+                        Some(false) => return Some(false),
+                        None => unknown = true,
+                        Some(true) => {}
+                    }
+                }
+                (!unknown).then_some(true)
+            }
+            Node::Any(items) => {
+                let mut unknown = false;
+                for item in items.iter() {
+                    match item.eval(values) {
+                        Some(true) => return Some(true),
+                        None => unknown = true,
+                        Some(false) => {}
+                    }
+                }
+                (!unknown).then_some(false)
+            }
+            Node::Num { slot, op, rhs } => match get(values, *slot)? {
+                Value::Num(n) => Some(op.test(n, rhs)),
+                _ => None,
+            },
+            Node::Str { slot, op, rhs } => match get(values, *slot)? {
+                Value::Str(s) => Some(op.test::<str>(s, rhs)),
+                _ => None,
+            },
+            Node::Bool { slot, ne, rhs } => match get(values, *slot)? {
+                Value::Bool(b) => Some((b == rhs) != *ne),
+                _ => None,
+            },
+            Node::Null { slot, ne } => match get(values, *slot)? {
+                Value::Null => Some(!*ne),
+                _ => None,
+            },
+            Node::Slots { lhs, op, rhs } => {
+                compare_values(get(values, *lhs)?, *op, get(values, *rhs)?)
+            }
+            Node::Regex { slot, re, negate } => match get(values, *slot)? {
+                Value::Str(s) => Some(re.is_match(s) != *negate),
+                _ => None,
+            },
+            Node::In { slot, set, negate } => {
+                set.contains(get(values, *slot)?).map(|b| b != *negate)
+            }
+        }
+    }
+}
+
+/// Two event values of the same type compared; `None` for a type mismatch or
+/// an ordering of booleans or nulls.
+#[inline]
+fn compare_values(a: &Value<'_>, op: CmpOp, b: &Value<'_>) -> Option<bool> {
+    match (a, b) {
+        (Value::Num(x), Value::Num(y)) => Some(op.test(x, y)),
+        (Value::Str(x), Value::Str(y)) => Some(op.test::<str>(x, y)),
+        (Value::Bool(x), Value::Bool(y)) if op.is_equality() => Some(op.test(x, y)),
+        (Value::Null, Value::Null) if op.is_equality() => Some(op == CmpOp::Eq),
+        _ => None,
+    }
+}

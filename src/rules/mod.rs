@@ -1,0 +1,154 @@
+//! The `filter` and `good` expression language: a rule such as
+//! `status < 500 && latency <= 300ms` is compiled once at start-up into a
+//! small tree that classifies events without allocating.
+//!
+//! Compilation runs in three steps, one per file: `lexer.rs` turns the source
+//! into tokens that remember their column, `parser.rs` applies the precedence
+//! (`||`, then `&&`, then `!`, then the comparisons, which do not chain) and
+//! `compare.rs` type-checks each comparison into a node of `eval.rs`'s tree,
+//! resolving field paths to slots of the [`FieldTable`], converting duration
+//! literals to the latency unit and compiling regular expressions.
+//!
+//! Evaluation is three-valued: a rule yields `Some(true)`, `Some(false)`, or
+//! `None` when a value it needs is missing or of the wrong type. `&&`, `||`
+//! and `!` follow Kleene's logic, so `false && <unknown>` is still false.
+//!
+//! ```
+//! use slipstream::event::{FieldTable, Value, STATUS_SLOT};
+//! use slipstream::rules::compile;
+//!
+//! let mut fields = FieldTable::default();
+//! let rule = compile("status < 500 && latency <= 300ms", &mut fields, 1e6).unwrap();
+//! let mut values = vec![None; fields.len()];
+//! values[STATUS_SLOT] = Some(Value::Num(200.0));
+//! // latency is missing: the rule cannot say.
+//! assert_eq!(rule.eval(&values), None);
+//! values[STATUS_SLOT] = Some(Value::Num(503.0));
+//! // ... unless one side is already false.
+//! assert_eq!(rule.eval(&values), Some(false));
+//! ```
+
+mod compare;
+mod eval;
+mod lexer;
+mod parser;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use crate::event::{FieldTable, Value};
+
+/// A compiled rule: immutable, cheap to clone, safe to share between threads.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    source: Box<str>,
+    root: eval::Node,
+}
+
+impl Rule {
+    /// Evaluates the rule over one event's slot values.
+    ///
+    /// Three-valued: `Some(true)`, `Some(false)`, or `None` when a value the
+    /// rule needs is missing or of the wrong type. A slot beyond the end of
+    /// `values` counts as missing.
+    #[inline]
+    pub fn eval(&self, values: &[Option<Value<'_>>]) -> Option<bool> {
+        self.root.eval(values)
+    }
+
+    /// The rule as the user wrote it.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// Why a rule did not compile, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (column {column})")]
+pub struct RuleError {
+    column: usize,
+    message: String,
+}
+
+impl RuleError {
+    pub(crate) fn new(column: usize, message: impl Into<String>) -> Self {
+        RuleError {
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// The 1-based character column in the rule source where the problem is.
+    /// It may be one past the end (plus a space) when the rule ended too soon.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+
+    /// What is wrong, e.g. "expected a value after `<=`".
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The message, the rule source and a caret under the column:
+    ///
+    /// ```text
+    /// expected a value after `<=`
+    ///   status <=
+    ///             ^
+    /// ```
+    ///
+    /// For a rule that spans several lines, only the line holding the column
+    /// is shown. Tabs before the column are kept so the caret lines up.
+    pub fn render(&self, source: &str) -> String {
+        let target = self.column.saturating_sub(1);
+        let lines: Vec<&str> = source.split('\n').collect();
+        let (mut line, mut line_start) = ("", 0);
+        for (i, l) in lines.iter().enumerate() {
+            line = l;
+            let len = l.chars().count();
+            if target <= line_start + len || i + 1 == lines.len() {
+                break;
+            }
+            line_start += len + 1;
+        }
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let offset = target.saturating_sub(line_start);
+        let mut caret: String = line
+            .chars()
+            .take(offset)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let pad = offset.saturating_sub(caret.chars().count());
+        caret.extend(std::iter::repeat(' ').take(pad));
+        format!("{}\n  {line}\n  {caret}^", self.message)
+    }
+}
+
+/// Compiles a rule, registering the field paths it names in `fields`.
+///
+/// `latency_unit_ns` is how the `latency` role is expressed: nanoseconds per
+/// unit of the latency field (ms: 1e6, s: 1e9, us: 1e3, ns: 1). Duration
+/// literals compared with `latency` are converted to that unit. On error,
+/// `fields` is left as it was.
+pub fn compile(
+    source: &str,
+    fields: &mut FieldTable,
+    latency_unit_ns: f64,
+) -> Result<Rule, RuleError> {
+    let tokens = lexer::lex(source)?;
+    let mut scratch = fields.clone();
+    let root = parser::parse(source, &tokens, &mut scratch, latency_unit_ns)?;
+    *fields = scratch;
+    Ok(Rule {
+        source: source.into(),
+        root,
+    })
+}

@@ -1,0 +1,311 @@
+//! Event time: parsing RFC 3339 and Unix numbers into nanoseconds since the
+//! Unix epoch, and formatting them back as RFC 3339 UTC.
+//!
+//! Everything inside slipstream keeps time as `i64` nanoseconds (UTC), which
+//! covers the years 1678 to 2262. The parsers here are hand-written because
+//! they sit on the hot path of decoding: no allocation, no time zone database.
+
+/// Nanoseconds per second.
+pub const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date `(year, month, day)` of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
+    let part = s.get(at..at + n)?;
+    let mut v = 0u32;
+    for &b in part {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(b - b'0');
+    }
+    Some(v)
+}
+
+/// Parses an RFC 3339 timestamp (`2026-11-27T10:00:00.123Z`,
+/// `2026-11-27T19:00:00+09:00`; `t`, `z` and a space separator are accepted as
+/// RFC 3339 allows) into nanoseconds since the epoch. Fractions finer than a
+/// nanosecond are truncated. Returns `None` for anything else.
+pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
+    let year = digits(s, 0, 4)? as i64;
+    let month = digits(s, 5, 2)?;
+    let day = digits(s, 8, 2)?;
+    if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') {
+        return None;
+    }
+    if !matches!(s.get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    let hour = digits(s, 11, 2)?;
+    let minute = digits(s, 14, 2)?;
+    let second = digits(s, 17, 2)?;
+    if s.get(13) != Some(&b':') || s.get(16) != Some(&b':') {
+        return None;
+    }
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0i64;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        let mut scale = 100_000_000i64;
+        while let Some(&b) = s.get(i) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            nanos += i64::from(b - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset_secs: i64 = match s.get(i) {
+        Some(b'Z' | b'z') => {
+            i += 1;
+            0
+        }
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = digits(s, i + 1, 2)?;
+            let om = digits(s, i + 4, 2)?;
+            if s.get(i + 3) != Some(&b':') || oh > 23 || om > 59 {
+                return None;
+            }
+            i += 6;
+            let off = i64::from(oh * 3600 + om * 60);
+            if sign == b'-' {
+                -off
+            } else {
+                off
+            }
+        }
+        _ => return None,
+    };
+    if i != s.len() {
+        return None;
+    }
+    // A leap second (:60) is folded onto the next second, as most systems do.
+    let secs = days_from_civil(year, month, day) * 86_400
+        + i64::from(hour) * 3600
+        + i64::from(minute) * 60
+        + i64::from(second)
+        - offset_secs;
+    secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+}
+
+/// How a numeric timestamp is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnixUnit {
+    Seconds,
+    Millis,
+    Micros,
+    Nanos,
+    /// By magnitude: below 1e11 seconds, below 1e14 milliseconds, below 1e17
+    /// microseconds, else nanoseconds.
+    Auto,
+}
+
+/// Converts a Unix timestamp number into nanoseconds since the epoch, or
+/// `None` when it is not finite or out of range.
+pub fn from_unix(value: f64, unit: UnixUnit) -> Option<i64> {
+    if !value.is_finite() {
+        return None;
+    }
+    let unit = match unit {
+        UnixUnit::Auto => {
+            let a = value.abs();
+            if a < 1e11 {
+                UnixUnit::Seconds
+            } else if a < 1e14 {
+                UnixUnit::Millis
+            } else if a < 1e17 {
+                UnixUnit::Micros
+            } else {
+                UnixUnit::Nanos
+            }
+        }
+        u => u,
+    };
+    let scale = match unit {
+        UnixUnit::Seconds => 1e9,
+        UnixUnit::Millis => 1e6,
+        UnixUnit::Micros => 1e3,
+        _ => 1.0,
+    };
+    let ns = (value * scale).round();
+    if ns.abs() >= 9.2e18 {
+        return None;
+    }
+    Some(ns as i64)
+}
+
+/// Integer form of [`from_unix`], exact for integers beyond 2^53 (nanosecond
+/// timestamps are about 1.8e18).
+pub fn from_unix_int(value: i64, unit: UnixUnit) -> Option<i64> {
+    let unit = match unit {
+        UnixUnit::Auto => {
+            let a = value.unsigned_abs();
+            if a < 100_000_000_000 {
+                UnixUnit::Seconds
+            } else if a < 100_000_000_000_000 {
+                UnixUnit::Millis
+            } else if a < 100_000_000_000_000_000 {
+                UnixUnit::Micros
+            } else {
+                UnixUnit::Nanos
+            }
+        }
+        u => u,
+    };
+    match unit {
+        UnixUnit::Seconds => value.checked_mul(1_000_000_000),
+        UnixUnit::Millis => value.checked_mul(1_000_000),
+        UnixUnit::Micros => value.checked_mul(1_000),
+        _ => Some(value),
+    }
+}
+
+/// Formats nanoseconds since the epoch as RFC 3339 UTC: whole seconds as
+/// `2026-11-27T10:00:00Z`, otherwise with the shortest exact fraction.
+pub fn format_rfc3339(ns: i64) -> String {
+    let secs = ns.div_euclid(NANOS_PER_SEC);
+    let frac = ns.rem_euclid(NANOS_PER_SEC);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let mut out = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    );
+    if frac != 0 {
+        let f = format!("{frac:09}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+/// Parses an RFC 3339 string given on the command line or in config.
+pub fn parse_rfc3339_str(s: &str) -> Option<i64> {
+    parse_rfc3339(s.trim().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip_over_four_centuries() {
+        for days in (-200_000..200_000).step_by(37) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn parses_rfc3339_forms() {
+        // 2026-11-27T10:00:00Z = 1_795_773_600 s (checked with `date -d ... +%s`).
+        let base = 1_795_773_600 * NANOS_PER_SEC;
+        assert_eq!(parse_rfc3339(b"2026-11-27T10:00:00Z"), Some(base));
+        assert_eq!(parse_rfc3339(b"2026-11-27t10:00:00z"), Some(base));
+        assert_eq!(parse_rfc3339(b"2026-11-27 10:00:00Z"), Some(base));
+        assert_eq!(parse_rfc3339(b"2026-11-27T19:00:00+09:00"), Some(base));
+        assert_eq!(parse_rfc3339(b"2026-11-27T05:30:00-04:30"), Some(base));
+        assert_eq!(
+            parse_rfc3339(b"2026-11-27T10:00:00.25Z"),
+            Some(base + 250_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339(b"2026-11-27T10:00:00.123456789123Z"),
+            Some(base + 123_456_789)
+        );
+        for bad in [
+            &b"2026-11-27T10:00:00"[..],
+            b"2026-13-01T00:00:00Z",
+            b"2026-02-29T00:00:00Z",
+            b"2026-11-27T10:00:00.Z",
+            b"2026-11-27T24:00:00Z",
+            b"2026-11-27T10:00:00Zx",
+            b"27/11/2026",
+            b"",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(parse_rfc3339(b"2024-02-29T00:00:00Z").is_some());
+    }
+
+    #[test]
+    fn unix_auto_reads_magnitude() {
+        let s = 1_795_773_600i64;
+        let ns = s * NANOS_PER_SEC;
+        assert_eq!(from_unix(s as f64, UnixUnit::Auto), Some(ns));
+        assert_eq!(from_unix((s * 1000) as f64, UnixUnit::Auto), Some(ns));
+        assert_eq!(
+            from_unix(1_795_773_600.5, UnixUnit::Auto),
+            Some(ns + 500_000_000)
+        );
+        assert_eq!(from_unix_int(s * 1_000_000, UnixUnit::Auto), Some(ns));
+        assert_eq!(from_unix_int(ns, UnixUnit::Auto), Some(ns));
+        assert_eq!(from_unix_int(s, UnixUnit::Millis), Some(s * 1_000_000));
+        assert_eq!(from_unix(f64::NAN, UnixUnit::Auto), None);
+    }
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        let base = 1_795_773_600 * NANOS_PER_SEC;
+        assert_eq!(format_rfc3339(base), "2026-11-27T10:00:00Z");
+        assert_eq!(
+            format_rfc3339(base + 1_500_000),
+            "2026-11-27T10:00:00.0015Z"
+        );
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+}

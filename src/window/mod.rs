@@ -1,0 +1,188 @@
+//! Event-time windows: tumbling, aligned to the Unix epoch, one set of
+//! counters and a latency histogram per SLI per window.
+//!
+//! A [`WindowSet`] holds the open windows of one shard (a backfill thread, a
+//! Kafka partition). Shards merge exactly, because every counter is an
+//! integer; the result does not depend on how events were split or ordered.
+//! Memory grows with SLIs x open windows, never with the number of events.
+
+mod histogram;
+mod record;
+
+use std::collections::HashMap;
+
+pub use histogram::{bucket_of, Histogram};
+pub use record::{render_window_record, WindowRecord};
+
+/// Counts of one SLI in one window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SliWindow {
+    /// Events that matched the SLI's filter.
+    pub total: u64,
+    pub good: u64,
+    pub bad: u64,
+    /// Events whose `good` rule could not be evaluated (a missing or mistyped field).
+    pub invalid: u64,
+    /// Latencies of the SLI's events that carried one.
+    pub latency: Histogram,
+}
+
+impl SliWindow {
+    pub fn merge(&mut self, other: &SliWindow) {
+        self.total += other.total;
+        self.good += other.good;
+        self.bad += other.bad;
+        self.invalid += other.invalid;
+        self.latency.merge(&other.latency);
+    }
+}
+
+/// The start of the window that holds `time_ns`.
+#[inline]
+pub fn window_start(time_ns: i64, size_ns: i64) -> i64 {
+    time_ns.div_euclid(size_ns) * size_ns
+}
+
+/// One window's state: its start and one [`SliWindow`] per SLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub start_ns: i64,
+    pub slis: Box<[SliWindow]>,
+}
+
+/// The open windows of one shard.
+#[derive(Debug, Clone)]
+pub struct WindowSet {
+    size_ns: i64,
+    sli_count: usize,
+    windows: Vec<Window>,
+    index: HashMap<i64, usize>,
+    /// Position of the window used last: consecutive events usually share it.
+    last: usize,
+}
+
+impl WindowSet {
+    pub fn new(size_ns: i64, sli_count: usize) -> WindowSet {
+        WindowSet {
+            size_ns,
+            sli_count,
+            windows: Vec::new(),
+            index: HashMap::new(),
+            last: 0,
+        }
+    }
+
+    pub fn size_ns(&self) -> i64 {
+        self.size_ns
+    }
+
+    pub fn len(&self) -> usize {
+        self.windows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty()
+    }
+
+    /// The per-SLI counters of the window starting at `start_ns`, opened on first use.
+    #[inline]
+    pub fn get_mut(&mut self, start_ns: i64) -> &mut [SliWindow] {
+        if let Some(w) = self.windows.get(self.last) {
+            if w.start_ns == start_ns {
+                return &mut self.windows[self.last].slis;
+            }
+        }
+        let i = match self.index.get(&start_ns) {
+            Some(&i) => i,
+            None => {
+                self.windows.push(Window {
+                    start_ns,
+                    slis: vec![SliWindow::default(); self.sli_count].into_boxed_slice(),
+                });
+                let i = self.windows.len() - 1;
+                self.index.insert(start_ns, i);
+                i
+            }
+        };
+        self.last = i;
+        &mut self.windows[i].slis
+    }
+
+    /// Adds a whole window's state (from another shard) into this set.
+    pub fn merge_window(&mut self, window: &Window) {
+        let mine = self.get_mut(window.start_ns);
+        for (m, o) in mine.iter_mut().zip(window.slis.iter()) {
+            m.merge(o);
+        }
+    }
+
+    /// Adds every window of another set into this one.
+    pub fn merge(&mut self, other: &WindowSet) {
+        for w in &other.windows {
+            self.merge_window(w);
+        }
+    }
+
+    /// Removes and returns, oldest first, the windows that end at or before
+    /// `end_ns` (all of them with `i64::MAX`).
+    pub fn take_until(&mut self, end_ns: i64) -> Vec<Window> {
+        let size = self.size_ns;
+        let (mut done, keep): (Vec<Window>, Vec<Window>) = std::mem::take(&mut self.windows)
+            .into_iter()
+            .partition(|w| w.start_ns.saturating_add(size) <= end_ns);
+        self.windows = keep;
+        self.index = self
+            .windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.start_ns, i))
+            .collect();
+        self.last = 0;
+        done.sort_by_key(|w| w.start_ns);
+        done
+    }
+
+    /// The start of the oldest open window.
+    pub fn oldest_start(&self) -> Option<i64> {
+        self.windows.iter().map(|w| w.start_ns).min()
+    }
+
+    /// Heap bytes held by the histograms, roughly, for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.windows
+            .iter()
+            .flat_map(|w| w.slis.iter())
+            .map(|s| s.latency.heap_bytes() + std::mem::size_of::<SliWindow>())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_start_floors_towards_minus_infinity() {
+        assert_eq!(window_start(0, 60), 0);
+        assert_eq!(window_start(59, 60), 0);
+        assert_eq!(window_start(60, 60), 60);
+        assert_eq!(window_start(-1, 60), -60);
+    }
+
+    #[test]
+    fn take_until_returns_closed_windows_in_order() {
+        let mut set = WindowSet::new(10, 2);
+        for start in [30, 10, 20, 0] {
+            set.get_mut(start)[1].total += start as u64 + 1;
+        }
+        let done = set.take_until(25);
+        assert_eq!(
+            done.iter().map(|w| w.start_ns).collect::<Vec<_>>(),
+            vec![0, 10]
+        );
+        assert_eq!(done[1].slis[1].total, 11);
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.get_mut(30)[1].total, 31);
+        assert_eq!(set.oldest_start(), Some(20));
+    }
+}

@@ -1,0 +1,110 @@
+//! The `window` record: the JSON that every sink writes for one SLI in one
+//! window (see the contract's "Records").
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use super::SliWindow;
+use crate::config::Sli;
+use crate::time::format_rfc3339;
+
+/// A `kind = "window"` record.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowRecord<'a> {
+    pub kind: &'static str,
+    pub sli: &'a str,
+    pub window_start: String,
+    pub window_end: String,
+    pub total: u64,
+    pub good: u64,
+    pub bad: u64,
+    pub invalid: u64,
+    /// good / (good + bad); `null` when no event was valid.
+    pub compliance: Option<f64>,
+    pub target: Option<f64>,
+    pub latency: Option<LatencySummary>,
+}
+
+/// Latency of the window in milliseconds, whatever the input unit.
+#[derive(Debug, Clone)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub min: f64,
+    pub mean: f64,
+    /// Keyed `p50`, `p99`, ... in the order the SLI lists them.
+    pub percentiles: Vec<(String, f64)>,
+    pub max: f64,
+}
+
+impl Serialize for LatencySummary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(5 + self.percentiles.len()))?;
+        m.serialize_entry("unit", "ms")?;
+        m.serialize_entry("count", &self.count)?;
+        m.serialize_entry("min", &self.min)?;
+        m.serialize_entry("mean", &self.mean)?;
+        for (k, v) in &self.percentiles {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry("max", &self.max)?;
+        m.end()
+    }
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// A bucket midpoint in milliseconds, rounded to 4 significant digits: the
+/// rounding adds at most 0.05% to the histogram's 0.78%.
+fn ms_approx(ns: u64) -> f64 {
+    let v = ms(ns);
+    if v == 0.0 {
+        return 0.0;
+    }
+    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+impl<'a> WindowRecord<'a> {
+    pub fn new(sli: &'a Sli, start_ns: i64, size_ns: i64, w: &SliWindow) -> WindowRecord<'a> {
+        let valid = w.good + w.bad;
+        let h = &w.latency;
+        let latency = (h.count() > 0).then(|| LatencySummary {
+            count: h.count(),
+            min: ms(h.min_ns()),
+            mean: h.mean_ns().round() / 1e6,
+            percentiles: sli
+                .percentiles
+                .iter()
+                .map(|p| {
+                    (
+                        p.key.clone(),
+                        ms_approx(h.quantile_ns(p.numerator, p.denominator)),
+                    )
+                })
+                .collect(),
+            max: ms(h.max_ns()),
+        });
+        WindowRecord {
+            kind: "window",
+            sli: &sli.name,
+            window_start: format_rfc3339(start_ns),
+            window_end: format_rfc3339(start_ns + size_ns),
+            total: w.total,
+            good: w.good,
+            bad: w.bad,
+            invalid: w.invalid,
+            compliance: (valid > 0).then(|| w.good as f64 / valid as f64),
+            target: sli.objective.as_ref().map(|o| o.target),
+            latency,
+        }
+    }
+}
+
+/// One window record as a JSON line (without the newline).
+pub fn render_window_record(sli: &Sli, start_ns: i64, size_ns: i64, w: &SliWindow) -> String {
+    let rec = WindowRecord::new(sli, start_ns, size_ns, w);
+    // Serializing plain data with string keys cannot fail.
+    serde_json::to_string(&rec).unwrap_or_default()
+}

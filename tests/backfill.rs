@@ -1,0 +1,690 @@
+//! `slipstream backfill` end to end: the binary over generated and hand-made
+//! logs, every window record checked against an independent oracle
+//! (tests/common: serde_json + chrono + plain predicates, exact percentiles
+//! by sorting).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// The usual generated input: ~5 one-minute windows with an error burst on
+/// checkout and a latency regression on search.
+const GEN_INCIDENTS: [&str; 4] = [
+    "--incident",
+    "kind=errors,start=1m,duration=2m,rate=0.4,service=checkout",
+    "--incident",
+    "kind=latency,start=3m,duration=1m,factor=4,service=search",
+];
+
+fn gen_args<'a>(count: &'a str, rate: &'a str, seed: &'a str) -> Vec<&'a str> {
+    let mut v = vec!["--count", count, "--rate", rate, "--seed", seed];
+    v.extend(GEN_INCIDENTS);
+    v
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+const MAX_DEFAULT: usize = 1_048_576;
+
+/// Sanity checks on an oracle, so a test cannot pass vacuously.
+fn assert_input_exercises_every_sli(exp: &[Expect]) {
+    let totals = sli_totals(exp);
+    for (i, s) in slis().iter().enumerate() {
+        assert!(totals[i][1] > 0, "the input has no event for {}", s.name);
+        assert!(
+            totals[i][2] > 0 && totals[i][3] > 0,
+            "{} needs good and bad events: {:?}",
+            s.name,
+            totals[i]
+        );
+    }
+}
+
+// 1 -------------------------------------------------------------------------
+
+#[test]
+fn generated_logs_give_the_oracles_window_records() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let input = gen(
+        &dir.path().join("in.jsonl"),
+        &gen_args("60000", "200", "11"),
+    );
+    let data = fs::read(&input).expect("read input");
+    let parsed = parse_input(&data, MAX_DEFAULT);
+    assert_eq!(
+        parsed.events.len(),
+        60_000,
+        "every generated line is an event"
+    );
+    let exp = expected(&parsed.events, None, None);
+    assert_input_exercises_every_sli(&exp);
+    let windows: std::collections::BTreeSet<i64> = exp.iter().map(|e| e.start_ns).collect();
+    assert!(
+        windows.len() >= 5,
+        "expected about 5 windows, got {}",
+        windows.len()
+    );
+    // The error incident shows: some checkout window has compliance below 0.8.
+    assert!(
+        exp.iter()
+            .any(|e| e.sli == 0 && (e.bad as f64) > 0.2 * (e.good + e.bad) as f64),
+        "the checkout error incident is not in the input"
+    );
+
+    let (run, out) = backfill(
+        &cfg,
+        &dir.path().join("out.jsonl"),
+        &[],
+        &[&p(&input)],
+        None,
+    );
+    run.assert_code(0, "backfill");
+    assert_records(&records(&out), &exp);
+
+    // The summary's counts agree with the oracle too.
+    let (accepted, outside, blank, rejected) = summary_counts(&run.stderr);
+    assert_eq!(
+        (accepted, outside, blank, rejected),
+        (60_000, 0, 0, 0),
+        "summary counts"
+    );
+    let table = summary_slis(&run.stderr);
+    for (s, t) in slis().iter().zip(sli_totals(&exp)) {
+        assert_eq!(
+            table.get(s.name),
+            Some(&t),
+            "summary row of {} [windows,total,good,bad,invalid]",
+            s.name
+        );
+    }
+}
+
+// 2 -------------------------------------------------------------------------
+
+#[test]
+fn input_order_does_not_change_the_records() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let data = gen_bytes(&gen_args("30000", "200", "22"));
+    let parsed = parse_input(&data, MAX_DEFAULT);
+    let mut lines: Vec<&[u8]> = split_lines(&data);
+    assert_eq!(lines.len(), parsed.events.len());
+
+    // Sorted by time (stable), with the oracle's timestamps.
+    let mut sorted: Vec<(i64, &[u8])> = parsed
+        .events
+        .iter()
+        .map(|e| e.t_ns)
+        .zip(lines.iter().copied())
+        .collect();
+    sorted.sort_by_key(|(t, _)| *t);
+    let sorted: Vec<&[u8]> = sorted.into_iter().map(|(_, l)| l).collect();
+    let sorted_path = dir.path().join("sorted.jsonl");
+    fs::write(&sorted_path, join_lines(&sorted)).expect("write");
+
+    Rng::new(0x5eed).shuffle(&mut lines);
+    assert_ne!(lines, sorted, "the shuffle must change the order");
+    let shuffled_path = dir.path().join("shuffled.jsonl");
+    fs::write(&shuffled_path, join_lines(&lines)).expect("write");
+
+    let (r1, out_sorted) = backfill(
+        &cfg,
+        &dir.path().join("o1.jsonl"),
+        &[],
+        &[&p(&sorted_path)],
+        None,
+    );
+    r1.assert_code(0, "backfill sorted");
+    let (r2, out_shuffled) = backfill(
+        &cfg,
+        &dir.path().join("o2.jsonl"),
+        &[],
+        &[&p(&shuffled_path)],
+        None,
+    );
+    r2.assert_code(0, "backfill shuffled");
+
+    let exp = expected(&parsed.events, None, None);
+    assert_input_exercises_every_sli(&exp);
+    assert_records(&records(&out_sorted), &exp);
+    assert!(
+        out_sorted == out_shuffled,
+        "shuffled input must give byte-identical records"
+    );
+}
+
+// 3 -------------------------------------------------------------------------
+
+#[test]
+fn gzip_and_zstd_are_detected_by_magic_bytes() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let data = gen_bytes(&gen_args("20000", "200", "33"));
+    let plain = dir.path().join("plain.jsonl");
+    fs::write(&plain, &data).expect("write");
+    let (r, reference) = backfill(
+        &cfg,
+        &dir.path().join("ref.jsonl"),
+        &[],
+        &[&p(&plain)],
+        None,
+    );
+    r.assert_code(0, "backfill plain");
+    let exp = expected(&parse_input(&data, MAX_DEFAULT).events, None, None);
+    assert_input_exercises_every_sli(&exp);
+    assert_records(&records(&reference), &exp);
+
+    // Split at a line boundary in the middle, for multi-member / multi-frame files.
+    let lines = split_lines(&data);
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let (first, second) = (join_lines(first), join_lines(second));
+    assert_eq!([first.as_slice(), second.as_slice()].concat(), data);
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("a.log", gzip(&data)),
+        ("b.log", zstd(&data)),
+        (
+            "two-gzip-members.txt",
+            [gzip(&first), gzip(&second)].concat(),
+        ),
+        (
+            "two-zstd-frames.data",
+            [zstd(&first), zstd(&second)].concat(),
+        ),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, &bytes).expect("write");
+        let (r, out) = backfill(
+            &cfg,
+            &dir.path().join(format!("{name}.out")),
+            &[],
+            &[&p(&path)],
+            None,
+        );
+        r.assert_code(0, name);
+        assert!(
+            out == reference,
+            "{name}: records differ from the plain input's"
+        );
+    }
+}
+
+// 4 -------------------------------------------------------------------------
+
+#[test]
+fn stdin_gives_the_same_records() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let data = gen_bytes(&gen_args("20000", "200", "44"));
+    let plain = dir.path().join("in.jsonl");
+    fs::write(&plain, &data).expect("write");
+    let (r1, from_file) = backfill(&cfg, &dir.path().join("o1.jsonl"), &[], &[&p(&plain)], None);
+    r1.assert_code(0, "backfill file");
+    let (r2, from_stdin) = backfill(
+        &cfg,
+        &dir.path().join("o2.jsonl"),
+        &[],
+        &["-"],
+        Some(data.clone()),
+    );
+    r2.assert_code(0, "backfill stdin");
+    let exp = expected(&parse_input(&data, MAX_DEFAULT).events, None, None);
+    assert_records(&records(&from_stdin), &exp);
+    assert!(
+        from_file == from_stdin,
+        "stdin must give byte-identical records"
+    );
+
+    // Compressed stdin is detected too.
+    let (r3, from_gz_stdin) = backfill(
+        &cfg,
+        &dir.path().join("o3.jsonl"),
+        &[],
+        &["-"],
+        Some(gzip(&data)),
+    );
+    r3.assert_code(0, "backfill gzip stdin");
+    assert!(
+        from_file == from_gz_stdin,
+        "gzip on stdin must give byte-identical records"
+    );
+}
+
+// 5 -------------------------------------------------------------------------
+
+fn line(ts: &str, service: &str, status: u32, latency_ms: f64, region: &str) -> String {
+    json!({
+        "timestamp": ts, "service": service, "status": status, "latency_ms": latency_ms,
+        "region": region, "http": {"route": format!("/api/{service}")}
+    })
+    .to_string()
+}
+
+#[test]
+fn from_and_to_keep_only_events_in_range() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let mut data = gen_bytes(&gen_args("40000", "200", "55"));
+    let from = "2026-01-01T00:00:45.5Z";
+    let to = "2026-01-01T00:02:10.25Z";
+    // Events at the edges: from - 1ns (out), from (in), to - 1ns (in), to (out),
+    // and the same instants written with a UTC offset.
+    for (ts, status) in [
+        ("2026-01-01T00:00:45.499999999Z", 501),
+        ("2026-01-01T00:00:45.5Z", 502),
+        ("2026-01-01T00:02:10.249999999Z", 503),
+        ("2026-01-01T00:02:10.25Z", 504),
+        ("2026-01-01T01:00:45.5+01:00", 505),
+        ("2025-12-31T23:02:10.25-01:00", 506),
+    ] {
+        data.extend_from_slice(line(ts, "checkout", status, 7.5, "eu-west-1").as_bytes());
+        data.push(b'\n');
+    }
+    let input = dir.path().join("in.jsonl");
+    fs::write(&input, &data).expect("write");
+
+    let parsed = parse_input(&data, MAX_DEFAULT);
+    let (from_ns, to_ns) = (rfc3339_ns(from).expect("from"), rfc3339_ns(to).expect("to"));
+    let exp = expected(&parsed.events, Some(from_ns), Some(to_ns));
+    assert_input_exercises_every_sli(&exp);
+    let inside = parsed
+        .events
+        .iter()
+        .filter(|e| e.t_ns >= from_ns && e.t_ns < to_ns)
+        .count() as u64;
+    assert!(inside > 0 && inside < parsed.events.len() as u64);
+
+    let (r, out) = backfill(
+        &cfg,
+        &dir.path().join("out.jsonl"),
+        &["--from", from, "--to", to],
+        &[&p(&input)],
+        None,
+    );
+    r.assert_code(0, "backfill --from --to");
+    assert_records(&records(&out), &exp);
+    let (accepted, outside, _, rejected) = summary_counts(&r.stderr);
+    assert_eq!(
+        (accepted, outside, rejected),
+        (inside, parsed.events.len() as u64 - inside, 0),
+        "summary: accepted, outside --from/--to, rejected"
+    );
+}
+
+// 6 -------------------------------------------------------------------------
+
+/// A JSON object line of exactly `len` bytes (padded with a string field).
+fn padded(ts: &str, len: usize) -> Vec<u8> {
+    let base = json!({"timestamp": ts, "service": "checkout", "status": 200, "latency_ms": 1.0, "pad": ""}).to_string();
+    assert!(base.len() <= len);
+    let v = json!({"timestamp": ts, "service": "checkout", "status": 200, "latency_ms": 1.0, "pad": "x".repeat(len - base.len())});
+    let s = v.to_string().into_bytes();
+    assert_eq!(s.len(), len);
+    s
+}
+
+#[test]
+fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
+    const MAX: usize = 1000;
+    let dir = tmp();
+    // Generated lines are up to ~420 bytes: a 1000-byte limit keeps them all
+    // and lets an exactly-1000-byte line through while 1001 bytes is rejected.
+    let cfg = write_config(dir.path(), Some(&format!("max_event_bytes = {MAX}")));
+    let gen_data = gen_bytes(&gen_args("4000", "25", "66"));
+    let gen_lines = split_lines(&gen_data);
+
+    // (line, the reason it must be rejected for, or None when it is valid/blank)
+    let ts = "2026-01-01T00:00:30Z";
+    let specials: Vec<(Vec<u8>, Option<&'static str>)> = vec![
+        (br#"{"timestamp":"2026-01-01T00:00:10Z","service":"checkout","status":200,"x":"#.iter().copied().chain(*b"\"\xff\"}").collect(), Some("not_utf8")),
+        (b"\xff\xfe\xfd".to_vec(), Some("not_utf8")),
+        (br#"{"a":"#.to_vec(), Some("not_json")),
+        (br#"{"timestamp":"2026-01-01T00:00:10Z","status":200"#.to_vec(), Some("not_json")),
+        (br#"[1,2]"#.to_vec(), Some("not_object")),
+        (b"42".to_vec(), Some("not_object")),
+        (br#""a string""#.to_vec(), Some("not_object")),
+        (br#"{"status":200}"#.to_vec(), Some("no_timestamp")),
+        (br#"{"ts":"2026-01-01T00:00:10Z","service":"checkout","status":200}"#.to_vec(), Some("no_timestamp")),
+        (br#"{"timestamp":"yesterday"}"#.to_vec(), Some("bad_timestamp")),
+        (br#"{"timestamp":"2026-02-30T00:00:00Z","service":"checkout","status":200}"#.to_vec(), Some("bad_timestamp")),
+        (br#"{"timestamp":true,"service":"checkout","status":200}"#.to_vec(), Some("bad_timestamp")),
+        (padded(ts, 5000), Some("too_large")),
+        (padded(ts, MAX + 1), Some("too_large")),
+        (padded(ts, 300_000), Some("too_large")),
+        // Valid: exactly at the limit.
+        (padded("2026-01-01T00:00:31Z", MAX), None),
+        // Blank lines are not rejected.
+        (b"".to_vec(), None),
+        (b"   ".to_vec(), None),
+        (b"\t".to_vec(), None),
+        (b"\r".to_vec(), None),
+        // Valid events exercising the rules.
+        (br#"{"timestamp":"2026-01-01T00:00:40Z","service":"checkout","status":"503","latency_ms":12}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:00:41Z","service":"checkout","status":"200","latency_ms":13}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:00:42Z","service":"checkout","latency_ms":14.25}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:00:43Z","service":"checkout","status":"oops"}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:01:44Z","service":"search","http":{"route":"/api/search"},"status":200,"latency_ms":"12"}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:01:45Z","region":"eu-west-1","status":200,"latency_ms":null}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T09:01:46.5+09:00","service":"checkout","status":500,"latency_ms":0.125}"#.to_vec(), None),
+        (br#"{"timestamp":1767225707,"service":"checkout","status":502,"latency_ms":3}"#.to_vec(), None),
+        (br#"{"timestamp":1767225708250,"service":"checkout","status":429,"latency_ms":4}"#.to_vec(), None),
+        (b"{\"timestamp\":\"2026-01-01T00:01:49Z\",\"service\":\"checkout\",\"status\":200,\"latency_ms\":5}\r".to_vec(), None),
+    ];
+
+    // Interleave: a special line after every 90 generated lines, repeated
+    // twice over so every reason occurs more than once and far apart.
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut inserted: Vec<(&'static str, u64)> = Vec::new();
+    let mut g = gen_lines.iter();
+    for round in 0..2 {
+        for (l, reason) in &specials {
+            for _ in 0..(45 + round * 40) {
+                if let Some(x) = g.next() {
+                    lines.push(x.to_vec());
+                }
+            }
+            lines.push(l.clone());
+            if let Some(r) = reason {
+                inserted.push((r, lines.len() as u64));
+            }
+        }
+    }
+    lines.extend(g.map(|x| x.to_vec()));
+    // The very last line is too large and has no newline.
+    let mut data = join_lines(&lines);
+    data.extend_from_slice(&padded(ts, 5000));
+    inserted.push(("too_large", lines.len() as u64 + 1));
+
+    let input = dir.path().join("mixed.jsonl");
+    fs::write(&input, &data).expect("write");
+
+    // The oracle must agree with what was inserted (a self-check).
+    let parsed = parse_input(&data, MAX);
+    let mut want: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for &(r, l) in &inserted {
+        let e = want.entry(r).or_insert((0, l));
+        e.0 += 1;
+        e.1 = e.1.min(l);
+    }
+    assert_eq!(parsed.reject_counts(), want, "oracle self-check");
+    assert_eq!(parsed.blank, 8, "oracle self-check: blank lines");
+    let exp = expected(&parsed.events, None, None);
+    assert_input_exercises_every_sli(&exp);
+    assert!(
+        exp.iter().any(|e| e.sli == 0 && e.invalid > 0),
+        "checkout must have invalid events"
+    );
+
+    let (r, out) = backfill(
+        &cfg,
+        &dir.path().join("out.jsonl"),
+        &[],
+        &[&p(&input)],
+        None,
+    );
+    r.assert_code(0, "backfill with rejected lines");
+    let reported = summary_rejects(&r.stderr);
+    let want_reported: std::collections::BTreeMap<String, (u64, String)> = want
+        .iter()
+        .map(|(reason, (n, first))| {
+            (
+                reason.to_string(),
+                (*n, format!("{}:{first}", input.display())),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported, want_reported,
+        "summary: reason -> (count, first at); stderr:\n{}",
+        r.stderr
+    );
+    let (accepted, outside, blank, rejected) = summary_counts(&r.stderr);
+    assert_eq!(
+        (accepted, outside, blank, rejected),
+        (
+            parsed.events.len() as u64,
+            0,
+            parsed.blank,
+            inserted.len() as u64
+        ),
+        "summary: accepted, outside, blank, rejected"
+    );
+    assert_records(&records(&out), &exp);
+}
+
+// 7 -------------------------------------------------------------------------
+
+#[test]
+fn threads_do_not_change_the_records() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let logs = dir.path().join("logs");
+    fs::create_dir_all(&logs).expect("mkdir");
+    // Four inputs over the same minutes, so windows are merged across workers;
+    // one compressed.
+    for (name, seed) in [
+        ("a.jsonl", "71"),
+        ("b.jsonl", "72"),
+        ("c.jsonl.gz", "73"),
+        ("d.jsonl", "74"),
+    ] {
+        gen(&logs.join(name), &gen_args("50000", "250", seed));
+    }
+    let (r1, one) = backfill(
+        &cfg,
+        &dir.path().join("t1.jsonl"),
+        &["--threads", "1"],
+        &[&p(&logs)],
+        None,
+    );
+    r1.assert_code(0, "backfill --threads 1");
+    let (r4, four) = backfill(
+        &cfg,
+        &dir.path().join("t4.jsonl"),
+        &["--threads", "4"],
+        &[&p(&logs)],
+        None,
+    );
+    r4.assert_code(0, "backfill --threads 4");
+    assert!(
+        one == four,
+        "--threads 4 must give byte-identical records to --threads 1"
+    );
+
+    // And both are right.
+    let mut events = Vec::new();
+    for name in ["a.jsonl", "b.jsonl", "d.jsonl"] {
+        events.extend(parse_input(&fs::read(logs.join(name)).expect("read"), MAX_DEFAULT).events);
+    }
+    let gz = fs::read(logs.join("c.jsonl.gz")).expect("read");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut plain)
+        .expect("gunzip");
+    events.extend(parse_input(&plain, MAX_DEFAULT).events);
+    assert_eq!(events.len(), 200_000);
+    assert_records(&records(&four), &expected(&events, None, None));
+}
+
+// 8 -------------------------------------------------------------------------
+
+#[test]
+fn directories_are_recursive_and_bad_inputs_are_reported() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let logs = dir.path().join("logs");
+    fs::create_dir_all(logs.join("sub/deeper")).expect("mkdir");
+    let good = [
+        gen(&logs.join("a.jsonl"), &gen_args("6000", "200", "81")),
+        gen(
+            &logs.join("sub/b.jsonl.zst"),
+            &gen_args("6000", "200", "82"),
+        ),
+        gen(
+            &logs.join("sub/deeper/c.log"),
+            &gen_args("6000", "200", "83"),
+        ),
+    ];
+    let mut good_events = Vec::new();
+    for g in &good {
+        let bytes = fs::read(g).expect("read");
+        let plain = if g.extension().is_some_and(|e| e == "zst") {
+            zstd::decode_all(&bytes[..]).expect("unzstd")
+        } else {
+            bytes
+        };
+        good_events.extend(parse_input(&plain, MAX_DEFAULT).events);
+    }
+    assert_eq!(good_events.len(), 18_000);
+
+    // A gzip file cut in the middle, on another day so its windows are apart.
+    let whole_gz = gen(
+        &dir.path().join("whole.jsonl.gz"),
+        &[
+            "--count",
+            "20000",
+            "--rate",
+            "200",
+            "--seed",
+            "84",
+            "--start",
+            "2026-01-02T00:00:00Z",
+        ],
+    );
+    let whole = fs::read(&whole_gz).expect("read");
+    let mut trunc_plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&whole[..]),
+        &mut trunc_plain,
+    )
+    .expect("gunzip");
+    let trunc_events = parse_input(&trunc_plain, MAX_DEFAULT).events;
+    assert_eq!(trunc_events.len(), 20_000);
+    let day2 = rfc3339_ns("2026-01-02T00:00:00Z").expect("day2");
+    assert!(
+        good_events.iter().all(|e| e.t_ns < day2) && trunc_events.iter().all(|e| e.t_ns >= day2)
+    );
+    let truncated = dir.path().join("truncated.gz");
+    let cut = whole.len() / 2;
+    fs::write(&truncated, &whole[..cut]).expect("write");
+    let missing = dir.path().join("no-such-file.jsonl");
+
+    let (r, out) = backfill(
+        &cfg,
+        &dir.path().join("out.jsonl"),
+        &[],
+        &[&p(&logs), &p(&missing), &p(&truncated)],
+        None,
+    );
+    r.assert_code(2, "backfill with a missing and a truncated input");
+    assert!(
+        r.stderr.lines().any(|l| l.contains(&p(&missing))),
+        "stderr must name the missing input {}:\n{}",
+        missing.display(),
+        r.stderr
+    );
+    let trunc_line = r
+        .stderr
+        .lines()
+        .find(|l| l.contains(&p(&truncated)) && l.contains("byte"))
+        .unwrap_or_else(|| {
+            panic!(
+                "stderr must name the truncated input with a byte offset:\n{}",
+                r.stderr
+            )
+        });
+    let offset: u64 = trunc_line
+        .split("byte ")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no byte offset in: {trunc_line}"));
+    assert!(
+        offset <= cut as u64,
+        "offset {offset} is beyond the truncated file's {cut} bytes"
+    );
+
+    let recs = records(&out);
+    let (day1, day2_recs): (Vec<Value>, Vec<Value>) = recs.into_iter().partition(|v| {
+        v["window_start"]
+            .as_str()
+            .and_then(rfc3339_ns)
+            .expect("window_start")
+            < day2
+    });
+    // Every line of the good inputs (all three, nested) counted exactly.
+    let exp = expected(&good_events, None, None);
+    assert_input_exercises_every_sli(&exp);
+    assert_records(&day1, &exp);
+
+    // From the truncated file: exactly the lines decompressed before the cut,
+    // i.e. a prefix of its lines (all-errors counts every event).
+    let counted: u64 = day2_recs
+        .iter()
+        .filter(|v| v["sli"] == "all-errors")
+        .map(|v| v["total"].as_u64().expect("total"))
+        .sum();
+    assert!(
+        counted <= trunc_events.len() as u64,
+        "counted {counted} events of a 20000-line file"
+    );
+    assert!(
+        counted < trunc_events.len() as u64,
+        "a truncated file cannot have given all its lines"
+    );
+    assert_records(
+        &day2_recs,
+        &expected(&trunc_events[..counted as usize], None, None),
+    );
+}
+
+// 9 -------------------------------------------------------------------------
+
+#[test]
+fn without_output_records_are_appended_to_the_file_sink() {
+    let dir = tmp();
+    // The config lives in a subdirectory: the sink's relative path is
+    // resolved from the current directory, not the config's.
+    let conf_dir = dir.path().join("conf");
+    fs::create_dir_all(&conf_dir).expect("mkdir");
+    let cfg = write_config(&conf_dir, None);
+    let input = gen(
+        &dir.path().join("in.jsonl"),
+        &gen_args("10000", "200", "91"),
+    );
+    let exp = expected(
+        &parse_input(&fs::read(&input).expect("read"), MAX_DEFAULT).events,
+        None,
+        None,
+    );
+    let args = ["backfill", "-c", &p(&cfg), &p(&input)];
+
+    let r1 = slipstream(&args, Some(dir.path()), None);
+    r1.assert_code(0, "first backfill to the file sink");
+    let sink = dir.path().join("records.jsonl");
+    let first = fs::read(&sink).expect("the file sink was written in the current directory");
+    assert_records(&records(&first), &exp);
+    assert!(
+        !conf_dir.join("records.jsonl").exists(),
+        "the sink path is relative to the current directory"
+    );
+
+    let r2 = slipstream(&args, Some(dir.path()), None);
+    r2.assert_code(0, "second backfill to the file sink");
+    let second = fs::read(&sink).expect("read sink");
+    assert!(
+        second == [first.as_slice(), first.as_slice()].concat(),
+        "a second run appends the same records"
+    );
+}

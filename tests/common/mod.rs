@@ -1,0 +1,704 @@
+//! Helpers for the backfill integration tests: running the binary, and an
+//! independent oracle that computes the expected window records from the
+//! input bytes with serde_json, chrono and plain Rust predicates (none of the
+//! crate's decoder, rules or window code).
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use chrono::{DateTime, SecondsFormat};
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_slipstream");
+
+pub const NS_PER_S: i64 = 1_000_000_000;
+pub const WINDOW_NS: i64 = 60 * NS_PER_S;
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+/// The test configuration. `decode_extra` goes into a `[decode]` table
+/// (e.g. `max_event_bytes = 1000`).
+pub fn config_text(decode_extra: Option<&str>) -> String {
+    let decode = match decode_extra {
+        Some(extra) => format!("[decode]\n{extra}\n"),
+        None => String::new(),
+    };
+    format!(
+        r#"{decode}[decode.fields]
+latency = "latency_ms"
+
+[[sli]]
+name = "checkout-availability"
+filter = 'service == "checkout"'
+good = 'status < 500'
+percentiles = [0.5, 0.9, 0.99, 0.999]
+[sli.objective]
+target = 0.999
+window = "28d"
+
+[[sli]]
+name = "search-latency"
+filter = 'service == "search" && http.route =~ "^/api/search"'
+good = 'latency <= 100ms'
+
+[[sli]]
+name = "all-errors"
+good = 'status < 500 && status != 429'
+
+[[sli]]
+name = "eu-fast"
+filter = 'region in ["eu-west-1"]'
+good = 'latency < 0.2s'
+
+[[sink]]
+type = "file"
+path = "records.jsonl"
+"#
+    )
+}
+
+pub fn write_config(dir: &Path, decode_extra: Option<&str>) -> PathBuf {
+    let path = dir.join("slipstream.toml");
+    std::fs::write(&path, config_text(decode_extra)).expect("write config");
+    path
+}
+
+// ---------------------------------------------------------------------------
+// Running the binary
+
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn assert_code(&self, code: i32, what: &str) {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "{what}: expected exit code {code}; stderr:\n{}",
+            self.stderr
+        );
+    }
+}
+
+/// Runs `slipstream ARGS...` with an optional working directory and stdin.
+pub fn slipstream<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    cwd: Option<&Path>,
+    stdin: Option<Vec<u8>>,
+) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd.spawn().expect("spawn slipstream");
+    let writer = stdin.map(|data| {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        std::thread::spawn(move || {
+            // The binary may stop reading early on an error; ignore EPIPE.
+            let _ = pipe.write_all(&data);
+        })
+    });
+    let out = child.wait_with_output().expect("wait for slipstream");
+    if let Some(w) = writer {
+        w.join().expect("stdin writer");
+    }
+    Run {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `slipstream gen ARGS... --out PATH`; returns PATH.
+pub fn gen(path: &Path, args: &[&str]) -> PathBuf {
+    let mut all: Vec<String> = vec!["gen".into()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    all.push("--out".into());
+    all.push(path.display().to_string());
+    let r = slipstream(&all, None, None);
+    r.assert_code(0, "slipstream gen");
+    path.to_path_buf()
+}
+
+/// `slipstream gen ARGS... --out -`; returns the bytes.
+pub fn gen_bytes(args: &[&str]) -> Vec<u8> {
+    let mut all: Vec<String> = vec!["gen".into()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    all.push("--out".into());
+    all.push("-".into());
+    let r = slipstream(&all, None, None);
+    r.assert_code(0, "slipstream gen");
+    assert!(!r.stdout.is_empty(), "gen wrote nothing");
+    r.stdout
+}
+
+/// `slipstream backfill -c CFG --output OUT EXTRA... INPUTS...`: the run
+/// and the bytes of OUT (empty when it was not written).
+pub fn backfill(
+    cfg: &Path,
+    out: &Path,
+    extra: &[&str],
+    inputs: &[&str],
+    stdin: Option<Vec<u8>>,
+) -> (Run, Vec<u8>) {
+    let mut args: Vec<String> = vec![
+        "backfill".into(),
+        "-c".into(),
+        cfg.display().to_string(),
+        "--output".into(),
+        out.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(inputs.iter().map(|s| s.to_string()));
+    let r = slipstream(&args, None, stdin);
+    let bytes = std::fs::read(out).unwrap_or_default();
+    (r, bytes)
+}
+
+/// Parses JSONL records.
+pub fn records(bytes: &[u8]) -> Vec<Value> {
+    let text = std::str::from_utf8(bytes).expect("records are UTF-8");
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "records must end with a newline"
+    );
+    text.lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .unwrap_or_else(|e| panic!("record is not JSON ({e}): {l}"))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// A small deterministic PRNG (xorshift64*) for shuffling.
+
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Input lines
+
+/// Splits bytes into lines the way a text file is read: `\n` ends a line,
+/// and a final line without `\n` still counts.
+pub fn split_lines(data: &[u8]) -> Vec<&[u8]> {
+    if data.is_empty() {
+        return Vec::new();
+    }
+    let mut v: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+    if data.ends_with(b"\n") {
+        v.pop();
+    }
+    v
+}
+
+pub fn join_lines<L: AsRef<[u8]>>(lines: &[L]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(l.as_ref());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// One decoded event.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub t_ns: i64,
+    pub v: Value,
+}
+
+/// What the oracle made of an input.
+#[derive(Default, Debug)]
+pub struct Parsed {
+    pub lines: u64,
+    pub blank: u64,
+    pub events: Vec<Event>,
+    /// (reason, 1-based line number)
+    pub rejects: Vec<(&'static str, u64)>,
+}
+
+impl Parsed {
+    pub fn reject_counts(&self) -> BTreeMap<&'static str, (u64, u64)> {
+        let mut m: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
+        for &(r, line) in &self.rejects {
+            let e = m.entry(r).or_insert((0, line));
+            e.0 += 1;
+            e.1 = e.1.min(line);
+        }
+        m
+    }
+}
+
+/// RFC 3339 via chrono, in nanoseconds since the epoch.
+pub fn rfc3339_ns(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s).ok()?.timestamp_nanos_opt()
+}
+
+pub fn fmt_rfc3339(ns: i64) -> String {
+    DateTime::from_timestamp(ns.div_euclid(NS_PER_S), ns.rem_euclid(NS_PER_S) as u32)
+        .expect("time in range")
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// The contract's `auto` timestamp: strings are RFC 3339, numbers by
+/// magnitude (s < 1e11 <= ms < 1e14 <= us < 1e17 <= ns). Only integers here.
+fn timestamp(v: &Value) -> Result<i64, &'static str> {
+    match v {
+        Value::Null => Err("no_timestamp"),
+        Value::String(s) => rfc3339_ns(s).ok_or("bad_timestamp"),
+        Value::Number(n) => {
+            let i = n
+                .as_i64()
+                .expect("the oracle only handles integer Unix timestamps");
+            let a = i.unsigned_abs();
+            Ok(if a < 100_000_000_000 {
+                i * NS_PER_S
+            } else if a < 100_000_000_000_000 {
+                i * 1_000_000
+            } else if a < 100_000_000_000_000_000 {
+                i * 1_000
+            } else {
+                i
+            })
+        }
+        _ => Err("bad_timestamp"),
+    }
+}
+
+/// Classifies every line of `data` (contract section "Input").
+pub fn parse_input(data: &[u8], max_event_bytes: usize) -> Parsed {
+    let mut p = Parsed::default();
+    for (i, raw) in split_lines(data).into_iter().enumerate() {
+        let line_no = i as u64 + 1;
+        p.lines += 1;
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            p.blank += 1;
+            continue;
+        }
+        let r = (|| {
+            if line.len() > max_event_bytes {
+                return Err("too_large");
+            }
+            let text = std::str::from_utf8(line).map_err(|_| "not_utf8")?;
+            let v: Value = serde_json::from_str(text).map_err(|_| "not_json")?;
+            let obj = v.as_object().ok_or("not_object")?;
+            let t_ns = timestamp(obj.get("timestamp").unwrap_or(&Value::Null))?;
+            Ok(Event { t_ns, v })
+        })();
+        match r {
+            Ok(e) => p.events.push(e),
+            Err(reason) => p.rejects.push((reason, line_no)),
+        }
+    }
+    p
+}
+
+// ---------------------------------------------------------------------------
+// The SLIs of the test configuration, as plain closures.
+
+fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |v, k| v.as_object()?.get(k))
+}
+
+fn string<'a>(v: &'a Value, path: &str) -> Option<&'a str> {
+    get(v, path)?.as_str()
+}
+
+/// `status`: a number, or a (short) string of digits.
+fn status(v: &Value) -> Option<f64> {
+    match get(v, "status")? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s)
+            if !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            s.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// `latency`, mapped to `latency_ms`, in milliseconds: numbers only.
+pub fn latency(v: &Value) -> Option<f64> {
+    get(v, "latency_ms")?.as_f64()
+}
+
+pub struct Sli {
+    pub name: &'static str,
+    pub filter: fn(&Value) -> bool,
+    /// `None`: the rule needed a missing or mistyped field (invalid).
+    pub good: fn(&Value) -> Option<bool>,
+    pub target: Option<f64>,
+    /// (key, numerator, denominator)
+    pub percentiles: &'static [(&'static str, u64, u64)],
+}
+
+const DEFAULT_PCTS: &[(&str, u64, u64)] = &[("p50", 1, 2), ("p90", 9, 10), ("p99", 99, 100)];
+
+pub fn slis() -> Vec<Sli> {
+    vec![
+        Sli {
+            name: "checkout-availability",
+            filter: |v| string(v, "service") == Some("checkout"),
+            good: |v| status(v).map(|s| s < 500.0),
+            target: Some(0.999),
+            percentiles: &[
+                ("p50", 1, 2),
+                ("p90", 9, 10),
+                ("p99", 99, 100),
+                ("p999", 999, 1000),
+            ],
+        },
+        Sli {
+            name: "search-latency",
+            filter: |v| {
+                string(v, "service") == Some("search")
+                    && string(v, "http.route").is_some_and(|r| r.starts_with("/api/search"))
+            },
+            good: |v| latency(v).map(|l| l <= 100.0),
+            target: None,
+            percentiles: DEFAULT_PCTS,
+        },
+        Sli {
+            name: "all-errors",
+            filter: |_| true,
+            good: |v| status(v).map(|s| s < 500.0 && s != 429.0),
+            target: None,
+            percentiles: DEFAULT_PCTS,
+        },
+        Sli {
+            name: "eu-fast",
+            filter: |v| string(v, "region") == Some("eu-west-1"),
+            good: |v| latency(v).map(|l| l < 200.0),
+            target: None,
+            percentiles: DEFAULT_PCTS,
+        },
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// Expected window records
+
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    pub sli: usize,
+    pub start_ns: i64,
+    pub total: u64,
+    pub good: u64,
+    pub bad: u64,
+    pub invalid: u64,
+    /// Latencies in ms, sorted.
+    pub lat: Vec<f64>,
+}
+
+/// The expected window records for `events`, restricted to `from <= t < to`,
+/// in record order (window start, then SLI order).
+pub fn expected(events: &[Event], from: Option<i64>, to: Option<i64>) -> Vec<Expect> {
+    let slis = slis();
+    let mut windows: BTreeMap<i64, Vec<Expect>> = BTreeMap::new();
+    for e in events {
+        if from.is_some_and(|f| e.t_ns < f) || to.is_some_and(|t| e.t_ns >= t) {
+            continue;
+        }
+        let start = e.t_ns.div_euclid(WINDOW_NS) * WINDOW_NS;
+        let w = windows.entry(start).or_insert_with(|| {
+            (0..slis.len())
+                .map(|i| Expect {
+                    sli: i,
+                    start_ns: start,
+                    ..Default::default()
+                })
+                .collect()
+        });
+        for (s, acc) in slis.iter().zip(w.iter_mut()) {
+            if !(s.filter)(&e.v) {
+                continue;
+            }
+            acc.total += 1;
+            match (s.good)(&e.v) {
+                Some(true) => acc.good += 1,
+                Some(false) => acc.bad += 1,
+                None => acc.invalid += 1,
+            }
+            if let Some(l) = latency(&e.v).filter(|l| *l >= 0.0) {
+                acc.lat.push(l);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (_, w) in windows {
+        for mut acc in w {
+            if acc.total > 0 {
+                acc.lat.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+                out.push(acc);
+            }
+        }
+    }
+    out
+}
+
+/// Per-SLI sums of expected records: (windows, total, good, bad, invalid).
+pub fn sli_totals(exp: &[Expect]) -> Vec<[u64; 5]> {
+    let mut t = vec![[0u64; 5]; slis().len()];
+    for e in exp {
+        let r = &mut t[e.sli];
+        r[0] += 1;
+        r[1] += e.total;
+        r[2] += e.good;
+        r[3] += e.bad;
+        r[4] += e.invalid;
+    }
+    t
+}
+
+fn key_of(v: &Value) -> String {
+    format!(
+        "{}@{}",
+        v.get("sli").and_then(Value::as_str).unwrap_or("?"),
+        v.get("window_start").and_then(Value::as_str).unwrap_or("?")
+    )
+}
+
+/// Asserts that `actual` records are exactly the `expected` ones, in order.
+pub fn assert_records(actual: &[Value], expected: &[Expect]) {
+    let slis = slis();
+    let actual_keys: Vec<String> = actual.iter().map(key_of).collect();
+    let expected_keys: Vec<String> = expected
+        .iter()
+        .map(|e| format!("{}@{}", slis[e.sli].name, fmt_rfc3339(e.start_ns)))
+        .collect();
+    assert_eq!(
+        actual_keys, expected_keys,
+        "record keys (sli@window_start) in order"
+    );
+    for (a, e) in actual.iter().zip(expected) {
+        assert_record(a, e, &slis[e.sli]);
+    }
+}
+
+fn num(v: &Value, k: &str, ctx: &str) -> f64 {
+    v.get(k)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{ctx}: `{k}` is not a number in {v}"))
+}
+
+fn uint(v: &Value, k: &str, ctx: &str) -> u64 {
+    v.get(k)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{ctx}: `{k}` is not an unsigned integer in {v}"))
+}
+
+pub fn assert_record(a: &Value, e: &Expect, sli: &Sli) {
+    let ctx = format!("{}@{}", sli.name, fmt_rfc3339(e.start_ns));
+    let obj = a
+        .as_object()
+        .unwrap_or_else(|| panic!("{ctx}: record is not an object: {a}"));
+    let keys: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
+    let want: BTreeSet<&str> = [
+        "kind",
+        "sli",
+        "window_start",
+        "window_end",
+        "total",
+        "good",
+        "bad",
+        "invalid",
+        "compliance",
+        "target",
+        "latency",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(keys, want, "{ctx}: record keys");
+    assert_eq!(a["kind"], "window", "{ctx}: kind");
+    assert_eq!(a["sli"], sli.name, "{ctx}: sli");
+    assert_eq!(
+        a["window_start"].as_str(),
+        Some(fmt_rfc3339(e.start_ns).as_str()),
+        "{ctx}: window_start"
+    );
+    assert_eq!(
+        a["window_end"].as_str(),
+        Some(fmt_rfc3339(e.start_ns + WINDOW_NS).as_str()),
+        "{ctx}: window_end"
+    );
+    let got = [
+        uint(a, "total", &ctx),
+        uint(a, "good", &ctx),
+        uint(a, "bad", &ctx),
+        uint(a, "invalid", &ctx),
+    ];
+    assert_eq!(
+        got,
+        [e.total, e.good, e.bad, e.invalid],
+        "{ctx}: [total, good, bad, invalid]; record {a}"
+    );
+    let valid = e.good + e.bad;
+    if valid == 0 {
+        assert!(
+            a["compliance"].is_null(),
+            "{ctx}: compliance must be null without valid events: {a}"
+        );
+    } else {
+        let want = e.good as f64 / valid as f64;
+        let c = num(a, "compliance", &ctx);
+        assert!(
+            (c - want).abs() <= 1e-12,
+            "{ctx}: compliance {c}, expected {want}"
+        );
+    }
+    match sli.target {
+        None => assert!(a["target"].is_null(), "{ctx}: target must be null: {a}"),
+        Some(t) => assert_eq!(a["target"].as_f64(), Some(t), "{ctx}: target"),
+    }
+    assert_latency(&a["latency"], &e.lat, sli, &ctx);
+}
+
+/// Exact nearest rank: v[ceil(n * num / den) - 1].
+pub fn nearest_rank(sorted: &[f64], num: u64, den: u64) -> f64 {
+    let n = sorted.len() as u64;
+    let rank = (n * num).div_ceil(den).clamp(1, n);
+    sorted[rank as usize - 1]
+}
+
+fn assert_latency(l: &Value, v: &[f64], sli: &Sli, ctx: &str) {
+    if v.is_empty() {
+        assert!(
+            l.is_null(),
+            "{ctx}: latency must be null when no event carried one: {l}"
+        );
+        return;
+    }
+    let obj = l
+        .as_object()
+        .unwrap_or_else(|| panic!("{ctx}: latency must be an object ({} values): {l}", v.len()));
+    let keys: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
+    let mut want: BTreeSet<&str> = ["unit", "count", "min", "mean", "max"]
+        .into_iter()
+        .collect();
+    want.extend(sli.percentiles.iter().map(|p| p.0));
+    assert_eq!(keys, want, "{ctx}: latency keys");
+    assert_eq!(l["unit"], "ms", "{ctx}: latency unit");
+    assert_eq!(
+        uint(l, "count", ctx),
+        v.len() as u64,
+        "{ctx}: latency count"
+    );
+    assert_eq!(num(l, "min", ctx), v[0], "{ctx}: latency min (exact)");
+    assert_eq!(
+        num(l, "max", ctx),
+        v[v.len() - 1],
+        "{ctx}: latency max (exact)"
+    );
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let m = num(l, "mean", ctx);
+    assert!(
+        (m - mean).abs() <= 1e-6 * mean.abs().max(1.0),
+        "{ctx}: latency mean {m}, exact {mean}"
+    );
+    for &(key, n, d) in sli.percentiles {
+        let exact = nearest_rank(v, n, d);
+        let got = num(l, key, ctx);
+        assert!(
+            (got - exact).abs() <= 0.01 * exact.abs() + 1e-9,
+            "{ctx}: latency {key} = {got}, exact nearest-rank value {exact} (n = {})",
+            v.len()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The summary on stderr
+
+/// The "Accepted A events; O outside --from/--to; B blank lines; R rejected." line.
+pub fn summary_counts(stderr: &str) -> (u64, u64, u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("Accepted "))
+        .unwrap_or_else(|| panic!("no `Accepted ...` line in the summary:\n{stderr}"));
+    let nums: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    assert_eq!(nums.len(), 4, "unexpected summary line: {line}");
+    (nums[0], nums[1], nums[2], nums[3])
+}
+
+/// Rejection lines `  REASON  COUNT  first at LOCATION`.
+pub fn summary_rejects(stderr: &str) -> BTreeMap<String, (u64, String)> {
+    let mut m = BTreeMap::new();
+    for l in stderr.lines() {
+        let t: Vec<&str> = l.split_whitespace().collect();
+        if t.len() == 5 && t[2] == "first" && t[3] == "at" {
+            let count = t[1].parse().unwrap_or_else(|_| panic!("bad count in {l}"));
+            m.insert(t[0].to_string(), (count, t[4].to_string()));
+        }
+    }
+    m
+}
+
+/// Per-SLI rows of the summary table: name -> [windows, total, good, bad, invalid].
+pub fn summary_slis(stderr: &str) -> BTreeMap<String, [u64; 5]> {
+    let mut m = BTreeMap::new();
+    for l in stderr.lines() {
+        let t: Vec<&str> = l.split_whitespace().collect();
+        if t.len() == 7 {
+            let nums: Option<Vec<u64>> = t[1..6].iter().map(|x| x.parse().ok()).collect();
+            if let Some(n) = nums {
+                m.insert(t[0].to_string(), [n[0], n[1], n[2], n[3], n[4]]);
+            }
+        }
+    }
+    m
+}
+
+// ---------------------------------------------------------------------------
+// Compression
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+pub fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::encode_all(data, 3).expect("zstd")
+}
