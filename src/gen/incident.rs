@@ -92,8 +92,8 @@ impl Incident {
 
     /// Whether a request to `path` of service number `service` is affected.
     pub(super) fn matches(&self, service: usize, path: &str) -> bool {
-        self.service.map_or(true, |s| SERVICES[service].name == s)
-            && self.route.map_or(true, |r| r == path)
+        self.service.is_none_or(|s| SERVICES[service].name == s)
+            && self.route.is_none_or(|r| r == path)
     }
 }
 
@@ -243,7 +243,7 @@ fn find_route(path: &str, service: Option<usize>) -> anyhow::Result<&'static str
     let candidates: Vec<&'static str> = SERVICES
         .iter()
         .enumerate()
-        .filter(|(i, _)| service.map_or(true, |s| s == *i))
+        .filter(|(i, _)| service.is_none_or(|s| s == *i))
         .flat_map(|(_, s)| s.routes.iter().map(|r| r.path))
         .collect();
     if let Some(found) = candidates.iter().find(|p| **p == path) {

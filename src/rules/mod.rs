@@ -127,7 +127,7 @@ impl RuleError {
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         let pad = offset.saturating_sub(caret.chars().count());
-        caret.extend(std::iter::repeat(' ').take(pad));
+        caret.extend(std::iter::repeat_n(' ', pad));
         format!("{}\n  {line}\n  {caret}^", self.message)
     }
 }

@@ -76,7 +76,7 @@ impl Histogram {
     fn bump(&mut self, bucket: u32, by: u64) {
         if bucket < self.offset {
             let grow = (self.offset - bucket) as usize;
-            self.counts.splice(0..0, std::iter::repeat(0).take(grow));
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
             self.offset = bucket;
         }
         let i = (bucket - self.offset) as usize;
