@@ -20,6 +20,7 @@ use std::sync::Arc;
 use crate::config::{Config, Sli};
 use crate::decode::{Decoder, Reject};
 use crate::event::{Event, Value};
+use crate::rules::Rule;
 use crate::window::{bucket_of, window_start, WindowSet};
 
 /// What became of a line the engine accepted.
@@ -55,7 +56,15 @@ impl Engine {
         let spare = Vec::with_capacity(decoder.slots());
         Engine {
             decoder,
-            slis: config.slis.clone().into(),
+            slis: config
+                .slis
+                .iter()
+                .map(|s| Sli {
+                    filter: s.filter.as_ref().map(Rule::unshared),
+                    good: s.good.unshared(),
+                    ..s.clone()
+                })
+                .collect(),
             windows: WindowSet::new(config.window.size_ns, config.slis.len()),
             spare,
             from_ns: i64::MIN,
@@ -74,6 +83,10 @@ impl Engine {
         &self.slis
     }
 
+    pub fn windows(&self) -> &WindowSet {
+        &self.windows
+    }
+
     pub fn windows_mut(&mut self) -> &mut WindowSet {
         &mut self.windows
     }
@@ -85,6 +98,25 @@ impl Engine {
     /// Decodes one line (without its newline), classifies it for every SLI
     /// and counts it in its window.
     pub fn process(&mut self, line: &[u8]) -> Result<Accepted, Reject> {
+        let (from, to) = (self.from_ns, self.to_ns);
+        self.process_if(line, |time_ns| time_ns >= from && time_ns < to)
+            .map(|(time_ns, counted)| {
+                if counted {
+                    Accepted::Counted { time_ns }
+                } else {
+                    Accepted::OutOfRange
+                }
+            })
+    }
+
+    /// Decodes one line and counts it only when `admit` accepts its event
+    /// time. Returns the event time and whether it was counted.
+    #[inline]
+    pub fn process_if(
+        &mut self,
+        line: &[u8],
+        admit: impl FnOnce(i64) -> bool,
+    ) -> Result<(i64, bool), Reject> {
         let mut values = recycle(std::mem::take(&mut self.spare));
         values.resize(self.decoder.slots(), None);
         let mut event = Event {
@@ -93,13 +125,11 @@ impl Engine {
             values,
         };
         let result = self.decoder.decode(line, &mut event).map(|()| {
-            if event.time_ns < self.from_ns || event.time_ns >= self.to_ns {
-                return Accepted::OutOfRange;
+            let admitted = admit(event.time_ns);
+            if admitted {
+                self.count(&event);
             }
-            self.count(&event);
-            Accepted::Counted {
-                time_ns: event.time_ns,
-            }
+            (event.time_ns, admitted)
         });
         self.spare = recycle(event.values);
         result

@@ -15,5 +15,6 @@ pub mod event;
 pub mod gen;
 pub mod rules;
 pub mod sinks;
+pub mod stream;
 pub mod time;
 pub mod window;

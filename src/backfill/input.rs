@@ -219,7 +219,9 @@ pub fn read_input(
         let n = match read {
             Ok(n) => n,
             Err(e) => {
-                buf.truncate(len);
+                // The line cut by the error is incomplete, not malformed: it is
+                // dropped, and the error says where reading stopped.
+                buf.truncate(tail_start);
                 let offset = bytes_read
                     .load(Ordering::Relaxed)
                     .saturating_sub(start_count);

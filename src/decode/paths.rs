@@ -16,17 +16,31 @@ pub struct Entry {
 
 #[derive(Debug, Default, Clone)]
 pub struct Node {
-    pub keys: Vec<(Box<[u8]>, Entry)>,
+    /// Each key with its first eight bytes packed in a word, which settles
+    /// almost every comparison in one instruction.
+    pub keys: Vec<(u64, Box<[u8]>, Entry)>,
+}
+
+/// The first eight bytes of a key, zero-padded, as a word.
+#[inline]
+fn prefix(key: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = key.len().min(8);
+    word[..n].copy_from_slice(&key[..n]);
+    u64::from_le_bytes(word)
 }
 
 impl Node {
     /// The entry for a key, if the key is wanted.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        let p = prefix(key);
         self.keys
             .iter()
-            .find(|(k, _)| &k[..] == key)
-            .map(|(_, e)| e)
+            .find(|(kp, k, _)| {
+                *kp == p && k.len() == key.len() && k[k.len().min(8)..] == key[key.len().min(8)..]
+            })
+            .map(|(_, _, e)| e)
     }
 }
 
@@ -57,17 +71,17 @@ impl PathTree {
             let key = segments[..take].join(".");
             let entry = self.entry(node, key.as_bytes());
             if take == segments.len() {
-                let e = &mut self.nodes[node].keys[entry].1;
+                let e = &mut self.nodes[node].keys[entry].2;
                 if !e.slots.contains(&slot) {
                     e.slots.push(slot);
                 }
             } else {
-                let child = match self.nodes[node].keys[entry].1.child {
+                let child = match self.nodes[node].keys[entry].2.child {
                     Some(c) => c,
                     None => {
                         self.nodes.push(Node::default());
                         let c = self.nodes.len() - 1;
-                        self.nodes[node].keys[entry].1.child = Some(c);
+                        self.nodes[node].keys[entry].2.child = Some(c);
                         c
                     }
                 };
@@ -78,10 +92,10 @@ impl PathTree {
 
     fn entry(&mut self, node: usize, key: &[u8]) -> usize {
         let keys = &mut self.nodes[node].keys;
-        if let Some(i) = keys.iter().position(|(k, _)| &k[..] == key) {
+        if let Some(i) = keys.iter().position(|(_, k, _)| &k[..] == key) {
             return i;
         }
-        keys.push((key.into(), Entry::default()));
+        keys.push((prefix(key), key.into(), Entry::default()));
         keys.len() - 1
     }
 }

@@ -137,6 +137,24 @@ fn get<'v, 'a>(values: &'v [Option<Value<'a>>], slot: usize) -> Option<&'v Value
 }
 
 impl Node {
+    /// A copy whose regular expressions share nothing with this one's.
+    /// `Regex::clone` shares a cache pool that threads contend for; a
+    /// thread that evaluates millions of events wants its own.
+    pub(super) fn unshared(&self) -> Node {
+        match self {
+            Node::Not(n) => Node::Not(Box::new(n.unshared())),
+            Node::All(items) => Node::All(items.iter().map(Node::unshared).collect()),
+            Node::Any(items) => Node::Any(items.iter().map(Node::unshared).collect()),
+            Node::Regex { slot, re, negate } => Node::Regex {
+                slot: *slot,
+                // Recompiling a pattern that already compiled cannot fail.
+                re: Regex::new(re.as_str()).unwrap_or_else(|_| re.clone()),
+                negate: *negate,
+            },
+            other => other.clone(),
+        }
+    }
+
     /// `&&` over `items`, flattening nested `&&`s; one item stays itself.
     pub(super) fn all(items: Vec<Node>) -> Node {
         Node::join(items, true)

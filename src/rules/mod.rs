@@ -48,6 +48,15 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A copy for another thread: equal, but sharing no regex cache with
+    /// this one (see `Node::unshared`).
+    pub fn unshared(&self) -> Rule {
+        Rule {
+            source: self.source.clone(),
+            root: self.root.unshared(),
+        }
+    }
+
     /// Evaluates the rule over one event's slot values.
     ///
     /// Three-valued: `Some(true)`, `Some(false)`, or `None` when a value the

@@ -1,0 +1,196 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::config::Config;
+use crate::window::SliWindow;
+
+const MIN: i64 = 60_000_000_000;
+const BASE: i64 = 1_795_773_600 * 1_000_000_000; // 2026-11-27T10:00:00Z
+
+fn config() -> Config {
+    Config::parse(
+        Path::new("t.toml"),
+        r#"
+[window]
+size = "1m"
+max_out_of_orderness = "5s"
+allowed_lateness = "1m"
+idle_timeout = "30s"
+[[sli]]
+name = "all"
+good = "status < 500"
+"#,
+    )
+    .unwrap()
+}
+
+fn event(t_ns: i64, status: u32) -> Vec<u8> {
+    format!(r#"{{"timestamp":{t_ns},"status":{status}}}"#).into_bytes()
+}
+
+#[test]
+fn watermark_waits_for_every_active_partition_and_skips_idle_ones() {
+    let mut job = Job::new(&config());
+    let t0 = Instant::now();
+    job.assign((0, 0), None, t0);
+    job.assign((0, 1), None, t0);
+    job.process((0, 0), 0, &event(BASE + 10 * MIN, 200), t0);
+    assert_eq!(job.watermark(t0), None, "partition 1 has not spoken yet");
+    job.process((0, 1), 0, &event(BASE + 2 * MIN, 200), t0);
+    assert_eq!(job.watermark(t0), Some(BASE + 2 * MIN - 5_000_000_000));
+    // Partition 0 keeps talking; partition 1 falls silent for the idle timeout.
+    let later = t0 + Duration::from_secs(31);
+    job.process((0, 0), 1, &event(BASE + 11 * MIN, 200), later);
+    assert_eq!(job.watermark(later), Some(BASE + 11 * MIN - 5_000_000_000));
+}
+
+#[test]
+fn windows_close_after_lateness_and_later_events_are_too_late() {
+    let mut job = Job::new(&config());
+    let t = Instant::now();
+    job.assign((0, 0), None, t);
+    assert_eq!(
+        job.process((0, 0), 0, &event(BASE + 1, 503), t),
+        Outcome::Counted
+    );
+    // Watermark at 10:02:04: window 10:00-10:01 needs 10:02:00 + 5 s of out-of-orderness.
+    job.process((0, 0), 1, &event(BASE + 2 * MIN + 4_000_000_000, 200), t);
+    assert!(job.close_windows(t).is_empty());
+    job.process((0, 0), 2, &event(BASE + 2 * MIN + 6_000_000_000, 200), t);
+    let closed = job.close_windows(t);
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].start_ns, BASE);
+    assert_eq!((closed[0].slis[0].total, closed[0].slis[0].bad), (1, 1));
+    assert_eq!(
+        job.process((0, 0), 3, &event(BASE + 30_000_000_000, 200), t),
+        Outcome::TooLate
+    );
+    assert_eq!(
+        job.process((0, 0), 4, b"not json", t),
+        Outcome::Rejected(Reject::NotJson)
+    );
+    // Offsets 1 and 2 sit in the open window 10:02: commit up to offset 1.
+    let points = job.commit_points();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0].1, 1);
+    assert_eq!(points[0].2.position, 5);
+    assert_eq!(points[0].2.frontier_ns, job.frontier_ns());
+}
+
+/// A small deterministic event log over 3 partitions and ~12 minutes.
+fn log() -> Vec<Vec<(i64, Vec<u8>)>> {
+    let mut parts = vec![Vec::new(), Vec::new(), Vec::new()];
+    let mut x: u64 = 42;
+    for i in 0..3000i64 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let p = (x >> 33) as usize % 3;
+        // Mostly in order, with up to 3 s of disorder.
+        let t = BASE + i * 240_000_000 - ((x >> 40) % 3_000) as i64 * 1_000_000;
+        let status = if (x >> 20) % 17 == 0 { 500 } else { 200 };
+        let line = if (x >> 12) % 97 == 0 {
+            b"garbage".to_vec()
+        } else {
+            event(t, status)
+        };
+        let off = parts[p].len() as i64;
+        parts[p].push((off, line));
+    }
+    parts
+}
+
+fn key_of(w: &Window) -> (i64, SliWindow) {
+    (w.start_ns, w.slis[0].clone())
+}
+
+/// Feeds partitions round-robin from `from` offsets, closing windows every
+/// few messages; stops after `limit` messages. Returns emitted windows and
+/// the last commit points taken after an emission.
+fn run(
+    job: &mut Job,
+    log: &[Vec<(i64, Vec<u8>)>],
+    from: &[i64],
+    limit: usize,
+    commit_every: usize,
+) -> (Vec<(i64, SliWindow)>, Vec<(PartitionKey, i64, Checkpoint)>) {
+    let t = Instant::now();
+    let mut cursor: Vec<usize> = from.iter().map(|&o| o as usize).collect();
+    let mut emitted = Vec::new();
+    let mut commits = Vec::new();
+    let mut n = 0;
+    loop {
+        let mut progressed = false;
+        for (p, msgs) in log.iter().enumerate() {
+            if n == limit {
+                return (emitted, commits);
+            }
+            if let Some((off, line)) = msgs.get(cursor[p]) {
+                job.process((0, p as i32), *off, line, t);
+                cursor[p] += 1;
+                n += 1;
+                progressed = true;
+                if n % 7 == 0 {
+                    emitted.extend(job.close_windows(t).iter().map(key_of));
+                }
+                if n % commit_every == 0 {
+                    commits = job.commit_points();
+                }
+            }
+        }
+        if !progressed {
+            return (emitted, commits);
+        }
+    }
+}
+
+#[test]
+fn crash_and_replay_emit_each_window_once_with_full_counts() {
+    let log = log();
+    let cfg = config();
+    let t = Instant::now();
+    let mut reference = Job::new(&cfg);
+    for p in 0..3 {
+        reference.assign((0, p), None, t);
+    }
+    let (expected, _) = run(&mut reference, &log, &[0, 0, 0], usize::MAX, 50);
+    let expected: BTreeMap<i64, SliWindow> = expected.into_iter().collect();
+    assert!(
+        expected.len() >= 8,
+        "the log spans enough windows: {}",
+        expected.len()
+    );
+
+    // Crash after various numbers of messages; restart from the last commit.
+    for crash_at in [400, 1111, 2000, 2999] {
+        let mut seen: BTreeMap<i64, SliWindow> = BTreeMap::new();
+        let mut job = Job::new(&cfg);
+        for p in 0..3 {
+            job.assign((0, p), None, t);
+        }
+        let (first, commits) = run(&mut job, &log, &[0, 0, 0], crash_at, 50);
+        for (k, v) in first {
+            assert!(seen.insert(k, v).is_none(), "emitted twice in one run");
+        }
+        let mut restarted = Job::new(&cfg);
+        let mut from = [0i64; 3];
+        for p in 0..3 {
+            let c = commits.iter().find(|(key, _, _)| key.1 == p);
+            restarted.assign((0, p), c.map(|c| c.2), t);
+            from[p as usize] = c.map_or(0, |c| c.1);
+        }
+        let (second, _) = run(&mut restarted, &log, &from, usize::MAX, 50);
+        for (k, v) in second {
+            if let Some(old) = seen.get(&k) {
+                assert_eq!(
+                    old, &v,
+                    "window {k} rewritten with other numbers (crash at {crash_at})"
+                );
+            }
+            seen.insert(k, v);
+        }
+        assert_eq!(seen, expected, "crash at {crash_at}");
+    }
+}
