@@ -9,12 +9,18 @@
 
 pub mod backfill;
 pub mod config;
+pub mod dead_letter;
 pub mod decode;
+pub mod devbroker;
 pub mod engine;
 pub mod event;
 pub mod gen;
+pub mod record;
 pub mod rules;
 pub mod sinks;
+pub mod sources;
 pub mod stream;
+pub mod telemetry;
 pub mod time;
+pub mod topology;
 pub mod window;

@@ -4,12 +4,15 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use slipstream::backfill;
 use slipstream::config::{Config, ObjectiveWindow};
+use slipstream::devbroker::DevBrokerArgs;
 use slipstream::gen::{self, GenArgs};
 use slipstream::time::parse_rfc3339_str;
 
@@ -35,10 +38,31 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
+    /// The stream job: consume request logs from Kafka and write records to the sinks.
+    ///
+    /// Example: slipstream run -c config/local.toml
+    Run {
+        /// The configuration file (TOML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Log format on stderr.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+    },
+    /// An embedded Kafka-protocol broker for development and tests.
+    ///
+    /// Example: slipstream dev-broker --topic request-logs --partitions 4
+    DevBroker(DevBrokerArgs),
     /// Generate synthetic request logs, deterministic for a seed.
     ///
     /// Example: slipstream gen --count 100000 --incident kind=errors,start=10m,duration=5m,rate=0.3,service=checkout --out logs.jsonl
     Gen(GenArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -81,6 +105,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { config } => validate(&config),
         Command::Backfill(args) => run_backfill(args),
+        Command::Run { config, log_format } => run_job(&config, log_format),
+        Command::DevBroker(args) => {
+            init_logs(LogFormat::Text);
+            slipstream::devbroker::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Gen(args) => {
             gen::run(&args)?;
             Ok(ExitCode::SUCCESS)
@@ -157,4 +187,28 @@ fn run_backfill(args: BackfillArgs) -> Result<ExitCode> {
         eprintln!("Some input could not be read (see above); exiting with status 2.");
         Ok(ExitCode::from(2))
     }
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLIPSTREAM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run_job(path: &Path, log_format: LogFormat) -> Result<ExitCode> {
+    init_logs(log_format);
+    let config = load(path)?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, shutdown.clone())
+            .context("cannot install the signal handlers")?;
+    }
+    slipstream::topology::run(&config, shutdown)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -26,9 +26,9 @@ pub use summary::{RejectExample, SliTotals, Summary};
 use crate::config::{Config, RecordKinds, SinkKind};
 use crate::decode::Reject;
 use crate::engine::{Accepted, Engine};
+use crate::record::window_records;
 use crate::sinks::file::FileSink;
-use crate::sinks::{Record, RecordKind};
-use crate::window::{render_window_record, Window, WindowSet};
+use crate::window::{Window, WindowSet};
 
 /// What `backfill` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -192,25 +192,6 @@ fn worker(
         lines_done.fetch_add(counts.lines - before, Ordering::Relaxed);
     }
     (engine.into_windows(), counts)
-}
-
-/// Renders the window records of merged windows, oldest first and in the
-/// configuration's SLI order within a window. An SLI gets a record for a
-/// window in which at least one of its events fell.
-pub fn window_records(config: &Config, windows: &[Window]) -> Vec<Record> {
-    let mut out = Vec::new();
-    for w in windows {
-        for (sli, sw) in config.slis.iter().zip(w.slis.iter()) {
-            if sw.total == 0 {
-                continue;
-            }
-            out.push(Record {
-                kind: RecordKind::Window,
-                json: render_window_record(sli, w.start_ns, config.window.size_ns, sw),
-            });
-        }
-    }
-    out
 }
 
 /// Runs the whole command: process, write records, build the summary.

@@ -56,8 +56,14 @@ pub struct GenArgs {
     pub incidents: Vec<String>,
     /// Output file; `-` or absent is stdout. A name ending in `.gz` is gzip-compressed, `.zst`
     /// zstd-compressed.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "brokers")]
     pub out: Option<PathBuf>,
+    /// Produce the events to Kafka at these brokers instead (with --topic).
+    #[arg(long, requires = "topic")]
+    pub brokers: Option<String>,
+    /// The topic to produce to.
+    #[arg(long, requires = "brokers")]
+    pub topic: Option<String>,
 }
 
 impl Default for GenArgs {
@@ -69,6 +75,8 @@ impl Default for GenArgs {
             start: None,
             incidents: Vec::new(),
             out: None,
+            brokers: None,
+            topic: None,
         }
     }
 }
@@ -103,6 +111,9 @@ impl Compression {
 /// run early without an error.
 pub fn run(args: &GenArgs) -> anyhow::Result<u64> {
     let mut gen = Generator::new(args)?;
+    if let (Some(brokers), Some(topic)) = (&args.brokers, &args.topic) {
+        return produce(&mut gen, brokers, topic);
+    }
     let path = match args.out.as_deref() {
         Some(p) if p != Path::new("-") => p,
         _ => return write_stdout(&mut gen),
@@ -145,6 +156,32 @@ fn write_file(gen: &mut Generator, file: File, compression: Compression) -> io::
             w.into_inner().map_err(|e| e.into_error())?.finish()?;
         }
     }
+    Ok(count)
+}
+
+/// Produces every remaining event as one Kafka message, keyed by its
+/// sequence number so they spread over the partitions, and waits until the
+/// broker acknowledged them all.
+pub fn produce(gen: &mut Generator, brokers: &str, topic: &str) -> anyhow::Result<u64> {
+    let mut cfg = rdkafka::ClientConfig::new();
+    cfg.set("bootstrap.servers", brokers);
+    let producer = crate::sinks::kafka::ConfirmingProducer::new(&cfg)?;
+    let mut line = Vec::with_capacity(512);
+    let mut count = 0u64;
+    loop {
+        line.clear();
+        if gen.next_event(&mut line).is_none() {
+            break;
+        }
+        producer.send(topic, &count.to_string(), &line, None)?;
+        count += 1;
+        if count % 100_000 == 0 {
+            producer.poll();
+        }
+    }
+    producer
+        .confirm(std::time::Duration::from_secs(120))
+        .with_context(|| format!("cannot produce to {topic} at {brokers}"))?;
     Ok(count)
 }
 

@@ -4,8 +4,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::Record;
+use super::Sink;
 use crate::config::RecordKinds;
+use crate::record::Record;
 
 /// Appends records to a JSONL file.
 pub struct FileSink {
@@ -63,5 +64,17 @@ impl FileSink {
     pub fn sync(&mut self) -> io::Result<()> {
         self.out.flush()?;
         self.out.get_ref().sync_data()
+    }
+}
+
+impl Sink for FileSink {
+    fn name(&self) -> String {
+        format!("file:{}", self.path.display())
+    }
+
+    fn write(&mut self, records: &[Record]) -> anyhow::Result<usize> {
+        let n = FileSink::write(self, records)?;
+        self.sync()?;
+        Ok(n)
     }
 }

@@ -1,33 +1,19 @@
-//! Sinks: where records go. Every sink receives the same JSON records (see the
-//! contract's "Records"), filtered by the kinds it asked for.
+//! Sinks: where records go. Each sink writes the records whose kinds it
+//! asked for and returns only once they are durable, so the stream job can
+//! commit the offsets that depend on them.
 
 pub mod file;
+pub mod kafka;
 
-use crate::config::RecordKinds;
+use crate::record::Record;
 
-/// The kind of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordKind {
-    Window,
-    Slo,
-    Alert,
-}
+/// A destination for records.
+pub trait Sink: Send {
+    /// A short description for logs and metrics (`file:out/records.jsonl`).
+    fn name(&self) -> String;
 
-impl RecordKind {
-    /// True when a sink with these kinds takes this record.
-    pub fn wanted_by(self, kinds: &RecordKinds) -> bool {
-        match self {
-            RecordKind::Window => kinds.window,
-            RecordKind::Slo => kinds.slo,
-            RecordKind::Alert => kinds.alert,
-        }
-    }
-}
-
-/// One rendered record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub kind: RecordKind,
-    /// The record as one line of JSON, without the newline.
-    pub json: String,
+    /// Writes the records this sink wants and returns once they are
+    /// acknowledged (fsynced, delivered). Writing the same records again is
+    /// harmless: they carry the same keys and numbers.
+    fn write(&mut self, records: &[Record]) -> anyhow::Result<usize>;
 }

@@ -102,6 +102,8 @@ fn log() -> Vec<Vec<(i64, Vec<u8>)>> {
     parts
 }
 
+type CommitPoint = (PartitionKey, i64, Checkpoint);
+
 fn key_of(w: &Window) -> (i64, SliWindow) {
     (w.start_ns, w.slis[0].clone())
 }
@@ -115,7 +117,7 @@ fn run(
     from: &[i64],
     limit: usize,
     commit_every: usize,
-) -> (Vec<(i64, SliWindow)>, Vec<(PartitionKey, i64, Checkpoint)>) {
+) -> (Vec<(i64, SliWindow)>, Vec<CommitPoint>) {
     let t = Instant::now();
     let mut cursor: Vec<usize> = from.iter().map(|&o| o as usize).collect();
     let mut emitted = Vec::new();

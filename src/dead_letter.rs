@@ -1,0 +1,161 @@
+//! Dead letters: the messages that did not become counted events (rejected,
+//! or later than the allowed lateness), kept with their reason and origin so
+//! nothing is dropped silently. A poison message never stops the job.
+//!
+//! - `kafka`: the original bytes as the message value, with headers
+//!   `slipstream.reason`, `slipstream.source.topic`, `.partition`, `.offset`.
+//! - `file`: one JSON line per message: `reason`, `topic`, `partition`,
+//!   `offset`, and the original as `raw` (UTF-8 text) or `raw_base64`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rdkafka::config::ClientConfig;
+
+use crate::config::DeadLetterConfig;
+use crate::sinks::kafka::{dead_letter_headers, ConfirmingProducer};
+
+/// Where dead letters go.
+pub enum DeadLetters {
+    Kafka {
+        topic: String,
+        producer: ConfirmingProducer,
+    },
+    File {
+        out: BufWriter<File>,
+    },
+    /// None configured: dead letters are only counted.
+    Discard,
+}
+
+impl DeadLetters {
+    pub fn new(
+        config: Option<&DeadLetterConfig>,
+        kafka: Option<&ClientConfig>,
+    ) -> Result<DeadLetters> {
+        Ok(match config {
+            None => DeadLetters::Discard,
+            Some(DeadLetterConfig::Kafka { topic }) => {
+                let base = kafka.context(
+                    "a `kafka` dead-letter destination needs [source.kafka] for its brokers",
+                )?;
+                DeadLetters::Kafka {
+                    topic: topic.clone(),
+                    producer: ConfirmingProducer::new(base)?,
+                }
+            }
+            Some(DeadLetterConfig::File { path }) => DeadLetters::File {
+                out: BufWriter::new(open_append(path)?),
+            },
+        })
+    }
+
+    /// Queues one dead letter.
+    pub fn send(
+        &mut self,
+        reason: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        raw: &[u8],
+    ) -> Result<()> {
+        match self {
+            DeadLetters::Discard => Ok(()),
+            DeadLetters::Kafka {
+                topic: dlq,
+                producer,
+            } => {
+                let key = format!("{topic}|{partition}|{offset}");
+                producer.send(
+                    dlq,
+                    &key,
+                    raw,
+                    Some(dead_letter_headers(reason, topic, partition, offset)),
+                )
+            }
+            DeadLetters::File { out } => {
+                let mut line = serde_json::json!({
+                    "reason": reason,
+                    "topic": topic,
+                    "partition": partition,
+                    "offset": offset,
+                });
+                match std::str::from_utf8(raw) {
+                    Ok(text) => line["raw"] = text.into(),
+                    Err(_) => line["raw_base64"] = base64(raw).into(),
+                }
+                writeln!(out, "{line}").context("cannot write a dead letter")
+            }
+        }
+    }
+
+    /// Returns once every queued dead letter is durable.
+    pub fn confirm(&mut self) -> Result<()> {
+        match self {
+            DeadLetters::Discard => Ok(()),
+            DeadLetters::Kafka { producer, .. } => producer.confirm(Duration::from_secs(30)),
+            DeadLetters::File { out } => {
+                out.flush()?;
+                out.get_ref()
+                    .sync_data()
+                    .context("cannot sync the dead-letter file")
+            }
+        }
+    }
+}
+
+fn open_append(path: &Path) -> Result<File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open the dead-letter file {}", path.display()))
+}
+
+/// Standard base64 with padding, for bytes that are not UTF-8.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The `kafka` sink: records to an output topic, keyed `sli|window_start`
+//! so a compacted topic keeps the latest of each key. The producer is
+//! idempotent, and a batch counts as written only once every message of it
+//! is acknowledged by the broker.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::ClientContext;
+
+use super::Sink;
+use crate::config::RecordKinds;
+use crate::record::Record;
+
+/// Counts failed deliveries, reported by librdkafka's delivery callbacks.
+#[derive(Default)]
+pub struct DeliveryCounter {
+    failed: AtomicU64,
+    last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl ClientContext for DeliveryCounter {}
+
+impl ProducerContext for DeliveryCounter {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {
+        if let Err((e, _)) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = self.last_error.lock() {
+                *last = Some(e.to_string());
+            }
+        }
+    }
+}
+
+/// A producer whose sends can be confirmed as a batch.
+pub struct ConfirmingProducer {
+    producer: BaseProducer<DeliveryCounter>,
+}
+
+impl ConfirmingProducer {
+    /// An idempotent producer on `base` (brokers and security settings).
+    pub fn new(base: &ClientConfig) -> Result<ConfirmingProducer> {
+        let mut cfg = base.clone();
+        cfg.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "30000")
+            .set("queue.buffering.max.kbytes", "65536");
+        let producer: BaseProducer<DeliveryCounter> = cfg
+            .create_with_context(DeliveryCounter::default())
+            .context("cannot create the Kafka producer")?;
+        Ok(ConfirmingProducer { producer })
+    }
+
+    /// Queues one message, waiting while librdkafka's queue is full.
+    pub fn send(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<()> {
+        let mut record = BaseRecord::to(topic).key(key).payload(payload);
+        if let Some(h) = headers {
+            record = record.headers(h);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    self.producer.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => bail!("cannot queue a message for topic {topic}: {e}"),
+            }
+        }
+    }
+
+    /// Serves delivery reports without waiting.
+    pub fn poll(&self) {
+        self.producer.poll(Duration::ZERO);
+    }
+
+    /// Waits until every queued message is acknowledged; fails when any
+    /// delivery failed or the wait timed out.
+    pub fn confirm(&self, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        let flushed = self.producer.flush(timeout);
+        let ctx = self.producer.context();
+        let failed = ctx.failed.swap(0, Ordering::Relaxed);
+        if failed > 0 {
+            let last = ctx
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|l| l.clone())
+                .unwrap_or_default();
+            bail!("{failed} message(s) were not delivered (last error: {last})");
+        }
+        flushed.map_err(|e| {
+            anyhow::anyhow!(
+                "messages not acknowledged after {:.1} s: {e}",
+                started.elapsed().as_secs_f64()
+            )
+        })
+    }
+}
+
+/// Header with the reason, source topic, partition and offset of a dead letter.
+pub fn dead_letter_headers(reason: &str, topic: &str, partition: i32, offset: i64) -> OwnedHeaders {
+    let partition = partition.to_string();
+    let offset = offset.to_string();
+    OwnedHeaders::new()
+        .insert(Header {
+            key: "slipstream.reason",
+            value: Some(reason),
+        })
+        .insert(Header {
+            key: "slipstream.source.topic",
+            value: Some(topic),
+        })
+        .insert(Header {
+            key: "slipstream.source.partition",
+            value: Some(&partition),
+        })
+        .insert(Header {
+            key: "slipstream.source.offset",
+            value: Some(&offset),
+        })
+}
+
+/// Records to a Kafka topic.
+pub struct KafkaSink {
+    topic: String,
+    kinds: RecordKinds,
+    producer: ConfirmingProducer,
+}
+
+impl KafkaSink {
+    pub fn new(base: &ClientConfig, topic: &str, kinds: RecordKinds) -> Result<KafkaSink> {
+        Ok(KafkaSink {
+            topic: topic.to_string(),
+            kinds,
+            producer: ConfirmingProducer::new(base)?,
+        })
+    }
+}
+
+impl Sink for KafkaSink {
+    fn name(&self) -> String {
+        format!("kafka:{}", self.topic)
+    }
+
+    fn write(&mut self, records: &[Record]) -> Result<usize> {
+        let mut n = 0;
+        for r in records.iter().filter(|r| r.kind.wanted_by(&self.kinds)) {
+            self.producer
+                .send(&self.topic, &r.key, r.json.as_bytes(), None)?;
+            n += 1;
+        }
+        self.producer.confirm(Duration::from_secs(30))?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,219 @@
+//! The Kafka consumer: a consumer group over the configured topics with the
+//! `cooperative-sticky` assignor, offsets committed only by the job (never
+//! automatically), and rebalance hooks that keep the job's state and the
+//! committed checkpoints in step.
+//!
+//! One instance owns the group (scale-out is a separate mode): when
+//! partitions are revoked, the job commits synchronously, forgets its open
+//! windows and re-reads the partitions it keeps from their committed
+//! offsets, so nothing is counted twice.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::ClientContext;
+use tracing::{info, warn};
+
+use crate::config::KafkaSource;
+use crate::dead_letter::DeadLetters;
+use crate::stream::{Checkpoint, Job, PartitionKey};
+
+/// librdkafka settings slipstream chooses; the config's pass-through wins.
+pub fn client_config(source: &KafkaSource) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &source.brokers);
+    for (k, v) in &source.librdkafka {
+        cfg.set(k, v);
+    }
+    cfg
+}
+
+/// The consumer's configuration: the base plus the group settings.
+pub fn consumer_config(source: &KafkaSource) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &source.brokers)
+        .set("group.id", &source.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        // Bounded memory under a fast producer: at most ~32 MB prefetched.
+        .set("queued.max.messages.kbytes", "32768")
+        .set("queued.min.messages", "20000")
+        .set("fetch.max.bytes", "16777216")
+        .set("statistics.interval.ms", "5000");
+    for (k, v) in &source.librdkafka {
+        cfg.set(k, v);
+    }
+    cfg
+}
+
+/// State shared between the job loop and the rebalance callbacks, which run
+/// inside `poll` on the same thread (the locks are never contended).
+pub struct Shared {
+    pub job: Mutex<Job>,
+    pub dead_letters: Mutex<DeadLetters>,
+    pub topics: Vec<String>,
+    pub lag: Mutex<BTreeMap<(String, i32), i64>>,
+    /// Set while closed windows are being written: commits must wait.
+    pub writing: AtomicBool,
+    /// Set after a revocation: the kept partitions must be re-read from
+    /// their committed offsets before more messages are counted.
+    pub rewind: AtomicBool,
+    pub assigned_once: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub fn job(&self) -> MutexGuard<'_, Job> {
+        lock(&self.job)
+    }
+
+    pub fn dead_letters(&self) -> MutexGuard<'_, DeadLetters> {
+        lock(&self.dead_letters)
+    }
+
+    pub fn topic_index(&self, topic: &str) -> Option<usize> {
+        self.topics.iter().position(|t| t == topic)
+    }
+
+    /// The offsets and checkpoints that are safe to commit now, as a
+    /// partition list; `None` while windows are being written.
+    pub fn commit_list(&self) -> Result<Option<TopicPartitionList>> {
+        if self.writing.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        self.dead_letters()
+            .confirm()
+            .context("dead letters are not delivered")?;
+        let points = self.job().commit_points();
+        if points.is_empty() {
+            return Ok(None);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), offset, checkpoint) in points {
+            let name = &self.topics[topic];
+            tpl.add_partition_offset(name, partition, Offset::Offset(offset))?;
+            if let Some(mut e) = tpl.find_partition(name, partition) {
+                e.set_metadata(checkpoint.encode());
+            }
+        }
+        Ok(Some(tpl))
+    }
+}
+
+/// The consumer's context: statistics and rebalance hooks.
+pub struct JobContext {
+    pub shared: Arc<Shared>,
+}
+
+impl ClientContext for JobContext {
+    fn stats(&self, stats: Statistics) {
+        let mut lag = lock(&self.shared.lag);
+        for (topic, t) in &stats.topics {
+            for (&partition, p) in &t.partitions {
+                if partition >= 0 && p.consumer_lag >= 0 {
+                    lag.insert((topic.clone(), partition), p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for JobContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(revoked) = rebalance else {
+            return;
+        };
+        info!(
+            partitions = revoked.count(),
+            "Partitions revoked; committing."
+        );
+        match self.shared.commit_list() {
+            Ok(Some(tpl)) => {
+                if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+                    warn!(error = %e, "Commit on revocation failed; the next owner replays from the previous commit.");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => warn!(error = %e, "Not committing on revocation."),
+        }
+        let mut job = self.shared.job();
+        for e in revoked.elements() {
+            if let Some(t) = self.shared.topic_index(e.topic()) {
+                job.revoke((t, e.partition()));
+            }
+        }
+        self.shared.rewind.store(true, Ordering::Release);
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Assign(assigned) = rebalance else {
+            return;
+        };
+        let committed = consumer
+            .committed_offsets((*assigned).clone(), Duration::from_secs(10))
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "Cannot read the committed checkpoints; starting without them.");
+                (*assigned).clone()
+            });
+        let now = Instant::now();
+        let mut job = self.shared.job();
+        for e in committed.elements() {
+            let Some(t) = self.shared.topic_index(e.topic()) else {
+                continue;
+            };
+            let checkpoint = Checkpoint::decode(e.metadata());
+            info!(
+                topic = e.topic(),
+                partition = e.partition(),
+                ?checkpoint,
+                "Partition assigned."
+            );
+            job.assign((t, e.partition()), checkpoint, now);
+        }
+        self.shared.assigned_once.store(true, Ordering::Release);
+    }
+}
+
+/// Re-reads every kept partition from its committed offset, with a fresh
+/// job state (after a revocation).
+pub fn rewind(consumer: &BaseConsumer<JobContext>, shared: &Shared) -> Result<()> {
+    let assignment = consumer.assignment()?;
+    let committed = consumer.committed_offsets(assignment, Duration::from_secs(10))?;
+    let now = Instant::now();
+    let mut job = shared.job();
+    job.reset();
+    let mut seek = TopicPartitionList::new();
+    for e in committed.elements() {
+        let Some(t) = shared.topic_index(e.topic()) else {
+            continue;
+        };
+        let key: PartitionKey = (t, e.partition());
+        job.assign(key, Checkpoint::decode(e.metadata()), now);
+        let offset = match e.offset() {
+            Offset::Offset(o) => Offset::Offset(o),
+            _ => Offset::Beginning,
+        };
+        seek.add_partition_offset(e.topic(), e.partition(), offset)?;
+    }
+    drop(job);
+    if seek.count() > 0 {
+        consumer.seek_partitions(seek, Duration::from_secs(10))?;
+    }
+    info!(
+        partitions = committed.count(),
+        "Re-reading kept partitions from their committed offsets."
+    );
+    Ok(())
+}

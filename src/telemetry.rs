@@ -1,0 +1,346 @@
+//! Self-metrics and the HTTP endpoints `/metrics`, `/healthz`, `/readyz`.
+//!
+//! The job keeps its counters in plain fields of [`JobStats`] — no lock or
+//! atomic per event — and publishes a rendered Prometheus text about once a
+//! second; the HTTP thread only serves the last text. Label sets are bounded:
+//! partitions, reasons, sinks.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::decode::Reject;
+
+/// What the HTTP endpoints serve.
+#[derive(Default)]
+pub struct Telemetry {
+    metrics: Mutex<String>,
+    ready: AtomicBool,
+    /// Why the job is not ready, for `/readyz`.
+    not_ready: Mutex<String>,
+}
+
+impl Telemetry {
+    pub fn publish(&self, text: String) {
+        if let Ok(mut m) = self.metrics.lock() {
+            *m = text;
+        }
+    }
+
+    pub fn set_ready(&self, ready: bool, why_not: &str) {
+        self.ready.store(ready, Ordering::Relaxed);
+        if let Ok(mut w) = self.not_ready.lock() {
+            why_not.clone_into(&mut w);
+        }
+    }
+
+    /// The response to a request path: status, content type, body.
+    pub fn respond(&self, path: &str) -> (u16, &'static str, String) {
+        match path {
+            "/metrics" => (
+                200,
+                "text/plain; version=0.0.4",
+                self.metrics.lock().map(|m| m.clone()).unwrap_or_default(),
+            ),
+            "/healthz" => (200, "text/plain", "ok\n".into()),
+            "/readyz" if self.ready.load(Ordering::Relaxed) => {
+                (200, "text/plain", "ready\n".into())
+            }
+            "/readyz" => (
+                503,
+                "text/plain",
+                format!(
+                    "not ready: {}\n",
+                    self.not_ready.lock().map(|w| w.clone()).unwrap_or_default()
+                ),
+            ),
+            _ => (
+                404,
+                "text/plain",
+                "not found; try /metrics, /healthz or /readyz\n".into(),
+            ),
+        }
+    }
+}
+
+/// Serves the endpoints on `listen` from a background thread; returns the
+/// bound address (useful with port 0).
+pub fn serve(listen: &str, telemetry: Arc<Telemetry>) -> Result<SocketAddr> {
+    let listener = TcpListener::bind(listen).with_context(|| {
+        format!("cannot listen on {listen} for /metrics (set [http] listen to a free address)")
+    })?;
+    let addr = listener.local_addr()?;
+    std::thread::Builder::new()
+        .name("http".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = handle(stream, &telemetry);
+            }
+        })?;
+    Ok(addr)
+}
+
+fn handle(mut stream: TcpStream, telemetry: &Telemetry) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut buf = [0u8; 2048];
+    let mut len = 0;
+    while len < buf.len() {
+        let n = stream.read(&mut buf[len..])?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let request = String::from_utf8_lossy(&buf[..len]);
+    let mut parts = request.split_whitespace();
+    let (status, kind, body) = match (parts.next(), parts.next()) {
+        (Some("GET"), Some(path)) => telemetry.respond(path.split('?').next().unwrap_or(path)),
+        _ => (405, "text/plain", "only GET\n".to_string()),
+    };
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Service Unavailable",
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
+/// Counters of the stream job.
+#[derive(Debug, Default, Clone)]
+pub struct JobStats {
+    /// Messages read, per topic and partition.
+    pub consumed: BTreeMap<(String, i32), u64>,
+    /// Consumer lag per topic and partition, from librdkafka's statistics.
+    pub lag: BTreeMap<(String, i32), i64>,
+    pub rejected: [u64; Reject::ALL.len()],
+    pub replayed: u64,
+    pub windows_emitted: u64,
+    pub open_windows: u64,
+    /// Per sink: records written, failed writes, seconds spent writing, writes.
+    pub sinks: BTreeMap<String, SinkStats>,
+    pub dead_letters: u64,
+    pub dead_letter_errors: u64,
+    pub commits: u64,
+    pub commit_failures: u64,
+    pub watermark_seconds: Option<f64>,
+    pub frontier_seconds: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SinkStats {
+    pub records: u64,
+    pub errors: u64,
+    pub write_seconds: f64,
+    pub writes: u64,
+}
+
+/// Escapes a Prometheus label value.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl JobStats {
+    /// The Prometheus text exposition of every counter.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let family = |o: &mut String, name: &str, kind: &str, help: &str| {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        };
+        family(
+            &mut o,
+            "slipstream_events_consumed_total",
+            "counter",
+            "Messages read from the source, per partition.",
+        );
+        for ((t, p), n) in &self.consumed {
+            let _ = writeln!(
+                o,
+                "slipstream_events_consumed_total{{topic=\"{}\",partition=\"{p}\"}} {n}",
+                label(t)
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_consumer_lag",
+            "gauge",
+            "Messages behind the end of the partition, from librdkafka's statistics.",
+        );
+        for ((t, p), n) in &self.lag {
+            let _ = writeln!(
+                o,
+                "slipstream_consumer_lag{{topic=\"{}\",partition=\"{p}\"}} {n}",
+                label(t)
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_events_rejected_total",
+            "counter",
+            "Messages that did not become counted events, by reason.",
+        );
+        for r in Reject::ALL {
+            let _ = writeln!(
+                o,
+                "slipstream_events_rejected_total{{reason=\"{}\"}} {}",
+                r.name(),
+                self.rejected[r.index()]
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_events_too_late_total",
+            "counter",
+            "Events later than the allowed lateness of their window.",
+        );
+        let _ = writeln!(
+            o,
+            "slipstream_events_too_late_total {}",
+            self.rejected[Reject::TooLate.index()]
+        );
+        family(
+            &mut o,
+            "slipstream_events_replayed_total",
+            "counter",
+            "Replayed messages skipped because they were handled before a restart.",
+        );
+        let _ = writeln!(o, "slipstream_events_replayed_total {}", self.replayed);
+        family(
+            &mut o,
+            "slipstream_windows_emitted_total",
+            "counter",
+            "Windows closed and written to every sink.",
+        );
+        let _ = writeln!(
+            o,
+            "slipstream_windows_emitted_total {}",
+            self.windows_emitted
+        );
+        family(
+            &mut o,
+            "slipstream_windows_open",
+            "gauge",
+            "Windows still open.",
+        );
+        let _ = writeln!(o, "slipstream_windows_open {}", self.open_windows);
+        family(
+            &mut o,
+            "slipstream_sink_records_total",
+            "counter",
+            "Records acknowledged by each sink.",
+        );
+        for (s, st) in &self.sinks {
+            let _ = writeln!(
+                o,
+                "slipstream_sink_records_total{{sink=\"{}\"}} {}",
+                label(s),
+                st.records
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_sink_errors_total",
+            "counter",
+            "Failed writes to each sink (each is retried).",
+        );
+        for (s, st) in &self.sinks {
+            let _ = writeln!(
+                o,
+                "slipstream_sink_errors_total{{sink=\"{}\"}} {}",
+                label(s),
+                st.errors
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_sink_write_seconds",
+            "summary",
+            "Time to write and acknowledge a batch, per sink.",
+        );
+        for (s, st) in &self.sinks {
+            let _ = writeln!(
+                o,
+                "slipstream_sink_write_seconds_sum{{sink=\"{}\"}} {}",
+                label(s),
+                st.write_seconds
+            );
+            let _ = writeln!(
+                o,
+                "slipstream_sink_write_seconds_count{{sink=\"{}\"}} {}",
+                label(s),
+                st.writes
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_dead_letters_total",
+            "counter",
+            "Messages sent to the dead-letter destination.",
+        );
+        let _ = writeln!(o, "slipstream_dead_letters_total {}", self.dead_letters);
+        family(
+            &mut o,
+            "slipstream_dead_letter_errors_total",
+            "counter",
+            "Failed dead-letter deliveries (each is retried).",
+        );
+        let _ = writeln!(
+            o,
+            "slipstream_dead_letter_errors_total {}",
+            self.dead_letter_errors
+        );
+        family(
+            &mut o,
+            "slipstream_commits_total",
+            "counter",
+            "Offset commits.",
+        );
+        let _ = writeln!(o, "slipstream_commits_total {}", self.commits);
+        family(
+            &mut o,
+            "slipstream_commit_failures_total",
+            "counter",
+            "Offset commits that failed.",
+        );
+        let _ = writeln!(
+            o,
+            "slipstream_commit_failures_total {}",
+            self.commit_failures
+        );
+        if let Some(w) = self.watermark_seconds {
+            family(
+                &mut o,
+                "slipstream_watermark_seconds",
+                "gauge",
+                "The job's event-time watermark, Unix seconds.",
+            );
+            let _ = writeln!(o, "slipstream_watermark_seconds {w}");
+        }
+        if let Some(f) = self.frontier_seconds {
+            family(
+                &mut o,
+                "slipstream_frontier_seconds",
+                "gauge",
+                "Windows ending at or before this time are emitted, Unix seconds.",
+            );
+            let _ = writeln!(o, "slipstream_frontier_seconds {f}");
+        }
+        o
+    }
+}
