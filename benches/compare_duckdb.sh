@@ -62,7 +62,8 @@ if [[ ! -x /usr/bin/time ]]; then
         || { "${SUDO[@]}" apt-get update -q >/dev/null && "${SUDO[@]}" apt-get install -y -q time >/dev/null; } \
         || die "could not install GNU time (Debian package 'time')"
 fi
-/usr/bin/time -v true 2>&1 | grep -q 'Maximum resident set size' \
+time_report=$(/usr/bin/time -v true 2>&1 || true)
+[[ $time_report == *"Maximum resident set size"* ]] \
     || die "/usr/bin/time is not GNU time (no -v report)"
 
 say "== cargo build --release (in $ROOT)"

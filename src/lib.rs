@@ -11,6 +11,7 @@ pub mod backfill;
 pub mod config;
 pub mod dead_letter;
 pub mod decode;
+pub mod demo;
 pub mod devbroker;
 pub mod engine;
 pub mod event;

@@ -49,6 +49,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
     },
+    /// The stream job on an embedded broker with synthetic traffic, shown live.
+    ///
+    /// Example: slipstream demo --duration 3m
+    Demo(slipstream::demo::DemoArgs),
     /// An embedded Kafka-protocol broker for development and tests.
     ///
     /// Example: slipstream dev-broker --topic request-logs --partitions 4
@@ -106,6 +110,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate { config } => validate(&config),
         Command::Backfill(args) => run_backfill(args),
         Command::Run { config, log_format } => run_job(&config, log_format),
+        Command::Demo(args) => {
+            init_logs_quiet();
+            let shutdown = Arc::new(AtomicBool::new(false));
+            for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+                signal_hook::flag::register(signal, shutdown.clone())
+                    .context("cannot install the signal handlers")?;
+            }
+            slipstream::demo::run(&args, shutdown)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::DevBroker(args) => {
             init_logs(LogFormat::Text);
             slipstream::devbroker::run(&args)?;
@@ -199,6 +213,16 @@ fn init_logs(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// Warnings only: the demo's terminal view is the output.
+fn init_logs_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLIPSTREAM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run_job(path: &Path, log_format: LogFormat) -> Result<ExitCode> {

@@ -581,7 +581,13 @@ impl Validator<'_> {
                     err.position = Some((line, col + quote + e.column() - 1));
                 }
             }
-            err.detail = Some(e.render(s.get_ref()));
+            // `render` starts with the message, which the error already shows.
+            let rendered = e.render(s.get_ref());
+            err.detail = Some(
+                rendered
+                    .split_once('\n')
+                    .map_or(rendered.clone(), |(_, rest)| rest.to_string()),
+            );
             err
         })
     }

@@ -1,0 +1,269 @@
+//! `slipstream demo`: the whole stream job on one machine with nothing
+//! installed. An embedded Kafka broker (librdkafka's mock cluster), a
+//! producer of synthetic traffic in real time with scripted incidents, and
+//! the stream job over it, with each SLI shown live in the terminal and the
+//! records written under `./demo-out/`.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use rdkafka::mocking::MockCluster;
+
+use crate::config::Config;
+use crate::gen::{GenArgs, Generator};
+use crate::sinks::kafka::ConfirmingProducer;
+
+/// Arguments of `slipstream demo`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Stop after this long (e.g. `3m`); without it, run until Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Synthetic requests per second.
+    #[arg(long, default_value_t = 2000.0)]
+    pub rate: f64,
+    /// Where records and dead letters go.
+    #[arg(long, default_value = "demo-out")]
+    pub out: PathBuf,
+}
+
+const TOPIC: &str = "request-logs";
+
+/// The demo's configuration: the SLIs of `config/demo.toml` with 10-second
+/// windows, so records appear within seconds.
+fn demo_config(brokers: &str, out: &Path) -> Result<Config> {
+    let base = include_str!("../config/demo.toml");
+    let slis = &base[base
+        .find("[[sli]]")
+        .context("config/demo.toml has no [[sli]]")?..];
+    let slis = &slis[..slis.find("[[sink]]").unwrap_or(slis.len())];
+    let out = out
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    let text = format!(
+        r#"[source.kafka]
+brokers = "{brokers}"
+topics = ["{TOPIC}"]
+group_id = "slipstream-demo"
+
+[decode.fields]
+latency = "latency_ms"
+
+[window]
+size = "10s"
+max_out_of_orderness = "2s"
+allowed_lateness = "3s"
+idle_timeout = "5s"
+
+{slis}
+[[sink]]
+type = "file"
+path = "{out}/records.jsonl"
+
+[dead_letter]
+type = "file"
+path = "{out}/dead-letters.jsonl"
+
+[http]
+listen = "127.0.0.1:0"
+"#
+    );
+    Ok(Config::parse(Path::new("<demo>"), &text)?)
+}
+
+pub fn run(args: &DemoArgs, shutdown: Arc<AtomicBool>) -> Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let records_path = args.out.join("records.jsonl");
+    // A fresh file per demo, so the live view shows this run only.
+    let _ = std::fs::remove_file(&records_path);
+    let cluster = MockCluster::new(1).context("cannot start the embedded broker")?;
+    cluster.create_topic(TOPIC, 4, 1)?;
+    let brokers = cluster.bootstrap_servers();
+    let config = demo_config(&brokers, &args.out)?;
+    eprintln!(
+        "Embedded broker at {brokers}; producing {} requests/s to {TOPIC}.",
+        args.rate
+    );
+    eprintln!(
+        "Incidents: checkout errors from +40s for 30s, search 4x slower from +90s for 60s. Records: {}",
+        records_path.display()
+    );
+
+    let produced = Arc::new(AtomicU64::new(0));
+    let producer = {
+        let (brokers, produced, shutdown, rate) = (
+            brokers.clone(),
+            produced.clone(),
+            shutdown.clone(),
+            args.rate,
+        );
+        std::thread::spawn(move || produce_live(&brokers, rate, &produced, &shutdown))
+    };
+    let job = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        std::thread::spawn(move || crate::topology::run(&config, shutdown))
+    };
+
+    let started = Instant::now();
+    let mut view = LiveView::new(&config, records_path);
+    while !shutdown.load(Ordering::Relaxed) {
+        if args.duration.is_some_and(|d| started.elapsed() >= d) {
+            shutdown.store(true, Ordering::Relaxed);
+            break;
+        }
+        view.refresh(started.elapsed(), produced.load(Ordering::Relaxed));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let job_result = job
+        .join()
+        .map_err(|_| anyhow::anyhow!("the stream job panicked"))?;
+    let _ = producer.join();
+    view.refresh(started.elapsed(), produced.load(Ordering::Relaxed));
+    drop(cluster);
+    job_result
+}
+
+/// Produces synthetic events whose event time is the wall clock.
+fn produce_live(
+    brokers: &str,
+    rate: f64,
+    produced: &AtomicU64,
+    shutdown: &AtomicBool,
+) -> Result<()> {
+    let args = GenArgs {
+        count: u64::MAX,
+        rate,
+        start: Some("now".into()),
+        incidents: vec![
+            "kind=errors,start=40s,duration=30s,rate=0.3,service=checkout".into(),
+            "kind=latency,start=90s,duration=60s,factor=4,service=search".into(),
+        ],
+        ..GenArgs::default()
+    };
+    let mut gen = Generator::new(&args)?;
+    let mut cfg = rdkafka::ClientConfig::new();
+    cfg.set("bootstrap.servers", brokers);
+    let producer = ConfirmingProducer::new(&cfg)?;
+    let mut line = Vec::with_capacity(512);
+    let mut n = 0u64;
+    while !shutdown.load(Ordering::Relaxed) {
+        line.clear();
+        let Some(t) = gen.next_event(&mut line) else {
+            break;
+        };
+        // Wait until the event's time comes, so event time follows the clock.
+        let now_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        if t > now_ns {
+            std::thread::sleep(Duration::from_nanos((t - now_ns) as u64));
+        }
+        producer.send(TOPIC, &n.to_string(), &line, None)?;
+        n += 1;
+        if n % 256 == 0 {
+            producer.poll();
+            produced.store(n, Ordering::Relaxed);
+        }
+    }
+    producer.confirm(Duration::from_secs(5))
+}
+
+/// The terminal view: the latest window of each SLI, read from the records.
+struct LiveView {
+    slis: Vec<String>,
+    window_secs: f64,
+    path: PathBuf,
+    offset: u64,
+    latest: BTreeMap<String, serde_json::Value>,
+    tty: bool,
+    last_line: Option<String>,
+}
+
+impl LiveView {
+    fn new(config: &Config, path: PathBuf) -> LiveView {
+        LiveView {
+            slis: config.slis.iter().map(|s| s.name.clone()).collect(),
+            window_secs: config.window.size_ns as f64 / 1e9,
+            path,
+            offset: 0,
+            latest: BTreeMap::new(),
+            tty: std::io::stdout().is_terminal(),
+            last_line: None,
+        }
+    }
+
+    /// Reads records appended since the last refresh.
+    fn read_new(&mut self) {
+        let Ok(bytes) = std::fs::read(&self.path) else {
+            return;
+        };
+        let Some(new) = bytes.get(self.offset as usize..) else {
+            return;
+        };
+        let complete = new.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        for line in new[..complete]
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
+                if let Some(sli) = v["sli"].as_str() {
+                    self.latest.insert(sli.to_string(), v);
+                }
+            }
+        }
+        self.offset += complete as u64;
+    }
+
+    fn refresh(&mut self, elapsed: Duration, produced: u64) {
+        self.read_new();
+        let mut out = String::new();
+        out.push_str(&format!(
+            "slipstream demo — {:>4.0}s, {produced} requests produced. Ctrl-C to stop.\n\n",
+            elapsed.as_secs_f64()
+        ));
+        out.push_str(&format!(
+            "{:<24} {:>20} {:>9} {:>12} {:>9} {:>9} {:>9}\n",
+            "SLI", "window", "events/s", "compliance", "target", "p50 ms", "p99 ms"
+        ));
+        for name in &self.slis {
+            match self.latest.get(name) {
+                None => out.push_str(&format!("{name:<24} (waiting for the first window)\n")),
+                Some(v) => {
+                    let pct = |x: &serde_json::Value| {
+                        x.as_f64()
+                            .map_or("-".to_string(), |c| format!("{:.3}%", c * 100.0))
+                    };
+                    let num = |x: &serde_json::Value| {
+                        x.as_f64().map_or("-".to_string(), |c| format!("{c:.1}"))
+                    };
+                    let start = v["window_start"].as_str().unwrap_or("");
+                    let rate = v["total"].as_f64().unwrap_or(0.0) / self.window_secs;
+                    out.push_str(&format!(
+                        "{name:<24} {:>20} {rate:>9.0} {:>12} {:>9} {:>9} {:>9}\n",
+                        start.get(11..).unwrap_or(start),
+                        pct(&v["compliance"]),
+                        pct(&v["target"]),
+                        num(&v["latency"]["p50"]),
+                        num(&v["latency"]["p99"]),
+                    ));
+                }
+            }
+        }
+        let mut stdout = std::io::stdout().lock();
+        if self.tty {
+            let _ = write!(stdout, "\x1b[2J\x1b[H{out}");
+        } else if self.last_line.as_deref() != Some(out.as_str()) {
+            let _ = write!(stdout, "{out}\n");
+        }
+        let _ = stdout.flush();
+        self.last_line = Some(out);
+    }
+}
