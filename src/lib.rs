@@ -19,6 +19,7 @@ pub mod gen;
 pub mod record;
 pub mod rules;
 pub mod sinks;
+pub mod slo;
 pub mod sources;
 pub mod stream;
 pub mod telemetry;

@@ -156,13 +156,13 @@ fn validate(path: &Path) -> Result<ExitCode> {
             Some(o) => {
                 let tz = match (&o.window, &o.timezone) {
                     (ObjectiveWindow::Rolling(_), _) => String::new(),
-                    (_, Some(tz)) => format!(" in {tz}"),
+                    (_, Some(tz)) => format!(" in {}", tz.name()),
                     (_, None) => " in UTC".to_string(),
                 };
                 println!(
                     "  objective:   {}% of events good over {}{tz} ({:?})",
                     o.target * 100.0,
-                    o.window,
+                    o.window_text,
                     o.method
                 );
             }

@@ -3,6 +3,7 @@
 //! so that stores can upsert.
 
 use crate::config::{Config, RecordKinds};
+use crate::slo::{render_slo_record, Tracker};
 use crate::time::format_rfc3339;
 use crate::window::{render_window_record, Window};
 
@@ -35,11 +36,83 @@ pub struct Record {
     pub json: String,
 }
 
-/// The window records of closed windows, oldest first and in the
-/// configuration's SLI order within a window. An SLI gets a record for a
-/// window in which at least one of its events fell.
-pub fn window_records(config: &Config, windows: &[Window]) -> Vec<Record> {
+/// The objectives of every SLI that has one, fed window by window.
+#[derive(Debug, Clone)]
+pub struct Objectives {
+    trackers: Vec<Option<Tracker>>,
+}
+
+impl Objectives {
+    pub fn new(config: &Config) -> Objectives {
+        Objectives {
+            trackers: config
+                .slis
+                .iter()
+                .map(|s| {
+                    s.objective
+                        .as_ref()
+                        .map(|o| Tracker::new(o, config.window.size_ns))
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Objectives {
+    /// Rebuilds the objectives from window records already written (a file
+    /// sink's JSONL), so a restarted job reports the same budgets as one that
+    /// never stopped. Returns how many window records were read.
+    pub fn rebuild_from_file(
+        &mut self,
+        config: &Config,
+        path: &std::path::Path,
+    ) -> std::io::Result<usize> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        // (window start, SLI) -> (good, bad); a key written twice carries the same numbers.
+        let mut seen: std::collections::BTreeMap<(i64, usize), (u64, u64)> = Default::default();
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if v["kind"] != "window" {
+                continue;
+            }
+            let Some(sli) = v["sli"]
+                .as_str()
+                .and_then(|n| config.slis.iter().position(|s| s.name == n))
+            else {
+                continue;
+            };
+            let Some(start) = v["window_start"]
+                .as_str()
+                .and_then(crate::time::parse_rfc3339_str)
+            else {
+                continue;
+            };
+            if let (Some(g), Some(b)) = (v["good"].as_u64(), v["bad"].as_u64()) {
+                seen.insert((start, sli), (g, b));
+            }
+        }
+        for (&(start, sli), &(g, b)) in &seen {
+            if let Some(t) = self.trackers[sli].as_mut() {
+                t.observe(start, g, b);
+            }
+        }
+        Ok(seen.len())
+    }
+}
+
+/// The records of closed windows, oldest first: for each window, its window
+/// records in the configuration's SLI order, then the `slo` record of every
+/// SLI with an objective. An SLI gets a window record for a window in which
+/// at least one of its events fell.
+pub fn records(config: &Config, windows: &[Window], objectives: &mut Objectives) -> Vec<Record> {
     let mut out = Vec::new();
+    let size = config.window.size_ns;
     for w in windows {
         for (sli, sw) in config.slis.iter().zip(w.slis.iter()) {
             if sw.total == 0 {
@@ -48,9 +121,78 @@ pub fn window_records(config: &Config, windows: &[Window]) -> Vec<Record> {
             out.push(Record {
                 kind: RecordKind::Window,
                 key: format!("{}|{}", sli.name, format_rfc3339(w.start_ns)),
-                json: render_window_record(sli, w.start_ns, config.window.size_ns, sw),
+                json: render_window_record(sli, w.start_ns, size, sw),
+            });
+        }
+        let at = w.start_ns + size;
+        for ((sli, sw), tracker) in config
+            .slis
+            .iter()
+            .zip(w.slis.iter())
+            .zip(objectives.trackers.iter_mut())
+        {
+            let Some(tracker) = tracker else {
+                continue;
+            };
+            tracker.observe(w.start_ns, sw.good, sw.bad);
+            let state = tracker.state(at);
+            out.push(Record {
+                kind: RecordKind::Slo,
+                key: format!("{}|{}", sli.name, format_rfc3339(at)),
+                json: render_slo_record(&sli.name, tracker, &state),
             });
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::window::SliWindow;
+
+    #[test]
+    fn a_restart_rebuilt_from_the_file_reports_the_same_budgets() {
+        let config = Config::parse(
+            Path::new("t.toml"),
+            "[[sli]]\nname = \"a\"\ngood = \"status < 500\"\n[sli.objective]\ntarget = 0.99\nwindow = \"1h\"\n",
+        )
+        .unwrap();
+        let size = config.window.size_ns;
+        let windows: Vec<Window> = (0..200i64)
+            .filter(|i| i % 17 != 3)
+            .map(|i| {
+                let sw = SliWindow {
+                    total: 100 + (i as u64 % 7),
+                    good: 100 - (i as u64 % 5),
+                    bad: i as u64 % 5 + (i as u64 % 7),
+                    ..SliWindow::default()
+                };
+                Window {
+                    start_ns: 1_795_773_600_000_000_000 + i * size,
+                    slis: vec![sw].into_boxed_slice(),
+                }
+            })
+            .collect();
+        let uninterrupted = records(&config, &windows, &mut Objectives::new(&config));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let (before, after) = windows.split_at(120);
+        let first = records(&config, before, &mut Objectives::new(&config));
+        let text: String = first.iter().map(|r| format!("{}\n", r.json)).collect();
+        std::fs::write(&path, text).unwrap();
+        let mut restarted = Objectives::new(&config);
+        assert_eq!(restarted.rebuild_from_file(&config, &path).unwrap(), 120);
+        // The restarted job writes two windows again, then goes on.
+        let second = records(&config, &windows[118..], &mut restarted);
+        let mut combined = first.clone();
+        combined.extend(second.iter().skip(4).cloned());
+        assert_eq!(combined, uninterrupted);
+        // The rewritten windows carry the same numbers as the first time.
+        assert_eq!(&second[..4], &first[first.len() - 4..]);
+        assert!(after.len() > 50);
+    }
 }

@@ -22,7 +22,7 @@ use tracing::{error, info, warn};
 use crate::config::{Config, SinkKind};
 use crate::dead_letter::DeadLetters;
 use crate::decode::Reject;
-use crate::record::window_records;
+use crate::record::{records, Objectives};
 use crate::sinks::file::FileSink;
 use crate::sinks::kafka::KafkaSink;
 use crate::sinks::Sink;
@@ -79,6 +79,8 @@ struct Runner<'a> {
     shutdown: Arc<AtomicBool>,
     sink_failing: bool,
     last_commit: Instant,
+    /// Objective state; rebuilt from the file sink's records at start.
+    objectives: Objectives,
 }
 
 /// Runs the stream job until `shutdown` is set. Returns once offsets are
@@ -120,6 +122,18 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
         .context("cannot subscribe to the topics")?;
     info!(brokers = %source.brokers, topics = ?source.topics, group = %source.group_id, "Consuming.");
 
+    let mut objectives = Objectives::new(config);
+    for s in &config.sinks {
+        if let (SinkKind::File { path }, true) = (&s.kind, s.records.window) {
+            let n = objectives
+                .rebuild_from_file(config, path)
+                .with_context(|| {
+                    format!("cannot read {} to rebuild the objectives", path.display())
+                })?;
+            info!(path = %path.display(), windows = n, "Rebuilt the objectives from written window records.");
+            break;
+        }
+    }
     let mut runner = Runner {
         config,
         consumer,
@@ -131,6 +145,7 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
         shutdown,
         sink_failing: false,
         last_commit: Instant::now(),
+        objectives,
     };
     let result = runner.main_loop();
     let finished = runner.finish();
@@ -225,7 +240,7 @@ impl Runner<'_> {
         if windows.is_empty() {
             return Ok(true);
         }
-        let records = window_records(self.config, &windows);
+        let records = records(self.config, &windows, &mut self.objectives);
         self.shared.writing.store(true, Ordering::Release);
         let deadline = Instant::now() + SHUTDOWN_BUDGET;
         for i in 0..self.sinks.len() {

@@ -90,7 +90,7 @@ fn generated_logs_give_the_oracles_window_records() {
         None,
     );
     run.assert_code(0, "backfill");
-    assert_records(&records(&out), &exp);
+    assert_records(&window_records(&out), &exp);
 
     // The summary's counts agree with the oracle too.
     let (accepted, outside, blank, rejected) = summary_counts(&run.stderr);
@@ -157,7 +157,7 @@ fn input_order_does_not_change_the_records() {
 
     let exp = expected(&parsed.events, None, None);
     assert_input_exercises_every_sli(&exp);
-    assert_records(&records(&out_sorted), &exp);
+    assert_records(&window_records(&out_sorted), &exp);
     assert!(
         out_sorted == out_shuffled,
         "shuffled input must give byte-identical records"
@@ -183,7 +183,7 @@ fn gzip_and_zstd_are_detected_by_magic_bytes() {
     r.assert_code(0, "backfill plain");
     let exp = expected(&parse_input(&data, MAX_DEFAULT).events, None, None);
     assert_input_exercises_every_sli(&exp);
-    assert_records(&records(&reference), &exp);
+    assert_records(&window_records(&reference), &exp);
 
     // Split at a line boundary in the middle, for multi-member / multi-frame files.
     let lines = split_lines(&data);
@@ -241,7 +241,7 @@ fn stdin_gives_the_same_records() {
     );
     r2.assert_code(0, "backfill stdin");
     let exp = expected(&parse_input(&data, MAX_DEFAULT).events, None, None);
-    assert_records(&records(&from_stdin), &exp);
+    assert_records(&window_records(&from_stdin), &exp);
     assert!(
         from_file == from_stdin,
         "stdin must give byte-identical records"
@@ -314,7 +314,7 @@ fn from_and_to_keep_only_events_in_range() {
         None,
     );
     r.assert_code(0, "backfill --from --to");
-    assert_records(&records(&out), &exp);
+    assert_records(&window_records(&out), &exp);
     let (accepted, outside, _, rejected) = summary_counts(&r.stderr);
     assert_eq!(
         (accepted, outside, rejected),
@@ -467,7 +467,7 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
         ),
         "summary: accepted, outside, blank, rejected"
     );
-    assert_records(&records(&out), &exp);
+    assert_records(&window_records(&out), &exp);
 }
 
 // 7 -------------------------------------------------------------------------
@@ -520,7 +520,7 @@ fn threads_do_not_change_the_records() {
         .expect("gunzip");
     events.extend(parse_input(&plain, MAX_DEFAULT).events);
     assert_eq!(events.len(), 200_000);
-    assert_records(&records(&four), &expected(&events, None, None));
+    assert_records(&window_records(&four), &expected(&events, None, None));
 }
 
 // 8 -------------------------------------------------------------------------
@@ -621,7 +621,7 @@ fn directories_are_recursive_and_bad_inputs_are_reported() {
         "offset {offset} is beyond the truncated file's {cut} bytes"
     );
 
-    let recs = records(&out);
+    let recs = window_records(&out);
     let (day1, day2_recs): (Vec<Value>, Vec<Value>) = recs.into_iter().partition(|v| {
         v["window_start"]
             .as_str()
@@ -680,7 +680,7 @@ fn without_output_records_are_appended_to_the_file_sink() {
     r1.assert_code(0, "first backfill to the file sink");
     let sink = dir.path().join("records.jsonl");
     let first = fs::read(&sink).expect("the file sink was written in the current directory");
-    assert_records(&records(&first), &exp);
+    assert_records(&window_records(&first), &exp);
     assert!(
         !conf_dir.join("records.jsonl").exists(),
         "the sink path is relative to the current directory"
@@ -693,4 +693,65 @@ fn without_output_records_are_appended_to_the_file_sink() {
         second == [first.as_slice(), first.as_slice()].concat(),
         "a second run appends the same records"
     );
+}
+
+/// The `slo` record after each window carries the objective's period sums
+/// and burn rates, computed here from the oracle's window counts.
+#[test]
+fn slo_records_follow_every_window_with_exact_budgets() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let input = gen(&dir.path().join("in.jsonl"), &gen_args("60000", "200", "5"));
+    let parsed = parse_input(&fs::read(&input).expect("read input"), MAX_DEFAULT);
+    let exp = expected(&parsed.events, None, None);
+    let (run, out) = backfill(
+        &cfg,
+        &dir.path().join("out.jsonl"),
+        &[],
+        &[&p(&input)],
+        None,
+    );
+    run.assert_code(0, "backfill");
+    let slos: Vec<Value> = records(&out)
+        .into_iter()
+        .filter(|r| r["kind"] == "slo")
+        .collect();
+    // Only checkout-availability (sli 0) has an objective: target 0.999 over 28d.
+    let mut checkout: Vec<(i64, u64, u64)> = exp
+        .iter()
+        .filter(|e| e.sli == 0)
+        .map(|e| (e.start_ns, e.good, e.bad))
+        .collect();
+    checkout.sort();
+    let all_windows: std::collections::BTreeSet<i64> = exp.iter().map(|e| e.start_ns).collect();
+    assert_eq!(slos.len(), all_windows.len(), "one slo record per window");
+    for (rec, &start) in slos.iter().zip(all_windows.iter()) {
+        let at = start + 60_000_000_000;
+        assert_eq!(rec["sli"], "checkout-availability");
+        assert_eq!(rfc3339_ns(rec["at"].as_str().unwrap()), Some(at));
+        let (g, b) = checkout
+            .iter()
+            .filter(|(s, _, _)| *s < at)
+            .fold((0, 0), |(g, b), (_, wg, wb)| (g + wg, b + wb));
+        assert_eq!(
+            (rec["good"].as_u64(), rec["bad"].as_u64()),
+            (Some(g), Some(b))
+        );
+        let allowed = 0.001 * (g + b) as f64;
+        let close =
+            |v: &Value, want: f64| (v.as_f64().unwrap() - want).abs() <= 1e-6 * want.abs().max(1.0);
+        assert!(close(&rec["budget"]["allowed"], allowed), "{rec}");
+        assert_eq!(rec["budget"]["spent"].as_u64(), Some(b));
+        assert!(
+            close(&rec["budget"]["remaining"], allowed - b as f64),
+            "{rec}"
+        );
+        let (g5, b5) = checkout
+            .iter()
+            .filter(|(s, _, _)| *s >= at - 300_000_000_000 && *s < at)
+            .fold((0, 0), |(g, b), (_, wg, wb)| (g + wg, b + wb));
+        let burn = (b5 as f64 / (g5 + b5) as f64) / 0.001;
+        assert!(close(&rec["burn_rate"]["5m"], burn), "5m burn {rec}");
+        assert_eq!(rec["objective"]["window"], "28d");
+    }
 }

@@ -26,7 +26,7 @@ pub use summary::{RejectExample, SliTotals, Summary};
 use crate::config::{Config, RecordKinds, SinkKind};
 use crate::decode::Reject;
 use crate::engine::{Accepted, Engine};
-use crate::record::window_records;
+use crate::record::{records, Objectives};
 use crate::sinks::file::FileSink;
 use crate::window::{Window, WindowSet};
 
@@ -198,7 +198,7 @@ fn worker(
 pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     let mut sinks = open_sinks(config, opts)?;
     let outcome = process(config, opts)?;
-    let records = window_records(config, &outcome.windows);
+    let records = records(config, &outcome.windows, &mut Objectives::new(config));
     let mut written = Vec::new();
     for sink in &mut sinks {
         let n = sink

@@ -204,8 +204,11 @@ impl Percentile {
 pub struct Objective {
     pub target: f64,
     pub window: ObjectiveWindow,
+    /// The window as written (`28d`, `calendar:month`), for records.
+    pub window_text: String,
     pub method: BudgetMethod,
-    pub timezone: Option<String>,
+    /// The time zone of calendar windows (UTC when not given).
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -699,20 +702,32 @@ impl Validator<'_> {
                 ));
             }
         };
-        if let Some(tz) = &o.timezone {
-            if matches!(window, ObjectiveWindow::Rolling(_)) {
+        let timezone = match &o.timezone {
+            None => None,
+            Some(tz) if matches!(window, ObjectiveWindow::Rolling(_)) => {
                 return Err(self.err(
                     tz.span(),
                     &field("timezone"),
                     "only calendar windows take a timezone",
                 ));
             }
-        }
+            Some(tz) => Some(tz.get_ref().parse::<chrono_tz::Tz>().map_err(|_| {
+                self.err(
+                    tz.span(),
+                    &field("timezone"),
+                    format!(
+                        "unknown time zone `{}`; use an IANA name like `Asia/Tokyo` or `UTC`",
+                        tz.get_ref()
+                    ),
+                )
+            })?),
+        };
         Ok(Objective {
             target,
             window,
+            window_text: o.window.get_ref().trim().to_string(),
             method,
-            timezone: o.timezone.as_ref().map(|t| t.get_ref().clone()),
+            timezone,
         })
     }
 

@@ -73,8 +73,12 @@ impl<'a> Scanner<'a> {
         self.s.get(self.i).copied()
     }
 
-    #[inline]
+    #[inline(always)]
     fn ws(&mut self) {
+        // Compact JSON has no whitespace: one check settles the usual case.
+        if !matches!(self.s.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            return;
+        }
         while let Some(&c) = self.s.get(self.i) {
             if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
                 self.i += 1;
@@ -96,7 +100,7 @@ impl<'a> Scanner<'a> {
 
     /// Reads a string at the opening quote; returns the content's byte range
     /// and whether it holds escapes.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<(usize, usize, bool), ScanError> {
         self.expect(b'"')?;
         let start = self.i;
