@@ -21,18 +21,8 @@ pub const WINDOW_NS: i64 = 60 * NS_PER_S;
 // ---------------------------------------------------------------------------
 // Configuration
 
-/// The test configuration. `decode_extra` goes into a `[decode]` table
-/// (e.g. `max_event_bytes = 1000`).
-pub fn config_text(decode_extra: Option<&str>) -> String {
-    let decode = match decode_extra {
-        Some(extra) => format!("[decode]\n{extra}\n"),
-        None => String::new(),
-    };
-    format!(
-        r#"{decode}[decode.fields]
-latency = "latency_ms"
-
-[[sli]]
+/// The `[[sli]]` tables of the test configuration; [`slis`] is their oracle.
+pub const SLIS_TOML: &str = r#"[[sli]]
 name = "checkout-availability"
 filter = 'service == "checkout"'
 good = 'status < 500'
@@ -54,7 +44,20 @@ good = 'status < 500 && status != 429'
 name = "eu-fast"
 filter = 'region in ["eu-west-1"]'
 good = 'latency < 0.2s'
+"#;
 
+/// The test configuration. `decode_extra` goes into a `[decode]` table
+/// (e.g. `max_event_bytes = 1000`).
+pub fn config_text(decode_extra: Option<&str>) -> String {
+    let decode = match decode_extra {
+        Some(extra) => format!("[decode]\n{extra}\n"),
+        None => String::new(),
+    };
+    format!(
+        r#"{decode}[decode.fields]
+latency = "latency_ms"
+
+{SLIS_TOML}
 [[sink]]
 type = "file"
 path = "records.jsonl"
@@ -182,6 +185,14 @@ pub fn records(bytes: &[u8]) -> Vec<Value> {
             serde_json::from_str::<Value>(l)
                 .unwrap_or_else(|e| panic!("record is not JSON ({e}): {l}"))
         })
+        .collect()
+}
+
+/// Parses JSONL records and keeps the `window` ones.
+pub fn window_records(bytes: &[u8]) -> Vec<Value> {
+    records(bytes)
+        .into_iter()
+        .filter(|r| r["kind"] == "window")
         .collect()
 }
 
