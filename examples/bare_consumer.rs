@@ -47,6 +47,10 @@ struct Args {
     /// Give up when no message arrives for this many seconds.
     #[arg(long, default_value_t = 60)]
     idle_timeout: u64,
+    /// Extra librdkafka setting `KEY=VALUE`, applied last (repeatable), e.g.
+    /// `--set fetch.queue.backoff.ms=10`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -60,14 +64,59 @@ fn main() -> ExitCode {
     }
 }
 
+/// Fails early when the topic holds fewer than `--count` messages (the sum
+/// of high - low watermarks), rather than waiting for messages that are not
+/// there. librdkafka's mock cluster (`slipstream dev-broker`) keeps only
+/// about the newest 5 MiB of each partition and drops older messages.
+fn check_topic_holds(consumer: &BaseConsumer, args: &Args) -> Result<()> {
+    let timeout = Duration::from_secs(10);
+    let metadata = consumer
+        .fetch_metadata(Some(&args.topic), timeout)
+        .with_context(|| {
+            format!(
+                "cannot read the metadata of {} at {}",
+                args.topic, args.brokers
+            )
+        })?;
+    let Some(topic) = metadata.topics().iter().find(|t| t.name() == args.topic) else {
+        bail!("topic {} not found at {}", args.topic, args.brokers);
+    };
+    if topic.partitions().is_empty() {
+        bail!(
+            "topic {} has no partitions at {} (does it exist?)",
+            args.topic,
+            args.brokers
+        );
+    }
+    let mut held = 0i64;
+    let mut dropped = 0i64;
+    for p in topic.partitions() {
+        let (low, high) = consumer
+            .fetch_watermarks(&args.topic, p.id(), timeout)
+            .with_context(|| format!("cannot read the offsets of {} [{}]", args.topic, p.id()))?;
+        held += high - low;
+        dropped += low;
+    }
+    if (held as u64) < args.count {
+        bail!(
+            "topic {} holds only {held} messages in {} partition(s) ({dropped} already dropped from the log start), fewer than --count {}; \
+             the embedded broker (librdkafka's mock cluster) keeps only about 5 MiB per partition, so use more partitions",
+            args.topic,
+            topic.partitions().len(),
+            args.count
+        );
+    }
+    Ok(())
+}
+
 fn run(args: &Args) -> Result<()> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
     // The settings of `consumer_config` in src/sources/kafka.rs (except the
     // statistics callback, which slipstream uses for its lag metric).
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &args.brokers)
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &args.brokers)
         .set("group.id", &args.group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
@@ -75,9 +124,15 @@ fn run(args: &Args) -> Result<()> {
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("queued.max.messages.kbytes", "32768")
         .set("queued.min.messages", "20000")
-        .set("fetch.max.bytes", "16777216")
-        .create()
-        .context("cannot create the Kafka consumer")?;
+        .set("fetch.max.bytes", "16777216");
+    for kv in &args.settings {
+        let Some((k, v)) = kv.split_once('=') else {
+            bail!("--set takes KEY=VALUE, not `{kv}`");
+        };
+        cfg.set(k, v);
+    }
+    let consumer: BaseConsumer = cfg.create().context("cannot create the Kafka consumer")?;
+    check_topic_holds(&consumer, args)?;
     consumer
         .subscribe(&[&args.topic])
         .with_context(|| format!("cannot subscribe to {}", args.topic))?;
@@ -86,17 +141,24 @@ fn run(args: &Args) -> Result<()> {
     let mut consumed = 0u64;
     let mut bytes = 0u64;
     let mut first: Option<Instant> = None;
-    let mut last_message = Instant::now();
+    let poll_timeout = Duration::from_millis(100);
+    let mut empty_polls = 0u64;
     let mut errors = 0u64;
+    let mut per_partition: Vec<u64> = Vec::new();
     while consumed < args.count {
-        match consumer.poll(Duration::from_millis(100)) {
+        match consumer.poll(poll_timeout) {
             Some(Ok(msg)) => {
                 if first.is_none() {
                     first = Some(Instant::now());
                 }
                 bytes += black_box(msg.payload().map_or(0, <[u8]>::len)) as u64;
                 consumed += 1;
-                last_message = Instant::now();
+                let p = usize::try_from(msg.partition()).unwrap_or(0);
+                if p >= per_partition.len() {
+                    per_partition.resize(p + 1, 0);
+                }
+                per_partition[p] += 1;
+                empty_polls = 0;
             }
             Some(Err(e)) => {
                 errors += 1;
@@ -105,11 +167,13 @@ fn run(args: &Args) -> Result<()> {
                 }
             }
             None => {
-                if last_message.elapsed() >= idle {
+                empty_polls += 1;
+                if poll_timeout * u32::try_from(empty_polls).unwrap_or(u32::MAX) >= idle {
                     bail!(
-                        "no message for {} s after {consumed} of {} (is the topic filled? wrong --brokers or --topic?)",
+                        "no message for {} s after {consumed} of {} (per partition: {}; is the topic filled? wrong --brokers or --topic?)",
                         args.idle_timeout,
-                        args.count
+                        args.count,
+                        show(&per_partition)
                     );
                 }
             }
@@ -124,8 +188,17 @@ fn run(args: &Args) -> Result<()> {
     black_box(bytes);
     println!("consumed={consumed} seconds={seconds:.3} rate={rate:.0}");
     eprintln!(
-        "bare_consumer: {consumed} messages, {:.1} MB of payload, {errors} consumer error(s)",
+        "bare_consumer: {consumed} messages ({} per partition), {:.1} MB of payload, {errors} consumer error(s)",
+        show(&per_partition),
         bytes as f64 / 1e6
     );
     Ok(())
+}
+
+/// `min..max` of the per-partition counts (there may be hundreds).
+fn show(per_partition: &[u64]) -> String {
+    match (per_partition.iter().min(), per_partition.iter().max()) {
+        (Some(lo), Some(hi)) => format!("{lo}..{hi} over {} partition(s)", per_partition.len()),
+        _ => "none".to_string(),
+    }
 }

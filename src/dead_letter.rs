@@ -32,9 +32,12 @@ pub enum DeadLetters {
 }
 
 impl DeadLetters {
+    /// `max_event_bytes` sizes the Kafka producer so that any message the
+    /// decoder may reject as too large still fits in a dead letter.
     pub fn new(
         config: Option<&DeadLetterConfig>,
         kafka: Option<&ClientConfig>,
+        max_event_bytes: usize,
     ) -> Result<DeadLetters> {
         Ok(match config {
             None => DeadLetters::Discard,
@@ -44,7 +47,11 @@ impl DeadLetters {
                 )?;
                 DeadLetters::Kafka {
                     topic: topic.clone(),
-                    producer: ConfirmingProducer::new(base)?,
+                    // Room for the headers and the protocol's framing.
+                    producer: ConfirmingProducer::with_max_message(
+                        base,
+                        max_event_bytes.saturating_mul(2).saturating_add(65_536),
+                    )?,
                 }
             }
             Some(DeadLetterConfig::File { path }) => DeadLetters::File {

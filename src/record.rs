@@ -3,7 +3,7 @@
 //! so that stores can upsert.
 
 use crate::config::{Config, RecordKinds};
-use crate::slo::{render_slo_record, Tracker};
+use crate::slo::{render_alert_record, render_slo_record, Alerts, Tracker};
 use crate::time::format_rfc3339;
 use crate::window::{render_window_record, Window};
 
@@ -39,7 +39,7 @@ pub struct Record {
 /// The objectives of every SLI that has one, fed window by window.
 #[derive(Debug, Clone)]
 pub struct Objectives {
-    trackers: Vec<Option<Tracker>>,
+    trackers: Vec<Option<(Tracker, Alerts)>>,
 }
 
 impl Objectives {
@@ -49,9 +49,12 @@ impl Objectives {
                 .slis
                 .iter()
                 .map(|s| {
-                    s.objective
-                        .as_ref()
-                        .map(|o| Tracker::new(o, config.window.size_ns))
+                    s.objective.as_ref().map(|o| {
+                        (
+                            Tracker::new(o, config.window.size_ns),
+                            Alerts::new(crate::slo::alert::DEFAULT_MIN_EVENTS),
+                        )
+                    })
                 })
                 .collect(),
         }
@@ -97,9 +100,13 @@ impl Objectives {
                 seen.insert((start, sli), (g, b));
             }
         }
+        // Replay the windows in order, alerts included (their records were
+        // written already), so the state machine resumes where it was.
+        let size = config.window.size_ns;
         for (&(start, sli), &(g, b)) in &seen {
-            if let Some(t) = self.trackers[sli].as_mut() {
+            if let Some((t, alerts)) = self.trackers[sli].as_mut() {
                 t.observe(start, g, b);
+                alerts.evaluate(t, start + size);
             }
         }
         Ok(seen.len())
@@ -125,13 +132,13 @@ pub fn records(config: &Config, windows: &[Window], objectives: &mut Objectives)
             });
         }
         let at = w.start_ns + size;
-        for ((sli, sw), tracker) in config
+        for ((sli, sw), slot) in config
             .slis
             .iter()
             .zip(w.slis.iter())
             .zip(objectives.trackers.iter_mut())
         {
-            let Some(tracker) = tracker else {
+            let Some((tracker, alerts)) = slot else {
                 continue;
             };
             tracker.observe(w.start_ns, sw.good, sw.bad);
@@ -141,6 +148,18 @@ pub fn records(config: &Config, windows: &[Window], objectives: &mut Objectives)
                 key: format!("{}|{}", sli.name, format_rfc3339(at)),
                 json: render_slo_record(&sli.name, tracker, &state),
             });
+            for change in alerts.evaluate(tracker, at) {
+                out.push(Record {
+                    kind: RecordKind::Alert,
+                    key: format!(
+                        "{}|{}|{}",
+                        sli.name,
+                        change.severity.name(),
+                        format_rfc3339(at)
+                    ),
+                    json: render_alert_record(&sli.name, tracker, &state, &change),
+                });
+            }
         }
     }
     out

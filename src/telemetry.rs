@@ -137,6 +137,7 @@ pub struct JobStats {
     pub dead_letter_errors: u64,
     pub commits: u64,
     pub commit_failures: u64,
+    pub async_commit_failures: u64,
     pub watermark_seconds: Option<f64>,
     pub frontier_seconds: Option<f64>,
 }

@@ -10,7 +10,7 @@
 //! committed, and the consumer closed with a deadline.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,11 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
     })?;
     let base = client_config(source);
     let sinks = build_sinks(config, Some(&base))?;
-    let dead_letters = DeadLetters::new(config.dead_letter.as_ref(), Some(&base))?;
+    let dead_letters = DeadLetters::new(
+        config.dead_letter.as_ref(),
+        Some(&base),
+        config.decode.max_event_bytes,
+    )?;
     let telemetry = Arc::new(Telemetry::default());
     telemetry.set_ready(false, "waiting for a partition assignment");
     let addr = serve(&config.http.listen, telemetry.clone())?;
@@ -108,6 +112,7 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
         writing: AtomicBool::new(false),
         rewind: AtomicBool::new(false),
         assigned_once: AtomicBool::new(false),
+        async_commit_failures: AtomicU64::new(0),
     });
     let consumer: BaseConsumer<JobContext> = consumer_config(source)
         .create_with_context(JobContext {
@@ -224,10 +229,11 @@ impl Runner<'_> {
             payload,
         );
         if let Err(e) = sent {
-            // Not committing past it is enough: the message is read again
-            // after a restart. Keep going.
+            // Re-read from the last commit, which is before this message, so
+            // its dead letter is sent again rather than lost.
             self.stats.dead_letter_errors += 1;
-            warn!(error = %e, reason = reason.name(), "Cannot queue a dead letter.");
+            error!(error = %format!("{e:#}"), reason = reason.name(), "Cannot queue a dead letter; re-reading from the last commit.");
+            self.shared.rewind.store(true, Ordering::Release);
         }
         Ok(())
     }
@@ -285,8 +291,42 @@ impl Runner<'_> {
         }
         self.shared.writing.store(false, Ordering::Release);
         self.stats.windows_emitted += windows.len() as u64;
-        self.commit(CommitMode::Async);
+        self.commit_emitted(shutting_down)?;
         Ok(true)
+    }
+
+    /// Commits the new frontier synchronously, retrying until it is stored.
+    /// No message is handled meanwhile (the partitions are paused): a late
+    /// event judged against windows whose frontier is not committed would be
+    /// judged differently by a replay after a crash.
+    fn commit_emitted(&mut self, shutting_down: bool) -> Result<()> {
+        let deadline = Instant::now() + SHUTDOWN_BUDGET;
+        let mut backoff = Duration::from_millis(100);
+        let mut paused = false;
+        loop {
+            if self.commit(CommitMode::Sync) {
+                if paused {
+                    info!("Offsets committed again; resuming.");
+                    self.resume();
+                }
+                return Ok(());
+            }
+            if (shutting_down || self.shutdown.load(Ordering::Relaxed))
+                && Instant::now() >= deadline
+            {
+                bail!(
+                    "cannot commit offsets at shutdown; a restart replays from the previous commit"
+                );
+            }
+            if !paused {
+                self.pause();
+                paused = true;
+                self.telemetry
+                    .set_ready(false, "offset commits are failing");
+            }
+            self.wait(backoff)?;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
     }
 
     /// Waits while a sink is down, still serving the consumer (paused) so the
@@ -312,20 +352,33 @@ impl Runner<'_> {
         }
     }
 
-    fn commit(&mut self, mode: CommitMode) {
+    /// Commits the safe offsets with their checkpoints; true when stored
+    /// (or nothing needed committing). Asynchronous commits report their
+    /// failures through the consumer context.
+    fn commit(&mut self, mode: CommitMode) -> bool {
         self.last_commit = Instant::now();
         match self.shared.commit_list() {
             Ok(Some(tpl)) => match self.consumer.commit(&tpl, mode) {
-                Ok(()) => self.stats.commits += 1,
+                Ok(()) => {
+                    if matches!(mode, CommitMode::Sync) {
+                        self.stats.commits += 1;
+                    }
+                    true
+                }
                 Err(e) => {
                     self.stats.commit_failures += 1;
-                    warn!(error = %e, "Offset commit failed; the next one covers it.");
+                    warn!(error = %e, "Offset commit failed.");
+                    false
                 }
             },
-            Ok(None) => {}
+            Ok(None) => !self.shared.writing.load(Ordering::Acquire),
             Err(e) => {
+                // A dead letter was not delivered: re-read from the last
+                // commit so it is sent again.
                 self.stats.commit_failures += 1;
-                warn!(error = %format!("{e:#}"), "Not committing yet.");
+                error!(error = %format!("{e:#}"), "Not committing; re-reading from the last commit.");
+                self.shared.rewind.store(true, Ordering::Release);
+                false
             }
         }
     }
@@ -344,6 +397,8 @@ impl Runner<'_> {
             .iter()
             .map(|(&(t, p), &n)| ((self.shared.topics[t].clone(), p), n))
             .collect();
+        self.stats.async_commit_failures =
+            self.shared.async_commit_failures.load(Ordering::Relaxed);
         if let Ok(lag) = self.shared.lag.lock() {
             self.stats.lag = lag.clone();
         }
@@ -363,16 +418,10 @@ impl Runner<'_> {
         info!("Stopping: flushing complete windows and committing.");
         let flushed = self.emit(true);
         if flushed.is_ok() {
-            match self.shared.commit_list() {
-                Ok(Some(tpl)) => {
-                    if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
-                        warn!(error = %e, "Final commit failed; a restart replays from the previous commit.");
-                    } else {
-                        info!("Committed offsets.");
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => warn!(error = %format!("{e:#}"), "Final commit skipped."),
+            if self.commit(CommitMode::Sync) {
+                info!("Committed offsets.");
+            } else {
+                warn!("Final commit failed; a restart replays from the previous commit.");
             }
         }
         self.publish();

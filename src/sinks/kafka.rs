@@ -45,14 +45,24 @@ pub struct ConfirmingProducer {
 }
 
 impl ConfirmingProducer {
-    /// An idempotent producer on `base` (brokers and security settings).
+    /// An idempotent producer on `base` (brokers and security settings,
+    /// which win over slipstream's defaults).
     pub fn new(base: &ClientConfig) -> Result<ConfirmingProducer> {
-        let mut cfg = base.clone();
+        Self::with_max_message(base, 1_000_000)
+    }
+
+    /// Like [`ConfirmingProducer::new`], accepting messages up to `bytes`.
+    pub fn with_max_message(base: &ClientConfig, bytes: usize) -> Result<ConfirmingProducer> {
+        let mut cfg = ClientConfig::new();
         cfg.set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "30000")
+            .set("message.max.bytes", bytes.max(1_000_000).to_string())
             .set("queue.buffering.max.kbytes", "65536");
+        for (k, v) in base.config_map() {
+            cfg.set(k, v);
+        }
         let producer: BaseProducer<DeliveryCounter> = cfg
             .create_with_context(DeliveryCounter::default())
             .context("cannot create the Kafka producer")?;

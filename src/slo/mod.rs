@@ -10,12 +10,14 @@
 //! compliance meets the target, bad when it does not, neither without valid
 //! events; the same sums then count slices.
 
+pub mod alert;
 mod record;
 
 use std::collections::VecDeque;
 
 use chrono::{Datelike, TimeZone};
 
+pub use alert::{render_alert_record, AlertChange, Alerts, Severity};
 pub use record::{render_slo_record, SloRecord};
 
 use crate::config::{BudgetMethod, Objective, ObjectiveWindow};

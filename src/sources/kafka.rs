@@ -9,7 +9,7 @@
 //! offsets, so nothing is counted twice.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -68,6 +68,8 @@ pub struct Shared {
     /// their committed offsets before more messages are counted.
     pub rewind: AtomicBool,
     pub assigned_once: AtomicBool,
+    /// Background commits that failed (reported by librdkafka).
+    pub async_commit_failures: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -131,6 +133,19 @@ impl ClientContext for JobContext {
 }
 
 impl ConsumerContext for JobContext {
+    fn commit_callback(
+        &self,
+        result: rdkafka::error::KafkaResult<()>,
+        _offsets: &TopicPartitionList,
+    ) {
+        if let Err(e) = result {
+            self.shared
+                .async_commit_failures
+                .fetch_add(1, Ordering::Relaxed);
+            warn!(error = %e, "Background offset commit failed; the next commit covers it.");
+        }
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(revoked) = rebalance else {
             return;

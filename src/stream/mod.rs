@@ -129,11 +129,14 @@ impl Job {
         self.partitions.remove(&key);
     }
 
-    /// Forgets every open window and partition (before re-reading from the
-    /// committed offsets). The frontier is kept.
+    /// Forgets every open window, partition and the frontier, before
+    /// re-reading from the committed offsets: the partitions' checkpoints
+    /// (given again to [`Job::assign`]) restore the frontier that was
+    /// committed, and windows after it are recomputed in full.
     pub fn reset(&mut self) {
         self.engine.windows_mut().take_until(i64::MAX);
         self.partitions.clear();
+        self.frontier_ns = i64::MIN;
     }
 
     pub fn assigned(&self) -> impl Iterator<Item = &PartitionKey> {
