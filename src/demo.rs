@@ -261,7 +261,7 @@ impl LiveView {
         if self.tty {
             let _ = write!(stdout, "\x1b[2J\x1b[H{out}");
         } else if self.last_line.as_deref() != Some(out.as_str()) {
-            let _ = write!(stdout, "{out}\n");
+            let _ = writeln!(stdout, "{out}");
         }
         let _ = stdout.flush();
         self.last_line = Some(out);

@@ -210,3 +210,110 @@ fn timeslices_count_windows_that_meet_the_target() {
     let s = tr.state(base + 4 * MIN);
     assert_eq!((s.period.good, s.period.bad), (2, 1));
 }
+
+mod alerts {
+    use super::*;
+    use crate::slo::alert::{Alerts, Severity};
+
+    /// A 30-day objective at 99.9%, 1-minute windows, `per_min` requests a
+    /// minute, with `bad(minute)` failures; returns (minute, severity, firing).
+    fn backtest(
+        minutes: i64,
+        per_min: u64,
+        bad: impl Fn(i64) -> u64,
+    ) -> Vec<(i64, Severity, bool)> {
+        let o = Objective {
+            target: 0.999,
+            window: ObjectiveWindow::Rolling(Duration::from_secs(30 * 86_400)),
+            window_text: "30d".into(),
+            method: BudgetMethod::Occurrences,
+            timezone: None,
+        };
+        let mut tr = Tracker::new(&o, MIN);
+        let mut alerts = Alerts::new(100);
+        let base = t("2026-11-01T00:00:00Z");
+        let mut out = Vec::new();
+        for m in 0..minutes {
+            let b = bad(m).min(per_min);
+            tr.observe(base + m * MIN, per_min - b, b);
+            for c in alerts.evaluate(&tr, base + (m + 1) * MIN) {
+                out.push((m + 1, c.severity, c.firing));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_total_outage_pages_once_and_resolves_once() {
+        // Minutes 600..620: everything fails. 1h/5m burn = 1000 >> 14.4.
+        let changes = backtest(24 * 60, 1000, |m| {
+            if (600..620).contains(&m) {
+                1000
+            } else {
+                0
+            }
+        });
+        let pages: Vec<_> = changes.iter().filter(|c| c.1 == Severity::Page).collect();
+        assert_eq!(pages.len(), 2, "{changes:?}");
+        // Fires at the end of the first failing minute (both windows above 14.4).
+        assert_eq!(*pages[0], (601, Severity::Page, true));
+        // The 5m window is clean from minute 625, but the 6h/30m rule holds
+        // while the 30m window still holds minute 619 (until the window
+        // ending at 649); resolved 10 minutes after that.
+        assert!(!pages[1].2);
+        assert_eq!(pages[1].0, 659);
+        // No ticket while the page fires; the 1d/2h rule may ticket later.
+        assert!(changes
+            .iter()
+            .all(|c| c.1 != Severity::Ticket || c.0 >= 659 || c.0 < 601));
+    }
+
+    #[test]
+    fn a_slow_burn_tickets_but_does_not_page() {
+        // 0.4% errors for two days: burn rate 4 — above the 3x ticket
+        // threshold (1d/2h), below both page thresholds.
+        let changes = backtest(2 * 24 * 60, 1000, |m| u64::from(m % 5 < 2) * 5);
+        assert!(
+            changes.iter().all(|c| c.1 == Severity::Ticket),
+            "{changes:?}"
+        );
+        assert_eq!(
+            changes.iter().filter(|c| c.2).count(),
+            1,
+            "fires once: {changes:?}"
+        );
+    }
+
+    #[test]
+    fn low_traffic_pages_nobody() {
+        // Two requests a minute for ten minutes, one of them failing: a burn
+        // rate of 50, but only 20 events.
+        let changes = backtest(10, 2, |m| u64::from(m == 5));
+        assert!(changes.is_empty(), "{changes:?}");
+        // The same 5% error ratio at real traffic does page.
+        let busy = backtest(10, 1000, |m| if m >= 5 { 100 } else { 0 });
+        assert!(
+            busy.iter().any(|c| c.1 == Severity::Page && c.2),
+            "{busy:?}"
+        );
+    }
+
+    #[test]
+    fn no_flapping_at_the_threshold() {
+        // A burn oscillating around the page threshold every minute.
+        let changes = backtest(6 * 60, 1000, |m| {
+            if (60..240).contains(&m) {
+                if m % 2 == 0 {
+                    30
+                } else {
+                    0
+                }
+            } else {
+                0
+            }
+        });
+        let pages: Vec<_> = changes.iter().filter(|c| c.1 == Severity::Page).collect();
+        assert_eq!(pages.iter().filter(|c| c.2).count(), 1, "{changes:?}");
+        assert!(pages.len() <= 2);
+    }
+}
