@@ -61,7 +61,35 @@ impl Objectives {
     }
 }
 
+/// The latest state of one objective, for gauges.
+#[derive(Debug, Clone)]
+pub struct ObjectiveGauge {
+    pub sli: String,
+    pub state: crate::slo::SloState,
+    pub page: bool,
+    pub ticket: bool,
+}
+
 impl Objectives {
+    /// The state of every objective at the end of its last window.
+    pub fn gauges(&self, config: &Config) -> Vec<ObjectiveGauge> {
+        config
+            .slis
+            .iter()
+            .zip(&self.trackers)
+            .filter_map(|(sli, slot)| {
+                let (tracker, alerts) = slot.as_ref()?;
+                let at = tracker.last_end_ns()?;
+                Some(ObjectiveGauge {
+                    sli: sli.name.clone(),
+                    state: tracker.state(at),
+                    page: alerts.firing(crate::slo::Severity::Page),
+                    ticket: alerts.firing(crate::slo::Severity::Ticket),
+                })
+            })
+            .collect()
+    }
+
     /// Rebuilds the objectives from window records already written (a file
     /// sink's JSONL), so a restarted job reports the same budgets as one that
     /// never stopped. Returns how many window records were read.

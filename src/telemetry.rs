@@ -138,6 +138,8 @@ pub struct JobStats {
     pub commits: u64,
     pub commit_failures: u64,
     pub async_commit_failures: u64,
+    /// The latest state of each objective.
+    pub objectives: Vec<crate::record::ObjectiveGauge>,
     pub watermark_seconds: Option<f64>,
     pub frontier_seconds: Option<f64>,
 }
@@ -324,6 +326,64 @@ impl JobStats {
             "slipstream_commit_failures_total {}",
             self.commit_failures
         );
+        family(&mut o, "slipstream_slo_error_budget_remaining", "gauge", "Share of the error budget left in the objective's period (1 = untouched, below 0 = overspent).");
+        for g in &self.objectives {
+            if let Some(r) = g.state.remaining_ratio() {
+                let _ = writeln!(
+                    o,
+                    "slipstream_slo_error_budget_remaining{{sli=\"{}\"}} {r}",
+                    label(&g.sli)
+                );
+            }
+        }
+        family(
+            &mut o,
+            "slipstream_slo_compliance",
+            "gauge",
+            "Good / valid events over the objective's period.",
+        );
+        for g in &self.objectives {
+            if let Some(c) = g.state.compliance() {
+                let _ = writeln!(
+                    o,
+                    "slipstream_slo_compliance{{sli=\"{}\"}} {c}",
+                    label(&g.sli)
+                );
+            }
+        }
+        family(
+            &mut o,
+            "slipstream_slo_burn_rate",
+            "gauge",
+            "Error budget burn rate over a trailing window (1 = the budget lasts the period).",
+        );
+        for g in &self.objectives {
+            for (w, r) in &g.state.burn {
+                if let Some(r) = r {
+                    let _ = writeln!(
+                        o,
+                        "slipstream_slo_burn_rate{{sli=\"{}\",window=\"{w}\"}} {r}",
+                        label(&g.sli)
+                    );
+                }
+            }
+        }
+        family(
+            &mut o,
+            "slipstream_slo_alert_firing",
+            "gauge",
+            "1 while a burn-rate alert of this severity fires.",
+        );
+        for g in &self.objectives {
+            for (sev, on) in [("page", g.page), ("ticket", g.ticket)] {
+                let _ = writeln!(
+                    o,
+                    "slipstream_slo_alert_firing{{sli=\"{}\",severity=\"{sev}\"}} {}",
+                    label(&g.sli),
+                    u8::from(on)
+                );
+            }
+        }
         if let Some(w) = self.watermark_seconds {
             family(
                 &mut o,
@@ -343,5 +403,77 @@ impl JobStats {
             let _ = writeln!(o, "slipstream_frontier_seconds {f}");
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::ObjectiveGauge;
+    use crate::slo::{Counts, SloState};
+
+    #[test]
+    fn endpoints_answer_without_a_socket() {
+        let t = Telemetry::default();
+        t.publish("x 1\n".into());
+        assert_eq!(t.respond("/metrics").0, 200);
+        assert_eq!(t.respond("/metrics").2, "x 1\n");
+        assert_eq!(t.respond("/healthz").0, 200);
+        t.set_ready(false, "sink file:x is failing");
+        let (code, _, body) = t.respond("/readyz");
+        assert_eq!(code, 503);
+        assert!(body.contains("sink file:x is failing"));
+        t.set_ready(true, "");
+        assert_eq!(t.respond("/readyz").0, 200);
+        assert_eq!(t.respond("/nope").0, 404);
+    }
+
+    #[test]
+    fn objective_gauges_carry_budget_burn_and_alerts() {
+        let state = SloState {
+            at_ns: 0,
+            period_start_ns: 0,
+            // 990 good, 10 bad against 99%: the budget of 10 is spent exactly.
+            period: Counts { good: 990, bad: 10 },
+            last_hour: Counts { good: 990, bad: 10 },
+            burn: [
+                ("5m", Some(2.5)),
+                ("30m", None),
+                ("1h", Some(1.0)),
+                ("2h", None),
+                ("6h", None),
+                ("1d", None),
+                ("3d", None),
+            ],
+            target: 0.99,
+        };
+        let stats = JobStats {
+            objectives: vec![ObjectiveGauge {
+                sli: "api \"v2\"".into(),
+                state,
+                page: true,
+                ticket: false,
+            }],
+            ..JobStats::default()
+        };
+        let text = stats.render();
+        assert!(
+            text.contains("slipstream_slo_error_budget_remaining{sli=\"api \\\"v2\\\"\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("slipstream_slo_burn_rate{sli=\"api \\\"v2\\\"\",window=\"5m\"} 2.5\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("window=\"30m\""),
+            "no sample without traffic: {text}"
+        );
+        assert!(text
+            .contains("slipstream_slo_alert_firing{sli=\"api \\\"v2\\\"\",severity=\"page\"} 1\n"));
+        assert!(text.contains(
+            "slipstream_slo_alert_firing{sli=\"api \\\"v2\\\"\",severity=\"ticket\"} 0\n"
+        ));
+        assert!(text.contains("slipstream_slo_compliance{sli=\"api \\\"v2\\\"\"} 0.99\n"));
     }
 }

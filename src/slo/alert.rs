@@ -130,6 +130,14 @@ impl Alerts {
         }
     }
 
+    /// True while an incident of this severity is open.
+    pub fn firing(&self, severity: Severity) -> bool {
+        match severity {
+            Severity::Page => self.page.is_some(),
+            Severity::Ticket => self.ticket.is_some(),
+        }
+    }
+
     /// The first rule of a severity that holds now, with its burn rates.
     fn holding(
         &self,

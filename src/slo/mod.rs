@@ -131,6 +131,12 @@ impl Tracker {
         }
     }
 
+    /// The end of the last window observed.
+    pub fn last_end_ns(&self) -> Option<i64> {
+        (!self.cumulative.is_empty())
+            .then(|| (self.first + self.cumulative.len() as i64) * self.size_ns)
+    }
+
     /// Running sum through window index `k` (zero before the first kept).
     fn through(&self, k: i64) -> Counts {
         if k < self.first || self.cumulative.is_empty() {
@@ -217,6 +223,17 @@ fn calendar_start(at_ns: i64, month: bool, tz: Option<chrono_tz::Tz>) -> i64 {
     }
 }
 
+/// Rounds away float noise (`(1 - 0.99) * 1000` is 10.000000000000009)
+/// to 12 significant digits, without losing meaningful ones.
+pub fn tidy(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let digits = 12 - v.abs().log10().ceil() as i32;
+    let scale = 10f64.powi(digits.clamp(0, 15));
+    (v * scale).round() / scale
+}
+
 /// Everything a `slo` record says, before rendering.
 #[derive(Debug, Clone)]
 pub struct SloState {
@@ -236,16 +253,16 @@ impl SloState {
 
     /// Bad events (or slices) the period may have: (1 - target) x valid.
     pub fn allowed(&self) -> f64 {
-        (1.0 - self.target) * self.period.valid() as f64
+        tidy((1.0 - self.target) * self.period.valid() as f64)
     }
 
     pub fn remaining(&self) -> f64 {
-        self.allowed() - self.period.bad as f64
+        tidy(self.allowed() - self.period.bad as f64)
     }
 
     pub fn remaining_ratio(&self) -> Option<f64> {
         let allowed = self.allowed();
-        (allowed > 0.0).then(|| self.remaining() / allowed)
+        (allowed > 0.0).then(|| tidy(self.remaining() / allowed))
     }
 
     /// Minutes of total outage at the last hour's traffic that would spend

@@ -3,7 +3,7 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::{SloState, Tracker};
+use super::{tidy, SloState, Tracker};
 use crate::config::BudgetMethod;
 use crate::time::format_rfc3339;
 
@@ -51,16 +51,6 @@ impl Serialize for BurnRates {
         }
         m.end()
     }
-}
-
-/// Rounds away float noise (0.1 + 0.2) without losing meaningful digits.
-fn tidy(v: f64) -> f64 {
-    if v == 0.0 || !v.is_finite() {
-        return v;
-    }
-    let digits = 12 - v.abs().log10().ceil() as i32;
-    let scale = 10f64.powi(digits.clamp(0, 15));
-    (v * scale).round() / scale
 }
 
 /// One `slo` record as a JSON line (without the newline).
