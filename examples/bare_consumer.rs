@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, default_value_t = 60)]
     idle_timeout: u64,
     /// Extra librdkafka setting `KEY=VALUE`, applied last (repeatable), e.g.
-    /// `--set fetch.queue.backoff.ms=10`.
+    /// `--set fetch.wait.max.ms=100`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
 }
@@ -124,7 +124,8 @@ fn run(args: &Args) -> Result<()> {
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("queued.max.messages.kbytes", "32768")
         .set("queued.min.messages", "20000")
-        .set("fetch.max.bytes", "16777216");
+        .set("fetch.max.bytes", "16777216")
+        .set("fetch.queue.backoff.ms", "10");
     for kv in &args.settings {
         let Some((k, v)) = kv.split_once('=') else {
             bail!("--set takes KEY=VALUE, not `{kv}`");

@@ -48,6 +48,9 @@ pub fn consumer_config(source: &KafkaSource) -> ClientConfig {
         .set("queued.max.messages.kbytes", "32768")
         .set("queued.min.messages", "20000")
         .set("fetch.max.bytes", "16777216")
+        // librdkafka's default (1 s) idles a consumer that keeps its queue
+        // above queued.min.messages for a whole second per partition.
+        .set("fetch.queue.backoff.ms", "10")
         .set("statistics.interval.ms", "5000");
     for (k, v) in &source.librdkafka {
         cfg.set(k, v);
