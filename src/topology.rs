@@ -9,7 +9,6 @@
 //! SIGTERM/SIGINT stop the loop: complete windows are flushed, the offsets
 //! committed, and the consumer closed with a deadline.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -74,8 +73,8 @@ struct Runner<'a> {
     sinks: Vec<Box<dyn Sink>>,
     telemetry: Arc<Telemetry>,
     stats: JobStats,
-    /// Per partition, messages consumed (names resolved when published).
-    consumed: HashMap<PartitionKey, u64>,
+    /// Decodes and counts batches of messages on its own thread.
+    worker: Worker,
     shutdown: Arc<AtomicBool>,
     sink_failing: bool,
     last_commit: Instant,
@@ -113,6 +112,7 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
         rewind: AtomicBool::new(false),
         assigned_once: AtomicBool::new(false),
         async_commit_failures: AtomicU64::new(0),
+        counters: Mutex::new(Default::default()),
     });
     let consumer: BaseConsumer<JobContext> = consumer_config(source)
         .create_with_context(JobContext {
@@ -142,11 +142,11 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
     let mut runner = Runner {
         config,
         consumer,
-        shared,
+        shared: shared.clone(),
         sinks,
         telemetry,
         stats: JobStats::default(),
-        consumed: HashMap::new(),
+        worker: Worker::start(shared.clone()),
         shutdown,
         sink_failing: false,
         last_commit: Instant::now(),
@@ -154,7 +154,10 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
     };
     let result = runner.main_loop();
     let finished = runner.finish();
-    let Runner { consumer, .. } = runner;
+    let Runner {
+        consumer, worker, ..
+    } = runner;
+    worker.stop();
     close_with_deadline(consumer, Duration::from_secs(2));
     result.and(finished)
 }
@@ -181,7 +184,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Polls and handles at most one message.
+    /// Polls at most one message and adds it to the batch for the worker.
     fn poll_once(&mut self, timeout: Duration) -> Result<()> {
         let msg = match self.consumer.poll(timeout) {
             None => None,
@@ -192,48 +195,23 @@ impl Runner<'_> {
             Some(Ok(m)) => Some(m),
         };
         if self.shared.rewind.swap(false, Ordering::AcqRel) {
-            // A message fetched before the rewind is read again after it.
+            // Messages fetched before the rewind are read again after it.
             drop(msg);
+            self.worker.discard_and_wait();
             rewind(&self.consumer, &self.shared)?;
             return Ok(());
         }
         let Some(msg) = msg else {
+            // Nothing new: let the worker catch up with what there is.
+            self.worker.flush();
             return Ok(());
         };
-        let Some(topic) = self.shared.topic_index(msg.topic()) else {
-            return Ok(());
-        };
-        let key = (topic, msg.partition());
-        let payload = msg.payload().unwrap_or(&[]);
-        let outcome = self
-            .shared
-            .job()
-            .process(key, msg.offset(), payload, Instant::now());
-        *self.consumed.entry(key).or_insert(0) += 1;
-        let reason = match outcome {
-            Outcome::Counted => return Ok(()),
-            Outcome::Replayed => {
-                self.stats.replayed += 1;
-                return Ok(());
-            }
-            Outcome::TooLate => Reject::TooLate,
-            Outcome::Rejected(r) => r,
-        };
-        self.stats.rejected[reason.index()] += 1;
-        self.stats.dead_letters += 1;
-        let sent = self.shared.dead_letters().send(
-            reason.name(),
-            msg.topic(),
-            msg.partition(),
-            msg.offset(),
-            payload,
-        );
-        if let Err(e) = sent {
-            // Re-read from the last commit, which is before this message, so
-            // its dead letter is sent again rather than lost.
-            self.stats.dead_letter_errors += 1;
-            error!(error = %format!("{e:#}"), reason = reason.name(), "Cannot queue a dead letter; re-reading from the last commit.");
-            self.shared.rewind.store(true, Ordering::Release);
+        if let Some(topic) = self.shared.topic_index(msg.topic()) {
+            self.worker.push(
+                (topic, msg.partition()),
+                msg.offset(),
+                msg.payload().unwrap_or(&[]),
+            );
         }
         Ok(())
     }
@@ -242,6 +220,7 @@ impl Runner<'_> {
     /// ever emitted), writes them to every sink, retrying until each
     /// acknowledges, then commits.
     fn emit(&mut self, shutting_down: bool) -> Result<bool> {
+        self.worker.wait();
         let windows = self.shared.job().close_windows(Instant::now());
         if windows.is_empty() {
             return Ok(true);
@@ -356,6 +335,7 @@ impl Runner<'_> {
     /// (or nothing needed committing). Asynchronous commits report their
     /// failures through the consumer context.
     fn commit(&mut self, mode: CommitMode) -> bool {
+        self.worker.wait();
         self.last_commit = Instant::now();
         match self.shared.commit_list() {
             Ok(Some(tpl)) => match self.consumer.commit(&tpl, mode) {
@@ -392,11 +372,17 @@ impl Runner<'_> {
             let f = job.frontier_ns();
             self.stats.frontier_seconds = (f > i64::MIN).then(|| f as f64 / 1e9);
         }
-        self.stats.consumed = self
-            .consumed
-            .iter()
-            .map(|(&(t, p), &n)| ((self.shared.topics[t].clone(), p), n))
-            .collect();
+        if let Ok(c) = self.shared.counters.lock() {
+            self.stats.consumed = c
+                .consumed
+                .iter()
+                .map(|(&(t, p), &n)| ((self.shared.topics[t].clone(), p), n))
+                .collect();
+            self.stats.rejected = c.rejected;
+            self.stats.replayed = c.replayed;
+            self.stats.dead_letters = c.dead_letters;
+            self.stats.dead_letter_errors = c.dead_letter_errors;
+        }
         self.stats.async_commit_failures =
             self.shared.async_commit_failures.load(Ordering::Relaxed);
         if let Ok(lag) = self.shared.lag.lock() {
@@ -439,5 +425,169 @@ pub fn close_with_deadline<T: Send + 'static>(consumer: T, deadline: Duration) {
     });
     if rx.recv_timeout(deadline).is_err() {
         warn!("The consumer did not close in time; exiting anyway (offsets were committed).");
+    }
+}
+
+/// Messages copied out of the consumer, handed to the worker thread.
+struct Batch {
+    epoch: u64,
+    data: Vec<u8>,
+    messages: Vec<(PartitionKey, i64, std::ops::Range<usize>)>,
+}
+
+const BATCH_MESSAGES: usize = 2048;
+
+/// The worker thread: the poll thread copies messages into batches; the
+/// worker decodes, classifies and counts them with the job locked, and
+/// queues their dead letters under the same lock, so a commit (which takes
+/// the lock) never sees a position past a dead letter not yet queued. The
+/// poll thread waits for the worker ([`Worker::wait`]) before it closes
+/// windows, commits or rewinds.
+struct Worker {
+    tx: Option<crossbeam_channel::Sender<Batch>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+    current: Batch,
+    sent: u64,
+    done: Arc<AtomicU64>,
+    /// Batches from an older epoch are dropped (messages read before a rewind).
+    epoch: Arc<AtomicU64>,
+}
+
+impl Worker {
+    fn start(shared: Arc<Shared>) -> Worker {
+        let (tx, rx) = crossbeam_channel::bounded::<Batch>(4);
+        let done = Arc::new(AtomicU64::new(0));
+        let epoch = Arc::new(AtomicU64::new(0));
+        let handle = {
+            let (done, epoch) = (done.clone(), epoch.clone());
+            std::thread::Builder::new()
+                .name("slipstream-worker".into())
+                .spawn(move || {
+                    for batch in rx {
+                        if batch.epoch == epoch.load(Ordering::Acquire) {
+                            handle_batch(&shared, &batch);
+                        }
+                        done.fetch_add(1, Ordering::Release);
+                    }
+                })
+                .ok()
+        };
+        Worker {
+            tx: Some(tx),
+            handle,
+            current: Batch {
+                epoch: 0,
+                data: Vec::with_capacity(1 << 20),
+                messages: Vec::with_capacity(BATCH_MESSAGES),
+            },
+            sent: 0,
+            done,
+            epoch,
+        }
+    }
+
+    fn push(&mut self, key: PartitionKey, offset: i64, payload: &[u8]) {
+        let start = self.current.data.len();
+        self.current.data.extend_from_slice(payload);
+        self.current
+            .messages
+            .push((key, offset, start..self.current.data.len()));
+        if self.current.messages.len() >= BATCH_MESSAGES {
+            self.flush();
+        }
+    }
+
+    /// Hands the current batch to the worker.
+    fn flush(&mut self) {
+        if self.current.messages.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(
+            &mut self.current,
+            Batch {
+                epoch: self.epoch.load(Ordering::Acquire),
+                data: Vec::with_capacity(1 << 20),
+                messages: Vec::with_capacity(BATCH_MESSAGES),
+            },
+        );
+        if let Some(tx) = &self.tx {
+            if tx.send(batch).is_ok() {
+                self.sent += 1;
+            }
+        }
+    }
+
+    /// Hands over the current batch and waits until every batch is handled.
+    fn wait(&mut self) {
+        self.flush();
+        while self.done.load(Ordering::Acquire) < self.sent {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
+
+    /// Drops what was read but not handled yet (before a rewind).
+    fn discard_and_wait(&mut self) {
+        let next = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
+        self.current.messages.clear();
+        self.current.data.clear();
+        self.current.epoch = next;
+        self.wait();
+    }
+
+    fn stop(mut self) {
+        self.wait();
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Handles one batch: the job and the dead letters are locked once for all
+/// of it.
+fn handle_batch(shared: &Shared, batch: &Batch) {
+    let now = Instant::now();
+    let mut local = crate::sources::kafka::Counters::default();
+    let mut rewind = false;
+    {
+        let mut job = shared.job();
+        let mut dead_letters = shared.dead_letters();
+        for (key, offset, range) in &batch.messages {
+            let payload = &batch.data[range.clone()];
+            *local.consumed.entry(*key).or_insert(0) += 1;
+            let reason = match job.process(*key, *offset, payload, now) {
+                Outcome::Counted => continue,
+                Outcome::Replayed => {
+                    local.replayed += 1;
+                    continue;
+                }
+                Outcome::TooLate => Reject::TooLate,
+                Outcome::Rejected(r) => r,
+            };
+            local.rejected[reason.index()] += 1;
+            local.dead_letters += 1;
+            let topic = &shared.topics[key.0];
+            if let Err(e) = dead_letters.send(reason.name(), topic, key.1, *offset, payload) {
+                // Re-read from the last commit, which is before this
+                // message, so its dead letter is sent again rather than lost.
+                local.dead_letter_errors += 1;
+                error!(error = %format!("{e:#}"), reason = reason.name(), "Cannot queue a dead letter; re-reading from the last commit.");
+                rewind = true;
+            }
+        }
+    }
+    if rewind {
+        shared.rewind.store(true, Ordering::Release);
+    }
+    if let Ok(mut c) = shared.counters.lock() {
+        for (k, n) in local.consumed {
+            *c.consumed.entry(k).or_insert(0) += n;
+        }
+        for (i, n) in local.rejected.iter().enumerate() {
+            c.rejected[i] += n;
+        }
+        c.replayed += local.replayed;
+        c.dead_letters += local.dead_letters;
+        c.dead_letter_errors += local.dead_letter_errors;
     }
 }

@@ -73,6 +73,18 @@ pub struct Shared {
     pub assigned_once: AtomicBool,
     /// Background commits that failed (reported by librdkafka).
     pub async_commit_failures: AtomicU64,
+    /// Counts kept by the worker thread.
+    pub counters: Mutex<Counters>,
+}
+
+/// What the worker thread counts, read by the metrics.
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub consumed: std::collections::HashMap<PartitionKey, u64>,
+    pub rejected: [u64; crate::decode::Reject::ALL.len()],
+    pub replayed: u64,
+    pub dead_letters: u64,
+    pub dead_letter_errors: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -98,10 +110,14 @@ impl Shared {
         if self.writing.load(Ordering::Acquire) {
             return Ok(None);
         }
+        // The job stays locked while dead letters are confirmed, so no
+        // message can be handled (and dead-lettered) between the two.
+        let job = self.job();
         self.dead_letters()
             .confirm()
             .context("dead letters are not delivered")?;
-        let points = self.job().commit_points();
+        let points = job.commit_points();
+        drop(job);
         if points.is_empty() {
             return Ok(None);
         }
