@@ -140,6 +140,8 @@ pub struct JobStats {
     pub async_commit_failures: u64,
     /// The latest state of each objective.
     pub objectives: Vec<crate::record::ObjectiveGauge>,
+    pub first_message_at: Option<f64>,
+    pub last_message_at: Option<f64>,
     pub watermark_seconds: Option<f64>,
     pub frontier_seconds: Option<f64>,
 }
@@ -383,6 +385,22 @@ impl JobStats {
                     u8::from(on)
                 );
             }
+        }
+        if let (Some(first), Some(last)) = (self.first_message_at, self.last_message_at) {
+            family(
+                &mut o,
+                "slipstream_first_message_seconds",
+                "gauge",
+                "Unix time when the first message was handled.",
+            );
+            let _ = writeln!(o, "slipstream_first_message_seconds {first}");
+            family(
+                &mut o,
+                "slipstream_last_message_seconds",
+                "gauge",
+                "Unix time when the last message was handled (staleness: now minus this).",
+            );
+            let _ = writeln!(o, "slipstream_last_message_seconds {last}");
         }
         if let Some(w) = self.watermark_seconds {
             family(

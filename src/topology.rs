@@ -382,6 +382,8 @@ impl Runner<'_> {
             self.stats.replayed = c.replayed;
             self.stats.dead_letters = c.dead_letters;
             self.stats.dead_letter_errors = c.dead_letter_errors;
+            self.stats.first_message_at = c.first_message_at;
+            self.stats.last_message_at = c.last_message_at;
         }
         self.stats.async_commit_failures =
             self.shared.async_commit_failures.load(Ordering::Relaxed);
@@ -547,6 +549,7 @@ impl Worker {
 /// of it.
 fn handle_batch(shared: &Shared, batch: &Batch) {
     let now = Instant::now();
+    let began = unix_seconds();
     let mut local = crate::sources::kafka::Counters::default();
     let mut rewind = false;
     {
@@ -589,5 +592,13 @@ fn handle_batch(shared: &Shared, batch: &Batch) {
         c.replayed += local.replayed;
         c.dead_letters += local.dead_letters;
         c.dead_letter_errors += local.dead_letter_errors;
+        c.first_message_at.get_or_insert(began);
+        c.last_message_at = Some(unix_seconds());
     }
+}
+
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

@@ -85,6 +85,10 @@ pub struct Counters {
     pub replayed: u64,
     pub dead_letters: u64,
     pub dead_letter_errors: u64,
+    /// Wall-clock Unix seconds when the first batch started and the last one
+    /// ended: how long the messages took to handle, for throughput.
+    pub first_message_at: Option<f64>,
+    pub last_message_at: Option<f64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
