@@ -111,17 +111,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backfill(args) => run_backfill(args),
         Command::Run { config, log_format } => run_job(&config, log_format),
         Command::Demo(args) => {
-            init_logs_quiet();
-            let shutdown = Arc::new(AtomicBool::new(false));
-            for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-                signal_hook::flag::register(signal, shutdown.clone())
-                    .context("cannot install the signal handlers")?;
-            }
-            slipstream::demo::run(&args, shutdown)?;
+            // Warnings only: the demo's terminal view is the output.
+            init_logs(LogFormat::Text, "warn");
+            slipstream::demo::run(&args, shutdown_flag()?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::DevBroker(args) => {
-            init_logs(LogFormat::Text);
+            init_logs(LogFormat::Text, "info");
             slipstream::devbroker::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -203,9 +199,10 @@ fn run_backfill(args: BackfillArgs) -> Result<ExitCode> {
     }
 }
 
-fn init_logs(format: LogFormat) {
+/// Logs to stderr; `SLIPSTREAM_LOG` (e.g. `debug`) overrides the level.
+fn init_logs(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLIPSTREAM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -215,24 +212,19 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-/// Warnings only: the demo's terminal view is the output.
-fn init_logs_quiet() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SLIPSTREAM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
-fn run_job(path: &Path, log_format: LogFormat) -> Result<ExitCode> {
-    init_logs(log_format);
-    let config = load(path)?;
+/// A flag that SIGTERM and SIGINT set.
+fn shutdown_flag() -> Result<Arc<AtomicBool>> {
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, shutdown.clone())
             .context("cannot install the signal handlers")?;
     }
-    slipstream::topology::run(&config, shutdown)?;
+    Ok(shutdown)
+}
+
+fn run_job(path: &Path, log_format: LogFormat) -> Result<ExitCode> {
+    init_logs(log_format, "info");
+    let config = load(path)?;
+    slipstream::topology::run(&config, shutdown_flag()?)?;
     Ok(ExitCode::SUCCESS)
 }
