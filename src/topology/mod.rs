@@ -20,14 +20,16 @@ use tracing::{error, info, warn};
 
 use crate::config::{Config, SinkKind};
 use crate::dead_letter::DeadLetters;
-use crate::decode::Reject;
 use crate::record::{records, Objectives};
 use crate::sinks::file::FileSink;
 use crate::sinks::kafka::KafkaSink;
 use crate::sinks::Sink;
 use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
-use crate::stream::{Job, Outcome, PartitionKey};
+use crate::stream::Job;
 use crate::telemetry::{serve, JobStats, Telemetry};
+
+mod worker;
+use worker::Worker;
 
 const CLOSE_EVERY: Duration = Duration::from_millis(200);
 const COMMIT_EVERY: Duration = Duration::from_secs(5);
@@ -428,177 +430,4 @@ pub fn close_with_deadline<T: Send + 'static>(consumer: T, deadline: Duration) {
     if rx.recv_timeout(deadline).is_err() {
         warn!("The consumer did not close in time; exiting anyway (offsets were committed).");
     }
-}
-
-/// Messages copied out of the consumer, handed to the worker thread.
-struct Batch {
-    epoch: u64,
-    data: Vec<u8>,
-    messages: Vec<(PartitionKey, i64, std::ops::Range<usize>)>,
-}
-
-const BATCH_MESSAGES: usize = 2048;
-
-/// The worker thread: the poll thread copies messages into batches; the
-/// worker decodes, classifies and counts them with the job locked, and
-/// queues their dead letters under the same lock, so a commit (which takes
-/// the lock) never sees a position past a dead letter not yet queued. The
-/// poll thread waits for the worker ([`Worker::wait`]) before it closes
-/// windows, commits or rewinds.
-struct Worker {
-    tx: Option<crossbeam_channel::Sender<Batch>>,
-    handle: Option<std::thread::JoinHandle<()>>,
-    current: Batch,
-    sent: u64,
-    done: Arc<AtomicU64>,
-    /// Batches from an older epoch are dropped (messages read before a rewind).
-    epoch: Arc<AtomicU64>,
-}
-
-impl Worker {
-    fn start(shared: Arc<Shared>) -> Worker {
-        let (tx, rx) = crossbeam_channel::bounded::<Batch>(4);
-        let done = Arc::new(AtomicU64::new(0));
-        let epoch = Arc::new(AtomicU64::new(0));
-        let handle = {
-            let (done, epoch) = (done.clone(), epoch.clone());
-            std::thread::Builder::new()
-                .name("slipstream-worker".into())
-                .spawn(move || {
-                    for batch in rx {
-                        if batch.epoch == epoch.load(Ordering::Acquire) {
-                            handle_batch(&shared, &batch);
-                        }
-                        done.fetch_add(1, Ordering::Release);
-                    }
-                })
-                .ok()
-        };
-        Worker {
-            tx: Some(tx),
-            handle,
-            current: Batch {
-                epoch: 0,
-                data: Vec::with_capacity(1 << 20),
-                messages: Vec::with_capacity(BATCH_MESSAGES),
-            },
-            sent: 0,
-            done,
-            epoch,
-        }
-    }
-
-    fn push(&mut self, key: PartitionKey, offset: i64, payload: &[u8]) {
-        let start = self.current.data.len();
-        self.current.data.extend_from_slice(payload);
-        self.current
-            .messages
-            .push((key, offset, start..self.current.data.len()));
-        if self.current.messages.len() >= BATCH_MESSAGES {
-            self.flush();
-        }
-    }
-
-    /// Hands the current batch to the worker.
-    fn flush(&mut self) {
-        if self.current.messages.is_empty() {
-            return;
-        }
-        let batch = std::mem::replace(
-            &mut self.current,
-            Batch {
-                epoch: self.epoch.load(Ordering::Acquire),
-                data: Vec::with_capacity(1 << 20),
-                messages: Vec::with_capacity(BATCH_MESSAGES),
-            },
-        );
-        if let Some(tx) = &self.tx {
-            if tx.send(batch).is_ok() {
-                self.sent += 1;
-            }
-        }
-    }
-
-    /// Hands over the current batch and waits until every batch is handled.
-    fn wait(&mut self) {
-        self.flush();
-        while self.done.load(Ordering::Acquire) < self.sent {
-            std::thread::sleep(Duration::from_micros(50));
-        }
-    }
-
-    /// Drops what was read but not handled yet (before a rewind).
-    fn discard_and_wait(&mut self) {
-        let next = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
-        self.current.messages.clear();
-        self.current.data.clear();
-        self.current.epoch = next;
-        self.wait();
-    }
-
-    fn stop(mut self) {
-        self.wait();
-        self.tx = None;
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// Handles one batch: the job and the dead letters are locked once for all
-/// of it.
-fn handle_batch(shared: &Shared, batch: &Batch) {
-    let now = Instant::now();
-    let began = unix_seconds();
-    let mut local = crate::sources::kafka::Counters::default();
-    let mut rewind = false;
-    {
-        let mut job = shared.job();
-        let mut dead_letters = shared.dead_letters();
-        for (key, offset, range) in &batch.messages {
-            let payload = &batch.data[range.clone()];
-            *local.consumed.entry(*key).or_insert(0) += 1;
-            let reason = match job.process(*key, *offset, payload, now) {
-                Outcome::Counted => continue,
-                Outcome::Replayed => {
-                    local.replayed += 1;
-                    continue;
-                }
-                Outcome::TooLate => Reject::TooLate,
-                Outcome::Rejected(r) => r,
-            };
-            local.rejected[reason.index()] += 1;
-            local.dead_letters += 1;
-            let topic = &shared.topics[key.0];
-            if let Err(e) = dead_letters.send(reason.name(), topic, key.1, *offset, payload) {
-                // Re-read from the last commit, which is before this
-                // message, so its dead letter is sent again rather than lost.
-                local.dead_letter_errors += 1;
-                error!(error = %format!("{e:#}"), reason = reason.name(), "Cannot queue a dead letter; re-reading from the last commit.");
-                rewind = true;
-            }
-        }
-    }
-    if rewind {
-        shared.rewind.store(true, Ordering::Release);
-    }
-    if let Ok(mut c) = shared.counters.lock() {
-        for (k, n) in local.consumed {
-            *c.consumed.entry(k).or_insert(0) += n;
-        }
-        for (i, n) in local.rejected.iter().enumerate() {
-            c.rejected[i] += n;
-        }
-        c.replayed += local.replayed;
-        c.dead_letters += local.dead_letters;
-        c.dead_letter_errors += local.dead_letter_errors;
-        c.first_message_at.get_or_insert(began);
-        c.last_message_at = Some(unix_seconds());
-    }
-}
-
-fn unix_seconds() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }

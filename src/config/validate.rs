@@ -1,0 +1,520 @@
+//! Checks of every raw value, once: durations, rules, units, sinks. Each
+//! error carries the file position of the value and the dotted field.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw::{self, RawSli, SpanStr};
+use super::*;
+use crate::event::FieldTable;
+use crate::rules::{self, Rule};
+use crate::time::UnixUnit;
+
+/// Validation of the raw values, with the source map for error positions.
+pub(super) struct Validator<'a> {
+    pub(super) map: &'a SourceMap<'a>,
+}
+
+impl Validator<'_> {
+    fn err(&self, span: Range<usize>, field: &str, message: impl Into<String>) -> ConfigError {
+        self.map.error(span, field, message)
+    }
+
+    /// Replaces `${VAR}` with the environment variable; `$$` is a literal `$`.
+    pub(super) fn expand(&self, s: &SpanStr, field: &str) -> Result<String, ConfigError> {
+        expand_env(s.get_ref()).map_err(|m| self.err(s.span(), field, m))
+    }
+
+    fn duration(&self, s: &SpanStr, field: &str) -> Result<Duration, ConfigError> {
+        humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
+            self.err(
+                s.span(),
+                field,
+                format!(
+                    "`{}` is not a duration ({e}); write it like `500ms`, `5s`, `1m` or `28d`",
+                    s.get_ref()
+                ),
+            )
+        })
+    }
+
+    pub(super) fn kafka_source(&self, k: raw::RawKafkaSource) -> Result<KafkaSource, ConfigError> {
+        let brokers = self.expand(&k.brokers, "source.kafka.brokers")?;
+        if brokers.trim().is_empty() {
+            return Err(self.err(
+                k.brokers.span(),
+                "source.kafka.brokers",
+                "must name at least one broker",
+            ));
+        }
+        if k.topics.get_ref().is_empty() {
+            return Err(self.err(
+                k.topics.span(),
+                "source.kafka.topics",
+                "must name at least one topic",
+            ));
+        }
+        let group_id = match &k.group_id {
+            Some(g) => self.expand(g, "source.kafka.group_id")?,
+            None => "slipstream".to_string(),
+        };
+        let mut librdkafka = BTreeMap::new();
+        for (key, value) in &k.librdkafka {
+            let field = format!("source.kafka.librdkafka.\"{key}\"");
+            librdkafka.insert(key.clone(), self.expand(value, &field)?);
+        }
+        Ok(KafkaSource {
+            brokers,
+            topics: k.topics.into_inner(),
+            group_id,
+            librdkafka,
+        })
+    }
+
+    pub(super) fn decode(&self, d: &raw::RawDecode) -> Result<DecodeConfig, ConfigError> {
+        if let Some(f) = &d.format {
+            if f.get_ref() != "json" {
+                return Err(self.err(
+                    f.span(),
+                    "decode.format",
+                    format!(
+                        "unknown format `{}`; the only format is `json`",
+                        f.get_ref()
+                    ),
+                ));
+            }
+        }
+        let max_event_bytes = match &d.max_event_bytes {
+            Some(m) if *m.get_ref() < 64 => {
+                return Err(self.err(m.span(), "decode.max_event_bytes", "must be at least 64"))
+            }
+            Some(m) => *m.get_ref() as usize,
+            None => 1_048_576,
+        };
+        let f = &d.fields;
+        let path =
+            |v: &Option<SpanStr>, default: &str, field: &str| -> Result<String, ConfigError> {
+                match v {
+                    Some(s) if !valid_path(s.get_ref()) => Err(self.err(
+                        s.span(),
+                        field,
+                        format!(
+                            "`{}` is not a field path like `ts` or `http.duration_ms`",
+                            s.get_ref()
+                        ),
+                    )),
+                    Some(s) => Ok(s.get_ref().clone()),
+                    None => Ok(default.to_string()),
+                }
+            };
+        let timestamp_format = match &f.timestamp_format {
+            None => TimestampFormat::Unix(UnixUnit::Auto),
+            Some(s) => match s.get_ref().as_str() {
+                "auto" => TimestampFormat::Unix(UnixUnit::Auto),
+                "rfc3339" => TimestampFormat::Rfc3339,
+                "unix_s" => TimestampFormat::Unix(UnixUnit::Seconds),
+                "unix_ms" => TimestampFormat::Unix(UnixUnit::Millis),
+                "unix_us" => TimestampFormat::Unix(UnixUnit::Micros),
+                "unix_ns" => TimestampFormat::Unix(UnixUnit::Nanos),
+                other => {
+                    return Err(self.err(
+                        s.span(),
+                        "decode.fields.timestamp_format",
+                        format!("unknown format `{other}`; expected one of auto, rfc3339, unix_s, unix_ms, unix_us, unix_ns"),
+                    ))
+                }
+            },
+        };
+        let latency_unit = match &f.latency_unit {
+            None => LatencyUnit::Millis,
+            Some(s) => match s.get_ref().as_str() {
+                "s" => LatencyUnit::Seconds,
+                "ms" => LatencyUnit::Millis,
+                "us" => LatencyUnit::Micros,
+                "ns" => LatencyUnit::Nanos,
+                other => {
+                    return Err(self.err(
+                        s.span(),
+                        "decode.fields.latency_unit",
+                        format!("unknown unit `{other}`; expected one of s, ms, us, ns"),
+                    ))
+                }
+            },
+        };
+        Ok(DecodeConfig {
+            max_event_bytes,
+            timestamp_field: path(&f.timestamp, "timestamp", "decode.fields.timestamp")?,
+            timestamp_format,
+            status_field: path(&f.status, "status", "decode.fields.status")?,
+            latency_field: path(&f.latency, "latency", "decode.fields.latency")?,
+            latency_unit,
+        })
+    }
+
+    pub(super) fn window(&self, w: &raw::RawWindow) -> Result<WindowConfig, ConfigError> {
+        let get = |v: &Option<SpanStr>, default: Duration, field: &str| match v {
+            Some(s) => self.duration(s, field),
+            None => Ok(default),
+        };
+        let size = get(&w.size, Duration::from_secs(60), "window.size")?;
+        if size < Duration::from_secs(1)
+            || size > Duration::from_secs(86_400)
+            || size.subsec_nanos() != 0
+        {
+            let span = w.size.as_ref().map_or(0..0, |s| s.span());
+            return Err(self.err(
+                span,
+                "window.size",
+                "must be a whole number of seconds between 1s and 1d",
+            ));
+        }
+        Ok(WindowConfig {
+            size_ns: size.as_nanos() as i64,
+            max_out_of_orderness: get(
+                &w.max_out_of_orderness,
+                Duration::from_secs(5),
+                "window.max_out_of_orderness",
+            )?,
+            allowed_lateness: get(
+                &w.allowed_lateness,
+                Duration::from_secs(60),
+                "window.allowed_lateness",
+            )?,
+            idle_timeout: get(
+                &w.idle_timeout,
+                Duration::from_secs(30),
+                "window.idle_timeout",
+            )?,
+        })
+    }
+
+    fn rule(
+        &self,
+        s: &SpanStr,
+        field: &str,
+        fields: &mut FieldTable,
+        unit: LatencyUnit,
+    ) -> Result<Rule, ConfigError> {
+        rules::compile(s.get_ref(), fields, unit.nanos()).map_err(|e| {
+            // Point at the character inside the TOML string: the span starts at
+            // the opening quote (one character; three for multi-line strings).
+            let span = s.span();
+            let quote = if self.map.text[span.clone()].starts_with("'''")
+                || self.map.text[span.clone()].starts_with("\"\"\"")
+            {
+                3
+            } else {
+                1
+            };
+            let mut err = self.err(span.clone(), field, e.message().to_string());
+            if let Some((line, col)) = err.position {
+                let single_line = !s.get_ref().contains('\n');
+                if single_line {
+                    err.position = Some((line, col + quote + e.column() - 1));
+                }
+            }
+            // `render` starts with the message, which the error already shows.
+            let rendered = e.render(s.get_ref());
+            err.detail = Some(
+                rendered
+                    .split_once('\n')
+                    .map_or(rendered.clone(), |(_, rest)| rest.to_string()),
+            );
+            err
+        })
+    }
+
+    pub(super) fn sli(
+        &self,
+        i: usize,
+        s: &RawSli,
+        fields: &mut FieldTable,
+        unit: LatencyUnit,
+    ) -> Result<Sli, ConfigError> {
+        let name = s.name.get_ref().trim().to_string();
+        if name.is_empty() || name.contains(['|', '\n']) {
+            return Err(self.err(
+                s.name.span(),
+                &format!("sli[{i}].name"),
+                "must be a non-empty name without `|` or line breaks",
+            ));
+        }
+        let filter = match &s.filter {
+            Some(f) => Some(self.rule(f, &format!("sli[{i}].filter"), fields, unit)?),
+            None => None,
+        };
+        let good = self.rule(&s.good, &format!("sli[{i}].good"), fields, unit)?;
+        let percentiles = match &s.percentiles {
+            None => [0.5, 0.9, 0.99]
+                .iter()
+                .filter_map(|&q| Percentile::from_quantile(q))
+                .collect(),
+            Some(list) => {
+                let mut out: Vec<Percentile> = Vec::new();
+                for &q in list.get_ref() {
+                    let p = Percentile::from_quantile(q).ok_or_else(|| {
+                        self.err(
+                            list.span(),
+                            &format!("sli[{i}].percentiles"),
+                            format!("{q} is not a quantile in (0, 1] with at most 9 decimals, like 0.99"),
+                        )
+                    })?;
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+                out
+            }
+        };
+        let objective = match &s.objective {
+            Some(o) => Some(self.objective(i, o)?),
+            None => None,
+        };
+        if let Some(r) = &s.reviewed {
+            if crate::time::parse_rfc3339_str(&format!("{}T00:00:00Z", r.get_ref())).is_none() {
+                return Err(self.err(
+                    r.span(),
+                    &format!("sli[{i}].reviewed"),
+                    "must be a date like `2026-11-02`",
+                ));
+            }
+        }
+        Ok(Sli {
+            name,
+            description: s.description.clone(),
+            owner: s.owner.clone(),
+            reviewed: s.reviewed.as_ref().map(|r| r.get_ref().clone()),
+            filter,
+            good,
+            percentiles,
+            objective,
+        })
+    }
+
+    fn objective(&self, i: usize, o: &raw::RawObjective) -> Result<Objective, ConfigError> {
+        let field = |f: &str| format!("sli[{i}].objective.{f}");
+        let target = *o.target.get_ref();
+        if !(target > 0.0 && target < 1.0) {
+            return Err(self.err(
+                o.target.span(),
+                &field("target"),
+                format!("{target} must be a ratio strictly between 0 and 1, like 0.999"),
+            ));
+        }
+        let window = match o.window.get_ref().as_str() {
+            "calendar:month" => ObjectiveWindow::CalendarMonth,
+            "calendar:week" => ObjectiveWindow::CalendarWeek,
+            other if other.starts_with("calendar:") => {
+                return Err(self.err(
+                    o.window.span(),
+                    &field("window"),
+                    format!("unknown calendar period `{other}`; expected `calendar:month` or `calendar:week`"),
+                ))
+            }
+            _ => {
+                let d = self.duration(&o.window, &field("window"))?;
+                if d < Duration::from_secs(3600) {
+                    return Err(self.err(o.window.span(), &field("window"), "a rolling objective window must be at least 1h"));
+                }
+                ObjectiveWindow::Rolling(d)
+            }
+        };
+        let method = match o.method.as_ref().map(|m| m.get_ref().as_str()) {
+            None | Some("occurrences") => BudgetMethod::Occurrences,
+            Some("timeslices") => BudgetMethod::Timeslices,
+            Some(other) => {
+                let span = o.method.as_ref().map_or(0..0, |m| m.span());
+                return Err(self.err(
+                    span,
+                    &field("method"),
+                    format!("unknown method `{other}`; expected `occurrences` or `timeslices`"),
+                ));
+            }
+        };
+        let timezone = match &o.timezone {
+            None => None,
+            Some(tz) if matches!(window, ObjectiveWindow::Rolling(_)) => {
+                return Err(self.err(
+                    tz.span(),
+                    &field("timezone"),
+                    "only calendar windows take a timezone",
+                ));
+            }
+            Some(tz) => Some(tz.get_ref().parse::<chrono_tz::Tz>().map_err(|_| {
+                self.err(
+                    tz.span(),
+                    &field("timezone"),
+                    format!(
+                        "unknown time zone `{}`; use an IANA name like `Asia/Tokyo` or `UTC`",
+                        tz.get_ref()
+                    ),
+                )
+            })?),
+        };
+        Ok(Objective {
+            target,
+            window,
+            window_text: o.window.get_ref().trim().to_string(),
+            method,
+            timezone,
+        })
+    }
+
+    pub(super) fn sink(&self, i: usize, s: &raw::RawSink) -> Result<SinkConfig, ConfigError> {
+        let field = |f: &str| format!("sink[{i}].{f}");
+        let records = match &s.records {
+            None => RecordKinds::default(),
+            Some(list) => {
+                let mut kinds = RecordKinds {
+                    window: false,
+                    slo: false,
+                    alert: false,
+                };
+                for r in list.get_ref() {
+                    match r.as_str() {
+                        "window" => kinds.window = true,
+                        "slo" => kinds.slo = true,
+                        "alert" => kinds.alert = true,
+                        other => {
+                            return Err(self.err(
+                                list.span(),
+                                &field("records"),
+                                format!(
+                                    "unknown record kind `{other}`; expected window, slo or alert"
+                                ),
+                            ))
+                        }
+                    }
+                }
+                kinds
+            }
+        };
+        let require = |v: &Option<SpanStr>, name: &str| -> Result<String, ConfigError> {
+            match v {
+                Some(s) => self.expand(s, &field(name)),
+                None => Err(self.err(
+                    s.kind.span(),
+                    &field(name),
+                    format!("a `{}` sink needs `{name}`", s.kind.get_ref()),
+                )),
+            }
+        };
+        let forbid = |v: &Option<SpanStr>, name: &str| -> Result<(), ConfigError> {
+            match v {
+                Some(x) => Err(self.err(
+                    x.span(),
+                    &field(name),
+                    format!("a `{}` sink takes no `{name}`", s.kind.get_ref()),
+                )),
+                None => Ok(()),
+            }
+        };
+        let kind = match s.kind.get_ref().as_str() {
+            "file" => {
+                forbid(&s.topic, "topic")?;
+                forbid(&s.url, "url")?;
+                SinkKind::File {
+                    path: PathBuf::from(require(&s.path, "path")?),
+                }
+            }
+            "kafka" => {
+                forbid(&s.path, "path")?;
+                forbid(&s.url, "url")?;
+                SinkKind::Kafka {
+                    topic: require(&s.topic, "topic")?,
+                }
+            }
+            "postgres" => {
+                forbid(&s.path, "path")?;
+                forbid(&s.topic, "topic")?;
+                SinkKind::Postgres {
+                    url: require(&s.url, "url")?,
+                }
+            }
+            other => {
+                return Err(self.err(
+                    s.kind.span(),
+                    &field("type"),
+                    format!("unknown sink type `{other}`; expected file, kafka or postgres"),
+                ))
+            }
+        };
+        Ok(SinkConfig { records, kind })
+    }
+
+    pub(super) fn dead_letter(
+        &self,
+        d: &raw::RawDeadLetter,
+    ) -> Result<DeadLetterConfig, ConfigError> {
+        match d.kind.get_ref().as_str() {
+            "kafka" => match &d.topic {
+                Some(t) => Ok(DeadLetterConfig::Kafka {
+                    topic: self.expand(t, "dead_letter.topic")?,
+                }),
+                None => Err(self.err(
+                    d.kind.span(),
+                    "dead_letter.topic",
+                    "a `kafka` dead-letter destination needs `topic`",
+                )),
+            },
+            "file" => match &d.path {
+                Some(p) => Ok(DeadLetterConfig::File {
+                    path: PathBuf::from(self.expand(p, "dead_letter.path")?),
+                }),
+                None => Err(self.err(
+                    d.kind.span(),
+                    "dead_letter.path",
+                    "a `file` dead-letter destination needs `path`",
+                )),
+            },
+            other => Err(self.err(
+                d.kind.span(),
+                "dead_letter.type",
+                format!("unknown dead-letter type `{other}`; expected kafka or file"),
+            )),
+        }
+    }
+}
+
+/// True for a dotted field path: non-empty segments without spaces or quotes.
+fn valid_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.split('.')
+            .all(|seg| !seg.is_empty() && !seg.contains(|c: char| c.is_whitespace() || c == '"'))
+}
+
+/// Replaces `${VAR}` by the environment variable's value. `$$` stands for `$`.
+/// The error names the variable, never a value.
+pub fn expand_env(s: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| "unclosed `${` (write `$$` for a literal `$`)".to_string())?;
+            let name = &body[..end];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "`${{{name}}}` is not an environment variable reference"
+                ));
+            }
+            let value = std::env::var(name)
+                .map_err(|_| format!("the environment variable `{name}` is not set (it is referenced as `${{{name}}}`)"))?;
+            out.push_str(&value);
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
