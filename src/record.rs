@@ -52,7 +52,7 @@ impl Objectives {
                     s.objective.as_ref().map(|o| {
                         (
                             Tracker::new(o, config.window.size_ns),
-                            Alerts::new(crate::slo::alert::DEFAULT_MIN_EVENTS),
+                            Alerts::new(o.alert_min_events),
                         )
                     })
                 })

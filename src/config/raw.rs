@@ -91,6 +91,18 @@ pub struct RawObjective {
     pub window: SpanStr,
     pub method: Option<SpanStr>,
     pub timezone: Option<SpanStr>,
+    pub alert_min_events: Option<Spanned<i64>>,
+    /// Replaces the default burn-rate rules when given.
+    pub alert: Option<Vec<RawAlertRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertRule {
+    pub severity: SpanStr,
+    pub long_window: SpanStr,
+    pub short_window: SpanStr,
+    pub budget_share: Spanned<f64>,
 }
 
 /// One `[[sink]]`. A flat struct rather than a tagged enum so that every

@@ -180,3 +180,40 @@ fn example_configs_validate() {
     }
     assert!(seen >= 1);
 }
+
+#[test]
+fn alert_rules_can_be_replaced_and_are_checked() {
+    let base = format!(
+        "{MINIMAL}[sli.objective]\ntarget = 0.999\nwindow = \"30d\"\nalert_min_events = 10\n"
+    );
+    let c = parse(&base).unwrap();
+    let o = c.slis[0].objective.as_ref().unwrap();
+    assert_eq!(o.alert_rules, default_alert_rules());
+    assert_eq!(o.alert_min_events, 10);
+    let custom = format!(
+        "{base}[[sli.objective.alert]]\nseverity = \"page\"\nlong_window = \"2h\"\nshort_window = \"10m\"\nbudget_share = 0.04\n"
+    );
+    let c = parse(&custom).unwrap();
+    let rules = &c.slis[0].objective.as_ref().unwrap().alert_rules;
+    assert_eq!(
+        rules,
+        &vec![AlertRule {
+            severity: Severity::Page,
+            long_secs: 7_200,
+            short_secs: 600,
+            budget_share: 0.04
+        }]
+    );
+    let bad = custom.replace("short_window = \"10m\"", "short_window = \"3h\"");
+    let e = parse(&bad).unwrap_err();
+    assert_eq!(
+        e.field.as_deref(),
+        Some("sli[0].objective.alert[0].short_window"),
+        "{e}"
+    );
+    let bad = custom.replace("severity = \"page\"", "severity = \"sms\"");
+    assert!(parse(&bad)
+        .unwrap_err()
+        .message
+        .contains("unknown severity `sms`"));
+}

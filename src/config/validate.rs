@@ -353,12 +353,65 @@ impl Validator<'_> {
                 )
             })?),
         };
+        let alert_min_events = match &o.alert_min_events {
+            None => 100,
+            Some(n) if *n.get_ref() < 0 => {
+                return Err(self.err(n.span(), &field("alert_min_events"), "must be 0 or more"))
+            }
+            Some(n) => *n.get_ref() as u64,
+        };
+        let alert_rules = match &o.alert {
+            None => default_alert_rules(),
+            Some(rules) => {
+                let mut out = Vec::new();
+                for (j, r) in rules.iter().enumerate() {
+                    let f = |name: &str| field(&format!("alert[{j}].{name}"));
+                    let severity = match r.severity.get_ref().as_str() {
+                        "page" => Severity::Page,
+                        "ticket" => Severity::Ticket,
+                        other => {
+                            return Err(self.err(
+                                r.severity.span(),
+                                &f("severity"),
+                                format!("unknown severity `{other}`; expected `page` or `ticket`"),
+                            ))
+                        }
+                    };
+                    let long = self.duration(&r.long_window, &f("long_window"))?;
+                    let short = self.duration(&r.short_window, &f("short_window"))?;
+                    if short >= long || short.as_secs() == 0 {
+                        return Err(self.err(
+                            r.short_window.span(),
+                            &f("short_window"),
+                            "must be at least 1s and shorter than long_window",
+                        ));
+                    }
+                    let share = *r.budget_share.get_ref();
+                    if !(share > 0.0 && share <= 1.0) {
+                        return Err(self.err(
+                            r.budget_share.span(),
+                            &f("budget_share"),
+                            format!("{share} must be a share of the budget in (0, 1], like 0.02"),
+                        ));
+                    }
+                    out.push(AlertRule {
+                        severity,
+                        long_secs: long.as_secs() as i64,
+                        short_secs: short.as_secs() as i64,
+                        budget_share: share,
+                    });
+                }
+                out
+            }
+        };
         Ok(Objective {
             target,
             window,
             window_text: o.window.get_ref().trim().to_string(),
             method,
             timezone,
+            alert_rules,
+            alert_min_events,
         })
     }
 

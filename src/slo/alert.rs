@@ -22,66 +22,31 @@ use crate::time::format_rfc3339;
 
 /// Conditions must stay false this long before an incident resolves.
 pub const RESOLVE_AFTER_NS: i64 = 10 * 60 * NS;
-/// Valid events a long window needs before its rule can fire.
-pub const DEFAULT_MIN_EVENTS: u64 = 100;
+pub use crate::config::{AlertRule as Rule, Severity};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    Page,
-    Ticket,
+/// The threshold of a rule for an objective `period_secs` long.
+pub fn threshold(rule: &Rule, period_secs: f64) -> f64 {
+    rule.budget_share * period_secs / rule.long_secs as f64
 }
 
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Page => "page",
-            Severity::Ticket => "ticket",
+/// A span as the records name it: `5m`, `1h`, `1d`, `90s`.
+pub fn span_name(secs: i64) -> String {
+    for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs % n == 0 {
+            return format!("{}{unit}", secs / n);
         }
     }
+    format!("{secs}s")
 }
 
-/// One rule: both windows above the threshold.
-#[derive(Debug, Clone, Copy)]
-pub struct Rule {
-    pub severity: Severity,
-    pub long: (&'static str, i64),
-    pub short: (&'static str, i64),
-    /// Share of the whole budget spent within the long window.
-    pub budget_share: f64,
-}
-
-pub const RULES: [Rule; 4] = [
-    Rule {
-        severity: Severity::Page,
-        long: ("1h", 3_600),
-        short: ("5m", 300),
-        budget_share: 0.02,
-    },
-    Rule {
-        severity: Severity::Page,
-        long: ("6h", 21_600),
-        short: ("30m", 1_800),
-        budget_share: 0.05,
-    },
-    Rule {
-        severity: Severity::Ticket,
-        long: ("1d", 86_400),
-        short: ("2h", 7_200),
-        budget_share: 0.10,
-    },
-    Rule {
-        severity: Severity::Ticket,
-        long: ("3d", 259_200),
-        short: ("6h", 21_600),
-        budget_share: 0.10,
-    },
-];
-
-impl Rule {
-    /// The burn-rate threshold for an objective `period_secs` long.
-    pub fn threshold(&self, period_secs: f64) -> f64 {
-        self.budget_share * period_secs / self.long.1 as f64
-    }
+/// Burn rate over the `secs` before `at_ns`; `None` without valid events.
+fn burn(tracker: &Tracker, at_ns: i64, secs: i64) -> (u64, Option<f64>) {
+    let c = tracker.sum(at_ns - secs * NS, at_ns);
+    let target = tracker.objective().target;
+    (
+        c.valid(),
+        (c.valid() > 0).then(|| c.bad as f64 / c.valid() as f64 / (1.0 - target)),
+    )
 }
 
 /// The length of an objective's period in seconds, for rescaling thresholds.
@@ -93,8 +58,10 @@ pub fn period_secs(window: &ObjectiveWindow) -> f64 {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Incident {
+    /// The rule that opened the incident, reported again when it resolves.
+    rule: Rule,
     start_ns: i64,
     /// When the conditions were last true.
     last_true_ns: i64,
@@ -145,27 +112,20 @@ impl Alerts {
         at_ns: i64,
         severity: Severity,
     ) -> Option<(Rule, f64, f64, f64)> {
-        let period = period_secs(&tracker.objective().window);
-        let target = tracker.objective().target;
-        let burn = |secs: i64| {
-            let c = tracker.sum(at_ns - secs * NS, at_ns);
-            (
-                c.valid(),
-                (c.valid() > 0).then(|| c.bad as f64 / c.valid() as f64 / (1.0 - target)),
-            )
-        };
-        RULES
+        let o = tracker.objective();
+        let period = period_secs(&o.window);
+        o.alert_rules
             .iter()
             .filter(|r| r.severity == severity)
             .find_map(|r| {
-                let threshold = r.threshold(period);
-                let (valid, long) = burn(r.long.1);
-                let (_, short) = burn(r.short.1);
+                let threshold = threshold(r, period);
+                let (valid, long) = burn(tracker, at_ns, r.long_secs);
+                let (_, short) = burn(tracker, at_ns, r.short_secs);
                 match (long, short) {
                     (Some(l), Some(s))
                         if valid >= self.min_events && l > threshold && s > threshold =>
                     {
-                        Some((*r, threshold, l, s))
+                        Some((r.clone(), threshold, l, s))
                     }
                     _ => None,
                 }
@@ -185,6 +145,7 @@ impl Alerts {
             match (slot.as_mut(), holding) {
                 (None, Some((rule, threshold, l, s))) if !suppressed => {
                     *slot = Some(Incident {
+                        rule: rule.clone(),
                         start_ns: at_ns,
                         last_true_ns: at_ns,
                         peak_long: l,
@@ -204,19 +165,15 @@ impl Alerts {
                     inc.peak_long = inc.peak_long.max(l);
                 }
                 (Some(inc), None) if at_ns - inc.last_true_ns >= RESOLVE_AFTER_NS => {
-                    let rule = *RULES
-                        .iter()
-                        .find(|r| r.severity == severity)
-                        .unwrap_or(&RULES[0]);
-                    let threshold = rule.threshold(period_secs(&tracker.objective().window));
-                    let state = tracker.state(at_ns);
+                    let rule = inc.rule.clone();
+                    let threshold = threshold(&rule, period_secs(&tracker.objective().window));
                     changes.push(AlertChange {
                         severity,
                         firing: false,
-                        rule,
                         threshold,
-                        burn_long: state.burn_rate(rule.long.0).unwrap_or(0.0),
-                        burn_short: state.burn_rate(rule.short.0).unwrap_or(0.0),
+                        burn_long: burn(tracker, at_ns, rule.long_secs).1.unwrap_or(0.0),
+                        burn_short: burn(tracker, at_ns, rule.short_secs).1.unwrap_or(0.0),
+                        rule,
                         incident_start_ns: inc.start_ns,
                     });
                     *slot = None;
@@ -239,14 +196,14 @@ pub fn render_alert_record(
     let allowed = state.allowed();
     let spent_in_incident = tracker
         .sum(
-            change.incident_start_ns - change.rule.long.1 * NS,
+            change.incident_start_ns - change.rule.long_secs * NS,
             state.at_ns,
         )
         .bad as f64;
     let share = (allowed > 0.0).then(|| spent_in_incident / allowed);
     // Bad events per second over the long window, to project exhaustion.
-    let long = tracker.sum(state.at_ns - change.rule.long.1 * NS, state.at_ns);
-    let bad_per_sec = long.bad as f64 / change.rule.long.1 as f64;
+    let long = tracker.sum(state.at_ns - change.rule.long_secs * NS, state.at_ns);
+    let bad_per_sec = long.bad as f64 / change.rule.long_secs as f64;
     let remaining = state.remaining();
     let exhaustion_ns = if remaining <= 0.0 {
         Some(state.at_ns)
@@ -268,7 +225,10 @@ pub fn render_alert_record(
         };
         format!(
             "{sli} is burning its error budget {:.0}x too fast ({} and {} windows): {share_text} of the {} budget spent since {since_short} UTC; {when}.",
-            change.burn_long, change.rule.long.0, change.rule.short.0, o.window_text
+            change.burn_long,
+            span_name(change.rule.long_secs),
+            span_name(change.rule.short_secs),
+            o.window_text
         )
     } else {
         format!(
@@ -283,8 +243,8 @@ pub fn render_alert_record(
         "at": format_rfc3339(state.at_ns),
         "severity": change.severity.name(),
         "state": if change.firing { "firing" } else { "resolved" },
-        "long_window": change.rule.long.0,
-        "short_window": change.rule.short.0,
+        "long_window": span_name(change.rule.long_secs),
+        "short_window": span_name(change.rule.short_secs),
         "burn_rate_long": round(change.burn_long),
         "burn_rate_short": round(change.burn_short),
         "threshold": round(change.threshold),

@@ -13,6 +13,8 @@ fn objective(window: ObjectiveWindow, method: BudgetMethod, tz: Option<&str>) ->
         window_text: "test".into(),
         method,
         timezone: tz.map(|t| t.parse().unwrap()),
+        alert_rules: crate::config::default_alert_rules(),
+        alert_min_events: 100,
     }
 }
 
@@ -222,15 +224,27 @@ mod alerts {
         per_min: u64,
         bad: impl Fn(i64) -> u64,
     ) -> Vec<(i64, Severity, bool)> {
+        backtest_with(minutes, per_min, 100, bad)
+    }
+
+    /// [`backtest`] with another low-traffic guard.
+    fn backtest_with(
+        minutes: i64,
+        per_min: u64,
+        min_events: u64,
+        bad: impl Fn(i64) -> u64,
+    ) -> Vec<(i64, Severity, bool)> {
         let o = Objective {
             target: 0.999,
             window: ObjectiveWindow::Rolling(Duration::from_secs(30 * 86_400)),
             window_text: "30d".into(),
             method: BudgetMethod::Occurrences,
             timezone: None,
+            alert_rules: crate::config::default_alert_rules(),
+            alert_min_events: 100,
         };
         let mut tr = Tracker::new(&o, MIN);
-        let mut alerts = Alerts::new(100);
+        let mut alerts = Alerts::new(min_events);
         let base = t("2026-11-01T00:00:00Z");
         let mut out = Vec::new();
         for m in 0..minutes {
@@ -290,6 +304,12 @@ mod alerts {
         // rate of 50, but only 20 events.
         let changes = backtest(10, 2, |m| u64::from(m == 5));
         assert!(changes.is_empty(), "{changes:?}");
+        // Without the guard the same handful would page: the guard is what stops it.
+        let unguarded = backtest_with(10, 2, 0, |m| u64::from(m == 5));
+        assert!(
+            unguarded.iter().any(|c| c.1 == Severity::Page && c.2),
+            "{unguarded:?}"
+        );
         // The same 5% error ratio at real traffic does page.
         let busy = backtest(10, 1000, |m| if m >= 5 { 100 } else { 0 });
         assert!(
