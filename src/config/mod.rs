@@ -314,6 +314,7 @@ pub enum SinkKind {
     File { path: PathBuf },
     Kafka { topic: String },
     Postgres { url: String },
+    Webhook { url: String },
 }
 
 impl fmt::Debug for SinkKind {
@@ -321,6 +322,11 @@ impl fmt::Debug for SinkKind {
         match self {
             SinkKind::File { path } => f.debug_struct("File").field("path", path).finish(),
             SinkKind::Kafka { topic } => f.debug_struct("Kafka").field("topic", topic).finish(),
+            // A webhook URL may carry a token.
+            SinkKind::Webhook { .. } => f
+                .debug_struct("Webhook")
+                .field("url", &"<redacted>")
+                .finish(),
             // A database URL may carry a password.
             SinkKind::Postgres { .. } => f
                 .debug_struct("Postgres")

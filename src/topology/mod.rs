@@ -23,6 +23,7 @@ use crate::dead_letter::DeadLetters;
 use crate::record::{records, Objectives};
 use crate::sinks::file::FileSink;
 use crate::sinks::kafka::KafkaSink;
+use crate::sinks::webhook::WebhookSink;
 use crate::sinks::Sink;
 use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
 use crate::stream::Job;
@@ -52,6 +53,7 @@ pub fn build_sinks(
                 let base = kafka.context("a `kafka` sink needs [source.kafka] for its brokers")?;
                 sinks.push(Box::new(KafkaSink::new(base, topic, s.records)?));
             }
+            SinkKind::Webhook { url } => sinks.push(Box::new(WebhookSink::new(url, s.records)?)),
             SinkKind::Postgres { .. } => bail!(
                 "{}: the `postgres` sink is not available in this version; use a `file` or `kafka` sink",
                 config.path.display()
