@@ -16,6 +16,7 @@ pub mod devbroker;
 pub mod engine;
 pub mod event;
 pub mod gen;
+pub mod openslo;
 pub mod record;
 pub mod rules;
 pub mod sinks;

@@ -53,6 +53,13 @@ enum Command {
     ///
     /// Example: slipstream demo --duration 3m
     Demo(slipstream::demo::DemoArgs),
+    /// OpenSLO v1 documents for the objectives.
+    ///
+    /// Example: slipstream openslo export -c config/demo.toml --service shop > slos.yaml
+    Openslo {
+        #[command(subcommand)]
+        command: OpensloCommand,
+    },
     /// An embedded Kafka-protocol broker for development and tests.
     ///
     /// Example: slipstream dev-broker --topic request-logs --partitions 4
@@ -61,6 +68,19 @@ enum Command {
     ///
     /// Example: slipstream gen --count 100000 --incident kind=errors,start=10m,duration=5m,rate=0.3,service=checkout --out logs.jsonl
     Gen(GenArgs),
+}
+
+#[derive(Subcommand)]
+enum OpensloCommand {
+    /// Write every objective as an OpenSLO v1 `SLO` document (YAML on stdout).
+    Export {
+        /// The configuration file (TOML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The OpenSLO `service` the objectives belong to.
+        #[arg(long, default_value = "slipstream")]
+        service: String,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -114,6 +134,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             // Warnings only: the demo's terminal view is the output.
             init_logs(LogFormat::Text, "warn");
             slipstream::demo::run(&args, shutdown_flag()?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openslo {
+            command: OpensloCommand::Export { config, service },
+        } => {
+            print!("{}", slipstream::openslo::export(&load(&config)?, &service));
             Ok(ExitCode::SUCCESS)
         }
         Command::DevBroker(args) => {

@@ -470,47 +470,48 @@ impl Validator<'_> {
                 None => Ok(()),
             }
         };
-        let kind =
-            match s.kind.get_ref().as_str() {
-                "file" => {
-                    forbid(&s.topic, "topic")?;
-                    forbid(&s.url, "url")?;
-                    SinkKind::File {
-                        path: PathBuf::from(require(&s.path, "path")?),
-                    }
+        let kind = match s.kind.get_ref().as_str() {
+            "file" => {
+                forbid(&s.topic, "topic")?;
+                forbid(&s.url, "url")?;
+                SinkKind::File {
+                    path: PathBuf::from(require(&s.path, "path")?),
                 }
-                "kafka" => {
-                    forbid(&s.path, "path")?;
-                    forbid(&s.url, "url")?;
-                    SinkKind::Kafka {
-                        topic: require(&s.topic, "topic")?,
-                    }
+            }
+            "kafka" => {
+                forbid(&s.path, "path")?;
+                forbid(&s.url, "url")?;
+                SinkKind::Kafka {
+                    topic: require(&s.topic, "topic")?,
                 }
-                "postgres" => {
-                    forbid(&s.path, "path")?;
-                    forbid(&s.topic, "topic")?;
-                    SinkKind::Postgres {
-                        url: require(&s.url, "url")?,
-                    }
+            }
+            "postgres" => {
+                forbid(&s.path, "path")?;
+                forbid(&s.topic, "topic")?;
+                SinkKind::Postgres {
+                    url: require(&s.url, "url")?,
                 }
-                "webhook" => {
-                    forbid(&s.path, "path")?;
-                    forbid(&s.topic, "topic")?;
-                    let url = require(&s.url, "url")?;
-                    if let Err(m) = crate::sinks::webhook::Endpoint::parse(&url) {
-                        let span = s.url.as_ref().map_or(0..0, |u| u.span());
-                        return Err(self.err(span, &field("url"), m));
-                    }
-                    SinkKind::Webhook { url }
+            }
+            "webhook" => {
+                forbid(&s.path, "path")?;
+                forbid(&s.topic, "topic")?;
+                let url = require(&s.url, "url")?;
+                if let Err(m) = crate::sinks::webhook::Endpoint::parse(&url) {
+                    let span = s.url.as_ref().map_or(0..0, |u| u.span());
+                    return Err(self.err(span, &field("url"), m));
                 }
-                other => return Err(self.err(
+                SinkKind::Webhook { url }
+            }
+            other => {
+                return Err(self.err(
                     s.kind.span(),
                     &field("type"),
                     format!(
                         "unknown sink type `{other}`; expected file, kafka, postgres or webhook"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         Ok(SinkConfig { records, kind })
     }
 
