@@ -51,6 +51,9 @@ pub fn consumer_config(source: &KafkaSource) -> ClientConfig {
         // librdkafka's default (1 s) idles a consumer that keeps its queue
         // above queued.min.messages for a whole second per partition.
         .set("fetch.queue.backoff.ms", "10")
+        // End-of-partition events tell a caught-up partition from an
+        // unreachable one (see stream::Job::watermark).
+        .set("enable.partition.eof", "true")
         .set("statistics.interval.ms", "5000");
     for (k, v) in &source.librdkafka {
         cfg.set(k, v);

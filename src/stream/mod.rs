@@ -6,8 +6,11 @@
 //!
 //! - Each partition has a watermark: its newest event time minus
 //!   `max_out_of_orderness`. The job's watermark is the minimum over the
-//!   partitions that are not idle (silent for `idle_timeout`); when every
-//!   partition is idle, the newest of their watermarks.
+//!   partitions that are not idle; when every partition is idle, the newest
+//!   of their watermarks. A partition is idle when the consumer has reached
+//!   its end and it then stayed silent for `idle_timeout`: a partition that
+//!   is silent because its broker is unreachable still holds the watermark,
+//!   so an outage never closes windows early.
 //! - A window is closed once the watermark passes its end plus
 //!   `allowed_lateness`. The *frontier* is the end up to which windows are
 //!   closed; an event for a window ending at or before it is `too_late`.
@@ -51,6 +54,8 @@ struct Partition {
     max_event_ns: Option<i64>,
     /// When the partition last delivered a message (or was assigned).
     last_seen: Instant,
+    /// The consumer reached the end of the partition after its last message.
+    at_end: bool,
     /// Next offset to read.
     position: Option<i64>,
     /// Offsets below this were handled before the restart.
@@ -116,6 +121,7 @@ impl Job {
             Partition {
                 max_event_ns: None,
                 last_seen: now,
+                at_end: false,
                 position: None,
                 replay_until: checkpoint.map_or(i64::MIN, |c| c.position),
                 first_offsets: BTreeMap::new(),
@@ -159,6 +165,7 @@ impl Job {
             return Outcome::Replayed;
         };
         p.last_seen = now;
+        p.at_end = false;
         p.position = Some(offset + 1);
         let replayed = offset < p.replay_until;
         let mut too_late = false;
@@ -191,6 +198,16 @@ impl Job {
         }
     }
 
+    /// Notes that the consumer reached the end of a partition.
+    pub fn reached_end(&mut self, key: PartitionKey, now: Instant) {
+        if let Some(p) = self.partitions.get_mut(&key) {
+            if !p.at_end {
+                p.at_end = true;
+                p.last_seen = now;
+            }
+        }
+    }
+
     /// The job's watermark: `None` while a partition that is not idle has not
     /// delivered an event yet.
     pub fn watermark(&self, now: Instant) -> Option<i64> {
@@ -198,7 +215,7 @@ impl Job {
         let mut idle_max: Option<i64> = None;
         let mut active = 0;
         for p in self.partitions.values() {
-            let idle = now.saturating_duration_since(p.last_seen) >= self.idle_timeout;
+            let idle = p.at_end && now.saturating_duration_since(p.last_seen) >= self.idle_timeout;
             let wm = p
                 .max_event_ns
                 .map(|m| m.saturating_sub(self.out_of_orderness_ns));

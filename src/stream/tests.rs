@@ -40,10 +40,17 @@ fn watermark_waits_for_every_active_partition_and_skips_idle_ones() {
     assert_eq!(job.watermark(t0), None, "partition 1 has not spoken yet");
     job.process((0, 1), 0, &event(BASE + 2 * MIN, 200), t0);
     assert_eq!(job.watermark(t0), Some(BASE + 2 * MIN - 5_000_000_000));
-    // Partition 0 keeps talking; partition 1 falls silent for the idle timeout.
+    // Partition 0 keeps talking; partition 1 falls silent for the idle
+    // timeout, but it is not known to be at its end (its broker may be
+    // down): it still holds the watermark.
     let later = t0 + Duration::from_secs(31);
     job.process((0, 0), 1, &event(BASE + 11 * MIN, 200), later);
-    assert_eq!(job.watermark(later), Some(BASE + 11 * MIN - 5_000_000_000));
+    assert_eq!(job.watermark(later), Some(BASE + 2 * MIN - 5_000_000_000));
+    // Once the consumer reached its end, it is idle after the timeout.
+    job.reached_end((0, 1), later);
+    assert_eq!(job.watermark(later), Some(BASE + 2 * MIN - 5_000_000_000));
+    let idle = later + Duration::from_secs(31);
+    assert_eq!(job.watermark(idle), Some(BASE + 11 * MIN - 5_000_000_000));
 }
 
 #[test]

@@ -192,6 +192,14 @@ impl Runner<'_> {
     fn poll_once(&mut self, timeout: Duration) -> Result<()> {
         let msg = match self.consumer.poll(timeout) {
             None => None,
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(partition))) => {
+                // The event names no topic: every topic's partition of that
+                // number is taken to be at its end.
+                for topic in 0..self.shared.topics.len() {
+                    self.worker.push_end((topic, partition));
+                }
+                None
+            }
             Some(Err(e)) => {
                 warn!(error = %e, "Kafka consumer error; librdkafka retries.");
                 None

@@ -19,6 +19,8 @@ struct Batch {
 }
 
 const BATCH_MESSAGES: usize = 2048;
+/// The offset of a batch entry that marks the end of a partition.
+const END_OF_PARTITION: i64 = i64::MIN;
 
 /// The worker thread: the poll thread copies messages into batches; the
 /// worker decodes, classifies and counts them with the job locked, and
@@ -80,6 +82,11 @@ impl Worker {
         }
     }
 
+    /// Marks, in order with the messages, that a partition reached its end.
+    pub(super) fn push_end(&mut self, key: PartitionKey) {
+        self.current.messages.push((key, END_OF_PARTITION, 0..0));
+    }
+
     /// Hands the current batch to the worker.
     pub(super) fn flush(&mut self) {
         if self.current.messages.is_empty() {
@@ -137,6 +144,10 @@ fn handle_batch(shared: &Shared, batch: &Batch) {
         let mut job = shared.job();
         let mut dead_letters = shared.dead_letters();
         for (key, offset, range) in &batch.messages {
+            if *offset == END_OF_PARTITION {
+                job.reached_end(*key, now);
+                continue;
+            }
             let payload = &batch.data[range.clone()];
             *local.consumed.entry(*key).or_insert(0) += 1;
             let reason = match job.process(*key, *offset, payload, now) {
