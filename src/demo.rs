@@ -214,6 +214,9 @@ impl LiveView {
             .filter(|l| !l.is_empty())
         {
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
+                if v["kind"] != "window" {
+                    continue;
+                }
                 if let Some(sli) = v["sli"].as_str() {
                     self.latest.insert(sli.to_string(), v);
                 }

@@ -146,6 +146,18 @@ pub struct JobContext {
 }
 
 impl ClientContext for JobContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        // End-of-partition is an event the job uses, not an error.
+        use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+        let end_of_partition = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        );
+        if !end_of_partition {
+            warn!(error = %error, reason, "librdkafka reported an error; it retries.");
+        }
+    }
+
     fn stats(&self, stats: Statistics) {
         let mut lag = lock(&self.shared.lag);
         for (topic, t) in &stats.topics {
