@@ -24,10 +24,15 @@ pub struct Node {
 /// The first eight bytes of a key, zero-padded, as a word.
 #[inline]
 fn prefix(key: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let n = key.len().min(8);
-    word[..n].copy_from_slice(&key[..n]);
-    u64::from_le_bytes(word)
+    // Fixed-size copies only: a variable-length copy is a call to memcpy.
+    if let Some(bytes) = key.get(..8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(bytes);
+        return u64::from_le_bytes(word);
+    }
+    key.iter()
+        .enumerate()
+        .fold(0u64, |w, (i, &b)| w | u64::from(b) << (8 * i))
 }
 
 impl Node {
@@ -38,7 +43,8 @@ impl Node {
         self.keys
             .iter()
             .find(|(kp, k, _)| {
-                *kp == p && k.len() == key.len() && k[k.len().min(8)..] == key[key.len().min(8)..]
+                // Keys are short: an inlined loop beats a call to memcmp.
+                *kp == p && k.len() == key.len() && k.iter().zip(key).skip(8).all(|(a, b)| a == b)
             })
             .map(|(_, _, e)| e)
     }
