@@ -104,11 +104,6 @@ impl Job {
         self.engine.windows().len()
     }
 
-    /// The SLIs, in configuration order.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// Starts tracking a partition, from its committed checkpoint if any.
     /// The job's frontier moves up to the checkpoint's: windows emitted before
     /// the restart are never emitted again.
@@ -143,10 +138,6 @@ impl Job {
         self.engine.windows_mut().take_until(i64::MAX);
         self.partitions.clear();
         self.frontier_ns = i64::MIN;
-    }
-
-    pub fn assigned(&self) -> impl Iterator<Item = &PartitionKey> {
-        self.partitions.keys()
     }
 
     /// Handles one message of an assigned partition.

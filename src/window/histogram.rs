@@ -153,11 +153,6 @@ impl Histogram {
         self.max_ns
     }
 
-    /// Heap bytes held, for memory accounting.
-    pub fn heap_bytes(&self) -> usize {
-        self.counts.capacity() * std::mem::size_of::<u64>()
-    }
-
     /// The non-empty buckets as (bucket, count) pairs, for serialization.
     pub fn buckets(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
         self.counts

@@ -146,15 +146,6 @@ impl WindowSet {
     pub fn oldest_start(&self) -> Option<i64> {
         self.windows.iter().map(|w| w.start_ns).min()
     }
-
-    /// Heap bytes held by the histograms, roughly, for memory accounting.
-    pub fn heap_bytes(&self) -> usize {
-        self.windows
-            .iter()
-            .flat_map(|w| w.slis.iter())
-            .map(|s| s.latency.heap_bytes() + std::mem::size_of::<SliWindow>())
-            .sum()
-    }
 }
 
 #[cfg(test)]
