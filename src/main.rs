@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use slipstream::backfill;
-use slipstream::config::{Config, ObjectiveWindow};
+use slipstream::config::{BudgetMethod, Config, ObjectiveWindow};
 use slipstream::devbroker::DevBrokerArgs;
 use slipstream::gen::{self, GenArgs};
 use slipstream::time::parse_rfc3339_str;
@@ -81,6 +81,15 @@ enum OpensloCommand {
         #[arg(long, default_value = "slipstream")]
         service: String,
     },
+    /// Turn OpenSLO v1 `SLO` documents whose indicator uses `slipstream` metric sources
+    /// into `[[sli]]` configuration (TOML on stdout); what cannot be mapped is explained on
+    /// stderr. Exits 1 when nothing could be mapped.
+    ///
+    /// Example: slipstream openslo import slos.yaml >> slipstream.toml
+    Import {
+        /// The OpenSLO YAML file (`-` for stdin).
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -142,6 +151,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", slipstream::openslo::export(&load(&config)?, &service));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Openslo {
+            command: OpensloCommand::Import { file },
+        } => {
+            let yaml = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+            };
+            let imported = slipstream::openslo::import(&yaml)
+                .map_err(|e| anyhow::anyhow!("{}: not OpenSLO YAML: {e}", file.display()))?;
+            print!("{}", imported.toml);
+            for note in &imported.notes {
+                eprintln!("note: {note}");
+            }
+            eprintln!(
+                "{} SLI(s) imported, {} note(s)",
+                imported.mapped,
+                imported.notes.len()
+            );
+            Ok(if imported.mapped == 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::DevBroker(args) => {
             init_logs(LogFormat::Text, "info");
             slipstream::devbroker::run(&args)?;
@@ -181,11 +216,14 @@ fn validate(path: &Path) -> Result<ExitCode> {
                     (_, Some(tz)) => format!(" in {}", tz.name()),
                     (_, None) => " in UTC".to_string(),
                 };
+                let what = match o.method {
+                    BudgetMethod::Occurrences => "of events good".to_string(),
+                    BudgetMethod::Timeslices => format!("of windows with {}", o.slice),
+                };
                 println!(
-                    "  objective:   {}% of events good over {}{tz} ({:?})",
+                    "  objective:   {}% {what} over {}{tz}",
                     o.target * 100.0,
                     o.window_text,
-                    o.method
                 );
             }
             None => println!("  objective:   (none)"),

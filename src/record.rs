@@ -2,10 +2,10 @@
 //! the contract's "Records"), filtered by the kinds it asked for, and keyed
 //! so that stores can upsert.
 
-use crate::config::{Config, RecordKinds};
+use crate::config::{BudgetMethod, Config, RecordKinds};
 use crate::slo::{render_alert_record, render_slo_record, Alerts, Tracker};
 use crate::time::format_rfc3339;
-use crate::window::{render_window_record, Window};
+use crate::window::{render_window_record, Window, WindowRecord};
 
 /// The kind of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +104,8 @@ impl Objectives {
             Err(e) => return Err(e),
         };
         // (window start, SLI) -> (good, bad); a key written twice carries the same numbers.
-        let mut seen: std::collections::BTreeMap<(i64, usize), (u64, u64)> = Default::default();
+        let mut seen: std::collections::BTreeMap<(i64, usize), (u64, u64, Option<Vec<f64>>)> =
+            Default::default();
         for line in text.lines() {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
@@ -125,15 +126,22 @@ impl Objectives {
                 continue;
             };
             if let (Some(g), Some(b)) = (v["good"].as_u64(), v["bad"].as_u64()) {
-                seen.insert((start, sli), (g, b));
+                let latency: Option<Vec<f64>> = v["latency"].is_object().then(|| {
+                    config.slis[sli]
+                        .percentiles
+                        .iter()
+                        .map(|p| v["latency"][&p.key].as_f64().unwrap_or(f64::NAN))
+                        .collect()
+                });
+                seen.insert((start, sli), (g, b, latency));
             }
         }
         // Replay the windows in order, alerts included (their records were
         // written already), so the state machine resumes where it was.
         let size = config.window.size_ns;
-        for (&(start, sli), &(g, b)) in &seen {
+        for (&(start, sli), (g, b, latency)) in &seen {
             if let Some((t, alerts)) = self.trackers[sli].as_mut() {
-                t.observe(start, g, b);
+                t.observe_window(start, *g, *b, latency.as_deref());
                 alerts.evaluate(t, start + size);
             }
         }
@@ -169,7 +177,19 @@ pub fn records(config: &Config, windows: &[Window], objectives: &mut Objectives)
             let Some((tracker, alerts)) = slot else {
                 continue;
             };
-            tracker.observe(w.start_ns, sw.good, sw.bad);
+            // A slice rule reads the percentiles as the window record has them,
+            // so a rebuild from the records decides every slice the same way.
+            let timeslices = tracker.objective().method == BudgetMethod::Timeslices;
+            let latency = timeslices
+                .then(|| WindowRecord::new(sli, w.start_ns, size, sw).latency)
+                .flatten()
+                .map(|l| {
+                    l.percentiles
+                        .into_iter()
+                        .map(|(_, v)| v)
+                        .collect::<Vec<f64>>()
+                });
+            tracker.observe_window(w.start_ns, sw.good, sw.bad, latency.as_deref());
             let state = tracker.state(at);
             out.push(Record {
                 kind: RecordKind::Slo,

@@ -755,3 +755,124 @@ fn slo_records_follow_every_window_with_exact_budgets() {
         assert_eq!(rec["objective"]["window"], "28d");
     }
 }
+
+/// Timeslice objectives: a minute is good when its rule holds. The slices
+/// are decided here from how the input was made (which minutes got slow
+/// requests or errors), not from the window records.
+#[test]
+fn timeslice_objectives_count_good_minutes() {
+    let dir = tmp();
+    let cfg = dir.path().join("slices.toml");
+    fs::write(
+        &cfg,
+        r#"
+[decode.fields]
+timestamp = "ts"
+status = "code"
+latency = "dur"
+latency_unit = "us"
+
+[window]
+size = "1m"
+
+[[sli]]
+name = "p99-slices"
+good = 'code < 500'
+percentiles = [0.5, 0.99]
+[sli.objective]
+target = 0.9
+window = "1d"
+method = "timeslices"
+slice = "p99 <= 300ms"
+
+[[sli]]
+name = "compliance-slices"
+good = 'code < 500'
+[sli.objective]
+target = 0.9
+window = "1d"
+method = "timeslices"
+"#,
+    )
+    .expect("write config");
+    let base_ms: i64 = 1_772_323_200_000; // 2026-03-01T00:00:00Z
+    let mut rng = Rng::new(99);
+    let mut lines = Vec::new();
+    // Per minute: Some(p99 slice good?), Some(compliance slice good?).
+    let mut slices: Vec<(i64, Option<bool>, Option<bool>)> = Vec::new();
+    for m in 0..120i64 {
+        let kind = rng.below(6);
+        if kind == 0 {
+            continue; // an empty minute: no slice at all
+        }
+        let slow = kind == 1 || kind == 2; // 10 of 200 requests at 900 ms
+        let failing = kind == 2 || kind == 3; // 30 of 200 fail: 85% < 90%
+        let no_latency = kind == 4 && m % 2 == 0; // nothing carries a latency
+        for i in 0..200i64 {
+            let ts = base_ms + m * 60_000 + i * 250;
+            let code = if failing && i % 20 < 3 { 503 } else { 200 };
+            let dur_us = if slow && i % 20 == 7 {
+                900_000
+            } else {
+                20_000 + (rng.below(130_000) as i64)
+            };
+            let ev = if no_latency {
+                json!({"ts": ts, "code": code})
+            } else {
+                json!({"ts": ts, "code": code, "dur": dur_us})
+            };
+            lines.push(ev.to_string());
+        }
+        let p99 = (!no_latency).then_some(!slow);
+        slices.push((
+            base_ms * 1_000_000 + m * 60_000_000_000,
+            p99,
+            Some(!failing),
+        ));
+    }
+    let mut shuffled = lines.clone();
+    rng.shuffle(&mut shuffled);
+    let input = dir.path().join("in.jsonl");
+    fs::write(&input, join_lines(&shuffled)).expect("write input");
+
+    let (run, out) = backfill(
+        &cfg,
+        &dir.path().join("out.jsonl"),
+        &[],
+        &[&p(&input)],
+        None,
+    );
+    run.assert_code(0, "backfill");
+    let slos: Vec<Value> = records(&out)
+        .into_iter()
+        .filter(|r| r["kind"] == "slo")
+        .collect();
+    for (sli, pick) in [("p99-slices", 0usize), ("compliance-slices", 1)] {
+        let mine: Vec<&Value> = slos.iter().filter(|r| r["sli"] == sli).collect();
+        assert_eq!(mine.len(), slices.len(), "{sli}: one slo record per window");
+        let mut bad_seen = 0;
+        for rec in mine {
+            let at = rfc3339_ns(rec["at"].as_str().expect("at")).expect("at");
+            let (good, bad) = slices
+                .iter()
+                .filter(|s| s.0 < at)
+                .map(|s| if pick == 0 { s.1 } else { s.2 })
+                .fold((0u64, 0u64), |(g, b), v| match v {
+                    Some(true) => (g + 1, b),
+                    Some(false) => (g, b + 1),
+                    None => (g, b),
+                });
+            assert_eq!(
+                (rec["good"].as_u64(), rec["bad"].as_u64()),
+                (Some(good), Some(bad)),
+                "{sli} at {}",
+                rec["at"]
+            );
+            assert_eq!(rec["objective"]["method"], "timeslices");
+            bad_seen = bad;
+        }
+        assert!(bad_seen > 5, "{sli}: the input must have bad slices");
+    }
+    let p99 = slos.iter().find(|r| r["sli"] == "p99-slices").expect("slo");
+    assert_eq!(p99["objective"]["slice"], "p99 <= 300ms");
+}

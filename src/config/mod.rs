@@ -215,6 +215,93 @@ pub struct Objective {
     pub alert_rules: Vec<AlertRule>,
     /// Valid events a rule's long window needs before it can fire.
     pub alert_min_events: u64,
+    /// When a slice is good, for `method = "timeslices"`.
+    pub slice: SliceRule,
+}
+
+/// When a timeslice (one window) is good: its compliance or one of the
+/// SLI's latency percentiles compared with a threshold. A slice without
+/// valid events (or, for a percentile, without latencies) is neither.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SliceRule {
+    Compliance {
+        op: SliceOp,
+        threshold: f64,
+    },
+    /// `index` is the position of the percentile in the SLI's `percentiles`.
+    Latency {
+        index: usize,
+        key: String,
+        op: SliceOp,
+        threshold_ms: f64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliceOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl SliceOp {
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            SliceOp::Lt => value < threshold,
+            SliceOp::Le => value <= threshold,
+            SliceOp::Gt => value > threshold,
+            SliceOp::Ge => value >= threshold,
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            SliceOp::Lt => "<",
+            SliceOp::Le => "<=",
+            SliceOp::Gt => ">",
+            SliceOp::Ge => ">=",
+        }
+    }
+}
+
+impl SliceRule {
+    /// Whether a slice is good (`Some(true)`), bad, or neither (`None`):
+    /// `latency_ms` are the window's percentiles in the SLI's order, as its
+    /// window record carries them.
+    pub fn verdict(&self, good: u64, bad: u64, latency_ms: Option<&[f64]>) -> Option<bool> {
+        match self {
+            SliceRule::Compliance { op, threshold } => {
+                let valid = good + bad;
+                (valid > 0).then(|| op.holds(good as f64 / valid as f64, *threshold))
+            }
+            SliceRule::Latency {
+                index,
+                op,
+                threshold_ms,
+                ..
+            } => {
+                let value = *latency_ms?.get(*index)?;
+                (!value.is_nan()).then(|| op.holds(value, *threshold_ms))
+            }
+        }
+    }
+}
+
+impl fmt::Display for SliceRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SliceRule::Compliance { op, threshold } => {
+                write!(f, "compliance {} {threshold}", op.symbol())
+            }
+            SliceRule::Latency {
+                key,
+                op,
+                threshold_ms,
+                ..
+            } => write!(f, "{key} {} {threshold_ms}ms", op.symbol()),
+        }
+    }
 }
 
 /// Severity of a burn-rate alert.

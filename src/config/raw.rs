@@ -92,6 +92,8 @@ pub struct RawObjective {
     pub method: Option<SpanStr>,
     pub timezone: Option<SpanStr>,
     pub alert_min_events: Option<Spanned<i64>>,
+    /// When a timeslice is good: `compliance >= 0.99` or `p99 <= 300ms`.
+    pub slice: Option<SpanStr>,
     /// Replaces the default burn-rate rules when given.
     pub alert: Option<Vec<RawAlertRule>>,
 }

@@ -217,3 +217,56 @@ fn alert_rules_can_be_replaced_and_are_checked() {
         .message
         .contains("unknown severity `sms`"));
 }
+
+#[test]
+fn slice_rules_parse_and_explain_their_mistakes() {
+    let head = "[[sli]]\nname = \"a\"\ngood = 'status < 500'\npercentiles = [0.5, 0.99]\n[sli.objective]\ntarget = 0.99\nwindow = \"28d\"\n";
+    let c = parse(&format!(
+        "{head}method = \"timeslices\"\nslice = \"p99 <= 0.3s\"\n"
+    ))
+    .unwrap();
+    let o = c.slis[0].objective.as_ref().unwrap();
+    assert_eq!(
+        o.slice,
+        SliceRule::Latency {
+            index: 1,
+            key: "p99".into(),
+            op: SliceOp::Le,
+            threshold_ms: 300.0
+        }
+    );
+    // Decided from the window's percentiles, in the SLI's order.
+    assert_eq!(o.slice.verdict(1, 0, Some(&[10.0, 300.0])), Some(true));
+    assert_eq!(o.slice.verdict(1, 0, Some(&[10.0, 300.5])), Some(false));
+    assert_eq!(o.slice.verdict(1, 0, None), None);
+
+    let c = parse(&format!(
+        "{head}method = \"timeslices\"\nslice = \"compliance > 0.95\"\n"
+    ))
+    .unwrap();
+    let o = c.slis[0].objective.as_ref().unwrap();
+    assert_eq!(o.slice.verdict(96, 4, None), Some(true));
+    assert_eq!(o.slice.verdict(95, 5, None), Some(false));
+    assert_eq!(o.slice.verdict(0, 0, None), None);
+
+    // The default: compliance meets the target.
+    let c = parse(&format!("{head}method = \"timeslices\"\n")).unwrap();
+    let o = c.slis[0].objective.as_ref().unwrap();
+    assert_eq!(o.slice.verdict(99, 1, None), Some(true));
+    assert_eq!(o.slice.verdict(98, 2, None), Some(false));
+
+    let e = parse(&format!("{head}slice = \"p99 <= 300ms\"\n")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].objective.slice"), "{e}");
+    assert!(e.message.contains("timeslices"), "{e}");
+    let e = parse(&format!(
+        "{head}method = \"timeslices\"\nslice = \"p90 <= 300ms\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("add it to `percentiles`"), "{e}");
+    assert_eq!(e.position.map(|p| p.0), Some(9), "{e}");
+    let e = parse(&format!(
+        "{head}method = \"timeslices\"\nslice = \"p99 = 3\"\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("expected"), "{e}");
+}

@@ -269,7 +269,7 @@ impl Validator<'_> {
             }
         };
         let objective = match &s.objective {
-            Some(o) => Some(self.objective(i, o)?),
+            Some(o) => Some(self.objective(i, o, &percentiles)?),
             None => None,
         };
         if let Some(r) = &s.reviewed {
@@ -293,7 +293,12 @@ impl Validator<'_> {
         })
     }
 
-    fn objective(&self, i: usize, o: &raw::RawObjective) -> Result<Objective, ConfigError> {
+    fn objective(
+        &self,
+        i: usize,
+        o: &raw::RawObjective,
+        percentiles: &[Percentile],
+    ) -> Result<Objective, ConfigError> {
         let field = |f: &str| format!("sli[{i}].objective.{f}");
         let target = *o.target.get_ref();
         if !(target > 0.0 && target < 1.0) {
@@ -404,6 +409,22 @@ impl Validator<'_> {
                 out
             }
         };
+        let slice = match &o.slice {
+            None => SliceRule::Compliance {
+                op: SliceOp::Ge,
+                threshold: target,
+            },
+            Some(_) if method != BudgetMethod::Timeslices => {
+                let span = o.slice.as_ref().map_or(0..0, |s| s.span());
+                return Err(self.err(
+                    span,
+                    &field("slice"),
+                    "only `method = \"timeslices\"` takes a slice rule",
+                ));
+            }
+            Some(s) => parse_slice(s.get_ref(), percentiles)
+                .map_err(|msg| self.err(s.span(), &field("slice"), msg))?,
+        };
         Ok(Objective {
             target,
             window,
@@ -412,6 +433,7 @@ impl Validator<'_> {
             timezone,
             alert_rules,
             alert_min_events,
+            slice,
         })
     }
 
@@ -588,4 +610,53 @@ pub fn expand_env(s: &str) -> Result<String, String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Parses a timeslice rule: `compliance >= 0.99`, or a percentile of the
+/// SLI against a duration, `p99 <= 300ms` (a bare number is milliseconds).
+fn parse_slice(text: &str, percentiles: &[Percentile]) -> Result<SliceRule, String> {
+    let usage = "expected `compliance >= RATIO` or `pNN <= DURATION`, like `p99 <= 300ms`";
+    let text = text.trim();
+    let (metric, op, value) = [
+        ("<=", SliceOp::Le),
+        (">=", SliceOp::Ge),
+        ("<", SliceOp::Lt),
+        (">", SliceOp::Gt),
+    ]
+    .iter()
+    .find_map(|&(sym, op)| text.split_once(sym).map(|(m, v)| (m.trim(), op, v.trim())))
+    .ok_or_else(|| format!("`{text}`: {usage}"))?;
+    if metric == "compliance" {
+        let threshold: f64 = value
+            .parse()
+            .ok()
+            .filter(|t: &f64| (0.0..=1.0).contains(t))
+            .ok_or_else(|| format!("`{value}` is not a ratio in 0..1"))?;
+        return Ok(SliceRule::Compliance { op, threshold });
+    }
+    if !metric.starts_with('p') {
+        return Err(format!("unknown slice metric `{metric}`; {usage}"));
+    }
+    let index = percentiles
+        .iter()
+        .position(|p| p.key == metric)
+        .ok_or_else(|| {
+            let have: Vec<&str> = percentiles.iter().map(|p| p.key.as_str()).collect();
+            format!(
+                "`{metric}` is not among the SLI's percentiles ({}); add it to `percentiles`",
+                have.join(", ")
+            )
+        })?;
+    let threshold_ms = match value.parse::<f64>() {
+        Ok(v) if v >= 0.0 => v,
+        _ => humantime::parse_duration(value)
+            .map(|d| d.as_secs_f64() * 1e3)
+            .map_err(|_| format!("`{value}` is not a duration like `300ms`"))?,
+    };
+    Ok(SliceRule::Latency {
+        index,
+        key: metric.to_string(),
+        op,
+        threshold_ms,
+    })
 }

@@ -6,9 +6,9 @@
 //! objective's length. Budgets are weighted by events — never an average of
 //! ratios — and every ratio without events is `null`, never NaN.
 //!
-//! With `method = "timeslices"` a window is a slice: good when its
-//! compliance meets the target, bad when it does not, neither without valid
-//! events; the same sums then count slices.
+//! With `method = "timeslices"` a window is a slice: good when its `slice`
+//! rule holds (by default: its compliance meets the target), bad when it does
+//! not, neither without valid events; the same sums then count slices.
 
 pub mod alert;
 mod record;
@@ -85,18 +85,26 @@ impl Tracker {
     /// Adds a closed window's counts. Windows come in time order; a window at
     /// or before the last one seen is ignored (it was already counted).
     pub fn observe(&mut self, start_ns: i64, good: u64, bad: u64) {
+        self.observe_window(start_ns, good, bad, None);
+    }
+
+    /// Adds a closed window with its latency percentiles (milliseconds, in
+    /// the SLI's order, as its window record carries them), which a
+    /// timeslice rule on a percentile needs.
+    pub fn observe_window(
+        &mut self,
+        start_ns: i64,
+        good: u64,
+        bad: u64,
+        latency_ms: Option<&[f64]>,
+    ) {
         let counts = match self.objective.method {
             BudgetMethod::Occurrences => Counts { good, bad },
-            BudgetMethod::Timeslices => {
-                let valid = good + bad;
-                if valid == 0 {
-                    Counts::default()
-                } else if good as f64 / valid as f64 >= self.objective.target {
-                    Counts { good: 1, bad: 0 }
-                } else {
-                    Counts { good: 0, bad: 1 }
-                }
-            }
+            BudgetMethod::Timeslices => match self.objective.slice.verdict(good, bad, latency_ms) {
+                None => Counts::default(),
+                Some(true) => Counts { good: 1, bad: 0 },
+                Some(false) => Counts { good: 0, bad: 1 },
+            },
         };
         let k = start_ns.div_euclid(self.size_ns);
         let Some(last) = self.cumulative.back().copied() else {

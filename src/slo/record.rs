@@ -28,6 +28,9 @@ pub struct ObjectiveJson<'a> {
     pub target: f64,
     pub window: &'a str,
     pub method: &'static str,
+    /// The slice rule, for timeslices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slice: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,6 +70,7 @@ pub fn render_slo_record(sli: &str, tracker: &Tracker, state: &SloState) -> Stri
                 BudgetMethod::Occurrences => "occurrences",
                 BudgetMethod::Timeslices => "timeslices",
             },
+            slice: (o.method == BudgetMethod::Timeslices).then(|| o.slice.to_string()),
         },
         period_start: format_rfc3339(state.period_start_ns),
         period_end: format_rfc3339(state.at_ns),

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::config::{BudgetMethod, Objective, ObjectiveWindow};
+use crate::config::{BudgetMethod, Objective, ObjectiveWindow, SliceOp, SliceRule};
 use crate::time::parse_rfc3339_str;
 
 const MIN: i64 = 60 * NS;
@@ -15,6 +15,10 @@ fn objective(window: ObjectiveWindow, method: BudgetMethod, tz: Option<&str>) ->
         timezone: tz.map(|t| t.parse().unwrap()),
         alert_rules: crate::config::default_alert_rules(),
         alert_min_events: 100,
+        slice: SliceRule::Compliance {
+            op: SliceOp::Ge,
+            threshold: 0.99,
+        },
     }
 }
 
@@ -242,6 +246,10 @@ mod alerts {
             timezone: None,
             alert_rules: crate::config::default_alert_rules(),
             alert_min_events: 100,
+            slice: SliceRule::Compliance {
+                op: SliceOp::Ge,
+                threshold: 0.999,
+            },
         };
         let mut tr = Tracker::new(&o, MIN);
         let mut alerts = Alerts::new(min_events);
