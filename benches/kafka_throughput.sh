@@ -6,6 +6,7 @@
 #   bash benches/kafka_throughput.sh [N]        # N events, default 2000000
 #   PARTITIONS=P bash benches/kafka_throughput.sh [N]
 #   LIBRDKAFKA='K=V ...' bash benches/kafka_throughput.sh [N]
+#   EXTRA_SINK_TOML='[[sink]] ...' bash benches/kafka_throughput.sh [N]
 #
 # The embedded broker keeps only the newest ~5 MiB of each partition, so the
 # topic gets enough partitions to hold all N events (at least 4; about 20 for
@@ -18,7 +19,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 say() { printf '%s\n' "$*" >&2; }
@@ -211,6 +212,7 @@ $slis
 [[sink]]
 type = "file"
 path = "$DIR/records.$run.jsonl"
+${EXTRA_SINK_TOML:-}
 
 [http]
 listen = "127.0.0.1:0"

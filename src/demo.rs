@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rdkafka::mocking::MockCluster;
@@ -139,9 +139,9 @@ fn produce_live(
     shutdown: &AtomicBool,
 ) -> Result<()> {
     let args = GenArgs {
-        count: u64::MAX,
+        count: 0,
         rate,
-        start: Some("now".into()),
+        realtime: true,
         incidents: vec![
             "kind=errors,start=40s,duration=30s,rate=0.3,service=checkout".into(),
             "kind=latency,start=90s,duration=60s,factor=4,service=search".into(),
@@ -156,15 +156,8 @@ fn produce_live(
     let mut n = 0u64;
     while !shutdown.load(Ordering::Relaxed) {
         line.clear();
-        let Some(t) = gen.next_event(&mut line) else {
+        if gen.next_event(&mut line).is_none() {
             break;
-        };
-        // Wait until the event's time comes, so event time follows the clock.
-        let now_ns = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i64);
-        if t > now_ns {
-            std::thread::sleep(Duration::from_nanos((t - now_ns) as u64));
         }
         producer.send(TOPIC, &n.to_string(), &line, None)?;
         n += 1;

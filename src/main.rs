@@ -64,6 +64,14 @@ enum Command {
     ///
     /// Example: slipstream dev-broker --topic request-logs --partitions 4
     DevBroker(DevBrokerArgs),
+    /// Ask an HTTP endpoint (`/readyz`, `/healthz`) and exit 0 on a 2xx answer, 1 otherwise:
+    /// a health check for images without curl.
+    ///
+    /// Example: slipstream probe http://127.0.0.1:9898/readyz
+    Probe {
+        /// An `http://host:port/path` URL.
+        url: String,
+    },
     /// Generate synthetic request logs, deterministic for a seed.
     ///
     /// Example: slipstream gen --count 100000 --incident kind=errors,start=10m,duration=5m,rate=0.3,service=checkout --out logs.jsonl
@@ -181,6 +189,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             init_logs(LogFormat::Text, "info");
             slipstream::devbroker::run(&args)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe { url } => {
+            let endpoint = slipstream::sinks::webhook::Endpoint::parse(&url)
+                .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+            let (code, status) = endpoint.request("GET", b"")?;
+            println!("{status}");
+            Ok(if (200..300).contains(&code) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Gen(args) => {
             gen::run(&args)?;

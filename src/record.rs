@@ -103,10 +103,28 @@ impl Objectives {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(e),
         };
+        Ok(self.rebuild(config, text.lines()))
+    }
+
+    /// How far back the objectives look: the longest objective period or
+    /// burn-rate span, whichever is longer.
+    pub fn history_ns(&self) -> i64 {
+        self.trackers
+            .iter()
+            .flatten()
+            .map(|(t, _)| t.history_ns())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Rebuilds the objectives from window records as JSON lines, in any
+    /// order; lines of other kinds are skipped. Returns how many distinct
+    /// window records were used.
+    pub fn rebuild<'a>(&mut self, config: &Config, lines: impl Iterator<Item = &'a str>) -> usize {
         // (window start, SLI) -> (good, bad); a key written twice carries the same numbers.
         let mut seen: std::collections::BTreeMap<(i64, usize), (u64, u64, Option<Vec<f64>>)> =
             Default::default();
-        for line in text.lines() {
+        for line in lines {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
             };
@@ -145,7 +163,7 @@ impl Objectives {
                 alerts.evaluate(t, start + size);
             }
         }
-        Ok(seen.len())
+        seen.len()
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
@@ -875,4 +876,203 @@ method = "timeslices"
     }
     let p99 = slos.iter().find(|r| r["sli"] == "p99-slices").expect("slo");
     assert_eq!(p99["objective"]["slice"], "p99 <= 300ms");
+}
+
+/// An alert backtest over a generated month: `slipstream gen` with three
+/// scripted incidents on search (a fast burn, a slow burn, a long low
+/// burn), backfilled with a 99% objective over 30 days. The pages and
+/// tickets are those of a reference computed here from the raw events —
+/// per-minute counts, burn rates by plain sums over the Workbook's window
+/// pairs and thresholds, the firing/resolved rules of the contract — at the
+/// same minutes, and they are the ones the script implies: each incident
+/// alerts once, at the expected severity, and resolves.
+#[test]
+fn alert_backtest_over_a_generated_month() {
+    let dir = tmp();
+    let cfg = dir.path().join("month.toml");
+    fs::write(
+        &cfg,
+        r#"
+[decode.fields]
+latency = "latency_ms"
+
+[[sli]]
+name = "search-availability"
+filter = 'service == "search"'
+good = 'status < 500'
+[sli.objective]
+target = 0.99
+window = "30d"
+"#,
+    )
+    .expect("write config");
+    const MIN: i64 = 60 * NS_PER_S;
+    let base = rfc3339_ns("2026-03-01T00:00:00Z").expect("base");
+    let minutes = 30 * 1440;
+    let incidents = [
+        // (start, duration in minutes, severity it must raise)
+        ("2026-03-03T10:00:00Z", 30, "page"), // 50% errors: the 1h/5m pair
+        ("2026-03-10T06:00:00Z", 300, "page"), // 10%: the 6h/30m pair
+        ("2026-03-17T00:00:00Z", 2880, "ticket"), // 2.5%: the 3d/6h pair
+    ];
+    let input = gen(
+        &dir.path().join("month.jsonl.gz"),
+        &[
+            "--count",
+            &(minutes * 60 * 4 / 10).to_string(), // 0.4 events/s
+            "--rate",
+            "0.4",
+            "--seed",
+            "30",
+            "--start",
+            "2026-03-01T00:00:00Z",
+            "--incident",
+            "kind=errors,start=2026-03-03T10:00:00Z,duration=30m,rate=0.5,service=search",
+            "--incident",
+            "kind=errors,start=2026-03-10T06:00:00Z,duration=5h,rate=0.1,service=search",
+            "--incident",
+            "kind=errors,start=2026-03-17T00:00:00Z,duration=48h,rate=0.025,service=search",
+        ],
+    );
+
+    // The reference: good and bad search events per minute, from the input.
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(fs::File::open(&input).expect("input")),
+        &mut text,
+    )
+    .expect("gunzip");
+    let n = minutes as usize + 2;
+    let (mut good, mut bad) = (vec![0i64; n], vec![0i64; n]);
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("JSON line");
+        if v["service"] != "search" {
+            continue;
+        }
+        let t = rfc3339_ns(v["timestamp"].as_str().expect("timestamp")).expect("time");
+        let m = ((t - base).div_euclid(MIN)) as usize;
+        if v["status"].as_i64().expect("status") < 500 {
+            good[m] += 1;
+        } else {
+            bad[m] += 1;
+        }
+    }
+    drop(text);
+    let last = (0..n)
+        .rev()
+        .find(|&m| good[m] + bad[m] > 0)
+        .expect("events");
+    // Burn rate over the `span` minutes ending with minute `end` (exclusive).
+    let burn = |end: usize, span: usize| -> (i64, Option<f64>) {
+        let from = end.saturating_sub(span);
+        let (g, b): (i64, i64) = (good[from..end].iter().sum(), bad[from..end].iter().sum());
+        (
+            g + b,
+            (g + b > 0).then(|| (b as f64 / (g + b) as f64) / 0.01),
+        )
+    };
+    // The Workbook's pairs for a 30-day objective: (severity, long, short, threshold).
+    let rules = [
+        ("page", 60, 5, 14.4),
+        ("page", 360, 30, 6.0),
+        ("ticket", 1440, 120, 3.0),
+        ("ticket", 4320, 360, 1.0),
+    ];
+    let mut reference: Vec<(String, String, i64)> = Vec::new(); // (severity, state, at)
+    let mut open: BTreeMap<&str, (i64, i64)> = BTreeMap::new(); // severity -> (start, last true)
+    for end in 1..=last {
+        let at = base + end as i64 * MIN;
+        for severity in ["page", "ticket"] {
+            let holds = rules.iter().filter(|r| r.0 == severity).any(|r| {
+                let (valid, long) = burn(end, r.1);
+                let (_, short) = burn(end, r.2);
+                valid >= 100 && long.is_some_and(|l| l > r.3) && short.is_some_and(|s| s > r.3)
+            });
+            let suppressed = severity == "ticket" && open.contains_key("page");
+            match open.get_mut(severity) {
+                None if holds && !suppressed => {
+                    open.insert(severity, (at, at));
+                    reference.push((severity.into(), "firing".into(), at));
+                }
+                Some(inc) if holds => inc.1 = at,
+                Some(inc) if at - inc.1 >= 10 * MIN => {
+                    open.remove(severity);
+                    reference.push((severity.into(), "resolved".into(), at));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let (run, out) = backfill(
+        &cfg,
+        &dir.path().join("out.jsonl"),
+        &[],
+        &[&p(&input)],
+        None,
+    );
+    run.assert_code(0, "backfill of the month");
+    let alerts: Vec<Value> = records(&out)
+        .into_iter()
+        .filter(|r| r["kind"] == "alert")
+        .collect();
+    let got: Vec<(String, String, i64)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["severity"].as_str().expect("severity").to_string(),
+                a["state"].as_str().expect("state").to_string(),
+                rfc3339_ns(a["at"].as_str().expect("at")).expect("at"),
+            )
+        })
+        .collect();
+    let show = |v: &[(String, String, i64)]| -> Vec<String> {
+        v.iter()
+            .map(|(s, st, at)| format!("{s} {st} {}", fmt_rfc3339(*at)))
+            .collect()
+    };
+    assert_eq!(show(&got), show(&reference), "alerts against the reference");
+
+    // What the script implies: one firing and one resolution per incident,
+    // firing during the incident, resolved within a day of its end.
+    assert_eq!(got.len(), 2 * incidents.len(), "{:?}", show(&got));
+    for (pair, (start, duration, severity)) in got.chunks(2).zip(incidents) {
+        let start = rfc3339_ns(start).expect("start");
+        let end = start + duration * MIN;
+        assert_eq!(
+            (pair[0].0.as_str(), pair[0].1.as_str()),
+            (severity, "firing")
+        );
+        assert_eq!(
+            (pair[1].0.as_str(), pair[1].1.as_str()),
+            (severity, "resolved")
+        );
+        assert!(start < pair[0].2 && pair[0].2 <= end, "{:?}", show(pair));
+        assert!(
+            end < pair[1].2 && pair[1].2 <= end + 1440 * MIN,
+            "{:?}",
+            show(pair)
+        );
+    }
+    for a in &alerts {
+        let summary = a["summary"].as_str().expect("summary");
+        assert!(summary.starts_with("search-availability "), "{summary}");
+        let want = rules
+            .iter()
+            .find(|r| a["long_window"] == humantime_minutes(r.1))
+            .expect("a Workbook rule")
+            .3;
+        assert!(
+            (a["threshold"].as_f64().expect("threshold") - want).abs() < 1e-9,
+            "{a}"
+        );
+    }
+}
+
+fn humantime_minutes(m: usize) -> String {
+    match m {
+        m if m % 1440 == 0 => format!("{}d", m / 1440),
+        m if m % 60 == 0 => format!("{}h", m / 60),
+        m => format!("{m}m"),
+    }
 }

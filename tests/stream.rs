@@ -22,6 +22,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat};
+use common::pg;
 use common::*;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -1813,4 +1814,105 @@ fn a_large_poison_message_still_reaches_the_dead_letter_topic() {
         offset.to_string()
     );
     assert_window_records(&file_window_lines(&s.records(), false), &exp, "records");
+}
+
+// 11 ------------------------------------------------------------------------
+
+/// The stream job into PostgreSQL through a database crash: the server is
+/// stopped with `pg_ctl stop -m immediate` mid-stream, the job reports it
+/// and keeps the offsets back, is killed while the database is down, and
+/// after both restart every window lands exactly once with the oracle's
+/// numbers — which could not happen had an offset been committed ahead of
+/// the rows it depends on. The rows equal the file sink's records.
+#[test]
+fn postgres_outage_and_crash_land_every_window_once() {
+    let s = Setup::new();
+    let broker = Broker::start(s.dir.path(), &["in"]);
+    let url = pg::fresh_db("pg_stream_outage");
+    let cfg = s.config(
+        &broker.bootstrap,
+        "pg-group",
+        FAST_REJOIN,
+        &format!("[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n"),
+        "",
+    );
+    let data = events(1111, 24_000, BASE_NS, 12 * WINDOW_NS, &[0, 1, 2, 3]);
+    let exp = expected(&oracle_events(&data), None, None);
+    assert_exercises_every_sli(&exp);
+    let (a, rest) = data.split_at(6000);
+    let (b, c) = rest.split_at(9000);
+    // Empty until the job has created the table.
+    let window_keys = |url: &str| -> BTreeSet<String> {
+        pg::try_rows(url, "SELECT sli, window_start FROM window_records")
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let start = rfc3339_ns(r["window_start"].as_str().expect("start")).expect("ts");
+                key_of(r["sli"].as_str().expect("sli"), start)
+            })
+            .collect()
+    };
+
+    let mut producer = TestProducer::new(&broker.bootstrap, "in");
+    producer.send_all(a);
+    producer.flush();
+    let mut job = Job::start(&cfg, &s.log(), &[], &[]);
+    wait_until("first rows in PostgreSQL", Duration::from_secs(60), || {
+        job.assert_running();
+        (!window_keys(&url).is_empty()).then_some(())
+    });
+
+    pg::stop_immediate();
+    producer.send_all(b);
+    producer.flush();
+    s.wait_metric(&mut job, "slipstream_sink_errors_total", 1.0);
+    wait_until(
+        "/readyz to report the failing sink",
+        Duration::from_secs(30),
+        || {
+            let (code, body) = http_get(s.port, "/readyz")?;
+            (code != 200 && body.contains("postgres")).then_some(())
+        },
+    );
+    job.kill9();
+
+    pg::start();
+    producer.send_all(c);
+    producer.send_all(&pushers(
+        BASE_NS + 20 * WINDOW_NS + 30 * NS_PER_S,
+        &[0, 1, 2, 3],
+    ));
+    producer.flush();
+    let mut job = Job::start(&cfg, &s.log(), &[], &[]);
+    let want = expected_keys(&exp);
+    wait_until(
+        "every window in PostgreSQL",
+        Duration::from_secs(90),
+        || {
+            job.assert_running();
+            want.is_subset(&window_keys(&url)).then_some(())
+        },
+    );
+    wait_for_keys(&s.records(), &want, &mut job, Duration::from_secs(30));
+    assert_clean_exit(&mut job, "after the database outage");
+
+    assert_eq!(window_keys(&url), want, "no unexpected window row");
+    let file = fs::read_to_string(s.records()).expect("file sink");
+    assert_window_records(&file_window_lines(&s.records(), false), &exp, "file sink");
+    let recs: Vec<Value> = file
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON record"))
+        .collect();
+    pg::assert_rows_match(
+        &url,
+        "window_records",
+        &["sli", "window_start"],
+        &pg::flattened(&recs, "window"),
+    );
+    pg::assert_rows_match(
+        &url,
+        "slo_records",
+        &["sli", "at"],
+        &pg::flattened(&recs, "slo"),
+    );
 }

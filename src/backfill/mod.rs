@@ -28,6 +28,8 @@ use crate::decode::Reject;
 use crate::engine::{Accepted, Engine};
 use crate::record::{records, Objectives};
 use crate::sinks::file::FileSink;
+use crate::sinks::postgres::PostgresSink;
+use crate::sinks::Sink;
 use crate::window::{Window, WindowSet};
 
 /// What `backfill` was asked to do.
@@ -201,30 +203,32 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     let records = records(config, &outcome.windows, &mut Objectives::new(config));
     let mut written = Vec::new();
     for sink in &mut sinks {
+        let started = Instant::now();
         let n = sink
             .write(&records)
-            .and_then(|n| sink.sync().map(|()| n))
-            .with_context(|| format!("cannot write records to {}", sink.path().display()))?;
-        written.push((sink.path().display().to_string(), n));
+            .with_context(|| format!("cannot write records to {}", sink.name()))?;
+        written.push((sink.name(), n, started.elapsed()));
     }
     Ok(Summary::new(config, &outcome, written))
 }
 
-fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<FileSink>> {
+/// The configured file and PostgreSQL sinks, or the `--output` file.
+fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<Box<dyn Sink>>> {
     if let Some(path) = &opts.output {
         let sink = FileSink::create(path, RecordKinds::default())
             .with_context(|| format!("cannot create the output file {}", path.display()))?;
-        return Ok(vec![sink]);
+        return Ok(vec![Box::new(sink)]);
     }
-    let mut sinks = Vec::new();
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for s in &config.sinks {
         match &s.kind {
-            SinkKind::File { path } => sinks.push(
+            SinkKind::File { path } => sinks.push(Box::new(
                 FileSink::append(path, s.records)
                     .with_context(|| format!("cannot open the file sink {}", path.display()))?,
-            ),
+            )),
+            SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
             other => bail!(
-                "backfill writes to file sinks only, and {} has a {:?} sink; pass --output PATH to write JSONL instead",
+                "backfill writes to file and postgres sinks only, and {} has a {:?} sink; pass --output PATH to write JSONL instead",
                 config.path.display(),
                 other
             ),

@@ -87,12 +87,12 @@ pub struct Summary {
     pub rejected: Vec<RejectExample>,
     pub slis: Vec<SliTotals>,
     pub errors: Vec<super::InputError>,
-    pub written: Vec<(String, usize)>,
+    pub written: Vec<(String, usize, Duration)>,
     pub elapsed: Duration,
 }
 
 impl Summary {
-    pub fn new(config: &Config, o: &Outcome, written: Vec<(String, usize)>) -> Summary {
+    pub fn new(config: &Config, o: &Outcome, written: Vec<(String, usize, Duration)>) -> Summary {
         let name_of = |input: u32| {
             o.inputs
                 .get(input as usize)
@@ -200,8 +200,12 @@ impl fmt::Display for Summary {
                 s.name, s.windows, s.total, s.good, s.bad, s.invalid, compliance
             )?;
         }
-        for (path, n) in &self.written {
-            writeln!(f, "Wrote {n} records to {path}.")?;
+        for (sink, n, took) in &self.written {
+            writeln!(
+                f,
+                "Wrote {n} records to {sink} in {:.2} s.",
+                took.as_secs_f64()
+            )?;
         }
         for e in &self.errors {
             writeln!(

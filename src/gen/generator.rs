@@ -113,6 +113,8 @@ pub struct Generator {
     /// Recently formatted seconds: `YYYY-MM-DDTHH:MM:SS` by second, direct
     /// mapped on the low two bits (disorder reaches back two seconds).
     seconds: [(i64, String); 4],
+    /// Wait for each event's time on the wall clock.
+    realtime: bool,
 }
 
 impl Generator {
@@ -123,7 +125,11 @@ impl Generator {
                 args.rate
             );
         }
-        let start_ns = parse_start(args.start.as_deref())?;
+        let start = match (&args.start, args.realtime) {
+            (None, true) => Some("now"),
+            (start, _) => start.as_deref(),
+        };
+        let start_ns = parse_start(start)?;
         let incidents = args
             .incidents
             .iter()
@@ -189,7 +195,11 @@ impl Generator {
         });
         Ok(Generator {
             rng: Rng::new(args.seed),
-            remaining: args.count,
+            remaining: if args.count == 0 {
+                u64::MAX
+            } else {
+                args.count
+            },
             start_ns,
             next_offset: 0.0,
             mean_gap_ns: 1e9 / args.rate,
@@ -203,6 +213,7 @@ impl Generator {
             disorder: rng::threshold(DISORDER_SHARE),
             tail: rng::threshold(TAIL_SHARE),
             seconds: std::array::from_fn(|_| (i64::MIN, String::new())),
+            realtime: args.realtime,
         })
     }
 
@@ -215,6 +226,11 @@ impl Generator {
     /// [`Self::start_ns`] gives when each is active.
     pub fn incidents(&self) -> &[Incident] {
         &self.incidents
+    }
+
+    /// Whether events are paced to the wall clock.
+    pub fn realtime(&self) -> bool {
+        self.realtime
     }
 
     /// Events still to come.
@@ -233,6 +249,15 @@ impl Generator {
         let r: [u64; DRAWS] = std::array::from_fn(|_| self.rng.next_u64());
 
         let t = self.event_time(r[0], r[1]);
+        if self.realtime {
+            // Wait until the event's time comes, so event time follows the clock.
+            let now_ns = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i64);
+            if t > now_ns {
+                std::thread::sleep(std::time::Duration::from_nanos((t - now_ns) as u64));
+            }
+        }
         let ri = *self.pick_route.pick(r[2] as u32);
         let route = &self.routes[ri];
 

@@ -36,7 +36,7 @@ pub use incident::{Incident, IncidentKind, IncidentStart};
 /// Arguments of `slipstream gen`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct GenArgs {
-    /// Number of events.
+    /// Number of events; 0 for no end.
     #[arg(long, default_value_t = 10_000)]
     pub count: u64,
     /// Events per second of event time.
@@ -64,6 +64,10 @@ pub struct GenArgs {
     /// The topic to produce to.
     #[arg(long, requires = "brokers")]
     pub topic: Option<String>,
+    /// Pace the events to the wall clock: each one is written or produced when its event
+    /// time comes, and --start defaults to now. For live traffic (with --count 0).
+    #[arg(long)]
+    pub realtime: bool,
 }
 
 impl Default for GenArgs {
@@ -77,6 +81,7 @@ impl Default for GenArgs {
             out: None,
             brokers: None,
             topic: None,
+            realtime: false,
         }
     }
 }
@@ -175,7 +180,7 @@ pub fn produce(gen: &mut Generator, brokers: &str, topic: &str) -> anyhow::Resul
         }
         producer.send(topic, &count.to_string(), &line, None)?;
         count += 1;
-        if count % 100_000 == 0 {
+        if count % 100_000 == 0 || (gen.realtime() && count % 256 == 0) {
             producer.poll();
         }
     }
@@ -197,6 +202,9 @@ fn write_lines<W: Write>(gen: &mut Generator, mut w: W, count: &mut u64) -> io::
         line.push(b'\n');
         w.write_all(&line)?;
         *count += 1;
+        if gen.realtime() {
+            w.flush()?;
+        }
     }
     w.flush()?;
     Ok(w)

@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod kafka;
+pub mod postgres;
 pub mod webhook;
 
 use crate::record::Record;

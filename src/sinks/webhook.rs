@@ -53,6 +53,15 @@ impl Endpoint {
 
     /// Posts one JSON body; fails unless the answer is 2xx.
     pub fn post(&self, body: &[u8]) -> Result<()> {
+        let (code, status) = self.request("POST", body)?;
+        if !(200..300).contains(&code) {
+            bail!("the webhook answered `{status}`");
+        }
+        Ok(())
+    }
+
+    /// One request; returns the answer's status code and status line.
+    pub fn request(&self, method: &str, body: &[u8]) -> Result<(u16, String)> {
         let addr = (self.host.as_str(), self.port)
             .to_socket_addrs()
             .with_context(|| format!("cannot resolve {}", self.host))?
@@ -62,29 +71,33 @@ impl Endpoint {
             .with_context(|| format!("cannot connect to {}:{}", self.host, self.port))?;
         stream.set_read_timeout(Some(TIMEOUT))?;
         stream.set_write_timeout(Some(TIMEOUT))?;
+        let content = if body.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            )
+        };
         write!(
             stream,
-            "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: slipstream\r\n\r\n",
+            "{method} {} HTTP/1.1\r\nHost: {}:{}\r\n{content}Connection: close\r\nUser-Agent: slipstream\r\n\r\n",
             self.path,
             self.host,
             self.port,
-            body.len()
         )?;
         stream.write_all(body)?;
         stream.flush()?;
         let mut status = String::new();
         BufReader::new(stream)
             .read_line(&mut status)
-            .context("no answer from the webhook")?;
+            .with_context(|| format!("no answer from {}:{}", self.host, self.port))?;
         let code: u16 = status
             .split_whitespace()
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        if !(200..300).contains(&code) {
-            bail!("the webhook answered `{}`", status.trim());
-        }
-        Ok(())
+        Ok((code, status.trim().to_string()))
     }
 }
 

@@ -139,6 +139,11 @@ impl Tracker {
         }
     }
 
+    /// How much history the tracker keeps, in nanoseconds.
+    pub fn history_ns(&self) -> i64 {
+        self.keep as i64 * self.size_ns
+    }
+
     /// The end of the last window observed.
     pub fn last_end_ns(&self) -> Option<i64> {
         (!self.cumulative.is_empty())

@@ -23,6 +23,7 @@ use crate::dead_letter::DeadLetters;
 use crate::record::{records, Objectives};
 use crate::sinks::file::FileSink;
 use crate::sinks::kafka::KafkaSink;
+use crate::sinks::postgres::PostgresSink;
 use crate::sinks::webhook::WebhookSink;
 use crate::sinks::Sink;
 use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
@@ -46,18 +47,16 @@ pub fn build_sinks(
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for s in &config.sinks {
         match &s.kind {
-            SinkKind::File { path } => sinks.push(Box::new(
-                FileSink::append(path, s.records).with_context(|| format!("cannot open the file sink {}", path.display()))?,
-            )),
+            SinkKind::File { path } => sinks
+                .push(Box::new(FileSink::append(path, s.records).with_context(
+                    || format!("cannot open the file sink {}", path.display()),
+                )?)),
             SinkKind::Kafka { topic } => {
                 let base = kafka.context("a `kafka` sink needs [source.kafka] for its brokers")?;
                 sinks.push(Box::new(KafkaSink::new(base, topic, s.records)?));
             }
             SinkKind::Webhook { url } => sinks.push(Box::new(WebhookSink::new(url, s.records)?)),
-            SinkKind::Postgres { .. } => bail!(
-                "{}: the `postgres` sink is not available in this version; use a `file` or `kafka` sink",
-                config.path.display()
-            ),
+            SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
         }
     }
     if sinks.is_empty() {
@@ -132,16 +131,31 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
     info!(brokers = %source.brokers, topics = ?source.topics, group = %source.group_id, "Consuming.");
 
     let mut objectives = Objectives::new(config);
-    for s in &config.sinks {
-        if let (SinkKind::File { path }, true) = (&s.kind, s.records.window) {
-            let n = objectives
-                .rebuild_from_file(config, path)
-                .with_context(|| {
-                    format!("cannot read {} to rebuild the objectives", path.display())
-                })?;
-            info!(path = %path.display(), windows = n, "Rebuilt the objectives from written window records.");
-            break;
+    // The first sink that keeps window records holds the history.
+    for s in config.sinks.iter().filter(|s| s.records.window) {
+        match &s.kind {
+            SinkKind::File { path } => {
+                let n = objectives
+                    .rebuild_from_file(config, path)
+                    .with_context(|| {
+                        format!("cannot read {} to rebuild the objectives", path.display())
+                    })?;
+                info!(path = %path.display(), windows = n, "Rebuilt the objectives from written window records.");
+            }
+            SinkKind::Postgres { url } => {
+                let lines = crate::sinks::postgres::window_history(url, objectives.history_ns())
+                    .context(
+                        "cannot read window_records from PostgreSQL to rebuild the objectives",
+                    )?;
+                let n = objectives.rebuild(config, lines.iter().map(String::as_str));
+                info!(
+                    windows = n,
+                    "Rebuilt the objectives from window_records in PostgreSQL."
+                );
+            }
+            SinkKind::Kafka { .. } | SinkKind::Webhook { .. } => continue,
         }
+        break;
     }
     let mut runner = Runner {
         config,

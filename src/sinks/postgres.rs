@@ -1,0 +1,356 @@
+//! The `postgres` sink: one row per record key in `window_records`,
+//! `slo_records` and `alert_records`, whose columns are the record's
+//! top-level fields with nested objects flattened by `_` (`latency_p99`,
+//! `budget_remaining`, `burn_rate_1h`).
+//!
+//! The schema is slipstream's own: versioned migrations run at start-up in
+//! one transaction under an advisory lock, so several instances may start
+//! together. Each write is one transaction of batched upserts (rows travel
+//! as one JSON array per batch, unpacked by `jsonb_to_recordset`), so a
+//! replay after a crash leaves exactly one row per key with the same
+//! numbers, and the call returns only once PostgreSQL has committed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use postgres::{Client, Config as PgConfig};
+use postgres_openssl::MakeTlsConnector;
+use serde_json::{Map, Value};
+
+use super::Sink;
+use crate::config::RecordKinds;
+use crate::record::{Record, RecordKind};
+
+/// The schema, one entry per version. Never edit a released entry: add one.
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("postgres/001_records.sql"))];
+
+/// Any number, the same for every instance: serializes migrations.
+const MIGRATION_LOCK: i64 = 0x736c_6970_7374_7231; // "slipstr1"
+
+/// Rows per statement: large enough to amortize a round trip, small enough
+/// to keep one statement's JSON to a few megabytes.
+const BATCH_ROWS: usize = 2_000;
+
+/// One table: its name, key columns and typed columns, in the order
+/// `jsonb_to_recordset` reads them.
+struct Table {
+    name: &'static str,
+    kind: RecordKind,
+    key: &'static [&'static str],
+    columns: &'static [(&'static str, &'static str)],
+}
+
+const TABLES: [Table; 3] = [
+    Table {
+        name: "window_records",
+        kind: RecordKind::Window,
+        key: &["sli", "window_start"],
+        columns: &[
+            ("sli", "text"),
+            ("window_start", "timestamptz"),
+            ("window_end", "timestamptz"),
+            ("total", "bigint"),
+            ("good", "bigint"),
+            ("bad", "bigint"),
+            ("invalid", "bigint"),
+            ("compliance", "float8"),
+            ("target", "float8"),
+            ("latency_unit", "text"),
+            ("latency_count", "bigint"),
+            ("latency_min", "float8"),
+            ("latency_mean", "float8"),
+            ("latency_max", "float8"),
+            ("latency_p50", "float8"),
+            ("latency_p75", "float8"),
+            ("latency_p90", "float8"),
+            ("latency_p95", "float8"),
+            ("latency_p99", "float8"),
+            ("latency_p999", "float8"),
+            ("latency", "jsonb"),
+        ],
+    },
+    Table {
+        name: "slo_records",
+        kind: RecordKind::Slo,
+        key: &["sli", "at"],
+        columns: &[
+            ("sli", "text"),
+            ("at", "timestamptz"),
+            ("objective_target", "float8"),
+            ("objective_window", "text"),
+            ("objective_method", "text"),
+            ("objective_slice", "text"),
+            ("period_start", "timestamptz"),
+            ("period_end", "timestamptz"),
+            ("good", "bigint"),
+            ("bad", "bigint"),
+            ("compliance", "float8"),
+            ("budget_allowed", "float8"),
+            ("budget_spent", "float8"),
+            ("budget_remaining", "float8"),
+            ("budget_remaining_ratio", "float8"),
+            ("budget_outage_minutes_left", "float8"),
+            ("burn_rate_5m", "float8"),
+            ("burn_rate_30m", "float8"),
+            ("burn_rate_1h", "float8"),
+            ("burn_rate_2h", "float8"),
+            ("burn_rate_6h", "float8"),
+            ("burn_rate_1d", "float8"),
+            ("burn_rate_3d", "float8"),
+        ],
+    },
+    Table {
+        name: "alert_records",
+        kind: RecordKind::Alert,
+        key: &["sli", "severity", "at"],
+        columns: &[
+            ("sli", "text"),
+            ("severity", "text"),
+            ("at", "timestamptz"),
+            ("state", "text"),
+            ("long_window", "text"),
+            ("short_window", "text"),
+            ("burn_rate_long", "float8"),
+            ("burn_rate_short", "float8"),
+            ("threshold", "float8"),
+            ("incident_start", "timestamptz"),
+            ("budget_spent_in_incident", "float8"),
+            ("exhaustion_at", "timestamptz"),
+            ("summary", "text"),
+        ],
+    },
+];
+
+/// The upsert of one table: a JSON array of flat rows in, one row per key.
+fn upsert_sql(t: &Table) -> String {
+    let names: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+    let typed: Vec<String> = t
+        .columns
+        .iter()
+        .map(|(n, ty)| format!("\"{n}\" {ty}"))
+        .collect();
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    let updates: Vec<String> = names
+        .iter()
+        .filter(|n| !t.key.contains(n))
+        .map(|n| format!("\"{n}\" = EXCLUDED.\"{n}\""))
+        .collect();
+    let key: Vec<String> = t.key.iter().map(|n| format!("\"{n}\"")).collect();
+    format!(
+        "INSERT INTO {table} ({cols}) SELECT {cols} FROM jsonb_to_recordset($1::text::jsonb) AS r({typed}) \
+         ON CONFLICT ({key}) DO UPDATE SET {updates}",
+        table = t.name,
+        cols = quoted.join(", "),
+        typed = typed.join(", "),
+        key = key.join(", "),
+        updates = updates.join(", "),
+    )
+}
+
+/// A record's fields with nested objects flattened by `_`; the `latency`
+/// object is also kept whole, for percentiles without a column.
+fn flatten(json: &str) -> Result<Map<String, Value>> {
+    let Value::Object(rec) = serde_json::from_str(json).context("a record is not a JSON object")?
+    else {
+        anyhow::bail!("a record is not a JSON object");
+    };
+    let mut out = Map::new();
+    for (k, v) in rec {
+        if let Value::Object(inner) = &v {
+            for (ik, iv) in inner {
+                out.insert(format!("{k}_{ik}"), iv.clone());
+            }
+            if k != "latency" {
+                continue;
+            }
+        }
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+/// Connects with TLS as the URL's `sslmode` asks (`prefer` by default), a
+/// connect timeout of 10 s unless the URL sets one, and TCP keepalives.
+pub fn connect(url: &str) -> Result<Client> {
+    let mut config: PgConfig = url.parse().context(
+        "the PostgreSQL URL is not valid (expected postgres://USER:PASSWORD@HOST:PORT/DB)",
+    )?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    config.keepalives(true);
+    config.application_name("slipstream");
+    let tls = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls())
+        .context("cannot set up TLS")?;
+    let client = config
+        .connect(MakeTlsConnector::new(tls.build()))
+        .map_err(|e| {
+            anyhow::anyhow!("cannot connect to PostgreSQL at {}: {e}", describe(&config))
+        })?;
+    Ok(client)
+}
+
+/// Host, port and database of a connection, never the password.
+fn describe(c: &PgConfig) -> String {
+    let host = c
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(s) => s.clone(),
+            postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = c.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", c.get_dbname().unwrap_or("(default)"))
+}
+
+/// Brings the schema to the newest version; safe to run concurrently and
+/// repeatedly. Returns the versions it applied.
+pub fn migrate(client: &mut Client) -> Result<Vec<i32>> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS slipstream_migrations (
+             version integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now())",
+    )?;
+    let current: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM slipstream_migrations",
+            &[],
+        )?
+        .get(0);
+    let mut applied = Vec::new();
+    for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(sql)
+            .with_context(|| format!("migration {version} failed"))?;
+        tx.execute(
+            "INSERT INTO slipstream_migrations (version) VALUES ($1)",
+            &[&version],
+        )?;
+        applied.push(version);
+    }
+    tx.commit()?;
+    Ok(applied)
+}
+
+/// The window records of the last `history_ns` before the newest one, as
+/// JSON lines with the fields an objective rebuild reads.
+pub fn window_history(url: &str, history_ns: i64) -> Result<Vec<String>> {
+    let mut client = connect(url)?;
+    migrate(&mut client)?;
+    let micros = history_ns / 1_000;
+    let rows = client.query(
+        "SELECT json_build_object(
+             'kind', 'window', 'sli', sli,
+             'window_start', to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+             'good', good, 'bad', bad, 'latency', latency)::text
+         FROM window_records
+         WHERE window_start >= (SELECT max(window_start) FROM window_records)
+                               - make_interval(secs => $1::float8 / 1e6)
+         ORDER BY window_start",
+        &[&(micros as f64)],
+    )?;
+    Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+}
+
+/// Writes records to PostgreSQL.
+pub struct PostgresSink {
+    url: String,
+    label: String,
+    kinds: RecordKinds,
+    client: Option<Client>,
+    statements: Vec<String>,
+}
+
+impl PostgresSink {
+    /// Connects and migrates the schema, so a wrong URL or missing rights
+    /// show at start-up.
+    pub fn new(url: &str, kinds: RecordKinds) -> Result<PostgresSink> {
+        let mut client = connect(url)?;
+        migrate(&mut client).context("cannot create or migrate slipstream's tables")?;
+        let label = url
+            .parse::<PgConfig>()
+            .map(|c| describe(&c))
+            .unwrap_or_default();
+        Ok(PostgresSink {
+            url: url.to_string(),
+            label,
+            kinds,
+            client: Some(client),
+            statements: TABLES.iter().map(upsert_sql).collect(),
+        })
+    }
+
+    fn try_write(&mut self, records: &[Record]) -> Result<usize> {
+        let wanted = |t: &Table, r: &&Record| r.kind == t.kind && r.kind.wanted_by(&self.kinds);
+        if !records.iter().any(|r| TABLES.iter().any(|t| wanted(t, &r))) {
+            return Ok(0);
+        }
+        if self.client.is_none() {
+            self.client = Some(connect(&self.url)?);
+        }
+        let client = self.client.as_mut().context("no connection")?;
+        let mut tx = client.transaction()?;
+        let mut n = 0;
+        for (t, sql) in TABLES.iter().zip(&self.statements) {
+            let mine: Vec<&Record> = records.iter().filter(|r| wanted(t, r)).collect();
+            for chunk in mine.chunks(BATCH_ROWS) {
+                // The last record of a key wins: one statement may not
+                // upsert a row twice.
+                let mut rows: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
+                for r in chunk {
+                    rows.insert(&r.key, flatten(&r.json)?);
+                }
+                let json = serde_json::to_string(&rows.values().collect::<Vec<_>>())?;
+                tx.execute(sql.as_str(), &[&json])
+                    .with_context(|| format!("cannot upsert into {}", t.name))?;
+                n += rows.len();
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
+impl Sink for PostgresSink {
+    fn name(&self) -> String {
+        format!("postgres:{}", self.label)
+    }
+
+    fn write(&mut self, records: &[Record]) -> Result<usize> {
+        let result = self.try_write(records);
+        if result.is_err() {
+            // The connection may be broken: the next attempt opens a new one.
+            self.client = None;
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_fields_flatten_with_underscores() {
+        let m = flatten(
+            r#"{"kind":"slo","sli":"a","budget":{"allowed":1.5,"remaining_ratio":null},"burn_rate":{"5m":2.0},"latency":{"p99":3.0}}"#,
+        )
+        .unwrap();
+        assert_eq!(m["budget_allowed"], 1.5);
+        assert!(m["budget_remaining_ratio"].is_null());
+        assert_eq!(m["burn_rate_5m"], 2.0);
+        assert_eq!(m["latency_p99"], 3.0);
+        assert_eq!(m["latency"]["p99"], 3.0);
+        assert!(!m.contains_key("budget"));
+    }
+
+    #[test]
+    fn upserts_update_everything_but_the_key() {
+        let sql = upsert_sql(&TABLES[1]);
+        assert!(sql.contains("ON CONFLICT (\"sli\", \"at\") DO UPDATE SET"));
+        assert!(!sql.contains("\"sli\" = EXCLUDED"), "keys are not updated");
+    }
+}

@@ -1,0 +1,326 @@
+//! The `postgres` sink with `backfill`, against a real PostgreSQL server
+//! (see tests/common/pg.rs): rows equal the file sink's records field for
+//! field, a second run changes nothing, migrations are safe to run
+//! concurrently and again, the views say what the records say, and every
+//! query of the Grafana dashboard runs and returns rows.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::pg;
+use common::*;
+use serde_json::Value;
+
+/// Two checkout incidents over 3 hours of traffic: the first pages and
+/// resolves, the second is still firing when the input ends.
+const INCIDENTS: [&str; 4] = [
+    "--incident",
+    "kind=errors,start=10m,duration=4m,rate=0.5,service=checkout",
+    "--incident",
+    "kind=errors,start=150m,duration=40m,rate=0.5,service=checkout",
+];
+
+/// A config with the test SLIs, a file sink and a postgres sink.
+fn setup(db: &str) -> (tempfile::TempDir, PathBuf, PathBuf, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = pg::fresh_db(db);
+    let text = format!(
+        "{}\n[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n",
+        config_text(None)
+    );
+    let cfg = dir.path().join("slipstream.toml");
+    fs::write(&cfg, text).expect("write config");
+    let mut args = vec!["--count", "540000", "--rate", "50", "--seed", "17"];
+    args.extend(INCIDENTS);
+    let input = gen(&dir.path().join("in.jsonl"), &args);
+    (dir, cfg, input, url)
+}
+
+fn backfill_into(dir: &Path, cfg: &Path, input: &Path) -> Run {
+    slipstream(
+        &[
+            "backfill",
+            "-c",
+            &cfg.display().to_string(),
+            &input.display().to_string(),
+        ],
+        Some(dir),
+        None,
+    )
+}
+
+/// Every table, every column, every row: the same as the file sink's
+/// records, which tests/backfill.rs checks against the oracle.
+fn assert_store_matches_file(url: &str, records: &[Value]) -> [usize; 3] {
+    [
+        pg::assert_rows_match(
+            url,
+            "window_records",
+            &["sli", "window_start"],
+            &pg::flattened(records, "window"),
+        ),
+        pg::assert_rows_match(
+            url,
+            "slo_records",
+            &["sli", "at"],
+            &pg::flattened(records, "slo"),
+        ),
+        pg::assert_rows_match(
+            url,
+            "alert_records",
+            &["sli", "severity", "at"],
+            &pg::flattened(records, "alert"),
+        ),
+    ]
+}
+
+#[test]
+fn backfill_rows_match_the_file_sink_and_a_rerun_changes_nothing() {
+    let (dir, cfg, input, url) = setup("pg_backfill");
+    let exp = expected(
+        &parse_input(&fs::read(&input).expect("read"), 1_048_576).events,
+        None,
+        None,
+    );
+    backfill_into(dir.path(), &cfg, &input).assert_code(0, "backfill");
+    let file = records(&fs::read(dir.path().join("records.jsonl")).expect("file sink"));
+    assert_records(
+        &window_records(&fs::read(dir.path().join("records.jsonl")).unwrap()),
+        &exp,
+    );
+    let counts = assert_store_matches_file(&url, &file);
+    assert_eq!(counts[0], exp.len(), "one window row per oracle window");
+    assert!(
+        counts[1] > 150 && counts[2] >= 3,
+        "slo and alert rows: {counts:?}"
+    );
+    let before = pg::rows(
+        &url,
+        "SELECT * FROM window_records ORDER BY sli, window_start",
+    );
+
+    // The same archives again: the file sink gets a second copy, the store
+    // keeps one row per key with the same numbers.
+    backfill_into(dir.path(), &cfg, &input).assert_code(0, "second backfill");
+    assert_eq!(
+        assert_store_matches_file(&url, &file),
+        counts,
+        "a second run adds no row"
+    );
+    let after = pg::rows(
+        &url,
+        "SELECT * FROM window_records ORDER BY sli, window_start",
+    );
+    assert_eq!(before, after, "a second run changes no value");
+}
+
+#[test]
+fn migrations_are_safe_concurrently_and_twice() {
+    let (dir, cfg, input, url) = setup("pg_migrations");
+    // Four instances against an empty database at once.
+    let runs: Vec<Run> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| backfill_into(dir.path(), &cfg, &input)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for r in &runs {
+        r.assert_code(0, "concurrent backfill");
+    }
+    let versions = pg::rows(&url, "SELECT version FROM slipstream_migrations");
+    assert_eq!(versions, vec![serde_json::json!({"version": 1})]);
+    // Once more on the migrated schema.
+    backfill_into(dir.path(), &cfg, &input).assert_code(0, "backfill on a migrated schema");
+    assert_eq!(pg::count(&url, "slipstream_migrations"), 1);
+    let file = records(&fs::read(dir.path().join("records.jsonl")).expect("file sink"));
+    assert_store_matches_file(&url, &file);
+}
+
+#[test]
+fn views_say_what_the_records_say() {
+    let (dir, cfg, input, url) = setup("pg_views");
+    backfill_into(dir.path(), &cfg, &input).assert_code(0, "backfill");
+    let file = records(&fs::read(dir.path().join("records.jsonl")).expect("file sink"));
+
+    // slo_status: the newest slo record of each SLI.
+    let mut newest: BTreeMap<String, &Value> = BTreeMap::new();
+    for r in file.iter().filter(|r| r["kind"] == "slo") {
+        newest.insert(r["sli"].as_str().expect("sli").to_string(), r); // in time order
+    }
+    let status = pg::rows(
+        &url,
+        "SELECT sli, at, budget_remaining FROM slo_status ORDER BY sli",
+    );
+    assert_eq!(status.len(), newest.len());
+    for row in &status {
+        let rec = newest[row["sli"].as_str().expect("sli")];
+        assert_eq!(
+            rfc3339_ns(row["at"].as_str().unwrap()),
+            rfc3339_ns(rec["at"].as_str().unwrap())
+        );
+        assert_eq!(
+            row["budget_remaining"].as_f64(),
+            rec["budget"]["remaining"].as_f64()
+        );
+    }
+
+    // alerts_firing: per SLI and severity, the newest alert when it fires.
+    let mut last: BTreeMap<(String, String), &Value> = BTreeMap::new();
+    for r in file.iter().filter(|r| r["kind"] == "alert") {
+        last.insert(
+            (
+                r["sli"].as_str().unwrap().into(),
+                r["severity"].as_str().unwrap().into(),
+            ),
+            r,
+        );
+    }
+    let want: Vec<(String, String, Option<i64>)> = last
+        .iter()
+        .filter(|(_, r)| r["state"] == "firing")
+        .map(|((s, sev), r)| {
+            (
+                s.clone(),
+                sev.clone(),
+                rfc3339_ns(r["at"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    assert!(
+        !want.is_empty(),
+        "the second incident is still firing at the end"
+    );
+    assert!(
+        file.iter()
+            .any(|r| r["kind"] == "alert" && r["state"] == "resolved"),
+        "the first incident resolved"
+    );
+    let have: Vec<(String, String, Option<i64>)> = pg::rows(
+        &url,
+        "SELECT sli, severity, at FROM alerts_firing ORDER BY sli, severity",
+    )
+    .iter()
+    .map(|r| {
+        (
+            r["sli"].as_str().unwrap().into(),
+            r["severity"].as_str().unwrap().into(),
+            rfc3339_ns(r["at"].as_str().unwrap()),
+        )
+    })
+    .collect();
+    assert_eq!(have, want);
+}
+
+/// Every `rawSql` and variable query of a dashboard JSON, wherever it sits.
+fn queries(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("rawSql", Value::String(q)) => out.push(q.clone()),
+                    ("query", Value::String(q)) if m.get("type") == Some(&"query".into()) => {
+                        out.push(q.clone())
+                    }
+                    _ => queries(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| queries(v, out)),
+        _ => {}
+    }
+}
+
+/// Grafana's macros as Grafana expands them, over the whole data range.
+fn expand_macros(q: &str, sli: &str) -> String {
+    let range = "BETWEEN '2025-12-01T00:00:00Z' AND '2026-02-01T00:00:00Z'";
+    let mut out = q.replace("$sli", &format!("'{sli}'"));
+    while let Some(i) = out.find("$__timeFilter(") {
+        let rest = &out[i + "$__timeFilter(".len()..];
+        let close = rest.find(')').expect("closing parenthesis");
+        let col = rest[..close].to_string();
+        out = format!("{}{col} {range}{}", &out[..i], &rest[close + 1..]);
+    }
+    assert!(!out.contains('$'), "an unexpanded macro in {out}");
+    out
+}
+
+#[test]
+fn every_dashboard_query_runs_and_returns_rows() {
+    let (dir, cfg, input, url) = setup("pg_dashboard");
+    backfill_into(dir.path(), &cfg, &input).assert_code(0, "backfill");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/dashboards/slipstream.json");
+    let dashboard: Value =
+        serde_json::from_str(&fs::read_to_string(&path).expect("dashboard")).expect("JSON");
+    let mut all = Vec::new();
+    queries(&dashboard, &mut all);
+    assert!(all.len() >= 6, "the dashboard has its SQL panels: {all:?}");
+    for q in &all {
+        let sql = expand_macros(q, "checkout-availability");
+        let got = pg::rows(&url, &sql);
+        assert!(!got.is_empty(), "no rows from the dashboard query:\n{sql}");
+    }
+}
+
+/// Walks every `"datasource": {"uid": ...}` of a dashboard.
+fn datasource_uids(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(uid) = m.get("datasource").and_then(|d| d["uid"].as_str()) {
+                out.insert(uid.to_string());
+            }
+            m.values().for_each(|v| datasource_uids(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| datasource_uids(v, out)),
+        _ => {}
+    }
+}
+
+/// The provisioning files parse, provide every data source the dashboard
+/// uses, and Prometheus scrapes the job's metrics port.
+#[test]
+fn deployment_files_fit_together() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let yaml = |p: &str| -> Value {
+        serde_norway::from_str(&fs::read_to_string(root.join(p)).expect(p)).expect(p)
+    };
+    let sources = yaml("deploy/grafana/provisioning/datasources/datasources.yml");
+    let provided: std::collections::BTreeSet<String> = sources["datasources"]
+        .as_array()
+        .expect("datasources")
+        .iter()
+        .map(|d| d["uid"].as_str().expect("uid").to_string())
+        .collect();
+    let dashboard: Value = serde_json::from_str(
+        &fs::read_to_string(root.join("deploy/grafana/dashboards/slipstream.json"))
+            .expect("dashboard"),
+    )
+    .expect("JSON");
+    let mut used = std::collections::BTreeSet::new();
+    datasource_uids(&dashboard, &mut used);
+    used.remove("-- Grafana --"); // Grafana's built-in annotations source
+    assert!(!used.is_empty());
+    assert!(
+        used.is_subset(&provided),
+        "{used:?} not all in {provided:?}"
+    );
+
+    let providers = yaml("deploy/grafana/provisioning/dashboards/dashboards.yml");
+    assert!(providers["providers"][0]["options"]["path"].is_string());
+
+    let prometheus = yaml("deploy/prometheus/prometheus.yml");
+    let targets = &prometheus["scrape_configs"][0]["static_configs"][0]["targets"];
+    let compose = fs::read_to_string(root.join("config/compose.toml")).expect("compose.toml");
+    let port = compose
+        .lines()
+        .find_map(|l| l.strip_prefix("listen = \"0.0.0.0:"))
+        .and_then(|p| p.strip_suffix('"'))
+        .expect("compose.toml listens on 0.0.0.0");
+    assert_eq!(targets[0], format!("slipstream:{port}"));
+}
