@@ -5,12 +5,15 @@
 //! (a refused connection, a timeout, another status) fails the batch, which
 //! the stream job retries with backoff before committing, so no alert is
 //! lost across a restart (one may be posted twice, with the same body).
-//! Only `http://` is spoken: put a TLS-terminating proxy in front of an
-//! `https://` endpoint.
+//! `https://` endpoints are verified against the system's CA certificates
+//! (OpenSSL's defaults; `SSL_CERT_FILE` names another bundle).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
+
+use openssl::ssl::{SslConnector, SslMethod};
 
 use anyhow::{bail, Context, Result};
 
@@ -20,26 +23,33 @@ use crate::record::Record;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An `http://host[:port]/path` endpoint.
+/// An `http://` or `https://` `host[:port]/path` endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub path: String,
+    pub tls: bool,
+    /// CA certificates (PEM) to trust instead of the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Endpoint {
     pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| "only http:// URLs are supported; put a TLS-terminating proxy in front of https endpoints".to_string())?;
+        let (rest, tls) = if let Some(r) = url.strip_prefix("https://") {
+            (r, true)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (r, false)
+        } else {
+            return Err("expected an http:// or https:// URL".to_string());
+        };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => (h, p.parse().map_err(|_| format!("`{p}` is not a port"))?),
-            None => (authority, 80),
+            None => (authority, if tls { 443 } else { 80 }),
         };
         if host.is_empty() {
             return Err("the URL has no host".into());
@@ -48,6 +58,8 @@ impl Endpoint {
             host: host.to_string(),
             port,
             path: path.to_string(),
+            tls,
+            ca_file: None,
         })
     }
 
@@ -67,10 +79,32 @@ impl Endpoint {
             .with_context(|| format!("cannot resolve {}", self.host))?
             .next()
             .with_context(|| format!("{} has no address", self.host))?;
-        let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)
+        let stream = TcpStream::connect_timeout(&addr, TIMEOUT)
             .with_context(|| format!("cannot connect to {}:{}", self.host, self.port))?;
         stream.set_read_timeout(Some(TIMEOUT))?;
         stream.set_write_timeout(Some(TIMEOUT))?;
+        if !self.tls {
+            return self.exchange(stream, method, body);
+        }
+        let mut builder = SslConnector::builder(SslMethod::tls()).context("cannot set up TLS")?;
+        if let Some(ca) = &self.ca_file {
+            builder
+                .set_ca_file(ca)
+                .with_context(|| format!("cannot read the CA file {}", ca.display()))?;
+        }
+        let tls = builder.build().connect(&self.host, stream).map_err(|e| {
+            anyhow::anyhow!("TLS handshake with {}:{} failed: {e}", self.host, self.port)
+        })?;
+        self.exchange(tls, method, body)
+    }
+
+    /// Writes the request on an open connection and reads the status line.
+    fn exchange<S: Read + Write>(
+        &self,
+        mut stream: S,
+        method: &str,
+        body: &[u8],
+    ) -> Result<(u16, String)> {
         let content = if body.is_empty() {
             String::new()
         } else {
@@ -236,13 +270,108 @@ mod tests {
             Endpoint {
                 host: "hooks.local".into(),
                 port: 8080,
-                path: "/a/b".into()
+                path: "/a/b".into(),
+                tls: false,
+                ca_file: None,
             }
         );
         assert_eq!(Endpoint::parse("http://h").unwrap().port, 80);
-        assert!(Endpoint::parse("https://h/x")
-            .unwrap_err()
-            .contains("proxy"));
+        let e = Endpoint::parse("https://h/x").unwrap();
+        assert!(e.tls && e.port == 443);
+        assert!(Endpoint::parse("ftp://h/x").is_err());
         assert!(Endpoint::parse("http://h:x/").is_err());
+    }
+
+    /// A self-signed certificate for `localhost` and its key, as PEM.
+    fn self_signed() -> (Vec<u8>, Vec<u8>) {
+        use openssl::asn1::Asn1Time;
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        use openssl::x509::extension::SubjectAlternativeName;
+        use openssl::x509::{X509NameBuilder, X509};
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "localhost").unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        let san = SubjectAlternativeName::new()
+            .dns("localhost")
+            .build(&b.x509v3_context(None, None))
+            .unwrap();
+        b.append_extension(san).unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        (
+            b.build().to_pem().unwrap(),
+            key.private_key_to_pem_pkcs8().unwrap(),
+        )
+    }
+
+    #[test]
+    fn https_endpoints_are_verified_and_posted_to() {
+        use openssl::pkey::PKey;
+        use openssl::ssl::{SslAcceptor, SslMethod};
+        use openssl::x509::X509;
+        let (cert, key) = self_signed();
+        let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+        acceptor
+            .set_certificate(&X509::from_pem(&cert).unwrap())
+            .unwrap();
+        acceptor
+            .set_private_key(&PKey::private_key_from_pem(&key).unwrap())
+            .unwrap();
+        let acceptor = acceptor.build();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..2 {
+                let (s, _) = listener.accept().unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                // The first client does not trust the certificate: no session.
+                let Ok(mut tls) = acceptor.accept(s) else {
+                    seen.push(None);
+                    continue;
+                };
+                // The whole request, so that closing sends no reset.
+                let body = br#"{"kind":"alert"}"#;
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.ends_with(body) {
+                    let n = tls.read(&mut chunk).unwrap();
+                    assert!(n > 0, "the request ended early");
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                seen.push(Some(String::from_utf8_lossy(&buf).to_string()));
+                write!(tls, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").unwrap();
+            }
+            seen
+        });
+        let mut endpoint = Endpoint::parse(&format!("https://localhost:{port}/alerts")).unwrap();
+        let untrusted = endpoint.post(b"{}").unwrap_err();
+        assert!(
+            untrusted.to_string().contains("TLS handshake"),
+            "{untrusted}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, &cert).unwrap();
+        endpoint.ca_file = Some(ca);
+        endpoint.post(br#"{"kind":"alert"}"#).unwrap();
+        let seen = server.join().unwrap();
+        assert!(seen[0].is_none());
+        let request = seen[1].as_deref().unwrap();
+        assert!(
+            request.starts_with("POST /alerts HTTP/1.1\r\n"),
+            "{request}"
+        );
     }
 }
