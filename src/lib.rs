@@ -18,6 +18,7 @@ pub mod event;
 pub mod gen;
 pub mod openslo;
 pub mod record;
+pub mod report;
 pub mod rules;
 pub mod sinks;
 pub mod slo;

@@ -64,6 +64,11 @@ enum Command {
     ///
     /// Example: slipstream dev-broker --topic request-logs --partitions 4
     DevBroker(DevBrokerArgs),
+    /// A report every role reads the same way: per SLO a headline sentence, the error budget
+    /// left, compliance per day, charts (HTML), the incidents and a glossary.
+    ///
+    /// Example: slipstream report -c config/demo.toml --records out/records.jsonl --format html --lang ja --out report.html
+    Report(ReportArgs),
     /// Ask an HTTP endpoint (`/readyz`, `/healthz`) and exit 0 on a 2xx answer, 1 otherwise:
     /// a health check for images without curl.
     ///
@@ -190,6 +195,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             slipstream::devbroker::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report(args) => report(&args),
         Command::Probe { url } => {
             let endpoint = slipstream::sinks::webhook::Endpoint::parse(&url)
                 .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
@@ -206,6 +212,63 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["records", "postgres", "logs"])))]
+struct ReportArgs {
+    /// The configuration file (TOML): which SLIs, in which order.
+    #[arg(short, long)]
+    config: PathBuf,
+    /// Records as JSON lines (a file sink or `backfill --output`).
+    #[arg(long)]
+    records: Option<PathBuf>,
+    /// The PostgreSQL store of a `postgres` sink.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// Archived logs, read through the backfill engine.
+    #[arg(long, num_args = 1.., value_name = "INPUT")]
+    logs: Vec<String>,
+    /// Start of the period (RFC 3339) [default: the first record].
+    #[arg(long)]
+    from: Option<String>,
+    /// End of the period (RFC 3339, exclusive) [default: the last record].
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long, value_enum, default_value = "md")]
+    format: slipstream::report::Format,
+    #[arg(long, value_enum, default_value = "en")]
+    lang: slipstream::report::Lang,
+    /// Write the report here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn report(args: &ReportArgs) -> Result<ExitCode> {
+    use slipstream::report::{Records, Report};
+    let config = load(&args.config)?;
+    let records = if let Some(path) = &args.records {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the records {}", path.display()))?;
+        Records::from_jsonl(&text)
+    } else if let Some(url) = &args.postgres {
+        Records::from_postgres(url)?
+    } else {
+        Records::from_logs(&config, &args.logs)?
+    };
+    let report = Report::build(
+        &config,
+        records,
+        parse_time("from", &args.from)?,
+        parse_time("to", &args.to)?,
+    );
+    let text = report.render(args.format, args.lang);
+    match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load(path: &Path) -> Result<Config> {

@@ -114,7 +114,7 @@ fn first_line_is_pinned() {
     let hash = all.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    assert_eq!(hash, 7_411_487_172_469_028_877);
+    assert_eq!(hash, 5_397_713_585_144_547_084);
 }
 
 const GOLDEN_SEED1: &str = r#"{"timestamp":"2026-01-01T00:00:00.000Z","service":"search","method":"GET","http":{"route":"/api/search","host":"search.internal"},"status":200,"latency_ms":44.881,"region":"us-east-1","bytes_sent":16405,"client_ip":"10.33.74.238","request_id":"8d3cdb8c3aa5b1d0","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"}"#;

@@ -1,0 +1,207 @@
+//! `slipstream report`: what the records say, in words every role reads the
+//! same way. For each SLI with an objective: one headline sentence, the
+//! error budget left three ways, compliance per day, the budget and the burn
+//! rate over the period (charts in HTML), the incidents, and a glossary.
+//!
+//! A report is a pure function of the records of its period, whatever their
+//! source: the same records give byte-identical reports.
+
+mod chart;
+pub mod data;
+pub mod i18n;
+mod render;
+
+use std::collections::BTreeMap;
+
+pub use data::Records;
+pub use i18n::Lang;
+
+use crate::config::Config;
+
+/// The output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Md,
+    Html,
+}
+
+const DAY_NS: i64 = 86_400 * 1_000_000_000;
+
+/// One SLI's part of a report.
+#[derive(Debug, Clone)]
+pub struct SloReport {
+    pub sli: String,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    /// The objective's state at the end of the period (its last `slo` record).
+    pub last: Option<data::SloRow>,
+    /// Good and bad per UTC day, from the window records.
+    pub daily: Vec<(i64, u64, u64)>,
+    /// Good and bad over the whole report period.
+    pub period: (u64, u64),
+    /// The `slo` records of the period, for the charts.
+    pub series: Vec<data::SloRow>,
+    pub incidents: Vec<Incident>,
+    /// When alerts fired, for the burn-rate chart.
+    pub fired_at: Vec<i64>,
+}
+
+/// One alert episode: from `firing` to `resolved` (or still open).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub severity: String,
+    pub start_ns: i64,
+    pub end_ns: Option<i64>,
+    pub long_window: String,
+    pub short_window: String,
+    /// Share of the budget spent, as the last record of the episode says.
+    pub budget_spent: Option<f64>,
+    /// The highest long-window burn rate seen in the episode.
+    pub peak_burn: Option<f64>,
+}
+
+/// A whole report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub from_ns: i64,
+    pub to_ns: i64,
+    pub slos: Vec<SloReport>,
+}
+
+impl Report {
+    /// Builds the report of `[from, to)` (the records' whole span when not
+    /// given) for every SLI of `config` that has an objective.
+    pub fn build(
+        config: &Config,
+        records: Records,
+        from_ns: Option<i64>,
+        to_ns: Option<i64>,
+    ) -> Report {
+        let size = config.window.size_ns;
+        let first = records.windows.iter().map(|w| w.start_ns).min();
+        let last = records.windows.iter().map(|w| w.start_ns + size).max();
+        let from_ns = from_ns.or(first).unwrap_or(0);
+        let to_ns = to_ns.or(last).unwrap_or(from_ns);
+        let records = records.within(from_ns, to_ns);
+        let slos = config
+            .slis
+            .iter()
+            .filter(|s| s.objective.is_some())
+            .map(|s| sli_report(s, &records))
+            .collect();
+        Report {
+            from_ns,
+            to_ns,
+            slos,
+        }
+    }
+
+    pub fn render(&self, format: Format, lang: Lang) -> String {
+        match format {
+            Format::Md => render::markdown(self, lang),
+            Format::Html => render::html(self, lang),
+        }
+    }
+}
+
+fn sli_report(sli: &crate::config::Sli, records: &Records) -> SloReport {
+    let mut daily: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    let mut period = (0, 0);
+    for w in records.windows.iter().filter(|w| w.sli == sli.name) {
+        let day = w.start_ns.div_euclid(DAY_NS) * DAY_NS;
+        let d = daily.entry(day).or_default();
+        d.0 += w.good;
+        d.1 += w.bad;
+        period.0 += w.good;
+        period.1 += w.bad;
+    }
+    let series: Vec<data::SloRow> = records
+        .slos
+        .iter()
+        .filter(|s| s.sli == sli.name)
+        .cloned()
+        .collect();
+    let alerts: Vec<&data::AlertRow> = records
+        .alerts
+        .iter()
+        .filter(|a| a.sli == sli.name)
+        .collect();
+    SloReport {
+        sli: sli.name.clone(),
+        description: sli.description.clone(),
+        owner: sli.owner.clone(),
+        last: series.last().cloned(),
+        daily: daily.into_iter().map(|(d, (g, b))| (d, g, b)).collect(),
+        period,
+        incidents: incidents(&alerts, &series),
+        fired_at: alerts
+            .iter()
+            .filter(|a| a.firing)
+            .map(|a| a.at_ns)
+            .collect(),
+        series,
+    }
+}
+
+/// Pairs each `firing` record with the `resolved` record of the same
+/// severity that follows it.
+fn incidents(alerts: &[&data::AlertRow], series: &[data::SloRow]) -> Vec<Incident> {
+    let mut open: BTreeMap<&str, Incident> = BTreeMap::new();
+    let mut done = Vec::new();
+    let peak = |long: &str, from: i64, to: i64| -> Option<f64> {
+        series
+            .iter()
+            .filter(|s| s.at_ns >= from && s.at_ns <= to)
+            .filter_map(|s| s.burn.get(long).copied().flatten())
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+    };
+    for a in alerts {
+        if a.firing {
+            open.insert(
+                &a.severity,
+                Incident {
+                    severity: a.severity.clone(),
+                    start_ns: a.incident_start_ns,
+                    end_ns: None,
+                    long_window: a.long_window.clone(),
+                    short_window: a.short_window.clone(),
+                    budget_spent: a.budget_spent_in_incident,
+                    peak_burn: a.burn_rate_long,
+                },
+            );
+        } else {
+            let mut inc = open
+                .remove(a.severity.as_str())
+                .unwrap_or_else(|| Incident {
+                    // Fired before the report's period.
+                    severity: a.severity.clone(),
+                    start_ns: a.incident_start_ns,
+                    end_ns: None,
+                    long_window: a.long_window.clone(),
+                    short_window: a.short_window.clone(),
+                    budget_spent: None,
+                    peak_burn: None,
+                });
+            inc.end_ns = Some(a.at_ns);
+            if a.budget_spent_in_incident.is_some() {
+                inc.budget_spent = a.budget_spent_in_incident;
+            }
+            done.push(inc);
+        }
+    }
+    done.extend(open.into_values());
+    let last_at = series.last().map_or(i64::MAX, |s| s.at_ns);
+    for inc in &mut done {
+        let seen = peak(
+            &inc.long_window,
+            inc.start_ns,
+            inc.end_ns.unwrap_or(last_at),
+        );
+        inc.peak_burn = match (inc.peak_burn, seen) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    done.sort_by_key(|i| (i.start_ns, i.severity.clone()));
+    done
+}

@@ -1,0 +1,340 @@
+//! `slipstream report` end to end: the same report from the records file,
+//! the PostgreSQL store and the archived logs; its numbers against the
+//! records they come from (recomputed here); English and Japanese with the
+//! same numbers; and the HTML opened in a real headless Chromium.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::pg;
+use common::*;
+use serde_json::Value;
+
+struct Setup {
+    dir: tempfile::TempDir,
+    cfg: PathBuf,
+    input: PathBuf,
+    url: String,
+    records: Vec<Value>,
+}
+
+/// Three hours of generated traffic with two checkout incidents,
+/// backfilled into a file sink and a postgres sink.
+fn setup(db: &str) -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = pg::fresh_db(db);
+    let cfg = dir.path().join("slipstream.toml");
+    fs::write(
+        &cfg,
+        format!(
+            "{}\n[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n",
+            config_text(None)
+        ),
+    )
+    .expect("write config");
+    let input = gen(
+        &dir.path().join("in.jsonl"),
+        &[
+            "--count",
+            "540000",
+            "--rate",
+            "50",
+            "--seed",
+            "23",
+            "--start",
+            "2026-01-01T22:00:00Z",
+            "--incident",
+            "kind=errors,start=20m,duration=5m,rate=0.5,service=checkout",
+            "--incident",
+            "kind=errors,start=150m,duration=40m,rate=0.3,service=checkout",
+        ],
+    );
+    let r = slipstream(
+        &["backfill", "-c", &p(&cfg), &p(&input)],
+        Some(dir.path()),
+        None,
+    );
+    r.assert_code(0, "backfill");
+    let records = records(&fs::read(dir.path().join("records.jsonl")).expect("file sink"));
+    Setup {
+        dir,
+        cfg,
+        input,
+        url,
+        records,
+    }
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn report(s: &Setup, source: &[&str], extra: &[&str]) -> String {
+    let mut args = vec!["report", "-c"];
+    let cfg = p(&s.cfg);
+    args.push(&cfg);
+    args.extend_from_slice(source);
+    args.extend_from_slice(extra);
+    let r = slipstream(&args, Some(s.dir.path()), None);
+    r.assert_code(0, &format!("report {source:?} {extra:?}"));
+    String::from_utf8(r.stdout).expect("UTF-8 report")
+}
+
+#[test]
+fn the_same_report_from_every_source_with_the_records_numbers() {
+    let s = setup("report_sources");
+    let records_path = p(&s.dir.path().join("records.jsonl"));
+    let input = p(&s.input);
+    for extra in [
+        vec!["--format", "md"],
+        vec!["--format", "html", "--lang", "ja"],
+    ] {
+        let from_file = report(&s, &["--records", &records_path], &extra);
+        let from_pg = report(&s, &["--postgres", &s.url], &extra);
+        let from_logs = report(&s, &["--logs", &input], &extra);
+        assert_eq!(from_file, from_pg, "records file and PostgreSQL, {extra:?}");
+        assert_eq!(
+            from_file, from_logs,
+            "records file and archived logs, {extra:?}"
+        );
+    }
+
+    let md = report(&s, &["--records", &records_path], &[]);
+    // Only checkout-availability has an objective (99.9% over 28d).
+    let section = md
+        .split("\n## ")
+        .find(|p| p.starts_with("checkout-availability"))
+        .expect("a section for the SLI with an objective");
+    assert!(
+        !md.contains("\n## search-latency"),
+        "no section without an objective"
+    );
+
+    // The headline and the budget: the last slo record of the period.
+    let last = s
+        .records
+        .iter()
+        .filter(|r| r["kind"] == "slo")
+        .max_by_key(|r| rfc3339_ns(r["at"].as_str().unwrap()))
+        .expect("slo records");
+    let compliance = last["compliance"].as_f64().expect("compliance");
+    let remaining = last["budget"]["remaining"].as_f64().expect("remaining");
+    assert!(remaining < 0.0, "the second incident overspends the budget");
+    assert!(
+        section.contains(&format!("> checkout-availability missed its goal: {:.2}% of requests were good against a 99.9% target", compliance * 100.0)),
+        "{section}"
+    );
+    let ratio = last["budget"]["remaining_ratio"].as_f64().expect("ratio");
+    assert!(
+        section.contains(&format!(
+            "| Left, as a share of the budget | {:.1}% |",
+            ratio * 100.0
+        )),
+        "{section}"
+    );
+    let events = if remaining.abs() >= 100.0 {
+        format!("{remaining:.0}")
+    } else {
+        format!("{remaining:.1}")
+    };
+    assert!(
+        section.contains(&format!("| Left, as bad events | {events} |")),
+        "{section}"
+    );
+
+    // Compliance per day: sums of the window records by UTC day.
+    let mut days: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in s
+        .records
+        .iter()
+        .filter(|r| r["kind"] == "window" && r["sli"] == "checkout-availability")
+    {
+        let d = days
+            .entry(r["window_start"].as_str().unwrap()[..10].to_string())
+            .or_default();
+        d.0 += r["good"].as_u64().unwrap();
+        d.1 += r["bad"].as_u64().unwrap();
+    }
+    assert_eq!(days.len(), 2, "the input crosses midnight");
+    for (day, (g, b)) in &days {
+        let row = format!(
+            "| {day} | {g} | {b} | {:.2}% | 99.9% |",
+            *g as f64 / (g + b) as f64 * 100.0
+        );
+        assert!(section.contains(&row), "missing `{row}` in\n{section}");
+    }
+
+    // One incident row per firing alert record.
+    let fired = s
+        .records
+        .iter()
+        .filter(|r| r["kind"] == "alert" && r["state"] == "firing")
+        .count();
+    let rows = section
+        .lines()
+        .filter(|l| l.starts_with("| page |") || l.starts_with("| ticket |"))
+        .count();
+    assert!(fired >= 2, "both incidents alert");
+    assert_eq!(rows, fired, "{section}");
+}
+
+/// The digits of a text, in order: numbers without the words around them.
+fn numbers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() || (c == '.' && !cur.is_empty()) {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur).trim_end_matches('.').to_string());
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[test]
+fn japanese_carries_the_same_numbers() {
+    let s = setup("report_lang");
+    let records_path = p(&s.dir.path().join("records.jsonl"));
+    let en = report(&s, &["--records", &records_path], &["--lang", "en"]);
+    let ja = report(&s, &["--records", &records_path], &["--lang", "ja"]);
+    // The glossary explains in words; the numbers are in the SLO sections.
+    let body = |t: &str, glossary: &str| t.split(glossary).next().unwrap().to_string();
+    let (en_body, ja_body) = (body(&en, "## Glossary"), body(&ja, "## 用語集"));
+    assert_eq!(numbers(&en_body), numbers(&ja_body));
+    assert!(numbers(&en_body).len() > 20);
+    for phrase in [
+        "missed its goal",
+        "error budget",
+        "Compliance per day",
+        "Incidents",
+        "Glossary",
+    ] {
+        assert!(
+            !ja.contains(phrase),
+            "untranslated `{phrase}` in the Japanese report"
+        );
+    }
+    assert!(ja.contains("目標を達成できませんでした"));
+}
+
+/// Chromium from Debian (`chromium`), headless.
+fn chromium() -> PathBuf {
+    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if Path::new(c).exists() {
+            return PathBuf::from(c);
+        }
+    }
+    panic!("this test drives a real browser: apt-get install chromium (.ci/run does)");
+}
+
+#[test]
+fn the_html_report_renders_in_chromium_offline() {
+    let s = setup("report_html");
+    let html_path = s.dir.path().join("report.html");
+    let records_path = p(&s.dir.path().join("records.jsonl"));
+    let r = slipstream(
+        &[
+            "report",
+            "-c",
+            &p(&s.cfg),
+            "--records",
+            &records_path,
+            "--format",
+            "html",
+            "--out",
+            &p(&html_path),
+        ],
+        None,
+        None,
+    );
+    r.assert_code(0, "report --format html");
+    let html = fs::read_to_string(&html_path).expect("report.html");
+    assert!(!html.contains("<script"), "no script");
+    for attr in ["src=", "href=", "url("] {
+        assert!(
+            !html.contains(attr),
+            "nothing to fetch, yet `{attr}` is in the HTML"
+        );
+    }
+    let charts = html.matches("<svg").count();
+    assert_eq!(charts, 3, "three charts for the one SLI with an objective");
+    assert_eq!(
+        html.matches("<polyline").count() >= 4,
+        true,
+        "every chart draws its lines"
+    );
+
+    let shot = s.dir.path().join("report.png");
+    let netlog = s.dir.path().join("net.json");
+    let profile = s.dir.path().join("profile");
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1024,4000",
+            // The browser's own background traffic (updates, time, sync)
+            // off, and no name resolves: nothing can leave the machine.
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--disable-default-apps",
+            "--disable-domain-reliability",
+            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,AutofillServerCommunication",
+            "--no-pings",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=127.0.0.1:9",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--log-net-log={}", netlog.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html_path.display()))
+        .output()
+        .expect("run chromium");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chromium failed: {stderr}");
+    let png = fs::read(&shot).expect("a screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real screenshot"
+    );
+    for line in stderr.lines() {
+        assert!(
+            !(line.contains("CONSOLE") || line.contains("Uncaught")),
+            "a console message: {line}"
+        );
+    }
+    // The page asked for nothing: every network request in the log is the
+    // browser's own (initiator "not an origin"; blocked here by the resolver
+    // and proxy rules), none has the page as its initiator.
+    let log: Value =
+        serde_json::from_str(&fs::read_to_string(&netlog).expect("net log")).expect("net log JSON");
+    let start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        .as_i64()
+        .expect("URL_REQUEST_START_JOB");
+    let from_page: Vec<&Value> = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["type"].as_i64() == Some(start_job) && e["params"]["url"].is_string())
+        .filter(|e| e["params"]["initiator"] != "not an origin")
+        .collect();
+    assert!(
+        from_page.is_empty(),
+        "requests made by the report: {from_page:?}"
+    );
+}
