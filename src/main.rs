@@ -69,6 +69,11 @@ enum Command {
     ///
     /// Example: slipstream report -c config/demo.toml --records out/records.jsonl --format html --lang ja --out report.html
     Report(ReportArgs),
+    /// Replay history under other targets and latency thresholds: per option, the objective's
+    /// periods met, budget exhaustions, and the pages and tickets that would have fired.
+    ///
+    /// Example: slipstream what-if -c config/demo.toml --logs logs/ --sli checkout-latency --target 0.995,0.999 --threshold 200ms,500ms
+    WhatIf(WhatIfArgs),
     /// Ask an HTTP endpoint (`/readyz`, `/healthz`) and exit 0 on a 2xx answer, 1 otherwise:
     /// a health check for images without curl.
     ///
@@ -196,6 +201,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => report(&args),
+        Command::WhatIf(args) => what_if(&args),
         Command::Probe { url } => {
             let endpoint = slipstream::sinks::webhook::Endpoint::parse(&url)
                 .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
@@ -214,12 +220,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Where the records of `report` and `what-if` come from: exactly one.
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["records", "postgres", "logs"])))]
-struct ReportArgs {
-    /// The configuration file (TOML): which SLIs, in which order.
-    #[arg(short, long)]
-    config: PathBuf,
+#[group(required = true, multiple = false)]
+struct SourceArgs {
     /// Records as JSON lines (a file sink or `backfill --output`).
     #[arg(long)]
     records: Option<PathBuf>,
@@ -229,6 +233,30 @@ struct ReportArgs {
     /// Archived logs, read through the backfill engine.
     #[arg(long, num_args = 1.., value_name = "INPUT")]
     logs: Vec<String>,
+}
+
+impl SourceArgs {
+    fn load(&self, config: &Config) -> Result<slipstream::report::Records> {
+        use slipstream::report::Records;
+        if let Some(path) = &self.records {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the records {}", path.display()))?;
+            Ok(Records::from_jsonl(&text))
+        } else if let Some(url) = &self.postgres {
+            Records::from_postgres(url)
+        } else {
+            Records::from_logs(config, &self.logs)
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The configuration file (TOML): which SLIs, in which order.
+    #[arg(short, long)]
+    config: PathBuf,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Start of the period (RFC 3339) [default: the first record].
     #[arg(long)]
     from: Option<String>,
@@ -244,18 +272,79 @@ struct ReportArgs {
     out: Option<PathBuf>,
 }
 
-fn report(args: &ReportArgs) -> Result<ExitCode> {
-    use slipstream::report::{Records, Report};
+#[derive(clap::Args)]
+struct WhatIfArgs {
+    /// The configuration file (TOML) with the objectives as they are.
+    #[arg(short, long)]
+    config: PathBuf,
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The SLIs to replay [default: every SLI with an objective].
+    #[arg(long)]
+    sli: Vec<String>,
+    /// Other targets, comma-separated: 0.995,0.999,0.9999.
+    #[arg(long, value_delimiter = ',')]
+    target: Vec<f64>,
+    /// Other thresholds for the duration in the good rule, comma-separated: 200ms,300ms
+    /// (needs --logs: the threshold decides which events are good).
+    #[arg(long, value_delimiter = ',')]
+    threshold: Vec<String>,
+}
+
+fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("cannot read {}", args.config.display()))?;
     let config = load(&args.config)?;
-    let records = if let Some(path) = &args.records {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the records {}", path.display()))?;
-        Records::from_jsonl(&text)
-    } else if let Some(url) = &args.postgres {
-        Records::from_postgres(url)?
+    for &t in &args.target {
+        if !(t > 0.0 && t < 1.0) {
+            anyhow::bail!("--target {t}: a target is a ratio strictly between 0 and 1, like 0.999");
+        }
+    }
+    let chosen: Vec<usize> = if args.sli.is_empty() {
+        (0..config.slis.len())
+            .filter(|&i| config.slis[i].objective.is_some())
+            .collect()
     } else {
-        Records::from_logs(&config, &args.logs)?
+        args.sli
+            .iter()
+            .map(|name| {
+                config
+                    .slis
+                    .iter()
+                    .position(|s| &s.name == name)
+                    .with_context(|| {
+                        format!("--sli {name}: no such SLI in {}", args.config.display())
+                    })
+            })
+            .collect::<Result<_>>()?
     };
+    let records = args.source.load(&config)?;
+    let logs = (!args.source.logs.is_empty()).then_some(args.source.logs.as_slice());
+    for (n, &i) in chosen.iter().enumerate() {
+        let outcomes = slipstream::report::whatif::what_if(
+            &config,
+            &text,
+            i,
+            &records,
+            &args.target,
+            &args.threshold,
+            logs,
+        )?;
+        if n > 0 {
+            println!();
+        }
+        print!(
+            "{}",
+            slipstream::report::whatif::render(&config.slis[i].name, &outcomes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: &ReportArgs) -> Result<ExitCode> {
+    use slipstream::report::Report;
+    let config = load(&args.config)?;
+    let records = args.source.load(&config)?;
     let report = Report::build(
         &config,
         records,

@@ -338,3 +338,156 @@ fn the_html_report_renders_in_chromium_offline() {
         "requests made by the report: {from_page:?}"
     );
 }
+
+/// The summary line of each option of a what-if: (pages, tickets, end).
+fn what_if_summaries(out: &str) -> Vec<(u64, u64, String)> {
+    out.lines()
+        .filter_map(|l| l.trim().strip_prefix("periods met "))
+        .map(|l| {
+            let field = |name: &str| -> u64 {
+                l.split(" · ")
+                    .find_map(|p| p.strip_prefix(name))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("no `{name}` in {l}"))
+            };
+            let end = l
+                .split("at the end: ")
+                .nth(1)
+                .expect("at the end")
+                .to_string();
+            (field("pages "), field("tickets "), end)
+        })
+        .collect()
+}
+
+/// What a backfill with `config_text` gives: (pages, tickets, end) as
+/// what-if words it, from the records.
+fn backfilled(
+    dir: &Path,
+    name: &str,
+    config_text: &str,
+    input: &Path,
+    sli: &str,
+) -> (u64, u64, String) {
+    let cfg = dir.join(format!("{name}.toml"));
+    fs::write(&cfg, config_text).expect("write config");
+    let (run, out) = backfill(
+        &cfg,
+        &dir.join(format!("{name}.jsonl")),
+        &[],
+        &[&p(input)],
+        None,
+    );
+    run.assert_code(0, "backfill");
+    let recs = records(&out);
+    let fired = |sev: &str| {
+        recs.iter()
+            .filter(|r| {
+                r["kind"] == "alert"
+                    && r["sli"] == sli
+                    && r["severity"] == sev
+                    && r["state"] == "firing"
+            })
+            .count() as u64
+    };
+    let last = recs
+        .iter()
+        .filter(|r| r["kind"] == "slo" && r["sli"] == sli)
+        .last()
+        .expect("slo records");
+    let end = format!(
+        "compliance {:.3}%, budget left {:.1}%",
+        last["compliance"].as_f64().expect("compliance") * 100.0,
+        last["budget"]["remaining_ratio"].as_f64().expect("ratio") * 100.0
+    );
+    (fired("page"), fired("ticket"), end)
+}
+
+#[test]
+fn what_if_equals_a_backfill_with_the_changed_objective() {
+    let s = setup("report_whatif");
+    let records_path = p(&s.dir.path().join("records.jsonl"));
+    let out = slipstream(
+        &[
+            "what-if",
+            "-c",
+            &p(&s.cfg),
+            "--records",
+            &records_path,
+            "--sli",
+            "checkout-availability",
+            "--target",
+            "0.99,0.9995",
+        ],
+        None,
+        None,
+    );
+    out.assert_code(0, "what-if --target");
+    let got = what_if_summaries(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(got.len(), 3, "the current objective and two targets");
+    let base = config_text(None);
+    assert!(base.contains("target = 0.999\n"));
+    for (i, target) in [(0, "0.999"), (1, "0.99"), (2, "0.9995")] {
+        let want = backfilled(
+            s.dir.path(),
+            &format!("target-{target}"),
+            &base.replace("target = 0.999\n", &format!("target = {target}\n")),
+            &s.input,
+            "checkout-availability",
+        );
+        assert_eq!(got[i], want, "target {target}");
+    }
+    assert_ne!(got[1], got[2], "the targets make a difference");
+
+    // A latency threshold, replayed from the logs.
+    let with_objective = base.replace(
+        "good = 'latency <= 100ms'\n",
+        "good = 'latency <= 100ms'\n[sli.objective]\ntarget = 0.99\nwindow = \"7d\"\n",
+    );
+    assert_ne!(with_objective, base);
+    let cfg = s.dir.path().join("latency.toml");
+    fs::write(&cfg, &with_objective).expect("write");
+    let out = slipstream(
+        &[
+            "what-if",
+            "-c",
+            &p(&cfg),
+            "--logs",
+            &p(&s.input),
+            "--sli",
+            "search-latency",
+            "--threshold",
+            "150ms",
+        ],
+        None,
+        None,
+    );
+    out.assert_code(0, "what-if --threshold");
+    let got = what_if_summaries(&String::from_utf8_lossy(&out.stdout));
+    let want = backfilled(
+        s.dir.path(),
+        "threshold",
+        &with_objective.replace("latency <= 100ms", "latency <= 150ms"),
+        &s.input,
+        "search-latency",
+    );
+    assert_eq!(got[1], want, "threshold 150ms");
+    assert_ne!(got[0], got[1], "the threshold makes a difference");
+
+    // Without the raw events a threshold cannot be replayed.
+    let refused = slipstream(
+        &[
+            "what-if",
+            "-c",
+            &p(&cfg),
+            "--records",
+            &records_path,
+            "--threshold",
+            "150ms",
+        ],
+        None,
+        None,
+    );
+    refused.assert_code(1, "what-if --threshold from records");
+    assert!(refused.stderr.contains("--logs"), "{}", refused.stderr);
+}

@@ -1,0 +1,315 @@
+//! `slipstream what-if`: history replayed under other targets (from any
+//! source of window records) and other latency thresholds (from archived
+//! logs, as the threshold changes which events are good). Each option gets
+//! the objective's periods with their compliance and budget, how often the
+//! budget ran out, and the pages and tickets that would have fired — the
+//! same trackers and alert rules as the stream job, fed window by window.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use anyhow::{bail, Context, Result};
+
+use super::data::{Records, WindowRow};
+use crate::config::{BudgetMethod, Config, ObjectiveWindow, SliceOp, SliceRule};
+use crate::slo::{Alerts, Severity, Tracker};
+use crate::time::format_rfc3339;
+
+/// One objective period of a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Period {
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub good: u64,
+    pub bad: u64,
+    /// The budget left at the period's last window, as a share.
+    pub budget_left: Option<f64>,
+}
+
+/// What one option would have given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub label: String,
+    pub target: f64,
+    pub periods: Vec<Period>,
+    /// Times the budget went from left to overspent.
+    pub exhaustions: usize,
+    pub pages: usize,
+    pub tickets: usize,
+    /// Compliance and budget left (share) at the last window.
+    pub end_compliance: Option<f64>,
+    pub end_budget_left: Option<f64>,
+}
+
+/// The config of `sli` with another target: the default timeslice rule
+/// (compliance meets the target) follows the target.
+fn with_target(config: &Config, sli: usize, target: f64) -> Config {
+    let mut c = config.clone();
+    if let Some(o) = c.slis[sli].objective.as_mut() {
+        if o.slice
+            == (SliceRule::Compliance {
+                op: SliceOp::Ge,
+                threshold: o.target,
+            })
+        {
+            o.slice = SliceRule::Compliance {
+                op: SliceOp::Ge,
+                threshold: target,
+            };
+        }
+        o.target = target;
+    }
+    c
+}
+
+/// Replays the window records of `sli` (evaluated at every window end in
+/// `ends`, as the stream job evaluates at every closed window) under the
+/// objective of `config`.
+pub fn replay(
+    config: &Config,
+    sli: usize,
+    label: String,
+    windows: &[WindowRow],
+    starts: &BTreeSet<i64>,
+) -> Result<Outcome> {
+    let s = &config.slis[sli];
+    let o = s
+        .objective
+        .as_ref()
+        .with_context(|| format!("{} has no objective", s.name))?;
+    if o.method == BudgetMethod::Timeslices && matches!(o.slice, SliceRule::Latency { .. }) {
+        bail!(
+            "{}: a what-if over a percentile slice rule needs the percentiles; replay the logs with a changed config instead",
+            s.name
+        );
+    }
+    let size = config.window.size_ns;
+    let counts: BTreeMap<i64, (u64, u64)> = windows
+        .iter()
+        .filter(|w| w.sli == s.name)
+        .map(|w| (w.start_ns, (w.good, w.bad)))
+        .collect();
+    let mut tracker = Tracker::new(o, size);
+    let mut alerts = Alerts::new(o.alert_min_events);
+    let first = starts.iter().next().copied().unwrap_or(0);
+    let mut periods: Vec<Period> = Vec::new();
+    let mut out = Outcome {
+        label,
+        target: o.target,
+        periods: Vec::new(),
+        exhaustions: 0,
+        pages: 0,
+        tickets: 0,
+        end_compliance: None,
+        end_budget_left: None,
+    };
+    let mut overspent = false;
+    for &start in starts {
+        let (g, b) = counts.get(&start).copied().unwrap_or((0, 0));
+        tracker.observe(start, g, b);
+        let at = start + size;
+        let state = tracker.state(at);
+        for change in alerts.evaluate(&tracker, at) {
+            if change.firing {
+                match change.severity {
+                    Severity::Page => out.pages += 1,
+                    Severity::Ticket => out.tickets += 1,
+                }
+            }
+        }
+        let now_over = state.remaining() < 0.0;
+        if now_over && !overspent {
+            out.exhaustions += 1;
+        }
+        overspent = now_over;
+        // The objective's periods: calendar ones as they fall, rolling ones
+        // as consecutive blocks from the first window.
+        let period_start = match o.window {
+            ObjectiveWindow::Rolling(d) => {
+                let len = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+                first + (start - first).div_euclid(len) * len
+            }
+            _ => state.period_start_ns,
+        };
+        if periods.last().map(|p| p.start_ns) != Some(period_start) {
+            periods.push(Period {
+                start_ns: period_start,
+                end_ns: at,
+                good: 0,
+                bad: 0,
+                budget_left: None,
+            });
+        }
+        let p = periods.last_mut().context("a period")?;
+        p.end_ns = at;
+        // Slices or events, as the objective counts them.
+        let c = tracker.sum(start, at);
+        p.good += c.good;
+        p.bad += c.bad;
+        let allowed = (1.0 - o.target) * (p.good + p.bad) as f64;
+        p.budget_left = (allowed > 0.0).then(|| (allowed - p.bad as f64) / allowed);
+        out.end_compliance = state.compliance();
+        out.end_budget_left = state.remaining_ratio();
+    }
+    out.periods = periods;
+    Ok(out)
+}
+
+/// The good rule of `rule` with its one duration literal replaced by
+/// `threshold` (`latency <= 300ms` with `200ms` is `latency <= 200ms`).
+pub fn with_threshold(rule: &str, threshold: &str) -> Result<String> {
+    let re = regex::Regex::new(r"\b\d+(\.\d+)?(ns|us|µs|ms|s|m|h)\b").context("regex")?;
+    let found: Vec<_> = re.find_iter(rule).collect();
+    match found.as_slice() {
+        [one] => Ok(format!("{}{threshold}{}", &rule[..one.start()], &rule[one.end()..])),
+        [] => bail!("the good rule `{rule}` has no duration to replace; --threshold needs a rule like `latency <= 300ms`"),
+        _ => bail!("the good rule `{rule}` has several durations; --threshold cannot tell which to replace"),
+    }
+}
+
+/// Every option for one SLI: the current objective first, then each
+/// target, then each threshold (which need the logs).
+pub fn what_if(
+    config: &Config,
+    config_text: &str,
+    sli: usize,
+    records: &Records,
+    targets: &[f64],
+    thresholds: &[String],
+    logs: Option<&[String]>,
+) -> Result<Vec<Outcome>> {
+    let s = &config.slis[sli];
+    let o = s
+        .objective
+        .as_ref()
+        .with_context(|| format!("{} has no objective to replay", s.name))?;
+    let starts: BTreeSet<i64> = records.windows.iter().map(|w| w.start_ns).collect();
+    let mut out = vec![replay(
+        config,
+        sli,
+        format!(
+            "target {} (current), good: {}",
+            pct(o.target),
+            s.good.source()
+        ),
+        &records.windows,
+        &starts,
+    )?];
+    for &t in targets {
+        out.push(replay(
+            &with_target(config, sli, t),
+            sli,
+            format!("target {}, good: {}", pct(t), s.good.source()),
+            &records.windows,
+            &starts,
+        )?);
+    }
+    for th in thresholds {
+        let logs = logs.context(
+            "--threshold changes which events are good: it needs the raw events (--logs)",
+        )?;
+        let rule = with_threshold(s.good.source(), th)?;
+        let changed = config_with_rule(config_text, &config.path, sli, &rule)?;
+        let replayed = Records::from_logs(&changed, logs)?;
+        let starts: BTreeSet<i64> = replayed.windows.iter().map(|w| w.start_ns).collect();
+        out.push(replay(
+            &changed,
+            sli,
+            format!("target {}, good: {rule}", pct(o.target)),
+            &replayed.windows,
+            &starts,
+        )?);
+    }
+    Ok(out)
+}
+
+/// The configuration with another `good` rule for one SLI.
+fn config_with_rule(text: &str, path: &std::path::Path, sli: usize, rule: &str) -> Result<Config> {
+    let mut doc: toml::Table = text.parse().context("the configuration is not TOML")?;
+    let slis = doc
+        .get_mut("sli")
+        .and_then(|v| v.as_array_mut())
+        .context("no [[sli]]")?;
+    let table = slis
+        .get_mut(sli)
+        .and_then(|v| v.as_table_mut())
+        .context("no such [[sli]]")?;
+    table.insert("good".into(), toml::Value::String(rule.to_string()));
+    let changed = toml::to_string(&doc).context("cannot write the changed configuration")?;
+    Ok(Config::parse(path, &changed)?)
+}
+
+fn pct(r: f64) -> String {
+    let s = format!("{:.4}", r * 100.0);
+    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+fn day(ns: i64) -> String {
+    let s = format_rfc3339(ns);
+    format!("{} {}", &s[..10], &s[11..16])
+}
+
+/// The tables, as aligned plain text.
+pub fn render(sli: &str, outcomes: &[Outcome]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{sli}: what if");
+    for oc in outcomes {
+        let _ = writeln!(o, "\n  {}", oc.label);
+        let _ = writeln!(
+            o,
+            "    {:<35} {:>10} {:>8} {:>11} {:>4} {:>12}",
+            "period (UTC)", "good", "bad", "compliance", "met", "budget left"
+        );
+        for p in &oc.periods {
+            let valid = p.good + p.bad;
+            let compliance = (valid > 0).then(|| p.good as f64 / valid as f64);
+            let met = compliance.map_or("-", |c| if c >= oc.target { "yes" } else { "no" });
+            let _ = writeln!(
+                o,
+                "    {:<35} {:>10} {:>8} {:>11} {:>4} {:>12}",
+                format!("{} – {}", day(p.start_ns), day(p.end_ns)),
+                p.good,
+                p.bad,
+                compliance.map_or("-".into(), |c| format!("{:.3}%", c * 100.0)),
+                met,
+                p.budget_left
+                    .map_or("-".into(), |b| format!("{:.1}%", b * 100.0)),
+            );
+        }
+        let met = oc
+            .periods
+            .iter()
+            .filter(|p| p.good + p.bad > 0 && p.good as f64 / (p.good + p.bad) as f64 >= oc.target)
+            .count();
+        let _ = writeln!(
+            o,
+            "    periods met {met}/{} · budget exhaustions {} · pages {} · tickets {} · at the end: compliance {}, budget left {}",
+            oc.periods.len(),
+            oc.exhaustions,
+            oc.pages,
+            oc.tickets,
+            oc.end_compliance.map_or("-".into(), |c| format!("{:.3}%", c * 100.0)),
+            oc.end_budget_left.map_or("-".into(), |b| format!("{:.1}%", b * 100.0)),
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_duration_of_a_rule_is_replaced() {
+        assert_eq!(
+            with_threshold("latency <= 300ms", "200ms").unwrap(),
+            "latency <= 200ms"
+        );
+        assert_eq!(
+            with_threshold("status < 500 && latency < 1.5s", "800ms").unwrap(),
+            "status < 500 && latency < 800ms"
+        );
+        assert!(with_threshold("status < 500", "1s").is_err());
+        assert!(with_threshold("latency < 1s || latency > 5s", "2s").is_err());
+    }
+}
