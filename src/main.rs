@@ -74,6 +74,12 @@ enum Command {
     ///
     /// Example: slipstream what-if -c config/demo.toml --logs logs/ --sli checkout-latency --target 0.995,0.999 --threshold 200ms,500ms
     WhatIf(WhatIfArgs),
+    /// Check the last periods of every SLO for the patterns that sink SLO programs — never at
+    /// risk, repeatedly missed, threshold below typical latency, low traffic, noisy alerts,
+    /// blind spots, no owner, no or stale review — each with evidence and a next step.
+    ///
+    /// Example: slipstream review -c config/demo.toml --records out/records.jsonl --periods 3
+    Review(ReviewArgs),
     /// Ask an HTTP endpoint (`/readyz`, `/healthz`) and exit 0 on a 2xx answer, 1 otherwise:
     /// a health check for images without curl.
     ///
@@ -202,6 +208,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Report(args) => report(&args),
         Command::WhatIf(args) => what_if(&args),
+        Command::Review(args) => review(&args),
         Command::Probe { url } => {
             let endpoint = slipstream::sinks::webhook::Endpoint::parse(&url)
                 .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
@@ -248,6 +255,16 @@ impl SourceArgs {
             Records::from_logs(config, &self.logs)
         }
     }
+
+    /// Like [`Self::load`], but from logs only the window counts, which is
+    /// all a replay needs.
+    fn load_windows(&self, config: &Config) -> Result<slipstream::report::Records> {
+        if self.logs.is_empty() {
+            self.load(config)
+        } else {
+            slipstream::report::Records::windows_from_logs(config, &self.logs)
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -291,6 +308,44 @@ struct WhatIfArgs {
     threshold: Vec<String>,
 }
 
+#[derive(clap::Args)]
+struct ReviewArgs {
+    /// The configuration file (TOML): the SLIs, objectives, owners and review dates.
+    #[arg(short, long)]
+    config: PathBuf,
+    #[command(flatten)]
+    source: SourceArgs,
+    /// How many of the latest objective periods to judge.
+    #[arg(long, default_value_t = 3)]
+    periods: usize,
+    /// Today's date (YYYY-MM-DD), for the age of reviews [default: today].
+    #[arg(long)]
+    today: Option<String>,
+}
+
+fn review(args: &ReviewArgs) -> Result<ExitCode> {
+    use slipstream::report::review;
+    let config = load(&args.config)?;
+    let today_ns = match &args.today {
+        Some(d) => slipstream::time::parse_rfc3339_str(&format!("{d}T00:00:00Z"))
+            .with_context(|| format!("--today {d}: expected a date like 2026-11-28"))?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64),
+    };
+    let records = args.source.load_windows(&config)?;
+    let flags = review::review(
+        &config,
+        &records,
+        &review::Options {
+            periods: args.periods.max(1),
+            today_ns,
+        },
+    )?;
+    print!("{}", review::render(&config, &flags));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("cannot read {}", args.config.display()))?;
@@ -318,7 +373,7 @@ fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
             })
             .collect::<Result<_>>()?
     };
-    let records = args.source.load(&config)?;
+    let records = args.source.load_windows(&config)?;
     let logs = (!args.source.logs.is_empty()).then_some(args.source.logs.as_slice());
     for (n, &i) in chosen.iter().enumerate() {
         let outcomes = slipstream::report::whatif::what_if(

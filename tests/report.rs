@@ -491,3 +491,131 @@ fn what_if_equals_a_backfill_with_the_changed_objective() {
     refused.assert_code(1, "what-if --threshold from records");
     assert!(refused.stderr.contains("--logs"), "{}", refused.stderr);
 }
+
+/// Sixty days of hand-made traffic, one service per pattern, and the flags
+/// `slipstream review` must raise for each — none for the healthy one.
+#[test]
+fn review_flags_each_crafted_history_and_nothing_healthy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base_s: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
+    let minutes = 60 * 1440;
+    let mut out = String::with_capacity(80 * minutes as usize * 9);
+    let mut line = |t: i64, svc: &str, code: u32, ms: f64| {
+        out.push_str(&format!(
+            r#"{{"ts":{t},"svc":"{svc}","code":{code},"ms":{ms}}}"#
+        ));
+        out.push('\n');
+    };
+    for m in 0..minutes {
+        let t = base_s + m * 60;
+        let err = |every: i64| if m % every == 0 { 503 } else { 200 };
+        line(t, "healthy", err(200), 40.0); // 0.5% errors: half the budget
+        line(t + 1, "lazy", 200, 40.0); // never a failure
+        line(t + 2, "missed", err(50), 40.0); // 2% errors against 99%
+        line(t + 3, "slow", 200, if m % 5 < 3 { 80.0 } else { 30.0 }); // median 80 ms, threshold 50 ms
+        if m % 60 == 0 {
+            line(t + 4, "quiet", 200, 40.0); // one request an hour
+        }
+        line(t + 5, "blind", err(67), 40.0); // 1.5%: overspent, alert rules too lax
+        line(t + 6, "noisy", 200, 40.0);
+        line(t + 7, "noisy", 200, 40.0);
+        if m % 720 == 360 {
+            for k in 0..25 {
+                line(t + 8 + k % 40, "noisy", 503, 40.0); // a short spike every 12 hours
+            }
+        }
+        line(t + 9, "orphan", err(200), 40.0);
+        line(t + 10, "stale", err(200), 40.0);
+    }
+    let logs = dir.path().join("history.jsonl");
+    fs::write(&logs, &out).expect("write history");
+    drop(out);
+
+    let sli = |name: &str, good: &str, extra: &str| {
+        format!(
+            "[[sli]]\nname = \"{name}\"\nfilter = 'svc == \"{name}\"'\ngood = '{good}'\n{extra}[sli.objective]\ntarget = 0.99\nwindow = \"30d\"\n"
+        )
+    };
+    let kept = "owner = \"team-a\"\nreviewed = \"2026-05-01\"\n";
+    let mut cfg = String::from(
+        "[decode.fields]\ntimestamp = \"ts\"\nstatus = \"code\"\nlatency = \"ms\"\nlatency_unit = \"ms\"\n\n",
+    );
+    for name in ["healthy", "lazy", "missed", "quiet", "noisy"] {
+        cfg.push_str(&sli(name, "code < 500", kept));
+    }
+    cfg.push_str(&sli("slow", "latency <= 50ms", kept));
+    cfg.push_str(&sli("blind", "code < 500", kept));
+    cfg.push_str(
+        "[[sli.objective.alert]]\nseverity = \"page\"\nlong_window = \"1h\"\nshort_window = \"5m\"\nbudget_share = 1.0\n",
+    );
+    cfg.push_str(&sli("orphan", "code < 500", ""));
+    cfg.push_str(&sli(
+        "stale",
+        "code < 500",
+        "owner = \"team-b\"\nreviewed = \"2025-12-01\"\n",
+    ));
+    let cfg_path = dir.path().join("review.toml");
+    fs::write(&cfg_path, &cfg).expect("write config");
+
+    let run = slipstream(
+        &[
+            "review",
+            "-c",
+            &p(&cfg_path),
+            "--logs",
+            &p(&logs),
+            "--periods",
+            "2",
+            "--today",
+            "2026-06-01",
+        ],
+        None,
+        None,
+    );
+    run.assert_code(0, "review");
+    let text = String::from_utf8(run.stdout).expect("UTF-8");
+    // The flags of each SLI, from its block of the output.
+    let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = String::new();
+    for l in text.lines() {
+        if !l.starts_with(' ') {
+            current = l.split(':').next().unwrap_or_default().to_string();
+            flags.entry(current.clone()).or_default();
+        } else if let Some(rest) = l.trim().strip_prefix('[') {
+            let name = rest.split(']').next().unwrap_or_default().to_string();
+            flags
+                .get_mut(&current)
+                .expect("an SLI line first")
+                .push(name);
+        }
+    }
+    assert_eq!(flags["healthy"], Vec::<String>::new(), "{text}");
+    assert!(
+        text.contains("healthy: healthy — nothing to flag."),
+        "{text}"
+    );
+    for (name, flag) in [
+        ("lazy", "never-at-risk"),
+        ("missed", "repeatedly-missed"),
+        ("slow", "threshold-below-typical"),
+        ("quiet", "low-traffic"),
+        ("noisy", "noisy-alerts"),
+        ("blind", "blind-spot"),
+        ("orphan", "no-owner"),
+        ("orphan", "never-reviewed"),
+        ("stale", "stale-review"),
+    ] {
+        assert!(
+            flags[name].iter().any(|f| f == flag),
+            "{name} must be flagged {flag}:\n{text}"
+        );
+    }
+    // Each flag says why and what to do.
+    for l in text.lines().filter(|l| l.trim().starts_with('[')) {
+        assert!(l.len() > 30, "evidence: {l}");
+    }
+    assert_eq!(
+        text.matches("next: ").count(),
+        text.matches("\n  [").count()
+    );
+}

@@ -19,6 +19,8 @@ pub struct WindowRow {
     pub start_ns: i64,
     pub good: u64,
     pub bad: u64,
+    /// The window's median latency in milliseconds, when it has one.
+    pub latency_p50: Option<f64>,
 }
 
 /// One `slo` record.
@@ -171,15 +173,7 @@ impl Records {
     /// Records computed from archived logs by the backfill engine, over all
     /// of their events (an objective's period reaches back before a report's).
     pub fn from_logs(config: &Config, inputs: &[String]) -> Result<Records> {
-        let opts = crate::backfill::Options {
-            inputs: inputs.to_vec(),
-            from_ns: None,
-            to_ns: None,
-            output: None,
-            threads: 0,
-            progress: false,
-        };
-        let outcome = crate::backfill::process(config, &opts)?;
+        let outcome = crate::backfill::process(config, &logs_options(inputs))?;
         if let Some(e) = outcome.errors.first() {
             anyhow::bail!("{}: {}", e.input, e.message);
         }
@@ -191,6 +185,42 @@ impl Records {
         Ok(Records::from_flat(records.into_iter().filter_map(|r| {
             serde_json::from_str::<Value>(&r.json).ok().map(flatten)
         })))
+    }
+
+    /// Only the window counts of archived logs, straight from the engine
+    /// (no `slo` or `alert` records): what a replay needs.
+    pub fn windows_from_logs(config: &Config, inputs: &[String]) -> Result<Records> {
+        let outcome = crate::backfill::process(config, &logs_options(inputs))?;
+        if let Some(e) = outcome.errors.first() {
+            anyhow::bail!("{}: {}", e.input, e.message);
+        }
+        let size = config.window.size_ns;
+        let mut windows = Vec::new();
+        for w in &outcome.windows {
+            for (sli, sw) in config.slis.iter().zip(w.slis.iter()) {
+                if sw.total == 0 {
+                    continue;
+                }
+                let rec = crate::window::WindowRecord::new(sli, w.start_ns, size, sw);
+                windows.push(WindowRow {
+                    sli: sli.name.clone(),
+                    start_ns: w.start_ns,
+                    good: sw.good,
+                    bad: sw.bad,
+                    latency_p50: rec.latency.and_then(|l| {
+                        l.percentiles
+                            .into_iter()
+                            .find(|(k, _)| k == "p50")
+                            .map(|(_, v)| v)
+                    }),
+                });
+            }
+        }
+        windows.sort_by(|a, b| (a.start_ns, &a.sli).cmp(&(b.start_ns, &b.sli)));
+        Ok(Records {
+            windows,
+            ..Records::default()
+        })
     }
 
     /// The records of `[from, to)`: windows that start in it, slo and alert
@@ -216,12 +246,25 @@ impl Records {
     }
 }
 
+/// Backfill options that read every event of `inputs`.
+fn logs_options(inputs: &[String]) -> crate::backfill::Options {
+    crate::backfill::Options {
+        inputs: inputs.to_vec(),
+        from_ns: None,
+        to_ns: None,
+        output: None,
+        threads: 0,
+        progress: false,
+    }
+}
+
 fn window_row(m: &Map<String, Value>) -> Option<WindowRow> {
     Some(WindowRow {
         sli: text(m, "sli")?,
         start_ns: time(m, "window_start")?,
         good: count(m, "good")?,
         bad: count(m, "bad")?,
+        latency_p50: num(m, "latency_p50"),
     })
 }
 

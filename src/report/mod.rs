@@ -10,6 +10,7 @@ mod chart;
 pub mod data;
 pub mod i18n;
 mod render;
+pub mod review;
 pub mod whatif;
 
 use std::collections::BTreeMap;

@@ -24,6 +24,19 @@ pub struct Period {
     pub bad: u64,
     /// The budget left at the period's last window, as a share.
     pub budget_left: Option<f64>,
+    /// Whether an alert fired in the period.
+    pub alerted: bool,
+}
+
+/// One alert episode of a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    pub severity: Severity,
+    pub start_ns: i64,
+    pub end_ns: Option<i64>,
+    /// Bad events from one long window before the start to the end, as a
+    /// share of the budget allowed when the episode ended.
+    pub budget_spent: Option<f64>,
 }
 
 /// What one option would have given.
@@ -36,6 +49,7 @@ pub struct Outcome {
     pub exhaustions: usize,
     pub pages: usize,
     pub tickets: usize,
+    pub episodes: Vec<Episode>,
     /// Compliance and budget left (share) at the last window.
     pub end_compliance: Option<f64>,
     pub end_budget_left: Option<f64>,
@@ -100,6 +114,7 @@ pub fn replay(
         exhaustions: 0,
         pages: 0,
         tickets: 0,
+        episodes: Vec::new(),
         end_compliance: None,
         end_budget_left: None,
     };
@@ -109,12 +124,38 @@ pub fn replay(
         tracker.observe(start, g, b);
         let at = start + size;
         let state = tracker.state(at);
+        let mut fired = false;
         for change in alerts.evaluate(&tracker, at) {
+            let spent = |end: i64| {
+                let allowed = state.allowed();
+                let bad = tracker
+                    .sum(
+                        change.incident_start_ns - change.rule.long_secs * 1_000_000_000,
+                        end,
+                    )
+                    .bad;
+                (allowed > 0.0).then(|| bad as f64 / allowed)
+            };
             if change.firing {
+                fired = true;
                 match change.severity {
                     Severity::Page => out.pages += 1,
                     Severity::Ticket => out.tickets += 1,
                 }
+                out.episodes.push(Episode {
+                    severity: change.severity,
+                    start_ns: at,
+                    end_ns: None,
+                    budget_spent: spent(at),
+                });
+            } else if let Some(e) = out
+                .episodes
+                .iter_mut()
+                .rev()
+                .find(|e| e.severity == change.severity && e.end_ns.is_none())
+            {
+                e.end_ns = Some(at);
+                e.budget_spent = spent(at);
             }
         }
         let now_over = state.remaining() < 0.0;
@@ -138,10 +179,12 @@ pub fn replay(
                 good: 0,
                 bad: 0,
                 budget_left: None,
+                alerted: false,
             });
         }
         let p = periods.last_mut().context("a period")?;
         p.end_ns = at;
+        p.alerted |= fired;
         // Slices or events, as the objective counts them.
         let c = tracker.sum(start, at);
         p.good += c.good;
@@ -210,7 +253,7 @@ pub fn what_if(
         )?;
         let rule = with_threshold(s.good.source(), th)?;
         let changed = config_with_rule(config_text, &config.path, sli, &rule)?;
-        let replayed = Records::from_logs(&changed, logs)?;
+        let replayed = Records::windows_from_logs(&changed, logs)?;
         let starts: BTreeSet<i64> = replayed.windows.iter().map(|w| w.start_ns).collect();
         out.push(replay(
             &changed,
