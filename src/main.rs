@@ -80,6 +80,12 @@ enum Command {
     ///
     /// Example: slipstream review -c config/demo.toml --records out/records.jsonl --periods 3
     Review(ReviewArgs),
+    /// Propose a target for every SLO (and, from --logs, a latency threshold for rules like
+    /// `latency <= 300ms`) from what users actually got, with the reasoning: headroom, and how
+    /// often it would have paged.
+    ///
+    /// Example: slipstream suggest -c config/demo.toml --logs logs/
+    Suggest(SuggestArgs),
     /// Ask an HTTP endpoint (`/readyz`, `/healthz`) and exit 0 on a 2xx answer, 1 otherwise:
     /// a health check for images without curl.
     ///
@@ -209,6 +215,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report(&args),
         Command::WhatIf(args) => what_if(&args),
         Command::Review(args) => review(&args),
+        Command::Suggest(args) => suggest(&args),
         Command::Probe { url } => {
             let endpoint = slipstream::sinks::webhook::Endpoint::parse(&url)
                 .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
@@ -343,6 +350,50 @@ fn review(args: &ReviewArgs) -> Result<ExitCode> {
         },
     )?;
     print!("{}", review::render(&config, &flags));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+struct SuggestArgs {
+    /// The configuration file (TOML) with the objectives as they are.
+    #[arg(short, long)]
+    config: PathBuf,
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The SLIs to consider [default: every SLI with an objective].
+    #[arg(long)]
+    sli: Vec<String>,
+}
+
+/// The SLIs named on the command line, or every SLI with an objective.
+fn chosen_slis(config: &Config, names: &[String], path: &Path) -> Result<Vec<usize>> {
+    if names.is_empty() {
+        return Ok((0..config.slis.len())
+            .filter(|&i| config.slis[i].objective.is_some())
+            .collect());
+    }
+    names
+        .iter()
+        .map(|name| {
+            config
+                .slis
+                .iter()
+                .position(|s| &s.name == name)
+                .with_context(|| format!("--sli {name}: no such SLI in {}", path.display()))
+        })
+        .collect()
+}
+
+fn suggest(args: &SuggestArgs) -> Result<ExitCode> {
+    use slipstream::report::suggest;
+    let config = load(&args.config)?;
+    let records = args.source.load_windows(&config)?;
+    let logs = (!args.source.logs.is_empty()).then_some(args.source.logs.as_slice());
+    let list = chosen_slis(&config, &args.sli, &args.config)?
+        .into_iter()
+        .map(|i| suggest::suggest(&config, i, &records, logs))
+        .collect::<Result<Vec<_>>>()?;
+    print!("{}", suggest::render(&list));
     Ok(ExitCode::SUCCESS)
 }
 

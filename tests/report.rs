@@ -619,3 +619,89 @@ fn review_flags_each_crafted_history_and_nothing_healthy() {
         text.matches("\n  [").count()
     );
 }
+
+/// Three days of an API whose slow requests (the bad ones) are 0.3%, 0.2%
+/// and 0.25% of each day: the highest target that leaves a quarter of the
+/// budget every day is 99.5% (0.3% of 0.5%), not 99.9%; the threshold is the
+/// latency 99.5% of the requests stayed under, plus 20%, rounded up.
+#[test]
+fn suggest_proposes_what_history_supports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base_s: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
+    let mut out = String::new();
+    let mut latencies = Vec::new();
+    let mut rng = Rng::new(5);
+    for (day, slow_per_mille) in [3u64, 2, 25].iter().enumerate() {
+        // 25 means 2.5 per mille, on a 10,000 scale below.
+        let per_10k = if *slow_per_mille == 25 {
+            25
+        } else {
+            slow_per_mille * 10
+        };
+        for i in 0..8640i64 {
+            let t = base_s + day as i64 * 86_400 + i * 10;
+            let slow = (i as u64 * 10_000 / 8640) % 10_000 < per_10k;
+            let ms = if slow {
+                2000.0
+            } else {
+                20.0 + rng.below(2200) as f64 / 10.0
+            };
+            latencies.push(ms);
+            out.push_str(&format!("{{\"ts\":{t},\"ms\":{ms}}}\n"));
+        }
+    }
+    let logs = dir.path().join("api.jsonl");
+    fs::write(&logs, &out).expect("write");
+    let cfg = dir.path().join("api.toml");
+    fs::write(
+        &cfg,
+        "[decode.fields]\ntimestamp = \"ts\"\nlatency = \"ms\"\nlatency_unit = \"ms\"\n\n[[sli]]\nname = \"api\"\ngood = 'latency <= 1s'\n[sli.objective]\ntarget = 0.999\nwindow = \"1d\"\n",
+    )
+    .expect("write config");
+    let run = slipstream(
+        &["suggest", "-c", &p(&cfg), "--logs", &p(&logs)],
+        None,
+        None,
+    );
+    run.assert_code(0, "suggest");
+    let text = String::from_utf8(run.stdout).expect("UTF-8");
+
+    // Per day, the share of slow requests, from what was written.
+    let days: Vec<f64> = latencies
+        .chunks(8640)
+        .map(|d| d.iter().filter(|&&l| l > 1000.0).count() as f64 / d.len() as f64)
+        .collect();
+    let worst = days.iter().copied().fold(0.0, f64::max);
+    assert!((worst - 0.003).abs() < 0.0005, "{days:?}");
+    let target = [0.99999, 0.9999, 0.9995, 0.999, 0.995, 0.99, 0.95, 0.9]
+        .into_iter()
+        .find(|t| worst <= 0.75 * (1.0 - t))
+        .expect("a target");
+    assert_eq!(target, 0.995);
+    let mut sorted = latencies.clone();
+    sorted.sort_by(f64::total_cmp);
+    let at_target = nearest_rank(&sorted, 995, 1000);
+    let threshold = [50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0]
+        .into_iter()
+        .find(|&n| n >= at_target * 1.2)
+        .expect("a threshold");
+    assert!(
+        text.starts_with(&format!(
+            "api: suggested target 99.5%, latency threshold {threshold}ms\n"
+        )),
+        "{text}"
+    );
+    let got = format!("{:.3}", (1.0 - worst) * 100.0);
+    let got = got.trim_end_matches('0').trim_end_matches('.');
+    assert!(
+        text.contains(&format!(
+            "users got {got}% good in the worst of 3 period(s)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("99.9% would have been missed in 3 of 3 period(s)"),
+        "{text}"
+    );
+    assert!(text.contains("would have paged"), "{text}");
+}

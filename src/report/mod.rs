@@ -11,6 +11,7 @@ pub mod data;
 pub mod i18n;
 mod render;
 pub mod review;
+pub mod suggest;
 pub mod whatif;
 
 use std::collections::BTreeMap;

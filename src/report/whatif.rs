@@ -57,7 +57,7 @@ pub struct Outcome {
 
 /// The config of `sli` with another target: the default timeslice rule
 /// (compliance meets the target) follows the target.
-fn with_target(config: &Config, sli: usize, target: f64) -> Config {
+pub fn with_target(config: &Config, sli: usize, target: f64) -> Config {
     let mut c = config.clone();
     if let Some(o) = c.slis[sli].objective.as_mut() {
         if o.slice
