@@ -150,12 +150,49 @@ impl Engine {
             w.total += 1;
             match sli.good.eval(&event.values) {
                 Some(true) => w.good += 1,
-                Some(false) => w.bad += 1,
+                Some(false) => {
+                    w.bad += 1;
+                    if !sli.breakdown.is_empty() {
+                        count_breakdown(sli, w, &event.values);
+                    }
+                }
                 None => w.invalid += 1,
             }
             if let Some((ns, bucket)) = latency {
                 w.latency.record(ns, bucket);
             }
         }
+    }
+}
+
+/// Counts a bad event's value of every breakdown field of its SLI.
+#[cold]
+fn count_breakdown(sli: &Sli, w: &mut crate::window::SliWindow, values: &[Option<Value<'_>>]) {
+    if w.breakdown.len() < sli.breakdown.len() {
+        w.breakdown.resize(
+            sli.breakdown.len(),
+            crate::window::TopValues::for_limit(sli.breakdown_limit),
+        );
+    }
+    for ((_, slot), top) in sli.breakdown.iter().zip(w.breakdown.iter_mut()) {
+        let num;
+        let value: &str = match values.get(*slot).and_then(Option::as_ref) {
+            Some(Value::Str(s)) => s,
+            Some(Value::Num(n)) => {
+                num = n.to_string();
+                &num
+            }
+            Some(Value::Bool(b)) => {
+                if *b {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
+            Some(Value::Null) | None => "(none)",
+            Some(Value::Object) => "(object)",
+            Some(Value::Array) => "(array)",
+        };
+        top.add(value);
     }
 }

@@ -180,6 +180,9 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
         .count();
     assert!(fired >= 2, "both incidents alert");
     assert_eq!(rows, fired, "{section}");
+    // The checkout incidents name the routes and regions behind them.
+    assert!(section.contains("http.route: /api/checkout"), "{section}");
+    assert!(section.contains("; region: "), "{section}");
 }
 
 /// The digits of a text, in order: numbers without the words around them.
@@ -610,6 +613,11 @@ fn review_flags_each_crafted_history_and_nothing_healthy() {
             "{name} must be flagged {flag}:\n{text}"
         );
     }
+    // A missed target comes with both ways out and what each costs.
+    assert!(
+        text.contains("lower the target to") && text.contains("cuts bad events by"),
+        "{text}"
+    );
     // Each flag says why and what to do.
     for l in text.lines().filter(|l| l.trim().starts_with('[')) {
         assert!(l.len() > 30, "evidence: {l}");

@@ -151,6 +151,12 @@ pub struct Sli {
     pub filter: Option<Rule>,
     pub good: Rule,
     pub percentiles: Vec<Percentile>,
+    /// Fields (path, slot) whose values the window records count among the
+    /// bad events: which routes or regions failed.
+    pub breakdown: Vec<(String, usize)>,
+    /// Distinct values per breakdown field counted exactly in a window;
+    /// beyond, a bounded heavy-hitter summary of this many values.
+    pub breakdown_limit: usize,
     pub objective: Option<Objective>,
 }
 

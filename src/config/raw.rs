@@ -81,6 +81,10 @@ pub struct RawSli {
     pub filter: Option<SpanStr>,
     pub good: SpanStr,
     pub percentiles: Option<Spanned<Vec<f64>>>,
+    /// Fields whose values are counted among the bad events.
+    pub breakdown: Option<Spanned<Vec<String>>>,
+    /// How many distinct values of each breakdown field a window counts exactly.
+    pub breakdown_limit: Option<Spanned<i64>>,
     pub objective: Option<RawObjective>,
 }
 

@@ -270,3 +270,27 @@ fn slice_rules_parse_and_explain_their_mistakes() {
     .unwrap_err();
     assert!(e.message.contains("expected"), "{e}");
 }
+
+#[test]
+fn breakdown_fields_and_limit_are_checked() {
+    let head = "[[sli]]\nname = \"a\"\ngood = 'status < 500'\n";
+    let c = parse(&format!(
+        "{head}breakdown = [\"http.route\", \"region\", \"http.route\"]\n"
+    ))
+    .unwrap();
+    let paths: Vec<&str> = c.slis[0]
+        .breakdown
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["http.route", "region"],
+        "duplicates dropped, order kept"
+    );
+    assert_eq!(c.slis[0].breakdown_limit, 20);
+    let e = parse(&format!("{head}breakdown = [\"http..route\"]\n")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].breakdown"), "{e}");
+    let e = parse(&format!("{head}breakdown_limit = 0\n")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].breakdown_limit"), "{e}");
+}

@@ -268,6 +268,33 @@ impl Validator<'_> {
                 out
             }
         };
+        let mut breakdown = Vec::new();
+        if let Some(list) = &s.breakdown {
+            for path in list.get_ref() {
+                let path = path.trim();
+                if path.is_empty() || path.split('.').any(str::is_empty) {
+                    return Err(self.err(
+                        list.span(),
+                        &format!("sli[{i}].breakdown"),
+                        format!("`{path}` is not a field path like `http.route`"),
+                    ));
+                }
+                if !breakdown.iter().any(|(p, _): &(String, usize)| p == path) {
+                    breakdown.push((path.to_string(), fields.slot(path)));
+                }
+            }
+        }
+        let breakdown_limit = match &s.breakdown_limit {
+            None => 20,
+            Some(n) if (1..=10_000).contains(n.get_ref()) => *n.get_ref() as usize,
+            Some(n) => {
+                return Err(self.err(
+                    n.span(),
+                    &format!("sli[{i}].breakdown_limit"),
+                    "must be between 1 and 10000",
+                ))
+            }
+        };
         let objective = match &s.objective {
             Some(o) => Some(self.objective(i, o, &percentiles)?),
             None => None,
@@ -289,6 +316,8 @@ impl Validator<'_> {
             filter,
             good,
             percentiles,
+            breakdown,
+            breakdown_limit,
             objective,
         })
     }

@@ -21,6 +21,8 @@ pub struct WindowRow {
     pub bad: u64,
     /// The window's median latency in milliseconds, when it has one.
     pub latency_p50: Option<f64>,
+    /// Per breakdown field, the values of the bad events and their counts.
+    pub breakdown: Vec<(String, Vec<(String, u64)>)>,
 }
 
 /// One `slo` record.
@@ -72,6 +74,10 @@ pub fn flatten(v: Value) -> Map<String, Value> {
     if let Value::Object(rec) = v {
         for (k, v) in rec {
             match v {
+                // Kept whole, as the store's jsonb column keeps it.
+                Value::Object(_) if k == "breakdown" => {
+                    out.insert(k, v);
+                }
                 Value::Object(inner) => {
                     for (ik, iv) in inner {
                         out.insert(format!("{k}_{ik}"), iv);
@@ -213,6 +219,11 @@ impl Records {
                             .find(|(k, _)| k == "p50")
                             .map(|(_, v)| v)
                     }),
+                    breakdown: rec.breakdown.map_or_else(Vec::new, |b| {
+                        b.0.into_iter()
+                            .map(|(field, _, _, top)| (field, top))
+                            .collect()
+                    }),
                 });
             }
         }
@@ -265,7 +276,30 @@ fn window_row(m: &Map<String, Value>) -> Option<WindowRow> {
         good: count(m, "good")?,
         bad: count(m, "bad")?,
         latency_p50: num(m, "latency_p50"),
+        breakdown: breakdown(m.get("breakdown")),
     })
+}
+
+fn breakdown(v: Option<&Value>) -> Vec<(String, Vec<(String, u64)>)> {
+    let Some(Value::Object(fields)) = v else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .map(|(field, f)| {
+            let top = f["top"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| {
+                            Some((e["value"].as_str()?.to_string(), e["bad"].as_u64()?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (field.clone(), top)
+        })
+        .collect()
 }
 
 fn slo_row(m: &Map<String, Value>) -> Option<SloRow> {

@@ -56,6 +56,7 @@ pub struct Text {
     pub budget_spent: &'static str,
     pub peak_burn: &'static str,
     pub windows_fired: &'static str,
+    pub top_contributors: &'static str,
     pub not_available: &'static str,
     pub glossary: &'static str,
     /// (term, for developers, for product managers, for SREs)
@@ -105,6 +106,7 @@ pub const EN: Text = Text {
     budget_spent: "budget spent",
     peak_burn: "peak burn rate",
     windows_fired: "windows",
+    top_contributors: "top contributors (bad events)",
     not_available: "n/a",
     glossary: "Glossary",
     terms: [
@@ -178,6 +180,7 @@ pub const JA: Text = Text {
     budget_spent: "消費したバジェット",
     peak_burn: "最大バーンレート",
     windows_fired: "判定ウィンドウ",
+    top_contributors: "主な原因（不良イベント数）",
     not_available: "なし",
     glossary: "用語集",
     terms: [
@@ -254,6 +257,7 @@ impl Text {
             self.budget_spent,
             self.peak_burn,
             self.windows_fired,
+            self.top_contributors,
             self.not_available,
             self.glossary,
             self.for_developers,

@@ -61,7 +61,13 @@ pub struct Incident {
     pub budget_spent: Option<f64>,
     /// The highest long-window burn rate seen in the episode.
     pub peak_burn: Option<f64>,
+    /// Per breakdown field (in the SLI's order), the values with the most
+    /// bad events from one long window before the start to the end.
+    pub top: Vec<(String, Vec<(String, u64)>)>,
 }
+
+/// How many contributors an incident names per breakdown field.
+const TOP_CONTRIBUTORS: usize = 3;
 
 /// A whole report.
 #[derive(Debug, Clone)]
@@ -129,6 +135,39 @@ fn sli_report(sli: &crate::config::Sli, records: &Records) -> SloReport {
         .iter()
         .filter(|a| a.sli == sli.name)
         .collect();
+    let mut incidents = incidents(&alerts, &series);
+    let windows: Vec<&data::WindowRow> = records
+        .windows
+        .iter()
+        .filter(|w| w.sli == sli.name)
+        .collect();
+    for inc in &mut incidents {
+        let long = humantime::parse_duration(&inc.long_window).map_or(0, |d| d.as_nanos() as i64);
+        let (from, to) = (inc.start_ns - long, inc.end_ns.unwrap_or(i64::MAX));
+        inc.top = sli
+            .breakdown
+            .iter()
+            .map(|(field, _)| {
+                let mut sums: BTreeMap<&str, u64> = BTreeMap::new();
+                for w in windows
+                    .iter()
+                    .filter(|w| w.start_ns >= from && w.start_ns < to)
+                {
+                    for (_, top) in w.breakdown.iter().filter(|(f, _)| f == field) {
+                        for (v, n) in top {
+                            *sums.entry(v).or_default() += n;
+                        }
+                    }
+                }
+                let mut top: Vec<(String, u64)> =
+                    sums.into_iter().map(|(v, n)| (v.to_string(), n)).collect();
+                top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                top.truncate(TOP_CONTRIBUTORS);
+                (field.clone(), top)
+            })
+            .filter(|(_, top)| !top.is_empty())
+            .collect();
+    }
     SloReport {
         sli: sli.name.clone(),
         description: sli.description.clone(),
@@ -136,7 +175,7 @@ fn sli_report(sli: &crate::config::Sli, records: &Records) -> SloReport {
         last: series.last().cloned(),
         daily: daily.into_iter().map(|(d, (g, b))| (d, g, b)).collect(),
         period,
-        incidents: incidents(&alerts, &series),
+        incidents,
         fired_at: alerts
             .iter()
             .filter(|a| a.firing)
@@ -170,6 +209,7 @@ fn incidents(alerts: &[&data::AlertRow], series: &[data::SloRow]) -> Vec<Inciden
                     short_window: a.short_window.clone(),
                     budget_spent: a.budget_spent_in_incident,
                     peak_burn: a.burn_rate_long,
+                    top: Vec::new(),
                 },
             );
         } else {
@@ -184,6 +224,7 @@ fn incidents(alerts: &[&data::AlertRow], series: &[data::SloRow]) -> Vec<Inciden
                     short_window: a.short_window.clone(),
                     budget_spent: None,
                     peak_burn: None,
+                    top: Vec::new(),
                 });
             inc.end_ns = Some(a.at_ns);
             if a.budget_spent_in_incident.is_some() {

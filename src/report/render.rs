@@ -121,7 +121,15 @@ fn compliance(good: u64, bad: u64, decimals: usize) -> Option<String> {
     (good + bad > 0).then(|| pct(good as f64 / (good + bad) as f64, decimals))
 }
 
-fn incident_cells(i: &Incident, t: &Text) -> [String; 6] {
+fn incident_cells(i: &Incident, t: &Text) -> [String; 7] {
+    let top: Vec<String> = i
+        .top
+        .iter()
+        .map(|(field, values)| {
+            let list: Vec<String> = values.iter().map(|(v, n)| format!("{v} ({n})")).collect();
+            format!("{field}: {}", list.join(", "))
+        })
+        .collect();
     [
         severity(t, &i.severity).to_string(),
         when(i.start_ns),
@@ -130,6 +138,11 @@ fn incident_cells(i: &Incident, t: &Text) -> [String; 6] {
         i.budget_spent
             .map_or(t.not_available.to_string(), |b| pct(b, 1)),
         i.peak_burn.map_or(t.not_available.to_string(), number),
+        if top.is_empty() {
+            t.not_available.to_string()
+        } else {
+            top.join("; ")
+        },
     ]
 }
 
@@ -197,8 +210,14 @@ pub fn markdown(r: &Report, lang: Lang) -> String {
         } else {
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---:|---:|",
-                t.severity, t.start, t.end, t.windows_fired, t.budget_spent, t.peak_burn
+                "| {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---:|---:|---|",
+                t.severity,
+                t.start,
+                t.end,
+                t.windows_fired,
+                t.budget_spent,
+                t.peak_burn,
+                t.top_contributors
             );
             for i in &s.incidents {
                 let _ = writeln!(o, "| {} |", incident_cells(i, t).join(" | "));
@@ -384,20 +403,21 @@ pub fn html(r: &Report, lang: Lang) -> String {
         } else {
             let _ = writeln!(
                 o,
-                "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
                 esc(t.severity),
                 esc(t.start),
                 esc(t.end),
                 esc(t.windows_fired),
                 esc(t.budget_spent),
-                esc(t.peak_burn)
+                esc(t.peak_burn),
+                esc(t.top_contributors)
             );
             for i in &s.incidents {
                 let cells: Vec<String> = incident_cells(i, t)
                     .iter()
                     .enumerate()
                     .map(|(k, c)| {
-                        let class = if k >= 4 { " class=\"n\"" } else { "" };
+                        let class = if k == 4 || k == 5 { " class=\"n\"" } else { "" };
                         format!("<td{class}>{}</td>", esc(c))
                     })
                     .collect();

@@ -93,7 +93,15 @@ pub fn review_sli(
     let missed: Vec<&&Period> = periods.iter().filter(|p| compliance(p) < target).collect();
     if missed.len() >= 2 {
         let worst = missed.iter().map(|p| compliance(p)).fold(1.0, f64::min);
+        // Option 1: the target every period met. Option 2: keep the target
+        // and cut the bad events of the worst period to what it allows.
         let achievable = periods.iter().map(|p| compliance(p)).fold(1.0, f64::min);
+        let worst_p = missed
+            .iter()
+            .min_by(|a, b| compliance(a).total_cmp(&compliance(b)))
+            .map_or((0, 0), |p| (p.bad, p.good + p.bad));
+        let allowed = ((1.0 - target) * worst_p.1 as f64).floor() as u64;
+        let cut = 1.0 - allowed as f64 / worst_p.0.max(1) as f64;
         flags.push(Flag {
             name: "repeatedly-missed",
             evidence: format!(
@@ -103,8 +111,12 @@ pub fn review_sli(
                 pct(worst)
             ),
             next: format!(
-                "either the target is unrealistic — every period would have met {} — or reliability work is overdue: decide which with `slipstream what-if`, and plan the work or lower the target",
-                pct(achievable)
+                "decide between two options: lower the target to {}, which every period met, or keep {} and plan the reliability work that cuts bad events by {} (from {} to at most {} in the worst period); `slipstream what-if` shows both",
+                pct(achievable),
+                pct(target),
+                pct(cut),
+                worst_p.0,
+                allowed
             ),
         });
     }

@@ -23,7 +23,10 @@ use crate::config::RecordKinds;
 use crate::record::{Record, RecordKind};
 
 /// The schema, one entry per version. Never edit a released entry: add one.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("postgres/001_records.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("postgres/001_records.sql")),
+    (2, include_str!("postgres/002_breakdown.sql")),
+];
 
 /// Any number, the same for every instance: serializes migrations.
 const MIGRATION_LOCK: i64 = 0x736c_6970_7374_7231; // "slipstr1"
@@ -68,6 +71,7 @@ const TABLES: [Table; 3] = [
             ("latency_p99", "float8"),
             ("latency_p999", "float8"),
             ("latency", "jsonb"),
+            ("breakdown", "jsonb"),
         ],
     },
     Table {
@@ -149,7 +153,8 @@ fn upsert_sql(t: &Table) -> String {
 }
 
 /// A record's fields with nested objects flattened by `_`; the `latency`
-/// object is also kept whole, for percentiles without a column.
+/// object is also kept whole, for percentiles without a column, and the
+/// `breakdown` object only whole.
 fn flatten(json: &str) -> Result<Map<String, Value>> {
     let Value::Object(rec) = serde_json::from_str(json).context("a record is not a JSON object")?
     else {
@@ -157,6 +162,10 @@ fn flatten(json: &str) -> Result<Map<String, Value>> {
     };
     let mut out = Map::new();
     for (k, v) in rec {
+        if k == "breakdown" {
+            out.insert(k, v);
+            continue;
+        }
         if let Value::Object(inner) = &v {
             for (ik, iv) in inner {
                 out.insert(format!("{k}_{ik}"), iv.clone());

@@ -12,7 +12,7 @@ mod record;
 use std::collections::HashMap;
 
 pub use histogram::{bucket_of, Histogram};
-pub use record::{render_window_record, WindowRecord};
+pub use record::{render_window_record, Breakdown, WindowRecord};
 
 /// Counts of one SLI in one window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +25,91 @@ pub struct SliWindow {
     pub invalid: u64,
     /// Latencies of the SLI's events that carried one.
     pub latency: Histogram,
+    /// Per breakdown field, the values of the bad events (empty until the
+    /// first bad event of an SLI with a breakdown).
+    pub breakdown: Vec<TopValues>,
+}
+
+/// The values of one field among a window's bad events. Counts are exact
+/// while the window sees at most `capacity` distinct values (a multiple of
+/// the SLI's `breakdown_limit`, which the record shows); beyond, a
+/// Space-Saving summary of `capacity` counters (each count over-estimates by
+/// at most the smallest one), so memory stays bounded whatever the
+/// cardinality. Exact counts do not depend on how events were ordered or
+/// sharded; a summary beyond the capacity may.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopValues {
+    counts: Vec<(Box<str>, u64)>,
+    approximate: bool,
+    capacity: usize,
+}
+
+impl TopValues {
+    /// The capacity for an SLI that shows `limit` values.
+    pub fn for_limit(limit: usize) -> TopValues {
+        TopValues {
+            counts: Vec::new(),
+            approximate: false,
+            capacity: (limit.max(1) * 50).clamp(1_000, 100_000),
+        }
+    }
+
+    /// Counts one more bad event with `value`.
+    pub fn add(&mut self, value: &str) {
+        if let Some(e) = self.counts.iter_mut().find(|e| &*e.0 == value) {
+            e.1 += 1;
+            return;
+        }
+        if self.counts.len() < self.capacity {
+            self.counts.push((value.into(), 1));
+            return;
+        }
+        // Replace the smallest counter (the greatest value among equals).
+        self.approximate = true;
+        if let Some(min) = self
+            .counts
+            .iter_mut()
+            .min_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+        {
+            *min = (value.into(), min.1 + 1);
+        }
+    }
+
+    /// Adds another shard's counts; beyond the capacity only the largest
+    /// are kept and the counts are no longer exact.
+    pub fn merge(&mut self, other: &TopValues) {
+        self.approximate |= other.approximate;
+        self.capacity = self.capacity.max(other.capacity);
+        for (v, n) in &other.counts {
+            match self.counts.iter_mut().find(|e| e.0 == *v) {
+                Some(e) => e.1 += n,
+                None => self.counts.push((v.clone(), *n)),
+            }
+        }
+        if self.counts.len() > self.capacity {
+            self.counts
+                .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            self.counts.truncate(self.capacity);
+            self.approximate = true;
+        }
+    }
+
+    /// The values by bad events, most first (equal counts by value).
+    pub fn top(&self) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> = self.counts.iter().map(|(k, n)| (&**k, *n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        v
+    }
+
+    /// Whether every count is exact.
+    pub fn exact(&self) -> bool {
+        !self.approximate
+    }
+
+    /// Distinct values counted (all of them, when exact).
+    pub fn distinct(&self) -> usize {
+        self.counts.len()
+    }
 }
 
 impl SliWindow {
@@ -34,6 +119,13 @@ impl SliWindow {
         self.bad += other.bad;
         self.invalid += other.invalid;
         self.latency.merge(&other.latency);
+        if self.breakdown.len() < other.breakdown.len() {
+            self.breakdown
+                .resize(other.breakdown.len(), TopValues::default());
+        }
+        for (m, o) in self.breakdown.iter_mut().zip(&other.breakdown) {
+            m.merge(o);
+        }
     }
 }
 
@@ -175,5 +267,45 @@ mod tests {
         assert_eq!(set.len(), 2);
         assert_eq!(set.get_mut(30)[1].total, 31);
         assert_eq!(set.oldest_start(), Some(20));
+    }
+
+    #[test]
+    fn breakdown_counts_exactly_below_capacity_whatever_the_split() {
+        let values: Vec<String> = (0..5_000).map(|i| format!("v{}", (i * 7) % 40)).collect();
+        let mut whole = TopValues::for_limit(3);
+        values.iter().for_each(|v| whole.add(v));
+        let mut a = TopValues::for_limit(3);
+        let mut b = TopValues::for_limit(3);
+        for (i, v) in values.iter().enumerate().rev() {
+            if i % 3 == 0 {
+                a.add(v)
+            } else {
+                b.add(v)
+            }
+        }
+        a.merge(&b);
+        assert!(whole.exact() && a.exact());
+        assert_eq!(whole.distinct(), 40);
+        assert_eq!(whole.top(), a.top());
+        assert_eq!(whole.top().iter().map(|e| e.1).sum::<u64>(), 5_000);
+    }
+
+    #[test]
+    fn breakdown_memory_is_bounded_beyond_capacity() {
+        let mut t = TopValues::for_limit(3);
+        let cap = t.capacity;
+        for i in 0..(cap as u64 * 5) {
+            t.add(&format!("unique-{i}"));
+            if i % 10 == 0 {
+                t.add("hot"); // a heavy hitter among the noise
+            }
+        }
+        assert!(!t.exact());
+        assert_eq!(t.distinct(), cap);
+        let top = t.top();
+        assert_eq!(top[0].0, "hot", "a heavy hitter survives the summary");
+        // Space-Saving over-estimates by at most the smallest counter.
+        let true_hot = (cap as u64 * 5).div_ceil(10);
+        assert!(top[0].1 >= true_hot && top[0].1 <= true_hot + top.last().unwrap().1);
     }
 }

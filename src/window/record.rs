@@ -23,6 +23,45 @@ pub struct WindowRecord<'a> {
     pub compliance: Option<f64>,
     pub target: Option<f64>,
     pub latency: Option<LatencySummary>,
+    /// For SLIs with a `breakdown`: per field, the values of the bad events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Breakdown>,
+}
+
+/// Per breakdown field (in the SLI's order): whether the counts are exact,
+/// how many distinct values were counted, and the values with the most bad
+/// events, most first.
+#[derive(Debug, Clone)]
+pub struct Breakdown(pub Vec<(String, bool, usize, Vec<(String, u64)>)>);
+
+impl Serialize for Breakdown {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            value: &'a str,
+            bad: u64,
+        }
+        #[derive(Serialize)]
+        struct Field<'a> {
+            exact: bool,
+            distinct: usize,
+            top: Vec<Entry<'a>>,
+        }
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (path, exact, distinct, top) in &self.0 {
+            let top = top
+                .iter()
+                .map(|(v, n)| Entry { value: v, bad: *n })
+                .collect();
+            let field = Field {
+                exact: *exact,
+                distinct: *distinct,
+                top,
+            };
+            m.serialize_entry(path, &field)?;
+        }
+        m.end()
+    }
 }
 
 /// Latency of the window in milliseconds, whatever the input unit.
@@ -98,6 +137,27 @@ impl<'a> WindowRecord<'a> {
             compliance: (valid > 0).then(|| w.good as f64 / valid as f64),
             target: sli.objective.as_ref().map(|o| o.target),
             latency,
+            breakdown: (!sli.breakdown.is_empty()).then(|| {
+                Breakdown(
+                    sli.breakdown
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (path, _))| match w.breakdown.get(i) {
+                            Some(top) => (
+                                path.clone(),
+                                top.exact(),
+                                top.distinct(),
+                                top.top()
+                                    .into_iter()
+                                    .take(sli.breakdown_limit)
+                                    .map(|(v, n)| (v.to_string(), n))
+                                    .collect(),
+                            ),
+                            None => (path.clone(), true, 0, Vec::new()),
+                        })
+                        .collect(),
+                )
+            }),
         }
     }
 }

@@ -29,6 +29,8 @@ name = "checkout-availability"
 filter = 'service == "checkout"'
 good = 'status < 500'
 percentiles = [0.5, 0.9, 0.99, 0.999]
+breakdown = ["http.route", "region", "no.such.field"]
+breakdown_limit = 3
 [sli.objective]
 target = 0.999
 window = "28d"
@@ -382,6 +384,9 @@ pub struct Sli {
     pub target: Option<f64>,
     /// (key, numerator, denominator)
     pub percentiles: &'static [(&'static str, u64, u64)],
+    /// Breakdown fields, and how many values a record shows.
+    pub breakdown: &'static [&'static str],
+    pub breakdown_limit: usize,
 }
 
 const DEFAULT_PCTS: &[(&str, u64, u64)] = &[("p50", 1, 2), ("p90", 9, 10), ("p99", 99, 100)];
@@ -399,6 +404,8 @@ pub fn slis() -> Vec<Sli> {
                 ("p99", 99, 100),
                 ("p999", 999, 1000),
             ],
+            breakdown: &["http.route", "region", "no.such.field"],
+            breakdown_limit: 3,
         },
         Sli {
             name: "search-latency",
@@ -409,6 +416,8 @@ pub fn slis() -> Vec<Sli> {
             good: |v| latency(v).map(|l| l <= 100.0),
             target: None,
             percentiles: DEFAULT_PCTS,
+            breakdown: &[],
+            breakdown_limit: 0,
         },
         Sli {
             name: "all-errors",
@@ -416,6 +425,8 @@ pub fn slis() -> Vec<Sli> {
             good: |v| status(v).map(|s| s < 500.0 && s != 429.0),
             target: None,
             percentiles: DEFAULT_PCTS,
+            breakdown: &[],
+            breakdown_limit: 0,
         },
         Sli {
             name: "eu-fast",
@@ -423,6 +434,8 @@ pub fn slis() -> Vec<Sli> {
             good: |v| latency(v).map(|l| l < 200.0),
             target: None,
             percentiles: DEFAULT_PCTS,
+            breakdown: &[],
+            breakdown_limit: 0,
         },
     ]
 }
@@ -440,6 +453,8 @@ pub struct Expect {
     pub invalid: u64,
     /// Latencies in ms, sorted.
     pub lat: Vec<f64>,
+    /// Per breakdown field, bad events by the field's value.
+    pub bad_by: Vec<BTreeMap<String, u64>>,
 }
 
 /// The expected window records for `events`, restricted to `from <= t < to`,
@@ -468,7 +483,18 @@ pub fn expected(events: &[Event], from: Option<i64>, to: Option<i64>) -> Vec<Exp
             acc.total += 1;
             match (s.good)(&e.v) {
                 Some(true) => acc.good += 1,
-                Some(false) => acc.bad += 1,
+                Some(false) => {
+                    acc.bad += 1;
+                    acc.bad_by.resize(s.breakdown.len(), BTreeMap::new());
+                    for (path, by) in s.breakdown.iter().zip(acc.bad_by.iter_mut()) {
+                        let value = match get(&e.v, path) {
+                            None | Some(Value::Null) => "(none)".to_string(),
+                            Some(Value::String(s)) => s.clone(),
+                            Some(other) => other.to_string(),
+                        };
+                        *by.entry(value).or_default() += 1;
+                    }
+                }
                 None => acc.invalid += 1,
             }
             if let Some(l) = latency(&e.v).filter(|l| *l >= 0.0) {
@@ -545,7 +571,7 @@ pub fn assert_record(a: &Value, e: &Expect, sli: &Sli) {
         .as_object()
         .unwrap_or_else(|| panic!("{ctx}: record is not an object: {a}"));
     let keys: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
-    let want: BTreeSet<&str> = [
+    let mut want: BTreeSet<&str> = [
         "kind",
         "sli",
         "window_start",
@@ -560,7 +586,38 @@ pub fn assert_record(a: &Value, e: &Expect, sli: &Sli) {
     ]
     .into_iter()
     .collect();
+    if !sli.breakdown.is_empty() {
+        want.insert("breakdown");
+    }
     assert_eq!(keys, want, "{ctx}: record keys");
+    for (i, path) in sli.breakdown.iter().enumerate() {
+        let empty = BTreeMap::new();
+        let by = e.bad_by.get(i).unwrap_or(&empty);
+        let mut top: Vec<(&String, &u64)> = by.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        let want_top: Vec<serde_json::Value> = top
+            .iter()
+            .take(sli.breakdown_limit)
+            .map(|(v, n)| serde_json::json!({"value": v, "bad": n}))
+            .collect();
+        let field = &a["breakdown"][*path];
+        // Far below the capacity: exact counts, the top `limit` shown.
+        assert_eq!(
+            field["exact"].as_bool(),
+            Some(true),
+            "{ctx}: {path}: {field}"
+        );
+        assert_eq!(
+            field["distinct"].as_u64(),
+            Some(by.len() as u64),
+            "{ctx}: breakdown {path} distinct: {field}"
+        );
+        assert_eq!(
+            field["top"].as_array(),
+            Some(&want_top),
+            "{ctx}: breakdown {path}"
+        );
+    }
     assert_eq!(a["kind"], "window", "{ctx}: kind");
     assert_eq!(a["sli"], sli.name, "{ctx}: sli");
     assert_eq!(

@@ -107,6 +107,10 @@ pub fn flattened(records: &[Value], kind: &str) -> Vec<serde_json::Map<String, V
             let mut out = serde_json::Map::new();
             for (k, v) in r.as_object().expect("object") {
                 match v {
+                    // Kept whole, in a jsonb column.
+                    Value::Object(_) if k == "breakdown" => {
+                        out.insert(k.clone(), v.clone());
+                    }
                     Value::Object(inner) => {
                         for (ik, iv) in inner {
                             out.insert(format!("{k}_{ik}"), iv.clone());
