@@ -296,16 +296,23 @@ struct ReportArgs {
     out: Option<PathBuf>,
 }
 
+/// The history `what-if` and `suggest` replay.
 #[derive(clap::Args)]
-struct WhatIfArgs {
+struct HistoryArgs {
     /// The configuration file (TOML) with the objectives as they are.
     #[arg(short, long)]
     config: PathBuf,
     #[command(flatten)]
     source: SourceArgs,
-    /// The SLIs to replay [default: every SLI with an objective].
+    /// The SLIs to consider [default: every SLI with an objective].
     #[arg(long)]
     sli: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct WhatIfArgs {
+    #[command(flatten)]
+    history: HistoryArgs,
     /// Other targets, comma-separated: 0.995,0.999,0.9999.
     #[arg(long, value_delimiter = ',')]
     target: Vec<f64>,
@@ -355,14 +362,8 @@ fn review(args: &ReviewArgs) -> Result<ExitCode> {
 
 #[derive(clap::Args)]
 struct SuggestArgs {
-    /// The configuration file (TOML) with the objectives as they are.
-    #[arg(short, long)]
-    config: PathBuf,
     #[command(flatten)]
-    source: SourceArgs,
-    /// The SLIs to consider [default: every SLI with an objective].
-    #[arg(long)]
-    sli: Vec<String>,
+    history: HistoryArgs,
 }
 
 /// The SLIs named on the command line, or every SLI with an objective.
@@ -386,10 +387,11 @@ fn chosen_slis(config: &Config, names: &[String], path: &Path) -> Result<Vec<usi
 
 fn suggest(args: &SuggestArgs) -> Result<ExitCode> {
     use slipstream::report::suggest;
-    let config = load(&args.config)?;
-    let records = args.source.load_windows(&config)?;
-    let logs = (!args.source.logs.is_empty()).then_some(args.source.logs.as_slice());
-    let list = chosen_slis(&config, &args.sli, &args.config)?
+    let h = &args.history;
+    let config = load(&h.config)?;
+    let records = h.source.load_windows(&config)?;
+    let logs = (!h.source.logs.is_empty()).then_some(h.source.logs.as_slice());
+    let list = chosen_slis(&config, &h.sli, &h.config)?
         .into_iter()
         .map(|i| suggest::suggest(&config, i, &records, logs))
         .collect::<Result<Vec<_>>>()?;
@@ -398,34 +400,18 @@ fn suggest(args: &SuggestArgs) -> Result<ExitCode> {
 }
 
 fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("cannot read {}", args.config.display()))?;
-    let config = load(&args.config)?;
+    let h = &args.history;
+    let text = std::fs::read_to_string(&h.config)
+        .with_context(|| format!("cannot read {}", h.config.display()))?;
+    let config = load(&h.config)?;
     for &t in &args.target {
         if !(t > 0.0 && t < 1.0) {
             anyhow::bail!("--target {t}: a target is a ratio strictly between 0 and 1, like 0.999");
         }
     }
-    let chosen: Vec<usize> = if args.sli.is_empty() {
-        (0..config.slis.len())
-            .filter(|&i| config.slis[i].objective.is_some())
-            .collect()
-    } else {
-        args.sli
-            .iter()
-            .map(|name| {
-                config
-                    .slis
-                    .iter()
-                    .position(|s| &s.name == name)
-                    .with_context(|| {
-                        format!("--sli {name}: no such SLI in {}", args.config.display())
-                    })
-            })
-            .collect::<Result<_>>()?
-    };
-    let records = args.source.load_windows(&config)?;
-    let logs = (!args.source.logs.is_empty()).then_some(args.source.logs.as_slice());
+    let chosen = chosen_slis(&config, &h.sli, &h.config)?;
+    let records = h.source.load_windows(&config)?;
+    let logs = (!h.source.logs.is_empty()).then_some(h.source.logs.as_slice());
     for (n, &i) in chosen.iter().enumerate() {
         let outcomes = slipstream::report::whatif::what_if(
             &config,
