@@ -11,7 +11,7 @@ set -euo pipefail
 
 cmd="${1:?usage: postgres.sh start|stop|stop-immediate DIR}"
 dir="${2:?usage: postgres.sh start|stop|stop-immediate DIR}"
-bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
 if [[ -z "$bin" ]]; then
     echo "PostgreSQL is not installed: apt-get install postgresql" >&2
     exit 1

@@ -250,14 +250,20 @@ struct SourceArgs {
 }
 
 impl SourceArgs {
-    fn load(&self, config: &Config) -> Result<slipstream::report::Records> {
+    /// The records; from PostgreSQL only those of `[from, to)`.
+    fn load_range(
+        &self,
+        config: &Config,
+        from_ns: Option<i64>,
+        to_ns: Option<i64>,
+    ) -> Result<slipstream::report::Records> {
         use slipstream::report::Records;
         if let Some(path) = &self.records {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the records {}", path.display()))?;
             Ok(Records::from_jsonl(&text))
         } else if let Some(url) = &self.postgres {
-            Records::from_postgres(url)
+            Records::from_postgres(url, from_ns, to_ns)
         } else {
             Records::from_logs(config, &self.logs)
         }
@@ -267,7 +273,7 @@ impl SourceArgs {
     /// all a replay needs.
     fn load_windows(&self, config: &Config) -> Result<slipstream::report::Records> {
         if self.logs.is_empty() {
-            self.load(config)
+            self.load_range(config, None, None)
         } else {
             slipstream::report::Records::windows_from_logs(config, &self.logs)
         }
@@ -366,11 +372,12 @@ struct SuggestArgs {
     history: HistoryArgs,
 }
 
-/// The SLIs named on the command line, or every SLI with an objective.
+/// The SLIs named on the command line, or every SLI whose objective can be
+/// replayed from window counts.
 fn chosen_slis(config: &Config, names: &[String], path: &Path) -> Result<Vec<usize>> {
     if names.is_empty() {
         return Ok((0..config.slis.len())
-            .filter(|&i| config.slis[i].objective.is_some())
+            .filter(|&i| slipstream::report::whatif::replayable(&config.slis[i]))
             .collect());
     }
     names
@@ -436,13 +443,9 @@ fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
 fn report(args: &ReportArgs) -> Result<ExitCode> {
     use slipstream::report::Report;
     let config = load(&args.config)?;
-    let records = args.source.load(&config)?;
-    let report = Report::build(
-        &config,
-        records,
-        parse_time("from", &args.from)?,
-        parse_time("to", &args.to)?,
-    );
+    let (from_ns, to_ns) = (parse_time("from", &args.from)?, parse_time("to", &args.to)?);
+    let records = args.source.load_range(&config, from_ns, to_ns)?;
+    let report = Report::build(&config, records, from_ns, to_ns);
     let text = report.render(args.format, args.lang);
     match &args.out {
         Some(path) => std::fs::write(path, text)

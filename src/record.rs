@@ -121,6 +121,16 @@ impl Objectives {
     /// order; lines of other kinds are skipped. Returns how many distinct
     /// window records were used.
     pub fn rebuild<'a>(&mut self, config: &Config, lines: impl Iterator<Item = &'a str>) -> usize {
+        self.rebuild_before(config, lines, i64::MAX)
+    }
+
+    /// [`Self::rebuild`] from the windows that start before `before_ns` only.
+    pub fn rebuild_before<'a>(
+        &mut self,
+        config: &Config,
+        lines: impl Iterator<Item = &'a str>,
+        before_ns: i64,
+    ) -> usize {
         // (window start, SLI) -> (good, bad); a key written twice carries the same numbers.
         let mut seen: std::collections::BTreeMap<(i64, usize), (u64, u64, Option<Vec<f64>>)> =
             Default::default();
@@ -140,6 +150,7 @@ impl Objectives {
             let Some(start) = v["window_start"]
                 .as_str()
                 .and_then(crate::time::parse_rfc3339_str)
+                .filter(|&s| s < before_ns)
             else {
                 continue;
             };
@@ -155,11 +166,21 @@ impl Objectives {
             }
         }
         // Replay the windows in order, alerts included (their records were
-        // written already), so the state machine resumes where it was.
+        // written already), so the state machine resumes where it was: as
+        // the live job does, every objective is evaluated at the end of
+        // every window that any SLI had, with nothing where its SLI had none.
         let size = config.window.size_ns;
-        for (&(start, sli), (g, b, latency)) in &seen {
-            if let Some((t, alerts)) = self.trackers[sli].as_mut() {
-                t.observe_window(start, *g, *b, latency.as_deref());
+        let starts: std::collections::BTreeSet<i64> =
+            seen.keys().map(|&(start, _)| start).collect();
+        for start in starts {
+            for (sli, slot) in self.trackers.iter_mut().enumerate() {
+                let Some((t, alerts)) = slot.as_mut() else {
+                    continue;
+                };
+                match seen.get(&(start, sli)) {
+                    Some((g, b, latency)) => t.observe_window(start, *g, *b, latency.as_deref()),
+                    None => t.observe(start, 0, 0),
+                }
                 alerts.evaluate(t, start + size);
             }
         }

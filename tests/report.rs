@@ -92,6 +92,12 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     for extra in [
         vec!["--format", "md"],
         vec!["--format", "html", "--lang", "ja"],
+        vec![
+            "--from",
+            "2026-01-01T23:00:00Z",
+            "--to",
+            "2026-01-02T00:30:00Z",
+        ],
     ] {
         let from_file = report(&s, &["--records", &records_path], &extra);
         let from_pg = report(&s, &["--postgres", &s.url], &extra);

@@ -1862,7 +1862,18 @@ fn postgres_outage_and_crash_land_every_window_once() {
         (!window_keys(&url).is_empty()).then_some(())
     });
 
+    // Should the test fail while the server is down, the later tests still
+    // find it running.
+    struct StartAgain(bool);
+    impl Drop for StartAgain {
+        fn drop(&mut self) {
+            if self.0 && std::thread::panicking() {
+                pg::start();
+            }
+        }
+    }
     pg::stop_immediate();
+    let mut down = StartAgain(true);
     producer.send_all(b);
     producer.flush();
     s.wait_metric(&mut job, "slipstream_sink_errors_total", 1.0);
@@ -1877,6 +1888,7 @@ fn postgres_outage_and_crash_land_every_window_once() {
     job.kill9();
 
     pg::start();
+    down.0 = false;
     producer.send_all(c);
     producer.send_all(&pushers(
         BASE_NS + 20 * WINDOW_NS + 30 * NS_PER_S,

@@ -200,7 +200,8 @@ fn worker(
 pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     let mut sinks = open_sinks(config, opts)?;
     let outcome = process(config, opts)?;
-    let records = records(config, &outcome.windows, &mut Objectives::new(config));
+    let objectives = history_before(config, opts, &outcome.windows)?;
+    let records = records(config, &outcome.windows, &mut { objectives });
     let mut written = Vec::new();
     for sink in &mut sinks {
         let started = Instant::now();
@@ -210,6 +211,47 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
         written.push((sink.name(), n, started.elapsed()));
     }
     Ok(Summary::new(config, &outcome, written))
+}
+
+/// The objectives as the configured sinks' history left them before the
+/// first backfilled window: budgets and alert states then continue from
+/// what was already written, so a backfill into a store that a stream job
+/// also writes gives the `slo` and `alert` records the job gives (with
+/// `--output`, the backfill starts from nothing). History written after the
+/// backfilled range is not recomputed.
+fn history_before(config: &Config, opts: &Options, windows: &[Window]) -> Result<Objectives> {
+    let mut objectives = Objectives::new(config);
+    let Some(first) = windows.first().map(|w| w.start_ns) else {
+        return Ok(objectives);
+    };
+    if opts.output.is_some() {
+        return Ok(objectives);
+    }
+    for s in config.sinks.iter().filter(|s| s.records.window) {
+        match &s.kind {
+            SinkKind::File { path } => {
+                let text = match std::fs::read_to_string(path) {
+                    Ok(t) => t,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot read {}", path.display()))
+                    }
+                };
+                objectives.rebuild_before(config, text.lines(), first);
+            }
+            SinkKind::Postgres { url } => {
+                let lines = crate::sinks::postgres::window_history_before(
+                    url,
+                    Some(first),
+                    objectives.history_ns(),
+                )?;
+                objectives.rebuild_before(config, lines.iter().map(String::as_str), first);
+            }
+            SinkKind::Kafka { .. } | SinkKind::Webhook { .. } => continue,
+        }
+        break;
+    }
+    Ok(objectives)
 }
 
 /// The configured file and PostgreSQL sinks, or the `--output` file.

@@ -180,7 +180,8 @@ fn slo(
     for (i, o) in objectives.iter().enumerate() {
         let target = match (o["target"].as_f64(), o["targetPercent"].as_f64()) {
             (Some(t), _) => t,
-            (None, Some(p)) => p / 100.0,
+            // Rounded so that 99.9 gives 0.999, not 0.9990000000000001.
+            (None, Some(p)) => (p / 100.0 * 1e12).round() / 1e12,
             (None, None) => return Err(format!("objective {} has no target", i + 1)),
         };
         if !o["op"].is_null() || !o["value"].is_null() {

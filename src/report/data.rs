@@ -152,17 +152,33 @@ impl Records {
         )
     }
 
-    /// Records from the PostgreSQL store.
-    pub fn from_postgres(url: &str) -> Result<Records> {
+    /// Records from the PostgreSQL store, only those of `[from, to)` when
+    /// given (as [`Records::within`] keeps them).
+    pub fn from_postgres(url: &str, from_ns: Option<i64>, to_ns: Option<i64>) -> Result<Records> {
         let mut client = crate::sinks::postgres::connect(url)?;
         let mut rows = Vec::new();
-        for (kind, table) in [
-            ("window", "window_records"),
-            ("slo", "slo_records"),
-            ("alert", "alert_records"),
+        let ts = |ns: i64| format!("to_timestamp({ns}::numeric / 1e9)");
+        for (kind, table, column, open_start) in [
+            ("window", "window_records", "window_start", false),
+            ("slo", "slo_records", "at", true),
+            ("alert", "alert_records", "at", true),
         ] {
+            let mut filter = Vec::new();
+            if let Some(f) = from_ns {
+                let op = if open_start { ">" } else { ">=" };
+                filter.push(format!("{column} {op} {}", ts(f)));
+            }
+            if let Some(t) = to_ns {
+                let op = if open_start { "<=" } else { "<" };
+                filter.push(format!("{column} {op} {}", ts(t)));
+            }
+            let filter = if filter.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", filter.join(" AND "))
+            };
             let sql = format!(
-                "SELECT row_to_json(t)::text FROM (SELECT '{kind}' AS kind, * FROM {table}) t"
+                "SELECT row_to_json(t)::text FROM (SELECT '{kind}' AS kind, * FROM {table}{filter}) t"
             );
             for r in client
                 .query(sql.as_str(), &[])

@@ -220,7 +220,12 @@ pub fn markdown(r: &Report, lang: Lang) -> String {
                 t.top_contributors
             );
             for i in &s.incidents {
-                let _ = writeln!(o, "| {} |", incident_cells(i, t).join(" | "));
+                // Values come from the logs: keep them inside their cells.
+                let cells: Vec<String> = incident_cells(i, t)
+                    .iter()
+                    .map(|c| c.replace('|', "\\|").replace(['\n', '\r'], " "))
+                    .collect();
+                let _ = writeln!(o, "| {} |", cells.join(" | "));
             }
             o.push('\n');
         }

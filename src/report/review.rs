@@ -54,7 +54,11 @@ pub fn review_sli(
     let s = &config.slis[sli];
     let mut flags = Vec::new();
     config_flags(s, opts, &mut flags);
-    let Some(o) = &s.objective else {
+    let Some(o) = s
+        .objective
+        .as_ref()
+        .filter(|_| super::whatif::replayable(s))
+    else {
         return Ok(flags);
     };
     let starts: BTreeSet<i64> = records.windows.iter().map(|w| w.start_ns).collect();

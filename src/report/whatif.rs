@@ -76,6 +76,14 @@ pub fn with_target(config: &Config, sli: usize, target: f64) -> Config {
     c
 }
 
+/// Whether the window counts are enough to replay an SLI's objective: a
+/// timeslice rule on a latency percentile needs the percentiles too.
+pub fn replayable(sli: &crate::config::Sli) -> bool {
+    sli.objective.as_ref().is_some_and(|o| {
+        !(o.method == BudgetMethod::Timeslices && matches!(o.slice, SliceRule::Latency { .. }))
+    })
+}
+
 /// Replays the window records of `sli` (evaluated at every window end in
 /// `ends`, as the stream job evaluates at every closed window) under the
 /// objective of `config`.

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres::{Client, Config as PgConfig};
 use postgres_openssl::MakeTlsConnector;
 use serde_json::{Map, Value};
@@ -179,9 +180,72 @@ fn flatten(json: &str) -> Result<Map<String, Value>> {
     Ok(out)
 }
 
-/// Connects with TLS as the URL's `sslmode` asks (`prefer` by default), a
-/// connect timeout of 10 s unless the URL sets one, and TCP keepalives.
+/// TLS as libpq reads the URL: `sslmode=verify-full` verifies the
+/// server's certificate and name, `verify-ca` the certificate only,
+/// `prefer` (the default) and `require` encrypt without verifying, and
+/// `sslrootcert` names the CA file. tokio-postgres knows only the first
+/// three modes and no `sslrootcert`, so both are taken out of the URL here.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tls {
+    verify: bool,
+    verify_host: bool,
+    root: Option<String>,
+}
+
+/// The URL without the TLS parameters tokio-postgres does not read, and
+/// those parameters.
+fn split_tls(url: &str) -> (String, Tls) {
+    let mut tls = Tls::default();
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), tls);
+    };
+    let mut kept = Vec::new();
+    for kv in query.split('&') {
+        match kv.split_once('=') {
+            Some(("sslmode", "verify-full")) => {
+                (tls.verify, tls.verify_host) = (true, true);
+                kept.push("sslmode=require".to_string());
+            }
+            Some(("sslmode", "verify-ca")) => {
+                tls.verify = true;
+                kept.push("sslmode=require".to_string());
+            }
+            Some(("sslrootcert", path)) => tls.root = Some(path.to_string()),
+            _ => kept.push(kv.to_string()),
+        }
+    }
+    if kept.is_empty() {
+        (base.to_string(), tls)
+    } else {
+        (format!("{base}?{}", kept.join("&")), tls)
+    }
+}
+
+/// Refuses a URL whose user or password holds a raw `@`: the parser would
+/// take the rest of the password for the host and print it in errors.
+fn check_userinfo(url: &str) -> Result<()> {
+    if let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    {
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        if authority.matches('@').count() > 1 {
+            anyhow::bail!(
+                "the PostgreSQL URL has an `@` in its user name or password: percent-encode it as %40"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Connects with TLS as the URL's `sslmode` asks (see [`Tls`]), a connect
+/// timeout of 10 s unless the URL sets one, TCP keepalives after 30 s idle,
+/// a 30 s TCP user timeout and a 60 s statement timeout unless the URL sets
+/// `options`, so that a server that stops answering fails the write instead
+/// of hanging the job.
 pub fn connect(url: &str) -> Result<Client> {
+    check_userinfo(url)?;
+    let (url, tls) = split_tls(url);
     let mut config: PgConfig = url.parse().context(
         "the PostgreSQL URL is not valid (expected postgres://USER:PASSWORD@HOST:PORT/DB)",
     )?;
@@ -189,14 +253,31 @@ pub fn connect(url: &str) -> Result<Client> {
         config.connect_timeout(Duration::from_secs(10));
     }
     config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(30));
+    config.tcp_user_timeout(Duration::from_secs(30));
+    if config.get_options().is_none() {
+        config.options("-c statement_timeout=60000");
+    }
     config.application_name("slipstream");
-    let tls = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls())
-        .context("cannot set up TLS")?;
-    let client = config
-        .connect(MakeTlsConnector::new(tls.build()))
-        .map_err(|e| {
-            anyhow::anyhow!("cannot connect to PostgreSQL at {}: {e}", describe(&config))
-        })?;
+    let mut builder = SslConnector::builder(SslMethod::tls()).context("cannot set up TLS")?;
+    if let Some(root) = &tls.root {
+        builder
+            .set_ca_file(root)
+            .with_context(|| format!("cannot read sslrootcert {root}"))?;
+    }
+    if !tls.verify {
+        builder.set_verify(SslVerifyMode::NONE);
+    }
+    let mut connector = MakeTlsConnector::new(builder.build());
+    if tls.verify && !tls.verify_host {
+        connector.set_callback(|c, _| {
+            c.set_verify_hostname(false);
+            Ok(())
+        });
+    }
+    let client = config.connect(connector).map_err(|e| {
+        anyhow::anyhow!("cannot connect to PostgreSQL at {}: {e}", describe(&config))
+    })?;
     Ok(client)
 }
 
@@ -247,20 +328,35 @@ pub fn migrate(client: &mut Client) -> Result<Vec<i32>> {
 /// The window records of the last `history_ns` before the newest one, as
 /// JSON lines with the fields an objective rebuild reads.
 pub fn window_history(url: &str, history_ns: i64) -> Result<Vec<String>> {
+    window_history_before(url, None, history_ns)
+}
+
+/// The window records of the `history_ns` before `before_ns` (before and
+/// including the newest one when `None`), as JSON lines with the fields an
+/// objective rebuild reads.
+pub fn window_history_before(
+    url: &str,
+    before_ns: Option<i64>,
+    history_ns: i64,
+) -> Result<Vec<String>> {
     let mut client = connect(url)?;
     migrate(&mut client)?;
-    let micros = history_ns / 1_000;
-    let rows = client.query(
+    // Microseconds: PostgreSQL's resolution.
+    let end = match before_ns {
+        Some(ns) => format!("to_timestamp({}::numeric / 1e6)", ns / 1_000),
+        None => "(SELECT max(window_start) + interval '1 microsecond' FROM window_records)".into(),
+    };
+    let sql = format!(
         "SELECT json_build_object(
              'kind', 'window', 'sli', sli,
              'window_start', to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
              'good', good, 'bad', bad, 'latency', latency)::text
          FROM window_records
-         WHERE window_start >= (SELECT max(window_start) FROM window_records)
-                               - make_interval(secs => $1::float8 / 1e6)
-         ORDER BY window_start",
-        &[&(micros as f64)],
-    )?;
+         WHERE window_start < {end}
+           AND window_start >= {end} - make_interval(secs => $1::float8 / 1e6)
+         ORDER BY window_start"
+    );
+    let rows = client.query(sql.as_str(), &[&((history_ns / 1_000) as f64)])?;
     Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
 }
 
@@ -279,7 +375,8 @@ impl PostgresSink {
     pub fn new(url: &str, kinds: RecordKinds) -> Result<PostgresSink> {
         let mut client = connect(url)?;
         migrate(&mut client).context("cannot create or migrate slipstream's tables")?;
-        let label = url
+        let label = split_tls(url)
+            .0
             .parse::<PgConfig>()
             .map(|c| describe(&c))
             .unwrap_or_default();
@@ -354,6 +451,38 @@ mod tests {
         assert_eq!(m["latency_p99"], 3.0);
         assert_eq!(m["latency"]["p99"], 3.0);
         assert!(!m.contains_key("budget"));
+    }
+
+    #[test]
+    fn libpq_tls_parameters_are_taken_out_of_the_url() {
+        let (url, tls) = split_tls(
+            "postgres://u:p@h/db?sslmode=verify-full&sslrootcert=/ca.pem&connect_timeout=5",
+        );
+        assert_eq!(url, "postgres://u:p@h/db?sslmode=require&connect_timeout=5");
+        assert_eq!(
+            tls,
+            Tls {
+                verify: true,
+                verify_host: true,
+                root: Some("/ca.pem".into())
+            }
+        );
+        let (url, tls) = split_tls("postgres://u:p@h/db?sslmode=verify-ca");
+        assert_eq!(url, "postgres://u:p@h/db?sslmode=require");
+        assert!(tls.verify && !tls.verify_host);
+        let (url, tls) = split_tls("postgres://u:p@h/db");
+        assert_eq!((url.as_str(), tls), ("postgres://u:p@h/db", Tls::default()));
+    }
+
+    #[test]
+    fn a_raw_at_sign_in_the_password_is_refused_without_echoing_it() {
+        let Err(e) = connect("postgres://u:se@cret@db.internal/x") else {
+            panic!("connected with a broken URL");
+        };
+        let e = format!("{e:#}");
+        assert!(e.contains("%40"), "{e}");
+        assert!(!e.contains("cret"), "{e}");
+        assert!(check_userinfo("postgres://u:se%40cret@db/x?a=b@c").is_ok());
     }
 
     #[test]

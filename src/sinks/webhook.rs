@@ -47,6 +47,13 @@ impl Endpoint {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
+        if authority.contains('@') {
+            // Not echoed: it would carry the credentials.
+            return Err(
+                "credentials in the URL are not supported; put a token in the path or use a proxy"
+                    .to_string(),
+            );
+        }
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => (h, p.parse().map_err(|_| format!("`{p}` is not a port"))?),
             None => (authority, if tls { 443 } else { 80 }),
@@ -279,6 +286,8 @@ mod tests {
         let e = Endpoint::parse("https://h/x").unwrap();
         assert!(e.tls && e.port == 443);
         assert!(Endpoint::parse("ftp://h/x").is_err());
+        let e = Endpoint::parse("https://u:s3cret@h/x").unwrap_err();
+        assert!(!e.contains("s3cret"), "{e}");
         assert!(Endpoint::parse("http://h:x/").is_err());
     }
 

@@ -39,39 +39,49 @@ pub struct SliWindow {
 /// sharded; a summary beyond the capacity may.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TopValues {
-    counts: Vec<(Box<str>, u64)>,
+    counts: HashMap<Box<str>, u64>,
     approximate: bool,
     capacity: usize,
 }
+
+/// Longer values are cut to this many bytes (at a character boundary).
+const MAX_VALUE_BYTES: usize = 256;
 
 impl TopValues {
     /// The capacity for an SLI that shows `limit` values.
     pub fn for_limit(limit: usize) -> TopValues {
         TopValues {
-            counts: Vec::new(),
+            counts: HashMap::new(),
             approximate: false,
-            capacity: (limit.max(1) * 50).clamp(1_000, 100_000),
+            capacity: (limit.max(1) * 50).clamp(1_000, 10_000),
         }
     }
 
     /// Counts one more bad event with `value`.
     pub fn add(&mut self, value: &str) {
-        if let Some(e) = self.counts.iter_mut().find(|e| &*e.0 == value) {
-            e.1 += 1;
+        let mut end = value.len().min(MAX_VALUE_BYTES);
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        let value = &value[..end];
+        if let Some(n) = self.counts.get_mut(value) {
+            *n += 1;
             return;
         }
         if self.counts.len() < self.capacity {
-            self.counts.push((value.into(), 1));
+            self.counts.insert(value.into(), 1);
             return;
         }
         // Replace the smallest counter (the greatest value among equals).
         self.approximate = true;
-        if let Some(min) = self
+        let min = self
             .counts
-            .iter_mut()
-            .min_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-        {
-            *min = (value.into(), min.1 + 1);
+            .iter()
+            .min_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(k, n)| (k.clone(), *n));
+        if let Some((k, n)) = min {
+            self.counts.remove(&k);
+            self.counts.insert(value.into(), n + 1);
         }
     }
 
@@ -81,15 +91,13 @@ impl TopValues {
         self.approximate |= other.approximate;
         self.capacity = self.capacity.max(other.capacity);
         for (v, n) in &other.counts {
-            match self.counts.iter_mut().find(|e| e.0 == *v) {
-                Some(e) => e.1 += n,
-                None => self.counts.push((v.clone(), *n)),
-            }
+            *self.counts.entry(v.clone()).or_default() += n;
         }
         if self.counts.len() > self.capacity {
-            self.counts
-                .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            self.counts.truncate(self.capacity);
+            let mut all: Vec<(Box<str>, u64)> = self.counts.drain().collect();
+            all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            all.truncate(self.capacity);
+            self.counts = all.into_iter().collect();
             self.approximate = true;
         }
     }
