@@ -90,22 +90,6 @@ impl Objectives {
             .collect()
     }
 
-    /// Rebuilds the objectives from window records already written (a file
-    /// sink's JSONL), so a restarted job reports the same budgets as one that
-    /// never stopped. Returns how many window records were read.
-    pub fn rebuild_from_file(
-        &mut self,
-        config: &Config,
-        path: &std::path::Path,
-    ) -> std::io::Result<usize> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
-        };
-        Ok(self.rebuild(config, text.lines()))
-    }
-
     /// How far back the objectives look: the longest objective period or
     /// burn-rate span, whichever is longer.
     pub fn history_ns(&self) -> i64 {
@@ -117,8 +101,9 @@ impl Objectives {
             .unwrap_or(0)
     }
 
-    /// Rebuilds the objectives from window records as JSON lines, in any
-    /// order; lines of other kinds are skipped. Returns how many distinct
+    /// Rebuilds the objectives from window records already written, as JSON
+    /// lines in any order (lines of other kinds are skipped), so a restarted
+    /// job reports the same budgets as one that never stopped. Returns how many distinct
     /// window records were used.
     pub fn rebuild<'a>(&mut self, config: &Config, lines: impl Iterator<Item = &'a str>) -> usize {
         self.rebuild_before(config, lines, i64::MAX)
@@ -291,7 +276,8 @@ mod tests {
         let text: String = first.iter().map(|r| format!("{}\n", r.json)).collect();
         std::fs::write(&path, text).unwrap();
         let mut restarted = Objectives::new(&config);
-        assert_eq!(restarted.rebuild_from_file(&config, &path).unwrap(), 120);
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(restarted.rebuild(&config, written.lines()), 120);
         // The restarted job writes two windows again, then goes on.
         let second = records(&config, &windows[118..], &mut restarted);
         let mut combined = first.clone();

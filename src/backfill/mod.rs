@@ -200,8 +200,8 @@ fn worker(
 pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     let mut sinks = open_sinks(config, opts)?;
     let outcome = process(config, opts)?;
-    let objectives = history_before(config, opts, &outcome.windows)?;
-    let records = records(config, &outcome.windows, &mut { objectives });
+    let mut objectives = history_before(config, opts, &outcome.windows)?;
+    let records = records(config, &outcome.windows, &mut objectives);
     let mut written = Vec::new();
     for sink in &mut sinks {
         let started = Instant::now();
@@ -227,30 +227,7 @@ fn history_before(config: &Config, opts: &Options, windows: &[Window]) -> Result
     if opts.output.is_some() {
         return Ok(objectives);
     }
-    for s in config.sinks.iter().filter(|s| s.records.window) {
-        match &s.kind {
-            SinkKind::File { path } => {
-                let text = match std::fs::read_to_string(path) {
-                    Ok(t) => t,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                    Err(e) => {
-                        return Err(e).with_context(|| format!("cannot read {}", path.display()))
-                    }
-                };
-                objectives.rebuild_before(config, text.lines(), first);
-            }
-            SinkKind::Postgres { url } => {
-                let lines = crate::sinks::postgres::window_history_before(
-                    url,
-                    Some(first),
-                    objectives.history_ns(),
-                )?;
-                objectives.rebuild_before(config, lines.iter().map(String::as_str), first);
-            }
-            SinkKind::Kafka { .. } | SinkKind::Webhook { .. } => continue,
-        }
-        break;
-    }
+    crate::sinks::rebuild_objectives(config, &mut objectives, Some(first))?;
     Ok(objectives)
 }
 

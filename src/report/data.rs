@@ -274,7 +274,7 @@ impl Records {
 }
 
 /// Backfill options that read every event of `inputs`.
-fn logs_options(inputs: &[String]) -> crate::backfill::Options {
+pub(crate) fn logs_options(inputs: &[String]) -> crate::backfill::Options {
     crate::backfill::Options {
         inputs: inputs.to_vec(),
         from_ns: None,

@@ -147,17 +147,7 @@ pub fn suggest(
 
     let mut threshold = None;
     if let (Some(logs), Ok(_)) = (logs, with_threshold(s.good.source(), "1ms")) {
-        let outcome = crate::backfill::process(
-            config,
-            &crate::backfill::Options {
-                inputs: logs.to_vec(),
-                from_ns: None,
-                to_ns: None,
-                output: None,
-                threads: 0,
-                progress: false,
-            },
-        )?;
+        let outcome = crate::backfill::process(config, &super::data::logs_options(logs))?;
         let mut all = Histogram::default();
         for w in &outcome.windows {
             all.merge(&w.slis[sli].latency);

@@ -19,3 +19,47 @@ pub trait Sink: Send {
     /// harmless: they carry the same keys and numbers.
     fn write(&mut self, records: &[Record]) -> anyhow::Result<usize>;
 }
+
+/// Rebuilds `objectives` from the window records already written to the
+/// first sink that keeps them — a `file` sink's JSONL or a `postgres`
+/// sink's `window_records` — using only windows that start before
+/// `before_ns` when given. Returns where they were read and how many
+/// windows were used; `None` without such a sink.
+pub fn rebuild_objectives(
+    config: &crate::config::Config,
+    objectives: &mut crate::record::Objectives,
+    before_ns: Option<i64>,
+) -> anyhow::Result<Option<(String, usize)>> {
+    use anyhow::Context;
+
+    use crate::config::SinkKind;
+    let before = before_ns.unwrap_or(i64::MAX);
+    for s in config.sinks.iter().filter(|s| s.records.window) {
+        match &s.kind {
+            SinkKind::File { path } => {
+                let text = match std::fs::read_to_string(path) {
+                    Ok(t) => t,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot read {} to rebuild the objectives", path.display())
+                        })
+                    }
+                };
+                let n = objectives.rebuild_before(config, text.lines(), before);
+                return Ok(Some((path.display().to_string(), n)));
+            }
+            SinkKind::Postgres { url } => {
+                let lines =
+                    postgres::window_history_before(url, before_ns, objectives.history_ns())
+                        .context(
+                            "cannot read window_records from PostgreSQL to rebuild the objectives",
+                        )?;
+                let n = objectives.rebuild_before(config, lines.iter().map(String::as_str), before);
+                return Ok(Some(("window_records in PostgreSQL".into(), n)));
+            }
+            SinkKind::Kafka { .. } | SinkKind::Webhook { .. } => {}
+        }
+    }
+    Ok(None)
+}

@@ -131,31 +131,9 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
     info!(brokers = %source.brokers, topics = ?source.topics, group = %source.group_id, "Consuming.");
 
     let mut objectives = Objectives::new(config);
-    // The first sink that keeps window records holds the history.
-    for s in config.sinks.iter().filter(|s| s.records.window) {
-        match &s.kind {
-            SinkKind::File { path } => {
-                let n = objectives
-                    .rebuild_from_file(config, path)
-                    .with_context(|| {
-                        format!("cannot read {} to rebuild the objectives", path.display())
-                    })?;
-                info!(path = %path.display(), windows = n, "Rebuilt the objectives from written window records.");
-            }
-            SinkKind::Postgres { url } => {
-                let lines = crate::sinks::postgres::window_history(url, objectives.history_ns())
-                    .context(
-                        "cannot read window_records from PostgreSQL to rebuild the objectives",
-                    )?;
-                let n = objectives.rebuild(config, lines.iter().map(String::as_str));
-                info!(
-                    windows = n,
-                    "Rebuilt the objectives from window_records in PostgreSQL."
-                );
-            }
-            SinkKind::Kafka { .. } | SinkKind::Webhook { .. } => continue,
-        }
-        break;
+    if let Some((from, windows)) = crate::sinks::rebuild_objectives(config, &mut objectives, None)?
+    {
+        info!(%from, windows, "Rebuilt the objectives from written window records.");
     }
     let mut runner = Runner {
         config,
