@@ -151,6 +151,26 @@ fn migrations_are_safe_concurrently_and_twice() {
     assert_eq!(pg::count(&url, "slipstream_migrations"), files as i64);
     let file = records(&fs::read(dir.path().join("records.jsonl")).expect("file sink"));
     assert_store_matches_file(&url, &file);
+
+    // On a migrated schema a role that may only read and write rows runs.
+    let mut admin = pg::connect(&url);
+    admin
+        .batch_execute(
+            "DROP ROLE IF EXISTS slipstream_writer;
+             CREATE ROLE slipstream_writer LOGIN PASSWORD 'w-pass';
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO slipstream_writer;",
+        )
+        .expect("a least-privilege role");
+    let (scheme_user, host) = url.split_once('@').expect("URL with credentials");
+    let scheme = scheme_user.split("//").next().expect("scheme");
+    let writer_url = format!("{scheme}//slipstream_writer:w-pass@{host}");
+    let text = fs::read_to_string(&cfg)
+        .expect("config")
+        .replace(&url, &writer_url);
+    let writer_cfg = dir.path().join("writer.toml");
+    fs::write(&writer_cfg, text).expect("write");
+    backfill_into(dir.path(), &writer_cfg, &input).assert_code(0, "backfill as a writer-only role");
 }
 
 #[test]

@@ -298,6 +298,25 @@ fn describe(c: &PgConfig) -> String {
 /// Brings the schema to the newest version; safe to run concurrently and
 /// repeatedly. Returns the versions it applied.
 pub fn migrate(client: &mut Client) -> Result<Vec<i32>> {
+    // Up to date: nothing to lock or create, so a role without CREATE
+    // rights can run against a schema an administrator migrated.
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('slipstream_migrations') IS NOT NULL",
+            &[],
+        )?
+        .get(0);
+    let current: Option<i32> = if exists {
+        client
+            .query_one("SELECT max(version) FROM slipstream_migrations", &[])?
+            .get(0)
+    } else {
+        None
+    };
+    if current.is_some_and(|v| v >= newest) {
+        return Ok(Vec::new());
+    }
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(
