@@ -114,7 +114,15 @@ pub fn import(yaml: &str) -> Result<Import, String> {
     // Every table must load as configuration: a rule that does not compile
     // is reported, not written.
     let mut kept = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
     for s in slis {
+        if !names.insert(s.name.clone()) {
+            out.notes.push(format!(
+                "SLO `{}`: not imported: an SLI of that name was imported already; rename one of them",
+                s.name
+            ));
+            continue;
+        }
         let one = toml::to_string(&Out { sli: vec![s] }).map_err(|e| e.to_string())?;
         match Config::parse(Path::new("imported"), &one) {
             Ok(_) => kept.push(one),

@@ -275,7 +275,7 @@ spec:
   alertPolicies: [fast-burn]
   objectives:
     - {name: strict, target: 0.999}
-    - {name: loose, targetPercent: 99}
+    - {name: loose, targetPercent: 99.9}
 ---
 apiVersion: openslo/v1
 kind: SLO
@@ -310,6 +310,14 @@ spec:
   objectives: [{target: 0.99}]
 ---
 apiVersion: openslo/v1
+kind: SLO
+metadata: {name: pay-strict}
+spec:
+  indicatorRef: errors
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{target: 0.99}]
+---
+apiVersion: openslo/v1
 kind: AlertPolicy
 metadata: {name: fast-burn}
 spec: {}
@@ -329,7 +337,7 @@ metadata: {name: old}
             Some(r#"service == "pay""#)
         );
         let o = config.slis[1].objective.as_ref().unwrap();
-        assert!((o.target - 0.99).abs() < 1e-12);
+        assert_eq!(o.target, 0.999, "99.9 percent is exactly 0.999");
         assert_eq!(
             o.window,
             ObjectiveWindow::Rolling(std::time::Duration::from_secs(7 * 86_400))
@@ -342,12 +350,13 @@ metadata: {name: old}
             "SLO `ratio-slices`: not imported: budgetingMethod `RatioTimeslices`",
             "AlertPolicy `fast-burn`: not mapped",
             "SLO `old`: skipped, its apiVersion is \"openslo/v1alpha\"",
+            "SLO `pay-strict`: not imported: an SLI of that name was imported already",
         ] {
             assert!(
                 notes.contains(expected),
                 "missing `{expected}` in:\n{notes}"
             );
         }
-        assert_eq!(imported.notes.len(), 6, "{notes}");
+        assert_eq!(imported.notes.len(), 7, "{notes}");
     }
 }
