@@ -233,19 +233,8 @@ fn latency_threshold_ms(s: &Sli, config: &Config) -> Option<f64> {
     if !rule.contains("latency") {
         return None;
     }
-    let re = regex::Regex::new(r"(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h)\b").ok()?;
-    let found: Vec<_> = re.captures_iter(rule).collect();
-    if let [c] = found.as_slice() {
-        let v: f64 = c[1].parse().ok()?;
-        let ms = match &c[2] {
-            "ns" => v / 1e6,
-            "us" | "µs" => v / 1e3,
-            "ms" => v,
-            "s" => v * 1e3,
-            "m" => v * 60e3,
-            _ => v * 3_600e3,
-        };
-        return Some(ms);
+    if let [(_, ms)] = super::whatif::durations(rule).as_slice() {
+        return Some(*ms);
     }
     // A bare number compared with latency is in the latency unit.
     let bare = regex::Regex::new(r"latency\s*[<>]=?\s*(\d+(?:\.\d+)?)\b").ok()?;

@@ -206,13 +206,50 @@ pub fn replay(
     Ok(out)
 }
 
+/// The duration literals of a rule outside its string literals (a route
+/// like `"/v2/5m"` holds none): where each stands, and its milliseconds.
+pub fn durations(rule: &str) -> Vec<(std::ops::Range<usize>, f64)> {
+    // Blank out string literals, keeping every byte offset.
+    let mut masked = String::with_capacity(rule.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in rule.chars() {
+        let quote = c == '"' && !escaped;
+        let keep = !in_string || quote;
+        escaped = in_string && c == '\\' && !escaped;
+        if quote {
+            in_string = !in_string;
+        }
+        if keep {
+            masked.push(c);
+        } else {
+            masked.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        }
+    }
+    let Ok(re) = regex::Regex::new(r"\b(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)\b") else {
+        return Vec::new();
+    };
+    re.captures_iter(&masked)
+        .filter_map(|c| {
+            let whole = c.get(0)?;
+            let v: f64 = c[1].parse().ok()?;
+            let ms = match &c[2] {
+                "ns" => v / 1e6,
+                "us" | "µs" => v / 1e3,
+                "ms" => v,
+                "s" => v * 1e3,
+                "m" => v * 60e3,
+                _ => v * 3_600e3,
+            };
+            Some((whole.range(), ms))
+        })
+        .collect()
+}
+
 /// The good rule of `rule` with its one duration literal replaced by
 /// `threshold` (`latency <= 300ms` with `200ms` is `latency <= 200ms`).
 pub fn with_threshold(rule: &str, threshold: &str) -> Result<String> {
-    let re = regex::Regex::new(r"\b\d+(\.\d+)?(ns|us|µs|ms|s|m|h)\b").context("regex")?;
-    let found: Vec<_> = re.find_iter(rule).collect();
-    match found.as_slice() {
-        [one] => Ok(format!("{}{threshold}{}", &rule[..one.start()], &rule[one.end()..])),
+    match durations(rule).as_slice() {
+        [(one, _)] => Ok(format!("{}{threshold}{}", &rule[..one.start], &rule[one.end..])),
         [] => bail!("the good rule `{rule}` has no duration to replace; --threshold needs a rule like `latency <= 300ms`"),
         _ => bail!("the good rule `{rule}` has several durations; --threshold cannot tell which to replace"),
     }
@@ -362,5 +399,11 @@ mod tests {
         );
         assert!(with_threshold("status < 500", "1s").is_err());
         assert!(with_threshold("latency < 1s || latency > 5s", "2s").is_err());
+        // A duration-looking string is not a duration.
+        assert_eq!(
+            with_threshold(r#"route != "/v2/5m" && latency <= 300ms"#, "200ms").unwrap(),
+            r#"route != "/v2/5m" && latency <= 200ms"#
+        );
+        assert_eq!(durations(r#"a == "x\"5m" && latency < 1.5s"#)[0].1, 1500.0);
     }
 }
