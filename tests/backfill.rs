@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 
 use common::*;
 use serde_json::{json, Value};
@@ -29,10 +28,6 @@ fn gen_args<'a>(count: &'a str, rate: &'a str, seed: &'a str) -> Vec<&'a str> {
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
-}
-
-fn p(path: &Path) -> String {
-    path.display().to_string()
 }
 
 const MAX_DEFAULT: usize = 1_048_576;

@@ -386,7 +386,3 @@ fn a_backfill_continues_from_the_history_in_the_store() {
         "alerts on both sides of the cut: {counts:?}"
     );
 }
-
-fn p(path: &Path) -> String {
-    path.display().to_string()
-}

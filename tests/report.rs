@@ -69,10 +69,6 @@ fn setup(db: &str) -> Setup {
     }
 }
 
-fn p(path: &Path) -> String {
-    path.display().to_string()
-}
-
 fn report(s: &Setup, source: &[&str], extra: &[&str]) -> String {
     let mut args = vec!["report", "-c"];
     let cfg = p(&s.cfg);

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
 use crate::config::Config;
+use crate::sinks::postgres::flatten_record as flatten;
 use crate::time::parse_rfc3339_str;
 
 /// One `window` record's counts.
@@ -66,30 +67,6 @@ pub struct Records {
     pub windows: Vec<WindowRow>,
     pub slos: Vec<SloRow>,
     pub alerts: Vec<AlertRow>,
-}
-
-/// A record with nested objects flattened by `_`.
-pub fn flatten(v: Value) -> Map<String, Value> {
-    let mut out = Map::new();
-    if let Value::Object(rec) = v {
-        for (k, v) in rec {
-            match v {
-                // Kept whole, as the store's jsonb column keeps it.
-                Value::Object(_) if k == "breakdown" => {
-                    out.insert(k, v);
-                }
-                Value::Object(inner) => {
-                    for (ik, iv) in inner {
-                        out.insert(format!("{k}_{ik}"), iv);
-                    }
-                }
-                v => {
-                    out.insert(k, v);
-                }
-            }
-        }
-    }
-    out
 }
 
 fn text(m: &Map<String, Value>, k: &str) -> Option<String> {

@@ -30,6 +30,13 @@ pub enum Format {
 
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
 
+/// A ratio as a percentage with at most `decimals` decimals, trailing zeros
+/// dropped: 0.995 is `99.5%`.
+pub(crate) fn pct_trimmed(ratio: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, ratio * 100.0);
+    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// One SLI's part of a report.
 #[derive(Debug, Clone)]
 pub struct SloReport {

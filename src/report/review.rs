@@ -40,8 +40,7 @@ const NOISE_SPEND: f64 = 0.05;
 const REVIEW_DAYS: i64 = 90;
 
 fn pct(r: f64) -> String {
-    let s = format!("{:.3}", r * 100.0);
-    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+    super::pct_trimmed(r, 3)
 }
 
 /// The flags of one SLI.

@@ -35,8 +35,7 @@ pub struct Suggestion {
 }
 
 fn pct(r: f64) -> String {
-    let s = format!("{:.3}", r * 100.0);
-    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+    super::pct_trimmed(r, 3)
 }
 
 fn compliances(o: &Outcome) -> Vec<f64> {

@@ -328,8 +328,7 @@ fn config_with_rule(text: &str, path: &std::path::Path, sli: usize, rule: &str) 
 }
 
 fn pct(r: f64) -> String {
-    let s = format!("{:.4}", r * 100.0);
-    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+    super::pct_trimmed(r, 4)
 }
 
 fn day(ns: i64) -> String {

@@ -157,11 +157,19 @@ fn upsert_sql(t: &Table) -> String {
 /// object is also kept whole, for percentiles without a column, and the
 /// `breakdown` object only whole.
 fn flatten(json: &str) -> Result<Map<String, Value>> {
-    let Value::Object(rec) = serde_json::from_str(json).context("a record is not a JSON object")?
-    else {
+    let v: Value = serde_json::from_str(json).context("a record is not a JSON object")?;
+    if !v.is_object() {
         anyhow::bail!("a record is not a JSON object");
-    };
+    }
+    Ok(flatten_record(v))
+}
+
+/// [`flatten`] of a parsed record: the store's columns by name.
+pub fn flatten_record(v: Value) -> Map<String, Value> {
     let mut out = Map::new();
+    let Value::Object(rec) = v else {
+        return out;
+    };
     for (k, v) in rec {
         if k == "breakdown" {
             out.insert(k, v);
@@ -177,7 +185,7 @@ fn flatten(json: &str) -> Result<Map<String, Value>> {
         }
         out.insert(k, v);
     }
-    Ok(out)
+    out
 }
 
 /// TLS as libpq reads the URL: `sslmode=verify-full` verifies the

@@ -95,6 +95,11 @@ impl Run {
     }
 }
 
+/// A path as a command-line argument.
+pub fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
 /// Runs `slipstream ARGS...` with an optional working directory and stdin.
 pub fn slipstream<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
