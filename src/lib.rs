@@ -20,6 +20,7 @@ pub mod openslo;
 pub mod record;
 pub mod report;
 pub mod rules;
+pub mod scale;
 pub mod sinks;
 pub mod slo;
 pub mod sources;

@@ -48,6 +48,12 @@ enum Command {
         /// Log format on stderr.
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
+        /// The part of the work this instance does: `all` in one process;
+        /// `ingest` (source partitions to partial windows on the topic
+        /// `<group_id>-partials`) and `rollup` (partial windows to records)
+        /// to scale out over many instances.
+        #[arg(long, value_enum, default_value = "all")]
+        role: RoleArg,
     },
     /// The stream job on an embedded broker with synthetic traffic, shown live.
     ///
@@ -168,7 +174,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { config } => validate(&config),
         Command::Backfill(args) => run_backfill(args),
-        Command::Run { config, log_format } => run_job(&config, log_format),
+        Command::Run {
+            config,
+            log_format,
+            role,
+        } => run_job(&config, log_format, role),
         Command::Demo(args) => {
             // Warnings only: the demo's terminal view is the output.
             init_logs(LogFormat::Text, "warn");
@@ -552,9 +562,22 @@ fn shutdown_flag() -> Result<Arc<AtomicBool>> {
     Ok(shutdown)
 }
 
-fn run_job(path: &Path, log_format: LogFormat) -> Result<ExitCode> {
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    All,
+    Ingest,
+    Rollup,
+}
+
+fn run_job(path: &Path, log_format: LogFormat, role: RoleArg) -> Result<ExitCode> {
+    use slipstream::topology::Role;
     init_logs(log_format, "info");
     let config = load(path)?;
-    slipstream::topology::run(&config, shutdown_flag()?)?;
+    let role = match role {
+        RoleArg::All => Role::All,
+        RoleArg::Ingest => Role::Ingest,
+        RoleArg::Rollup => Role::Rollup,
+    };
+    slipstream::topology::run_role(&config, shutdown_flag()?, role)?;
     Ok(ExitCode::SUCCESS)
 }

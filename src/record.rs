@@ -179,10 +179,23 @@ impl Objectives {
 /// at least one of its events fell.
 pub fn records(config: &Config, windows: &[Window], objectives: &mut Objectives) -> Vec<Record> {
     let mut out = Vec::new();
+    records_into(config, windows, objectives, &|_| true, &mut out);
+    out
+}
+
+/// Like [`records`], for the SLIs `owned` accepts (by index) only: the
+/// windows hold no counts of the others, which another instance owns.
+pub fn records_into(
+    config: &Config,
+    windows: &[Window],
+    objectives: &mut Objectives,
+    owned: &dyn Fn(usize) -> bool,
+    out: &mut Vec<Record>,
+) {
     let size = config.window.size_ns;
     for w in windows {
-        for (sli, sw) in config.slis.iter().zip(w.slis.iter()) {
-            if sw.total == 0 {
+        for (i, (sli, sw)) in config.slis.iter().zip(w.slis.iter()).enumerate() {
+            if sw.total == 0 || !owned(i) {
                 continue;
             }
             out.push(Record {
@@ -192,13 +205,14 @@ pub fn records(config: &Config, windows: &[Window], objectives: &mut Objectives)
             });
         }
         let at = w.start_ns + size;
-        for ((sli, sw), slot) in config
+        for (i, ((sli, sw), slot)) in config
             .slis
             .iter()
             .zip(w.slis.iter())
             .zip(objectives.trackers.iter_mut())
+            .enumerate()
         {
-            let Some((tracker, alerts)) = slot else {
+            let Some((tracker, alerts)) = slot.as_mut().filter(|_| owned(i)) else {
                 continue;
             };
             // A slice rule reads the percentiles as the window record has them,
@@ -234,7 +248,6 @@ pub fn records(config: &Config, windows: &[Window], objectives: &mut Objectives)
             }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ pub struct SinkStats {
 }
 
 /// Escapes a Prometheus label value.
-fn label(v: &str) -> String {
+pub fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

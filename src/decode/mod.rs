@@ -27,10 +27,12 @@ pub enum Reject {
     TooLarge,
     /// Later than the allowed lateness of its window.
     TooLate,
+    /// A message of the partials topic that cannot be read (rollup stage).
+    BadPartial,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 7] = [
+    pub const ALL: [Reject; 8] = [
         Reject::NotUtf8,
         Reject::NotJson,
         Reject::NotObject,
@@ -38,6 +40,7 @@ impl Reject {
         Reject::BadTimestamp,
         Reject::TooLarge,
         Reject::TooLate,
+        Reject::BadPartial,
     ];
 
     /// The reason as it appears in summaries, metrics and dead letters.
@@ -50,6 +53,7 @@ impl Reject {
             Reject::BadTimestamp => "bad_timestamp",
             Reject::TooLarge => "too_large",
             Reject::TooLate => "too_late",
+            Reject::BadPartial => "bad_partial",
         }
     }
 

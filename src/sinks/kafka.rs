@@ -81,6 +81,23 @@ impl ConfirmingProducer {
         if let Some(h) = headers {
             record = record.headers(h);
         }
+        self.send_record(record)
+    }
+
+    /// Queues one message without a key for a given partition.
+    pub fn send_to_partition(&self, topic: &str, partition: i32, payload: &[u8]) -> Result<()> {
+        self.send_record(
+            BaseRecord::<(), [u8]>::to(topic)
+                .partition(partition)
+                .payload(payload),
+        )
+    }
+
+    fn send_record<K: rdkafka::message::ToBytes + ?Sized>(
+        &self,
+        mut record: BaseRecord<'_, K, [u8]>,
+    ) -> Result<()> {
+        let topic = record.topic.to_string();
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),

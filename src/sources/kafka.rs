@@ -3,10 +3,10 @@
 //! automatically), and rebalance hooks that keep the job's state and the
 //! committed checkpoints in step.
 //!
-//! One instance owns the group (scale-out is a separate mode): when
-//! partitions are revoked, the job commits synchronously, forgets its open
-//! windows and re-reads the partitions it keeps from their committed
-//! offsets, so nothing is counted twice.
+//! When partitions are revoked, the job commits synchronously, forgets its
+//! open windows and re-reads the partitions it keeps from their committed
+//! offsets, so nothing is counted twice. Several instances of the ingest or
+//! rollup stage share a group this way (see [`crate::scale`]).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,7 +23,7 @@ use tracing::{info, warn};
 
 use crate::config::KafkaSource;
 use crate::dead_letter::DeadLetters;
-use crate::stream::{Checkpoint, Job, PartitionKey};
+use crate::stream::{Checkpoint, PartitionKey, StreamState};
 
 /// librdkafka settings slipstream chooses; the config's pass-through wins.
 pub fn client_config(source: &KafkaSource) -> ClientConfig {
@@ -64,7 +64,7 @@ pub fn consumer_config(source: &KafkaSource) -> ClientConfig {
 /// State shared between the job loop and the rebalance callbacks, which run
 /// inside `poll` on the same thread (the locks are never contended).
 pub struct Shared {
-    pub job: Mutex<Job>,
+    pub job: Mutex<Box<dyn StreamState>>,
     pub dead_letters: Mutex<DeadLetters>,
     pub topics: Vec<String>,
     pub lag: Mutex<BTreeMap<(String, i32), i64>>,
@@ -99,7 +99,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn job(&self) -> MutexGuard<'_, Job> {
+    pub fn job(&self) -> MutexGuard<'_, Box<dyn StreamState>> {
         lock(&self.job)
     }
 

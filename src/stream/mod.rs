@@ -18,6 +18,13 @@
 //!   in a window that is still open — or its position when it has none — so a
 //!   replay from it recounts every open window in full. The frontier and the
 //!   position ride along as the commit's metadata ([`Checkpoint`]).
+//!
+//! The ingest stage of a scaled-out job ([`Scope::PerPartition`]) keeps the
+//! windows of each partition apart and closes them on the partition's own
+//! watermark, so another instance that takes the partition over computes
+//! the same partial windows from the same offsets. A partition that turns
+//! idle hands over snapshots of its open windows, so the rollup need not
+//! wait for it (see [`crate::scale`]).
 
 mod checkpoint;
 
@@ -29,7 +36,7 @@ pub use checkpoint::Checkpoint;
 use crate::config::Config;
 use crate::decode::Reject;
 use crate::engine::Engine;
-use crate::window::{window_start, Window};
+use crate::window::{window_start, Window, WindowSet};
 
 /// A source partition: index of the topic in the configuration, and partition.
 pub type PartitionKey = (usize, i32);
@@ -48,6 +55,17 @@ pub enum Outcome {
     Replayed,
 }
 
+/// How far apart the partitions' windows are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One set of windows for every partition, closed on the job's
+    /// watermark (a single instance: `--role all`).
+    Shared,
+    /// Windows per partition, each closed on its partition's own watermark
+    /// (the ingest stage of a scaled-out job).
+    PerPartition,
+}
+
 #[derive(Debug)]
 struct Partition {
     /// Newest event time seen.
@@ -64,11 +82,137 @@ struct Partition {
     first_offsets: BTreeMap<i64, i64>,
     /// The window of the last counted event, to skip the map most of the time.
     last_window: i64,
+    /// [`Scope::PerPartition`]: windows ending at or before this are closed.
+    frontier_ns: i64,
+    /// [`Scope::PerPartition`]: this partition's open windows, while another
+    /// partition's are in the engine.
+    windows: Option<WindowSet>,
+    /// [`Scope::PerPartition`]: snapshots of the open windows were handed
+    /// over since the partition turned idle.
+    idle_handed_over: bool,
+}
+
+impl Partition {
+    fn watermark(&self, out_of_orderness_ns: i64) -> Option<i64> {
+        self.max_event_ns
+            .map(|m| m.saturating_sub(out_of_orderness_ns))
+    }
+
+    fn is_idle(&self, now: Instant, idle_timeout: Duration) -> bool {
+        self.at_end && now.saturating_duration_since(self.last_seen) >= idle_timeout
+    }
+
+    /// Forgets the offsets of windows that end at or before `closing`.
+    fn forget_until(&mut self, closing: i64, size: i64) {
+        self.first_offsets
+            .retain(|&start, _| start.saturating_add(size) > closing);
+        if self.last_window.saturating_add(size) <= closing {
+            self.last_window = i64::MIN;
+        }
+    }
+}
+
+/// What the ingest stage hands to the rollup after a round of closing.
+#[derive(Debug, Default)]
+pub struct Handover {
+    /// Windows of a partition that its watermark closed: final.
+    pub closed: Vec<(PartitionKey, Window)>,
+    /// Snapshots of the open windows of partitions that turned idle, with
+    /// the position they cover (the next offset not read).
+    pub snapshots: Vec<(PartitionKey, i64, Window)>,
+    /// Every partition's progress, after the windows above.
+    pub progress: Vec<Progress>,
+}
+
+/// Where one partition stands, as the rollup needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub key: PartitionKey,
+    /// Every window ending at or before this was handed over, final.
+    pub frontier_ns: i64,
+    /// The partition's own watermark, once it has read an event.
+    pub watermark_ns: Option<i64>,
+    /// Idle, with snapshots of its open windows handed over.
+    pub idle: bool,
+}
+
+/// What a round of closing produced, by stage.
+#[derive(Debug)]
+pub enum Closed {
+    /// Complete windows of every SLI (`--role all`).
+    Windows(Vec<Window>),
+    /// Partial windows and progress for the rollup (`--role ingest`).
+    Handover(Handover),
+    /// Complete windows (`--role rollup`), in groups that each hold the
+    /// SLIs marked `true` and no others.
+    Groups(Vec<(Vec<bool>, Vec<Window>)>),
+}
+
+/// The state a stream stage keeps for its assigned partitions, driven by
+/// the Kafka loop in [`crate::topology`].
+pub trait StreamState: Send {
+    fn assign(&mut self, key: PartitionKey, checkpoint: Option<Checkpoint>, now: Instant);
+    fn revoke(&mut self, key: PartitionKey);
+    fn reset(&mut self);
+    fn process(&mut self, key: PartitionKey, offset: i64, payload: &[u8], now: Instant) -> Outcome;
+    fn reached_end(&mut self, key: PartitionKey, now: Instant);
+    fn restart_idle_clocks(&mut self, now: Instant);
+    fn close(&mut self, now: Instant) -> Closed;
+    fn commit_points(&self) -> Vec<(PartitionKey, i64, Checkpoint)>;
+    fn watermark(&self, now: Instant) -> Option<i64>;
+    fn frontier_ns(&self) -> i64;
+    fn open_windows(&self) -> usize;
+    /// The source partitions that exist (the rollup waits for each).
+    fn set_sources(&mut self, _sources: Vec<crate::scale::Source>) {}
+    /// Metrics of the stage beyond the common ones, in Prometheus text.
+    fn render_metrics(&self, _now: Instant, _out: &mut String) {}
+}
+
+impl StreamState for Job {
+    fn assign(&mut self, key: PartitionKey, checkpoint: Option<Checkpoint>, now: Instant) {
+        Job::assign(self, key, checkpoint, now);
+    }
+    fn revoke(&mut self, key: PartitionKey) {
+        Job::revoke(self, key);
+    }
+    fn reset(&mut self) {
+        Job::reset(self);
+    }
+    fn process(&mut self, key: PartitionKey, offset: i64, payload: &[u8], now: Instant) -> Outcome {
+        Job::process(self, key, offset, payload, now)
+    }
+    fn reached_end(&mut self, key: PartitionKey, now: Instant) {
+        Job::reached_end(self, key, now);
+    }
+    fn restart_idle_clocks(&mut self, now: Instant) {
+        Job::restart_idle_clocks(self, now);
+    }
+    fn close(&mut self, now: Instant) -> Closed {
+        match self.scope {
+            Scope::Shared => Closed::Windows(self.close_windows(now)),
+            Scope::PerPartition => Closed::Handover(self.hand_over(now)),
+        }
+    }
+    fn commit_points(&self) -> Vec<(PartitionKey, i64, Checkpoint)> {
+        Job::commit_points(self)
+    }
+    fn watermark(&self, now: Instant) -> Option<i64> {
+        Job::watermark(self, now)
+    }
+    fn frontier_ns(&self) -> i64 {
+        Job::frontier_ns(self)
+    }
+    fn open_windows(&self) -> usize {
+        Job::open_windows(self)
+    }
 }
 
 /// The stream job's state for every assigned partition.
 pub struct Job {
+    scope: Scope,
     engine: Engine,
+    /// [`Scope::PerPartition`]: the partition whose windows are in the engine.
+    current: Option<PartitionKey>,
     size_ns: i64,
     out_of_orderness_ns: i64,
     lateness_ns: i64,
@@ -83,8 +227,14 @@ fn nanos(d: Duration) -> i64 {
 
 impl Job {
     pub fn new(config: &Config) -> Job {
+        Job::with_scope(config, Scope::Shared)
+    }
+
+    pub fn with_scope(config: &Config, scope: Scope) -> Job {
         Job {
+            scope,
             engine: Engine::new(config),
+            current: None,
             size_ns: config.window.size_ns,
             out_of_orderness_ns: nanos(config.window.max_out_of_orderness),
             lateness_ns: nanos(config.window.allowed_lateness),
@@ -94,22 +244,78 @@ impl Job {
         }
     }
 
-    /// Windows ending at or before this are closed.
+    /// Windows ending at or before this are closed (in every partition).
     pub fn frontier_ns(&self) -> i64 {
-        self.frontier_ns
+        match self.scope {
+            Scope::Shared => self.frontier_ns,
+            Scope::PerPartition => self
+                .partitions
+                .values()
+                .map(|p| p.frontier_ns)
+                .min()
+                .unwrap_or(i64::MIN),
+        }
     }
 
-    /// Number of windows still open.
+    /// Number of windows still open (per partition, in the ingest stage).
     pub fn open_windows(&self) -> usize {
         self.engine.windows().len()
+            + self
+                .partitions
+                .values()
+                .filter_map(|p| p.windows.as_ref())
+                .map(WindowSet::len)
+                .sum::<usize>()
+    }
+
+    /// Restarts every partition's idle clock: after the process was stopped
+    /// (SIGSTOP, a long pause), silence while it was not polling says
+    /// nothing about the partitions.
+    pub fn restart_idle_clocks(&mut self, now: Instant) {
+        for p in self.partitions.values_mut() {
+            p.last_seen = now;
+        }
+    }
+
+    /// Puts the windows of `key` into the engine, keeping the engine's
+    /// current ones with their partition.
+    fn switch_to(&mut self, key: PartitionKey) {
+        if self.current == Some(key) {
+            return;
+        }
+        let fresh = || WindowSet::new(self.size_ns, self.engine.slis().len());
+        let incoming = self
+            .partitions
+            .get_mut(&key)
+            .and_then(|p| p.windows.take())
+            .unwrap_or_else(fresh);
+        let outgoing = std::mem::replace(self.engine.windows_mut(), incoming);
+        if let Some(p) = self.current.and_then(|c| self.partitions.get_mut(&c)) {
+            p.windows = Some(outgoing);
+        }
+        self.current = Some(key);
+    }
+
+    /// Gives the engine's windows back to their partition.
+    fn park_current(&mut self) {
+        if let Some(c) = self.current.take() {
+            let empty = WindowSet::new(self.size_ns, self.engine.slis().len());
+            let windows = std::mem::replace(self.engine.windows_mut(), empty);
+            if let Some(p) = self.partitions.get_mut(&c) {
+                p.windows = Some(windows);
+            }
+        }
     }
 
     /// Starts tracking a partition, from its committed checkpoint if any.
     /// The job's frontier moves up to the checkpoint's: windows emitted before
     /// the restart are never emitted again.
     pub fn assign(&mut self, key: PartitionKey, checkpoint: Option<Checkpoint>, now: Instant) {
-        if let Some(c) = checkpoint {
+        if let (Some(c), Scope::Shared) = (checkpoint, self.scope) {
             self.frontier_ns = self.frontier_ns.max(c.frontier_ns);
+        }
+        if self.current == Some(key) {
+            self.park_current();
         }
         self.partitions.insert(
             key,
@@ -121,12 +327,18 @@ impl Job {
                 replay_until: checkpoint.map_or(i64::MIN, |c| c.position),
                 first_offsets: BTreeMap::new(),
                 last_window: i64::MIN,
+                frontier_ns: checkpoint.map_or(i64::MIN, |c| c.frontier_ns),
+                windows: None,
+                idle_handed_over: false,
             },
         );
     }
 
     /// Stops tracking a partition.
     pub fn revoke(&mut self, key: PartitionKey) {
+        if self.current == Some(key) {
+            self.park_current();
+        }
         self.partitions.remove(&key);
     }
 
@@ -135,6 +347,7 @@ impl Job {
     /// (given again to [`Job::assign`]) restore the frontier that was
     /// committed, and windows after it are recomputed in full.
     pub fn reset(&mut self) {
+        self.current = None;
         self.engine.windows_mut().take_until(i64::MAX);
         self.partitions.clear();
         self.frontier_ns = i64::MIN;
@@ -148,15 +361,25 @@ impl Job {
         payload: &[u8],
         now: Instant,
     ) -> Outcome {
-        let frontier = self.frontier_ns;
-        let size = self.size_ns;
-        let Some(p) = self.partitions.get_mut(&key) else {
+        if !self.partitions.contains_key(&key) {
             // A message of a partition we do not own (in flight during a
             // rebalance): leave it to its owner.
             return Outcome::Replayed;
+        }
+        if self.scope == Scope::PerPartition {
+            self.switch_to(key);
+        }
+        let size = self.size_ns;
+        let Some(p) = self.partitions.get_mut(&key) else {
+            return Outcome::Replayed;
+        };
+        let frontier = match self.scope {
+            Scope::Shared => self.frontier_ns,
+            Scope::PerPartition => p.frontier_ns,
         };
         p.last_seen = now;
         p.at_end = false;
+        p.idle_handed_over = false;
         p.position = Some(offset + 1);
         let replayed = offset < p.replay_until;
         let mut too_late = false;
@@ -206,11 +429,8 @@ impl Job {
         let mut idle_max: Option<i64> = None;
         let mut active = 0;
         for p in self.partitions.values() {
-            let idle = p.at_end && now.saturating_duration_since(p.last_seen) >= self.idle_timeout;
-            let wm = p
-                .max_event_ns
-                .map(|m| m.saturating_sub(self.out_of_orderness_ns));
-            if idle {
+            let wm = p.watermark(self.out_of_orderness_ns);
+            if p.is_idle(now, self.idle_timeout) {
                 idle_max = idle_max.max(wm);
             } else {
                 active += 1;
@@ -238,13 +458,54 @@ impl Job {
         self.frontier_ns = closing;
         let size = self.size_ns;
         for p in self.partitions.values_mut() {
-            p.first_offsets
-                .retain(|&start, _| start.saturating_add(size) > closing);
-            if p.last_window.saturating_add(size) <= closing {
-                p.last_window = i64::MIN;
-            }
+            p.forget_until(closing, size);
         }
         self.engine.windows_mut().take_until(closing)
+    }
+
+    /// [`Scope::PerPartition`]: closes each partition's windows on its own
+    /// watermark (plus the allowed lateness), takes snapshots of the open
+    /// windows of partitions that just turned idle, and reports every
+    /// partition's progress.
+    pub fn hand_over(&mut self, now: Instant) -> Handover {
+        self.park_current();
+        let mut out = Handover::default();
+        let size = self.size_ns;
+        let mut keys: Vec<PartitionKey> = self.partitions.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let Some(p) = self.partitions.get_mut(&key) else {
+                continue;
+            };
+            let watermark = p.watermark(self.out_of_orderness_ns);
+            if let Some(wm) = watermark {
+                let closing = wm.saturating_sub(self.lateness_ns);
+                if closing > p.frontier_ns {
+                    p.frontier_ns = closing;
+                    p.forget_until(closing, size);
+                    if let Some(ws) = p.windows.as_mut() {
+                        out.closed
+                            .extend(ws.take_until(closing).into_iter().map(|w| (key, w)));
+                    }
+                }
+            }
+            let idle = p.is_idle(now, self.idle_timeout);
+            if idle && !p.idle_handed_over {
+                p.idle_handed_over = true;
+                if let (Some(ws), Some(position)) = (p.windows.as_ref(), p.position) {
+                    let mut open = ws.clone().take_until(i64::MAX);
+                    out.snapshots
+                        .extend(open.drain(..).map(|w| (key, position, w)));
+                }
+            }
+            out.progress.push(Progress {
+                key,
+                frontier_ns: p.frontier_ns,
+                watermark_ns: watermark,
+                idle: idle && p.idle_handed_over,
+            });
+        }
+        out
     }
 
     /// For each partition that has read anything: the offset that is safe to
@@ -258,11 +519,15 @@ impl Job {
                 let position = p.position?;
                 let first_open = p.first_offsets.values().min().copied();
                 let offset = first_open.map_or(position, |o| o.min(position));
+                let frontier_ns = match self.scope {
+                    Scope::Shared => self.frontier_ns,
+                    Scope::PerPartition => p.frontier_ns,
+                };
                 Some((
                     key,
                     offset,
                     Checkpoint {
-                        frontier_ns: self.frontier_ns,
+                        frontier_ns,
                         position: position.max(p.replay_until),
                     },
                 ))

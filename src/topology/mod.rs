@@ -1,11 +1,13 @@
 //! The stream job's wiring: the Kafka consumer, the job state, the sinks, the
 //! dead letters and the HTTP endpoints, on one thread.
 //!
-//! The loop polls one message at a time and hands it to the [`Job`]. Every
-//! 200 ms it closes the windows the watermark has passed, writes their
-//! records to every sink — retrying with backoff while a sink fails, with
-//! the partitions paused so memory stays bounded — and only then commits the
-//! offsets that depend on them, with the checkpoint in the commit metadata.
+//! The loop polls one message at a time and hands it to the stage's state
+//! ([`StreamState`]). Every 200 ms it closes the windows the watermark has
+//! passed, writes them out — records to every sink (`--role all` and
+//! `rollup`), or partial windows to the partials topic (`ingest`) —
+//! retrying with backoff while that fails, with the partitions paused so
+//! memory stays bounded, and only then commits the offsets that depend on
+//! them, with the checkpoint in the commit metadata.
 //! SIGTERM/SIGINT stop the loop: complete windows are flushed, the offsets
 //! committed, and the consumer closed with a deadline.
 
@@ -20,14 +22,15 @@ use tracing::{error, info, warn};
 
 use crate::config::{Config, SinkKind};
 use crate::dead_letter::DeadLetters;
-use crate::record::{records, Objectives};
+use crate::record::{records_into, Objectives, Record};
+use crate::scale::rollup::Rollup;
 use crate::sinks::file::FileSink;
 use crate::sinks::kafka::KafkaSink;
 use crate::sinks::postgres::PostgresSink;
 use crate::sinks::webhook::WebhookSink;
 use crate::sinks::Sink;
 use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
-use crate::stream::Job;
+use crate::stream::{Closed, Job, Progress, Scope, StreamState};
 use crate::telemetry::{serve, JobStats, Telemetry};
 
 mod worker;
@@ -68,12 +71,56 @@ pub fn build_sinks(
     Ok(sinks)
 }
 
+/// Which part of the work an instance does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything in one process: source partitions in, records out.
+    All,
+    /// Source partitions in, partial windows out to the partials topic.
+    Ingest,
+    /// Partial windows in, records out to the sinks.
+    Rollup,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Ingest => "ingest",
+            Role::Rollup => "rollup",
+        }
+    }
+}
+
+/// Sends an ingest instance's partial windows and progress.
+struct PartialsOut {
+    producer: crate::sinks::kafka::ConfirmingProducer,
+    topic: String,
+    partitions: i32,
+    /// The progress last sent, and when: unchanged progress is sent again
+    /// once a second, so a restarted rollup learns it soon.
+    last_progress: Vec<Progress>,
+    last_sent: Instant,
+    messages: u64,
+    bytes: u64,
+}
+
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// How often the rollup re-reads which source partitions exist.
+const SOURCES_EVERY: Duration = Duration::from_secs(10);
+/// A loop iteration this late means the process was stopped (SIGSTOP) or
+/// starved: partitions' silence meanwhile does not make them idle.
+const STALL: Duration = Duration::from_secs(2);
+
 /// The running job's pieces.
 struct Runner<'a> {
     config: &'a Config,
+    role: Role,
     consumer: BaseConsumer<JobContext>,
     shared: Arc<Shared>,
     sinks: Vec<Box<dyn Sink>>,
+    partials: Option<PartialsOut>,
+    base: rdkafka::ClientConfig,
     telemetry: Arc<Telemetry>,
     stats: JobStats,
     /// Decodes and counts batches of messages on its own thread.
@@ -88,14 +135,52 @@ struct Runner<'a> {
 /// Runs the stream job until `shutdown` is set. Returns once offsets are
 /// committed and the consumer is closed (or the close deadline passed).
 pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
-    let source = config.source.as_ref().with_context(|| {
+    run_role(config, shutdown, Role::All)
+}
+
+/// Runs one stage of the stream job (see [`crate::scale`]).
+pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Result<()> {
+    let configured = config.source.as_ref().with_context(|| {
         format!(
             "{}: `run` needs a [source.kafka] section with brokers and topics",
             config.path.display()
         )
     })?;
-    let base = client_config(source);
-    let sinks = build_sinks(config, Some(&base))?;
+    let base = client_config(configured);
+    let partials_topic = crate::scale::partials_topic(&configured.group_id);
+    let partials_partitions = match role {
+        Role::All => 0,
+        Role::Ingest | Role::Rollup => crate::scale::ensure_partials_topic(
+            &base,
+            &partials_topic,
+            i32::try_from(config.slis.len().clamp(1, 64)).unwrap_or(1),
+        )?,
+    };
+    // The rollup reads the partials topic in a group of its own.
+    let mut source = configured.clone();
+    if role == Role::Rollup {
+        source.group_id = crate::scale::rollup_group(&configured.group_id);
+        source.topics = vec![partials_topic.clone()];
+    }
+    let source = &source;
+    let (sinks, partials) = match role {
+        Role::All | Role::Rollup => (build_sinks(config, Some(&base))?, None),
+        Role::Ingest => (
+            Vec::new(),
+            Some(PartialsOut {
+                producer: crate::sinks::kafka::ConfirmingProducer::with_max_message(
+                    &base,
+                    crate::scale::MAX_MESSAGE_BYTES,
+                )?,
+                topic: partials_topic.clone(),
+                partitions: partials_partitions,
+                last_progress: Vec::new(),
+                last_sent: Instant::now(),
+                messages: 0,
+                bytes: 0,
+            }),
+        ),
+    };
     let dead_letters = DeadLetters::new(
         config.dead_letter.as_ref(),
         Some(&base),
@@ -106,8 +191,13 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
     let addr = serve(&config.http.listen, telemetry.clone())?;
     info!(%addr, "Serving /metrics, /healthz and /readyz.");
 
+    let state: Box<dyn StreamState> = match role {
+        Role::All => Box::new(Job::new(config)),
+        Role::Ingest => Box::new(Job::with_scope(config, Scope::PerPartition)),
+        Role::Rollup => Box::new(Rollup::new(config, partials_partitions)),
+    };
     let shared = Arc::new(Shared {
-        job: Mutex::new(Job::new(config)),
+        job: Mutex::new(state),
         dead_letters: Mutex::new(dead_letters),
         topics: source.topics.clone(),
         lag: Mutex::new(Default::default()),
@@ -128,18 +218,24 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
     consumer
         .subscribe(&topics)
         .context("cannot subscribe to the topics")?;
-    info!(brokers = %source.brokers, topics = ?source.topics, group = %source.group_id, "Consuming.");
+    info!(brokers = %source.brokers, topics = ?source.topics, group = %source.group_id, role = role.name(), "Consuming.");
 
     let mut objectives = Objectives::new(config);
-    if let Some((from, windows)) = crate::sinks::rebuild_objectives(config, &mut objectives, None)?
-    {
-        info!(%from, windows, "Rebuilt the objectives from written window records.");
+    if role != Role::Ingest {
+        if let Some((from, windows)) =
+            crate::sinks::rebuild_objectives(config, &mut objectives, None)?
+        {
+            info!(%from, windows, "Rebuilt the objectives from written window records.");
+        }
     }
     let mut runner = Runner {
         config,
+        role,
         consumer,
         shared: shared.clone(),
         sinks,
+        partials,
+        base,
         telemetry,
         stats: JobStats::default(),
         worker: Worker::start(shared.clone()),
@@ -162,9 +258,26 @@ impl Runner<'_> {
     fn main_loop(&mut self) -> Result<()> {
         let mut last_close = Instant::now();
         let mut last_publish = Instant::now();
+        let mut last_turn = Instant::now();
+        let mut last_sources: Option<Instant> = None;
         while !self.shutdown.load(Ordering::Relaxed) {
+            if self.role == Role::Rollup
+                && last_sources.is_none_or(|t| t.elapsed() >= SOURCES_EVERY)
+            {
+                last_sources = Some(Instant::now());
+                self.refresh_sources();
+            }
             self.poll_once(Duration::from_millis(100))?;
             let now = Instant::now();
+            if now.duration_since(last_turn) >= STALL {
+                warn!(
+                    seconds = now.duration_since(last_turn).as_secs_f64(),
+                    "The loop was stalled; no partition counts as idle for its silence meanwhile."
+                );
+                self.worker.wait();
+                self.shared.job().restart_idle_clocks(now);
+            }
+            last_turn = now;
             if now.duration_since(last_close) >= CLOSE_EVERY {
                 last_close = now;
                 self.emit(false)?;
@@ -220,62 +333,174 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// The source partitions the rollup waits for, from the cluster.
+    fn refresh_sources(&mut self) {
+        let Some(topics) = self.config.source.as_ref().map(|s| s.topics.clone()) else {
+            return;
+        };
+        match crate::scale::source_partitions(&self.base, &topics) {
+            Ok(sources) if !sources.is_empty() => self.shared.job().set_sources(sources),
+            Ok(_) => warn!(?topics, "The source topics have no partitions yet."),
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "Cannot read the source partitions; keeping the last known.")
+            }
+        }
+    }
+
     /// Closes the windows the watermark passed (only complete windows are
-    /// ever emitted), writes them to every sink, retrying until each
-    /// acknowledges, then commits.
+    /// ever emitted), writes them out, retrying until acknowledged, then
+    /// commits.
     fn emit(&mut self, shutting_down: bool) -> Result<bool> {
         self.worker.wait();
-        let windows = self.shared.job().close_windows(Instant::now());
-        if windows.is_empty() {
-            return Ok(true);
-        }
-        let records = records(self.config, &windows, &mut self.objectives);
-        self.shared.writing.store(true, Ordering::Release);
-        let deadline = Instant::now() + SHUTDOWN_BUDGET;
-        for i in 0..self.sinks.len() {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                let started = Instant::now();
-                let name = self.sinks[i].name();
-                let result = self.sinks[i].write(&records);
-                let st = self.stats.sinks.entry(name.clone()).or_default();
-                st.writes += 1;
-                st.write_seconds += started.elapsed().as_secs_f64();
-                match result {
-                    Ok(n) => {
-                        st.records += n as u64;
-                        if self.sink_failing {
-                            info!(sink = %name, "Sink recovered; resuming.");
-                            self.sink_failing = false;
-                            self.resume();
-                        }
-                        break;
+        let now = Instant::now();
+        let closed = self.shared.job().close(now);
+        let mut records: Vec<Record> = Vec::new();
+        let mut windows = 0;
+        let mut partials: Vec<(i32, Vec<u8>)> = Vec::new();
+        match closed {
+            Closed::Windows(w) => {
+                windows = w.len();
+                records_into(
+                    self.config,
+                    &w,
+                    &mut self.objectives,
+                    &|_| true,
+                    &mut records,
+                );
+            }
+            Closed::Groups(groups) => {
+                for (owned, w) in groups {
+                    windows += w.len();
+                    records_into(
+                        self.config,
+                        &w,
+                        &mut self.objectives,
+                        &|i| owned.get(i).copied().unwrap_or(false),
+                        &mut records,
+                    );
+                }
+            }
+            Closed::Handover(h) => {
+                if let Some(out) = &self.partials {
+                    windows = h.closed.len();
+                    let due = !h.closed.is_empty()
+                        || !h.snapshots.is_empty()
+                        || h.progress != out.last_progress
+                        || out.last_sent.elapsed() >= PROGRESS_EVERY;
+                    if due {
+                        partials = crate::scale::messages(
+                            self.config,
+                            &self.shared.topics,
+                            &h,
+                            out.partitions,
+                            true,
+                        );
                     }
-                    Err(e) => {
-                        st.errors += 1;
-                        if !self.sink_failing {
-                            error!(sink = %name, error = %format!("{e:#}"), "Sink write failed; pausing consumption and retrying with backoff.");
-                            self.sink_failing = true;
-                            self.telemetry
-                                .set_ready(false, &format!("sink {name} is failing: {e:#}"));
-                            self.pause();
-                        }
-                        if (shutting_down || self.shutdown.load(Ordering::Relaxed))
-                            && Instant::now() >= deadline
-                        {
-                            self.shared.writing.store(false, Ordering::Release);
-                            bail!("sink {name} still failing at shutdown; offsets stay at the last commit and the windows are recomputed on restart");
-                        }
-                        self.wait(backoff)?;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    if let Some(out) = self.partials.as_mut().filter(|_| due) {
+                        out.last_progress = h.progress;
+                        out.last_sent = now;
                     }
                 }
             }
         }
+        if windows == 0 && partials.is_empty() {
+            return Ok(true);
+        }
+        self.shared.writing.store(true, Ordering::Release);
+        let result = self.write_out(&records, &partials, shutting_down);
         self.shared.writing.store(false, Ordering::Release);
-        self.stats.windows_emitted += windows.len() as u64;
+        result?;
+        self.stats.windows_emitted += windows as u64;
         self.commit_emitted(shutting_down)?;
         Ok(true)
+    }
+
+    /// Writes records to every sink and partials to the partials topic.
+    fn write_out(
+        &mut self,
+        records: &[Record],
+        partials: &[(i32, Vec<u8>)],
+        shutting_down: bool,
+    ) -> Result<()> {
+        let mut sinks = std::mem::take(&mut self.sinks);
+        let mut result = Ok(());
+        for sink in sinks.iter_mut() {
+            let name = sink.name();
+            result = self.retrying(&name, shutting_down, &mut || sink.write(records));
+            if result.is_err() {
+                break;
+            }
+        }
+        self.sinks = sinks;
+        result?;
+        if partials.is_empty() {
+            return Ok(());
+        }
+        let Some(out) = self.partials.take() else {
+            return Ok(());
+        };
+        let name = format!("kafka:{}", out.topic);
+        let result = self.retrying(&name, shutting_down, &mut || {
+            for (q, payload) in partials {
+                out.producer.send_to_partition(&out.topic, *q, payload)?;
+            }
+            out.producer.confirm(Duration::from_secs(30))?;
+            Ok(partials.len())
+        });
+        let mut out = out;
+        if result.is_ok() {
+            out.messages += partials.len() as u64;
+            out.bytes += partials.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
+        }
+        self.partials = Some(out);
+        result
+    }
+
+    /// Runs `write` until it succeeds, with backoff, pausing consumption
+    /// while it fails; gives up only at shutdown, after the budget.
+    fn retrying(
+        &mut self,
+        name: &str,
+        shutting_down: bool,
+        write: &mut dyn FnMut() -> Result<usize>,
+    ) -> Result<()> {
+        let deadline = Instant::now() + SHUTDOWN_BUDGET;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let started = Instant::now();
+            let result = write();
+            let st = self.stats.sinks.entry(name.to_string()).or_default();
+            st.writes += 1;
+            st.write_seconds += started.elapsed().as_secs_f64();
+            match result {
+                Ok(n) => {
+                    st.records += n as u64;
+                    if self.sink_failing {
+                        info!(sink = %name, "Sink recovered; resuming.");
+                        self.sink_failing = false;
+                        self.resume();
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    st.errors += 1;
+                    if !self.sink_failing {
+                        error!(sink = %name, error = %format!("{e:#}"), "Sink write failed; pausing consumption and retrying with backoff.");
+                        self.sink_failing = true;
+                        self.telemetry
+                            .set_ready(false, &format!("sink {name} is failing: {e:#}"));
+                        self.pause();
+                    }
+                    if (shutting_down || self.shutdown.load(Ordering::Relaxed))
+                        && Instant::now() >= deadline
+                    {
+                        bail!("sink {name} still failing at shutdown; offsets stay at the last commit and the windows are recomputed on restart");
+                    }
+                    self.wait(backoff)?;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
     }
 
     /// Commits the new frontier synchronously, retrying until it is stored.
@@ -394,7 +619,10 @@ impl Runner<'_> {
         if let Ok(lag) = self.shared.lag.lock() {
             self.stats.lag = lag.clone();
         }
-        self.telemetry.publish(self.stats.render());
+        let mut text = self.stats.render();
+        self.shared.job().render_metrics(now, &mut text);
+        self.render_stage(&mut text);
+        self.telemetry.publish(text);
         if !self.sink_failing {
             if self.shared.assigned_once.load(Ordering::Acquire) {
                 self.telemetry.set_ready(true, "");
@@ -402,6 +630,22 @@ impl Runner<'_> {
                 self.telemetry
                     .set_ready(false, "waiting for a partition assignment");
             }
+        }
+    }
+
+    fn render_stage(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "# HELP slipstream_role The part of the work this instance does.\n# TYPE slipstream_role gauge\nslipstream_role{{role=\"{}\"}} 1",
+            self.role.name()
+        );
+        if let Some(p) = &self.partials {
+            let _ = writeln!(
+                out,
+                "# HELP slipstream_partials_sent_total Partial-window and progress messages acknowledged by the partials topic.\n# TYPE slipstream_partials_sent_total counter\nslipstream_partials_sent_total {}\n# HELP slipstream_partials_sent_bytes_total Bytes of those messages.\n# TYPE slipstream_partials_sent_bytes_total counter\nslipstream_partials_sent_bytes_total {}",
+                p.messages, p.bytes
+            );
         }
     }
 

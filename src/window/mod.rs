@@ -118,6 +118,21 @@ impl TopValues {
     pub fn distinct(&self) -> usize {
         self.counts.len()
     }
+
+    /// The summary's capacity, for serialization.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Rebuilds a summary from its parts (see [`TopValues::top`],
+    /// [`TopValues::exact`] and [`TopValues::capacity`]).
+    pub fn from_parts(capacity: usize, exact: bool, counts: Vec<(Box<str>, u64)>) -> TopValues {
+        TopValues {
+            counts: counts.into_iter().collect(),
+            approximate: !exact,
+            capacity,
+        }
+    }
 }
 
 impl SliWindow {

@@ -1,0 +1,217 @@
+//! Scale-out: many instances in one consumer group, one exact answer.
+//!
+//! `slipstream run --role ingest` instances share the source partitions
+//! through the consumer group. Each keeps the windows of every partition it
+//! owns apart, closes them on the partition's own watermark, and sends them
+//! as *partial windows* to the internal topic `<group_id>-partials`, with
+//! each partition's progress. `--role rollup` instances, in the group
+//! `<group_id>-rollup`, merge the partials into complete windows once every
+//! source partition has passed them and write the `window`, `slo` and
+//! `alert` records to the sinks ([`rollup`]). `--role all` does both in one
+//! process, merging in memory.
+//!
+//! The SLIs are spread over the partials partitions by a hash of their name,
+//! so all of one SLI's partials meet on one partition, in the order its
+//! ingest instance sent them; progress reports go to every partition.
+
+pub mod codec;
+pub mod rollup;
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use tracing::{info, warn};
+
+pub use codec::{Message, Partial, Source, SourceState};
+
+use crate::config::Config;
+use crate::stream::Handover;
+
+/// The topic between the stages.
+pub fn partials_topic(group_id: &str) -> String {
+    format!("{group_id}-partials")
+}
+
+/// The consumer group of the rollup stage.
+pub fn rollup_group(group_id: &str) -> String {
+    format!("{group_id}-rollup")
+}
+
+/// The partials partition an SLI's partials go to: FNV-1a of its name.
+pub fn partition_of(sli: &str, partitions: i32) -> i32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in sli.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (h % partitions.max(1) as u32) as i32
+}
+
+/// The messages for a hand-over, as (partials partition, payload): one
+/// partial per closed or snapshot window per partials partition (even with
+/// no event of its SLIs, so the rollup knows the window exists), then, when
+/// `with_progress`, one progress report per partials partition.
+pub fn messages(
+    config: &Config,
+    topics: &[String],
+    handover: &Handover,
+    partitions: i32,
+    with_progress: bool,
+) -> Vec<(i32, Vec<u8>)> {
+    let size = partitions.max(1);
+    let q_of: Vec<i32> = config
+        .slis
+        .iter()
+        .map(|s| partition_of(&s.name, size))
+        .collect();
+    let source = |(t, p): (usize, i32)| (topics[t].clone(), p);
+    let mut out = Vec::new();
+    let windows = handover
+        .closed
+        .iter()
+        .map(|(key, w)| (*key, w, None))
+        .chain(
+            handover
+                .snapshots
+                .iter()
+                .map(|(key, through, w)| (*key, w, Some(*through))),
+        );
+    for (key, w, snapshot_through) in windows {
+        // A closed window covers everything its partition will ever count
+        // in it: its version is the greatest possible.
+        let through = snapshot_through.unwrap_or(i64::MAX);
+        for q in 0..size {
+            let slis = config
+                .slis
+                .iter()
+                .zip(w.slis.iter())
+                .zip(&q_of)
+                .filter(|((_, sw), &sq)| sq == q && sw.total > 0)
+                .map(|((s, sw), _)| (s.name.clone(), sw.clone()))
+                .collect();
+            let m = Message::Partial(Partial {
+                source: source(key),
+                start_ns: w.start_ns,
+                through,
+                slis,
+            });
+            out.push((q, m.encode()));
+        }
+    }
+    if with_progress && !handover.progress.is_empty() {
+        let report = Message::Progress(
+            handover
+                .progress
+                .iter()
+                .map(|p| {
+                    (
+                        source(p.key),
+                        SourceState {
+                            frontier_ns: p.frontier_ns,
+                            watermark_ns: p.watermark_ns,
+                            idle: p.idle,
+                        },
+                    )
+                })
+                .collect(),
+        )
+        .encode();
+        for q in 0..size {
+            out.push((q, report.clone()));
+        }
+    }
+    out
+}
+
+/// Largest partials message: a window of an SLI with a full breakdown.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+/// Makes sure the partials topic exists, creating it with `partitions`
+/// partitions when missing, and returns its partition count.
+pub fn ensure_partials_topic(base: &ClientConfig, topic: &str, partitions: i32) -> Result<i32> {
+    if let Some(n) = partition_count(base, topic)? {
+        return Ok(n);
+    }
+    if let Err(e) = create_topic(base, topic, partitions) {
+        // Clusters without the CreateTopics API (the embedded broker) create
+        // a topic when a producer asks for it, with their default count.
+        warn!(topic, error = %format!("{e:#}"), "Cannot create the partials topic with CreateTopics; asking the cluster to create it on first use.");
+        let producer: BaseProducer = base
+            .clone()
+            .set("allow.auto.create.topics", "true")
+            .create()
+            .context("cannot create a Kafka producer")?;
+        let _ = producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(10));
+    }
+    for _ in 0..50 {
+        if let Some(n) = partition_count(base, topic)? {
+            return Ok(n);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("the partials topic {topic} was created but does not appear in the cluster's metadata")
+}
+
+fn create_topic(base: &ClientConfig, topic: &str, partitions: i32) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = base
+        .create()
+        .context("cannot create a Kafka admin client")?;
+    let max_bytes = MAX_MESSAGE_BYTES.to_string();
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))
+        .set("max.message.bytes", &max_bytes);
+    let options = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(30)))
+        .request_timeout(Some(Duration::from_secs(10)));
+    let results = futures_executor::block_on(admin.create_topics([&new], &options))?;
+    for r in results {
+        match r {
+            Ok(_) => info!(topic, partitions, "Created the partials topic."),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => bail!("cannot create the partials topic {t}: {e} (create it yourself with {partitions} partitions and max.message.bytes={MAX_MESSAGE_BYTES}, or give the job the right to)"),
+        }
+    }
+    Ok(())
+}
+
+/// The partition count of a topic; `None` when it does not exist.
+pub fn partition_count(base: &ClientConfig, topic: &str) -> Result<Option<i32>> {
+    Ok(source_partitions(base, &[topic.to_string()])?
+        .iter()
+        .filter(|(t, _)| t == topic)
+        .count()
+        .try_into()
+        .ok()
+        .filter(|&n: &i32| n > 0))
+}
+
+/// Every partition of the given topics, from the cluster's metadata.
+pub fn source_partitions(base: &ClientConfig, topics: &[String]) -> Result<Vec<Source>> {
+    let consumer: BaseConsumer = base
+        .create()
+        .context("cannot create a Kafka client for metadata")?;
+    let mut out = Vec::new();
+    for topic in topics {
+        let md = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .with_context(|| format!("cannot read the metadata of topic {topic}"))?;
+        for t in md.topics() {
+            if t.error().is_some() {
+                continue;
+            }
+            out.extend(
+                t.partitions()
+                    .iter()
+                    .map(|p| (t.name().to_string(), p.id())),
+            );
+        }
+    }
+    Ok(out)
+}
