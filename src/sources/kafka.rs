@@ -201,6 +201,12 @@ impl ConsumerContext for JobContext {
             Ok(None) => {}
             Err(e) => warn!(error = %e, "Not committing on revocation."),
         }
+        // librdkafka keeps a partition's pause across its revocation: one
+        // paused while a sink or a commit was failing would stay paused
+        // when the group gives it back.
+        if let Err(e) = consumer.resume(revoked) {
+            warn!(error = %e, "Cannot clear the pause of revoked partitions.");
+        }
         let mut job = self.shared.job();
         for e in revoked.elements() {
             if let Some(t) = self.shared.topic_index(e.topic()) {

@@ -1,0 +1,353 @@
+//! Scale-out end to end: `slipstream run --role ingest` instances and
+//! `--role rollup` instances over a 6-partition topic on the embedded broker
+//! (its own process), through starts, kill -9, SIGSTOP and rejoins. Their
+//! records are checked against the independent oracle of tests/common, a
+//! single-instance run (`--role all`) and a backfill of the same events.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::kafka::*;
+use common::*;
+use serde_json::Value;
+
+const SOURCE_PARTITIONS: i32 = 6;
+const ALL_PARTITIONS: [i32; 6] = [0, 1, 2, 3, 4, 5];
+
+/// One instance's configuration: the test configuration with its own HTTP
+/// port (and, for a single-instance run, its own group and records file).
+fn instance_config(s: &Setup, base: &Path, name: &str, group: Option<&str>) -> (PathBuf, u16) {
+    let port = free_port();
+    let mut text = fs::read_to_string(base).expect("read config").replace(
+        &format!("127.0.0.1:{}\"", s.port),
+        &format!("127.0.0.1:{port}\""),
+    );
+    if let Some(g) = group {
+        text = text
+            .replace("group_id = \"scale\"", &format!("group_id = \"{g}\""))
+            .replace("records.jsonl", &format!("records-{name}.jsonl"));
+    }
+    let path = s.path(&format!("{name}.toml"));
+    fs::write(&path, text).expect("write instance config");
+    (path, port)
+}
+
+/// A running instance and its HTTP port.
+struct Instance {
+    job: Job,
+    port: u16,
+    cfg: PathBuf,
+    role: &'static str,
+    log: PathBuf,
+}
+
+impl Instance {
+    fn start(s: &Setup, base: &Path, name: &str, role: &'static str) -> Instance {
+        let (cfg, port) = instance_config(s, base, name, None);
+        let log = s.path(&format!("{name}.log"));
+        Instance {
+            job: Job::start(&cfg, &log, &["--role", role], &[]),
+            port,
+            cfg,
+            role,
+            log,
+        }
+    }
+
+    fn restart(&mut self) {
+        self.job = Job::start(&self.cfg, &self.log, &["--role", self.role], &[]);
+    }
+
+    fn metric(&self, name: &str) -> Option<f64> {
+        metric_sum(&metrics(self.port)?, name)
+    }
+
+    /// Waits until the instance has read at least one message.
+    fn wait_consuming(&mut self) {
+        let port = self.port;
+        let job = &mut self.job;
+        wait_until("the instance to consume", Duration::from_secs(60), || {
+            job.assert_running();
+            let v = metric_sum(&metrics(port)?, "slipstream_events_consumed_total")?;
+            (v >= 1.0).then_some(())
+        });
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.job.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -{sig} failed");
+    }
+}
+
+/// The test's cluster: broker, configuration, events and the oracle.
+struct Scenario {
+    s: Setup,
+    /// Kept running for the whole scenario.
+    _broker: Broker,
+    cfg: PathBuf,
+    /// Data events then one pusher per partition.
+    all: Vec<Msg>,
+    exp: Vec<Expect>,
+    producer: TestProducer,
+    next: usize,
+}
+
+impl Scenario {
+    fn new(seed: u64, n: usize) -> Scenario {
+        let s = Setup::new();
+        let broker = Broker::start_with(s.dir.path(), &["in"], 1, SOURCE_PARTITIONS);
+        let cfg = s.config(&broker.bootstrap, "scale", FAST_REJOIN, "", "");
+        let data = events(seed, n, BASE_NS, 10 * WINDOW_NS, &ALL_PARTITIONS);
+        let exp = expected(&oracle_events(&data), None, None);
+        assert_exercises_every_sli(&exp);
+        let push_ns = BASE_NS + 20 * WINDOW_NS + 30 * NS_PER_S;
+        let all = data
+            .into_iter()
+            .chain(pushers(push_ns, &ALL_PARTITIONS))
+            .collect();
+        let producer = TestProducer::new(&broker.bootstrap, "in");
+        Scenario {
+            s,
+            _broker: broker,
+            cfg,
+            all,
+            exp,
+            producer,
+            next: 0,
+        }
+    }
+
+    /// Produces up to `fraction` of the data, in small steps over `over`.
+    fn produce_until(&mut self, fraction: f64, over: Duration) {
+        let end = ((self.all.len() as f64 * fraction) as usize).min(self.all.len());
+        let steps = (over.as_millis() / 20).max(1) as usize;
+        let per = (end.saturating_sub(self.next)).div_ceil(steps).max(1);
+        while self.next < end {
+            let to = (self.next + per).min(end);
+            self.producer.send_all(&self.all[self.next..to]);
+            self.next = to;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.producer.flush();
+    }
+
+    fn records(&self) -> PathBuf {
+        self.s.records()
+    }
+
+    /// Waits until the rollup wrote every expected window record.
+    fn wait_complete(&self, rollup: &mut Instance) {
+        wait_for_keys(
+            &self.records(),
+            &expected_keys(&self.exp),
+            &mut rollup.job,
+            Duration::from_secs(120),
+        );
+    }
+
+    /// A single instance (`--role all`) in its own group over the same topic.
+    fn single_run(&self) -> Vec<Value> {
+        let (cfg, _) = instance_config(&self.s, &self.cfg, "single", Some("single"));
+        let path = self.s.path("records-single.jsonl");
+        let mut job = Job::start(&cfg, &self.s.path("single.log"), &[], &[]);
+        wait_for_keys(
+            &path,
+            &expected_keys(&self.exp),
+            &mut job,
+            Duration::from_secs(120),
+        );
+        assert_clean_exit(&mut job, "single instance");
+        records(&fs::read(&path).expect("single records"))
+    }
+
+    /// A backfill of the same events.
+    fn backfill_run(&self) -> Vec<Value> {
+        let input = self.s.path("in.jsonl");
+        let payloads: Vec<&[u8]> = self.all.iter().map(|m| m.payload.as_slice()).collect();
+        fs::write(&input, join_lines(&payloads)).expect("write input");
+        let (run, out) = backfill(
+            &self.cfg,
+            &self.s.path("backfill.jsonl"),
+            &["--no-progress"],
+            &[&input.display().to_string()],
+            None,
+        );
+        run.assert_code(0, "backfill");
+        records(&out)
+    }
+
+    /// The rollup's records: window records equal the oracle's, every key
+    /// of every kind carries one value, and they equal a single instance
+    /// and a backfill of the same events, record for record.
+    fn assert_exact(&self) {
+        let lines = file_window_lines(&self.records(), false);
+        assert_window_records(&lines, &self.exp, "scaled-out window records");
+        let scaled = one_value_per_key(
+            &records(&fs::read(self.records()).expect("records")),
+            "scaled out",
+        );
+        let single = one_value_per_key(&self.single_run(), "single instance");
+        let batch = one_value_per_key(&self.backfill_run(), "backfill");
+        assert!(
+            scaled.keys().any(|k| k.starts_with("slo|")),
+            "the scenario must produce slo records"
+        );
+        assert_eq!(
+            scaled.keys().collect::<Vec<_>>(),
+            single.keys().collect::<Vec<_>>(),
+            "the scaled-out job and a single instance write the same keys"
+        );
+        for (k, v) in &scaled {
+            assert_eq!(v, &single[k], "{k}: scaled out vs single instance");
+            assert_eq!(Some(v), batch.get(k), "{k}: scaled out vs backfill");
+        }
+    }
+}
+
+/// Records by `kind|key`; panics when a key was written with two values.
+fn one_value_per_key(records: &[Value], what: &str) -> BTreeMap<String, Value> {
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    for r in records {
+        let kind = r["kind"].as_str().expect("kind");
+        let at = match kind {
+            "window" => r["window_start"].as_str(),
+            _ => r["at"].as_str(),
+        }
+        .expect("time of the record");
+        let mut key = format!("{kind}|{}|{at}", r["sli"].as_str().expect("sli"));
+        if kind == "alert" {
+            key.push('|');
+            key.push_str(r["severity"].as_str().expect("severity"));
+        }
+        if let Some(first) = out.get(&key) {
+            assert_eq!(first, r, "{what}: {key} written with two different values");
+        } else {
+            out.insert(key, r.clone());
+        }
+    }
+    out
+}
+
+/// Three ingest instances and one rollup: start with one ingest, scale to
+/// three while the stream flows, kill -9 one mid-stream, add it back.
+#[test]
+fn ingest_scales_out_and_survives_a_kill_with_one_exact_answer() {
+    let mut sc = Scenario::new(601, 36_000);
+    sc.produce_until(0.15, Duration::from_millis(300));
+    let mut rollup = Instance::start(&sc.s, &sc.cfg, "rollup", "rollup");
+    let mut i1 = Instance::start(&sc.s, &sc.cfg, "ingest-1", "ingest");
+    i1.wait_consuming();
+    rollup.wait_consuming();
+    sc.produce_until(0.35, Duration::from_secs(2));
+
+    let mut i2 = Instance::start(&sc.s, &sc.cfg, "ingest-2", "ingest");
+    let mut i3 = Instance::start(&sc.s, &sc.cfg, "ingest-3", "ingest");
+    sc.produce_until(0.5, Duration::from_secs(2));
+    i2.wait_consuming();
+    i3.wait_consuming();
+    sc.produce_until(0.65, Duration::from_secs(2));
+    let windows_before_kill = file_window_lines(&sc.records(), true).len();
+
+    i2.job.kill9();
+    sc.produce_until(0.8, Duration::from_secs(2));
+    i2.restart();
+    sc.produce_until(1.0, Duration::from_secs(3));
+    i2.wait_consuming();
+    sc.wait_complete(&mut rollup);
+    let partials = i1.metric("slipstream_partials_sent_total").unwrap_or(0.0);
+    assert!(partials > 0.0, "ingest-1 sent partials");
+    for (i, what) in [
+        (&mut i1, "ingest-1"),
+        (&mut i2, "ingest-2"),
+        (&mut i3, "ingest-3"),
+        (&mut rollup, "rollup"),
+    ] {
+        assert_clean_exit(&mut i.job, what);
+    }
+    eprintln!("window records before the kill: {windows_before_kill}");
+    sc.assert_exact();
+}
+
+/// The rollup is killed -9 twice at seeded moments while partials flow,
+/// and restarted each time.
+#[test]
+fn a_killed_rollup_resumes_without_a_second_value_for_any_key() {
+    let mut sc = Scenario::new(602, 30_000);
+    sc.produce_until(0.1, Duration::from_millis(200));
+    let mut i1 = Instance::start(&sc.s, &sc.cfg, "ingest-1", "ingest");
+    let mut i2 = Instance::start(&sc.s, &sc.cfg, "ingest-2", "ingest");
+    let mut rollup = Instance::start(&sc.s, &sc.cfg, "rollup", "rollup");
+    i1.wait_consuming();
+    i2.wait_consuming();
+    let mut rng = Rng::new(0x5CA1E);
+    let mut written_at_kills = Vec::new();
+    for fraction in [0.45, 0.8] {
+        rollup.wait_consuming();
+        let until = Instant::now() + Duration::from_millis(500 + rng.below(2500));
+        sc.produce_until(fraction, until - Instant::now());
+        rollup.job.assert_running();
+        rollup.job.kill9();
+        written_at_kills.push(file_window_lines(&sc.records(), true).len());
+        rollup.restart();
+    }
+    sc.produce_until(1.0, Duration::from_secs(2));
+    sc.wait_complete(&mut rollup);
+    eprintln!("window records at the kills: {written_at_kills:?}");
+    for (i, what) in [
+        (&mut i1, "ingest-1"),
+        (&mut i2, "ingest-2"),
+        (&mut rollup, "rollup"),
+    ] {
+        assert_clean_exit(&mut i.job, what);
+    }
+    sc.assert_exact();
+}
+
+/// An ingest instance stopped (SIGSTOP) past the session timeout loses its
+/// partitions to the other; resumed, its stale work changes nothing.
+#[test]
+fn a_paused_ingest_instance_cannot_corrupt_the_output() {
+    let mut sc = Scenario::new(603, 30_000);
+    sc.produce_until(0.2, Duration::from_millis(300));
+    let mut rollup = Instance::start(&sc.s, &sc.cfg, "rollup", "rollup");
+    let mut i1 = Instance::start(&sc.s, &sc.cfg, "ingest-1", "ingest");
+    let mut i2 = Instance::start(&sc.s, &sc.cfg, "ingest-2", "ingest");
+    i1.wait_consuming();
+    i2.wait_consuming();
+    sc.produce_until(0.4, Duration::from_secs(2));
+
+    i1.signal("STOP");
+    // Well past the 3 s session timeout: the group hands its partitions to
+    // ingest-2, which reads on while more events arrive.
+    sc.produce_until(0.7, Duration::from_secs(8));
+    let consumed_by_2 = i2.metric("slipstream_events_consumed_total");
+    i1.signal("CONT");
+    sc.produce_until(1.0, Duration::from_secs(3));
+    sc.wait_complete(&mut rollup);
+    // The resumed instance rejoined and works again.
+    i1.job.assert_running();
+    eprintln!("ingest-2 had consumed {consumed_by_2:?} when ingest-1 resumed");
+    for (i, what) in [
+        (&mut i1, "ingest-1"),
+        (&mut i2, "ingest-2"),
+        (&mut rollup, "rollup"),
+    ] {
+        assert_clean_exit(&mut i.job, what);
+    }
+    let log = fs::read_to_string(sc.s.path("ingest-1.log")).unwrap_or_default();
+    assert!(
+        log.contains("stalled"),
+        "ingest-1 noticed it was stopped:\n{}",
+        tail(&sc.s.path("ingest-1.log"), 30)
+    );
+    sc.assert_exact();
+}
