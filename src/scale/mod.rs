@@ -169,7 +169,7 @@ fn create_topic(base: &ClientConfig, topic: &str, partitions: i32) -> Result<()>
         .set("max.message.bytes", &max_bytes);
     let options = AdminOptions::new()
         .operation_timeout(Some(Duration::from_secs(30)))
-        .request_timeout(Some(Duration::from_secs(10)));
+        .request_timeout(Some(Duration::from_secs(5)));
     let results = futures_executor::block_on(admin.create_topics([&new], &options))?;
     for r in results {
         match r {

@@ -74,6 +74,9 @@ pub struct Shared {
     /// their committed offsets before more messages are counted.
     pub rewind: AtomicBool,
     pub assigned_once: AtomicBool,
+    /// Set by every assignment: a rollup rebuilds its objectives, since the
+    /// SLIs it owns may have changed.
+    pub reassigned: AtomicBool,
     /// Background commits that failed (reported by librdkafka).
     pub async_commit_failures: AtomicU64,
     /// Counts kept by the worker thread.
@@ -242,6 +245,7 @@ impl ConsumerContext for JobContext {
             job.assign((t, e.partition()), checkpoint, now);
         }
         self.shared.assigned_once.store(true, Ordering::Release);
+        self.shared.reassigned.store(true, Ordering::Release);
     }
 }
 

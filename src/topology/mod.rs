@@ -204,6 +204,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         writing: AtomicBool::new(false),
         rewind: AtomicBool::new(false),
         assigned_once: AtomicBool::new(false),
+        reassigned: AtomicBool::new(false),
         async_commit_failures: AtomicU64::new(0),
         counters: Mutex::new(Default::default()),
     });
@@ -221,7 +222,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     info!(brokers = %source.brokers, topics = ?source.topics, group = %source.group_id, role = role.name(), "Consuming.");
 
     let mut objectives = Objectives::new(config);
-    if role != Role::Ingest {
+    if role == Role::All {
         if let Some((from, windows)) =
             crate::sinks::rebuild_objectives(config, &mut objectives, None)?
         {
@@ -352,6 +353,24 @@ impl Runner<'_> {
     /// commits.
     fn emit(&mut self, shutting_down: bool) -> Result<bool> {
         self.worker.wait();
+        if self.role == Role::Rollup && self.shared.reassigned.swap(false, Ordering::AcqRel) {
+            // The SLIs this instance owns may have been another's until now:
+            // their budgets continue from what the sinks hold.
+            let mut objectives = Objectives::new(self.config);
+            match crate::sinks::rebuild_objectives(self.config, &mut objectives, None) {
+                Ok(from) => {
+                    if let Some((from, windows)) = from {
+                        info!(%from, windows, "Rebuilt the objectives after an assignment.");
+                    }
+                    self.objectives = objectives;
+                }
+                Err(e) => {
+                    warn!(error = %format!("{e:#}"), "Cannot rebuild the objectives after an assignment; not writing until it works.");
+                    self.shared.reassigned.store(true, Ordering::Release);
+                    return Ok(true);
+                }
+            }
+        }
         let now = Instant::now();
         let closed = self.shared.job().close(now);
         let mut records: Vec<Record> = Vec::new();
