@@ -86,14 +86,9 @@ config() { # config NAME GROUP
 brokers = "$BROKERS"
 topics = ["in"]
 group_id = "$2"
+# The default [window]: 1m windows, 5s out of orderness, 1m lateness.
 [decode.fields]
 latency = "latency_ms"
-latency_unit = "ms"
-[window]
-size = "1m"
-max_out_of_orderness = "5s"
-allowed_lateness = "1m"
-idle_timeout = "30s"
 $slis
 [[sink]]
 type = "file"

@@ -39,6 +39,7 @@ fn instance_config(s: &Setup, base: &Path, name: &str, group: Option<&str>) -> (
 
 /// A running instance and its HTTP port.
 struct Instance {
+    name: &'static str,
     job: Job,
     port: u16,
     cfg: PathBuf,
@@ -47,10 +48,11 @@ struct Instance {
 }
 
 impl Instance {
-    fn start(s: &Setup, base: &Path, name: &str, role: &'static str) -> Instance {
+    fn start(s: &Setup, base: &Path, name: &'static str, role: &'static str) -> Instance {
         let (cfg, port) = instance_config(s, base, name, None);
         let log = s.path(&format!("{name}.log"));
         Instance {
+            name,
             job: Job::start(&cfg, &log, &["--role", role], &[]),
             port,
             cfg,
@@ -213,6 +215,13 @@ impl Scenario {
     }
 }
 
+/// SIGTERM to each instance: every one must exit 0 within 10 s.
+fn stop_all(instances: &mut [&mut Instance]) {
+    for i in instances.iter_mut() {
+        assert_clean_exit(&mut i.job, i.name);
+    }
+}
+
 /// Records by `kind|key`; panics when a key was written with two values.
 fn one_value_per_key(records: &[Value], what: &str) -> BTreeMap<String, Value> {
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
@@ -265,14 +274,7 @@ fn ingest_scales_out_and_survives_a_kill_with_one_exact_answer() {
     sc.wait_complete(&mut rollup);
     let partials = i1.metric("slipstream_partials_sent_total").unwrap_or(0.0);
     assert!(partials > 0.0, "ingest-1 sent partials");
-    for (i, what) in [
-        (&mut i1, "ingest-1"),
-        (&mut i2, "ingest-2"),
-        (&mut i3, "ingest-3"),
-        (&mut rollup, "rollup"),
-    ] {
-        assert_clean_exit(&mut i.job, what);
-    }
+    stop_all(&mut [&mut i1, &mut i2, &mut i3, &mut rollup]);
     eprintln!("window records before the kill: {windows_before_kill}");
     sc.assert_exact();
 }
@@ -302,13 +304,7 @@ fn a_killed_rollup_resumes_without_a_second_value_for_any_key() {
     sc.produce_until(1.0, Duration::from_secs(2));
     sc.wait_complete(&mut rollup);
     eprintln!("window records at the kills: {written_at_kills:?}");
-    for (i, what) in [
-        (&mut i1, "ingest-1"),
-        (&mut i2, "ingest-2"),
-        (&mut rollup, "rollup"),
-    ] {
-        assert_clean_exit(&mut i.job, what);
-    }
+    stop_all(&mut [&mut i1, &mut i2, &mut rollup]);
     sc.assert_exact();
 }
 
@@ -336,13 +332,7 @@ fn a_paused_ingest_instance_cannot_corrupt_the_output() {
     // The resumed instance rejoined and works again.
     i1.job.assert_running();
     eprintln!("ingest-2 had consumed {consumed_by_2:?} when ingest-1 resumed");
-    for (i, what) in [
-        (&mut i1, "ingest-1"),
-        (&mut i2, "ingest-2"),
-        (&mut rollup, "rollup"),
-    ] {
-        assert_clean_exit(&mut i.job, what);
-    }
+    stop_all(&mut [&mut i1, &mut i2, &mut rollup]);
     let log = fs::read_to_string(sc.s.path("ingest-1.log")).unwrap_or_default();
     assert!(
         log.contains("stalled"),
