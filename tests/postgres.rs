@@ -345,15 +345,40 @@ fn deployment_files_fit_together() {
     let providers = yaml("deploy/grafana/provisioning/dashboards/dashboards.yml");
     assert!(providers["providers"][0]["options"]["path"].is_string());
 
+    // Prometheus scrapes the rollup and every ingest instance on the port
+    // the compose configuration listens on, under the compose service names
+    // that run those roles.
     let prometheus = yaml("deploy/prometheus/prometheus.yml");
-    let targets = &prometheus["scrape_configs"][0]["static_configs"][0]["targets"];
-    let compose = fs::read_to_string(root.join("config/compose.toml")).expect("compose.toml");
-    let port = compose
+    let jobs = &prometheus["scrape_configs"];
+    let config = fs::read_to_string(root.join("config/compose.toml")).expect("compose.toml");
+    let port = config
         .lines()
         .find_map(|l| l.strip_prefix("listen = \"0.0.0.0:"))
         .and_then(|p| p.strip_suffix('"'))
         .expect("compose.toml listens on 0.0.0.0");
-    assert_eq!(targets[0], format!("slipstream:{port}"));
+    assert_eq!(
+        jobs[0]["static_configs"][0]["targets"][0],
+        format!("rollup:{port}")
+    );
+    let dns = &jobs[1]["dns_sd_configs"][0];
+    assert_eq!(dns["names"][0], "ingest");
+    assert_eq!(dns["port"].as_u64(), port.parse::<u64>().ok());
+    let compose = yaml("docker-compose.yml");
+    for (service, role) in [("rollup", "rollup"), ("ingest", "ingest")] {
+        let command: Vec<&str> = compose["services"][service]["command"]
+            .as_array()
+            .unwrap_or_else(|| panic!("service {service} has a command"))
+            .iter()
+            .map(|v| v.as_str().expect("string"))
+            .collect();
+        assert_eq!(
+            command,
+            ["run", "-c", "/etc/slipstream/compose.toml", "--role", role],
+            "{service}"
+        );
+    }
+    // A scalable service cannot bind a fixed host port.
+    assert!(compose["services"]["ingest"]["ports"].is_null());
 }
 
 /// History loaded in two backfills (before and after a time) gives the

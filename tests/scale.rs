@@ -199,10 +199,12 @@ impl Scenario {
         );
         let single = one_value_per_key(&self.single_run(), "single instance");
         let batch = one_value_per_key(&self.backfill_run(), "backfill");
-        assert!(
-            scaled.keys().any(|k| k.starts_with("slo|")),
-            "the scenario must produce slo records"
-        );
+        for kind in ["slo|", "alert|"] {
+            assert!(
+                scaled.keys().any(|k| k.starts_with(kind)),
+                "the scenario must produce {kind} records"
+            );
+        }
         assert_eq!(
             scaled.keys().collect::<Vec<_>>(),
             single.keys().collect::<Vec<_>>(),
