@@ -116,6 +116,19 @@ impl Objectives {
         lines: impl Iterator<Item = &'a str>,
         before_ns: i64,
     ) -> usize {
+        self.rebuild_where(config, lines, &|_, start| start < before_ns)
+    }
+
+    /// [`Self::rebuild`] from the windows that `keep(sli, start)` accepts,
+    /// which must accept a prefix of time for each SLI: a rollup instance
+    /// keeps each SLI's windows up to what its stage emitted, since the
+    /// store may hold later windows of SLIs that other instances own.
+    pub fn rebuild_where<'a>(
+        &mut self,
+        config: &Config,
+        lines: impl Iterator<Item = &'a str>,
+        keep: &dyn Fn(usize, i64) -> bool,
+    ) -> usize {
         // (window start, SLI) -> (good, bad); a key written twice carries the same numbers.
         let mut seen: std::collections::BTreeMap<(i64, usize), (u64, u64, Option<Vec<f64>>)> =
             Default::default();
@@ -135,7 +148,7 @@ impl Objectives {
             let Some(start) = v["window_start"]
                 .as_str()
                 .and_then(crate::time::parse_rfc3339_str)
-                .filter(|&s| s < before_ns)
+                .filter(|&s| keep(sli, s))
             else {
                 continue;
             };
@@ -159,7 +172,7 @@ impl Objectives {
             seen.keys().map(|&(start, _)| start).collect();
         for start in starts {
             for (sli, slot) in self.trackers.iter_mut().enumerate() {
-                let Some((t, alerts)) = slot.as_mut() else {
+                let Some((t, alerts)) = slot.as_mut().filter(|_| keep(sli, start)) else {
                     continue;
                 };
                 match seen.get(&(start, sli)) {

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::kafka::*;
+use common::pg;
 use common::*;
 use serde_json::Value;
 
@@ -342,4 +343,110 @@ fn a_paused_ingest_instance_cannot_corrupt_the_output() {
         tail(&sc.s.path("ingest-1.log"), 30)
     );
     sc.assert_exact();
+}
+
+/// Two rollup instances share the partials partitions and one PostgreSQL
+/// store; one is killed -9 (the other takes its partitions over and
+/// continues its SLIs' budgets from the store), then comes back. Every row
+/// of every table equals a single instance's records.
+#[test]
+fn two_rollups_share_the_work_and_survive_a_kill() {
+    let mut sc = Scenario::new(604, 30_000);
+    let url = pg::fresh_db("pg_scale_rollups");
+    let file_sink = format!(
+        "[[sink]]\ntype = \"file\"\npath = '{}'\n",
+        sc.records().display()
+    );
+    let text = fs::read_to_string(&sc.cfg).expect("config");
+    assert!(
+        text.contains(&file_sink),
+        "the test config has its file sink"
+    );
+    let pg_cfg = sc.s.path("pg.toml");
+    fs::write(
+        &pg_cfg,
+        text.replace(
+            &file_sink,
+            &format!("[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n"),
+        ),
+    )
+    .expect("write config");
+    let window_rows = |url: &str| {
+        pg::try_rows(url, "SELECT sli FROM window_records")
+            .map(|r| r.len())
+            .unwrap_or(0)
+    };
+
+    sc.produce_until(0.2, Duration::from_millis(300));
+    let mut i1 = Instance::start(&sc.s, &pg_cfg, "ingest-1", "ingest");
+    let mut i2 = Instance::start(&sc.s, &pg_cfg, "ingest-2", "ingest");
+    let mut r1 = Instance::start(&sc.s, &pg_cfg, "rollup-1", "rollup");
+    let mut r2 = Instance::start(&sc.s, &pg_cfg, "rollup-2", "rollup");
+    for i in [&mut i1, &mut i2, &mut r1, &mut r2] {
+        i.wait_consuming();
+    }
+    sc.produce_until(0.45, Duration::from_secs(2));
+    wait_until("rows in PostgreSQL", Duration::from_secs(60), || {
+        (window_rows(&url) > 0).then_some(())
+    });
+    let assigned = |i: &Instance| {
+        fs::read_to_string(&i.log)
+            .unwrap_or_default()
+            .matches("Partition assigned")
+            .count()
+    };
+    let before = assigned(&r2);
+    r1.job.kill9();
+    sc.produce_until(0.75, Duration::from_secs(3));
+    // The survivor takes the dead one's partials partitions over once the
+    // session times out, and writes their SLIs on.
+    wait_until(
+        "rollup-2 to take partitions over",
+        Duration::from_secs(30),
+        || (assigned(&r2) > before).then_some(()),
+    );
+    let rows_at_takeover = window_rows(&url);
+    wait_until(
+        "rollup-2 to write the windows of the SLIs it took over",
+        Duration::from_secs(60),
+        || (window_rows(&url) > rows_at_takeover).then_some(()),
+    );
+    r1.restart();
+    sc.produce_until(1.0, Duration::from_secs(2));
+    let want = expected_keys(&sc.exp).len();
+    wait_until(
+        "every window record in PostgreSQL",
+        Duration::from_secs(120),
+        || {
+            r2.job.assert_running();
+            (window_rows(&url) >= want).then_some(())
+        },
+    );
+    // The last windows' slo records follow their window records in the
+    // same transaction; give a late alert a moment, then stop.
+    std::thread::sleep(Duration::from_secs(1));
+    stop_all(&mut [&mut i1, &mut i2, &mut r1, &mut r2]);
+
+    let single = sc.single_run();
+    let n = [
+        pg::assert_rows_match(
+            &url,
+            "window_records",
+            &["sli", "window_start"],
+            &pg::flattened(&single, "window"),
+        ),
+        pg::assert_rows_match(
+            &url,
+            "slo_records",
+            &["sli", "at"],
+            &pg::flattened(&single, "slo"),
+        ),
+        pg::assert_rows_match(
+            &url,
+            "alert_records",
+            &["sli", "severity", "at"],
+            &pg::flattened(&single, "alert"),
+        ),
+    ];
+    assert!(n.iter().all(|&c| c > 0), "rows of every kind: {n:?}");
 }

@@ -319,6 +319,20 @@ impl StreamState for Rollup {
         self.units.values().map(|u| u.windows.len()).sum()
     }
 
+    fn emitted_until(&self) -> Option<Vec<i64>> {
+        Some(
+            self.partition_of_sli
+                .iter()
+                .map(|&q| {
+                    self.units
+                        .iter()
+                        .find(|(k, _)| k.1 == q)
+                        .map_or(i64::MIN, |(_, u)| u.frontier_ns)
+                })
+                .collect(),
+        )
+    }
+
     fn set_sources(&mut self, mut sources: Vec<Source>) {
         sources.sort();
         sources.dedup();

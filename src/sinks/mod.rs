@@ -30,10 +30,22 @@ pub fn rebuild_objectives(
     objectives: &mut crate::record::Objectives,
     before_ns: Option<i64>,
 ) -> anyhow::Result<Option<(String, usize)>> {
+    let before = before_ns.unwrap_or(i64::MAX);
+    rebuild_objectives_where(config, objectives, before_ns, &|_, start| start < before)
+}
+
+/// [`rebuild_objectives`] from the windows `keep(sli, start)` accepts (see
+/// [`crate::record::Objectives::rebuild_where`]); `before_ns` only narrows
+/// what is read.
+pub fn rebuild_objectives_where(
+    config: &crate::config::Config,
+    objectives: &mut crate::record::Objectives,
+    before_ns: Option<i64>,
+    keep: &dyn Fn(usize, i64) -> bool,
+) -> anyhow::Result<Option<(String, usize)>> {
     use anyhow::Context;
 
     use crate::config::SinkKind;
-    let before = before_ns.unwrap_or(i64::MAX);
     for s in config.sinks.iter().filter(|s| s.records.window) {
         match &s.kind {
             SinkKind::File { path } => {
@@ -46,7 +58,7 @@ pub fn rebuild_objectives(
                         })
                     }
                 };
-                let n = objectives.rebuild_before(config, text.lines(), before);
+                let n = objectives.rebuild_where(config, text.lines(), keep);
                 return Ok(Some((path.display().to_string(), n)));
             }
             SinkKind::Postgres { url } => {
@@ -55,7 +67,7 @@ pub fn rebuild_objectives(
                         .context(
                             "cannot read window_records from PostgreSQL to rebuild the objectives",
                         )?;
-                let n = objectives.rebuild_before(config, lines.iter().map(String::as_str), before);
+                let n = objectives.rebuild_where(config, lines.iter().map(String::as_str), keep);
                 return Ok(Some(("window_records in PostgreSQL".into(), n)));
             }
             SinkKind::Kafka { .. } | SinkKind::Webhook { .. } => {}

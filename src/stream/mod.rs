@@ -164,6 +164,12 @@ pub trait StreamState: Send {
     fn open_windows(&self) -> usize;
     /// The source partitions that exist (the rollup waits for each).
     fn set_sources(&mut self, _sources: Vec<crate::scale::Source>) {}
+    /// Per SLI, the end up to which this stage has emitted its windows,
+    /// when that differs between SLIs (a rollup: `i64::MIN` for the SLIs
+    /// another instance owns).
+    fn emitted_until(&self) -> Option<Vec<i64>> {
+        None
+    }
     /// Metrics of the stage beyond the common ones, in Prometheus text.
     fn render_metrics(&self, _now: Instant, _out: &mut String) {}
 }

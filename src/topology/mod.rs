@@ -356,8 +356,18 @@ impl Runner<'_> {
         if self.role == Role::Rollup && self.shared.reassigned.swap(false, Ordering::AcqRel) {
             // The SLIs this instance owns may have been another's until now:
             // their budgets continue from what the sinks hold.
+            // Each SLI's history up to what its unit emitted: the store may
+            // hold later windows of the SLIs of other instances.
+            let until = self.shared.job().emitted_until().unwrap_or_default();
+            let size = self.config.window.size_ns;
+            let keep = |sli: usize, start: i64| {
+                until
+                    .get(sli)
+                    .is_some_and(|&end| start.saturating_add(size) <= end)
+            };
             let mut objectives = Objectives::new(self.config);
-            match crate::sinks::rebuild_objectives(self.config, &mut objectives, None) {
+            match crate::sinks::rebuild_objectives_where(self.config, &mut objectives, None, &keep)
+            {
                 Ok(from) => {
                     if let Some((from, windows)) = from {
                         info!(%from, windows, "Rebuilt the objectives after an assignment.");
