@@ -35,11 +35,36 @@ fn prefix(key: &[u8]) -> u64 {
         .fold(0u64, |w, (i, &b)| w | u64::from(b) << (8 * i))
 }
 
+/// [`prefix`] of the key at `text[start..start + len]`, with one fixed-size
+/// load when eight bytes are there to read (the bytes past the key masked
+/// off): most keys are shorter than eight bytes.
+#[inline]
+pub fn prefix_at(text: &[u8], start: usize, len: usize) -> u64 {
+    match text.get(start..start + 8) {
+        Some(bytes) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(bytes);
+            let w = u64::from_le_bytes(word);
+            if len >= 8 {
+                w
+            } else {
+                w & ((1u64 << (8 * len)) - 1)
+            }
+        }
+        None => prefix(&text[start..start + len]),
+    }
+}
+
 impl Node {
     /// The entry for a key, if the key is wanted.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
-        let p = prefix(key);
+        self.get_with_prefix(prefix(key), key)
+    }
+
+    /// [`Node::get`] with the key's [`prefix`] already computed.
+    #[inline]
+    pub fn get_with_prefix(&self, p: u64, key: &[u8]) -> Option<&Entry> {
         self.keys
             .iter()
             .find(|(kp, k, _)| {
