@@ -218,7 +218,10 @@ impl<'a> Scanner<'a> {
                 let key = unescape(&self.text[ks..ke]);
                 n.get(key.as_bytes())
             } else {
-                n.get_with_prefix(super::paths::prefix_at(self.s, ks, ke - ks), &self.s[ks..ke])
+                n.get_with_prefix(
+                    super::paths::prefix_at(self.s, ks, ke - ks),
+                    &self.s[ks..ke],
+                )
             };
             match entry {
                 Some(e) => {
@@ -485,9 +488,22 @@ mod tests {
     fn numbers_parse_exactly_as_the_standard_parser_does() {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         let mut samples: Vec<String> = [
-            "0", "-0", "0.5", "44.881", "1795773600", "1795773600.25", "123456789012345",
-            "1234567890123456", "0.000000000000001", "9007199254740993", "1e3", "2.5E-3",
-            "-17.000", "99999999999999.9", "0.1", "0.3",
+            "0",
+            "-0",
+            "0.5",
+            "44.881",
+            "1795773600",
+            "1795773600.25",
+            "123456789012345",
+            "1234567890123456",
+            "0.000000000000001",
+            "9007199254740993",
+            "1e3",
+            "2.5E-3",
+            "-17.000",
+            "99999999999999.9",
+            "0.1",
+            "0.3",
         ]
         .iter()
         .map(|s| s.to_string())
