@@ -13,7 +13,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::window::{Histogram, SliWindow, TopValues};
+use crate::window::{bucket_of, Histogram, SliWindow, TopValues};
 
 const VERSION: u8 = 1;
 const KIND_PARTIAL: u8 = 1;
@@ -271,11 +271,17 @@ impl Reader<'_> {
             let n = self.len()?;
             let mut buckets = Vec::with_capacity(n);
             let mut bucket = 0u32;
+            let mut total = 0u64;
+            let last = bucket_of(u64::MAX);
             for _ in 0..n {
-                bucket = bucket
-                    .checked_add(u32::try_from(self.unsigned()?).context("a bucket out of range")?)
-                    .context("a bucket out of range")?;
-                buckets.push((bucket, self.unsigned()?));
+                bucket = u32::try_from(self.unsigned()?)
+                    .ok()
+                    .and_then(|d| bucket.checked_add(d))
+                    .filter(|&b| b <= last)
+                    .context("a latency bucket out of range")?;
+                let c = self.unsigned()?;
+                total = total.checked_add(c).context("latency counts overflow")?;
+                buckets.push((bucket, c));
             }
             w.latency = Histogram::from_parts(min, max, sum, &buckets);
             if w.latency.count() != count {
@@ -404,5 +410,17 @@ mod tests {
         assert!(Message::decode(&long).is_err());
         // A length far past the end must not allocate.
         assert!(Message::decode(&[VERSION, KIND_PROGRESS, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
+        // Nor a bucket far past the last one (a histogram of gigabytes).
+        let mut w = Writer(vec![VERSION, KIND_PARTIAL]);
+        w.source(&("t".to_string(), 0));
+        w.signed(0);
+        w.signed(1);
+        w.unsigned(1);
+        w.str("s");
+        for v in [2u64, 2, 0, 0, 2, 1, 9, 10, 0, 2, 0, 1, 4_000_000_000, 1, 0] {
+            w.unsigned(v);
+        }
+        let e = Message::decode(&w.0).expect_err("bucket");
+        assert!(e.to_string().contains("bucket out of range"), "{e}");
     }
 }

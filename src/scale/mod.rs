@@ -53,17 +53,39 @@ pub fn partition_of(sli: &str, partitions: i32) -> i32 {
     (h % partitions.max(1) as u32) as i32
 }
 
-/// The messages for a hand-over, as (partials partition, payload): one
-/// partial per closed or snapshot window per partials partition (even with
-/// no event of its SLIs, so the rollup knows the window exists), then, when
-/// `with_progress`, one progress report per partials partition.
+/// Messages for the partials topic, as (partials partition, payload).
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    pub partials: Vec<(i32, Vec<u8>)>,
+    /// Sent only once every partial is acknowledged: a report says that the
+    /// partials it covers are on the topic before it.
+    pub progress: Vec<(i32, Vec<u8>)>,
+}
+
+impl Outgoing {
+    pub fn is_empty(&self) -> bool {
+        self.partials.is_empty() && self.progress.is_empty()
+    }
+
+    /// Every message, partials first.
+    pub fn in_order(self) -> Vec<(i32, Vec<u8>)> {
+        let mut all = self.partials;
+        all.extend(self.progress);
+        all
+    }
+}
+
+/// The messages for a hand-over: one partial per closed or snapshot window
+/// per partials partition (even with no event of its SLIs, so the rollup
+/// knows the window exists), and, when `with_progress`, one progress report
+/// per partials partition.
 pub fn messages(
     config: &Config,
     topics: &[String],
     handover: &Handover,
     partitions: i32,
     with_progress: bool,
-) -> Vec<(i32, Vec<u8>)> {
+) -> Outgoing {
     let size = partitions.max(1);
     let q_of: Vec<i32> = config
         .slis
@@ -71,7 +93,7 @@ pub fn messages(
         .map(|s| partition_of(&s.name, size))
         .collect();
     let source = |(t, p): (usize, i32)| (topics[t].clone(), p);
-    let mut out = Vec::new();
+    let mut out = Outgoing::default();
     let windows = handover
         .closed
         .iter()
@@ -101,7 +123,7 @@ pub fn messages(
                 through,
                 slis,
             });
-            out.push((q, m.encode()));
+            out.partials.push((q, m.encode()));
         }
     }
     if with_progress && !handover.progress.is_empty() {
@@ -123,7 +145,7 @@ pub fn messages(
         )
         .encode();
         for q in 0..size {
-            out.push((q, report.clone()));
+            out.progress.push((q, report.clone()));
         }
     }
     out

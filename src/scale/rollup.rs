@@ -333,10 +333,12 @@ impl StreamState for Rollup {
         )
     }
 
-    fn set_sources(&mut self, mut sources: Vec<Source>) {
-        sources.sort();
-        sources.dedup();
-        self.sources = sources;
+    fn set_sources(&mut self, sources: Vec<Source>) {
+        // Kafka never removes partitions: a shorter answer is a metadata
+        // error, and forgetting a partition would close windows without it.
+        self.sources.extend(sources);
+        self.sources.sort();
+        self.sources.dedup();
     }
 
     fn render_metrics(&self, _now: Instant, out: &mut String) {
@@ -468,9 +470,9 @@ mod tests {
                 offsets[p as usize] += 1;
             }
             let handover = job.hand_over(now);
-            out.extend(super::super::messages(
-                config, &topics, &handover, q_count, true,
-            ));
+            out.extend(
+                super::super::messages(config, &topics, &handover, q_count, true).in_order(),
+            );
         }
         out
     }
@@ -565,7 +567,7 @@ mod tests {
         let later = t0 + Duration::from_secs(2);
         let h = job.hand_over(later);
         assert_eq!(h.snapshots.len(), 1, "{h:?}");
-        let messages = super::super::messages(&config, &topics, &h, 1, true);
+        let messages = super::super::messages(&config, &topics, &h, 1, true).in_order();
         let mut r = Rollup::new(&config, 1);
         r.set_sources(vec![("requests".into(), 0), ("requests".into(), 1)]);
         r.assign((0, 0), None, later);

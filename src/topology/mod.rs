@@ -127,6 +127,9 @@ struct Runner<'a> {
     worker: Worker,
     shutdown: Arc<AtomicBool>,
     sink_failing: bool,
+    /// After a stall: nothing is written until a commit shows this instance
+    /// still belongs to the group (a stopped instance may have been replaced).
+    prove_membership: bool,
     last_commit: Instant,
     /// Objective state; rebuilt from the file sink's records at start.
     objectives: Objectives,
@@ -242,6 +245,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         worker: Worker::start(shared.clone()),
         shutdown,
         sink_failing: false,
+        prove_membership: false,
         last_commit: Instant::now(),
         objectives,
     };
@@ -277,6 +281,7 @@ impl Runner<'_> {
                 );
                 self.worker.wait();
                 self.shared.job().restart_idle_clocks(now);
+                self.prove_membership = true;
             }
             last_turn = now;
             if now.duration_since(last_close) >= CLOSE_EVERY {
@@ -312,7 +317,11 @@ impl Runner<'_> {
             }
             Some(Ok(m)) => Some(m),
         };
-        if self.shared.rewind.swap(false, Ordering::AcqRel) {
+        // Not while closed windows are being written: their frontier is
+        // committed first, then the kept partitions are re-read from it.
+        if !self.shared.writing.load(Ordering::Acquire)
+            && self.shared.rewind.swap(false, Ordering::AcqRel)
+        {
             // Messages fetched before the rewind are read again after it.
             drop(msg);
             self.worker.discard_and_wait();
@@ -353,6 +362,13 @@ impl Runner<'_> {
     /// commits.
     fn emit(&mut self, shutting_down: bool) -> Result<bool> {
         self.worker.wait();
+        if self.prove_membership {
+            if !self.commit(CommitMode::Sync) {
+                // Fenced: the group revokes the partitions at a coming poll.
+                return Ok(true);
+            }
+            self.prove_membership = false;
+        }
         if self.role == Role::Rollup && self.shared.reassigned.swap(false, Ordering::AcqRel) {
             // The SLIs this instance owns may have been another's until now:
             // their budgets continue from what the sinks hold.
@@ -385,7 +401,7 @@ impl Runner<'_> {
         let closed = self.shared.job().close(now);
         let mut records: Vec<Record> = Vec::new();
         let mut windows = 0;
-        let mut partials: Vec<(i32, Vec<u8>)> = Vec::new();
+        let mut partials = crate::scale::Outgoing::default();
         match closed {
             Closed::Windows(w) => {
                 windows = w.len();
@@ -437,6 +453,8 @@ impl Runner<'_> {
         }
         self.shared.writing.store(true, Ordering::Release);
         let result = self.write_out(&records, &partials, shutting_down);
+        // A revocation met while writing re-reads the kept partitions only
+        // now, after their new frontier is committed (see `poll_once`).
         self.shared.writing.store(false, Ordering::Release);
         result?;
         self.stats.windows_emitted += windows as u64;
@@ -448,7 +466,7 @@ impl Runner<'_> {
     fn write_out(
         &mut self,
         records: &[Record],
-        partials: &[(i32, Vec<u8>)],
+        partials: &crate::scale::Outgoing,
         shutting_down: bool,
     ) -> Result<()> {
         let mut sinks = std::mem::take(&mut self.sinks);
@@ -470,16 +488,23 @@ impl Runner<'_> {
         };
         let name = format!("kafka:{}", out.topic);
         let result = self.retrying(&name, shutting_down, &mut || {
-            for (q, payload) in partials {
-                out.producer.send_to_partition(&out.topic, *q, payload)?;
+            // Progress only once the partials it covers are acknowledged: a
+            // partial lost to a timeout must not leave a report behind that
+            // says it was sent.
+            for batch in [&partials.partials, &partials.progress] {
+                for (q, payload) in batch {
+                    out.producer.send_to_partition(&out.topic, *q, payload)?;
+                }
+                out.producer.confirm(Duration::from_secs(30))?;
             }
-            out.producer.confirm(Duration::from_secs(30))?;
-            Ok(partials.len())
+            Ok(partials.partials.len() + partials.progress.len())
         });
         let mut out = out;
         if result.is_ok() {
-            out.messages += partials.len() as u64;
-            out.bytes += partials.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
+            for batch in [&partials.partials, &partials.progress] {
+                out.messages += batch.len() as u64;
+                out.bytes += batch.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
+            }
         }
         self.partials = Some(out);
         result
