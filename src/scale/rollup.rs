@@ -32,7 +32,9 @@ use tracing::{error, warn};
 use super::codec::{Message, Partial, Source, SourceState};
 use crate::config::Config;
 use crate::decode::Reject;
-use crate::stream::{Checkpoint, Closed, Outcome, PartitionKey, StreamState};
+use crate::stream::{
+    combined_watermark, commit_point, Checkpoint, Closed, Outcome, PartitionKey, StreamState,
+};
 use crate::window::{SliWindow, Window};
 
 /// A source partition's part of a window: the offset it covers and its
@@ -105,24 +107,12 @@ impl Rollup {
         if self.sources.is_empty() {
             return None;
         }
-        let mut active_min: Option<i64> = None;
-        let mut idle_max: Option<i64> = None;
-        let mut active = 0;
-        for s in &self.sources {
-            let state = unit.sources.get(s)?;
-            if state.idle {
-                idle_max = idle_max.max(state.watermark_ns);
-            } else {
-                active += 1;
-                let wm = state.watermark_ns?;
-                active_min = Some(active_min.map_or(wm, |a| a.min(wm)));
-            }
-        }
-        if active > 0 {
-            active_min
-        } else {
-            idle_max
-        }
+        let states = self
+            .sources
+            .iter()
+            .map(|s| unit.sources.get(s).map(|st| (st.idle, st.watermark_ns)))
+            .collect::<Option<Vec<_>>>()?;
+        combined_watermark(states)
     }
 
     /// Where a unit may close up to now: the watermark less the lateness,
@@ -285,17 +275,10 @@ impl StreamState for Rollup {
         self.units
             .iter()
             .filter_map(|(&key, u)| {
-                let position = u.position?;
                 let first_open = u.windows.values().map(|o| o.first_offset).min();
-                let offset = first_open.map_or(position, |o| o.min(position));
-                Some((
-                    key,
-                    offset,
-                    Checkpoint {
-                        frontier_ns: u.frontier_ns,
-                        position: position.max(u.replay_until),
-                    },
-                ))
+                let (offset, checkpoint) =
+                    commit_point(u.position?, first_open, u.frontier_ns, u.replay_until);
+                Some((key, offset, checkpoint))
             })
             .collect()
     }

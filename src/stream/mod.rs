@@ -431,24 +431,12 @@ impl Job {
     /// The job's watermark: `None` while a partition that is not idle has not
     /// delivered an event yet.
     pub fn watermark(&self, now: Instant) -> Option<i64> {
-        let mut active_min: Option<i64> = None;
-        let mut idle_max: Option<i64> = None;
-        let mut active = 0;
-        for p in self.partitions.values() {
-            let wm = p.watermark(self.out_of_orderness_ns);
-            if p.is_idle(now, self.idle_timeout) {
-                idle_max = idle_max.max(wm);
-            } else {
-                active += 1;
-                let wm = wm?;
-                active_min = Some(active_min.map_or(wm, |a| a.min(wm)));
-            }
-        }
-        if active > 0 {
-            active_min
-        } else {
-            idle_max
-        }
+        combined_watermark(self.partitions.values().map(|p| {
+            (
+                p.is_idle(now, self.idle_timeout),
+                p.watermark(self.out_of_orderness_ns),
+            )
+        }))
     }
 
     /// Closes the windows the watermark has passed (plus the allowed
@@ -522,24 +510,59 @@ impl Job {
         self.partitions
             .iter()
             .filter_map(|(&key, p)| {
-                let position = p.position?;
-                let first_open = p.first_offsets.values().min().copied();
-                let offset = first_open.map_or(position, |o| o.min(position));
                 let frontier_ns = match self.scope {
                     Scope::Shared => self.frontier_ns,
                     Scope::PerPartition => p.frontier_ns,
                 };
-                Some((
-                    key,
-                    offset,
-                    Checkpoint {
-                        frontier_ns,
-                        position: position.max(p.replay_until),
-                    },
-                ))
+                let first_open = p.first_offsets.values().min().copied();
+                let (offset, checkpoint) =
+                    commit_point(p.position?, first_open, frontier_ns, p.replay_until);
+                Some((key, offset, checkpoint))
             })
             .collect()
     }
+}
+
+/// A stream's watermark from its partitions' (idle, watermark): the minimum
+/// over the partitions that are not idle — `None` while one of them has no
+/// watermark yet — and when every one is idle, the newest of theirs.
+pub fn combined_watermark(parts: impl IntoIterator<Item = (bool, Option<i64>)>) -> Option<i64> {
+    let mut active_min: Option<i64> = None;
+    let mut idle_max: Option<i64> = None;
+    let mut active = 0;
+    for (idle, wm) in parts {
+        if idle {
+            idle_max = idle_max.max(wm);
+        } else {
+            active += 1;
+            let wm = wm?;
+            active_min = Some(active_min.map_or(wm, |a| a.min(wm)));
+        }
+    }
+    if active > 0 {
+        active_min
+    } else {
+        idle_max
+    }
+}
+
+/// The offset to commit for a partition and the checkpoint beside it: the
+/// first offset of its events in an open window, or its position when it
+/// has none, so a replay from there recounts every open window in full.
+pub fn commit_point(
+    position: i64,
+    first_open: Option<i64>,
+    frontier_ns: i64,
+    replay_until: i64,
+) -> (i64, Checkpoint) {
+    let offset = first_open.map_or(position, |o| o.min(position));
+    (
+        offset,
+        Checkpoint {
+            frontier_ns,
+            position: position.max(replay_until),
+        },
+    )
 }
 
 #[cfg(test)]
