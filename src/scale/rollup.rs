@@ -56,6 +56,11 @@ struct Unit {
     frontier_ns: i64,
     replay_until: i64,
     position: Option<i64>,
+    /// How many events (summed over the unit's SLIs) each source's part
+    /// held in the windows emitted last (at most [`EMITTED_KEPT`]): tells a
+    /// duplicate of an emitted partial from one that carries events the
+    /// record missed.
+    emitted: BTreeMap<i64, HashMap<Source, u64>>,
     sources: HashMap<Source, SourceState>,
     windows: BTreeMap<i64, Open>,
 }
@@ -72,9 +77,13 @@ pub struct Rollup {
     /// The source partitions that exist; every one must report before a
     /// window closes.
     sources: Vec<Source>,
-    /// Partials for windows already emitted, with counts not seen before.
+    /// Partials for windows already emitted, covering offsets the emitted
+    /// record did not.
     late_partials: u64,
 }
+
+/// Emitted windows whose parts' offsets a unit remembers.
+const EMITTED_KEPT: usize = 256;
 
 impl Rollup {
     pub fn new(config: &Config, partials_partitions: i32) -> Rollup {
@@ -136,10 +145,17 @@ impl Rollup {
         };
         let replayed = offset < unit.replay_until;
         if p.start_ns.saturating_add(size) <= unit.frontier_ns {
-            if !replayed && p.slis.iter().any(|(_, w)| w.total > 0) {
-                // A duplicate of what was emitted, or an idle partition's
-                // events that came after the window closed: either way the
-                // emitted record stands.
+            // A duplicate of what was emitted (a replay), or events of an
+            // idle partition that came after the window closed: the emitted
+            // record stands; only the second kind is counted. A window
+            // emitted too long ago (or before a restart) is taken for a
+            // duplicate.
+            let events: u64 = p.slis.iter().map(|(_, w)| w.total).sum();
+            let late = match unit.emitted.get(&p.start_ns) {
+                Some(parts) => events > parts.get(&p.source).copied().unwrap_or(0),
+                None => false,
+            };
+            if !replayed && late {
                 self.late_partials += 1;
             }
             return Outcome::Replayed;
@@ -188,10 +204,18 @@ impl Rollup {
             // capacity does not depend on the order partials arrived in.
             let mut parts: Vec<(Source, Part)> = open.parts.into_iter().collect();
             parts.sort_by(|a, b| a.0.cmp(&b.0));
-            for (_, (_, counts)) in parts {
+            let mut covered = HashMap::with_capacity(parts.len());
+            for (source, (_, counts)) in parts {
+                let mut events = 0;
                 for (i, w) in counts {
+                    events += w.total;
                     slis[i].merge(&w);
                 }
+                covered.insert(source, events);
+            }
+            unit.emitted.insert(start_ns, covered);
+            while unit.emitted.len() > EMITTED_KEPT {
+                unit.emitted.pop_first();
             }
             windows.push(Window { start_ns, slis });
         }
@@ -208,6 +232,7 @@ impl StreamState for Rollup {
                 frontier_ns: checkpoint.map_or(i64::MIN, |c| c.frontier_ns),
                 replay_until: checkpoint.map_or(i64::MIN, |c| c.position),
                 position: None,
+                emitted: BTreeMap::new(),
                 sources: HashMap::new(),
                 windows: BTreeMap::new(),
             },
@@ -337,7 +362,7 @@ impl StreamState for Rollup {
         );
         let _ = writeln!(
             out,
-            "# HELP slipstream_rollup_late_partials_total Partials with counts that arrived after their window was emitted (the emitted record stands).\n# TYPE slipstream_rollup_late_partials_total counter\nslipstream_rollup_late_partials_total {}",
+            "# HELP slipstream_rollup_late_partials_total Partials carrying events that arrived after their window was emitted (the emitted record stands; duplicates are not counted).\n# TYPE slipstream_rollup_late_partials_total counter\nslipstream_rollup_late_partials_total {}",
             self.late_partials
         );
         // Which source partitions the oldest open window of each unit waits on.
@@ -569,6 +594,83 @@ mod tests {
         assert_eq!(first.slis[0].bad, 1);
         // A second hand-over while still idle sends no new snapshot.
         assert!(job.hand_over(later).snapshots.is_empty());
+    }
+
+    /// Partition 0 has one event at 10 s and turns idle; partition 1 is far
+    /// ahead. Returns the ingest state and its hand-over's messages.
+    fn idle_snapshot(
+        config: &Config,
+        topics: &[String],
+        later: Instant,
+    ) -> (Job, Vec<(i32, Vec<u8>)>) {
+        let mut job = Job::with_scope(config, Scope::PerPartition);
+        let t0 = later - Duration::from_secs(2);
+        job.assign((0, 0), None, t0);
+        job.assign((0, 1), None, t0);
+        job.process((0, 0), 0, &event(10, 200, 10), t0);
+        job.reached_end((0, 0), t0);
+        job.process((0, 1), 0, &event(300, 200, 10), t0);
+        let messages = super::super::messages(config, topics, &job.hand_over(later), 1, true);
+        (job, messages.in_order())
+    }
+
+    #[test]
+    fn after_emission_duplicates_pass_and_missed_events_are_counted() {
+        let config = config();
+        let topics = vec!["requests".to_string()];
+        let later = Instant::now() + Duration::from_secs(2);
+        let rollup = || {
+            let mut r = Rollup::new(&config, 1);
+            r.set_sources(vec![("requests".into(), 0), ("requests".into(), 1)]);
+            r.assign((0, 0), None, later);
+            r
+        };
+        let mut offset = 0;
+        let mut feed = |r: &mut Rollup, messages: Vec<(i32, Vec<u8>)>| {
+            let mut emitted = Vec::new();
+            for (_, m) in messages {
+                r.process((0, 0), offset, &m, later);
+                offset += 1;
+                if let Closed::Groups(groups) = r.close(later) {
+                    emitted.extend(groups.into_iter().flat_map(|(_, w)| w));
+                }
+            }
+            emitted
+        };
+        let late_partials = |r: &Rollup| {
+            let mut text = String::new();
+            r.render_metrics(later, &mut text);
+            metric(&text, "slipstream_rollup_late_partials_total")
+        };
+
+        let (mut job, snapshot) = idle_snapshot(&config, &topics, later);
+        let mut r = rollup();
+        let emitted = feed(&mut r, snapshot);
+        assert_eq!(emitted[0].start_ns, 0);
+        assert_eq!(emitted[0].slis[0].total, 1, "emitted from the snapshot");
+        // Partition 0 wakes up: one more event in the emitted window, and
+        // one far ahead that closes the window at the ingest for good.
+        job.process((0, 0), 1, &event(20, 503, 10), later);
+        job.process((0, 0), 2, &event(500, 200, 10), later);
+        let closed = super::super::messages(&config, &topics, &job.hand_over(later), 1, true);
+        let window_0 = closed.partials[0].clone();
+        feed(&mut r, vec![window_0.clone()]);
+        assert_eq!(late_partials(&r), 1.0, "an event the record missed");
+        feed(&mut r, vec![window_0]);
+        assert_eq!(late_partials(&r), 2.0, "still more events than emitted");
+
+        // A replay of the snapshot after its window was emitted.
+        let mut r = rollup();
+        let (_, snapshot) = idle_snapshot(&config, &topics, later);
+        assert_eq!(feed(&mut r, snapshot.clone()).len(), 1);
+        assert!(feed(&mut r, snapshot).is_empty());
+        assert_eq!(late_partials(&r), 0.0, "a duplicate is not late");
+    }
+
+    fn metric(text: &str, name: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {text}"))
     }
 
     #[test]
