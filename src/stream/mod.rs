@@ -367,16 +367,13 @@ impl Job {
         payload: &[u8],
         now: Instant,
     ) -> Outcome {
-        if !self.partitions.contains_key(&key) {
-            // A message of a partition we do not own (in flight during a
-            // rebalance): leave it to its owner.
-            return Outcome::Replayed;
-        }
-        if self.scope == Scope::PerPartition {
+        if self.scope == Scope::PerPartition && self.partitions.contains_key(&key) {
             self.switch_to(key);
         }
         let size = self.size_ns;
         let Some(p) = self.partitions.get_mut(&key) else {
+            // A message of a partition we do not own (in flight during a
+            // rebalance): leave it to its owner.
             return Outcome::Replayed;
         };
         let frontier = match self.scope {
