@@ -5,7 +5,9 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use slipstream::config::Config;
+use slipstream::decode::Decoder;
 use slipstream::engine::Engine;
+use slipstream::event::Event;
 use slipstream::gen::{GenArgs, Generator};
 
 fn lines(n: u64) -> Vec<Vec<u8>> {
@@ -47,6 +49,17 @@ fn pipeline(c: &mut Criterion) {
                 let _ = engine.process(line);
             }
             engine.into_windows().len()
+        })
+    });
+    let decoder = Decoder::new(&config);
+    group.bench_function("decode_only", |b| {
+        b.iter(|| {
+            let mut ok = 0usize;
+            for line in &input {
+                let mut event = Event::with_slots(decoder.slots());
+                ok += usize::from(decoder.decode(line, &mut event).is_ok());
+            }
+            ok
         })
     });
     group.finish();

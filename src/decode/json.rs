@@ -482,7 +482,7 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{find_quote_or_backslash, parse_number};
+    use super::{find_quote_or_backslash, parse_number, scan, PathTree, ScanError, Value};
 
     #[test]
     fn numbers_parse_exactly_as_the_standard_parser_does() {
@@ -557,5 +557,141 @@ mod tests {
             let s = vec![b'['; len];
             assert_eq!(find_quote_or_backslash(&s), None);
         }
+    }
+
+    fn next(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    /// A random JSON value with random whitespace, escapes and nesting.
+    fn value(x: &mut u64, depth: usize, out: &mut String) {
+        let roll = |x: &mut u64, n: u64| next(x) % n;
+        let ws = [" ", "\t", "\n", "\r", "", "", "", ""];
+        out.push_str(ws[roll(x, 8) as usize]);
+        let kinds = if depth >= 4 { 5 } else { 7 };
+        match roll(x, kinds) {
+            0 => {
+                out.push('"');
+                for _ in 0..roll(x, 12) {
+                    let parts = [
+                        "a", "é", "\\\"", "\\\\", "\\n", "\\u00e9", "\\/", "x y", "{", "]", ":",
+                        ",",
+                    ];
+                    out.push_str(parts[roll(x, parts.len() as u64) as usize]);
+                }
+                out.push('"');
+            }
+            1 => {
+                let numbers = ["0", "-1", "12.5", "1e9", "-0.25E-3", "1795773600", "44.881"];
+                out.push_str(numbers[roll(x, numbers.len() as u64) as usize]);
+            }
+            2 => out.push_str("true"),
+            3 => out.push_str("false"),
+            4 => out.push_str("null"),
+            5 => {
+                out.push('[');
+                for k in 0..roll(x, 4) {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    value(x, depth + 1, out);
+                }
+                out.push(']');
+            }
+            _ => {
+                out.push('{');
+                for k in 0..roll(x, 5) {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    let keys = ["\"a\"", "\"b\"", "\"a\\u0062\"", "\"\"", "\"http\""];
+                    out.push_str(keys[roll(x, keys.len() as u64) as usize]);
+                    out.push_str(ws[roll(x, 8) as usize]);
+                    out.push(':');
+                    value(x, depth + 1, out);
+                }
+                out.push('}');
+            }
+        }
+        out.push_str(ws[roll(x, 8) as usize]);
+    }
+
+    #[test]
+    fn accepts_exactly_the_json_that_serde_json_accepts() {
+        let mut tree = PathTree::default();
+        tree.insert("a", 0);
+        tree.insert("http.b", 1);
+        let mut x = 0x0123_4567_89AB_CDEFu64;
+        let (mut objects, mut others, mut invalid) = (0, 0, 0);
+        for round in 0..40_000 {
+            let mut text = String::new();
+            if round % 2 == 0 {
+                text.push('{');
+                text.push_str("\"a\":");
+                value(&mut x, 1, &mut text);
+                text.push_str(",\"http\":{\"b\":");
+                value(&mut x, 2, &mut text);
+                text.push_str("}}");
+            } else {
+                value(&mut x, 0, &mut text);
+            }
+            // Mutate some: drop, double or replace one byte.
+            next(&mut x);
+            let mut bytes = text.into_bytes();
+            if x % 3 == 0 && !bytes.is_empty() {
+                let at = (x >> 8) as usize % bytes.len();
+                match (x >> 40) % 3 {
+                    0 => {
+                        bytes.remove(at);
+                    }
+                    1 => bytes.insert(at, bytes[at]),
+                    _ => {
+                        let noise = b"\"\\{}[]:,0e-. x";
+                        bytes[at] = noise[(x >> 48) as usize % noise.len()];
+                    }
+                }
+            }
+            let Ok(text) = String::from_utf8(bytes) else {
+                continue;
+            };
+            let expected: Result<serde_json::Value, _> = serde_json::from_str(&text);
+            if let Err(e) = &expected {
+                // Raw control characters inside strings are tolerated on
+                // purpose, and a number too large for f64 is JSON all the same.
+                let e = e.to_string();
+                if e.contains("control character") || e.contains("number out of range") {
+                    continue;
+                }
+            }
+            let mut values = vec![None, None];
+            let got = scan(&text, &tree, &mut values);
+            match &expected {
+                Ok(serde_json::Value::Object(o)) => {
+                    objects += 1;
+                    assert!(got.is_ok(), "{text:?}: {got:?}");
+                    let want_a = o.get("a").and_then(|v| v.as_str());
+                    let got_a = match &values[0] {
+                        Some(Value::Str(s)) => Some(s.as_ref()),
+                        _ => None,
+                    };
+                    assert_eq!(got_a, want_a, "{text:?}");
+                }
+                Ok(_) => {
+                    others += 1;
+                    assert_eq!(got, Err(ScanError::NotObject), "{text:?}");
+                }
+                Err(_) => {
+                    invalid += 1;
+                    assert_eq!(got, Err(ScanError::NotJson), "{text:?}");
+                }
+            }
+        }
+        assert!(
+            objects > 5_000 && others > 5_000 && invalid > 5_000,
+            "{objects} {others} {invalid}"
+        );
     }
 }
