@@ -7,6 +7,7 @@
 #   PARTITIONS=P bash benches/kafka_throughput.sh [N]
 #   LIBRDKAFKA='K=V ...' bash benches/kafka_throughput.sh [N]
 #   EXTRA_SINK_TOML='[[sink]] ...' bash benches/kafka_throughput.sh [N]
+#   RUNS=R bash benches/kafka_throughput.sh [N]  # R bare/job pairs, default 3
 #
 # The embedded broker keeps only the newest ~5 MiB of each partition, so the
 # topic gets enough partitions to hold all N events (at least 4; about 20 for
@@ -26,7 +27,7 @@ say() { printf '%s\n' "$*" >&2; }
 die() { say "kafka_throughput.sh: $*"; exit 2; }
 
 N=2000000
-RUNS=2
+RUNS=${RUNS:-3}
 TOPIC=request-logs
 PARTITIONS=${PARTITIONS:-}
 [[ -z $PARTITIONS || $PARTITIONS =~ ^[1-9][0-9]*$ ]] || die "PARTITIONS must be a positive integer, not '$PARTITIONS'"
@@ -164,10 +165,6 @@ bare_run() {
     BARE_RSS[run]=$(awk '/Maximum resident set size/ { print $NF }' "$out.time")
     say "   bare run $run: $line   CPU $(cpu_seconds "$out.time") s   peak RSS $((BARE_RSS[run] / 1024)) MiB   ($(load))"
 }
-
-for run in $(seq 1 "$RUNS"); do
-    bare_run "$run"
-done
 
 # ------------------------------------------------------------ slipstream run
 # The four SLIs of config/demo.toml, copied from the first [[sli]] to the
@@ -322,7 +319,10 @@ job_run() {
     say "     broker threads CPU (cumulative since start): $broker_cpu"
 }
 
+# Interleaved, so each job run has a bare run right before it: on a shared
+# machine the speed drifts over minutes, and a pair sees the same conditions.
 for run in $(seq 1 "$RUNS"); do
+    bare_run "$run"
     job_run "$run"
 done
 
@@ -332,13 +332,18 @@ max_rss() { printf '%s\n' "$@" | sort -n | tail -n 1; }
 B=$(best "${BARE_RATE[@]}")
 S=$(best "${JOB_RATE[@]}")
 R=$(awk -v s="$S" -v b="$B" 'BEGIN { printf "%.2f", s / b }')
+PAIRS=()
+for run in $(seq 1 "$RUNS"); do
+    PAIRS+=("$(awk -v s="${JOB_RATE[run]}" -v b="${BARE_RATE[run]}" 'BEGIN { printf "%.2f", s / b }')")
+done
+MEDIAN=$(printf '%s\n' "${PAIRS[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : sprintf("%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
 NPROC=$(nproc)
 echo
 echo "events:               $N (embedded broker, $PARTITIONS partitions), nproc=$NPROC"
 echo "bare rdkafka:         $B ev/s (best of $RUNS: ${BARE_RATE[*]}), peak RSS $(( $(max_rss "${BARE_RSS[@]}") / 1024 )) MiB"
 echo "slipstream run:       $S ev/s (best of $RUNS: ${JOB_RATE[*]}), peak RSS $(( $(max_rss "${JOB_RSS[@]}") / 1024 )) MiB"
-echo "ratio slipstream/bare: $R (goal: >= 0.8)"
+echo "ratio slipstream/bare: $R best against best; per interleaved pair: ${PAIRS[*]}, median $MEDIAN (goal: >= 0.8)"
 [[ -z $JOB_EXTRA ]] || echo "extra librdkafka:     ${EXTRA[*]}"
 echo "$(load)"
 echo
-echo "Kafka consume on $N events (embedded broker, $PARTITIONS partitions)${JOB_EXTRA:+ with ${EXTRA[*]}}, nproc=$NPROC: bare rdkafka $B ev/s, slipstream run $S ev/s, ratio $R"
+echo "Kafka consume on $N events (embedded broker, $PARTITIONS partitions)${JOB_EXTRA:+ with ${EXTRA[*]}}, nproc=$NPROC: bare rdkafka $B ev/s, slipstream run $S ev/s, ratio $R (pairs ${PAIRS[*]}, median $MEDIAN)"

@@ -28,7 +28,9 @@
 
 mod checkpoint;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
 
 pub use checkpoint::Checkpoint;
@@ -223,7 +225,8 @@ pub struct Job {
     out_of_orderness_ns: i64,
     lateness_ns: i64,
     idle_timeout: Duration,
-    partitions: HashMap<PartitionKey, Partition>,
+    /// Looked up for every message: a fast hash, as the keys are small integers.
+    partitions: FxHashMap<PartitionKey, Partition>,
     frontier_ns: i64,
 }
 
@@ -245,7 +248,7 @@ impl Job {
             out_of_orderness_ns: nanos(config.window.max_out_of_orderness),
             lateness_ns: nanos(config.window.allowed_lateness),
             idle_timeout: config.window.idle_timeout,
-            partitions: HashMap::new(),
+            partitions: FxHashMap::default(),
             frontier_ns: i64::MIN,
         }
     }

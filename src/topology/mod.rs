@@ -319,7 +319,10 @@ impl Runner<'_> {
         };
         // Not while closed windows are being written: their frontier is
         // committed first, then the kept partitions are re-read from it.
-        if !self.shared.writing.load(Ordering::Acquire)
+        // A plain load first: a read-modify-write on every message would
+        // pull the flag's cache line away from the worker each time.
+        if self.shared.rewind.load(Ordering::Acquire)
+            && !self.shared.writing.load(Ordering::Acquire)
             && self.shared.rewind.swap(false, Ordering::AcqRel)
         {
             // Messages fetched before the rewind are read again after it.
@@ -333,7 +336,12 @@ impl Runner<'_> {
             self.worker.flush();
             return Ok(());
         };
-        if let Some(topic) = self.shared.topic_index(msg.topic()) {
+        // One topic (the usual case) needs no look-up by name.
+        let topic = match self.shared.topics.len() {
+            1 => Some(0),
+            _ => self.shared.topic_index(msg.topic()),
+        };
+        if let Some(topic) = topic {
             self.worker.push(
                 (topic, msg.partition()),
                 msg.offset(),

@@ -143,13 +143,22 @@ fn handle_batch(shared: &Shared, batch: &Batch) {
     {
         let mut job = shared.job();
         let mut dead_letters = shared.dead_letters();
+        // Messages come in runs from one partition: counted per run.
+        let mut run: Option<(PartitionKey, u64)> = None;
         for (key, offset, range) in &batch.messages {
             if *offset == END_OF_PARTITION {
                 job.reached_end(*key, now);
                 continue;
             }
             let payload = &batch.data[range.clone()];
-            *local.consumed.entry(*key).or_insert(0) += 1;
+            match &mut run {
+                Some((k, n)) if k == key => *n += 1,
+                _ => {
+                    if let Some((k, n)) = run.replace((*key, 1)) {
+                        *local.consumed.entry(k).or_insert(0) += n;
+                    }
+                }
+            }
             let reason = match job.process(*key, *offset, payload, now) {
                 Outcome::Counted => continue,
                 Outcome::Replayed => {
@@ -169,6 +178,9 @@ fn handle_batch(shared: &Shared, batch: &Batch) {
                 error!(error = %format!("{e:#}"), reason = reason.name(), "Cannot queue a dead letter; re-reading from the last commit.");
                 rewind = true;
             }
+        }
+        if let Some((k, n)) = run {
+            *local.consumed.entry(k).or_insert(0) += n;
         }
     }
     if rewind {
