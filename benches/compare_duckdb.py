@@ -5,7 +5,7 @@ Driven by benches/compare_duckdb.sh, which builds the release binary, makes a
 temporary directory and passes both in. Subcommands:
 
   compare      generate LINES lines, time `slipstream backfill` and an
-               equivalent DuckDB query (best of --runs each), check that both
+               equivalent DuckDB query (--runs interleaved pairs), check that both
                give the same per-SLI, per-minute counts, print a table.
   memory       pipe `slipstream gen --out -` into `slipstream backfill -` for
                inputs of a few sizes and report the peak RSS of each.
@@ -23,6 +23,7 @@ import math
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -372,27 +373,30 @@ def cmd_compare(a: argparse.Namespace) -> None:
         while f.read(1 << 24):
             pass
 
+    # Interleaved, so each slipstream run has a DuckDB run right after it: on
+    # a shared machine the speed drifts over minutes, and a pair sees the
+    # same conditions.
     slip_times, slip_rss, slip_out = [], [], []
-    print(f"== slipstream backfill, {a.runs} runs", flush=True)
+    duck_times, duck_rss, info = [], [], {}
+    duck_out = work / "duckdb.json"
+    summary = ""
+    print(f"== {a.runs} pairs: slipstream backfill, then DuckDB", flush=True)
     for i in range(a.runs):
         out = work / f"slipstream-{i}.jsonl"
         elapsed, tv, summary = run_slipstream(a, logs, out, work / f"time-{i}.txt")
         slip_times.append(elapsed)
         slip_rss.append(tv["rss_kib"])
         slip_out.append(out)
-        print(f"   run {i + 1}: {elapsed:.3f} s, peak RSS {mib(tv['rss_kib'])}, "
+        print(f"   slipstream run {i + 1}: {elapsed:.3f} s, peak RSS {mib(tv['rss_kib'])}, "
               f"user {tv['user']:.2f} s + sys {tv['sys']:.2f} s, CPU {tv['cpu']} ({load()})", flush=True)
-    print("   " + "\n   ".join(summary.strip().splitlines()), flush=True)
-
-    duck_times, duck_rss, info = [], [], {}
-    duck_out = work / "duckdb.json"
-    print(f"== DuckDB, {a.runs} runs", flush=True)
-    for i in range(a.runs):
         info = run_duckdb(a, logs, duck_out)
         duck_times.append(info["elapsed"])
         duck_rss.append(info["rss_kib"])
-        print(f"   run {i + 1}: {info['elapsed']:.3f} s, peak RSS {mib(info['rss_kib'])} "
+        print(f"   DuckDB run {i + 1}:     {info['elapsed']:.3f} s, peak RSS {mib(info['rss_kib'])} "
               f"(duckdb {info['version']}, threads={info['threads']}) ({load()})", flush=True)
+    print("   " + "\n   ".join(summary.strip().splitlines()), flush=True)
+    pairs = sorted(d / s for s, d in zip(slip_times, duck_times))
+    median = statistics.median(pairs)
 
     # The check: every window record against DuckDB's numbers.
     slip = read_slipstream(slip_out[0])
@@ -431,7 +435,8 @@ def cmd_compare(a: argparse.Namespace) -> None:
           f"{mb / best_s:>7.1f} MB/s  peak RSS {mib(max(slip_rss))}")
     print(f"{'DuckDB best of ' + str(a.runs):<28}{best_d:>12.3f} s  {a.lines / best_d:>12,.0f} lines/s  "
           f"{mb / best_d:>7.1f} MB/s  peak RSS {mib(max(duck_rss))} (incl. Python)")
-    print(f"{'ratio DuckDB/slipstream':<28}{best_d / best_s:>13.2f}x")
+    print(f"{'ratio DuckDB/slipstream':<28}{best_d / best_s:>13.2f}x best against best; "
+          f"per pair {' '.join(f'{r:.2f}' for r in pairs)}, median {median:.2f}x")
     print(f"{'windows compared':<28}{len(slip):>14} (sli x minute)")
     for pk in sorted(pct["devs"], key=lambda k: float("0." + k[1:])):
         dev, where = pct["devs"][pk]
@@ -444,7 +449,8 @@ def cmd_compare(a: argparse.Namespace) -> None:
         print(f"{'max deviation, nearest-rank':<28}{worst_nr * 100:>12.3f} % (contract: 1 %; {where_nr})")
     print()
     print(f"backfill vs DuckDB on {a.lines:,} lines ({mb:.0f} MB), nproc={nproc}: "
-          f"slipstream {best_s:.2f} s, DuckDB {best_d:.2f} s, ratio {best_d / best_s:.2f}x")
+          f"slipstream {best_s:.2f} s, DuckDB {best_d:.2f} s, ratio {best_d / best_s:.2f}x "
+          f"(median of {a.runs} interleaved pairs {median:.2f}x)")
     print(f"({load()})")
 
     if mismatches:

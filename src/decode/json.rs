@@ -21,7 +21,7 @@ pub enum ScanError {
 }
 
 /// Nesting deeper than this is treated as not JSON rather than risking the stack.
-const MAX_DEPTH: usize = 128;
+pub(super) const MAX_DEPTH: usize = 128;
 
 /// Scans `text` as one JSON object and fills the slots that `tree` names.
 /// Returns the raw text of a numeric timestamp, which is re-read as an
@@ -31,6 +31,11 @@ pub fn scan<'a>(
     tree: &PathTree,
     values: &mut [Option<Value<'a>>],
 ) -> Result<Option<&'a str>, ScanError> {
+    if let Some(ts_raw) = super::compact::scan(text, tree, values) {
+        return Ok(ts_raw);
+    }
+    // Anything but compact JSON, or an error: read again, the general way.
+    values.iter_mut().for_each(|v| *v = None);
     let mut sc = Scanner {
         text,
         s: text.as_bytes(),
@@ -55,6 +60,29 @@ pub fn scan<'a>(
         return Err(ScanError::NotJson);
     }
     Ok(sc.ts_raw)
+}
+
+/// Puts a wanted value into its slots; a numeric timestamp also keeps its
+/// raw text (`number`, the last number read).
+#[inline(always)]
+pub(super) fn store<'a>(
+    slots: &[usize],
+    v: Value<'a>,
+    values: &mut [Option<Value<'a>>],
+    ts_raw: &mut Option<&'a str>,
+    number: &'a str,
+) {
+    if let Some((first, rest)) = slots.split_first() {
+        for &slot in rest {
+            values[slot] = Some(v.clone());
+        }
+        if *first == TIMESTAMP_SLOT || rest.contains(&TIMESTAMP_SLOT) {
+            if let Value::Num(_) = v {
+                *ts_raw = Some(number);
+            }
+        }
+        values[*first] = Some(v);
+    }
 }
 
 struct Scanner<'a> {
@@ -225,19 +253,8 @@ impl<'a> Scanner<'a> {
             };
             match entry {
                 Some(e) => {
-                    let (slots, child) = (&e.slots, e.child);
-                    let v = self.value(tree, child, values, depth + 1)?;
-                    if let Some((first, rest)) = slots.split_first() {
-                        for &slot in rest {
-                            values[slot] = Some(v.clone());
-                        }
-                        if *first == TIMESTAMP_SLOT || rest.contains(&TIMESTAMP_SLOT) {
-                            if let Value::Num(_) = v {
-                                self.ts_raw = Some(self.last_number);
-                            }
-                        }
-                        values[*first] = Some(v);
-                    }
+                    let v = self.value(tree, e.child, values, depth + 1)?;
+                    store(&e.slots, v, values, &mut self.ts_raw, self.last_number);
                 }
                 None => self.skip_value(depth + 1)?,
             }
@@ -361,7 +378,7 @@ impl<'a> Scanner<'a> {
 /// Position of the first `"` or `\\` in a short slice, eight bytes at a
 /// time (the classic "has zero byte" bit trick on `word ^ pattern`).
 #[inline]
-fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+pub(super) fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
@@ -567,9 +584,13 @@ mod tests {
     }
 
     /// A random JSON value with random whitespace, escapes and nesting.
-    fn value(x: &mut u64, depth: usize, out: &mut String) {
+    fn value(x: &mut u64, depth: usize, spaces: bool, out: &mut String) {
         let roll = |x: &mut u64, n: u64| next(x) % n;
-        let ws = [" ", "\t", "\n", "\r", "", "", "", ""];
+        let ws = if spaces {
+            [" ", "\t", "\n", "\r", "", "", "", ""]
+        } else {
+            [""; 8]
+        };
         out.push_str(ws[roll(x, 8) as usize]);
         let kinds = if depth >= 4 { 5 } else { 7 };
         match roll(x, kinds) {
@@ -597,7 +618,7 @@ mod tests {
                     if k > 0 {
                         out.push(',');
                     }
-                    value(x, depth + 1, out);
+                    value(x, depth + 1, spaces, out);
                 }
                 out.push(']');
             }
@@ -611,7 +632,7 @@ mod tests {
                     out.push_str(keys[roll(x, keys.len() as u64) as usize]);
                     out.push_str(ws[roll(x, 8) as usize]);
                     out.push(':');
-                    value(x, depth + 1, out);
+                    value(x, depth + 1, spaces, out);
                 }
                 out.push('}');
             }
@@ -625,18 +646,20 @@ mod tests {
         tree.insert("a", 0);
         tree.insert("http.b", 1);
         let mut x = 0x0123_4567_89AB_CDEFu64;
-        let (mut objects, mut others, mut invalid) = (0, 0, 0);
+        let (mut objects, mut others, mut invalid, mut fast) = (0, 0, 0, 0);
         for round in 0..40_000 {
+            // Every fourth document is compact: the decoder's fast path.
+            let spaces = round % 4 != 0;
             let mut text = String::new();
             if round % 2 == 0 {
                 text.push('{');
                 text.push_str("\"a\":");
-                value(&mut x, 1, &mut text);
+                value(&mut x, 1, spaces, &mut text);
                 text.push_str(",\"http\":{\"b\":");
-                value(&mut x, 2, &mut text);
+                value(&mut x, 2, spaces, &mut text);
                 text.push_str("}}");
             } else {
-                value(&mut x, 0, &mut text);
+                value(&mut x, 0, spaces, &mut text);
             }
             // Mutate some: drop, double or replace one byte.
             next(&mut x);
@@ -668,6 +691,13 @@ mod tests {
             }
             let mut values = vec![None, None];
             let got = scan(&text, &tree, &mut values);
+            // The fast path alone: when it answers, it answers as the whole.
+            let mut fast_values = vec![None, None];
+            if let Some(ts_raw) = super::super::compact::scan(&text, &tree, &mut fast_values) {
+                fast += 1;
+                assert_eq!(got, Ok(ts_raw), "{text:?}");
+                assert_eq!(fast_values, values, "{text:?}");
+            }
             match &expected {
                 Ok(serde_json::Value::Object(o)) => {
                     objects += 1;
@@ -690,8 +720,8 @@ mod tests {
             }
         }
         assert!(
-            objects > 5_000 && others > 5_000 && invalid > 5_000,
-            "{objects} {others} {invalid}"
+            objects > 5_000 && others > 5_000 && invalid > 5_000 && fast > 2_000,
+            "{objects} {others} {invalid} {fast}"
         );
     }
 }

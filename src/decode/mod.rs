@@ -4,6 +4,7 @@
 //! A line that cannot become an event is a [`Reject`] with a reason; it is
 //! counted and dead-lettered by the caller, never fatal.
 
+mod compact;
 mod json;
 mod paths;
 

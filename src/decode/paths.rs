@@ -166,4 +166,21 @@ mod tests {
             Some(vec![1, 4])
         );
     }
+
+    #[test]
+    fn every_key_is_found_and_no_other() {
+        let mut t = PathTree::default();
+        let key = |i: usize| format!("latency_{i}_{}", "x".repeat(i % 11));
+        for i in (0..300).step_by(3) {
+            t.insert(&key(i), i);
+        }
+        let root = &t.nodes[0];
+        for i in 0..300 {
+            let k = key(i);
+            let want = (i % 3 == 0).then(|| vec![i]);
+            assert_eq!(root.get(k.as_bytes()).map(|e| e.slots.clone()), want, "{k}");
+            assert!(root.get(format!("{k}y").as_bytes()).is_none());
+        }
+        assert!(root.get(b"").is_none());
+    }
 }
