@@ -60,19 +60,21 @@ fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
 /// RFC 3339 allows) into nanoseconds since the epoch. Fractions finer than a
 /// nanosecond are truncated. Returns `None` for anything else.
 pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
-    let year = digits(s, 0, 4)? as i64;
-    let month = digits(s, 5, 2)?;
-    let day = digits(s, 8, 2)?;
-    if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') {
-        return None;
-    }
-    if !matches!(s.get(10), Some(b'T' | b't' | b' ')) {
-        return None;
-    }
-    let hour = digits(s, 11, 2)?;
-    let minute = digits(s, 14, 2)?;
-    let second = digits(s, 17, 2)?;
-    if s.get(13) != Some(&b':') || s.get(16) != Some(&b':') {
+    // The fixed-width date and time first, from one fixed-size array.
+    let head: &[u8; 19] = s.get(..19)?.try_into().ok()?;
+    let num = |at: usize, n: usize| {
+        head[at..at + n].iter().try_fold(0u32, |v, &b| {
+            b.is_ascii_digit().then(|| v * 10 + u32::from(b - b'0'))
+        })
+    };
+    let (year, month, day) = (i64::from(num(0, 4)?), num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if head[4] != b'-'
+        || head[7] != b'-'
+        || !matches!(head[10], b'T' | b't' | b' ')
+        || head[13] != b':'
+        || head[16] != b':'
+    {
         return None;
     }
     if !(1..=12).contains(&month)
