@@ -1,61 +1,43 @@
 //! The fast path of the JSON scanner, for compact JSON: no whitespace
 //! between tokens and no escapes, which is how loggers write a line.
 //!
-//! It reads the same grammar as [`super::json`] with none of its
-//! generality: no whitespace checks, no error kinds. Anything else (a space,
-//! a backslash, a syntax error, deep nesting) gives up, and the general
-//! scanner reads the line from the start, so both paths accept exactly the
-//! same lines with the same values.
+//! It reads the same grammar as the general path in [`super::json`] with
+//! none of its generality: no whitespace checks, no error kinds. Anything
+//! else (a space, a backslash, a syntax error, deep nesting) gives up, and
+//! the general path reads the line from the start, so both accept exactly
+//! the same lines with the same values.
 
 use std::borrow::Cow;
 
 use memchr::memchr2;
 
-use super::json::{find_quote_or_backslash, parse_number, store, MAX_DEPTH};
+use super::json::{find_quote_or_backslash, parse_number, Scanner, MAX_DEPTH};
 use super::paths::{prefix_at, PathTree};
 use crate::event::Value;
 
-/// Scans a compact JSON object; `None` when the line is anything else.
-/// On success returns what [`super::json::scan`] returns.
-#[inline]
-pub fn scan<'a>(
-    text: &'a str,
-    tree: &PathTree,
-    values: &mut [Option<Value<'a>>],
-) -> Option<Option<&'a str>> {
-    let mut c = Compact {
-        text,
-        s: text.as_bytes(),
-        i: 0,
-        ts_raw: None,
-        last_number: "",
-    };
-    if c.s.first() != Some(&b'{') {
-        return None;
-    }
-    c.object(tree, 0, values, 0)?;
-    (c.i == c.s.len()).then_some(c.ts_raw)
-}
-
-struct Compact<'a> {
-    text: &'a str,
-    s: &'a [u8],
-    i: usize,
-    ts_raw: Option<&'a str>,
-    last_number: &'a str,
-}
-
-impl<'a> Compact<'a> {
-    #[inline(always)]
-    fn byte(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
+impl<'a> Scanner<'a> {
+    /// Reads a compact JSON object from the start of the text; `None` when
+    /// the text is anything else.
+    #[inline]
+    pub(super) fn compact(
+        &mut self,
+        tree: &PathTree,
+        values: &mut [Option<Value<'a>>],
+    ) -> Option<()> {
+        if self.peek()? != b'{' {
+            return None;
+        }
+        self.fast_object(tree, 0, values, 0)?;
+        (self.i == self.s.len()).then_some(())
     }
 
     /// The content of the string whose opening quote is at `i`.
     #[inline(always)]
-    fn string(&mut self) -> Option<(usize, usize)> {
+    fn fast_string(&mut self) -> Option<(usize, usize)> {
         let start = self.i + 1;
         let rest = self.s.get(start..)?;
+        // Keys and most values are short: eight bytes at a time beats
+        // memchr's set-up; long strings go to memchr's vector loop.
         let short = rest.len().min(32);
         let off = match find_quote_or_backslash(&rest[..short]) {
             Some(off) => off,
@@ -71,16 +53,16 @@ impl<'a> Compact<'a> {
 
     /// Checks the number at `i` and returns its text.
     #[inline]
-    fn number(&mut self) -> Option<&'a str> {
+    fn fast_number(&mut self) -> Option<&'a str> {
         let s = self.s;
         let start = self.i;
-        let mut i = start;
         let digits = |mut i: usize| {
             while matches!(s.get(i), Some(b'0'..=b'9')) {
                 i += 1;
             }
             i
         };
+        let mut i = start;
         if s.get(i) == Some(&b'-') {
             i += 1;
         }
@@ -112,7 +94,7 @@ impl<'a> Compact<'a> {
     }
 
     #[inline]
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
+    fn fast_literal(&mut self, word: &[u8]) -> Option<()> {
         if self.s[self.i..].starts_with(word) {
             self.i += word.len();
             Some(())
@@ -121,41 +103,29 @@ impl<'a> Compact<'a> {
         }
     }
 
-    /// Reads the object at `{`, descending into wanted keys of `node`.
-    fn object(
+    /// Walks the members of the object at `{`; `member` reads each value,
+    /// given its key's content range.
+    #[inline(always)]
+    fn fast_members(
         &mut self,
-        tree: &PathTree,
-        node: usize,
-        values: &mut [Option<Value<'a>>],
-        depth: usize,
+        mut member: impl FnMut(&mut Self, usize, usize) -> Option<()>,
     ) -> Option<()> {
-        if depth >= MAX_DEPTH {
-            return None;
-        }
         self.i += 1;
-        if self.byte()? == b'}' {
+        if self.peek()? == b'}' {
             self.i += 1;
             return Some(());
         }
         loop {
-            if self.byte()? != b'"' {
+            if self.peek()? != b'"' {
                 return None;
             }
-            let (ks, ke) = self.string()?;
-            if self.byte()? != b':' {
+            let (ks, ke) = self.fast_string()?;
+            if self.peek()? != b':' {
                 return None;
             }
             self.i += 1;
-            let entry =
-                tree.nodes[node].get_with_prefix(prefix_at(self.s, ks, ke - ks), &self.s[ks..ke]);
-            match entry {
-                Some(e) => {
-                    let v = self.value(tree, e.child, values, depth + 1)?;
-                    store(&e.slots, v, values, &mut self.ts_raw, self.last_number);
-                }
-                None => self.skip(depth + 1)?,
-            }
-            match self.byte()? {
+            member(self, ks, ke)?;
+            match self.peek()? {
                 b',' => self.i += 1,
                 b'}' => {
                     self.i += 1;
@@ -166,36 +136,60 @@ impl<'a> Compact<'a> {
         }
     }
 
+    /// Reads the object at `{`, descending into wanted keys of `node`.
+    fn fast_object(
+        &mut self,
+        tree: &PathTree,
+        node: usize,
+        values: &mut [Option<Value<'a>>],
+        depth: usize,
+    ) -> Option<()> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        self.fast_members(|sc, ks, ke| {
+            let key = &sc.s[ks..ke];
+            match tree.nodes[node].get_with_prefix(prefix_at(sc.s, ks, key.len()), key) {
+                Some(e) => {
+                    let v = sc.fast_value(tree, e.child, values, depth + 1)?;
+                    sc.store(&e.slots, v, values);
+                    Some(())
+                }
+                None => sc.fast_skip(depth + 1),
+            }
+        })
+    }
+
     /// Reads a wanted value; an object descends into `child` when given.
     #[inline]
-    fn value(
+    fn fast_value(
         &mut self,
         tree: &PathTree,
         child: Option<usize>,
         values: &mut [Option<Value<'a>>],
         depth: usize,
     ) -> Option<Value<'a>> {
-        match self.byte()? {
+        match self.peek()? {
             b'"' => {
-                let (s, e) = self.string()?;
+                let (s, e) = self.fast_string()?;
                 Some(Value::Str(Cow::Borrowed(&self.text[s..e])))
             }
             b'{' => {
                 match child {
-                    Some(c) => self.object(tree, c, values, depth)?,
-                    None => self.skip(depth)?,
+                    Some(c) => self.fast_object(tree, c, values, depth)?,
+                    None => self.fast_skip(depth)?,
                 }
                 Some(Value::Object)
             }
             b'[' => {
-                self.skip(depth)?;
+                self.fast_skip(depth)?;
                 Some(Value::Array)
             }
-            b't' => self.literal(b"true").map(|_| Value::Bool(true)),
-            b'f' => self.literal(b"false").map(|_| Value::Bool(false)),
-            b'n' => self.literal(b"null").map(|_| Value::Null),
+            b't' => self.fast_literal(b"true").map(|_| Value::Bool(true)),
+            b'f' => self.fast_literal(b"false").map(|_| Value::Bool(false)),
+            b'n' => self.fast_literal(b"null").map(|_| Value::Null),
             _ => {
-                let raw = self.number()?;
+                let raw = self.fast_number()?;
                 self.last_number = raw;
                 Some(Value::Num(parse_number(raw)))
             }
@@ -203,47 +197,22 @@ impl<'a> Compact<'a> {
     }
 
     /// Skips any value, checking its syntax.
-    fn skip(&mut self, depth: usize) -> Option<()> {
+    fn fast_skip(&mut self, depth: usize) -> Option<()> {
         if depth >= MAX_DEPTH {
             return None;
         }
-        match self.byte()? {
-            b'"' => self.string().map(|_| ()),
-            b'{' => {
-                self.i += 1;
-                if self.byte()? == b'}' {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    if self.byte()? != b'"' {
-                        return None;
-                    }
-                    self.string()?;
-                    if self.byte()? != b':' {
-                        return None;
-                    }
-                    self.i += 1;
-                    self.skip(depth + 1)?;
-                    match self.byte()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
+        match self.peek()? {
+            b'"' => self.fast_string().map(|_| ()),
+            b'{' => self.fast_members(|sc, _, _| sc.fast_skip(depth + 1)),
             b'[' => {
                 self.i += 1;
-                if self.byte()? == b']' {
+                if self.peek()? == b']' {
                     self.i += 1;
                     return Some(());
                 }
                 loop {
-                    self.skip(depth + 1)?;
-                    match self.byte()? {
+                    self.fast_skip(depth + 1)?;
+                    match self.peek()? {
                         b',' => self.i += 1,
                         b']' => {
                             self.i += 1;
@@ -253,10 +222,10 @@ impl<'a> Compact<'a> {
                     }
                 }
             }
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            _ => self.number().map(|_| ()),
+            b't' => self.fast_literal(b"true"),
+            b'f' => self.fast_literal(b"false"),
+            b'n' => self.fast_literal(b"null"),
+            _ => self.fast_number().map(|_| ()),
         }
     }
 }

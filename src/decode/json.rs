@@ -31,18 +31,13 @@ pub fn scan<'a>(
     tree: &PathTree,
     values: &mut [Option<Value<'a>>],
 ) -> Result<Option<&'a str>, ScanError> {
-    if let Some(ts_raw) = super::compact::scan(text, tree, values) {
-        return Ok(ts_raw);
+    let mut sc = Scanner::new(text);
+    if sc.compact(tree, values).is_some() {
+        return Ok(sc.ts_raw);
     }
     // Anything but compact JSON, or an error: read again, the general way.
     values.iter_mut().for_each(|v| *v = None);
-    let mut sc = Scanner {
-        text,
-        s: text.as_bytes(),
-        i: 0,
-        ts_raw: None,
-        last_number: "",
-    };
+    let mut sc = Scanner::new(text);
     sc.ws();
     if sc.peek() != Some(b'{') {
         // Tell "valid JSON, but not an object" from "not JSON at all".
@@ -62,43 +57,52 @@ pub fn scan<'a>(
     Ok(sc.ts_raw)
 }
 
-/// Puts a wanted value into its slots; a numeric timestamp also keeps its
-/// raw text (`number`, the last number read).
-#[inline(always)]
-pub(super) fn store<'a>(
-    slots: &[usize],
-    v: Value<'a>,
-    values: &mut [Option<Value<'a>>],
-    ts_raw: &mut Option<&'a str>,
-    number: &'a str,
-) {
-    if let Some((first, rest)) = slots.split_first() {
-        for &slot in rest {
-            values[slot] = Some(v.clone());
-        }
-        if *first == TIMESTAMP_SLOT || rest.contains(&TIMESTAMP_SLOT) {
-            if let Value::Num(_) = v {
-                *ts_raw = Some(number);
-            }
-        }
-        values[*first] = Some(v);
-    }
-}
-
-struct Scanner<'a> {
-    text: &'a str,
-    s: &'a [u8],
-    i: usize,
-    ts_raw: Option<&'a str>,
+pub(super) struct Scanner<'a> {
+    pub(super) text: &'a str,
+    pub(super) s: &'a [u8],
+    pub(super) i: usize,
+    pub(super) ts_raw: Option<&'a str>,
     /// The text of the last number read, so a numeric timestamp can be re-read
     /// as an integer.
-    last_number: &'a str,
+    pub(super) last_number: &'a str,
 }
 
 impl<'a> Scanner<'a> {
-    #[inline]
-    fn peek(&self) -> Option<u8> {
+    fn new(text: &'a str) -> Scanner<'a> {
+        Scanner {
+            text,
+            s: text.as_bytes(),
+            i: 0,
+            ts_raw: None,
+            last_number: "",
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
+    }
+
+    /// Puts a wanted value into its slots; a numeric timestamp also keeps
+    /// its raw text.
+    #[inline(always)]
+    pub(super) fn store(
+        &mut self,
+        slots: &[usize],
+        v: Value<'a>,
+        values: &mut [Option<Value<'a>>],
+    ) {
+        if let Some((first, rest)) = slots.split_first() {
+            for &slot in rest {
+                values[slot] = Some(v.clone());
+            }
+            if *first == TIMESTAMP_SLOT || rest.contains(&TIMESTAMP_SLOT) {
+                if let Value::Num(_) = v {
+                    self.ts_raw = Some(self.last_number);
+                }
+            }
+            values[*first] = Some(v);
+        }
     }
 
     #[inline(always)]
@@ -254,7 +258,7 @@ impl<'a> Scanner<'a> {
             match entry {
                 Some(e) => {
                     let v = self.value(tree, e.child, values, depth + 1)?;
-                    store(&e.slots, v, values, &mut self.ts_raw, self.last_number);
+                    self.store(&e.slots, v, values);
                 }
                 None => self.skip_value(depth + 1)?,
             }
@@ -499,7 +503,7 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{find_quote_or_backslash, parse_number, scan, PathTree, ScanError, Value};
+    use super::{find_quote_or_backslash, parse_number, scan, PathTree, ScanError, Scanner, Value};
 
     #[test]
     fn numbers_parse_exactly_as_the_standard_parser_does() {
@@ -693,7 +697,9 @@ mod tests {
             let got = scan(&text, &tree, &mut values);
             // The fast path alone: when it answers, it answers as the whole.
             let mut fast_values = vec![None, None];
-            if let Some(ts_raw) = super::super::compact::scan(&text, &tree, &mut fast_values) {
+            let mut sc = Scanner::new(&text);
+            if sc.compact(&tree, &mut fast_values).is_some() {
+                let ts_raw = sc.ts_raw;
                 fast += 1;
                 assert_eq!(got, Ok(ts_raw), "{text:?}");
                 assert_eq!(fast_values, values, "{text:?}");
