@@ -36,6 +36,49 @@ fn extracts_roles_and_nested_paths() {
 }
 
 #[test]
+fn reordered_and_look_alike_keys_find_their_slots() {
+    let (config, d) = decoder("");
+    let region = config.fields.clone().slot("region");
+    // Each line after the first breaks the first one's key order in another way.
+    let lines = [
+        (
+            r#"{"timestamp":"2026-11-27T10:00:00Z","status":200,"region":"eu","latency":1}"#,
+            200.0,
+            Some("eu"),
+        ),
+        (
+            r#"{"timestamps":1,"timestamp":"2026-11-27T10:00:00Z","status":201,"region":"us"}"#,
+            201.0,
+            Some("us"),
+        ),
+        (
+            r#"{"timestamp":"2026-11-27T10:00:00Z","statu":1,"status":202,"regions":"x"}"#,
+            202.0,
+            None,
+        ),
+        (
+            r#"{"timestamp":"2026-11-27T10:00:00Z","region":"ap","status":203}"#,
+            203.0,
+            Some("ap"),
+        ),
+        (
+            r#"{"timestamp":"2026-11-27T10:00:00Z","status":204,"region":"eu","latency":1}"#,
+            204.0,
+            Some("eu"),
+        ),
+    ];
+    for (line, status, want_region) in lines {
+        let e = decode(&d, line).unwrap();
+        assert_eq!(e.values[STATUS_SLOT], Some(Value::Num(status)), "{line}");
+        let got = match &e.values[region] {
+            Some(Value::Str(s)) => Some(s.as_ref()),
+            _ => None,
+        };
+        assert_eq!(got, want_region, "{line}");
+    }
+}
+
+#[test]
 fn flat_dotted_keys_match_paths() {
     let (config, d) = decoder("");
     let mut fields = config.fields.clone();
