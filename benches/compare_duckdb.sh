@@ -66,11 +66,8 @@ time_report=$(/usr/bin/time -v true 2>&1 || true)
 [[ $time_report == *"Maximum resident set size"* ]] \
     || die "/usr/bin/time is not GNU time (no -v report)"
 
-say "== cargo build --release (in $ROOT)"
-cargo build --release || die "cargo build --release failed"
-BIN="${CARGO_TARGET_DIR:-target}/release/slipstream"
-[[ $BIN == /* ]] || BIN="$ROOT/$BIN"
-[[ -x $BIN ]] || die "no binary at $BIN after the build"
+source "$ROOT/benches/common.sh"
+build_release
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/slipstream-bench.XXXXXX")
 trap 'rm -rf "$DIR"' EXIT

@@ -63,13 +63,9 @@ time_report=$(/usr/bin/time -v true 2>&1 || true)
 [[ $time_report == *"Maximum resident set size"* ]] \
     || die "/usr/bin/time is not GNU time (no -v report)"
 
-say "== cargo build --release --examples --bins (in $ROOT)"
-cargo build --release --examples --bins || die "cargo build --release --examples --bins failed"
-TARGET="${CARGO_TARGET_DIR:-target}"
-[[ $TARGET == /* ]] || TARGET="$ROOT/$TARGET"
-BIN="$TARGET/release/slipstream"
+source "$ROOT/benches/common.sh"
+build_release --examples --bins
 BARE="$TARGET/release/examples/bare_consumer"
-[[ -x $BIN ]] || die "no binary at $BIN after the build"
 [[ -x $BARE ]] || die "no example binary at $BARE after the build"
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/slipstream-kafka-bench.XXXXXX")

@@ -25,11 +25,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || die "PostgreSQL is not installed: apt-get install postgresql"
 
-say "== cargo build --release"
-cargo build --release --bins || die "cargo build --release failed"
-TARGET="${CARGO_TARGET_DIR:-target}"
-[[ $TARGET == /* ]] || TARGET="$ROOT/$TARGET"
-BIN="$TARGET/release/slipstream"
+source "$ROOT/benches/common.sh"
+build_release --bins
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/slipstream-pg-bench.XXXXXX")
 chmod 755 "$DIR"

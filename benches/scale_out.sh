@@ -36,11 +36,8 @@ command -v taskset >/dev/null || die "taskset (util-linux) is required"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-say "== cargo build --release --bins"
-cargo build --release --bins || die "cargo build --release failed"
-TARGET="${CARGO_TARGET_DIR:-target}"
-[[ $TARGET == /* ]] || TARGET="$ROOT/$TARGET"
-BIN="$TARGET/release/slipstream"
+source "$ROOT/benches/common.sh"
+build_release --bins
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/slipstream-scale-bench.XXXXXX")
 PIDS=()
