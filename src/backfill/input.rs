@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{unbounded, Receiver, Sender};
 
 /// One input: a file or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,13 +90,57 @@ fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<InputError>) {
     }
 }
 
-/// A run of whole lines from one input.
+/// A run of whole lines from one input, in a buffer of a [`BufferPool`].
 pub struct Chunk {
     pub input: u32,
     /// Line number (1-based) of the first line in `data`.
     pub first_line: u64,
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Chunk {
     /// Whole lines, each ended by `\n` except perhaps the input's last.
-    pub data: Vec<u8>,
+    pub fn data(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// The buffer, for [`BufferPool::give_back`].
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Chunk buffers going round between the reader and the workers. A buffer
+/// is zeroed once, when it is made, and then only ever overwritten by reads:
+/// a gigabyte of input costs no gigabyte of zeroing.
+#[derive(Clone)]
+pub struct BufferPool {
+    free: Sender<Vec<u8>>,
+    taken: Receiver<Vec<u8>>,
+}
+
+impl Default for BufferPool {
+    fn default() -> BufferPool {
+        let (free, taken) = unbounded();
+        BufferPool { free, taken }
+    }
+}
+
+impl BufferPool {
+    /// A free buffer of at least [`BUFFER_BYTES`].
+    fn take(&self) -> Vec<u8> {
+        // A fresh zeroed allocation is pages the kernel maps on first touch.
+        self.taken
+            .try_recv()
+            .unwrap_or_else(|_| vec![0; BUFFER_BYTES])
+    }
+
+    /// Returns a chunk's buffer once its lines are processed.
+    pub fn give_back(&self, buf: Vec<u8>) {
+        // Nobody left to take it: the reader is done, the buffer is dropped.
+        let _ = self.free.send(buf);
+    }
 }
 
 /// Counts the raw bytes read from an input, for progress and error offsets.
@@ -129,12 +173,12 @@ pub struct ReadReport {
     pub lines: u64,
 }
 
+/// A chunk is sent once it holds this much.
 const CHUNK_BYTES: usize = 1 << 20;
+/// Bytes asked of the input per read.
 const READ_BYTES: usize = 256 * 1024;
-
-fn new_buffer() -> Vec<u8> {
-    Vec::with_capacity(CHUNK_BYTES + READ_BYTES)
-}
+/// A buffer holds a full chunk and one more read.
+const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
 
 /// Reads one input to its end, sending chunks of whole lines. Lines longer
 /// than `max_line` are not sent; they are reported as oversized. A read or
@@ -145,6 +189,7 @@ pub fn read_input(
     input: &Input,
     max_line: usize,
     bytes_read: &Arc<AtomicU64>,
+    pool: &BufferPool,
     tx: &Sender<Chunk>,
 ) -> ReadReport {
     let mut report = ReadReport::default();
@@ -201,27 +246,33 @@ pub fn read_input(
     };
 
     let mut line_no: u64 = 1; // number of the first line in `buf`
-    let mut buf: Vec<u8> = new_buffer();
+    let mut buf = pool.take();
+    // Bytes in `buf`; it is never shrunk, so reads land on initialized memory.
+    let mut len = 0;
+    // Where the unfinished last line starts, and the lines before it.
     let mut tail_start = 0;
+    let mut lines = 0;
     // Inside an oversized line, whose number is already used: skip to its end.
     let mut skipping = false;
     let start_count = bytes_read.load(Ordering::Relaxed);
     loop {
+        if buf.len() < len + READ_BYTES {
+            // One line longer than a chunk: the buffer grows for it.
+            buf.resize(len + READ_BYTES, 0);
+        }
         // Read straight into the chunk buffer: no copy on the way.
-        let len = buf.len();
-        buf.resize(len + READ_BYTES, 0);
         let read = loop {
-            match reader.read(&mut buf[len..]) {
+            match reader.read(&mut buf[len..len + READ_BYTES]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
         };
-        let n = match read {
+        let mut n = match read {
             Ok(n) => n,
             Err(e) => {
                 // The line cut by the error is incomplete, not malformed: it is
                 // dropped, and the error says where reading stopped.
-                buf.truncate(tail_start);
+                len = tail_start;
                 let offset = bytes_read
                     .load(Ordering::Relaxed)
                     .saturating_sub(start_count);
@@ -238,80 +289,162 @@ pub fn read_input(
                 break;
             }
         };
-        buf.truncate(len + n);
         if n == 0 {
             break;
         }
         if skipping {
-            match memchr::memchr(b'\n', &buf[len..]) {
+            match memchr::memchr(b'\n', &buf[len..len + n]) {
                 Some(i) => {
                     skipping = false;
-                    buf.drain(len..len + i + 1);
+                    buf.copy_within(len + i + 1..len + n, len);
+                    n -= i + 1;
                 }
-                None => {
-                    buf.truncate(len);
-                    continue;
-                }
+                None => continue,
             }
         }
-        // Where the unfinished last line starts: only the new bytes can move it.
-        if let Some(i) = memchr::memrchr(b'\n', &buf[len..]) {
-            tail_start = len + i + 1;
+        let fresh = len..len + n;
+        len += n;
+        // Only the new bytes can move the tail; they are counted while the
+        // read has just brought them into the cache.
+        if let Some(i) = memchr::memrchr(b'\n', &buf[fresh.clone()]) {
+            tail_start = fresh.start + i + 1;
+            lines += memchr::memchr_iter(b'\n', &buf[fresh]).count() as u64;
         }
         // The unfinished last line must not grow without bound: once it is
         // longer than the limit it is reported and skipped. (Complete lines
         // over the limit are rejected by the decoder.)
-        if buf.len() - tail_start > max_line {
-            buf.truncate(tail_start);
-            send(
-                tx,
-                index,
-                &mut line_no,
-                std::mem::replace(&mut buf, new_buffer()),
-            );
+        if len - tail_start > max_line {
+            send(tx, index, &mut line_no, buf, tail_start, lines);
+            buf = pool.take();
             report.oversized.push(Oversized {
                 input: index,
                 line: line_no,
             });
             line_no += 1;
             skipping = true;
-            tail_start = 0;
-        } else if buf.len() >= CHUNK_BYTES && tail_start > 0 {
-            let mut next = new_buffer();
-            next.extend_from_slice(&buf[tail_start..]);
-            buf.truncate(tail_start);
-            send(tx, index, &mut line_no, std::mem::replace(&mut buf, next));
-            tail_start = 0;
+            (len, tail_start, lines) = (0, 0, 0);
+        } else if len >= CHUNK_BYTES && tail_start > 0 {
+            let mut next = pool.take();
+            let tail = len - tail_start;
+            if next.len() < tail + READ_BYTES {
+                next.resize(tail + READ_BYTES, 0);
+            }
+            next[..tail].copy_from_slice(&buf[tail_start..len]);
+            send(tx, index, &mut line_no, buf, tail_start, lines);
+            buf = next;
+            (len, tail_start, lines) = (tail, 0, 0);
         }
     }
-    if !buf.is_empty() {
-        let unterminated = buf.last() != Some(&b'\n');
-        send(tx, index, &mut line_no, buf);
-        if unterminated {
-            line_no += 1;
-        }
+    if len > 0 {
+        // An unterminated last line still counts as a line.
+        let unterminated = u64::from(buf[len - 1] != b'\n');
+        send(tx, index, &mut line_no, buf, len, lines + unterminated);
     }
     report.lines = line_no - 1;
     report
 }
 
-/// Complete lines in a buffer (the count of newlines).
-fn bytecount_newlines(b: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', b).count() as u64
-}
-
-/// Sends whole lines as a chunk (when there are any) and advances the line
-/// number past its complete lines.
-fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, data: Vec<u8>) {
-    if data.is_empty() {
+/// Sends the first `len` bytes of `buf`, `lines` whole lines, as a chunk
+/// (when there are any) and advances the line number past them.
+fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: usize, lines: u64) {
+    if len == 0 {
         return;
     }
     let first_line = *line_no;
-    *line_no += bytecount_newlines(&data);
+    *line_no += lines;
     // A closed channel means the workers are gone; the caller notices.
     let _ = tx.send(Chunk {
         input,
         first_line,
-        data,
+        buf,
+        len,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `data` as a file and returns the chunks and the report.
+    fn chunks_of(data: &[u8], max_line: usize) -> (Vec<(u64, Vec<u8>)>, ReadReport) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("input.jsonl");
+        std::fs::write(&path, data).expect("write");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let pool = BufferPool::default();
+        let report = read_input(
+            0,
+            &Input::File(path),
+            max_line,
+            &Arc::new(AtomicU64::new(0)),
+            &pool,
+            &tx,
+        );
+        drop(tx);
+        let chunks = rx
+            .into_iter()
+            .map(|c| {
+                let out = (c.first_line, c.data().to_vec());
+                // Buffers come back dirty: the next chunk must not show it.
+                pool.give_back(c.into_buffer());
+                out
+            })
+            .collect();
+        (chunks, report)
+    }
+
+    /// Lines of every length around the chunk and read sizes, one longer
+    /// than a whole buffer, oversized ones, and no final newline.
+    #[test]
+    fn chunks_hold_every_line_once_with_its_number() {
+        let max_line = 3 * CHUNK_BYTES;
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        let mut len = 1usize;
+        while lines.iter().map(|l| l.len() + 1).sum::<usize>() < 5 * CHUNK_BYTES {
+            lines.push(vec![b'a' + (lines.len() % 26) as u8; len]);
+            len = (len * 7 + 13) % 70_000;
+        }
+        lines.insert(40, vec![b'L'; 2 * BUFFER_BYTES]);
+        lines.insert(60, vec![b'X'; max_line + 1]);
+        lines.insert(61, vec![b'Y'; max_line + READ_BYTES]);
+        lines.push(b"last".to_vec());
+        let data = lines.join(&b'\n'); // the last line has no newline
+
+        let (chunks, report) = chunks_of(&data, max_line);
+        assert!(report.error.is_none());
+        assert_eq!(report.lines, lines.len() as u64);
+        // A line over the limit is skipped by the reader once its unfinished
+        // part is over the limit; one that ends within the same read is sent
+        // whole, for the decoder to reject. Either way it is there once.
+        let oversized: Vec<u64> = report.oversized.iter().map(|o| o.line).collect();
+        assert!(oversized.contains(&62), "{oversized:?}");
+        for n in &oversized {
+            assert!(lines[*n as usize - 1].len() > max_line, "line {n} reported");
+        }
+
+        // Number every line the chunks hold and compare with the input's.
+        let mut seen: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut next_line = 1;
+        for (first, data) in &chunks {
+            assert!(*first >= next_line, "chunks in order");
+            let mut n = *first;
+            let body = data.strip_suffix(b"\n").unwrap_or(data);
+            for l in body.split(|&b| b == b'\n') {
+                seen.push((n, l.to_vec()));
+                n += 1;
+            }
+            next_line = n;
+        }
+        let want: Vec<(u64, Vec<u8>)> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as u64 + 1, l.clone()))
+            .filter(|(n, _)| !oversized.contains(n))
+            .collect();
+        assert_eq!(seen.len(), want.len());
+        for (s, w) in seen.iter().zip(&want) {
+            assert_eq!((s.0, s.1.len(), s.1.first()), (w.0, w.1.len(), w.1.first()));
+            assert!(s == w, "line {} differs", w.0);
+        }
+    }
 }

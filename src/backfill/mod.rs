@@ -112,20 +112,22 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
         .then(|| summary::progress_bar(total_bytes, bytes_read.clone(), lines_done.clone()));
 
     let (tx, rx) = bounded::<input::Chunk>(threads * 2);
+    let pool = input::BufferPool::default();
     let max_line = config.decode.max_event_bytes;
     let outcome = thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let rx = rx.clone();
                 let lines_done = lines_done.clone();
+                let pool = pool.clone();
                 let engine = Engine::new(config).with_range(opts.from_ns, opts.to_ns);
-                scope.spawn(move || worker(engine, rx, &lines_done))
+                scope.spawn(move || worker(engine, rx, &pool, &lines_done))
             })
             .collect();
         drop(rx);
         let mut reader_counts = Counts::default();
         for (i, inp) in inputs.iter().enumerate() {
-            let report = input::read_input(i as u32, inp, max_line, &bytes_read, &tx);
+            let report = input::read_input(i as u32, inp, max_line, &bytes_read, &pool, &tx);
             for o in &report.oversized {
                 reader_counts.lines += 1;
                 reader_counts.reject(Reject::TooLarge, o.input, o.line);
@@ -166,13 +168,14 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
 fn worker(
     mut engine: Engine,
     rx: crossbeam_channel::Receiver<input::Chunk>,
+    pool: &input::BufferPool,
     lines_done: &AtomicU64,
 ) -> (WindowSet, Counts) {
     let mut counts = Counts::default();
     for chunk in rx {
         let mut line_no = chunk.first_line;
         let before = counts.lines;
-        let data = &chunk.data[..];
+        let data = chunk.data();
         let mut start = 0;
         while start < data.len() {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
@@ -192,6 +195,7 @@ fn worker(
             line_no += 1;
         }
         lines_done.fetch_add(counts.lines - before, Ordering::Relaxed);
+        pool.give_back(chunk.into_buffer());
     }
     (engine.into_windows(), counts)
 }
