@@ -37,23 +37,24 @@ pub struct Engine {
     decoder: Decoder,
     slis: Arc<[Sli]>,
     windows: WindowSet,
-    /// The slot vector, kept between lines to reuse its allocation.
+    /// The slot vector, kept between lines to reuse its allocation: one
+    /// `None` per slot.
     spare: Vec<Option<Value<'static>>>,
     from_ns: i64,
     to_ns: i64,
 }
 
-/// Reuses a vector's allocation for values of another lifetime. The vector
-/// is emptied first, so no value outlives the line it borrowed from.
-fn recycle<'b>(mut v: Vec<Option<Value<'_>>>) -> Vec<Option<Value<'b>>> {
-    v.clear();
+/// Reuses a vector's allocation for values of another lifetime: every
+/// value is dropped, so none outlives the line it borrowed from, and the
+/// length stays.
+fn recycle<'b>(v: Vec<Option<Value<'_>>>) -> Vec<Option<Value<'b>>> {
     v.into_iter().map(|_| None).collect()
 }
 
 impl Engine {
     pub fn new(config: &Config) -> Engine {
         let decoder = Decoder::new(config);
-        let spare = Vec::with_capacity(decoder.slots());
+        let spare = vec![None; decoder.slots()];
         Engine {
             decoder,
             slis: config
@@ -117,8 +118,7 @@ impl Engine {
         line: &[u8],
         admit: impl FnOnce(i64) -> bool,
     ) -> Result<(i64, bool), Reject> {
-        let mut values = recycle(std::mem::take(&mut self.spare));
-        values.resize(self.decoder.slots(), None);
+        let values = recycle(std::mem::take(&mut self.spare));
         let mut event = Event {
             time_ns: 0,
             latency_ns: None,

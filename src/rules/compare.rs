@@ -8,7 +8,7 @@
 
 use regex::Regex;
 
-use super::eval::{CmpOp, ListSet, Node};
+use super::eval::{CmpOp, ListSet, Node, Pattern};
 use super::RuleError;
 use crate::event::{LATENCY_SLOT, ROLE_SLOTS, STATUS_SLOT};
 
@@ -104,7 +104,11 @@ pub(super) fn comparison(
                     format!("invalid regular expression: {}", regex_message(&e)),
                 )
             })?;
-            Ok(Node::Regex { slot, re, negate })
+            Ok(Node::Regex {
+                slot,
+                re: Pattern::new(re),
+                negate,
+            })
         }
         Op::Cmp(op) => ordered(lhs, op, op_text, op_col, rhs, latency_unit_ns),
     }

@@ -5,9 +5,62 @@
 //! compile time: numbers already in the latency unit, strings owned, regular
 //! expressions compiled. Evaluation borrows everything and allocates nothing.
 
+use memchr::memmem::Finder;
 use regex::Regex;
 
 use crate::event::Value;
+
+/// The right side of `=~`: a regular expression, or the plain text test it
+/// amounts to when it has no metacharacters (`^/api/` is a prefix test).
+#[derive(Debug, Clone)]
+pub(super) enum Pattern {
+    Regex(Regex),
+    /// `^text`.
+    Prefix(Box<str>),
+    /// `^text$`.
+    Whole(Box<str>),
+    /// `text`, anywhere.
+    Contains(Finder<'static>),
+}
+
+impl Pattern {
+    /// The pattern for a regular expression that compiled as `re`.
+    pub(super) fn new(re: Regex) -> Pattern {
+        let src = re.as_str();
+        let literal = |s: &str| regex::escape(s) == s;
+        match (src.strip_prefix('^'), src.strip_suffix('$')) {
+            (Some(rest), _) if literal(rest) => Pattern::Prefix(rest.into()),
+            (Some(rest), Some(_)) => match rest.strip_suffix('$') {
+                // `\$` at the end is a literal dollar: `literal` rejects it.
+                Some(mid) if literal(mid) => Pattern::Whole(mid.into()),
+                _ => Pattern::Regex(re),
+            },
+            _ if literal(src) => Pattern::Contains(Finder::new(src).into_owned()),
+            _ => Pattern::Regex(re),
+        }
+    }
+
+    #[inline]
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Regex(re) => re.is_match(s),
+            Pattern::Prefix(p) => s.starts_with(&**p),
+            Pattern::Whole(w) => s == &**w,
+            Pattern::Contains(f) => f.find(s.as_bytes()).is_some(),
+        }
+    }
+
+    /// A copy sharing no regex cache with this one.
+    fn unshared(&self) -> Pattern {
+        match self {
+            // Recompiling a pattern that already compiled cannot fail.
+            Pattern::Regex(re) => {
+                Pattern::Regex(Regex::new(re.as_str()).unwrap_or_else(|_| re.clone()))
+            }
+            other => other.clone(),
+        }
+    }
+}
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +75,7 @@ pub(super) enum CmpOp {
 
 impl CmpOp {
     /// `a op b`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn test<T: PartialOrd + ?Sized>(self, a: &T, b: &T) -> bool {
         match self {
             CmpOp::Eq => a == b,
@@ -119,7 +172,7 @@ pub(super) enum Node {
     /// `=~`, or `!~` when `negate`.
     Regex {
         slot: usize,
-        re: Regex,
+        re: Pattern,
         negate: bool,
     },
     /// `in`, or `not in` when `negate`.
@@ -147,8 +200,7 @@ impl Node {
             Node::Any(items) => Node::Any(items.iter().map(Node::unshared).collect()),
             Node::Regex { slot, re, negate } => Node::Regex {
                 slot: *slot,
-                // Recompiling a pattern that already compiled cannot fail.
-                re: Regex::new(re.as_str()).unwrap_or_else(|_| re.clone()),
+                re: re.unshared(),
                 negate: *negate,
             },
             other => other.clone(),

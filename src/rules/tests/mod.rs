@@ -220,6 +220,55 @@ fn regex_match_anchoring_and_negation() {
     assert_eq!(eval(r#"path !~ "x""#, &[]), None);
 }
 
+/// Patterns without metacharacters are tested as plain text; they must
+/// answer exactly as the regular expression would.
+#[test]
+fn plain_text_patterns_match_as_their_regex() {
+    let patterns = [
+        "^/api",
+        "^/api$",
+        "api",
+        "",
+        "^",
+        "^$",
+        "users$",
+        "^/api/v1/checkout",
+        "é",
+        "^é$",
+        r"^a\$",
+        r"^a\$$",
+        "^a.b",
+        "a.b",
+        "^/api/check-out",
+        "(?i)^/API",
+    ];
+    let subjects = [
+        "",
+        "/api",
+        "/api/",
+        "/v1/api",
+        "/API/x",
+        "users",
+        "a$",
+        "a",
+        "axb",
+        "a.b",
+        "é",
+        "xé",
+        "/api/v1/checkout/pay",
+        "/api/check-out",
+        "api$",
+    ];
+    for p in patterns {
+        let re = regex::Regex::new(p).expect("valid pattern");
+        let src = format!("path =~ {}", serde_json::to_string(p).expect("json string"));
+        for s in subjects {
+            let got = eval(&src, &[("path", Value::Str(Cow::Borrowed(s)))]);
+            assert_eq!(got, Some(re.is_match(s)), "{p:?} on {s:?}");
+        }
+    }
+}
+
 #[test]
 fn exists_any_type_never_unknown() {
     let ev = |pairs: &[(&str, Value<'static>)]| eval("exists(x)", pairs);
