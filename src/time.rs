@@ -283,6 +283,151 @@ mod tests {
         assert!(parse_rfc3339(b"2024-02-29T00:00:00Z").is_some());
     }
 
+    /// The plainest reading of the grammar, one field at a time, for the
+    /// differential test below.
+    fn reference(s: &str) -> Option<i64> {
+        let num = |a: usize, b: usize| -> Option<i64> {
+            let t = s.get(a..b)?;
+            t.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| t.parse().ok())?
+        };
+        let sep = |i: usize, ok: &[u8]| s.as_bytes().get(i).is_some_and(|c| ok.contains(c));
+        if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+            return None;
+        }
+        let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+        let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let month_days = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        if !(1..=12).contains(&mo) || d < 1 || d > month_days[mo as usize - 1] {
+            return None;
+        }
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let mut rest = &s[19..];
+        let mut nanos = 0;
+        if let Some(r) = rest.strip_prefix('.') {
+            let n = r.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 {
+                return None;
+            }
+            let frac = format!("{:0<9}", &r[..n.min(9)]);
+            nanos = frac.parse::<i64>().ok()?;
+            rest = &r[n..];
+        }
+        let offset = match rest {
+            "Z" | "z" => 0,
+            _ if rest.len() == 6 && &rest[3..4] == ":" => {
+                let (oh, om): (i64, i64) = (rest[1..3].parse().ok()?, rest[4..6].parse().ok()?);
+                if !rest[1..3]
+                    .bytes()
+                    .chain(rest[4..6].bytes())
+                    .all(|c| c.is_ascii_digit())
+                    || oh > 23
+                    || om > 59
+                {
+                    return None;
+                }
+                match &rest[..1] {
+                    "+" => oh * 3600 + om * 60,
+                    "-" => -(oh * 3600 + om * 60),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        let secs =
+            days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+        secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+    }
+
+    /// Valid timestamps and single-byte mutations of them parse exactly as
+    /// the plain reading does.
+    #[test]
+    fn parse_rfc3339_agrees_with_the_plain_reading() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let alphabet = b"0123456789-:.TtZz +/x9\xff";
+        let (mut parsed, mut rejected) = (0, 0);
+        for _ in 0..200_000 {
+            // Mostly valid fields, now and then one just out of range.
+            let mut field = |lo: u64, hi: u64| {
+                if next(16) == 0 {
+                    next(hi + 2)
+                } else {
+                    lo + next(hi - lo + 1)
+                }
+            };
+            let (y, mo, d) = (field(1680, 2260), field(1, 12), field(1, 31));
+            let (h, mi, sec) = (field(0, 23), field(0, 59), field(0, 60));
+            let mut t = format!(
+                "{y:04}-{mo:02}-{d:02}{}{h:02}:{mi:02}:{sec:02}",
+                ["T", "t", " "][next(3) as usize],
+            );
+            if next(2) == 0 {
+                let digits = 1 + next(12) as usize;
+                t.push('.');
+                for _ in 0..digits {
+                    t.push(char::from(b'0' + next(10) as u8));
+                }
+            }
+            match next(4) {
+                0 => t.push('Z'),
+                1 => t.push('z'),
+                _ => t.push_str(&format!(
+                    "{}{:02}:{:02}",
+                    ["+", "-"][next(2) as usize],
+                    next(25),
+                    next(61)
+                )),
+            }
+            let mut b = t.into_bytes();
+            match next(4) {
+                0 => {
+                    let i = next(b.len() as u64) as usize;
+                    b[i] = alphabet[next(alphabet.len() as u64) as usize];
+                }
+                1 => {
+                    b.truncate(next(b.len() as u64) as usize);
+                }
+                _ => {}
+            }
+            let want = std::str::from_utf8(&b).ok().and_then(reference);
+            let got = parse_rfc3339(&b);
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(&b));
+            if got.is_some() {
+                parsed += 1;
+            } else {
+                rejected += 1;
+            }
+        }
+        // Both outcomes are well represented.
+        assert!(
+            parsed > 50_000 && rejected > 50_000,
+            "{parsed} parsed, {rejected} rejected"
+        );
+    }
+
     #[test]
     fn unix_auto_reads_magnitude() {
         let s = 1_795_773_600i64;
