@@ -74,6 +74,8 @@ struct Partition {
     max_event_ns: Option<i64>,
     /// When the partition last delivered a message (or was assigned).
     last_seen: Instant,
+    /// When it last delivered an event with a usable time (or was assigned).
+    last_event: Instant,
     /// The consumer reached the end of the partition after its last message.
     at_end: bool,
     /// Next offset to read.
@@ -100,8 +102,17 @@ impl Partition {
             .map(|m| m.saturating_sub(out_of_orderness_ns))
     }
 
+    /// Idle: silent for the idle timeout since the consumer reached its end,
+    /// or delivering for that long only lines that are no events (whose
+    /// rejection says nothing about event time). A partition merely not
+    /// polled lately, with no end reached, still holds the watermark.
     fn is_idle(&self, now: Instant, idle_timeout: Duration) -> bool {
-        self.at_end && now.saturating_duration_since(self.last_seen) >= idle_timeout
+        let quiet = |since: Instant| now.saturating_duration_since(since) >= idle_timeout;
+        if self.at_end {
+            quiet(self.last_seen)
+        } else {
+            quiet(self.last_event) && !quiet(self.last_seen)
+        }
     }
 
     /// Forgets the offsets of windows that end at or before `closing`.
@@ -283,6 +294,7 @@ impl Job {
     pub fn restart_idle_clocks(&mut self, now: Instant) {
         for p in self.partitions.values_mut() {
             p.last_seen = now;
+            p.last_event = now;
         }
     }
 
@@ -331,6 +343,7 @@ impl Job {
             Partition {
                 max_event_ns: None,
                 last_seen: now,
+                last_event: now,
                 at_end: false,
                 position: None,
                 replay_until: checkpoint.map_or(i64::MIN, |c| c.position),
@@ -385,7 +398,6 @@ impl Job {
         };
         p.last_seen = now;
         p.at_end = false;
-        p.idle_handed_over = false;
         p.position = Some(offset + 1);
         let replayed = offset < p.replay_until;
         let mut too_late = false;
@@ -404,6 +416,8 @@ impl Job {
         match result {
             Ok((time_ns, counted)) => {
                 p.max_event_ns = Some(p.max_event_ns.map_or(time_ns, |m| m.max(time_ns)));
+                p.last_event = now;
+                p.idle_handed_over = false;
                 match (counted, replayed) {
                     (true, _) => Outcome::Counted,
                     (false, true) => Outcome::Replayed,

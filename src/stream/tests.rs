@@ -53,6 +53,39 @@ fn watermark_waits_for_every_active_partition_and_skips_idle_ones() {
     assert_eq!(job.watermark(idle), Some(BASE + 11 * MIN - 5_000_000_000));
 }
 
+/// A partition whose producer writes only broken lines must not stop every
+/// window of the job from closing.
+#[test]
+fn a_partition_of_rejected_lines_stops_holding_the_watermark() {
+    let mut job = Job::new(&config());
+    let t0 = Instant::now();
+    job.assign((0, 0), None, t0);
+    job.assign((0, 1), None, t0);
+    let mut offset = 0;
+    let mut feed = |job: &mut Job, at: Instant, minute: i64| {
+        job.process((0, 0), offset, &event(BASE + minute * MIN, 200), at);
+        let junk = job.process((0, 1), offset, br#"{"ts":"no timestamp here"}"#, at);
+        assert_eq!(junk, Outcome::Rejected(Reject::NoTimestamp));
+        offset += 1;
+    };
+    for s in 0..30 {
+        feed(&mut job, t0 + Duration::from_secs(s), 1 + s as i64 / 10);
+    }
+    assert_eq!(job.watermark(t0 + Duration::from_secs(29)), None);
+    assert!(job.close_windows(t0 + Duration::from_secs(29)).is_empty());
+    // Thirty seconds of nothing but rejected lines: partition 1 is idle.
+    let later = t0 + Duration::from_secs(31);
+    feed(&mut job, later, 5);
+    assert_eq!(job.watermark(later), Some(BASE + 5 * MIN - 5_000_000_000));
+    let closed = job.close_windows(later);
+    let starts: Vec<i64> = closed.iter().map(|w| w.start_ns).collect();
+    assert_eq!(starts, vec![BASE + MIN, BASE + 2 * MIN]);
+    assert_eq!(closed.iter().map(|w| w.slis[0].total).sum::<u64>(), 20);
+    // A real event brings it back: it holds the watermark again.
+    job.process((0, 1), 99, &event(BASE + 4 * MIN, 200), later);
+    assert_eq!(job.watermark(later), Some(BASE + 4 * MIN - 5_000_000_000));
+}
+
 #[test]
 fn windows_close_after_lateness_and_later_events_are_too_late() {
     let mut job = Job::new(&config());
