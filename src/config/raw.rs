@@ -40,7 +40,19 @@ pub struct RawKafkaSource {
     pub topics: Spanned<Vec<String>>,
     pub group_id: Option<SpanStr>,
     #[serde(default)]
-    pub librdkafka: BTreeMap<String, SpanStr>,
+    pub librdkafka: BTreeMap<String, Spanned<PassThrough>>,
+}
+
+/// A librdkafka property as TOML wrote it. librdkafka takes every value
+/// as a string; `true` and `5` are as good as `"true"` and `"5"`. Any other
+/// type fails without its value in the message: the key may be a secret.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a string, a boolean or a number")]
+pub enum PassThrough {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -157,6 +157,29 @@ fn secrets_never_show_in_debug() {
 }
 
 #[test]
+fn librdkafka_takes_booleans_and_numbers_and_never_echoes_a_value() {
+    let kafka = |props: &str| {
+        format!(
+            "[source.kafka]\nbrokers = \"b:9092\"\ntopics = [\"t\"]\n[source.kafka.librdkafka]\n{props}\n{MINIMAL}"
+        )
+    };
+    let c = parse(&kafka(
+        "\"enable.idempotence\" = true\n\"linger.ms\" = 5\n\"batch.size\" = 1.5\n\"client.id\" = \"x\"",
+    ))
+    .unwrap();
+    let props = &c.source.as_ref().unwrap().librdkafka;
+    assert_eq!(props["enable.idempotence"], "true");
+    assert_eq!(props["linger.ms"], "5");
+    assert_eq!(props["batch.size"], "1.5");
+    assert_eq!(props["client.id"], "x");
+    let e = parse(&kafka("\"sasl.password\" = [\"hunter2-in-a-list\"]")).unwrap_err();
+    let shown = e.to_string();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("sasl.password"), "{shown}");
+    assert!(shown.contains("a string, a boolean or a number"), "{shown}");
+}
+
+#[test]
 fn example_configs_validate() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     let mut seen = 0;

@@ -63,7 +63,15 @@ impl Validator<'_> {
         let mut librdkafka = BTreeMap::new();
         for (key, value) in &k.librdkafka {
             let field = format!("source.kafka.librdkafka.\"{key}\"");
-            librdkafka.insert(key.clone(), self.expand(value, &field)?);
+            let text = match value.get_ref() {
+                raw::PassThrough::Str(s) => {
+                    expand_env(s).map_err(|m| self.err(value.span(), &field, m))?
+                }
+                raw::PassThrough::Bool(b) => b.to_string(),
+                raw::PassThrough::Int(i) => i.to_string(),
+                raw::PassThrough::Float(f) => f.to_string(),
+            };
+            librdkafka.insert(key.clone(), text);
         }
         Ok(KafkaSource {
             brokers,
