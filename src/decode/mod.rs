@@ -69,6 +69,12 @@ impl fmt::Display for Reject {
     }
 }
 
+/// Event times slipstream accepts: 1678-01-01 to 2262-01-01 UTC, the span
+/// of `i64` nanoseconds less a margin, so that every window and objective
+/// period around an event can still be written down.
+pub const EVENT_TIME_RANGE: std::ops::Range<i64> =
+    -9_214_560_000 * time::NANOS_PER_SEC..9_214_646_400 * time::NANOS_PER_SEC;
+
 /// Decodes JSON lines into events, per the `[decode]` section.
 #[derive(Debug, Clone)]
 pub struct Decoder {
@@ -150,7 +156,9 @@ impl Decoder {
             },
             _ => None,
         };
-        parsed.ok_or(Reject::BadTimestamp)
+        parsed
+            .filter(|t| EVENT_TIME_RANGE.contains(t))
+            .ok_or(Reject::BadTimestamp)
     }
 }
 

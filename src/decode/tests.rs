@@ -150,9 +150,32 @@ fn every_rejection_reason() {
         (r#"{"timestamp":null}"#, Reject::NoTimestamp),
         (r#"{"timestamp":"yesterday"}"#, Reject::BadTimestamp),
         (r#"{"timestamp":true}"#, Reject::BadTimestamp),
+        // Representable, but too close to the ends of i64 nanoseconds for
+        // their windows to be.
+        (
+            r#"{"timestamp":"1677-09-21T00:12:44Z"}"#,
+            Reject::BadTimestamp,
+        ),
+        (
+            r#"{"timestamp":"2262-04-11T23:47:16Z"}"#,
+            Reject::BadTimestamp,
+        ),
+        (r#"{"timestamp":-9223372036}"#, Reject::BadTimestamp),
+        (r#"{"timestamp":9223372036}"#, Reject::BadTimestamp),
     ] {
         assert_eq!(decode(&d, line).err(), Some(reason), "{line}");
     }
+    // The accepted span ends at 1678-01-01 and 2262-01-01 (`date -d ... +%s`).
+    assert!(decode(&d, r#"{"timestamp":"1678-01-01T00:00:00Z"}"#).is_ok());
+    assert!(decode(&d, r#"{"timestamp":"2261-12-31T23:59:59.999Z"}"#).is_ok());
+    assert_eq!(
+        decode(&d, r#"{"timestamp":"1677-12-31T23:59:59Z"}"#).err(),
+        Some(Reject::BadTimestamp)
+    );
+    assert_eq!(
+        decode(&d, r#"{"timestamp":"2262-01-01T00:00:00Z"}"#).err(),
+        Some(Reject::BadTimestamp)
+    );
     let long = format!(r#"{{"timestamp":1,"pad":"{}"}}"#, "x".repeat(200));
     assert_eq!(decode(&d, &long).err(), Some(Reject::TooLarge));
 }
