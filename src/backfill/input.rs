@@ -177,6 +177,8 @@ pub struct ReadReport {
 const CHUNK_BYTES: usize = 1 << 20;
 /// Bytes asked of the input per read.
 const READ_BYTES: usize = 256 * 1024;
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xef\xbb\xbf";
 /// A buffer holds a full chunk and one more read.
 const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
 
@@ -254,6 +256,7 @@ pub fn read_input(
     let mut lines = 0;
     // Inside an oversized line, whose number is already used: skip to its end.
     let mut skipping = false;
+    let mut bom_checked = false;
     let start_count = bytes_read.load(Ordering::Relaxed);
     loop {
         if buf.len() < len + READ_BYTES {
@@ -302,8 +305,18 @@ pub fn read_input(
                 None => continue,
             }
         }
-        let fresh = len..len + n;
+        let mut fresh = len..len + n;
         len += n;
+        // A byte-order mark some editors put at the start of a file is not
+        // part of the first line.
+        if !bom_checked && len >= BOM.len() {
+            bom_checked = true;
+            if buf.starts_with(BOM) {
+                buf.copy_within(BOM.len()..len, 0);
+                len -= BOM.len();
+                fresh = 0..len;
+            }
+        }
         // Only the new bytes can move the tail; they are counted while the
         // read has just brought them into the cache.
         if let Some(i) = memchr::memrchr(b'\n', &buf[fresh.clone()]) {
@@ -391,6 +404,18 @@ mod tests {
             })
             .collect();
         (chunks, report)
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_dropped() {
+        let (chunks, report) = chunks_of(b"\xef\xbb\xbf{\"a\":1}\n{\"b\":\"\xef\xbb\xbf\"}\n", 100);
+        assert_eq!(report.lines, 2);
+        assert_eq!(
+            chunks,
+            vec![(1, b"{\"a\":1}\n{\"b\":\"\xef\xbb\xbf\"}\n".to_vec())]
+        );
+        let (chunks, _) = chunks_of(b"\xef\xbb", 100);
+        assert_eq!(chunks, vec![(1, b"\xef\xbb".to_vec())]);
     }
 
     /// Lines of every length around the chunk and read sizes, one longer
