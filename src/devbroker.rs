@@ -48,8 +48,12 @@ pub fn run(args: &DevBrokerArgs) -> Result<()> {
             let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| {
                 format!("cannot listen on 127.0.0.1:{port}; choose another --port")
             })?;
+            // `--port 0` lets the system choose: show the port it chose.
+            let bound = listener
+                .local_addr()
+                .context("cannot read the bound port")?;
             std::thread::spawn(move || forward(listener, first));
-            format!("127.0.0.1:{port}")
+            bound.to_string()
         }
         None => real.clone(),
     };

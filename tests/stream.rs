@@ -1098,3 +1098,43 @@ fn postgres_outage_and_crash_land_every_window_once() {
         &pg::flattened(&recs, "slo"),
     );
 }
+
+// 12 ------------------------------------------------------------------------
+
+/// `dev-broker --port 0` prints the port the system chose, and a Kafka
+/// client reaches the broker through it.
+#[test]
+fn dev_broker_on_port_zero_prints_a_port_that_answers() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(BIN)
+        .args(["dev-broker", "--port", "0", "--topic", "t"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn dev-broker");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first line");
+    let bootstrap = first.trim().strip_prefix("bootstrap=").expect("bootstrap=");
+    let port: u16 = bootstrap
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port");
+    assert_ne!(port, 0, "{first}");
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "port-zero")
+        .create()
+        .expect("consumer");
+    let metadata = consumer
+        .fetch_metadata(Some("t"), Duration::from_secs(20))
+        .expect("metadata through the printed port");
+    assert_eq!(metadata.topics().len(), 1);
+    assert_eq!(metadata.topics()[0].name(), "t");
+    let _ = child.kill();
+    let _ = child.wait();
+}
