@@ -3,9 +3,14 @@
 //! nothing is dropped silently. A poison message never stops the job.
 //!
 //! - `kafka`: the original bytes as the message value, with headers
-//!   `slipstream.reason`, `slipstream.source.topic`, `.partition`, `.offset`.
+//!   `slipstream.reason`, `slipstream.source.topic`, `.partition`, `.offset`
+//!   (for a line of an archived input: `slipstream.source.file`, `.line`).
 //! - `file`: one JSON line per message: `reason`, `topic`, `partition`,
-//!   `offset`, and the original as `raw` (UTF-8 text) or `raw_base64`.
+//!   `offset` (or `input` and `line`), and the original as `raw` (UTF-8
+//!   text) or `raw_base64`.
+//!
+//! A line too long to hold is cut to its first `max_event_bytes` bytes and
+//! marked `truncated` (header `slipstream.truncated`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -18,6 +23,19 @@ use rdkafka::config::ClientConfig;
 use crate::config::DeadLetterConfig;
 use crate::sinks::kafka::{dead_letter_headers, ConfirmingProducer};
 
+/// Where a dead letter came from.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A message of a Kafka topic.
+    Message {
+        topic: &'a str,
+        partition: i32,
+        offset: i64,
+    },
+    /// A line (1-based) of an archived input.
+    Line { input: &'a str, line: u64 },
+}
+
 /// Where dead letters go.
 pub enum DeadLetters {
     Kafka {
@@ -25,6 +43,7 @@ pub enum DeadLetters {
         producer: ConfirmingProducer,
     },
     File {
+        path: std::path::PathBuf,
         out: BufWriter<File>,
     },
     /// None configured: dead letters are only counted.
@@ -55,19 +74,20 @@ impl DeadLetters {
                 }
             }
             Some(DeadLetterConfig::File { path }) => DeadLetters::File {
+                path: path.clone(),
                 out: BufWriter::new(open_append(path)?),
             },
         })
     }
 
-    /// Queues one dead letter.
+    /// Queues one dead letter; `truncated` when `raw` is only the start of
+    /// the original.
     pub fn send(
         &mut self,
         reason: &str,
-        topic: &str,
-        partition: i32,
-        offset: i64,
+        origin: Origin<'_>,
         raw: &[u8],
+        truncated: bool,
     ) -> Result<()> {
         match self {
             DeadLetters::Discard => Ok(()),
@@ -75,27 +95,61 @@ impl DeadLetters {
                 topic: dlq,
                 producer,
             } => {
-                let key = format!("{topic}|{partition}|{offset}");
+                let key = match origin {
+                    Origin::Message {
+                        topic,
+                        partition,
+                        offset,
+                    } => format!("{topic}|{partition}|{offset}"),
+                    Origin::Line { input, line } => format!("{input}|{line}"),
+                };
                 producer.send(
                     dlq,
                     &key,
                     raw,
-                    Some(dead_letter_headers(reason, topic, partition, offset)),
+                    Some(dead_letter_headers(reason, origin, truncated)),
                 )
             }
-            DeadLetters::File { out } => {
-                let mut line = serde_json::json!({
-                    "reason": reason,
-                    "topic": topic,
-                    "partition": partition,
-                    "offset": offset,
-                });
+            DeadLetters::File { out, .. } => {
+                let mut line = match origin {
+                    Origin::Message {
+                        topic,
+                        partition,
+                        offset,
+                    } => serde_json::json!({
+                        "reason": reason,
+                        "topic": topic,
+                        "partition": partition,
+                        "offset": offset,
+                    }),
+                    Origin::Line { input, line } => serde_json::json!({
+                        "reason": reason,
+                        "input": input,
+                        "line": line,
+                    }),
+                };
+                if truncated {
+                    line["truncated"] = true.into();
+                }
                 match std::str::from_utf8(raw) {
                     Ok(text) => line["raw"] = text.into(),
+                    // A cut line may end inside a character: keep it as text.
+                    Err(e) if truncated && e.error_len().is_none() => {
+                        line["raw"] = String::from_utf8_lossy(&raw[..e.valid_up_to()]).into()
+                    }
                     Err(_) => line["raw_base64"] = base64(raw).into(),
                 }
                 writeln!(out, "{line}").context("cannot write a dead letter")
             }
+        }
+    }
+
+    /// The destination, for summaries (`file:dlq/dead.jsonl`).
+    pub fn name(&self) -> String {
+        match self {
+            DeadLetters::Discard => "nowhere".to_string(),
+            DeadLetters::Kafka { topic, .. } => format!("kafka:{topic}"),
+            DeadLetters::File { path, .. } => format!("file:{}", path.display()),
         }
     }
 
@@ -104,7 +158,7 @@ impl DeadLetters {
         match self {
             DeadLetters::Discard => Ok(()),
             DeadLetters::Kafka { producer, .. } => producer.confirm(Duration::from_secs(30)),
-            DeadLetters::File { out } => {
+            DeadLetters::File { out, .. } => {
                 out.flush()?;
                 out.get_ref()
                     .sync_data()

@@ -338,6 +338,13 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
     // Generated lines are up to ~420 bytes: a 1000-byte limit keeps them all
     // and lets an exactly-1000-byte line through while 1001 bytes is rejected.
     let cfg = write_config(dir.path(), Some(&format!("max_event_bytes = {MAX}")));
+    let dead_path = dir.path().join("dlq").join("dead.jsonl");
+    let mut text = fs::read_to_string(&cfg).expect("config");
+    text.push_str(&format!(
+        "\n[dead_letter]\ntype = \"file\"\npath = '{}'\n",
+        dead_path.display()
+    ));
+    fs::write(&cfg, text).expect("config");
     let gen_data = gen_bytes(&gen_args("4000", "25", "66"));
     let gen_lines = split_lines(&gen_data);
 
@@ -464,6 +471,46 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
         "summary: accepted, outside, blank, rejected"
     );
     assert_records(&window_records(&out), &exp);
+
+    // Every rejected line is a dead letter with its reason, input and line
+    // number, and its bytes (too large ones cut to the limit).
+    let source: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    let letters: Vec<serde_json::Value> = fs::read_to_string(&dead_path)
+        .expect("dead-letter file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON dead letter"))
+        .collect();
+    let mut got: Vec<(String, u64)> = Vec::new();
+    for d in &letters {
+        let line = d["line"].as_u64().expect("line");
+        let reason = d["reason"].as_str().expect("reason").to_string();
+        assert_eq!(d["input"], json!(input.display().to_string()));
+        let original = source[line as usize - 1];
+        if reason == "too_large" {
+            assert_eq!(d["truncated"], json!(true), "{d}");
+            let raw = d["raw"].as_str().expect("raw");
+            assert_eq!(raw.as_bytes(), &original[..MAX], "line {line}");
+        } else if reason == "not_utf8" {
+            assert!(d["raw_base64"].is_string(), "{d}");
+        } else {
+            assert_eq!(d["raw"].as_str().map(str::as_bytes), Some(original), "{d}");
+            assert!(d.get("truncated").is_none(), "{d}");
+        }
+        got.push((reason, line));
+    }
+    got.sort();
+    let mut want: Vec<(String, u64)> = inserted.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+    want.sort();
+    assert_eq!(got, want, "dead letters: (reason, line)");
+    assert!(
+        r.stderr.contains(&format!(
+            "Wrote {} dead letters to file:{}",
+            want.len(),
+            dead_path.display()
+        )),
+        "{}",
+        r.stderr
+    );
 }
 
 // 7 -------------------------------------------------------------------------

@@ -1138,3 +1138,94 @@ fn dev_broker_on_port_zero_prints_a_port_that_answers() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+// 13 ------------------------------------------------------------------------
+
+/// `backfill` without `--output` writes to every configured sink, the Kafka
+/// one included, and sends rejected lines to a Kafka dead-letter topic
+/// with their file and line.
+#[test]
+fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
+    let s = Setup::new();
+    let broker = Broker::start(s.dir.path(), &["out", "dlq"]);
+    let cfg = s.config(
+        &broker.bootstrap,
+        "backfill-group",
+        &[],
+        "[[sink]]\ntype = \"kafka\"\ntopic = \"out\"\n[dead_letter]\ntype = \"kafka\"\ntopic = \"dlq\"\n",
+        "max_event_bytes = 1000",
+    );
+    let valid = events(77, 3000, BASE_NS, 4 * WINDOW_NS, &[0]);
+    let exp = expected(&oracle_events(&valid), None, None);
+    assert_exercises_every_sli(&exp);
+    // The poison lines go after every 500th valid line.
+    let mut data = Vec::new();
+    let mut dead: Vec<(&str, Vec<u8>, u64)> = Vec::new();
+    let mut poison = poison().into_iter();
+    let mut line = 0;
+    for (i, m) in valid.iter().enumerate() {
+        if i % 500 == 499 {
+            if let Some((reason, _, bytes)) = poison.next() {
+                line += 1;
+                data.extend_from_slice(&bytes);
+                data.push(b'\n');
+                dead.push((reason, bytes, line));
+            }
+        }
+        line += 1;
+        data.extend_from_slice(&m.payload);
+        data.push(b'\n');
+    }
+    assert_eq!(dead.len(), 6, "every poison line is in the input");
+    let input = s.path("in.jsonl");
+    fs::write(&input, &data).expect("input");
+
+    let out = Command::new(BIN)
+        .args(["backfill", "--no-progress", "-c"])
+        .arg(&cfg)
+        .arg(&input)
+        .output()
+        .expect("run backfill");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Wrote 6 dead letters to kafka:dlq"),
+        "{stderr}"
+    );
+
+    let file = file_window_lines(&s.records(), false);
+    assert_window_records(&file, &exp, "file sink");
+    let mut reader = TopicReader::new(&broker.bootstrap, "out");
+    let topic_text: String = reader
+        .read()
+        .iter()
+        .map(|m| String::from_utf8(m.payload.clone()).expect("UTF-8 record") + "\n")
+        .collect();
+    assert_window_records(
+        &window_lines_of(&topic_text, "kafka sink", false),
+        &exp,
+        "kafka sink",
+    );
+
+    let mut dlq = TopicReader::new(&broker.bootstrap, "dlq");
+    let got = dlq.read().to_vec();
+    assert_eq!(got.len(), dead.len(), "dead letters: {got:#?}");
+    for (reason, bytes, line) in &dead {
+        let m = got
+            .iter()
+            .find(|m| m.headers.get("slipstream.source.line") == Some(&line.to_string()))
+            .unwrap_or_else(|| panic!("no dead letter for line {line} ({reason})"));
+        assert_eq!(m.headers["slipstream.reason"], *reason);
+        assert_eq!(
+            m.headers["slipstream.source.file"],
+            input.display().to_string()
+        );
+        if *reason == "too_large" {
+            assert_eq!(m.headers["slipstream.truncated"], "true");
+            assert!(m.payload == bytes[..1000], "{reason}: the first 1000 bytes");
+        } else {
+            assert!(!m.headers.contains_key("slipstream.truncated"));
+            assert!(m.payload == *bytes, "{reason}: the original bytes");
+        }
+    }
+}

@@ -163,6 +163,8 @@ impl<R: Read> Read for Counting<R> {
 pub struct Oversized {
     pub input: u32,
     pub line: u64,
+    /// Its first `max_line` bytes, for the dead letter.
+    pub head: Vec<u8>,
 }
 
 /// What reading one input produced besides chunks.
@@ -327,11 +329,13 @@ pub fn read_input(
         // longer than the limit it is reported and skipped. (Complete lines
         // over the limit are rejected by the decoder.)
         if len - tail_start > max_line {
+            let head = buf[tail_start..tail_start + max_line].to_vec();
             send(tx, index, &mut line_no, buf, tail_start, lines);
             buf = pool.take();
             report.oversized.push(Oversized {
                 input: index,
                 line: line_no,
+                head,
             });
             line_no += 1;
             skipping = true;

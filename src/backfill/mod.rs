@@ -13,7 +13,7 @@ mod summary;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,10 +24,12 @@ pub use input::{expand, Input, InputError};
 pub use summary::{RejectExample, SliTotals, Summary};
 
 use crate::config::{Config, RecordKinds, SinkKind};
+use crate::dead_letter::{DeadLetters, Origin};
 use crate::decode::Reject;
 use crate::engine::{Accepted, Engine};
 use crate::record::{records, Objectives};
 use crate::sinks::file::FileSink;
+use crate::sinks::kafka::KafkaSink;
 use crate::sinks::postgres::PostgresSink;
 use crate::sinks::Sink;
 use crate::window::{Window, WindowSet};
@@ -91,6 +93,8 @@ pub struct Outcome {
     pub counts: Counts,
     pub inputs: Vec<Input>,
     pub errors: Vec<InputError>,
+    /// Where the dead letters went, and how many.
+    pub dead_letters: Option<(String, u64)>,
     pub bytes: u64,
     pub elapsed: Duration,
 }
@@ -114,6 +118,8 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
     let (tx, rx) = bounded::<input::Chunk>(threads * 2);
     let pool = input::BufferPool::default();
     let max_line = config.decode.max_event_bytes;
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    let dead = DeadLetterQueue::new(config, &names)?;
     let outcome = thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -121,7 +127,8 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
                 let lines_done = lines_done.clone();
                 let pool = pool.clone();
                 let engine = Engine::new(config).with_range(opts.from_ns, opts.to_ns);
-                scope.spawn(move || worker(engine, rx, &pool, &lines_done))
+                let dead = &dead;
+                scope.spawn(move || worker(engine, rx, &pool, dead, &lines_done))
             })
             .collect();
         drop(rx);
@@ -131,6 +138,7 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
             for o in &report.oversized {
                 reader_counts.lines += 1;
                 reader_counts.reject(Reject::TooLarge, o.input, o.line);
+                dead.send(Reject::TooLarge, o.input, o.line, &o.head, true);
             }
             errors.extend(report.error);
         }
@@ -154,14 +162,112 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
         pb.finish_and_clear();
     }
     let (windows, counts) = outcome?;
+    let dead_letters = dead.finish().unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
     Ok(Outcome {
         windows,
         counts,
         inputs,
         errors,
+        dead_letters,
         bytes: bytes_read.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
     })
+}
+
+/// Rejected lines on their way to the dead-letter destination, from the
+/// reader and every worker. Rejections are rare: one lock is enough.
+struct DeadLetterQueue<'a> {
+    letters: Option<Mutex<DeadLetters>>,
+    /// The inputs' names, by index.
+    names: &'a [String],
+    max_bytes: usize,
+    sent: AtomicU64,
+    /// The first failure; later dead letters are still tried.
+    failed: Mutex<Option<String>>,
+}
+
+impl<'a> DeadLetterQueue<'a> {
+    fn new(config: &Config, names: &'a [String]) -> Result<DeadLetterQueue<'a>> {
+        let max_bytes = config.decode.max_event_bytes;
+        let letters = match &config.dead_letter {
+            None => None,
+            Some(dl) => {
+                let kafka = config
+                    .source
+                    .as_ref()
+                    .map(crate::sources::kafka::client_config);
+                let letters = DeadLetters::new(Some(dl), kafka.as_ref(), max_bytes)
+                    .with_context(|| {
+                        format!(
+                            "cannot open the [dead_letter] destination of {}; fix it or remove the section",
+                            config.path.display()
+                        )
+                    })?;
+                Some(Mutex::new(letters))
+            }
+        };
+        Ok(DeadLetterQueue {
+            letters,
+            names,
+            max_bytes,
+            sent: AtomicU64::new(0),
+            failed: Mutex::new(None),
+        })
+    }
+
+    /// Queues the dead letter of line `line` of input `input`; a line over
+    /// the size limit is cut to it. `truncated`: `raw` is already cut.
+    fn send(&self, reason: Reject, input: u32, line: u64, raw: &[u8], truncated: bool) {
+        let Some(letters) = &self.letters else {
+            return;
+        };
+        let cut = raw.len() > self.max_bytes;
+        let raw = &raw[..raw.len().min(self.max_bytes)];
+        let origin = Origin::Line {
+            input: &self.names[input as usize],
+            line,
+        };
+        let sent = match letters.lock() {
+            Ok(mut l) => l.send(reason.name(), origin, raw, truncated || cut),
+            Err(_) => Err(anyhow::anyhow!(
+                "a worker panicked while writing a dead letter"
+            )),
+        };
+        if sent.is_ok() {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        } else if let Err(e) = sent {
+            if let Ok(mut failed) = self.failed.lock() {
+                failed.get_or_insert_with(|| format!("{e:#}"));
+            }
+        }
+    }
+
+    /// Waits until every dead letter is durable. Returns where they went
+    /// and how many, or the first failure.
+    fn finish(self) -> std::result::Result<Option<(String, u64)>, InputError> {
+        let sent = self.sent.into_inner();
+        let name = self
+            .letters
+            .as_ref()
+            .and_then(|l| l.lock().ok().map(|l| l.name()));
+        let failed = self.failed.into_inner().ok().flatten();
+        let confirmed = match self.letters.map(Mutex::into_inner) {
+            None => Ok(()),
+            Some(Ok(mut l)) => l.confirm().map_err(|e| format!("{e:#}")),
+            Some(Err(_)) => Err("a worker panicked while writing a dead letter".to_string()),
+        };
+        match failed.map_or(confirmed, Err) {
+            Ok(()) => Ok(name.map(|n| (n, sent))),
+            Err(message) => Err(InputError {
+                input: "dead letters".to_string(),
+                offset: 0,
+                message: format!("{message}; rejected lines are counted but not all were written"),
+            }),
+        }
+    }
 }
 
 /// A worker: decodes and counts every line of the chunks it receives.
@@ -169,6 +275,7 @@ fn worker(
     mut engine: Engine,
     rx: crossbeam_channel::Receiver<input::Chunk>,
     pool: &input::BufferPool,
+    dead: &DeadLetterQueue<'_>,
     lines_done: &AtomicU64,
 ) -> (WindowSet, Counts) {
     let mut counts = Counts::default();
@@ -189,7 +296,10 @@ fn worker(
                 match engine.process(line) {
                     Ok(Accepted::Counted { .. }) => counts.accepted += 1,
                     Ok(Accepted::OutOfRange) => counts.out_of_range += 1,
-                    Err(reason) => counts.reject(reason, chunk.input, line_no),
+                    Err(reason) => {
+                        counts.reject(reason, chunk.input, line_no);
+                        dead.send(reason, chunk.input, line_no, line, false);
+                    }
                 }
             }
             line_no += 1;
@@ -235,26 +345,38 @@ fn history_before(config: &Config, opts: &Options, windows: &[Window]) -> Result
     Ok(objectives)
 }
 
-/// The configured file and PostgreSQL sinks, or the `--output` file.
+/// The configured sinks, or the `--output` file. Webhook sinks are left
+/// out: alerts of the past are history, not news to page anyone with.
 fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<Box<dyn Sink>>> {
     if let Some(path) = &opts.output {
         let sink = FileSink::create(path, RecordKinds::default())
             .with_context(|| format!("cannot create the output file {}", path.display()))?;
         return Ok(vec![Box::new(sink)]);
     }
+    let kafka = config
+        .source
+        .as_ref()
+        .map(crate::sources::kafka::client_config);
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for s in &config.sinks {
         match &s.kind {
-            SinkKind::File { path } => sinks.push(Box::new(
-                FileSink::append(path, s.records)
-                    .with_context(|| format!("cannot open the file sink {}", path.display()))?,
-            )),
+            SinkKind::File { path } => sinks
+                .push(Box::new(FileSink::append(path, s.records).with_context(
+                    || format!("cannot open the file sink {}", path.display()),
+                )?)),
             SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
-            other => bail!(
-                "backfill writes to file and postgres sinks only, and {} has a {:?} sink; pass --output PATH to write JSONL instead",
-                config.path.display(),
-                other
-            ),
+            SinkKind::Kafka { topic } => {
+                let base = kafka.as_ref().with_context(|| {
+                    format!(
+                        "{}: a `kafka` sink needs [source.kafka] for its brokers",
+                        config.path.display()
+                    )
+                })?;
+                sinks.push(Box::new(KafkaSink::new(base, topic, s.records)?));
+            }
+            SinkKind::Webhook { .. } => {
+                eprintln!("note: backfill sends nothing to webhook sinks; the past alerts are in the other sinks")
+            }
         }
     }
     if sinks.is_empty() {

@@ -88,6 +88,8 @@ pub struct Summary {
     pub slis: Vec<SliTotals>,
     pub errors: Vec<super::InputError>,
     pub written: Vec<(String, usize, Duration)>,
+    /// Where the rejected lines went, and how many.
+    pub dead_letters: Option<(String, u64)>,
     pub elapsed: Duration,
 }
 
@@ -135,6 +137,7 @@ impl Summary {
             slis,
             errors: o.errors.clone(),
             written,
+            dead_letters: o.dead_letters.clone(),
             elapsed: o.elapsed,
         }
     }
@@ -206,6 +209,9 @@ impl fmt::Display for Summary {
                 "Wrote {n} records to {sink} in {:.2} s.",
                 took.as_secs_f64()
             )?;
+        }
+        if let Some((dest, n)) = &self.dead_letters {
+            writeln!(f, "Wrote {n} dead letters to {dest}.")?;
         }
         for e in &self.errors {
             writeln!(

@@ -152,26 +152,39 @@ impl ConfirmingProducer {
     }
 }
 
-/// Header with the reason, source topic, partition and offset of a dead letter.
-pub fn dead_letter_headers(reason: &str, topic: &str, partition: i32, offset: i64) -> OwnedHeaders {
-    let partition = partition.to_string();
-    let offset = offset.to_string();
-    OwnedHeaders::new()
-        .insert(Header {
-            key: "slipstream.reason",
-            value: Some(reason),
-        })
-        .insert(Header {
-            key: "slipstream.source.topic",
-            value: Some(topic),
-        })
-        .insert(Header {
-            key: "slipstream.source.partition",
-            value: Some(&partition),
-        })
-        .insert(Header {
-            key: "slipstream.source.offset",
-            value: Some(&offset),
+/// The headers of a dead letter: its reason and origin.
+pub fn dead_letter_headers(
+    reason: &str,
+    origin: crate::dead_letter::Origin<'_>,
+    truncated: bool,
+) -> OwnedHeaders {
+    use crate::dead_letter::Origin;
+    let mut pairs: Vec<(&str, String)> = vec![("slipstream.reason", reason.to_string())];
+    match origin {
+        Origin::Message {
+            topic,
+            partition,
+            offset,
+        } => pairs.extend([
+            ("slipstream.source.topic", topic.to_string()),
+            ("slipstream.source.partition", partition.to_string()),
+            ("slipstream.source.offset", offset.to_string()),
+        ]),
+        Origin::Line { input, line } => pairs.extend([
+            ("slipstream.source.file", input.to_string()),
+            ("slipstream.source.line", line.to_string()),
+        ]),
+    }
+    if truncated {
+        pairs.push(("slipstream.truncated", "true".to_string()));
+    }
+    pairs
+        .iter()
+        .fold(OwnedHeaders::new(), |headers, (key, value)| {
+            headers.insert(Header {
+                key,
+                value: Some(value.as_str()),
+            })
         })
 }
 

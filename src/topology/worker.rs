@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tracing::error;
 
+use crate::dead_letter::Origin;
 use crate::decode::Reject;
 use crate::sources::kafka::Shared;
 use crate::stream::{Outcome, PartitionKey};
@@ -171,7 +172,12 @@ fn handle_batch(shared: &Shared, batch: &Batch) {
             local.rejected[reason.index()] += 1;
             local.dead_letters += 1;
             let topic = &shared.topics[key.0];
-            if let Err(e) = dead_letters.send(reason.name(), topic, key.1, *offset, payload) {
+            let origin = Origin::Message {
+                topic,
+                partition: key.1,
+                offset: *offset,
+            };
+            if let Err(e) = dead_letters.send(reason.name(), origin, payload, false) {
                 // Re-read from the last commit, which is before this
                 // message, so its dead letter is sent again rather than lost.
                 local.dead_letter_errors += 1;
