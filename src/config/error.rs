@@ -97,30 +97,45 @@ impl SourceMap<'_> {
             .split_once('=')
             .map(|(k, _)| k.trim().trim_matches('"').to_string());
         let mut header = None;
-        for l in self.text[..line_start].lines().rev() {
-            let l = l.trim();
-            if l.starts_with('[') {
-                header = Some(
-                    l.trim_start_matches('[')
-                        .split(']')
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_string(),
-                );
+        let mut at = line_start;
+        for l in self.text[..line_start].split_inclusive('\n').rev() {
+            at -= l.len();
+            if l.trim().starts_with('[') {
+                header = Some(self.table_name(l, at));
                 break;
             }
         }
         match (header, key) {
             (Some(h), Some(k)) if !k.starts_with('[') => Some(format!("{h}.{k}")),
             (None, Some(k)) => Some(k),
-            (Some(h), _) if line.starts_with('[') => Some(
-                line.trim_matches(|c| c == '[' || c == ']')
-                    .trim()
-                    .to_string(),
-            )
-            .or(Some(h)),
+            (_, _) if line.starts_with('[') => Some(self.table_name(line, line_start)),
             (h, _) => h,
         }
+    }
+
+    /// The name of the table whose header `line` starts at byte `at`:
+    /// `window`, or `sli[1]` for the second `[[sli]]`.
+    fn table_name(&self, line: &str, at: usize) -> String {
+        let line = line.trim();
+        let name = line
+            .trim_start_matches('[')
+            .split(']')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if !line.starts_with("[[") {
+            return name;
+        }
+        let same = |l: &str| {
+            let l = l.trim();
+            l.starts_with("[[")
+                && l.trim_start_matches('[').split(']').next().map(str::trim) == Some(name.as_str())
+        };
+        let index = self
+            .text
+            .get(..at)
+            .map_or(0, |t| t.lines().filter(|l| same(l)).count());
+        format!("{name}[{index}]")
     }
 }

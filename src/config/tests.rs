@@ -157,6 +157,21 @@ fn secrets_never_show_in_debug() {
 }
 
 #[test]
+fn errors_in_an_array_of_tables_name_the_element() {
+    let text = "[[sli]]\nname = \"a\"\ngood = \"status < 500\"\n\n[[sli]]\nname = \"b\"\n";
+    let e = parse(text).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[1]"), "{e}");
+    assert!(e.message.contains("good"), "{e}");
+    let e = parse("[[sli]]\nname = \"a\"\n").unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0]"), "{e}");
+    // CRLF line ends and multi-byte characters before the error.
+    let text = "[[sli]]\r\nname = \"é\"\r\ngood = \"status < 500\"\r\n[[sli]]\r\nname = \"b\"\r\ngood = 5\r\n";
+    let e = parse(text).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[1].good"), "{e}");
+    assert_eq!(e.position, Some((6, 8)), "{e}");
+}
+
+#[test]
 fn librdkafka_takes_booleans_and_numbers_and_never_echoes_a_value() {
     let kafka = |props: &str| {
         format!(
