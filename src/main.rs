@@ -472,6 +472,9 @@ fn load(path: &Path) -> Result<Config> {
 fn validate(path: &Path) -> Result<ExitCode> {
     let config = load(path)?;
     println!("{}: OK, {} SLI(s).", path.display(), config.slis.len());
+    for w in slipstream::slo::window_size_warnings(&config) {
+        println!("warning: {w}");
+    }
     for s in &config.slis {
         println!();
         println!("SLI {}", s.name);
@@ -521,6 +524,9 @@ fn parse_time(flag: &str, value: &Option<String>) -> Result<Option<i64>> {
 
 fn run_backfill(args: BackfillArgs) -> Result<ExitCode> {
     let config = load(&args.config)?;
+    for w in slipstream::slo::window_size_warnings(&config) {
+        eprintln!("warning: {w}");
+    }
     let opts = backfill::Options {
         inputs: args.inputs,
         from_ns: parse_time("from", &args.from)?,
@@ -573,6 +579,9 @@ fn run_job(path: &Path, log_format: LogFormat, role: RoleArg) -> Result<ExitCode
     use slipstream::topology::Role;
     init_logs(log_format, "info");
     let config = load(path)?;
+    for w in slipstream::slo::window_size_warnings(&config) {
+        tracing::warn!("{w}");
+    }
     let role = match role {
         RoleArg::All => Role::All,
         RoleArg::Ingest => Role::Ingest,

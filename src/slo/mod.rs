@@ -35,6 +35,44 @@ pub const BURN_SPANS: [(&str, i64); 7] = [
 
 const NS: i64 = 1_000_000_000;
 
+/// What the configured window size cannot measure: burn rates over spans
+/// shorter than a window are always `null`, and an alert rule that needs
+/// one never fires. One line per problem, empty when there is none.
+pub fn window_size_warnings(config: &crate::config::Config) -> Vec<String> {
+    let size_ns = config.window.size_ns;
+    let size = alert::span_name(size_ns / NS);
+    let mut out = Vec::new();
+    let short: Vec<&str> = BURN_SPANS
+        .iter()
+        .filter(|(_, secs)| secs * NS < size_ns)
+        .map(|(name, _)| *name)
+        .collect();
+    if !short.is_empty() {
+        out.push(format!(
+            "windows of {size} are longer than the {} burn-rate span(s): those burn rates are always null",
+            short.join(", ")
+        ));
+    }
+    for sli in &config.slis {
+        let Some(o) = &sli.objective else {
+            continue;
+        };
+        for r in &o.alert_rules {
+            if r.short_secs * NS < size_ns {
+                out.push(format!(
+                    "SLI {}: the {} alert over {} and {} can never fire with windows of {size}; use windows of {} or less",
+                    sli.name,
+                    r.severity.name(),
+                    alert::span_name(r.long_secs),
+                    alert::span_name(r.short_secs),
+                    alert::span_name(r.short_secs),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Good and bad counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {

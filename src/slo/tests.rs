@@ -345,3 +345,30 @@ mod alerts {
         assert!(pages.len() <= 2);
     }
 }
+
+#[test]
+fn windows_longer_than_a_burn_span_are_warned_about() {
+    let config = |size: &str| {
+        crate::config::Config::parse(
+            std::path::Path::new("w.toml"),
+            &format!(
+                "[window]\nsize = \"{size}\"\n[[sli]]\nname = \"a\"\ngood = \"status < 500\"\n[sli.objective]\ntarget = 0.999\nwindow = \"28d\"\n[[sli]]\nname = \"b\"\ngood = \"status < 500\"\n"
+            ),
+        )
+        .unwrap()
+    };
+    assert!(window_size_warnings(&config("1m")).is_empty());
+    assert!(window_size_warnings(&config("5m")).is_empty());
+    let w = window_size_warnings(&config("10m"));
+    assert_eq!(w.len(), 2, "{w:#?}");
+    assert!(w[0].contains("5m burn-rate span"), "{}", w[0]);
+    assert!(
+        w[1].contains("SLI a: the page alert over 1h and 5m"),
+        "{}",
+        w[1]
+    );
+    // 1h windows: 5m and 30m are blind, and both page rules with them.
+    let w = window_size_warnings(&config("1h"));
+    assert_eq!(w.len(), 3, "{w:#?}");
+    assert!(w[0].contains("5m, 30m"), "{}", w[0]);
+}
