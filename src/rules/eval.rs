@@ -158,7 +158,8 @@ pub(super) enum Node {
         ne: bool,
         rhs: bool,
     },
-    /// `== null` or `!= null`.
+    /// `== null` or `!= null`: decided for every present value, unknown
+    /// only when the field is missing.
     Null {
         slot: usize,
         ne: bool,
@@ -282,10 +283,8 @@ impl Node {
                 Value::Bool(b) => Some((b == rhs) != *ne),
                 _ => None,
             },
-            Node::Null { slot, ne } => match get(values, *slot)? {
-                Value::Null => Some(!*ne),
-                _ => None,
-            },
+            // Any present value is null or not: `error == null` decides.
+            Node::Null { slot, ne } => Some(matches!(get(values, *slot)?, Value::Null) != *ne),
             Node::Slots { lhs, op, rhs } => {
                 compare_values(get(values, *lhs)?, *op, get(values, *rhs)?)
             }

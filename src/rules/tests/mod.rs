@@ -146,6 +146,13 @@ fn bools_and_null() {
     assert_eq!(eval("x == null", &[("x", Value::Null)]), Some(true));
     assert_eq!(eval("x != null", &[("x", Value::Null)]), Some(false));
     assert_eq!(eval("null == x", &[("x", Value::Null)]), Some(true));
+    // Every present value is null or not; only a missing field is unknown.
+    assert_eq!(eval("x == null", &[("x", num(0.0))]), Some(false));
+    assert_eq!(eval("x != null", &[("x", st(""))]), Some(true));
+    assert_eq!(eval("x != null", &[("x", Value::Object)]), Some(true));
+    assert_eq!(eval("null != x", &[("x", b(false))]), Some(true));
+    assert_eq!(eval("x == null", &[]), None);
+    assert_eq!(eval("x != null", &[]), None);
 }
 
 #[test]
@@ -299,8 +306,6 @@ fn type_mismatches_are_unknown() {
     assert_eq!(eval("x != 5", &[("x", Value::Null)]), None);
     assert_eq!(eval("x == true", &[("x", num(1.0))]), None);
     assert_eq!(eval("x == 1", &[("x", b(true))]), None);
-    assert_eq!(eval("x == null", &[("x", num(0.0))]), None);
-    assert_eq!(eval("x != null", &[("x", st(""))]), None);
     // A field used as a condition must hold a bool.
     assert_eq!(eval("flag", &[("flag", num(1.0))]), None);
     assert_eq!(eval("flag", &[("flag", st("true"))]), None);
