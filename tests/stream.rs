@@ -1147,7 +1147,7 @@ fn dev_broker_on_port_zero_prints_a_port_that_answers() {
 #[test]
 fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
     let s = Setup::new();
-    let broker = Broker::start(s.dir.path(), &["out", "dlq"]);
+    let broker = Broker::start(s.dir.path(), &["out", "dlq", "out2"]);
     let cfg = s.config(
         &broker.bootstrap,
         "backfill-group",
@@ -1228,4 +1228,42 @@ fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
             assert!(m.payload == *bytes, "{reason}: the original bytes");
         }
     }
+    let kinds: BTreeSet<String> = topic_text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("record")["kind"].to_string())
+        .collect();
+    assert_eq!(kinds.len(), 3, "window, slo and alert records: {kinds:?}");
+
+    // With no file or postgres sink to hold the history, a kafka sink gets
+    // window records only: slo records from nothing would replace the
+    // stream job's under the same keys.
+    let text = fs::read_to_string(&cfg).expect("config");
+    let file_sink = format!(
+        "[[sink]]\ntype = \"file\"\npath = '{}'\n",
+        s.records().display()
+    );
+    assert!(text.contains(&file_sink));
+    let kafka_only = s.path("kafka-only.toml");
+    fs::write(
+        &kafka_only,
+        text.replace(&file_sink, "").replace("topic = \"out\"", "topic = \"out2\""),
+    )
+    .expect("config");
+    let out = Command::new(BIN)
+        .args(["backfill", "--no-progress", "-c"])
+        .arg(&kafka_only)
+        .arg(&input)
+        .output()
+        .expect("run backfill");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("kafka:out2 gets window records only"), "{stderr}");
+    let only: String = TopicReader::new(&broker.bootstrap, "out2")
+        .read()
+        .iter()
+        .map(|m| String::from_utf8(m.payload.clone()).expect("UTF-8 record") + "\n")
+        .collect();
+    let lines = window_lines_of(&only, "kafka-only sink", false);
+    assert_eq!(lines.len(), only.lines().count(), "nothing but window records");
+    assert_window_records(&lines, &exp, "kafka-only sink");
 }

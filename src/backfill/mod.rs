@@ -357,6 +357,9 @@ fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<Box<dyn Sink>>> {
         .source
         .as_ref()
         .map(crate::sources::kafka::client_config);
+    let history = config.sinks.iter().any(|s| {
+        s.records.window && matches!(s.kind, SinkKind::File { .. } | SinkKind::Postgres { .. })
+    });
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for s in &config.sinks {
         match &s.kind {
@@ -372,7 +375,18 @@ fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<Box<dyn Sink>>> {
                         config.path.display()
                     )
                 })?;
-                sinks.push(Box::new(KafkaSink::new(base, topic, s.records)?));
+                // `slo` and `alert` records continue the history read back
+                // from a file or postgres sink; a topic cannot give it back,
+                // and records from no history would replace the stream
+                // job's under the same keys.
+                let mut kinds = s.records;
+                if !history {
+                    (kinds.slo, kinds.alert) = (false, false);
+                    eprintln!(
+                        "note: kafka:{topic} gets window records only: slo and alert records continue the history of a file or postgres sink, and there is none"
+                    );
+                }
+                sinks.push(Box::new(KafkaSink::new(base, topic, kinds)?));
             }
             SinkKind::Webhook { .. } => {
                 eprintln!("note: backfill sends nothing to webhook sinks; the past alerts are in the other sinks")

@@ -114,28 +114,59 @@ impl SourceMap<'_> {
     }
 
     /// The name of the table whose header `line` starts at byte `at`:
-    /// `window`, or `sli[1]` for the second `[[sli]]`.
+    /// `window`, `sli[1]` for the second `[[sli]]`, `sli[1].objective` for a
+    /// table inside it, `sli[1].objective.alert[0]` for its first
+    /// `[[sli.objective.alert]]`.
     fn table_name(&self, line: &str, at: usize) -> String {
-        let line = line.trim();
-        let name = line
-            .trim_start_matches('[')
-            .split(']')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        if !line.starts_with("[[") {
-            return name;
-        }
-        let same = |l: &str| {
-            let l = l.trim();
-            l.starts_with("[[")
-                && l.trim_start_matches('[').split(']').next().map(str::trim) == Some(name.as_str())
+        let Some((name, array)) = header(line) else {
+            return line.trim().to_string();
         };
-        let index = self
-            .text
-            .get(..at)
-            .map_or(0, |t| t.lines().filter(|l| same(l)).count());
-        format!("{name}[{index}]")
+        let before = self.text.get(..at).unwrap_or(self.text);
+        // Byte offsets of the headers `[[path]]` before this one.
+        let arrays_of = |path: &str, from: usize| -> Vec<usize> {
+            let mut offsets = Vec::new();
+            let mut pos = 0;
+            for l in before.split_inclusive('\n') {
+                if pos >= from && header(l) == Some((path, true)) {
+                    offsets.push(pos);
+                }
+                pos += l.len();
+            }
+            offsets
+        };
+        let top = name.split('.').next().unwrap_or(name);
+        if name == top {
+            return if array {
+                format!("{name}[{}]", arrays_of(name, 0).len())
+            } else {
+                name.to_string()
+            };
+        }
+        let rest = &name[top.len() + 1..];
+        let tops = arrays_of(top, 0);
+        let Some(&element) = tops.last() else {
+            return if array {
+                format!("{name}[{}]", arrays_of(name, 0).len())
+            } else {
+                name.to_string()
+            };
+        };
+        let i = tops.len() - 1;
+        if array {
+            format!("{top}[{i}].{rest}[{}]", arrays_of(name, element).len())
+        } else {
+            format!("{top}[{i}].{rest}")
+        }
     }
+}
+
+/// A table header's dotted name and whether it is an array of tables
+/// (`[[sli]]`); `None` for any other line.
+fn header(line: &str) -> Option<(&str, bool)> {
+    let line = line.trim();
+    let (inner, array) = match line.strip_prefix("[[") {
+        Some(rest) => (rest.split("]]").next()?, true),
+        None => (line.strip_prefix('[')?.split(']').next()?, false),
+    };
+    Some((inner.trim(), array))
 }

@@ -169,6 +169,24 @@ fn errors_in_an_array_of_tables_name_the_element() {
     let e = parse(text).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("sli[1].good"), "{e}");
     assert_eq!(e.position, Some((6, 8)), "{e}");
+    // Tables and arrays of tables inside an element.
+    let objective = "[sli.objective]\ntarget = 0.99\nwindow = \"28d\"\n";
+    let alert = "[[sli.objective.alert]]\nseverity = \"page\"\nlong_window = \"1h\"\nshort_window = \"5m\"\nbudget_share = 0.02\n";
+    let sli = |name: &str| format!("[[sli]]\nname = \"{name}\"\ngood = \"status < 500\"\n");
+    let text = format!(
+        "{}{objective}{alert}{}{objective}{alert}{alert}bogus = 1\n",
+        sli("a"),
+        sli("b")
+    );
+    let e = parse(&text).unwrap_err();
+    assert_eq!(
+        e.field.as_deref(),
+        Some("sli[1].objective.alert[1].bogus"),
+        "{e}"
+    );
+    let text = format!("{}{}{objective}wrong = 2\n", sli("a"), sli("b"));
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[1].objective.wrong"), "{e}");
 }
 
 #[test]

@@ -114,15 +114,23 @@ pub(super) struct ListSet {
 }
 
 impl ListSet {
-    /// Whether `value` equals an element; `None` when no element has its type.
+    /// Whether `value` equals an element; `None` when no element has its
+    /// type and the list holds no `null`.
     #[inline]
     fn contains(&self, value: &Value<'_>) -> Option<bool> {
-        match value {
+        let typed = match value {
             Value::Num(n) if !self.nums.is_empty() => Some(self.nums.iter().any(|x| x == n)),
             Value::Str(s) if !self.strs.is_empty() => Some(self.strs.iter().any(|x| **x == **s)),
             Value::Bool(b) if !self.bools.is_empty() => Some(self.bools.contains(b)),
             Value::Null if self.null => Some(true),
             _ => None,
+        };
+        // A list holding `null` decides for every present value, as
+        // `== null` does.
+        if self.null {
+            Some(typed.unwrap_or(false))
+        } else {
+            typed
         }
     }
 }

@@ -72,12 +72,11 @@ pub enum Scope {
 struct Partition {
     /// Newest event time seen.
     max_event_ns: Option<i64>,
-    /// When the partition last delivered a message (or was assigned).
-    last_seen: Instant,
-    /// When it last delivered an event with a usable time (or was assigned).
-    last_event: Instant,
-    /// The consumer reached the end of the partition after its last message.
+    /// The consumer reached the end of the partition after its last event
+    /// (rejected lines since do not count)...
     at_end: bool,
+    /// ...at this moment (or the idle clocks were restarted then).
+    ended_at: Instant,
     /// Next offset to read.
     position: Option<i64>,
     /// Offsets below this were handled before the restart.
@@ -102,17 +101,8 @@ impl Partition {
             .map(|m| m.saturating_sub(out_of_orderness_ns))
     }
 
-    /// Idle: silent for the idle timeout since the consumer reached its end,
-    /// or delivering for that long only lines that are no events (whose
-    /// rejection says nothing about event time). A partition merely not
-    /// polled lately, with no end reached, still holds the watermark.
     fn is_idle(&self, now: Instant, idle_timeout: Duration) -> bool {
-        let quiet = |since: Instant| now.saturating_duration_since(since) >= idle_timeout;
-        if self.at_end {
-            quiet(self.last_seen)
-        } else {
-            quiet(self.last_event) && !quiet(self.last_seen)
-        }
+        self.at_end && now.saturating_duration_since(self.ended_at) >= idle_timeout
     }
 
     /// Forgets the offsets of windows that end at or before `closing`.
@@ -293,8 +283,7 @@ impl Job {
     /// nothing about the partitions.
     pub fn restart_idle_clocks(&mut self, now: Instant) {
         for p in self.partitions.values_mut() {
-            p.last_seen = now;
-            p.last_event = now;
+            p.ended_at = now;
         }
     }
 
@@ -342,9 +331,8 @@ impl Job {
             key,
             Partition {
                 max_event_ns: None,
-                last_seen: now,
-                last_event: now,
                 at_end: false,
+                ended_at: now,
                 position: None,
                 replay_until: checkpoint.map_or(i64::MIN, |c| c.position),
                 first_offsets: BTreeMap::new(),
@@ -396,8 +384,6 @@ impl Job {
             Scope::Shared => self.frontier_ns,
             Scope::PerPartition => p.frontier_ns,
         };
-        p.last_seen = now;
-        p.at_end = false;
         p.position = Some(offset + 1);
         let replayed = offset < p.replay_until;
         let mut too_late = false;
@@ -416,7 +402,7 @@ impl Job {
         match result {
             Ok((time_ns, counted)) => {
                 p.max_event_ns = Some(p.max_event_ns.map_or(time_ns, |m| m.max(time_ns)));
-                p.last_event = now;
+                p.at_end = false;
                 p.idle_handed_over = false;
                 match (counted, replayed) {
                     (true, _) => Outcome::Counted,
@@ -437,7 +423,7 @@ impl Job {
         if let Some(p) = self.partitions.get_mut(&key) {
             if !p.at_end {
                 p.at_end = true;
-                p.last_seen = now;
+                p.ended_at = now;
             }
         }
     }

@@ -54,35 +54,54 @@ fn watermark_waits_for_every_active_partition_and_skips_idle_ones() {
 }
 
 /// A partition whose producer writes only broken lines must not stop every
-/// window of the job from closing.
+/// window of the job from closing once it is caught up; while it is still
+/// reading a backlog, it holds the watermark whatever the backlog holds.
 #[test]
-fn a_partition_of_rejected_lines_stops_holding_the_watermark() {
+fn a_caught_up_partition_of_rejected_lines_stops_holding_the_watermark() {
     let mut job = Job::new(&config());
     let t0 = Instant::now();
     job.assign((0, 0), None, t0);
     job.assign((0, 1), None, t0);
     let mut offset = 0;
-    let mut feed = |job: &mut Job, at: Instant, minute: i64| {
+    let mut feed = |job: &mut Job, at: Instant, minute: i64, caught_up: bool| {
         job.process((0, 0), offset, &event(BASE + minute * MIN, 200), at);
         let junk = job.process((0, 1), offset, br#"{"ts":"no timestamp here"}"#, at);
         assert_eq!(junk, Outcome::Rejected(Reject::NoTimestamp));
+        if caught_up {
+            // The consumer reports the end after every message it catches up on.
+            job.reached_end((0, 1), at);
+        }
         offset += 1;
     };
-    for s in 0..30 {
-        feed(&mut job, t0 + Duration::from_secs(s), 1 + s as i64 / 10);
+    // A minute of backlog, all rejected lines: partition 1 is not idle.
+    for s in 0..60 {
+        feed(&mut job, t0 + Duration::from_secs(s), 1, false);
     }
-    assert_eq!(job.watermark(t0 + Duration::from_secs(29)), None);
-    assert!(job.close_windows(t0 + Duration::from_secs(29)).is_empty());
-    // Thirty seconds of nothing but rejected lines: partition 1 is idle.
-    let later = t0 + Duration::from_secs(31);
-    feed(&mut job, later, 5);
+    assert_eq!(job.watermark(t0 + Duration::from_secs(60)), None);
+    // Caught up at 60 s, still nothing but rejected lines.
+    let caught_up = t0 + Duration::from_secs(60);
+    for s in 0..30 {
+        feed(
+            &mut job,
+            caught_up + Duration::from_secs(s),
+            1 + s as i64 / 10,
+            true,
+        );
+    }
+    assert_eq!(job.watermark(caught_up + Duration::from_secs(29)), None);
+    assert!(job
+        .close_windows(caught_up + Duration::from_secs(29))
+        .is_empty());
+    // Thirty seconds after it caught up with no event: partition 1 is idle.
+    let later = caught_up + Duration::from_secs(31);
+    feed(&mut job, later, 5, true);
     assert_eq!(job.watermark(later), Some(BASE + 5 * MIN - 5_000_000_000));
     let closed = job.close_windows(later);
     let starts: Vec<i64> = closed.iter().map(|w| w.start_ns).collect();
     assert_eq!(starts, vec![BASE + MIN, BASE + 2 * MIN]);
-    assert_eq!(closed.iter().map(|w| w.slis[0].total).sum::<u64>(), 20);
+    assert_eq!(closed.iter().map(|w| w.slis[0].total).sum::<u64>(), 60 + 20);
     // A real event brings it back: it holds the watermark again.
-    job.process((0, 1), 99, &event(BASE + 4 * MIN, 200), later);
+    job.process((0, 1), 999, &event(BASE + 4 * MIN, 200), later);
     assert_eq!(job.watermark(later), Some(BASE + 4 * MIN - 5_000_000_000));
 }
 

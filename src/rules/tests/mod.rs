@@ -206,7 +206,14 @@ fn in_mixed_list() {
     assert_eq!(ev(b(true)), Some(true));
     assert_eq!(ev(b(false)), Some(false));
     assert_eq!(ev(Value::Null), Some(true));
-    assert_eq!(ev(Value::Object), None);
+    // With `null` in the list, every present value is decided, as `== null`.
+    assert_eq!(ev(Value::Object), Some(false));
+    assert_eq!(
+        eval(r#"x in [null, "timeout"]"#, &[("x", num(5.0))]),
+        Some(false)
+    );
+    assert_eq!(eval(r#"x not in [null]"#, &[("x", st("boom"))]), Some(true));
+    assert_eq!(eval(r#"x in [null]"#, &[]), None);
 }
 
 #[test]
