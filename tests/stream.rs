@@ -1180,14 +1180,27 @@ fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
     let input = s.path("in.jsonl");
     fs::write(&input, &data).expect("input");
 
-    let out = Command::new(BIN)
-        .args(["backfill", "--no-progress", "-c"])
-        .arg(&cfg)
-        .arg(&input)
-        .output()
-        .expect("run backfill");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Backfills the input with a configuration; its stderr.
+    let backfill = |cfg: &std::path::Path| {
+        let out = Command::new(BIN)
+            .args(["backfill", "--no-progress", "-c"])
+            .arg(cfg)
+            .arg(&input)
+            .output()
+            .expect("run backfill");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        stderr
+    };
+    // Every record on a topic, as JSON lines.
+    let topic_text = |topic: &str| -> String {
+        TopicReader::new(&broker.bootstrap, topic)
+            .read()
+            .iter()
+            .map(|m| String::from_utf8(m.payload.clone()).expect("UTF-8 record") + "\n")
+            .collect()
+    };
+    let stderr = backfill(&cfg);
     assert!(
         stderr.contains("Wrote 6 dead letters to kafka:dlq"),
         "{stderr}"
@@ -1195,14 +1208,9 @@ fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
 
     let file = file_window_lines(&s.records(), false);
     assert_window_records(&file, &exp, "file sink");
-    let mut reader = TopicReader::new(&broker.bootstrap, "out");
-    let topic_text: String = reader
-        .read()
-        .iter()
-        .map(|m| String::from_utf8(m.payload.clone()).expect("UTF-8 record") + "\n")
-        .collect();
+    let records = topic_text("out");
     assert_window_records(
-        &window_lines_of(&topic_text, "kafka sink", false),
+        &window_lines_of(&records, "kafka sink", false),
         &exp,
         "kafka sink",
     );
@@ -1228,7 +1236,7 @@ fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
             assert!(m.payload == *bytes, "{reason}: the original bytes");
         }
     }
-    let kinds: BTreeSet<String> = topic_text
+    let kinds: BTreeSet<String> = records
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("record")["kind"].to_string())
         .collect();
@@ -1246,24 +1254,21 @@ fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
     let kafka_only = s.path("kafka-only.toml");
     fs::write(
         &kafka_only,
-        text.replace(&file_sink, "").replace("topic = \"out\"", "topic = \"out2\""),
+        text.replace(&file_sink, "")
+            .replace("topic = \"out\"", "topic = \"out2\""),
     )
     .expect("config");
-    let out = Command::new(BIN)
-        .args(["backfill", "--no-progress", "-c"])
-        .arg(&kafka_only)
-        .arg(&input)
-        .output()
-        .expect("run backfill");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("kafka:out2 gets window records only"), "{stderr}");
-    let only: String = TopicReader::new(&broker.bootstrap, "out2")
-        .read()
-        .iter()
-        .map(|m| String::from_utf8(m.payload.clone()).expect("UTF-8 record") + "\n")
-        .collect();
+    let stderr = backfill(&kafka_only);
+    assert!(
+        stderr.contains("kafka:out2 gets window records only"),
+        "{stderr}"
+    );
+    let only = topic_text("out2");
     let lines = window_lines_of(&only, "kafka-only sink", false);
-    assert_eq!(lines.len(), only.lines().count(), "nothing but window records");
+    assert_eq!(
+        lines.len(),
+        only.lines().count(),
+        "nothing but window records"
+    );
     assert_window_records(&lines, &exp, "kafka-only sink");
 }

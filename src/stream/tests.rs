@@ -30,12 +30,18 @@ fn event(t_ns: i64, status: u32) -> Vec<u8> {
     format!(r#"{{"timestamp":{t_ns},"status":{status}}}"#).into_bytes()
 }
 
-#[test]
-fn watermark_waits_for_every_active_partition_and_skips_idle_ones() {
+/// A job with partitions 0 and 1 of topic 0, assigned now.
+fn two_partitions() -> (Job, Instant) {
     let mut job = Job::new(&config());
     let t0 = Instant::now();
     job.assign((0, 0), None, t0);
     job.assign((0, 1), None, t0);
+    (job, t0)
+}
+
+#[test]
+fn watermark_waits_for_every_active_partition_and_skips_idle_ones() {
+    let (mut job, t0) = two_partitions();
     job.process((0, 0), 0, &event(BASE + 10 * MIN, 200), t0);
     assert_eq!(job.watermark(t0), None, "partition 1 has not spoken yet");
     job.process((0, 1), 0, &event(BASE + 2 * MIN, 200), t0);
@@ -58,10 +64,7 @@ fn watermark_waits_for_every_active_partition_and_skips_idle_ones() {
 /// reading a backlog, it holds the watermark whatever the backlog holds.
 #[test]
 fn a_caught_up_partition_of_rejected_lines_stops_holding_the_watermark() {
-    let mut job = Job::new(&config());
-    let t0 = Instant::now();
-    job.assign((0, 0), None, t0);
-    job.assign((0, 1), None, t0);
+    let (mut job, t0) = two_partitions();
     let mut offset = 0;
     let mut feed = |job: &mut Job, at: Instant, minute: i64, caught_up: bool| {
         job.process((0, 0), offset, &event(BASE + minute * MIN, 200), at);
