@@ -136,8 +136,12 @@ impl BufferPool {
             .unwrap_or_else(|_| vec![0; BUFFER_BYTES])
     }
 
-    /// Returns a chunk's buffer once its lines are processed.
+    /// Returns a chunk's buffer once its lines are processed. One that grew
+    /// for a long line is freed instead: the pool keeps its usual size.
     pub fn give_back(&self, buf: Vec<u8>) {
+        if buf.len() > BUFFER_BYTES {
+            return;
+        }
         // Nobody left to take it: the reader is done, the buffer is dropped.
         let _ = self.free.send(buf);
     }
