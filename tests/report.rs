@@ -615,6 +615,24 @@ fn review_flags_each_crafted_history_and_nothing_healthy() {
             "{name} must be flagged {flag}:\n{text}"
         );
     }
+    // A suggested target is one `what-if` accepts: below 1, even when the
+    // SLI never failed.
+    let suggested: Vec<f64> = text
+        .split("what-if --target ")
+        .skip(1)
+        .map(|rest| {
+            let number: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            number.parse().expect("a number after --target")
+        })
+        .collect();
+    assert!(!suggested.is_empty(), "{text}");
+    assert!(
+        suggested.iter().all(|t| *t > 0.0 && *t < 1.0),
+        "{suggested:?}\n{text}"
+    );
     // A missed target comes with both ways out and what each costs.
     assert!(
         text.contains("lower the target to") && text.contains("cuts bad events by"),

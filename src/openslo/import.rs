@@ -332,8 +332,10 @@ fn ratio_rules(spec: &Value) -> Result<Rules, String> {
 
 /// `(window, timezone)` of the first `timeWindow`.
 fn time_window(tw: &Value) -> Result<(String, Option<String>), String> {
-    let list = tw.as_array().ok_or("it has no timeWindow")?;
-    let w = &list[0];
+    let w = tw
+        .as_array()
+        .and_then(|list| list.first())
+        .ok_or("it has no timeWindow")?;
     let duration = w["duration"]
         .as_str()
         .ok_or("its timeWindow has no duration")?;

@@ -318,6 +318,14 @@ spec:
   objectives: [{target: 0.99}]
 ---
 apiVersion: openslo/v1
+kind: SLO
+metadata: {name: no-window}
+spec:
+  indicatorRef: errors
+  timeWindow: []
+  objectives: [{target: 0.99}]
+---
+apiVersion: openslo/v1
 kind: AlertPolicy
 metadata: {name: fast-burn}
 spec: {}
@@ -351,12 +359,13 @@ metadata: {name: old}
             "AlertPolicy `fast-burn`: not mapped",
             "SLO `old`: skipped, its apiVersion is \"openslo/v1alpha\"",
             "SLO `pay-strict`: not imported: an SLI of that name was imported already",
+            "SLO `no-window`: not imported: it has no timeWindow",
         ] {
             assert!(
                 notes.contains(expected),
                 "missing `{expected}` in:\n{notes}"
             );
         }
-        assert_eq!(imported.notes.len(), 7, "{notes}");
+        assert_eq!(imported.notes.len(), 8, "{notes}");
     }
 }

@@ -88,7 +88,8 @@ pub fn review_sli(
             ),
             next: format!(
                 "the SLO tells nobody anything: raise the target toward what users get (`slipstream what-if --target {:.4}` shows the cost) or retire it",
-                (1.0 - (1.0 - worst) * 2.0).clamp(target, 0.99999)
+                // Four decimals, and never 1: a target is below 1.
+                ((1.0 - (1.0 - worst) * 2.0) * 1e4).floor().max(target * 1e4).min(9_999.0) / 1e4
             ),
         });
     }

@@ -95,6 +95,8 @@ pub struct Tracker {
     first: i64,
     /// Running sums through each window index.
     cumulative: VecDeque<Counts>,
+    /// The running sum before `first`: what the windows no longer kept add up to.
+    before_first: Counts,
     /// How many windows to keep: the objective's span and the longest burn span.
     keep: usize,
 }
@@ -112,6 +114,7 @@ impl Tracker {
             size_ns,
             first: 0,
             cumulative: VecDeque::new(),
+            before_first: Counts::default(),
             keep: (longest / size_ns) as usize + 2,
         }
     }
@@ -155,8 +158,10 @@ impl Tracker {
             return;
         }
         if k - last_k > self.keep as i64 {
-            // A gap longer than everything kept: start over from here.
+            // A gap longer than everything kept: start over from here, the
+            // windows before it summed up behind.
             self.cumulative.clear();
+            self.before_first = last;
             self.first = k;
             self.cumulative.push_back(Counts {
                 good: last.good + counts.good,
@@ -172,7 +177,9 @@ impl Tracker {
             bad: last.bad + counts.bad,
         });
         while self.cumulative.len() > self.keep {
-            self.cumulative.pop_front();
+            if let Some(dropped) = self.cumulative.pop_front() {
+                self.before_first = dropped;
+            }
             self.first += 1;
         }
     }
@@ -188,10 +195,13 @@ impl Tracker {
             .then(|| (self.first + self.cumulative.len() as i64) * self.size_ns)
     }
 
-    /// Running sum through window index `k` (zero before the first kept).
+    /// Running sum through window index `k`.
     fn through(&self, k: i64) -> Counts {
-        if k < self.first || self.cumulative.is_empty() {
+        if self.cumulative.is_empty() {
             return Counts::default();
+        }
+        if k < self.first {
+            return self.before_first;
         }
         let i = ((k - self.first) as usize).min(self.cumulative.len() - 1);
         self.cumulative[i]

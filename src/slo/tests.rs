@@ -97,6 +97,47 @@ fn rolling_budget_and_burn_rates_match_brute_force() {
     }
 }
 
+/// Traffic, a silence longer than everything the tracker keeps, traffic
+/// again: the sums after the silence hold only what lies in their spans.
+#[test]
+fn a_long_silence_leaves_nothing_of_before_in_the_sums() {
+    let day = 86_400 * NS;
+    let mut data = minutes(2 * 24 * 60);
+    let after = t("2026-11-27T00:00:00Z") + 10 * day;
+    data.extend(
+        minutes(24 * 60)
+            .into_iter()
+            .map(|(s, g, b)| (s - t("2026-11-27T00:00:00Z") + after, g, b)),
+    );
+    let mut tr = Tracker::new(
+        &objective(
+            ObjectiveWindow::Rolling(Duration::from_secs(86_400)),
+            BudgetMethod::Occurrences,
+            None,
+        ),
+        MIN,
+    );
+    for (i, &(start, g, b)) in data.iter().enumerate() {
+        tr.observe(start, g, b);
+        // Every window up to just after the silence, then every 53rd.
+        if i % 53 != 0 && start >= after + 3 * MIN {
+            continue;
+        }
+        let at = start + MIN;
+        let s = tr.state(at);
+        let (g2, b2) = brute(&data, at - day, at);
+        assert_eq!((s.period.good, s.period.bad), (g2, b2), "period at {at}");
+        for (name, secs) in BURN_SPANS {
+            let (g3, b3) = brute(&data, at - secs * NS, at);
+            let want = (g3 + b3 > 0).then(|| b3 as f64 / (g3 + b3) as f64 / 0.01);
+            match (s.burn_rate(name), want) {
+                (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{name} at {at}: {a} vs {b}"),
+                (a, b) => assert_eq!(a, b, "{name} at {at}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn zero_traffic_gives_nulls_not_nan() {
     let mut tr = Tracker::new(
