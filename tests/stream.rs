@@ -1272,3 +1272,71 @@ fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
     );
     assert_window_records(&lines, &exp, "kafka-only sink");
 }
+
+// 14 ------------------------------------------------------------------------
+
+/// SIGTERM while a sink is failing: the windows it could not take are
+/// closed in the job but written nowhere, so nothing may be committed; a
+/// restart with a working sink writes every one of them.
+#[test]
+fn sigterm_with_a_failing_sink_loses_no_window() {
+    let s = Setup::new();
+    let broker = Broker::start(s.dir.path(), &["in"]);
+    let dead_port = free_port();
+    let cfg = s.config(&broker.bootstrap, "failing-group", FAST_REJOIN, "", "");
+    // The failing webhook first, so the file sink never sees the batch.
+    let text = fs::read_to_string(&cfg).expect("config");
+    let file_sink = format!(
+        "[[sink]]\ntype = \"file\"\npath = '{}'\n",
+        s.records().display()
+    );
+    assert!(text.contains(&file_sink));
+    let webhook =
+        format!("[[sink]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{dead_port}/hook\"\n");
+    let failing = s.path("failing.toml");
+    fs::write(
+        &failing,
+        text.replace(&file_sink, &webhook) + "\n" + &file_sink,
+    )
+    .expect("config");
+
+    let data = events(909, 4000, BASE_NS, 3 * WINDOW_NS, &[0, 1, 2, 3]);
+    let exp = expected(&oracle_events(&data), None, None);
+    assert_exercises_every_sli(&exp);
+    let mut producer = TestProducer::new(&broker.bootstrap, "in");
+    producer.send_all(&data);
+    producer.send_all(&pushers(BASE_NS + 5 * WINDOW_NS, &[0, 1, 2, 3]));
+    producer.flush();
+
+    let mut job = Job::start(&failing, &s.log(), &[], &[]);
+    wait_until("a failing sink write", Duration::from_secs(60), || {
+        job.assert_running();
+        let m = s.metrics()?;
+        (metric_sum(&m, "slipstream_sink_errors_total")? >= 1.0).then_some(())
+    });
+    let (status, _) = job.sigterm();
+    assert_ne!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "a stop that lost writes is not clean"
+    );
+    assert!(
+        file_window_lines(&s.records(), false).is_empty(),
+        "the file sink comes after the failing one"
+    );
+
+    // Restart with the file sink only: every window, with the oracle's numbers.
+    let mut job = Job::start(&cfg, &s.log(), &[], &[]);
+    wait_for_keys(
+        &s.records(),
+        &expected_keys(&exp),
+        &mut job,
+        Duration::from_secs(60),
+    );
+    assert_clean_exit(&mut job, "after the restart");
+    assert_window_records(
+        &file_window_lines(&s.records(), false),
+        &exp,
+        "after the restart",
+    );
+}

@@ -463,7 +463,12 @@ impl Runner<'_> {
         let result = self.write_out(&records, &partials, shutting_down);
         // A revocation met while writing re-reads the kept partitions only
         // now, after their new frontier is committed (see `poll_once`).
-        self.shared.writing.store(false, Ordering::Release);
+        // Windows that could not be written are closed in the job but in no
+        // sink: no commit may follow, or a restart would skip them; the
+        // flag stays up for the rest of the process.
+        if result.is_ok() {
+            self.shared.writing.store(false, Ordering::Release);
+        }
         result?;
         self.stats.windows_emitted += windows as u64;
         self.commit_emitted(shutting_down)?;
