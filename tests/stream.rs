@@ -639,6 +639,41 @@ fn sigterm_stops_cleanly_and_a_restart_resumes() {
     );
     let commits = s.wait_metric(&mut job, "slipstream_commits_total", 1.0);
     assert!(commits > 0.0);
+    // The objective's gauges show its latest `slo` record.
+    let latest_slo = || -> Value {
+        let text = fs::read_to_string(s.records()).expect("records");
+        let body = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        body.lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("record"))
+            .filter(|r| r["kind"] == "slo" && r["sli"] == "checkout-availability")
+            .last()
+            .expect("an slo record")
+    };
+    wait_until("the objective's gauges", Duration::from_secs(30), || {
+        job.assert_running();
+        let m = s.metrics()?;
+        let slo = latest_slo();
+        let sli = r#"sli="checkout-availability""#;
+        let compliance = metric_labeled(&m, &format!("slipstream_slo_compliance{{{sli}}}"))?;
+        let burn = metric_labeled(
+            &m,
+            &format!("slipstream_slo_burn_rate{{{sli},window=\"1h\"}}"),
+        )?;
+        let remaining = metric_labeled(
+            &m,
+            &format!("slipstream_slo_error_budget_remaining{{{sli}}}"),
+        )?;
+        let paging = metric_labeled(
+            &m,
+            &format!("slipstream_slo_alert_firing{{{sli},severity=\"page\"}}"),
+        )?;
+        let close = |a: f64, b: &Value| b.as_f64().is_some_and(|b| (a - b).abs() < 1e-6);
+        (close(compliance, &slo["compliance"])
+            && close(burn, &slo["burn_rate"]["1h"])
+            && close(remaining, &slo["budget"]["remaining_ratio"])
+            && (paging == 0.0 || paging == 1.0))
+            .then_some(())
+    });
     assert_clean_exit(&mut job, "first stop");
     let first = file_window_lines(&s.records(), false);
     assert_window_records(&first, &exp_before, "after the first stop");

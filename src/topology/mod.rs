@@ -686,6 +686,7 @@ impl Runner<'_> {
         if let Ok(lag) = self.shared.lag.lock() {
             self.stats.lag = lag.clone();
         }
+        self.stats.objectives = self.objectives.gauges(self.config);
         let mut text = self.stats.render();
         self.shared.job().render_metrics(now, &mut text);
         self.render_stage(&mut text);
