@@ -1118,3 +1118,36 @@ fn humantime_minutes(m: usize) -> String {
         m => format!("{m}m"),
     }
 }
+
+/// Exit statuses scripts can tell apart: 0 for help, 1 for a usage or
+/// configuration error, 2 only for input that could not be read.
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let dir = tmp();
+    let no_config = slipstream(&["backfill", "x.jsonl"], Some(dir.path()), None);
+    no_config.assert_code(1, "backfill without -c");
+    assert!(
+        no_config.stderr.contains("--config"),
+        "{}",
+        no_config.stderr
+    );
+    let unknown = slipstream(&["backfil"], Some(dir.path()), None);
+    unknown.assert_code(1, "an unknown command");
+    let help = slipstream(&["help", "backfill"], Some(dir.path()), None);
+    help.assert_code(0, "help");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--output"));
+    let cfg = write_config(dir.path(), None);
+    let missing = slipstream(
+        &[
+            "backfill",
+            "-c",
+            &p(&cfg),
+            "--output",
+            "out.jsonl",
+            "no-such-file.jsonl",
+        ],
+        Some(dir.path()),
+        None,
+    );
+    missing.assert_code(2, "a missing input");
+}

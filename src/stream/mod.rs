@@ -363,13 +363,14 @@ impl Job {
         self.frontier_ns = i64::MIN;
     }
 
-    /// Handles one message of an assigned partition.
+    /// Handles one message of an assigned partition. (`_now`: a message
+    /// says nothing about idleness, which counts from the partition's end.)
     pub fn process(
         &mut self,
         key: PartitionKey,
         offset: i64,
         payload: &[u8],
-        now: Instant,
+        _now: Instant,
     ) -> Outcome {
         if self.scope == Scope::PerPartition && self.partitions.contains_key(&key) {
             self.switch_to(key);
