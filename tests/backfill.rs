@@ -1099,6 +1099,23 @@ window = "30d"
     for a in &alerts {
         let summary = a["summary"].as_str().expect("summary");
         assert!(summary.starts_with("search-availability "), "{summary}");
+        assert!(summary.contains(" of the 30-day budget"), "{summary}");
+        if a["state"] == "firing" {
+            // The burn rate as the record has it, to one decimal under 10x.
+            let burn = a["burn_rate_long"].as_f64().expect("burn_rate_long");
+            let shown = if burn >= 10.0 {
+                format!("{burn:.0}x too fast")
+            } else {
+                format!("{burn:.1}x too fast")
+            };
+            assert!(summary.contains(&shown), "{shown}: {summary}");
+            assert!(summary.contains(" spent since "), "{summary}");
+        } else {
+            assert!(
+                summary.contains("the incident that started at "),
+                "{summary}"
+            );
+        }
         let want = rules
             .iter()
             .find(|r| a["long_window"] == humantime_minutes(r.1))

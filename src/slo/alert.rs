@@ -212,8 +212,23 @@ pub fn render_alert_record(
     } else {
         None
     };
+    // The start's time of day, with its date when that is another day.
     let since = format_rfc3339(change.incident_start_ns);
-    let since_short = since.get(11..16).unwrap_or(&since);
+    let since_short = {
+        let at = format_rfc3339(state.at_ns);
+        if since.get(..10) == at.get(..10) {
+            format!("{} UTC", since.get(11..16).unwrap_or(&since))
+        } else {
+            human_time(change.incident_start_ns)
+        }
+    };
+    let budget = budget_name(&o.window_text);
+    // Slow burns are worth a decimal: "0.4x", not "0x".
+    let burn_text = if change.burn_long >= 10.0 {
+        format!("{:.0}", change.burn_long)
+    } else {
+        format!("{:.1}", change.burn_long)
+    };
     let share_text = share.map_or("an unknown share".to_string(), |s| {
         format!("{:.1}%", s * 100.0)
     });
@@ -224,16 +239,13 @@ pub fn render_alert_record(
             None => "at this rate it lasts the period".to_string(),
         };
         format!(
-            "{sli} is burning its error budget {:.0}x too fast ({} and {} windows): {share_text} of the {} budget spent since {since_short} UTC; {when}.",
-            change.burn_long,
+            "{sli} is burning its error budget {burn_text}x too fast ({} and {} windows): {share_text} of the {budget} budget spent since {since_short}; {when}.",
             span_name(change.rule.long_secs),
             span_name(change.rule.short_secs),
-            o.window_text
         )
     } else {
         format!(
-            "{sli} is no longer burning its error budget too fast: the incident that started at {since_short} UTC spent {share_text} of the {} budget; {:.1}% of the budget is left.",
-            o.window_text,
+            "{sli} is no longer burning its error budget too fast: the incident that started at {since_short} spent {share_text} of the {budget} budget; {:.1}% of the budget is left.",
             state.remaining_ratio().unwrap_or(0.0) * 100.0
         )
     };
@@ -261,6 +273,19 @@ fn round(v: f64) -> f64 {
 }
 
 /// `Nov 29 02:00 UTC`.
+/// An objective's window as the summaries name its budget: `28-day`,
+/// `monthly`, `weekly`, or as written.
+fn budget_name(window_text: &str) -> String {
+    match window_text {
+        "calendar:month" => "monthly".to_string(),
+        "calendar:week" => "weekly".to_string(),
+        w => match w.strip_suffix('d').and_then(|n| n.parse::<u32>().ok()) {
+            Some(days) => format!("{days}-day"),
+            None => w.to_string(),
+        },
+    }
+}
+
 fn human_time(ns: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
