@@ -248,8 +248,14 @@ pub fn durations(rule: &str) -> Vec<(std::ops::Range<usize>, f64)> {
 /// The good rule of `rule` with its one duration literal replaced by
 /// `threshold` (`latency <= 300ms` with `200ms` is `latency <= 200ms`).
 pub fn with_threshold(rule: &str, threshold: &str) -> Result<String> {
+    // Only a duration can stand where a duration stood: anything else would
+    // turn every event invalid without a word.
+    let t = threshold.trim();
+    if !matches!(durations(t).as_slice(), [(whole, _)] if *whole == (0..t.len())) {
+        bail!("--threshold `{threshold}` is not a duration; write it like `250ms` or `1.5s`");
+    }
     match durations(rule).as_slice() {
-        [(one, _)] => Ok(format!("{}{threshold}{}", &rule[..one.start], &rule[one.end..])),
+        [(one, _)] => Ok(format!("{}{t}{}", &rule[..one.start], &rule[one.end..])),
         [] => bail!("the good rule `{rule}` has no duration to replace; --threshold needs a rule like `latency <= 300ms`"),
         _ => bail!("the good rule `{rule}` has several durations; --threshold cannot tell which to replace"),
     }
@@ -397,6 +403,16 @@ mod tests {
             "status < 500 && latency < 800ms"
         );
         assert!(with_threshold("status < 500", "1s").is_err());
+        for bad in ["x", "5OOms", "300", "ms", "1s && true", ""] {
+            let e = with_threshold("latency <= 300ms", bad)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("is not a duration"), "{bad}: {e}");
+        }
+        assert_eq!(
+            with_threshold("latency <= 300ms", "1.5s").unwrap(),
+            "latency <= 1.5s"
+        );
         assert!(with_threshold("latency < 1s || latency > 5s", "2s").is_err());
         // A duration-looking string is not a duration.
         assert_eq!(
