@@ -1361,17 +1361,5 @@ fn sigterm_with_a_failing_sink_loses_no_window() {
     );
 
     // Restart with the file sink only: every window, with the oracle's numbers.
-    let mut job = Job::start(&cfg, &s.log(), &[], &[]);
-    wait_for_keys(
-        &s.records(),
-        &expected_keys(&exp),
-        &mut job,
-        Duration::from_secs(60),
-    );
-    assert_clean_exit(&mut job, "after the restart");
-    assert_window_records(
-        &file_window_lines(&s.records(), false),
-        &exp,
-        "after the restart",
-    );
+    run_to_every_window(&s, &cfg, &exp, "after the restart");
 }

@@ -47,6 +47,30 @@ fn minutes(n: i64) -> Vec<(i64, u64, u64)> {
     out
 }
 
+/// A tracker of minute windows for a rolling occurrences objective of `secs`.
+fn rolling(secs: u64) -> Tracker {
+    Tracker::new(
+        &objective(
+            ObjectiveWindow::Rolling(Duration::from_secs(secs)),
+            BudgetMethod::Occurrences,
+            None,
+        ),
+        MIN,
+    )
+}
+
+/// Every burn rate of `s` against brute force over `data` (target 0.99).
+fn assert_burn_rates(s: &SloState, data: &[(i64, u64, u64)], at: i64) {
+    for (name, secs) in BURN_SPANS {
+        let (g, b) = brute(data, at - secs * NS, at);
+        let want = (g + b > 0).then(|| b as f64 / (g + b) as f64 / 0.01);
+        match (s.burn_rate(name), want) {
+            (Some(x), Some(y)) => assert!((x - y).abs() < 1e-9, "{name} at {at}: {x} vs {y}"),
+            (x, y) => assert_eq!(x, y, "{name} at {at}"),
+        }
+    }
+}
+
 /// Brute force: sums of the minutes starting in [from, to).
 fn brute(data: &[(i64, u64, u64)], from: i64, to: i64) -> (u64, u64) {
     data.iter()
@@ -57,14 +81,7 @@ fn brute(data: &[(i64, u64, u64)], from: i64, to: i64) -> (u64, u64) {
 #[test]
 fn rolling_budget_and_burn_rates_match_brute_force() {
     let data = minutes(5 * 24 * 60);
-    let mut tr = Tracker::new(
-        &objective(
-            ObjectiveWindow::Rolling(Duration::from_secs(2 * 86_400)),
-            BudgetMethod::Occurrences,
-            None,
-        ),
-        MIN,
-    );
+    let mut tr = rolling(2 * 86_400);
     for (i, &(start, g, b)) in data.iter().enumerate() {
         tr.observe(start, g, b);
         if i % 97 != 0 {
@@ -78,14 +95,7 @@ fn rolling_budget_and_burn_rates_match_brute_force() {
         let allowed = 0.01 * (g2 + b2) as f64;
         assert!((s.allowed() - allowed).abs() < 1e-6);
         assert!((s.remaining() - (allowed - b2 as f64)).abs() < 1e-6);
-        for (name, secs) in BURN_SPANS {
-            let (g3, b3) = brute(&data, at - secs * NS, at);
-            let want = (g3 + b3 > 0).then(|| b3 as f64 / (g3 + b3) as f64 / 0.01);
-            match (s.burn_rate(name), want) {
-                (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{name}: {a} vs {b}"),
-                (a, b) => assert_eq!(a, b, "{name}"),
-            }
-        }
+        assert_burn_rates(&s, &data, at);
         let (gh, bh) = brute(&data, at - 3_600 * NS, at);
         let per_min = (gh + bh) as f64 / 60.0;
         let left = allowed - b2 as f64;
@@ -109,14 +119,7 @@ fn a_long_silence_leaves_nothing_of_before_in_the_sums() {
             .into_iter()
             .map(|(s, g, b)| (s - t("2026-11-27T00:00:00Z") + after, g, b)),
     );
-    let mut tr = Tracker::new(
-        &objective(
-            ObjectiveWindow::Rolling(Duration::from_secs(86_400)),
-            BudgetMethod::Occurrences,
-            None,
-        ),
-        MIN,
-    );
+    let mut tr = rolling(86_400);
     for (i, &(start, g, b)) in data.iter().enumerate() {
         tr.observe(start, g, b);
         // Every window up to just after the silence, then every 53rd.
@@ -127,27 +130,13 @@ fn a_long_silence_leaves_nothing_of_before_in_the_sums() {
         let s = tr.state(at);
         let (g2, b2) = brute(&data, at - day, at);
         assert_eq!((s.period.good, s.period.bad), (g2, b2), "period at {at}");
-        for (name, secs) in BURN_SPANS {
-            let (g3, b3) = brute(&data, at - secs * NS, at);
-            let want = (g3 + b3 > 0).then(|| b3 as f64 / (g3 + b3) as f64 / 0.01);
-            match (s.burn_rate(name), want) {
-                (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{name} at {at}: {a} vs {b}"),
-                (a, b) => assert_eq!(a, b, "{name} at {at}"),
-            }
-        }
+        assert_burn_rates(&s, &data, at);
     }
 }
 
 #[test]
 fn zero_traffic_gives_nulls_not_nan() {
-    let mut tr = Tracker::new(
-        &objective(
-            ObjectiveWindow::Rolling(Duration::from_secs(3600)),
-            BudgetMethod::Occurrences,
-            None,
-        ),
-        MIN,
-    );
+    let mut tr = rolling(3600);
     let start = t("2026-11-27T00:00:00Z");
     tr.observe(start, 0, 0);
     let s = tr.state(start + MIN);

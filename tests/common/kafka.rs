@@ -709,6 +709,20 @@ pub fn by_key<'a>(lines: &'a [WindowLine], what: &str) -> BTreeMap<&'a str, &'a 
     m
 }
 
+/// Runs the job on `cfg` until the file sink holds every expected window,
+/// stops it cleanly, and checks the file against the oracle.
+pub fn run_to_every_window(s: &Setup, cfg: &Path, exp: &[Expect], what: &str) {
+    let mut job = Job::start(cfg, &s.log(), &[], &[]);
+    wait_for_keys(
+        &s.records(),
+        &expected_keys(exp),
+        &mut job,
+        Duration::from_secs(60),
+    );
+    assert_clean_exit(&mut job, what);
+    assert_window_records(&file_window_lines(&s.records(), false), exp, what);
+}
+
 /// Every expected record present with the oracle's numbers, no key with two
 /// values, no unexpected key.
 pub fn assert_window_records(lines: &[WindowLine], exp: &[Expect], what: &str) {
