@@ -79,6 +79,12 @@ listen = "127.0.0.1:0"
 }
 
 pub fn run(args: &DemoArgs, shutdown: Arc<AtomicBool>) -> Result<()> {
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        anyhow::bail!(
+            "--rate {} is no rate: give requests per second above 0, as in --rate 2000",
+            args.rate
+        );
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let records_path = args.out.join("records.jsonl");
@@ -125,10 +131,13 @@ pub fn run(args: &DemoArgs, shutdown: Arc<AtomicBool>) -> Result<()> {
     let job_result = job
         .join()
         .map_err(|_| anyhow::anyhow!("the stream job panicked"))?;
-    let _ = producer.join();
+    let producer_result = producer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the traffic generator panicked"))?;
     view.refresh(started.elapsed(), produced.load(Ordering::Relaxed));
     drop(cluster);
-    job_result
+    job_result?;
+    producer_result.context("the traffic generator stopped")
 }
 
 /// Produces synthetic events whose event time is the wall clock.

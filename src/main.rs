@@ -461,7 +461,7 @@ fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
 fn report(args: &ReportArgs) -> Result<ExitCode> {
     use slipstream::report::Report;
     let config = load(&args.config)?;
-    let (from_ns, to_ns) = (parse_time("from", &args.from)?, parse_time("to", &args.to)?);
+    let (from_ns, to_ns) = time_range(&args.from, &args.to)?;
     let records = args.source.load_range(&config, from_ns, to_ns)?;
     let report = Report::build(&config, records, from_ns, to_ns);
     let text = report.render(args.format, args.lang);
@@ -519,6 +519,17 @@ fn validate(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--from` and `--to`, of which the first must come before the second.
+fn time_range(from: &Option<String>, to: &Option<String>) -> Result<(Option<i64>, Option<i64>)> {
+    let (from_ns, to_ns) = (parse_time("from", from)?, parse_time("to", to)?);
+    if let (Some(f), Some(t), Some(fs), Some(ts)) = (from_ns, to_ns, from, to) {
+        if f >= t {
+            anyhow::bail!("--from {fs} is not before --to {ts}: the range is empty; swap them");
+        }
+    }
+    Ok((from_ns, to_ns))
+}
+
 fn parse_time(flag: &str, value: &Option<String>) -> Result<Option<i64>> {
     value
         .as_ref()
@@ -535,10 +546,11 @@ fn run_backfill(args: BackfillArgs) -> Result<ExitCode> {
     for w in slipstream::slo::window_size_warnings(&config) {
         eprintln!("warning: {w}");
     }
+    let (from_ns, to_ns) = time_range(&args.from, &args.to)?;
     let opts = backfill::Options {
         inputs: args.inputs,
-        from_ns: parse_time("from", &args.from)?,
-        to_ns: parse_time("to", &args.to)?,
+        from_ns,
+        to_ns,
         output: args.output,
         threads: args.threads,
         progress: !args.no_progress && std::io::stderr().is_terminal(),

@@ -1167,4 +1167,33 @@ fn usage_errors_exit_1_and_help_exits_0() {
         None,
     );
     missing.assert_code(2, "a missing input");
+    let empty_range = slipstream(
+        &[
+            "backfill",
+            "-c",
+            &p(&cfg),
+            "--output",
+            "out.jsonl",
+            "--from",
+            "2026-01-02T00:00:00Z",
+            "--to",
+            "2026-01-01T00:00:00Z",
+            "x.jsonl",
+        ],
+        Some(dir.path()),
+        None,
+    );
+    empty_range.assert_code(1, "--from after --to");
+    assert!(
+        empty_range.stderr.contains("is not before --to"),
+        "{}",
+        empty_range.stderr
+    );
+    let no_rate = slipstream(&["demo", "--rate", "0"], Some(dir.path()), None);
+    no_rate.assert_code(1, "demo --rate 0");
+    assert!(
+        no_rate.stderr.contains("--rate 0 is no rate"),
+        "{}",
+        no_rate.stderr
+    );
 }
