@@ -1154,35 +1154,20 @@ fn usage_errors_exit_1_and_help_exits_0() {
     help.assert_code(0, "help");
     assert!(String::from_utf8_lossy(&help.stdout).contains("--output"));
     let cfg = write_config(dir.path(), None);
-    let missing = slipstream(
-        &[
-            "backfill",
-            "-c",
-            &p(&cfg),
-            "--output",
-            "out.jsonl",
-            "no-such-file.jsonl",
-        ],
-        Some(dir.path()),
-        None,
-    );
-    missing.assert_code(2, "a missing input");
-    let empty_range = slipstream(
-        &[
-            "backfill",
-            "-c",
-            &p(&cfg),
-            "--output",
-            "out.jsonl",
-            "--from",
-            "2026-01-02T00:00:00Z",
-            "--to",
-            "2026-01-01T00:00:00Z",
-            "x.jsonl",
-        ],
-        Some(dir.path()),
-        None,
-    );
+    let cfg = p(&cfg);
+    let backfill_with = |extra: &[&str]| {
+        let mut args = vec!["backfill", "-c", &cfg, "--output", "out.jsonl"];
+        args.extend_from_slice(extra);
+        slipstream(&args, Some(dir.path()), None)
+    };
+    backfill_with(&["no-such-file.jsonl"]).assert_code(2, "a missing input");
+    let empty_range = backfill_with(&[
+        "--from",
+        "2026-01-02T00:00:00Z",
+        "--to",
+        "2026-01-01T00:00:00Z",
+        "x.jsonl",
+    ]);
     empty_range.assert_code(1, "--from after --to");
     assert!(
         empty_range.stderr.contains("is not before --to"),
