@@ -236,11 +236,14 @@ impl<'a> DeadLetterQueue<'a> {
                 "a worker panicked while writing a dead letter"
             )),
         };
-        if sent.is_ok() {
-            self.sent.fetch_add(1, Ordering::Relaxed);
-        } else if let Err(e) = sent {
-            if let Ok(mut failed) = self.failed.lock() {
-                failed.get_or_insert_with(|| format!("{e:#}"));
+        match sent {
+            Ok(()) => {
+                self.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                if let Ok(mut failed) = self.failed.lock() {
+                    failed.get_or_insert_with(|| format!("{e:#}"));
+                }
             }
         }
     }
