@@ -111,23 +111,22 @@ impl DeadLetters {
                 )
             }
             DeadLetters::File { out, .. } => {
-                let mut line = match origin {
+                let mut line = serde_json::json!({ "reason": reason });
+                match origin {
                     Origin::Message {
                         topic,
                         partition,
                         offset,
-                    } => serde_json::json!({
-                        "reason": reason,
-                        "topic": topic,
-                        "partition": partition,
-                        "offset": offset,
-                    }),
-                    Origin::Line { input, line } => serde_json::json!({
-                        "reason": reason,
-                        "input": input,
-                        "line": line,
-                    }),
-                };
+                    } => {
+                        line["topic"] = topic.into();
+                        line["partition"] = partition.into();
+                        line["offset"] = offset.into();
+                    }
+                    Origin::Line { input, line: n } => {
+                        line["input"] = input.into();
+                        line["line"] = n.into();
+                    }
+                }
                 if truncated {
                     line["truncated"] = true.into();
                 }

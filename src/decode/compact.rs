@@ -125,15 +125,22 @@ impl<'a> Scanner<'a> {
             }
             self.i += 1;
             member(self, ks, ke)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.fast_separator(b'}')? {
+                return Some(());
             }
         }
+    }
+
+    /// Steps over what follows an element of an object or array: a comma
+    /// (`false`: more follow) or the closing `close` (`true`: the end).
+    #[inline(always)]
+    fn fast_separator(&mut self, close: u8) -> Option<bool> {
+        let b = self.peek()?;
+        if b != b',' && b != close {
+            return None;
+        }
+        self.i += 1;
+        Some(b == close)
     }
 
     /// Reads the object at `{`, descending into wanted keys of `node`.
@@ -212,13 +219,8 @@ impl<'a> Scanner<'a> {
                 }
                 loop {
                     self.fast_skip(depth + 1)?;
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.fast_separator(b']')? {
+                        return Some(());
                     }
                 }
             }
