@@ -106,7 +106,7 @@ pub(super) fn comparison(
             })?;
             Ok(Node::Regex {
                 slot,
-                re: Pattern::new(re),
+                re: Box::new(Pattern::new(re)),
                 negate,
             })
         }

@@ -181,7 +181,7 @@ pub(super) enum Node {
     /// `=~`, or `!~` when `negate`.
     Regex {
         slot: usize,
-        re: Pattern,
+        re: Box<Pattern>,
         negate: bool,
     },
     /// `in`, or `not in` when `negate`.
@@ -209,7 +209,7 @@ impl Node {
             Node::Any(items) => Node::Any(items.iter().map(Node::unshared).collect()),
             Node::Regex { slot, re, negate } => Node::Regex {
                 slot: *slot,
-                re: re.unshared(),
+                re: Box::new(re.unshared()),
                 negate: *negate,
             },
             other => other.clone(),
@@ -247,7 +247,9 @@ impl Node {
         }
     }
 
-    /// Three-valued evaluation; see [`super::Rule::eval`].
+    /// Three-valued evaluation; see [`super::Rule::eval`]. Leaves are
+    /// evaluated in place; only nested `&&`, `||` and `!` recurse.
+    #[inline(always)]
     pub(super) fn eval(&self, values: &[Option<Value<'_>>]) -> Option<bool> {
         match self {
             Node::Const(b) => Some(*b),
@@ -256,29 +258,7 @@ impl Node {
                 _ => None,
             },
             Node::Exists(slot) => Some(get(values, *slot).is_some()),
-            Node::Not(inner) => inner.eval(values).map(|b| !b),
-            Node::All(items) => {
-                let mut unknown = false;
-                for item in items.iter() {
-                    match item.eval(values) {
-                        Some(false) => return Some(false),
-                        None => unknown = true,
-                        Some(true) => {}
-                    }
-                }
-                (!unknown).then_some(true)
-            }
-            Node::Any(items) => {
-                let mut unknown = false;
-                for item in items.iter() {
-                    match item.eval(values) {
-                        Some(true) => return Some(true),
-                        None => unknown = true,
-                        Some(false) => {}
-                    }
-                }
-                (!unknown).then_some(false)
-            }
+            Node::Not(_) | Node::All(_) | Node::Any(_) => self.eval_logic(values),
             Node::Num { slot, op, rhs } => match get(values, *slot)? {
                 Value::Num(n) => Some(op.test(n, rhs)),
                 _ => None,
@@ -303,6 +283,37 @@ impl Node {
             Node::In { slot, set, negate } => {
                 set.contains(get(values, *slot)?).map(|b| b != *negate)
             }
+        }
+    }
+
+    /// `!`, `&&` and `||`.
+    #[inline(never)]
+    fn eval_logic(&self, values: &[Option<Value<'_>>]) -> Option<bool> {
+        match self {
+            Node::Not(inner) => inner.eval(values).map(|b| !b),
+            Node::All(items) => {
+                let mut unknown = false;
+                for item in items.iter() {
+                    match item.eval(values) {
+                        Some(false) => return Some(false),
+                        None => unknown = true,
+                        Some(true) => {}
+                    }
+                }
+                (!unknown).then_some(true)
+            }
+            Node::Any(items) => {
+                let mut unknown = false;
+                for item in items.iter() {
+                    match item.eval(values) {
+                        Some(true) => return Some(true),
+                        None => unknown = true,
+                        Some(false) => {}
+                    }
+                }
+                (!unknown).then_some(false)
+            }
+            leaf => leaf.eval(values),
         }
     }
 }
