@@ -51,7 +51,7 @@ fn pipeline(c: &mut Criterion) {
             engine.into_windows().len()
         })
     });
-    let decoder = Decoder::new(&config);
+    let mut decoder = Decoder::new(&config);
     group.bench_function("decode_only", |b| {
         b.iter(|| {
             let mut ok = 0usize;

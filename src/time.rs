@@ -60,20 +60,27 @@ fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
 /// RFC 3339 allows) into nanoseconds since the epoch. Fractions finer than a
 /// nanosecond are truncated. Returns `None` for anything else.
 pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
-    // The fixed-width date and time first, from one fixed-size array.
-    let head: &[u8; 19] = s.get(..19)?.try_into().ok()?;
+    let head: &[u8; MINUTE_BYTES] = s.get(..MINUTE_BYTES)?.try_into().ok()?;
+    rfc3339_after_minute(s, minute_secs(head)?)
+}
+
+/// Length of `YYYY-MM-DDTHH:MM`, the part of a timestamp that consecutive
+/// log lines usually share.
+const MINUTE_BYTES: usize = 16;
+
+/// Seconds since the epoch at the start of the minute `YYYY-MM-DDTHH:MM`.
+fn minute_secs(head: &[u8; MINUTE_BYTES]) -> Option<i64> {
     let num = |at: usize, n: usize| {
         head[at..at + n].iter().try_fold(0u32, |v, &b| {
             b.is_ascii_digit().then(|| v * 10 + u32::from(b - b'0'))
         })
     };
     let (year, month, day) = (i64::from(num(0, 4)?), num(5, 2)?, num(8, 2)?);
-    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let (hour, minute) = (num(11, 2)?, num(14, 2)?);
     if head[4] != b'-'
         || head[7] != b'-'
         || !matches!(head[10], b'T' | b't' | b' ')
         || head[13] != b':'
-        || head[16] != b':'
     {
         return None;
     }
@@ -82,11 +89,28 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
         || day > days_in_month(year, month)
         || hour > 23
         || minute > 59
-        || second > 60
     {
         return None;
     }
-    let mut i = 19;
+    Some(
+        days_from_civil(year, month, day) * 86_400
+            + i64::from(hour) * 3600
+            + i64::from(minute) * 60,
+    )
+}
+
+/// The rest of a timestamp after its minute (`:SS`, a fraction, the zone),
+/// given the minute's start in seconds.
+#[inline]
+fn rfc3339_after_minute(s: &[u8], minute_secs: i64) -> Option<i64> {
+    if s.get(MINUTE_BYTES) != Some(&b':') {
+        return None;
+    }
+    let second = digits(s, MINUTE_BYTES + 1, 2)?;
+    if second > 60 {
+        return None;
+    }
+    let mut i = MINUTE_BYTES + 3;
     let mut nanos = 0i64;
     if s.get(i) == Some(&b'.') {
         i += 1;
@@ -129,12 +153,33 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
         return None;
     }
     // A leap second (:60) is folded onto the next second, as most systems do.
-    let secs = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour) * 3600
-        + i64::from(minute) * 60
-        + i64::from(second)
-        - offset_secs;
+    let secs = minute_secs + i64::from(second) - offset_secs;
     secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+}
+
+/// [`parse_rfc3339`] that remembers the last minute it read: the lines of a
+/// log mostly share their date, hour and minute, which are then compared
+/// rather than parsed again.
+#[derive(Debug, Clone, Default)]
+pub struct Rfc3339Parser {
+    /// The last valid `YYYY-MM-DDTHH:MM` and its start in seconds.
+    last: Option<([u8; MINUTE_BYTES], i64)>,
+}
+
+impl Rfc3339Parser {
+    #[inline]
+    pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
+        let head: &[u8; MINUTE_BYTES] = s.get(..MINUTE_BYTES)?.try_into().ok()?;
+        let minute = match self.last {
+            Some((key, secs)) if key == *head => secs,
+            _ => {
+                let secs = minute_secs(head)?;
+                self.last = Some((*head, secs));
+                secs
+            }
+        };
+        rfc3339_after_minute(s, minute)
+    }
 }
 
 /// How a numeric timestamp is to be read.
@@ -357,7 +402,7 @@ mod tests {
     }
 
     /// Valid timestamps and single-byte mutations of them parse exactly as
-    /// the plain reading does.
+    /// the plain reading does, with and without the memo of the last minute.
     #[test]
     fn parse_rfc3339_agrees_with_the_plain_reading() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -369,6 +414,8 @@ mod tests {
         };
         let alphabet = b"0123456789-:.TtZz +/x9\xff";
         let (mut parsed, mut rejected) = (0, 0);
+        let mut memo = Rfc3339Parser::default();
+        let mut prev_minute = String::new();
         for _ in 0..200_000 {
             // Mostly valid fields, now and then one just out of range.
             let mut field = |lo: u64, hi: u64| {
@@ -401,6 +448,12 @@ mod tests {
                     next(61)
                 )),
             }
+            // Every other timestamp shares the previous one's minute, as
+            // consecutive log lines do: the memo's case.
+            if next(2) == 0 && !prev_minute.is_empty() {
+                t.replace_range(..MINUTE_BYTES, &prev_minute);
+            }
+            prev_minute = t[..MINUTE_BYTES].to_string();
             let mut b = t.into_bytes();
             match next(4) {
                 0 => {
@@ -415,6 +468,7 @@ mod tests {
             let want = std::str::from_utf8(&b).ok().and_then(reference);
             let got = parse_rfc3339(&b);
             assert_eq!(got, want, "{}", String::from_utf8_lossy(&b));
+            assert_eq!(memo.parse(&b), want, "{}", String::from_utf8_lossy(&b));
             if got.is_some() {
                 parsed += 1;
             } else {

@@ -9,8 +9,6 @@
 
 use std::borrow::Cow;
 
-use memchr::memchr2;
-
 use super::json::{find_quote_or_backslash, parse_number, Scanner, MAX_DEPTH};
 use super::paths::{prefix_at, PathTree};
 use crate::event::Value;
@@ -35,15 +33,7 @@ impl<'a> Scanner<'a> {
     #[inline(always)]
     fn fast_string(&mut self) -> Option<(usize, usize)> {
         let start = self.i + 1;
-        let rest = self.s.get(start..)?;
-        // Keys and most values are short: eight bytes at a time beats
-        // memchr's set-up; long strings go to memchr's vector loop.
-        let short = rest.len().min(32);
-        let off = match find_quote_or_backslash(&rest[..short]) {
-            Some(off) => off,
-            None => short + memchr2(b'"', b'\\', &rest[short..])?,
-        };
-        let end = start + off;
+        let end = start + find_quote_or_backslash(self.s.get(start..)?)?;
         if self.s[end] != b'"' {
             return None;
         }

@@ -138,17 +138,7 @@ impl<'a> Scanner<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            // Keys and most values are short: eight bytes at a time beats
-            // memchr's set-up; long strings go to memchr's vector loop.
-            let rest = &self.s[self.i..];
-            let short = rest.len().min(32);
-            let off = match find_quote_or_backslash(&rest[..short]) {
-                Some(off) => off,
-                None => match memchr2(b'"', b'\\', &rest[short..]) {
-                    Some(off) => short + off,
-                    None => return Err(ScanError::NotJson),
-                },
-            };
+            let off = find_quote_or_backslash(&self.s[self.i..]).ok_or(ScanError::NotJson)?;
             self.i += off;
             if self.s[self.i] == b'"' {
                 let end = self.i;
@@ -379,17 +369,70 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Position of the first `"` or `\\` in a short slice, eight bytes at a
-/// time (the classic "has zero byte" bit trick on `word ^ pattern`).
-#[inline]
+/// Position of the first `"` or `\\` in `s`: the end of a string or its
+/// next escape.
+#[inline(always)]
 pub(super) fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+    // Keys and most values are short: a few 16-byte steps settle them
+    // without memchr's set-up; long strings go to memchr's wider loop.
+    let short = s.len().min(64);
+    match find_short(&s[..short]) {
+        Some(i) => Some(i),
+        None => memchr2(b'"', b'\\', &s[short..]).map(|i| short + i),
+    }
+}
+
+/// [`find_quote_or_backslash`] sixteen bytes at a time with SSE2.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn find_short(s: &[u8]) -> Option<usize> {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    let quote = set_splat_i8_m128i(b'"' as i8);
+    let backslash = set_splat_i8_m128i(b'\\' as i8);
+    // Bit k set when byte k of the block is a quote or a backslash.
+    let hits = |block: &[u8; 16]| {
+        let v = load_unaligned_m128i(block);
+        move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, quote) | cmp_eq_mask_i8_m128i(v, backslash))
+            as u32
+    };
+    let mut i = 0;
+    while let Some(block) = s[i..].first_chunk::<16>() {
+        let m = hits(block);
+        if m != 0 {
+            return Some(i + m.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    if i == s.len() {
+        return None;
+    }
+    match s.last_chunk::<16>() {
+        // The last bytes in one block that overlaps bytes already searched.
+        Some(block) => {
+            let m = hits(block) >> (i + 16 - s.len());
+            (m != 0).then(|| i + m.trailing_zeros() as usize)
+        }
+        None => find_swar(&s[i..]).map(|p| i + p),
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn find_short(s: &[u8]) -> Option<usize> {
+    find_swar(s)
+}
+
+/// [`find_quote_or_backslash`] eight bytes at a time in a word (the classic
+/// "has zero byte" bit trick on `word ^ pattern`).
+#[inline]
+pub(super) fn find_swar(s: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
-    while let Some(bytes) = s.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(bytes);
-        let w = u64::from_le_bytes(word);
+    while let Some(bytes) = s[i..].first_chunk::<8>() {
+        let w = u64::from_le_bytes(*bytes);
         let q = w ^ (LO * u64::from(b'"'));
         let b = w ^ (LO * u64::from(b'\\'));
         let hit = (q.wrapping_sub(LO) & !q | b.wrapping_sub(LO) & !b) & HI;
@@ -503,7 +546,9 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{find_quote_or_backslash, parse_number, scan, PathTree, ScanError, Scanner, Value};
+    use super::{
+        find_quote_or_backslash, find_swar, parse_number, scan, PathTree, ScanError, Scanner, Value,
+    };
 
     #[test]
     fn numbers_parse_exactly_as_the_standard_parser_does() {
@@ -557,7 +602,8 @@ mod tests {
 
     #[test]
     fn finds_the_first_quote_or_backslash_at_every_position() {
-        for len in 0..40 {
+        // Past 64 bytes the search moves from the 16-byte blocks to memchr.
+        for len in 0..160 {
             for pos in 0..len {
                 for c in [b'"', b'\\'] {
                     let mut s = vec![b'a'; len];
@@ -570,13 +616,15 @@ mod tests {
                         Some(pos),
                         "len {len} pos {pos}"
                     );
+                    assert_eq!(find_swar(&s), Some(pos), "len {len} pos {pos}");
                 }
             }
             // Bytes next to the patterns must not match.
-            let s = vec![b'!'; len];
-            assert_eq!(find_quote_or_backslash(&s), None);
-            let s = vec![b'['; len];
-            assert_eq!(find_quote_or_backslash(&s), None);
+            for filler in [b'!', b'[', b'#', b']', 0xA2, 0xDC] {
+                let s = vec![filler; len];
+                assert_eq!(find_quote_or_backslash(&s), None);
+                assert_eq!(find_swar(&s), None);
+            }
         }
     }
 

@@ -83,6 +83,7 @@ pub struct Decoder {
     timestamp_format: TimestampFormat,
     latency_unit_ns: f64,
     max_event_bytes: usize,
+    rfc3339: time::Rfc3339Parser,
 }
 
 impl Decoder {
@@ -101,6 +102,7 @@ impl Decoder {
             timestamp_format: d.timestamp_format,
             latency_unit_ns: d.latency_unit.nanos(),
             max_event_bytes: d.max_event_bytes,
+            rfc3339: time::Rfc3339Parser::default(),
         }
     }
 
@@ -116,11 +118,11 @@ impl Decoder {
 
     /// Decodes one line (without its newline) into `event`, whose `values`
     /// must have [`Decoder::slots`] entries; they are overwritten.
-    pub fn decode<'a>(&self, line: &'a [u8], event: &mut Event<'a>) -> Result<(), Reject> {
+    pub fn decode<'a>(&mut self, line: &'a [u8], event: &mut Event<'a>) -> Result<(), Reject> {
         if line.len() > self.max_event_bytes {
             return Err(Reject::TooLarge);
         }
-        let text = std::str::from_utf8(line).map_err(|_| Reject::NotUtf8)?;
+        let text = simdutf8::basic::from_utf8(line).map_err(|_| Reject::NotUtf8)?;
         event.clear();
         let ts_raw = json::scan(text, &self.tree, &mut event.values).map_err(|e| match e {
             ScanError::NotJson => Reject::NotJson,
@@ -142,12 +144,16 @@ impl Decoder {
         Ok(())
     }
 
-    fn timestamp(&self, v: Option<&Value<'_>>, raw_number: Option<&str>) -> Result<i64, Reject> {
+    fn timestamp(
+        &mut self,
+        v: Option<&Value<'_>>,
+        raw_number: Option<&str>,
+    ) -> Result<i64, Reject> {
         let v = v.ok_or(Reject::NoTimestamp)?;
         let parsed = match (v, self.timestamp_format) {
             (Value::Null, _) => return Err(Reject::NoTimestamp),
             (Value::Str(s), TimestampFormat::Rfc3339 | TimestampFormat::Unix(UnixUnit::Auto)) => {
-                time::parse_rfc3339(s.as_bytes())
+                self.rfc3339.parse(s.as_bytes())
             }
             (Value::Str(s), TimestampFormat::Unix(unit)) => unix_text(s, unit),
             (Value::Num(_), TimestampFormat::Unix(unit)) => match raw_number {
