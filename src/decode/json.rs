@@ -375,7 +375,7 @@ impl<'a> Scanner<'a> {
 pub(super) fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
     // Keys and most values are short: a few 16-byte steps settle them
     // without memchr's set-up; long strings go to memchr's wider loop.
-    let short = s.len().min(64);
+    let short = s.len().min(128);
     match find_short(&s[..short]) {
         Some(i) => Some(i),
         None => memchr2(b'"', b'\\', &s[short..]).map(|i| short + i),
@@ -602,7 +602,7 @@ mod tests {
 
     #[test]
     fn finds_the_first_quote_or_backslash_at_every_position() {
-        // Past 64 bytes the search moves from the 16-byte blocks to memchr.
+        // Past 128 bytes the search moves from the 16-byte blocks to memchr.
         for len in 0..160 {
             for pos in 0..len {
                 for c in [b'"', b'\\'] {

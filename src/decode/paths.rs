@@ -18,8 +18,27 @@ pub struct Entry {
 pub struct Node {
     /// Each key with its first eight bytes packed in a word, which settles
     /// almost every comparison in one instruction.
-    pub keys: Vec<(u64, Box<[u8]>, Entry)>,
+    keys: Vec<(u64, Box<[u8]>, Entry)>,
+    /// A perfect hash of the keys' first words and lengths: slot
+    /// `hash(word, len)` holds one more than the index of the only key that
+    /// can be there, 0 for none. Empty when no such table exists (two keys
+    /// share their first eight bytes and their length), and the keys are
+    /// then searched one by one.
+    table: Box<[u8]>,
+    multiplier: u64,
+    shift: u32,
 }
+
+/// Odd constants to try as the hash's multiplier, from the 64-bit golden
+/// ratio and its neighbours in common hash functions.
+const MULTIPLIERS: [u64; 6] = [
+    0x9E37_79B9_7F4A_7C15,
+    0xC2B2_AE3D_27D4_EB4F,
+    0x1656_67B1_9E37_79F9,
+    0xFF51_AFD7_ED55_8CCD,
+    0xC4CE_B9FE_1A85_EC53,
+    0x94D0_49BB_1331_11EB,
+];
 
 /// The first eight bytes of a key, zero-padded, as a word.
 #[inline]
@@ -55,7 +74,44 @@ pub fn prefix_at(text: &[u8], start: usize, len: usize) -> u64 {
     }
 }
 
+#[inline(always)]
+fn hash(word: u64, len: usize, multiplier: u64, shift: u32) -> usize {
+    (word.wrapping_add(len as u64).wrapping_mul(multiplier) >> shift) as usize
+}
+
 impl Node {
+    /// Builds [`Node::table`] for the current keys, or leaves it empty.
+    fn index(&mut self) {
+        self.table = Box::default();
+        let words: Vec<(u64, usize)> = self.keys.iter().map(|(p, k, _)| (*p, k.len())).collect();
+        if words.len() >= usize::from(u8::MAX) {
+            return;
+        }
+        // At least four slots a key keeps the search for a multiplier short.
+        let min_bits = (words.len() * 4)
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(3);
+        for bits in min_bits..=12 {
+            for multiplier in MULTIPLIERS {
+                let shift = 64 - bits;
+                let mut table = vec![0u8; 1 << bits];
+                let perfect = words.iter().enumerate().all(|(i, &(word, len))| {
+                    let slot = &mut table[hash(word, len, multiplier, shift)];
+                    let free = *slot == 0;
+                    *slot = i as u8 + 1;
+                    free
+                });
+                if perfect {
+                    self.table = table.into_boxed_slice();
+                    self.multiplier = multiplier;
+                    self.shift = shift;
+                    return;
+                }
+            }
+        }
+    }
+
     /// The entry for a key, if the key is wanted.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
@@ -63,15 +119,20 @@ impl Node {
     }
 
     /// [`Node::get`] with the key's [`prefix`] already computed.
-    #[inline]
+    #[inline(always)]
     pub fn get_with_prefix(&self, p: u64, key: &[u8]) -> Option<&Entry> {
-        self.keys
-            .iter()
-            .find(|(kp, k, _)| {
-                // Keys are short: an inlined loop beats a call to memcmp.
-                *kp == p && k.len() == key.len() && k.iter().zip(key).skip(8).all(|(a, b)| a == b)
-            })
-            .map(|(_, _, e)| e)
+        // Keys are short: an inlined loop beats a call to memcmp.
+        let matches = |(kp, k, _): &&(u64, Box<[u8]>, Entry)| {
+            *kp == p && k.len() == key.len() && k.iter().zip(key).skip(8).all(|(a, b)| a == b)
+        };
+        if self.table.is_empty() {
+            return self.keys.iter().find(matches).map(|(_, _, e)| e);
+        }
+        let slot = *self
+            .table
+            .get(hash(p, key.len(), self.multiplier, self.shift))?;
+        let candidate = self.keys.get(usize::from(slot).checked_sub(1)?)?;
+        matches(&candidate).then_some(&candidate.2)
     }
 }
 
@@ -94,6 +155,7 @@ impl PathTree {
     pub fn insert(&mut self, path: &str, slot: usize) {
         let segments: Vec<&str> = path.split('.').collect();
         self.insert_from(0, &segments, slot);
+        self.nodes.iter_mut().for_each(Node::index);
     }
 
     fn insert_from(&mut self, node: usize, segments: &[&str], slot: usize) {
@@ -182,5 +244,52 @@ mod tests {
             assert!(root.get(format!("{k}y").as_bytes()).is_none());
         }
         assert!(root.get(b"").is_none());
+    }
+
+    #[test]
+    fn the_hash_table_finds_exactly_the_wanted_keys() {
+        let mut x = 0x5DEE_CE66_D1CE_4E5Du64;
+        let mut word = |max: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 1 + (x % max) as usize;
+            (0..len)
+                .map(|i| char::from(b"abcdefghij_-"[((x >> (4 * i % 60)) % 12) as usize]))
+                .collect::<String>()
+        };
+        for keys in [1, 2, 7, 12, 40, 120] {
+            let mut t = PathTree::default();
+            let mut wanted = std::collections::HashMap::new();
+            while wanted.len() < keys {
+                let k = word(14);
+                if !k.contains('.') {
+                    let slot = wanted.len();
+                    wanted.entry(k.clone()).or_insert_with(|| {
+                        t.insert(&k, slot);
+                        slot
+                    });
+                }
+            }
+            let root = &t.nodes[0];
+            // Distinct first words at these sizes: the table is in use.
+            let mut words: Vec<_> = root.keys.iter().map(|(p, k, _)| (*p, k.len())).collect();
+            words.sort_unstable();
+            words.dedup();
+            if words.len() == keys {
+                assert!(!root.table.is_empty(), "{keys} keys");
+            }
+            for _ in 0..20_000 {
+                let k = word(20);
+                let want = wanted.get(&k).map(|&slot| vec![slot]);
+                assert_eq!(root.get(k.as_bytes()).map(|e| e.slots.clone()), want, "{k}");
+            }
+            for (k, &slot) in &wanted {
+                assert_eq!(
+                    root.get(k.as_bytes()).map(|e| e.slots.clone()),
+                    Some(vec![slot])
+                );
+            }
+        }
     }
 }
