@@ -26,6 +26,8 @@ pub mod slo;
 pub mod sources;
 pub mod stream;
 pub mod telemetry;
+#[cfg(test)]
+mod testing;
 pub mod time;
 pub mod topology;
 pub mod window;

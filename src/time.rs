@@ -406,12 +406,7 @@ mod tests {
     #[test]
     fn parse_rfc3339_agrees_with_the_plain_reading() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = |n: u64| crate::testing::xorshift(&mut seed) % n;
         let alphabet = b"0123456789-:.TtZz +/x9\xff";
         let (mut parsed, mut rejected) = (0, 0);
         let mut memo = Rfc3339Parser::default();

@@ -546,6 +546,8 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use crate::testing::xorshift as next;
+
     use super::{
         find_quote_or_backslash, find_swar, parse_number, scan, PathTree, ScanError, Scanner, Value,
     };
@@ -575,9 +577,7 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            next(&mut x);
             let digits = (x % 17) as usize + 1;
             let mut s: String = (0..digits)
                 .map(|i| char::from(b'0' + ((x >> (i * 3)) % 10) as u8))
@@ -626,13 +626,6 @@ mod tests {
                 assert_eq!(find_swar(&s), None);
             }
         }
-    }
-
-    fn next(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
     }
 
     /// A random JSON value with random whitespace, escapes and nesting.

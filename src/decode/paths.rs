@@ -248,14 +248,12 @@ mod tests {
 
     #[test]
     fn the_hash_table_finds_exactly_the_wanted_keys() {
-        let mut x = 0x5DEE_CE66_D1CE_4E5Du64;
+        let mut seed = 0x5DEE_CE66_D1CE_4E5Du64;
         let mut word = |max: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let len = 1 + (x % max) as usize;
+            let r = crate::testing::xorshift(&mut seed);
+            let len = 1 + (r % max) as usize;
             (0..len)
-                .map(|i| char::from(b"abcdefghij_-"[((x >> (4 * i % 60)) % 12) as usize]))
+                .map(|i| char::from(b"abcdefghij_-"[((r >> (4 * i % 60)) % 12) as usize]))
                 .collect::<String>()
         };
         for keys in [1, 2, 7, 12, 40, 120] {

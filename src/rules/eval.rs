@@ -291,31 +291,27 @@ impl Node {
     fn eval_logic(&self, values: &[Option<Value<'_>>]) -> Option<bool> {
         match self {
             Node::Not(inner) => inner.eval(values).map(|b| !b),
-            Node::All(items) => {
-                let mut unknown = false;
-                for item in items.iter() {
-                    match item.eval(values) {
-                        Some(false) => return Some(false),
-                        None => unknown = true,
-                        Some(true) => {}
-                    }
-                }
-                (!unknown).then_some(true)
-            }
-            Node::Any(items) => {
-                let mut unknown = false;
-                for item in items.iter() {
-                    match item.eval(values) {
-                        Some(true) => return Some(true),
-                        None => unknown = true,
-                        Some(false) => {}
-                    }
-                }
-                (!unknown).then_some(false)
-            }
+            Node::All(items) => decided_by(items, false, values),
+            Node::Any(items) => decided_by(items, true, values),
             leaf => leaf.eval(values),
         }
     }
+}
+
+/// `&&` (`decisive` false) or `||` (`decisive` true) over `items`: the first
+/// item that is `decisive` decides; otherwise an unknown item makes the
+/// whole unknown.
+#[inline(always)]
+fn decided_by(items: &[Node], decisive: bool, values: &[Option<Value<'_>>]) -> Option<bool> {
+    let mut unknown = false;
+    for item in items {
+        match item.eval(values) {
+            Some(b) if b == decisive => return Some(decisive),
+            None => unknown = true,
+            Some(_) => {}
+        }
+    }
+    (!unknown).then_some(!decisive)
 }
 
 /// Two event values of the same type compared; `None` for a type mismatch or
