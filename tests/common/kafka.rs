@@ -249,13 +249,23 @@ impl Drop for Job {
 // ---------------------------------------------------------------------------
 // HTTP: /metrics
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago and that no other caller in this test
+/// process has been given: the system may hand a just-released port out
+/// again, and two jobs of one test must not be told to listen on the same.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// GET http://127.0.0.1:PORT/PATH: status and body; `None` when nothing
