@@ -276,15 +276,20 @@ impl SourceArgs {
         to_ns: Option<i64>,
     ) -> Result<slipstream::report::Records> {
         use slipstream::report::Records;
-        if let Some(path) = &self.records {
+        let records = if let Some(path) = &self.records {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the records {}", path.display()))?;
-            Ok(Records::from_jsonl(&text))
+            Records::from_jsonl(&text)
         } else if let Some(url) = &self.postgres {
-            Records::from_postgres(url, from_ns, to_ns)
+            Records::from_postgres(url, from_ns, to_ns)?
         } else {
-            Records::from_logs(config, &self.logs)
+            Records::from_logs(config, &self.logs)?
+        };
+        match slipstream::report::check_source(config, &records) {
+            Ok(warnings) => warnings.iter().for_each(|w| eprintln!("warning: {w}")),
+            Err(e) => anyhow::bail!(e),
         }
+        Ok(records)
     }
 
     /// Like [`Self::load`], but from logs only the window counts, which is

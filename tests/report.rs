@@ -733,3 +733,108 @@ fn suggest_proposes_what_history_supports() {
     );
     assert!(text.contains("would have paged"), "{text}");
 }
+
+/// The SLI names of a configuration, read from its text line by line.
+fn sli_names(config: &str) -> Vec<String> {
+    config
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("name = \""))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_source_that_does_not_match_the_configuration_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = config_text(None);
+    let names = sli_names(&text);
+    assert!(names.len() >= 2, "{names:?}");
+    let cfg = dir.path().join("a.toml");
+    fs::write(&cfg, &text).expect("write config");
+    let input = gen(
+        &dir.path().join("in.jsonl"),
+        &["--count", "20000", "--rate", "200", "--seed", "5"],
+    );
+    let out = dir.path().join("records.jsonl");
+    slipstream(
+        &["backfill", "-c", &p(&cfg), "--output", &p(&out), &p(&input)],
+        Some(dir.path()),
+        None,
+    )
+    .assert_code(0, "backfill");
+
+    // The same SLIs under other names: the records are of another configuration.
+    let other = dir.path().join("b.toml");
+    fs::write(&other, text.replace("name = \"", "name = \"renamed-")).expect("write config");
+    let r = slipstream(
+        &["report", "-c", &p(&other), "--records", &p(&out)],
+        Some(dir.path()),
+        None,
+    );
+    r.assert_code(1, "report with another configuration");
+    for n in &names {
+        assert!(r.stderr.contains(&format!("`{n}`")), "{n}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("`renamed-{n}`")),
+            "{n}: {}",
+            r.stderr
+        );
+    }
+
+    // Records of only an SLI without an objective: each SLI with one is named.
+    let with_objective: Vec<&String> = text
+        .split("[[sli]]")
+        .skip(1)
+        .filter(|block| block.contains("[sli.objective]"))
+        .flat_map(|block| {
+            names
+                .iter()
+                .filter(move |n| block.contains(&format!("\"{n}\"")))
+        })
+        .collect();
+    assert!(!with_objective.is_empty(), "{text}");
+    let first = names
+        .iter()
+        .find(|n| !with_objective.contains(n))
+        .expect("an SLI without an objective")
+        .as_str();
+    let only_first: String = String::from_utf8(fs::read(&out).expect("records"))
+        .expect("UTF-8")
+        .lines()
+        .filter(|l| {
+            let v: Value = serde_json::from_str(l).expect("record");
+            v["sli"] == first
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let partial = dir.path().join("partial.jsonl");
+    fs::write(&partial, only_first).expect("write records");
+    let r = slipstream(
+        &["report", "-c", &p(&cfg), "--records", &p(&partial)],
+        Some(dir.path()),
+        None,
+    );
+    r.assert_code(0, "report of some SLIs");
+    for n in &names {
+        let warned = r.stderr.contains(&format!("no records of the SLI `{n}`"));
+        let expected = with_objective.contains(&n);
+        assert_eq!(warned, expected, "{n}: {}", r.stderr);
+    }
+
+    // An empty source: the report is written, with a warning that says why
+    // it shows no traffic.
+    let empty = dir.path().join("empty.jsonl");
+    fs::write(&empty, "").expect("write records");
+    let r = slipstream(
+        &["report", "-c", &p(&cfg), "--records", &p(&empty)],
+        Some(dir.path()),
+        None,
+    );
+    r.assert_code(0, "report of nothing");
+    assert!(
+        r.stderr.contains("no window, slo or alert records"),
+        "{}",
+        r.stderr
+    );
+}

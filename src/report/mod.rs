@@ -37,6 +37,49 @@ pub(crate) fn pct_trimmed(ratio: f64, decimals: usize) -> String {
     format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
+/// What a source of records holds against the configuration a report is
+/// made with. An error when it has records but none of an SLI that the
+/// configuration names: they were written with another configuration, and
+/// a report would show no traffic where there was some. Otherwise warnings
+/// for an empty source and for each SLI with an objective and no records.
+pub fn check_source(config: &Config, records: &Records) -> Result<Vec<String>, String> {
+    let found: std::collections::BTreeSet<&str> = records
+        .windows
+        .iter()
+        .map(|w| w.sli.as_str())
+        .chain(records.slos.iter().map(|s| s.sli.as_str()))
+        .chain(records.alerts.iter().map(|a| a.sli.as_str()))
+        .collect();
+    if found.is_empty() {
+        return Ok(vec![
+            "the source holds no window, slo or alert records (records files are what a file \
+             sink or `backfill --output` writes): the report shows no traffic"
+                .to_string(),
+        ]);
+    }
+    let configured: Vec<&str> = config.slis.iter().map(|s| s.name.as_str()).collect();
+    if !configured.iter().any(|name| found.contains(name)) {
+        let list = |names: &mut dyn Iterator<Item = &&str>| {
+            names
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(format!(
+            "the records are of the SLIs {}, and the configuration names {}: pass the \
+             configuration the records were written with (-c)",
+            list(&mut found.iter()),
+            list(&mut configured.iter()),
+        ));
+    }
+    Ok(config
+        .slis
+        .iter()
+        .filter(|s| s.objective.is_some() && !found.contains(s.name.as_str()))
+        .map(|s| format!("no records of the SLI `{}` in the source", s.name))
+        .collect())
+}
+
 /// One SLI's part of a report.
 #[derive(Debug, Clone)]
 pub struct SloReport {
