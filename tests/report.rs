@@ -763,15 +763,18 @@ fn a_source_that_does_not_match_the_configuration_is_named() {
         None,
     )
     .assert_code(0, "backfill");
+    let report_of = |cfg: &Path, records: &Path| {
+        slipstream(
+            &["report", "-c", &p(cfg), "--records", &p(records)],
+            Some(dir.path()),
+            None,
+        )
+    };
 
     // The same SLIs under other names: the records are of another configuration.
     let other = dir.path().join("b.toml");
     fs::write(&other, text.replace("name = \"", "name = \"renamed-")).expect("write config");
-    let r = slipstream(
-        &["report", "-c", &p(&other), "--records", &p(&out)],
-        Some(dir.path()),
-        None,
-    );
+    let r = report_of(&other, &out);
     r.assert_code(1, "report with another configuration");
     for n in &names {
         assert!(r.stderr.contains(&format!("`{n}`")), "{n}: {}", r.stderr);
@@ -810,11 +813,7 @@ fn a_source_that_does_not_match_the_configuration_is_named() {
         .collect();
     let partial = dir.path().join("partial.jsonl");
     fs::write(&partial, only_first).expect("write records");
-    let r = slipstream(
-        &["report", "-c", &p(&cfg), "--records", &p(&partial)],
-        Some(dir.path()),
-        None,
-    );
+    let r = report_of(&cfg, &partial);
     r.assert_code(0, "report of some SLIs");
     for n in &names {
         let warned = r.stderr.contains(&format!("no records of the SLI `{n}`"));
@@ -826,11 +825,7 @@ fn a_source_that_does_not_match_the_configuration_is_named() {
     // it shows no traffic.
     let empty = dir.path().join("empty.jsonl");
     fs::write(&empty, "").expect("write records");
-    let r = slipstream(
-        &["report", "-c", &p(&cfg), "--records", &p(&empty)],
-        Some(dir.path()),
-        None,
-    );
+    let r = report_of(&cfg, &empty);
     r.assert_code(0, "report of nothing");
     assert!(
         r.stderr.contains("no window, slo or alert records"),

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 
 use super::json::{find_quote_or_backslash, parse_number, Scanner, MAX_DEPTH};
+use super::order::KeyOrder;
 use super::paths::{prefix_at, PathTree};
 use crate::event::Value;
 
@@ -21,11 +22,12 @@ impl<'a> Scanner<'a> {
         &mut self,
         tree: &PathTree,
         values: &mut [Option<Value<'a>>],
+        order: &mut KeyOrder,
     ) -> Option<()> {
         if self.peek()? != b'{' {
             return None;
         }
-        self.fast_object(tree, 0, values, 0)?;
+        self.fast_object(tree, 0, values, order, 0)?;
         (self.i == self.s.len()).then_some(())
     }
 
@@ -93,6 +95,20 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Reads a member's key and its colon; returns the key's content range.
+    #[inline(always)]
+    fn fast_key(&mut self) -> Option<(usize, usize)> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let key = self.fast_string()?;
+        if self.peek()? != b':' {
+            return None;
+        }
+        self.i += 1;
+        Some(key)
+    }
+
     /// Walks the members of the object at `{`; `member` reads each value,
     /// given its key's content range.
     #[inline(always)]
@@ -106,14 +122,7 @@ impl<'a> Scanner<'a> {
             return Some(());
         }
         loop {
-            if self.peek()? != b'"' {
-                return None;
-            }
-            let (ks, ke) = self.fast_string()?;
-            if self.peek()? != b':' {
-                return None;
-            }
-            self.i += 1;
+            let (ks, ke) = self.fast_key()?;
             member(self, ks, ke)?;
             if self.fast_separator(b'}')? {
                 return Some(());
@@ -133,28 +142,52 @@ impl<'a> Scanner<'a> {
         Some(b == close)
     }
 
-    /// Reads the object at `{`, descending into wanted keys of `node`.
+    /// Reads the object at `{`, descending into wanted keys of `node`. A key
+    /// that `order` foresees at its position is taken as it is, unread.
     fn fast_object(
         &mut self,
         tree: &PathTree,
         node: usize,
         values: &mut [Option<Value<'a>>],
+        order: &mut KeyOrder,
         depth: usize,
     ) -> Option<()> {
         if depth >= MAX_DEPTH {
             return None;
         }
-        self.fast_members(|sc, ks, ke| {
-            let key = &sc.s[ks..ke];
-            match tree.nodes[node].get_with_prefix(prefix_at(sc.s, ks, key.len()), key) {
-                Some(e) => {
-                    let v = sc.fast_value(tree, e.child, values, depth + 1)?;
-                    sc.store(&e.slots, v, values);
-                    Some(())
+        self.i += 1;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        let n = &tree.nodes[node];
+        for k in 0.. {
+            let at = self.i;
+            let wanted = match order.guess(node, k, &self.s[at..]) {
+                Some((len, wanted)) => {
+                    self.i += len;
+                    wanted
                 }
-                None => sc.fast_skip(depth + 1),
+                None => {
+                    let (ks, ke) = self.fast_key()?;
+                    let key = &self.s[ks..ke];
+                    let wanted = n.index_with_prefix(prefix_at(self.s, ks, key.len()), key);
+                    order.learn(node, k, &self.s[at..self.i], wanted);
+                    wanted
+                }
+            };
+            match wanted.and_then(|w| n.entry(w)) {
+                Some(e) => {
+                    let v = self.fast_value(tree, e.child, values, order, depth + 1)?;
+                    self.store(&e.slots, v, values);
+                }
+                None => self.fast_skip(depth + 1)?,
             }
-        })
+            if self.fast_separator(b'}')? {
+                return Some(());
+            }
+        }
+        None
     }
 
     /// Reads a wanted value; an object descends into `child` when given.
@@ -164,6 +197,7 @@ impl<'a> Scanner<'a> {
         tree: &PathTree,
         child: Option<usize>,
         values: &mut [Option<Value<'a>>],
+        order: &mut KeyOrder,
         depth: usize,
     ) -> Option<Value<'a>> {
         match self.peek()? {
@@ -173,7 +207,7 @@ impl<'a> Scanner<'a> {
             }
             b'{' => {
                 match child {
-                    Some(c) => self.fast_object(tree, c, values, depth)?,
+                    Some(c) => self.fast_object(tree, c, values, order, depth)?,
                     None => self.fast_skip(depth)?,
                 }
                 Some(Value::Object)

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use memchr::memchr2;
 
+use super::order::KeyOrder;
 use super::paths::PathTree;
 use crate::event::{Value, TIMESTAMP_SLOT};
 
@@ -23,16 +24,18 @@ pub enum ScanError {
 /// Nesting deeper than this is treated as not JSON rather than risking the stack.
 pub(super) const MAX_DEPTH: usize = 128;
 
-/// Scans `text` as one JSON object and fills the slots that `tree` names.
+/// Scans `text` as one JSON object and fills the slots that `tree` names;
+/// `order` remembers the keys' order from one compact line to the next.
 /// Returns the raw text of a numeric timestamp, which is re-read as an
 /// integer when it is one (nanosecond timestamps exceed f64 precision).
 pub fn scan<'a>(
     text: &'a str,
     tree: &PathTree,
     values: &mut [Option<Value<'a>>],
+    order: &mut KeyOrder,
 ) -> Result<Option<&'a str>, ScanError> {
     let mut sc = Scanner::new(text);
-    if sc.compact(tree, values).is_some() {
+    if sc.compact(tree, values, order).is_some() {
         return Ok(sc.ts_raw);
     }
     // Anything but compact JSON, or an error: read again, the general way.
@@ -549,7 +552,8 @@ mod tests {
     use crate::testing::xorshift as next;
 
     use super::{
-        find_quote_or_backslash, find_swar, parse_number, scan, PathTree, ScanError, Scanner, Value,
+        find_quote_or_backslash, find_swar, parse_number, scan, KeyOrder, PathTree, ScanError,
+        Scanner, Value,
     };
 
     #[test]
@@ -692,6 +696,9 @@ mod tests {
         tree.insert("http.b", 1);
         let mut x = 0x0123_4567_89AB_CDEFu64;
         let (mut objects, mut others, mut invalid, mut fast) = (0, 0, 0, 0);
+        // One key order for every document, as a decoder keeps it from
+        // line to line; the fast path alone below starts from nothing.
+        let mut order = KeyOrder::default();
         for round in 0..40_000 {
             // Every fourth document is compact: the decoder's fast path.
             let spaces = round % 4 != 0;
@@ -735,11 +742,14 @@ mod tests {
                 }
             }
             let mut values = vec![None, None];
-            let got = scan(&text, &tree, &mut values);
+            let got = scan(&text, &tree, &mut values, &mut order);
             // The fast path alone: when it answers, it answers as the whole.
             let mut fast_values = vec![None, None];
             let mut sc = Scanner::new(&text);
-            if sc.compact(&tree, &mut fast_values).is_some() {
+            if sc
+                .compact(&tree, &mut fast_values, &mut KeyOrder::default())
+                .is_some()
+            {
                 let ts_raw = sc.ts_raw;
                 fast += 1;
                 assert_eq!(got, Ok(ts_raw), "{text:?}");

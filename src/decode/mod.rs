@@ -6,6 +6,7 @@
 
 mod compact;
 mod json;
+mod order;
 mod paths;
 
 use std::fmt;
@@ -84,6 +85,7 @@ pub struct Decoder {
     latency_unit_ns: f64,
     max_event_bytes: usize,
     rfc3339: time::Rfc3339Parser,
+    order: order::KeyOrder,
 }
 
 impl Decoder {
@@ -103,6 +105,7 @@ impl Decoder {
             latency_unit_ns: d.latency_unit.nanos(),
             max_event_bytes: d.max_event_bytes,
             rfc3339: time::Rfc3339Parser::default(),
+            order: order::KeyOrder::default(),
         }
     }
 
@@ -124,10 +127,12 @@ impl Decoder {
         }
         let text = simdutf8::basic::from_utf8(line).map_err(|_| Reject::NotUtf8)?;
         event.clear();
-        let ts_raw = json::scan(text, &self.tree, &mut event.values).map_err(|e| match e {
-            ScanError::NotJson => Reject::NotJson,
-            ScanError::NotObject => Reject::NotObject,
-        })?;
+        let ts_raw = json::scan(text, &self.tree, &mut event.values, &mut self.order).map_err(
+            |e| match e {
+                ScanError::NotJson => Reject::NotJson,
+                ScanError::NotObject => Reject::NotObject,
+            },
+        )?;
         event.time_ns = self.timestamp(event.values[TIMESTAMP_SLOT].as_ref(), ts_raw)?;
         event.values[TIMESTAMP_SLOT] = Some(Value::Num(event.time_ns as f64 / 1e9));
         if let Some(Value::Str(s)) = &event.values[STATUS_SLOT] {

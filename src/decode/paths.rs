@@ -29,8 +29,9 @@ pub struct Node {
     shift: u32,
 }
 
-/// Odd constants to try as the hash's multiplier, from the 64-bit golden
-/// ratio and its neighbours in common hash functions.
+/// Odd constants to try as the hash's multiplier, from well-known 64-bit
+/// mixers: the golden ratio, xxHash64's second and third primes, MurmurHash3's
+/// two finalizer constants and SplitMix64's last multiplier.
 const MULTIPLIERS: [u64; 6] = [
     0x9E37_79B9_7F4A_7C15,
     0xC2B2_AE3D_27D4_EB4F,
@@ -121,18 +122,31 @@ impl Node {
     /// [`Node::get`] with the key's [`prefix`] already computed.
     #[inline(always)]
     pub fn get_with_prefix(&self, p: u64, key: &[u8]) -> Option<&Entry> {
+        self.entry(self.index_with_prefix(p, key)?)
+    }
+
+    /// The index of a wanted key among the node's keys, its [`prefix`]
+    /// already computed.
+    #[inline(always)]
+    pub fn index_with_prefix(&self, p: u64, key: &[u8]) -> Option<usize> {
         // Keys are short: an inlined loop beats a call to memcmp.
-        let matches = |(kp, k, _): &&(u64, Box<[u8]>, Entry)| {
+        let matches = |(kp, k, _): &(u64, Box<[u8]>, Entry)| {
             *kp == p && k.len() == key.len() && k.iter().zip(key).skip(8).all(|(a, b)| a == b)
         };
         if self.table.is_empty() {
-            return self.keys.iter().find(matches).map(|(_, _, e)| e);
+            return self.keys.iter().position(matches);
         }
         let slot = *self
             .table
             .get(hash(p, key.len(), self.multiplier, self.shift))?;
-        let candidate = self.keys.get(usize::from(slot).checked_sub(1)?)?;
-        matches(&candidate).then_some(&candidate.2)
+        let index = usize::from(slot).checked_sub(1)?;
+        matches(self.keys.get(index)?).then_some(index)
+    }
+
+    /// The entry of the key at `index`, as [`Node::index_with_prefix`] gives it.
+    #[inline(always)]
+    pub fn entry(&self, index: usize) -> Option<&Entry> {
+        self.keys.get(index).map(|(_, _, e)| e)
     }
 }
 

@@ -210,3 +210,56 @@ fn status_strings_other_than_digits_stay_strings() {
     assert_eq!(e.values[STATUS_SLOT], Some(Value::Str("OK".into())));
     assert_eq!(e.latency_ns, None, "a negative latency is not recorded");
 }
+
+/// A decoder that remembers the key order of earlier lines decodes every
+/// line as a fresh decoder does: lines in the generator's order, the same
+/// events with their keys sorted, nested keys dropped, and keys renamed so
+/// that they begin like a remembered key, interleaved at random.
+#[test]
+fn the_remembered_key_order_never_changes_an_event() {
+    let config = Config::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/demo.toml"
+    )))
+    .expect("config/demo.toml");
+    let args = crate::gen::GenArgs {
+        count: 3_000,
+        ..crate::gen::GenArgs::default()
+    };
+    let mut g = crate::gen::Generator::new(&args).expect("generator");
+    let mut warm = Decoder::new(&config);
+    let cold = Decoder::new(&config);
+    let mut seed = 0x1F2E_3D4C_5B6A_7988u64;
+    let (mut buf, mut variants) = (Vec::new(), [0usize; 4]);
+    while g.next_event(&mut buf).is_some() {
+        let line = String::from_utf8(std::mem::take(&mut buf)).expect("UTF-8");
+        let line = line.trim_end();
+        let variant = (crate::testing::xorshift(&mut seed) % 4) as usize;
+        variants[variant] += 1;
+        let text = match variant {
+            0 => line.to_string(),
+            1 => {
+                // serde_json's map keeps keys sorted.
+                let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+                v.to_string()
+            }
+            2 => line.replacen(",\"http\":{", ",\"h\":{", 1),
+            _ => line.replacen("\"service\":", "\"service_\":", 1).replacen(
+                "\"status\":",
+                "\"statuses\":",
+                1,
+            ),
+        };
+        let mut a = Event::with_slots(warm.slots());
+        let mut b = Event::with_slots(cold.slots());
+        let got = warm.decode(text.as_bytes(), &mut a);
+        let want = cold.clone().decode(text.as_bytes(), &mut b);
+        assert_eq!(got, want, "{text}");
+        assert_eq!(
+            (a.time_ns, a.latency_ns, &a.values),
+            (b.time_ns, b.latency_ns, &b.values),
+            "{text}"
+        );
+    }
+    assert!(variants.iter().all(|&n| n > 500), "{variants:?}");
+}

@@ -1,0 +1,111 @@
+//! The key order of the previous line, to read the next one faster.
+//!
+//! Lines from one logger have their keys in the same order. For each
+//! object of the path tree and each member position, the bytes of the key
+//! seen there last time (`"service":`, quotes and colon included) and what
+//! the tree said of it are kept; when the next line has exactly those bytes
+//! at that position, the key is known without reading it as a string or
+//! looking it up. Any other bytes take the usual way and are remembered
+//! instead. A match compares the whole key token byte for byte, so a guess
+//! never changes what a line decodes to.
+
+/// Members per object whose keys are remembered; later ones are read the
+/// usual way.
+const MEMBERS: usize = 64;
+
+/// A key token up to this long (`"key":`) can be remembered.
+const TOKEN_BYTES: usize = 16;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Token {
+    /// The token's bytes, little-endian, zero-padded.
+    bytes: u128,
+    /// Ones over the token's bytes.
+    mask: u128,
+    /// The token's length; 0 for none.
+    len: u8,
+    /// The key's index in its tree node; `None` for an unwanted key.
+    wanted: Option<u16>,
+}
+
+/// Per node of the path tree, per member position, the last key token seen.
+#[derive(Debug, Clone, Default)]
+pub struct KeyOrder {
+    nodes: Vec<Vec<Token>>,
+}
+
+impl KeyOrder {
+    /// When `rest` starts with the key token last seen as member `k` of an
+    /// object of `node`: the token's length and the key's index in the node
+    /// (`None`: unwanted).
+    #[inline(always)]
+    pub fn guess(&self, node: usize, k: usize, rest: &[u8]) -> Option<(usize, Option<usize>)> {
+        let token = self.nodes.get(node)?.get(k)?;
+        let head = u128::from_le_bytes(*rest.first_chunk::<TOKEN_BYTES>()?);
+        (token.len != 0 && (head ^ token.bytes) & token.mask == 0)
+            .then(|| (usize::from(token.len), token.wanted.map(usize::from)))
+    }
+
+    /// Remembers `token`, the key token just read as member `k` of an object
+    /// of `node`, and the key's index in the node.
+    pub fn learn(&mut self, node: usize, k: usize, token: &[u8], wanted: Option<usize>) {
+        if k >= MEMBERS {
+            return;
+        }
+        if self.nodes.len() <= node {
+            self.nodes.resize(node + 1, Vec::new());
+        }
+        let members = &mut self.nodes[node];
+        if members.len() <= k {
+            members.resize(k + 1, Token::default());
+        }
+        let wanted = wanted.map(u16::try_from);
+        members[k] = match (token.len(), wanted) {
+            (len @ 1..=TOKEN_BYTES, None | Some(Ok(_))) => {
+                let mut bytes = [0u8; TOKEN_BYTES];
+                bytes[..len].copy_from_slice(token);
+                Token {
+                    bytes: u128::from_le_bytes(bytes),
+                    mask: u128::MAX >> (8 * (TOKEN_BYTES - len)),
+                    len: len as u8,
+                    wanted: wanted.and_then(Result::ok),
+                }
+            }
+            _ => Token::default(),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyOrder;
+
+    #[test]
+    fn a_guess_needs_the_whole_token_at_the_same_position() {
+        let mut order = KeyOrder::default();
+        let line = br#""service":"checkout","method":"GET"}  padding to 16 bytes"#;
+        order.learn(0, 0, &line[..10], Some(3));
+        order.learn(0, 1, b"\"method\":", None);
+        assert_eq!(order.guess(0, 0, line), Some((10, Some(3))));
+        assert_eq!(order.guess(0, 1, &line[21..]), Some((9, None)));
+        // Another key, another position, another node, or too few bytes left.
+        assert_eq!(order.guess(0, 0, &line[21..]), None);
+        assert_eq!(order.guess(0, 1, line), None);
+        assert_eq!(order.guess(1, 0, line), None);
+        assert_eq!(order.guess(0, 2, line), None);
+        assert_eq!(order.guess(0, 0, &line[..15]), None);
+        // A key that only starts like the token does not match.
+        assert_eq!(order.guess(0, 0, br#""services":"checkout","x":1}"#), None);
+        // Tokens longer than sixteen bytes are not remembered.
+        order.learn(0, 0, br#""a_very_long_key_name":"#, Some(1));
+        assert_eq!(
+            order.guess(0, 0, br#""a_very_long_key_name":1,"b":2}"#),
+            None
+        );
+        // A token of exactly sixteen bytes is.
+        let sixteen = br#""thirteen_char":"#;
+        assert_eq!(sixteen.len(), 16);
+        order.learn(0, 0, sixteen, Some(2));
+        assert_eq!(order.guess(0, 0, sixteen), Some((16, Some(2))));
+    }
+}
