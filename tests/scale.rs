@@ -22,6 +22,15 @@ const ALL_PARTITIONS: [i32; 6] = [0, 1, 2, 3, 4, 5];
 
 /// One instance's configuration: the test configuration with its own HTTP
 /// port (and, for a single-instance run, its own group and records file).
+/// The scale tests run one at a time: each runs several jobs and brokers,
+/// and four at once on a small machine can starve a consumer's heartbeats
+/// past the 3-second session timeout, which turns a test's shutdown into a
+/// rebalance storm no single test exercises on purpose.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn instance_config(s: &Setup, base: &Path, name: &str, group: Option<&str>) -> (PathBuf, u16) {
     let port = free_port();
     let mut text = fs::read_to_string(base).expect("read config").replace(
@@ -253,6 +262,7 @@ fn one_value_per_key(records: &[Value], what: &str) -> BTreeMap<String, Value> {
 /// three while the stream flows, kill -9 one mid-stream, add it back.
 #[test]
 fn ingest_scales_out_and_survives_a_kill_with_one_exact_answer() {
+    let _serial = one_at_a_time();
     let mut sc = Scenario::new(601, 36_000);
     sc.produce_until(0.15, Duration::from_millis(300));
     let mut rollup = Instance::start(&sc.s, &sc.cfg, "rollup", "rollup");
@@ -286,6 +296,7 @@ fn ingest_scales_out_and_survives_a_kill_with_one_exact_answer() {
 /// and restarted each time.
 #[test]
 fn a_killed_rollup_resumes_without_a_second_value_for_any_key() {
+    let _serial = one_at_a_time();
     let mut sc = Scenario::new(602, 30_000);
     sc.produce_until(0.1, Duration::from_millis(200));
     let mut i1 = Instance::start(&sc.s, &sc.cfg, "ingest-1", "ingest");
@@ -315,6 +326,7 @@ fn a_killed_rollup_resumes_without_a_second_value_for_any_key() {
 /// partitions to the other; resumed, its stale work changes nothing.
 #[test]
 fn a_paused_ingest_instance_cannot_corrupt_the_output() {
+    let _serial = one_at_a_time();
     let mut sc = Scenario::new(603, 30_000);
     sc.produce_until(0.2, Duration::from_millis(300));
     let mut rollup = Instance::start(&sc.s, &sc.cfg, "rollup", "rollup");
@@ -351,6 +363,7 @@ fn a_paused_ingest_instance_cannot_corrupt_the_output() {
 /// of every table equals a single instance's records.
 #[test]
 fn two_rollups_share_the_work_and_survive_a_kill() {
+    let _serial = one_at_a_time();
     let mut sc = Scenario::new(604, 30_000);
     let url = pg::fresh_db("pg_scale_rollups");
     let file_sink = format!(
