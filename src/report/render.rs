@@ -35,6 +35,27 @@ fn pct(ratio: f64, decimals: usize) -> String {
     format!("{:.*}%", decimals, ratio * 100.0)
 }
 
+/// `compliance` as a percentage next to `target`: with `decimals_for`
+/// decimals, or as many more as it takes (up to six) for the figure to fall
+/// on the same side of the target as the compliance does. 99.8996% against
+/// 99.9% is not shown as 99.90%, which would read as the target met.
+fn compliance_pct(compliance: f64, target: f64) -> String {
+    let side = compliance.partial_cmp(&target);
+    let first = decimals_for(target);
+    let shown = |d: usize| {
+        let c = format!("{:.*}", d, compliance * 100.0);
+        let t = format!("{:.*}", d, target * 100.0);
+        let same_side = match (c.parse::<f64>(), t.parse::<f64>()) {
+            (Ok(c), Ok(t)) => c.partial_cmp(&t) == side,
+            _ => true,
+        };
+        same_side.then(|| format!("{c}%"))
+    };
+    (first..first + 6)
+        .find_map(shown)
+        .unwrap_or_else(|| pct(compliance, first + 6))
+}
+
 fn target_pct(target: f64) -> String {
     pct(target, decimals_for(target).saturating_sub(1))
 }
@@ -55,13 +76,15 @@ fn headline(s: &SloReport, t: &Text) -> String {
     let Some(compliance) = last.compliance else {
         return fill(t.no_traffic, &[&s.sli]);
     };
-    let d = decimals_for(last.target);
     let unit = if last.method == "timeslices" {
         t.unit_slices
     } else {
         t.unit_requests
     };
-    let (c, target) = (pct(compliance, d), target_pct(last.target));
+    let (c, target) = (
+        compliance_pct(compliance, last.target),
+        target_pct(last.target),
+    );
     if last.remaining >= 0.0 {
         let left = last
             .remaining_ratio
@@ -462,5 +485,32 @@ mod tests {
         assert_eq!(pct(0.99951, decimals_for(0.999)), "99.95%");
         assert_eq!(target_pct(0.999), "99.9%");
         assert_eq!(target_pct(0.99), "99.0%");
+    }
+
+    #[test]
+    fn compliance_never_rounds_onto_the_other_side_of_the_target() {
+        assert_eq!(compliance_pct(0.99951, 0.999), "99.95%");
+        assert_eq!(compliance_pct(0.998996, 0.999), "99.8996%");
+        assert_eq!(compliance_pct(0.999004, 0.999), "99.9004%");
+        assert_eq!(compliance_pct(0.999, 0.999), "99.90%");
+        assert_eq!(compliance_pct(0.9849, 0.985), "98.49%");
+        // Every compliance near a target reads as on its side of it.
+        for target in [0.9, 0.99, 0.995, 0.999, 0.9995, 0.99999] {
+            for step in -2000..=2000 {
+                let c = target + f64::from(step) * 1e-7;
+                if !(0.0..=1.0).contains(&c) || (c - target).abs() < 1e-9 {
+                    continue;
+                }
+                let shown: f64 = compliance_pct(c, target)
+                    .trim_end_matches('%')
+                    .parse()
+                    .expect("a number");
+                let t = target * 100.0;
+                // A difference smaller than the sixth extra decimal may still round onto it.
+                if (c - target).abs() * 100.0 > 1e-5 {
+                    assert_eq!(shown < t, c < target, "{c} against {target}: {shown}");
+                }
+            }
+        }
     }
 }
