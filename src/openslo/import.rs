@@ -36,6 +36,10 @@ struct OutSli {
     good: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     percentiles: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    breakdown: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    breakdown_limit: Option<u64>,
     objective: OutObjective,
 }
 
@@ -233,6 +237,8 @@ fn slo(
             filter: rules.filter.clone(),
             good: rules.good.clone(),
             percentiles: rules.percentiles.clone(),
+            breakdown: rules.breakdown.clone(),
+            breakdown_limit: rules.breakdown_limit,
             objective: OutObjective {
                 target,
                 window: window.clone(),
@@ -249,6 +255,8 @@ struct Rules {
     filter: Option<String>,
     good: String,
     percentiles: Option<Vec<f64>>,
+    breakdown: Option<Vec<String>>,
+    breakdown_limit: Option<u64>,
     slice: Option<String>,
 }
 
@@ -321,11 +329,19 @@ fn ratio_rules(spec: &Value) -> Result<Rules, String> {
     let percentiles = part_spec["percentiles"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect());
+    let breakdown = part_spec["breakdown"].as_array().map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    });
     let slice = part_spec["slice"].as_str().map(str::to_string);
     Ok(Rules {
         filter,
         good,
         percentiles,
+        breakdown,
+        breakdown_limit: part_spec["breakdownLimit"].as_u64(),
         slice,
     })
 }

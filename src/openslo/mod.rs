@@ -1,6 +1,7 @@
 //! OpenSLO v1: export each SLI with an objective as an `SLO` document whose
 //! indicator's metric source is of type `slipstream` (carrying the `filter`
-//! and `good` rules, the latency percentiles and the slice rule), and import
+//! and `good` rules, the latency percentiles, the breakdown fields and the
+//! slice rule), and import
 //! such documents back into `[[sli]]` configuration, explaining every part
 //! that has no slipstream meaning.
 //!
@@ -87,6 +88,11 @@ pub fn export(config: &Config, service: &str) -> String {
         let _ = writeln!(out, "              percentiles: [{}]", quantiles.join(", "));
         if o.method == BudgetMethod::Timeslices {
             let _ = writeln!(out, "              slice: {}", quoted(&o.slice.to_string()));
+        }
+        if !sli.breakdown.is_empty() {
+            let fields: Vec<String> = sli.breakdown.iter().map(|(f, _)| quoted(f)).collect();
+            let _ = writeln!(out, "              breakdown: [{}]", fields.join(", "));
+            let _ = writeln!(out, "              breakdownLimit: {}", sli.breakdown_limit);
         }
         let _ = writeln!(
             out,
@@ -189,13 +195,16 @@ mod tests {
             .iter()
             .filter_map(|s| {
                 let o = s.objective.as_ref()?;
+                let breakdown: Vec<&str> = s.breakdown.iter().map(|(f, _)| f.as_str()).collect();
                 Some(format!(
-                    "{} | {:?} | {:?} | {} | {:?} | {} | {:?} | {:?} | {:?} | {}",
+                    "{} | {:?} | {:?} | {} | {:?} | {:?} {} | {} | {:?} | {:?} | {:?} | {}",
                     s.name,
                     s.description,
                     s.filter.as_ref().map(|f| f.source()),
                     s.good.source(),
                     s.percentiles,
+                    breakdown,
+                    s.breakdown_limit,
                     o.target,
                     o.window,
                     o.method,
@@ -228,6 +237,8 @@ slice = "p99 <= 300ms"
 [[sli]]
 name = "slices-compliance"
 good = 'status < 500 || status in [429]'
+breakdown = ["region", "http.route"]
+breakdown_limit = 7
 [sli.objective]
 target = 0.95
 window = "calendar:week"
