@@ -328,6 +328,17 @@ impl JobStats {
             "slipstream_commit_failures_total {}",
             self.commit_failures
         );
+        family(
+            &mut o,
+            "slipstream_commit_callback_failures_total",
+            "counter",
+            "Offset commits the broker refused after they were sent (the consumer's commit callback): a later commit covers the same offsets.",
+        );
+        let _ = writeln!(
+            o,
+            "slipstream_commit_callback_failures_total {}",
+            self.async_commit_failures
+        );
         family(&mut o, "slipstream_slo_error_budget_remaining", "gauge", "Share of the error budget left in the objective's period (1 = untouched, below 0 = overspent).");
         for g in &self.objectives {
             if let Some(r) = g.state.remaining_ratio() {
@@ -444,6 +455,24 @@ mod tests {
         t.set_ready(true, "");
         assert_eq!(t.respond("/readyz").0, 200);
         assert_eq!(t.respond("/nope").0, 404);
+    }
+
+    #[test]
+    fn commit_counters_are_served_apart() {
+        let stats = JobStats {
+            commits: 7,
+            commit_failures: 2,
+            async_commit_failures: 3,
+            ..JobStats::default()
+        };
+        let text = stats.render();
+        for line in [
+            "slipstream_commits_total 7\n",
+            "slipstream_commit_failures_total 2\n",
+            "slipstream_commit_callback_failures_total 3\n",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
     }
 
     #[test]
