@@ -1,9 +1,8 @@
 //! OpenSLO v1: export each SLI with an objective as an `SLO` document whose
 //! indicator's metric source is of type `slipstream` (carrying the `filter`
 //! and `good` rules, the latency percentiles, the breakdown fields and the
-//! slice rule), and import
-//! such documents back into `[[sli]]` configuration, explaining every part
-//! that has no slipstream meaning.
+//! slice rule), and import such documents back into `[[sli]]` configuration,
+//! explaining every part that has no slipstream meaning.
 //!
 //! Not carried either way: burn-rate alert rules and `alert_min_events`
 //! (OpenSLO's `AlertPolicy` documents express single-window conditions that
