@@ -120,7 +120,11 @@ impl ListSet {
     fn contains(&self, value: &Value<'_>) -> Option<bool> {
         let typed = match value {
             Value::Num(n) if !self.nums.is_empty() => Some(self.nums.iter().any(|x| x == n)),
-            Value::Str(s) if !self.strs.is_empty() => Some(self.strs.iter().any(|x| **x == **s)),
+            Value::Str(s) if !self.strs.is_empty() => Some(
+                self.strs
+                    .iter()
+                    .any(|x| same_bytes(x.as_bytes(), s.as_bytes())),
+            ),
             Value::Bool(b) if !self.bools.is_empty() => Some(self.bools.contains(b)),
             Value::Null if self.null => Some(true),
             _ => None,
@@ -264,7 +268,11 @@ impl Node {
                 _ => None,
             },
             Node::Str { slot, op, rhs } => match get(values, *slot)? {
-                Value::Str(s) => Some(op.test::<str>(s, rhs)),
+                Value::Str(s) => Some(match op {
+                    CmpOp::Eq => same_bytes(s.as_bytes(), rhs.as_bytes()),
+                    CmpOp::Ne => !same_bytes(s.as_bytes(), rhs.as_bytes()),
+                    _ => op.test::<str>(s, rhs),
+                }),
                 _ => None,
             },
             Node::Bool { slot, ne, rhs } => match get(values, *slot)? {
@@ -314,6 +322,23 @@ fn decided_by(items: &[Node], decisive: bool, values: &[Option<Value<'_>>]) -> O
     (!unknown).then_some(!decisive)
 }
 
+/// `a == b` without a call to `memcmp` for the short strings that rules
+/// compare (service names, methods, regions): up to sixteen bytes in two
+/// overlapping word compares.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        (Some(a0), Some(b0)) if a.len() <= 16 => {
+            a0 == b0 && a.last_chunk::<8>() == b.last_chunk::<8>()
+        }
+        (None, None) => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
+    }
+}
+
 /// Two event values of the same type compared; `None` for a type mismatch or
 /// an ordering of booleans or nulls.
 #[inline]
@@ -324,5 +349,27 @@ fn compare_values(a: &Value<'_>, op: CmpOp, b: &Value<'_>) -> Option<bool> {
         (Value::Bool(x), Value::Bool(y)) if op.is_equality() => Some(op.test(x, y)),
         (Value::Null, Value::Null) if op.is_equality() => Some(op == CmpOp::Eq),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_agrees_with_equality_at_every_length_and_position() {
+        for len in 0..40 {
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "len {len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(&a, &b), "len {len}, byte {at}");
+            }
+            let mut longer = a.clone();
+            longer.push(b'z');
+            assert!(!same_bytes(&a, &longer), "len {len}");
+            assert!(!same_bytes(&longer, &a), "len {len}");
+        }
     }
 }
