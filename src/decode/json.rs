@@ -456,7 +456,7 @@ pub(super) fn find_swar(s: &[u8]) -> Option<usize> {
 /// digits (as an integer) and the power of ten are exact doubles, so one
 /// correctly rounded division gives the correctly rounded value, as the
 /// standard parser would (Clinger's fast path).
-#[inline]
+#[inline(always)]
 pub fn parse_number(raw: &str) -> f64 {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
