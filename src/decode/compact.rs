@@ -1,11 +1,12 @@
-//! The fast path of the JSON scanner, for compact JSON: no whitespace
-//! between tokens and no escapes, which is how loggers write a line.
+//! The fast path of the JSON scanner, for the JSON loggers write: no
+//! whitespace between tokens, or one space after each colon and comma (as
+//! Python's `json.dumps` writes), and no escapes.
 //!
 //! It reads the same grammar as the general path in [`super::json`] with
-//! none of its generality: no whitespace checks, no error kinds. Anything
-//! else (a space, a backslash, a syntax error, deep nesting) gives up, and
-//! the general path reads the line from the start, so both accept exactly
-//! the same lines with the same values.
+//! none of its generality: one optional space where those loggers put it, no
+//! error kinds. Anything else (other whitespace, a backslash, a syntax
+//! error, deep nesting) gives up, and the general path reads the line from
+//! the start, so both accept exactly the same lines with the same values.
 
 use std::borrow::Cow;
 
@@ -95,9 +96,18 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Steps over one space, as `json.dumps` writes after a colon or comma.
+    #[inline(always)]
+    fn fast_space(&mut self) {
+        if self.s.get(self.i) == Some(&b' ') {
+            self.i += 1;
+        }
+    }
+
     /// Reads a member's key and its colon; returns the key's content range.
     #[inline(always)]
     fn fast_key(&mut self) -> Option<(usize, usize)> {
+        self.fast_space();
         if self.peek()? != b'"' {
             return None;
         }
@@ -106,6 +116,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         self.i += 1;
+        self.fast_space();
         Some(key)
     }
 
@@ -242,6 +253,7 @@ impl<'a> Scanner<'a> {
                     return Some(());
                 }
                 loop {
+                    self.fast_space();
                     self.fast_skip(depth + 1)?;
                     if self.fast_separator(b']')? {
                         return Some(());

@@ -38,6 +38,7 @@ pub fn scan<'a>(
     if sc.compact(tree, values, order).is_some() {
         return Ok(sc.ts_raw);
     }
+    order.forget();
     // Anything but compact JSON, or an error: read again, the general way.
     values.iter_mut().for_each(|v| *v = None);
     let mut sc = Scanner::new(text);

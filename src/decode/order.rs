@@ -46,6 +46,12 @@ impl KeyOrder {
             .then(|| (usize::from(token.len), token.wanted.map(usize::from)))
     }
 
+    /// Forgets every key token, keeping the memory: after a line the fast
+    /// path could not read, so a guess that led it astray is not made again.
+    pub fn forget(&mut self) {
+        self.nodes.iter_mut().for_each(Vec::clear);
+    }
+
     /// Remembers `token`, the key token just read as member `k` of an object
     /// of `node`, and the key's index in the node.
     pub fn learn(&mut self, node: usize, k: usize, token: &[u8], wanted: Option<usize>) {
@@ -107,5 +113,8 @@ mod tests {
         assert_eq!(sixteen.len(), 16);
         order.learn(0, 0, sixteen, Some(2));
         assert_eq!(order.guess(0, 0, sixteen), Some((16, Some(2))));
+        order.forget();
+        assert_eq!(order.guess(0, 0, sixteen), None);
+        assert_eq!(order.guess(0, 1, &line[21..]), None);
     }
 }

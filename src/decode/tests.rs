@@ -213,8 +213,9 @@ fn status_strings_other_than_digits_stay_strings() {
 
 /// A decoder that remembers the key order of earlier lines decodes every
 /// line as a fresh decoder does: lines in the generator's order, the same
-/// events with their keys sorted, nested keys dropped, and keys renamed so
-/// that they begin like a remembered key, interleaved at random.
+/// events with their keys sorted, nested keys dropped, spaces after colons
+/// and commas, and keys renamed so that they begin like a remembered key,
+/// interleaved at random.
 #[test]
 fn the_remembered_key_order_never_changes_an_event() {
     let config = Config::load(Path::new(concat!(
@@ -230,11 +231,11 @@ fn the_remembered_key_order_never_changes_an_event() {
     let mut warm = Decoder::new(&config);
     let cold = Decoder::new(&config);
     let mut seed = 0x1F2E_3D4C_5B6A_7988u64;
-    let (mut buf, mut variants) = (Vec::new(), [0usize; 4]);
+    let (mut buf, mut variants) = (Vec::new(), [0usize; 5]);
     while g.next_event(&mut buf).is_some() {
         let line = String::from_utf8(std::mem::take(&mut buf)).expect("UTF-8");
         let line = line.trim_end();
-        let variant = (crate::testing::xorshift(&mut seed) % 4) as usize;
+        let variant = (crate::testing::xorshift(&mut seed) % 5) as usize;
         variants[variant] += 1;
         let text = match variant {
             0 => line.to_string(),
@@ -244,6 +245,8 @@ fn the_remembered_key_order_never_changes_an_event() {
                 v.to_string()
             }
             2 => line.replacen(",\"http\":{", ",\"h\":{", 1),
+            // As Python's json.dumps writes: a space after colons and commas.
+            3 => line.replace("\":", "\": ").replace(",\"", ", \""),
             _ => line.replacen("\"service\":", "\"service_\":", 1).replacen(
                 "\"status\":",
                 "\"statuses\":",
@@ -261,5 +264,5 @@ fn the_remembered_key_order_never_changes_an_event() {
             "{text}"
         );
     }
-    assert!(variants.iter().all(|&n| n > 500), "{variants:?}");
+    assert!(variants.iter().all(|&n| n > 400), "{variants:?}");
 }
