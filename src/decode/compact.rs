@@ -127,9 +127,7 @@ impl<'a> Scanner<'a> {
         &mut self,
         mut member: impl FnMut(&mut Self, usize, usize) -> Option<()>,
     ) -> Option<()> {
-        self.i += 1;
-        if self.peek()? == b'}' {
-            self.i += 1;
+        if self.fast_open(b'}')? {
             return Some(());
         }
         loop {
@@ -139,6 +137,18 @@ impl<'a> Scanner<'a> {
                 return Some(());
             }
         }
+    }
+
+    /// Steps over the `{` or `[` at `i`, and over `close` right after it
+    /// (`true`: the object or array is empty).
+    #[inline(always)]
+    fn fast_open(&mut self, close: u8) -> Option<bool> {
+        self.i += 1;
+        let empty = self.peek()? == close;
+        if empty {
+            self.i += 1;
+        }
+        Some(empty)
     }
 
     /// Steps over what follows an element of an object or array: a comma
@@ -166,9 +176,7 @@ impl<'a> Scanner<'a> {
         if depth >= MAX_DEPTH {
             return None;
         }
-        self.i += 1;
-        if self.peek()? == b'}' {
-            self.i += 1;
+        if self.fast_open(b'}')? {
             return Some(());
         }
         let n = &tree.nodes[node];
@@ -247,9 +255,7 @@ impl<'a> Scanner<'a> {
             b'"' => self.fast_string().map(|_| ()),
             b'{' => self.fast_members(|sc, _, _| sc.fast_skip(depth + 1)),
             b'[' => {
-                self.i += 1;
-                if self.peek()? == b']' {
-                    self.i += 1;
+                if self.fast_open(b']')? {
                     return Some(());
                 }
                 loop {

@@ -45,7 +45,7 @@ impl Pattern {
         match self {
             Pattern::Regex(re) => re.is_match(s),
             Pattern::Prefix(p) => s.starts_with(&**p),
-            Pattern::Whole(w) => s == &**w,
+            Pattern::Whole(w) => same_bytes(s.as_bytes(), w.as_bytes()),
             Pattern::Contains(f) => f.find(s.as_bytes()).is_some(),
         }
     }
