@@ -482,7 +482,8 @@ def bytes_per_line(a) -> float:
 def cmd_memory(a: argparse.Namespace) -> None:
     work = Path(a.workdir)
     bpl = bytes_per_line(a)
-    print(f"== gen writes ~{bpl:.0f} bytes/line; gen --out - | backfill - (nothing on disk) ({load()})", flush=True)
+    print(f"== gen writes ~{bpl:.0f} bytes/line. Piped: gen --out - | backfill - (nothing on disk); "
+          f"file: gen --out FILE, then backfill FILE (a plain file is memory-mapped) ({load()})", flush=True)
     results = []
     for gb in a.sizes:
         lines = math.ceil(gb * 1e9 / bpl)
@@ -502,24 +503,41 @@ def cmd_memory(a: argparse.Namespace) -> None:
         if grc != 0 or bf.returncode != 0:
             print(summary, end="")
             die(f"pipeline failed: gen exited {grc}, backfill exited {bf.returncode}")
-        tv = parse_time_v(timef)
-        m = re.search(r"([\d.]+) ([kMGT]?B), (\d+) lines", summary)
-        read = f"{m.group(1)} {m.group(2)}, {int(m.group(3)):,} lines" if m else "?"
-        if m and int(m.group(3)) != lines:
-            die(f"backfill read {m.group(3)} lines, gen wrote {lines}")
+        piped = parse_time_v(timef)["rss_kib"]
+        read = lines_read(summary, lines)
         windows = sum(1 for _ in open(out))
-        results.append((gb, lines, read, tv["rss_kib"], elapsed, windows))
-        print(f"   {gb:g} GB: {lines:,} lines; backfill read {read}; {windows} records; {elapsed:.1f} s "
-              f"(shared with gen: not a throughput figure); peak RSS {mib(tv['rss_kib'])} ({load()})", flush=True)
+        print(f"   {gb:g} GB piped: {lines:,} lines; backfill read {read}; {windows} records; {elapsed:.1f} s "
+              f"(shared with gen: not a throughput figure); peak RSS {mib(piped)} ({load()})", flush=True)
+
+        logs = work / f"mem-{gb}-logs.jsonl"
+        run_checked([a.bin, "gen", "--count", str(lines), *GEN_ARGS, "--out", str(logs)], "gen")
+        p = run_checked([TIME, "-v", "-o", str(timef), a.bin, "backfill", "-c", a.config, "--no-progress",
+                         "--output", str(out), str(logs)], "backfill")
+        logs.unlink()
+        mapped = parse_time_v(timef)["rss_kib"]
+        read = lines_read(p.stdout + p.stderr, lines)
+        print(f"   {gb:g} GB file:  backfill read {read}; peak RSS {mib(mapped)} ({load()})", flush=True)
+        results.append((gb, lines, piped, mapped))
     print()
-    print(f"{'input':>10} {'lines':>12} {'peak RSS':>12}")
-    for gb, lines, _read, rss, _e, _w in results:
-        print(f"{gb:>7g} GB {lines:>12,} {mib(rss):>12}")
+    print(f"{'input':>10} {'lines':>12} {'RSS piped':>12} {'RSS file':>12}")
+    for gb, lines, piped, mapped in results:
+        print(f"{gb:>7g} GB {lines:>12,} {mib(piped):>12} {mib(mapped):>12}")
     if len(results) >= 2:
         lo, hi = results[0], results[-1]
-        print(f"\nbackfill peak RSS, nproc={os.cpu_count()}: {mib(lo[3])} on {lo[0]:g} GB of input, "
-              f"{mib(hi[3])} on {hi[0]:g} GB (x{hi[3] / lo[3]:.2f} for x{hi[0] / lo[0]:g} the input)")
+        for what, i in (("piped", 2), ("file", 3)):
+            print(f"\nbackfill peak RSS ({what}), nproc={os.cpu_count()}: {mib(lo[i])} on {lo[0]:g} GB of input, "
+                  f"{mib(hi[i])} on {hi[0]:g} GB (x{hi[i] / lo[i]:.2f} for x{hi[0] / lo[0]:g} the input)")
     print(f"({load()})")
+
+
+def lines_read(summary: str, lines: int) -> str:
+    """The summary's "N MB, M lines", checked against the lines gen wrote."""
+    m = re.search(r"([\d.]+) ([kMGT]?B), (\d+) lines", summary)
+    if not m:
+        die(f"no line count in the backfill summary:\n{summary}")
+    if int(m.group(3)) != lines:
+        die(f"backfill read {m.group(3)} lines, gen wrote {lines}")
+    return f"{m.group(1)} {m.group(2)}, {int(m.group(3)):,} lines"
 
 
 # --------------------------------------------------------------------------

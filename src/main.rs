@@ -154,6 +154,10 @@ struct BackfillArgs {
     /// Never draw the progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Read plain files with read(2) instead of mapping them into memory:
+    /// for files that may be truncated while backfill reads them.
+    #[arg(long)]
+    no_mmap: bool,
     /// Log files or directories (searched recursively); `-` reads stdin. gzip and zstd are detected.
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -559,6 +563,7 @@ fn run_backfill(args: BackfillArgs) -> Result<ExitCode> {
         output: args.output,
         threads: args.threads,
         progress: !args.no_progress && std::io::stderr().is_terminal(),
+        map_files: !args.no_mmap,
     };
     let summary = backfill::run(&config, &opts)?;
     eprint!("{summary}");

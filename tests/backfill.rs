@@ -436,81 +436,87 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
         "checkout must have invalid events"
     );
 
-    let (r, out) = backfill(
-        &cfg,
-        &dir.path().join("out.jsonl"),
-        &[],
-        &[&p(&input)],
-        None,
-    );
-    r.assert_code(0, "backfill with rejected lines");
-    let reported = summary_rejects(&r.stderr);
-    let want_reported: std::collections::BTreeMap<String, (u64, String)> = want
-        .iter()
-        .map(|(reason, (n, first))| {
+    // Plain files are mapped into memory unless --no-mmap: both ways see
+    // the same lines.
+    for flags in [&[][..], &["--no-mmap"][..]] {
+        let _ = fs::remove_file(&dead_path);
+        let (r, out) = backfill(
+            &cfg,
+            &dir.path().join("out.jsonl"),
+            flags,
+            &[&p(&input)],
+            None,
+        );
+        r.assert_code(0, &format!("backfill {flags:?} with rejected lines"));
+        let reported = summary_rejects(&r.stderr);
+        let want_reported: std::collections::BTreeMap<String, (u64, String)> = want
+            .iter()
+            .map(|(reason, (n, first))| {
+                (
+                    reason.to_string(),
+                    (*n, format!("{}:{first}", input.display())),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reported, want_reported,
+            "summary: reason -> (count, first at); stderr:\n{}",
+            r.stderr
+        );
+        let (accepted, outside, blank, rejected) = summary_counts(&r.stderr);
+        assert_eq!(
+            (accepted, outside, blank, rejected),
             (
-                reason.to_string(),
-                (*n, format!("{}:{first}", input.display())),
-            )
-        })
-        .collect();
-    assert_eq!(
-        reported, want_reported,
-        "summary: reason -> (count, first at); stderr:\n{}",
-        r.stderr
-    );
-    let (accepted, outside, blank, rejected) = summary_counts(&r.stderr);
-    assert_eq!(
-        (accepted, outside, blank, rejected),
-        (
-            parsed.events.len() as u64,
-            0,
-            parsed.blank,
-            inserted.len() as u64
-        ),
-        "summary: accepted, outside, blank, rejected"
-    );
-    assert_records(&window_records(&out), &exp);
+                parsed.events.len() as u64,
+                0,
+                parsed.blank,
+                inserted.len() as u64
+            ),
+            "summary: accepted, outside, blank, rejected"
+        );
+        assert_records(&window_records(&out), &exp);
 
-    // Every rejected line is a dead letter with its reason, input and line
-    // number, and its bytes (too large ones cut to the limit).
-    let source: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-    let letters: Vec<serde_json::Value> = fs::read_to_string(&dead_path)
-        .expect("dead-letter file")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON dead letter"))
-        .collect();
-    let mut got: Vec<(String, u64)> = Vec::new();
-    for d in &letters {
-        let line = d["line"].as_u64().expect("line");
-        let reason = d["reason"].as_str().expect("reason").to_string();
-        assert_eq!(d["input"], json!(input.display().to_string()));
-        let original = source[line as usize - 1];
-        if reason == "too_large" {
-            assert_eq!(d["truncated"], json!(true), "{d}");
-            let raw = d["raw"].as_str().expect("raw");
-            assert_eq!(raw.as_bytes(), &original[..MAX], "line {line}");
-        } else if reason == "not_utf8" {
-            assert!(d["raw_base64"].is_string(), "{d}");
-        } else {
-            assert_eq!(d["raw"].as_str().map(str::as_bytes), Some(original), "{d}");
-            assert!(d.get("truncated").is_none(), "{d}");
+        // Every rejected line is a dead letter with its reason, input and line
+        // number, and its bytes (too large ones cut to the limit).
+        let source: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+        let letters: Vec<serde_json::Value> = fs::read_to_string(&dead_path)
+            .expect("dead-letter file")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON dead letter"))
+            .collect();
+        let mut got: Vec<(String, u64)> = Vec::new();
+        for d in &letters {
+            let line = d["line"].as_u64().expect("line");
+            let reason = d["reason"].as_str().expect("reason").to_string();
+            assert_eq!(d["input"], json!(input.display().to_string()));
+            let original = source[line as usize - 1];
+            if reason == "too_large" {
+                assert_eq!(d["truncated"], json!(true), "{d}");
+                let raw = d["raw"].as_str().expect("raw");
+                assert_eq!(raw.as_bytes(), &original[..MAX], "line {line}");
+            } else if reason == "not_utf8" {
+                assert!(d["raw_base64"].is_string(), "{d}");
+            } else {
+                assert_eq!(d["raw"].as_str().map(str::as_bytes), Some(original), "{d}");
+                assert!(d.get("truncated").is_none(), "{d}");
+            }
+            got.push((reason, line));
         }
-        got.push((reason, line));
+        got.sort();
+        let mut want: Vec<(String, u64)> =
+            inserted.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+        want.sort();
+        assert_eq!(got, want, "dead letters: (reason, line)");
+        assert!(
+            r.stderr.contains(&format!(
+                "Wrote {} dead letters to file:{}",
+                want.len(),
+                dead_path.display()
+            )),
+            "{}",
+            r.stderr
+        );
     }
-    got.sort();
-    let mut want: Vec<(String, u64)> = inserted.iter().map(|(r, l)| (r.to_string(), *l)).collect();
-    want.sort();
-    assert_eq!(got, want, "dead letters: (reason, line)");
-    assert!(
-        r.stderr.contains(&format!(
-            "Wrote {} dead letters to file:{}",
-            want.len(),
-            dead_path.display()
-        )),
-        "{}",
-        r.stderr
-    );
 }
 
 // 7 -------------------------------------------------------------------------
@@ -550,6 +556,18 @@ fn threads_do_not_change_the_records() {
     assert!(
         one == four,
         "--threads 4 must give byte-identical records to --threads 1"
+    );
+    let (rr, read) = backfill(
+        &cfg,
+        &dir.path().join("t4-read.jsonl"),
+        &["--threads", "4", "--no-mmap"],
+        &[&p(&logs)],
+        None,
+    );
+    rr.assert_code(0, "backfill --threads 4 --no-mmap");
+    assert!(
+        one == read,
+        "--no-mmap must give byte-identical records to mapped files"
     );
 
     // And both are right.

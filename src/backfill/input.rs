@@ -1,13 +1,17 @@
 //! Archived inputs: files, directories (recursive) and stdin, decompressed by
-//! their magic bytes, cut into chunks of whole lines for the workers.
+//! their magic bytes, cut into chunks of whole lines for the workers. Plain
+//! files are mapped into memory, their chunks ranges of the map.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
+
+use super::mapped::Mapping;
 
 /// One input: a file or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,24 +94,41 @@ fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<InputError>) {
     }
 }
 
-/// A run of whole lines from one input, in a buffer of a [`BufferPool`].
+/// A run of whole lines from one input.
 pub struct Chunk {
     pub input: u32,
     /// Line number (1-based) of the first line in `data`.
     pub first_line: u64,
-    buf: Vec<u8>,
-    len: usize,
+    lines: Lines,
+}
+
+/// Where a chunk's lines are.
+enum Lines {
+    /// The first `len` bytes of a buffer of a [`BufferPool`].
+    Read { buf: Vec<u8>, len: usize },
+    /// A range of a mapped file.
+    Mapped {
+        map: Arc<Mapping>,
+        range: Range<usize>,
+    },
 }
 
 impl Chunk {
     /// Whole lines, each ended by `\n` except perhaps the input's last.
     pub fn data(&self) -> &[u8] {
-        &self.buf[..self.len]
+        match &self.lines {
+            Lines::Read { buf, len } => &buf[..*len],
+            Lines::Mapped { map, range } => &map.bytes()[range.clone()],
+        }
     }
 
-    /// The buffer, for [`BufferPool::give_back`].
-    pub fn into_buffer(self) -> Vec<u8> {
-        self.buf
+    /// Called once the lines are processed: the buffer goes back to the
+    /// pool, or the mapped pages leave this process's memory.
+    pub fn done(self, pool: &BufferPool) {
+        match self.lines {
+            Lines::Read { buf, .. } => pool.give_back(buf),
+            Lines::Mapped { map, range } => map.release(range),
+        }
     }
 }
 
@@ -196,6 +217,7 @@ pub fn read_input(
     index: u32,
     input: &Input,
     max_line: usize,
+    map: bool,
     bytes_read: &Arc<AtomicU64>,
     pool: &BufferPool,
     tx: &Sender<Chunk>,
@@ -204,7 +226,13 @@ pub fn read_input(
     let raw: Box<dyn Read> = match input {
         Input::Stdin => Box::new(io::stdin().lock()),
         Input::File(p) => match File::open(p) {
-            Ok(f) => Box::new(f),
+            Ok(f) => match map.then(|| map_plain(&f)).flatten() {
+                Some(map) => {
+                    report.lines = send_mapped(index, map, bytes_read, tx);
+                    return report;
+                }
+                None => Box::new(f),
+            },
             Err(e) => {
                 report.error = Some(InputError {
                     input: input.name(),
@@ -365,6 +393,57 @@ pub fn read_input(
     report
 }
 
+/// A memory map of `file` when it is a plain (uncompressed) regular file.
+fn map_plain(file: &File) -> Option<Arc<Mapping>> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let map = Mapping::new(file, meta.len())?;
+    let magic = map.bytes();
+    let compressed =
+        magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    (!compressed).then(|| Arc::new(map))
+}
+
+/// Sends a mapped file as chunks of whole lines; returns its line count.
+fn send_mapped(index: u32, map: Arc<Mapping>, bytes_read: &AtomicU64, tx: &Sender<Chunk>) -> u64 {
+    let bytes = map.bytes();
+    let mut start = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    map.release(0..start);
+    bytes_read.fetch_add(start as u64, Ordering::Relaxed);
+    let mut line_no = 1;
+    while start < bytes.len() {
+        let guess = (start + CHUNK_BYTES).min(bytes.len());
+        let end = if guess == bytes.len() {
+            guess
+        } else {
+            match memchr::memrchr(b'\n', &bytes[start..guess]) {
+                Some(i) => start + i + 1,
+                // One line longer than a chunk: the chunk is that line.
+                None => {
+                    memchr::memchr(b'\n', &bytes[guess..]).map_or(bytes.len(), |i| guess + i + 1)
+                }
+            }
+        };
+        let data = &bytes[start..end];
+        let lines = memchr::memchr_iter(b'\n', data).count() as u64
+            + u64::from(data.last() != Some(&b'\n'));
+        bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let _ = tx.send(Chunk {
+            input: index,
+            first_line: line_no,
+            lines: Lines::Mapped {
+                map: map.clone(),
+                range: start..end,
+            },
+        });
+        line_no += lines;
+        start = end;
+    }
+    line_no - 1
+}
+
 /// Sends the first `len` bytes of `buf`, `lines` whole lines, as a chunk
 /// (when there are any) and advances the line number past them.
 fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: usize, lines: u64) {
@@ -377,8 +456,7 @@ fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: us
     let _ = tx.send(Chunk {
         input,
         first_line,
-        buf,
-        len,
+        lines: Lines::Read { buf, len },
     });
 }
 
@@ -386,8 +464,9 @@ fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: us
 mod tests {
     use super::*;
 
-    /// Reads `data` as a file and returns the chunks and the report.
-    fn chunks_of(data: &[u8], max_line: usize) -> (Vec<(u64, Vec<u8>)>, ReadReport) {
+    /// Reads `data` as a file, mapped or not, and returns the chunks and
+    /// the report.
+    fn chunks_of(data: &[u8], max_line: usize, map: bool) -> (Vec<(u64, Vec<u8>)>, ReadReport) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("input.jsonl");
         std::fs::write(&path, data).expect("write");
@@ -397,6 +476,7 @@ mod tests {
             0,
             &Input::File(path),
             max_line,
+            map,
             &Arc::new(AtomicU64::new(0)),
             &pool,
             &tx,
@@ -407,7 +487,7 @@ mod tests {
             .map(|c| {
                 let out = (c.first_line, c.data().to_vec());
                 // Buffers come back dirty: the next chunk must not show it.
-                pool.give_back(c.into_buffer());
+                c.done(&pool);
                 out
             })
             .collect();
@@ -416,20 +496,34 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_at_the_start_is_dropped() {
-        let (chunks, report) = chunks_of(b"\xef\xbb\xbf{\"a\":1}\n{\"b\":\"\xef\xbb\xbf\"}\n", 100);
-        assert_eq!(report.lines, 2);
-        assert_eq!(
-            chunks,
-            vec![(1, b"{\"a\":1}\n{\"b\":\"\xef\xbb\xbf\"}\n".to_vec())]
-        );
-        let (chunks, _) = chunks_of(b"\xef\xbb", 100);
-        assert_eq!(chunks, vec![(1, b"\xef\xbb".to_vec())]);
+        for map in [false, true] {
+            let (chunks, report) = chunks_of(
+                b"\xef\xbb\xbf{\"a\":1}\n{\"b\":\"\xef\xbb\xbf\"}\n",
+                100,
+                map,
+            );
+            assert_eq!(report.lines, 2);
+            assert_eq!(
+                chunks,
+                vec![(1, b"{\"a\":1}\n{\"b\":\"\xef\xbb\xbf\"}\n".to_vec())]
+            );
+            let (chunks, _) = chunks_of(b"\xef\xbb", 100, map);
+            assert_eq!(chunks, vec![(1, b"\xef\xbb".to_vec())]);
+            let (chunks, report) = chunks_of(b"\xef\xbb\xbf", 100, map);
+            assert_eq!((chunks, report.lines), (vec![], 0), "map: {map}");
+        }
     }
 
     /// Lines of every length around the chunk and read sizes, one longer
     /// than a whole buffer, oversized ones, and no final newline.
     #[test]
     fn chunks_hold_every_line_once_with_its_number() {
+        for map in [false, true] {
+            every_line_once(map);
+        }
+    }
+
+    fn every_line_once(map: bool) {
         let max_line = 3 * CHUNK_BYTES;
         let mut lines: Vec<Vec<u8>> = Vec::new();
         let mut len = 1usize;
@@ -443,14 +537,28 @@ mod tests {
         lines.push(b"last".to_vec());
         let data = lines.join(&b'\n'); // the last line has no newline
 
-        let (chunks, report) = chunks_of(&data, max_line);
+        let (chunks, report) = chunks_of(&data, max_line, map);
         assert!(report.error.is_none());
         assert_eq!(report.lines, lines.len() as u64);
-        // A line over the limit is skipped by the reader once its unfinished
-        // part is over the limit; one that ends within the same read is sent
-        // whole, for the decoder to reject. Either way it is there once.
+        // Reading, a line over the limit is skipped by the reader once its
+        // unfinished part is over the limit; one that ends within the same
+        // read is sent whole, for the decoder to reject. Either way it is
+        // there once. A mapped file has every line whole: all are sent.
         let oversized: Vec<u64> = report.oversized.iter().map(|o| o.line).collect();
-        assert!(oversized.contains(&62), "{oversized:?}");
+        if map {
+            assert_eq!(oversized, Vec::<u64>::new());
+            // Chunks are cut at the last line that ends within a chunk's size.
+            for (_, c) in &chunks {
+                let body = c.strip_suffix(b"\n").unwrap_or(c);
+                assert!(
+                    c.len() <= CHUNK_BYTES || !body.contains(&b'\n'),
+                    "{}",
+                    c.len()
+                );
+            }
+        } else {
+            assert!(oversized.contains(&62), "{oversized:?}");
+        }
         for n in &oversized {
             assert!(lines[*n as usize - 1].len() > max_line, "line {n} reported");
         }

@@ -1,7 +1,7 @@
 //! `slipstream backfill`: the engine over archived logs.
 //!
-//! One reader thread decompresses the inputs in order and cuts them into
-//! chunks of whole lines; worker threads (one per core by default) decode,
+//! One reader thread decompresses the inputs in order (plain files are
+//! mapped, not read) and cuts them into chunks of whole lines; worker threads (one per core by default) decode,
 //! classify and window the chunks with their own [`Engine`]; at the end the
 //! workers' windows are merged — exactly, since every count is an integer —
 //! and the records are written oldest window first. The input may be in any
@@ -9,6 +9,7 @@
 //! SLIs x windows in the input, not with the number of events.
 
 mod input;
+mod mapped;
 mod summary;
 
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ pub struct Options {
     pub threads: usize,
     /// Show a progress bar (only drawn on a terminal).
     pub progress: bool,
+    /// Read plain files through a memory map rather than copying them in.
+    pub map_files: bool,
 }
 
 /// Counts kept by one worker.
@@ -134,7 +137,15 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
         drop(rx);
         let mut reader_counts = Counts::default();
         for (i, inp) in inputs.iter().enumerate() {
-            let report = input::read_input(i as u32, inp, max_line, &bytes_read, &pool, &tx);
+            let report = input::read_input(
+                i as u32,
+                inp,
+                max_line,
+                opts.map_files,
+                &bytes_read,
+                &pool,
+                &tx,
+            );
             for o in &report.oversized {
                 reader_counts.lines += 1;
                 reader_counts.reject(Reject::TooLarge, o.input, o.line);
@@ -308,7 +319,7 @@ fn worker(
             line_no += 1;
         }
         lines_done.fetch_add(counts.lines - before, Ordering::Relaxed);
-        pool.give_back(chunk.into_buffer());
+        chunk.done(pool);
     }
     (engine.into_windows(), counts)
 }

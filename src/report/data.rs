@@ -259,6 +259,7 @@ pub(crate) fn logs_options(inputs: &[String]) -> crate::backfill::Options {
         output: None,
         threads: 0,
         progress: false,
+        map_files: true,
     }
 }
 
