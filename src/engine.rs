@@ -21,7 +21,7 @@ use crate::config::{Config, Sli};
 use crate::decode::{Decoder, Reject};
 use crate::event::{Event, Value};
 use crate::rules::Rule;
-use crate::window::{bucket_of, window_start, WindowSet};
+use crate::window::{bucket_of, WindowSet};
 
 /// What became of a line the engine accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,24 +37,24 @@ pub struct Engine {
     decoder: Decoder,
     slis: Arc<[Sli]>,
     windows: WindowSet,
-    /// The slot vector, kept between lines to reuse its allocation: one
-    /// `None` per slot.
+    /// The slot vector, kept empty between lines to reuse its allocation.
     spare: Vec<Option<Value<'static>>>,
     from_ns: i64,
     to_ns: i64,
 }
 
-/// Reuses a vector's allocation for values of another lifetime: every
-/// value is dropped, so none outlives the line it borrowed from, and the
-/// length stays.
-fn recycle<'b>(v: Vec<Option<Value<'_>>>) -> Vec<Option<Value<'b>>> {
+/// Reuses an emptied vector's allocation for values of another lifetime:
+/// it holds none, so none outlives the line it borrowed from.
+fn recycle<'b>(mut v: Vec<Option<Value<'_>>>) -> Vec<Option<Value<'b>>> {
+    v.clear();
+    // Collected in place: the same allocation, nothing to convert.
     v.into_iter().map(|_| None).collect()
 }
 
 impl Engine {
     pub fn new(config: &Config) -> Engine {
         let decoder = Decoder::new(config);
-        let spare = vec![None; decoder.slots()];
+        let spare = Vec::with_capacity(decoder.slots());
         Engine {
             decoder,
             slis: config
@@ -118,7 +118,8 @@ impl Engine {
         line: &[u8],
         admit: impl FnOnce(i64) -> bool,
     ) -> Result<(i64, bool), Reject> {
-        let values = recycle(std::mem::take(&mut self.spare));
+        let mut values = recycle(std::mem::take(&mut self.spare));
+        values.resize(self.decoder.slots(), None);
         let mut event = Event {
             time_ns: 0,
             latency_ns: None,
@@ -138,9 +139,8 @@ impl Engine {
     /// Classifies a decoded event and counts it.
     #[inline]
     fn count(&mut self, event: &Event<'_>) {
-        let start = window_start(event.time_ns, self.windows.size_ns());
         let latency = event.latency_ns.map(|ns| (ns, bucket_of(ns)));
-        let window = self.windows.get_mut(start);
+        let window = self.windows.at_time(event.time_ns);
         for (sli, w) in self.slis.iter().zip(window.iter_mut()) {
             if let Some(filter) = &sli.filter {
                 if filter.eval(&event.values) != Some(true) {

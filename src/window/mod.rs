@@ -199,6 +199,21 @@ impl WindowSet {
         self.windows.is_empty()
     }
 
+    /// The per-SLI counters of the window that holds `time_ns`, opened on
+    /// first use. An event of the window used last needs no division.
+    #[inline]
+    pub fn at_time(&mut self, time_ns: i64) -> &mut [SliWindow] {
+        if let Some(w) = self.windows.get(self.last) {
+            // Unsigned: the difference of two i64 may not fit in one.
+            if time_ns >= w.start_ns
+                && (time_ns.wrapping_sub(w.start_ns) as u64) < self.size_ns as u64
+            {
+                return &mut self.windows[self.last].slis;
+            }
+        }
+        self.get_mut(window_start(time_ns, self.size_ns))
+    }
+
     /// The per-SLI counters of the window starting at `start_ns`, opened on first use.
     #[inline]
     pub fn get_mut(&mut self, start_ns: i64) -> &mut [SliWindow] {
@@ -273,6 +288,33 @@ mod tests {
         assert_eq!(window_start(59, 60), 0);
         assert_eq!(window_start(60, 60), 60);
         assert_eq!(window_start(-1, 60), -60);
+    }
+
+    /// The shortcut through the window used last picks the same window as
+    /// the division, at its edges and at the ends of the time range.
+    #[test]
+    fn at_time_finds_the_window_of_the_division() {
+        let size = 60;
+        let mut set = WindowSet::new(size, 1);
+        // The event time range is about ±1e18 ns around the epoch.
+        let (lo, hi) = (-1_000_000_000_000_000_020, 1_000_000_000_000_000_000);
+        #[rustfmt::skip]
+        let times = [
+            0, 59, 60, 61, -1, -60, -61, 119, 120, 59, lo, lo + 19, lo + 20, hi, hi - 7, hi + 19,
+            hi + 20, 0, -59, 1,
+        ];
+        for (n, &t) in times.iter().enumerate() {
+            set.at_time(t)[0].total += 1;
+            // The window the division names holds one more event each time.
+            let want = times[..=n]
+                .iter()
+                .filter(|&&u| window_start(u, size) == window_start(t, size));
+            assert_eq!(
+                set.get_mut(window_start(t, size))[0].total,
+                want.count() as u64,
+                "{t}"
+            );
+        }
     }
 
     #[test]
