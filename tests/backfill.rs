@@ -258,6 +258,42 @@ fn stdin_gives_the_same_records() {
     );
 }
 
+/// A line exactly at the size limit, then a `\r` and no newline at the end
+/// of the input: the `\r` is not part of the event, whether the file is
+/// mapped, read, or piped in.
+#[test]
+fn a_line_at_the_limit_with_a_carriage_return_is_read_alike_every_way() {
+    const MAX: usize = 1000;
+    let dir = tmp();
+    let cfg = write_config(dir.path(), Some(&format!("max_event_bytes = {MAX}")));
+    let mut data = gen_bytes(&gen_args("300", "25", "45"));
+    data.extend_from_slice(&padded("2026-01-01T00:00:20Z", MAX));
+    data.extend_from_slice(b"\r\n");
+    data.extend_from_slice(&padded("2026-01-01T00:00:21Z", MAX));
+    data.extend_from_slice(b"\r");
+    let parsed = parse_input(&data, MAX);
+    assert_eq!(parsed.events.len(), 302, "oracle self-check");
+    let input = dir.path().join("in.jsonl");
+    fs::write(&input, &data).expect("write");
+    let file = p(&input);
+    let ways: [(&[&str], &str, Option<Vec<u8>>); 3] = [
+        (&[], &file, None),
+        (&["--no-mmap"], &file, None),
+        (&[], "-", Some(data.clone())),
+    ];
+    for (flags, arg, stdin) in ways {
+        let (r, out) = backfill(&cfg, &dir.path().join("o.jsonl"), flags, &[arg], stdin);
+        r.assert_code(0, &format!("backfill {flags:?} {arg}"));
+        assert_eq!(
+            summary_counts(&r.stderr),
+            (302, 0, 0, 0),
+            "{flags:?} {arg}: {}",
+            r.stderr
+        );
+        assert_records(&window_records(&out), &expected(&parsed.events, None, None));
+    }
+}
+
 // 5 -------------------------------------------------------------------------
 
 fn line(ts: &str, service: &str, status: u32, latency_ms: f64, region: &str) -> String {

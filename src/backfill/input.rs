@@ -358,9 +358,10 @@ pub fn read_input(
             lines += memchr::memchr_iter(b'\n', &buf[fresh]).count() as u64;
         }
         // The unfinished last line must not grow without bound: once it is
-        // longer than the limit it is reported and skipped. (Complete lines
-        // over the limit are rejected by the decoder.)
-        if len - tail_start > max_line {
+        // longer than the limit and a `\r` it may end with (not part of the
+        // event), it is reported and skipped. (Complete lines over the limit
+        // are rejected by the decoder.)
+        if len - tail_start > max_line + 1 {
             let head = buf[tail_start..tail_start + max_line].to_vec();
             send(tx, index, &mut line_no, buf, tail_start, lines);
             buf = pool.take();
