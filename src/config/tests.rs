@@ -87,6 +87,45 @@ fn bad_rule_points_at_the_column_inside_the_string() {
     assert!(shown.contains('^'), "{shown}");
 }
 
+/// (line, column) of the first `marker` in `text`, from 1, in characters.
+fn where_is(text: &str, marker: &str) -> (usize, usize) {
+    let at = text.find(marker).expect("marker");
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (
+        text[..at].matches('\n').count() + 1,
+        text[line_start..at].chars().count() + 1,
+    )
+}
+
+/// Whatever the kind of TOML string, a rule error's position is that of
+/// the offending text in the file: through escapes, non-ASCII characters,
+/// line breaks, and at the end of a rule that ends with a line break.
+#[test]
+fn rule_errors_point_at_the_place_in_the_file() {
+    let strings = [
+        r#""service == \"x\" && status <= 5xs""#,
+        r#""service == \"\u00e9\\\\\t\" && status <= 5xs""#,
+        r#""région == \"é€\" && status <= 5xs""#,
+        "'service == \"€\" && status <= 5xs'",
+        "\"\"\"\nstatus < 500 &&\n  latency < 5xs\n\"\"\"",
+        "\"\"\"status < 500 && \\\n     latency < 5xs\"\"\"",
+        "'''\r\nstatus < 500 &&\r\n  \"\\\"\" != service && 5xs'''",
+    ];
+    for string in strings {
+        let text = format!("[[sli]]\nname = \"a\"\ngood = {string}\n");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.position, Some(where_is(&text, "5xs")), "{string}: {e}");
+        assert!(e.to_string().contains("5xs"), "{e}");
+    }
+    // An error at the end of the rule points just after it.
+    let text = "[[sli]]\nname = \"a\"\ngood = \"\"\"\nstatus < 500 &&\n  latency <\n\"\"\"\n";
+    let e = parse(text).unwrap_err();
+    let (line, col) = where_is(text, "latency <");
+    assert_eq!(e.position, Some((line, col + "latency <".len())), "{e}");
+    let shown = e.to_string();
+    assert!(shown.ends_with("  latency <\n             ^"), "{shown:?}");
+}
+
 #[test]
 fn missing_file_is_named() {
     let e = Config::load(Path::new("/nonexistent/slipstream.toml")).unwrap_err();

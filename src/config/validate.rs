@@ -206,23 +206,12 @@ impl Validator<'_> {
         unit: LatencyUnit,
     ) -> Result<Rule, ConfigError> {
         rules::compile(s.get_ref(), fields, unit.nanos()).map_err(|e| {
-            // Point at the character inside the TOML string: the span starts at
-            // the opening quote (one character; three for multi-line strings).
+            // Point at the character inside the TOML string, through its
+            // quotes, escapes and line breaks.
             let span = s.span();
-            let quote = if self.map.text[span.clone()].starts_with("'''")
-                || self.map.text[span.clone()].starts_with("\"\"\"")
-            {
-                3
-            } else {
-                1
-            };
-            let mut err = self.err(span.clone(), field, e.message().to_string());
-            if let Some((line, col)) = err.position {
-                let single_line = !s.get_ref().contains('\n');
-                if single_line {
-                    err.position = Some((line, col + quote + e.column() - 1));
-                }
-            }
+            let at = span.start
+                + toml_string_offset(&self.map.text[span.clone()], e.column().saturating_sub(1));
+            let mut err = self.err(at..at, field, e.message().to_string());
             // `render` starts with the message, which the error already shows.
             let rendered = e.render(s.get_ref());
             err.detail = Some(
@@ -696,4 +685,51 @@ fn parse_slice(text: &str, percentiles: &[Percentile]) -> Result<SliceRule, Stri
         op,
         threshold_ms,
     })
+}
+
+/// Where the `n`th character (from 0) of a TOML string's value is in its
+/// source `raw`, which starts at the opening quote: the byte offset past
+/// the quotes, the newline right after opening triple quotes, and escapes.
+/// Past the end of the value: the closing quote.
+fn toml_string_offset(raw: &str, n: usize) -> usize {
+    let (quote, basic) = match raw.as_bytes() {
+        [b'"', b'"', b'"', ..] => (3, true),
+        [b'\'', b'\'', b'\'', ..] => (3, false),
+        [b'"', ..] => (1, true),
+        _ => (1, false),
+    };
+    let mut i = quote;
+    if quote == 3 {
+        i += [&b"\n"[..], b"\r\n"]
+            .iter()
+            .find(|nl| raw.as_bytes()[i..].starts_with(nl))
+            .map_or(0, |nl| nl.len());
+    }
+    let mut chars = 0;
+    while i < raw.len() {
+        let rest = &raw[i..];
+        if rest.starts_with(&raw[..quote]) {
+            break;
+        }
+        // One character of the value and its length in the source; a line
+        // ending backslash stands for none.
+        let (count, len) = match rest.as_bytes() {
+            // TOML reads a line break in a multi-line string as `\n`.
+            [b'\r', b'\n', ..] if quote == 3 => (1, 2),
+            [b'\\', b'u', ..] if basic => (1, 6),
+            [b'\\', b'U', ..] if basic => (1, 10),
+            [b'\\', c, ..] if basic && c.is_ascii_whitespace() => {
+                let skipped = rest[1..].len() - rest[1..].trim_start().len();
+                (0, 1 + skipped)
+            }
+            [b'\\', _, ..] if basic => (1, 2),
+            _ => (1, rest.chars().next().map_or(1, char::len_utf8)),
+        };
+        if count == 1 && chars == n {
+            return i;
+        }
+        chars += count;
+        i += len.min(rest.len());
+    }
+    i
 }

@@ -147,6 +147,21 @@ fn duration_error(lit: &Operand) -> RuleError {
     )
 }
 
+/// `status` takes a string of digits as its number, in a rule as in an
+/// event: `status == "200"` is `status == 200`.
+fn status_digits(slot: usize, kind: &mut Kind) {
+    if let Kind::Str(s) = kind {
+        if slot == STATUS_SLOT
+            && (1..=9).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_digit())
+        {
+            if let Ok(n) = s.parse::<u32>() {
+                *kind = Kind::Num(f64::from(n));
+            }
+        }
+    }
+}
+
 /// A numeric role (`status`, `latency`, `timestamp`) met a non-number literal.
 fn number_role_error(slot: usize, name: &str, lit: &Operand) -> RuleError {
     let message = match (&lit.kind, slot) {
@@ -178,7 +193,7 @@ fn ordered(
             ));
         }
     }
-    let (slot, field, op, lit) = match (&lhs.kind, &rhs.kind) {
+    let (slot, field, op, mut lit) = match (&lhs.kind, &rhs.kind) {
         (Kind::Path(a), Kind::Path(b)) => {
             return Ok(Node::Slots {
                 lhs: *a,
@@ -199,6 +214,7 @@ fn ordered(
         }
     };
     let numeric_role = slot < ROLE_SLOTS;
+    status_digits(slot, &mut lit.kind);
     let node = match lit.kind {
         Kind::Num(n) => Node::Num { slot, op, rhs: n },
         Kind::Dur(_) if slot != LATENCY_SLOT => return Err(duration_error(&lit)),
@@ -253,7 +269,8 @@ fn list_set(
     latency_unit_ns: f64,
 ) -> Result<ListSet, RuleError> {
     let (mut nums, mut strs, mut bools, mut null) = (Vec::new(), Vec::new(), Vec::new(), false);
-    for item in items {
+    for mut item in items {
+        status_digits(slot, &mut item.kind);
         match item.kind {
             Kind::Num(n) => nums.push(n),
             Kind::Dur(_) if slot != LATENCY_SLOT => return Err(duration_error(&item)),

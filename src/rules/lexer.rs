@@ -2,7 +2,10 @@
 //!
 //! The lexer owns the spelling of literals: numbers (`-5`, `1.5`, `1e3`),
 //! durations (`300ms`, `1m30s`), strings with `\"`, `\\`, `\n`, `\t` and `\r`
-//! escapes, and field paths (`[A-Za-z_][A-Za-z0-9_.-]*`). It also catches the
+//! escapes (any other backslash stays, as regular expressions want it:
+//! `"^/v\d+/"`), and field paths: letters (any script), digits, `_`, `@`,
+//! and inside a path also `.`, `-` and `/` (`@timestamp`, `région`,
+//! `labels.app.kubernetes.io/name`). It also catches the
 //! operators people type from other languages (`=`, `&`, `<>`) with a hint.
 
 use super::eval::CmpOp;
@@ -64,11 +67,11 @@ fn unit_ns(unit: &str) -> Option<f64> {
 }
 
 fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_'
+    c.is_alphabetic() || matches!(c, '_' | '@')
 }
 
 fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+    c.is_alphanumeric() || matches!(c, '_' | '@' | '.' | '-' | '/')
 }
 
 /// Splits `source` into tokens, ending with an `Eof` token whose column is
@@ -180,14 +183,11 @@ impl Lexer {
                         Some('n') => '\n',
                         Some('t') => '\t',
                         Some('r') => '\r',
-                        Some(c) => {
-                            return Err(self.error(
-                                self.i,
-                                format!(
-                                    "unknown escape `\\{c}` in a string; write `\\\\{c}` \
-                                     for a backslash followed by `{c}`"
-                                ),
-                            ))
+                        // `\d`, `\.`, `\w`: the backslash is the regex's.
+                        Some(_) => {
+                            s.push('\\');
+                            self.i += 1;
+                            continue;
                         }
                     };
                     s.push(unescaped);

@@ -152,9 +152,22 @@ pub fn compile(
     fields: &mut FieldTable,
     latency_unit_ns: f64,
 ) -> Result<Rule, RuleError> {
-    let tokens = lexer::lex(source)?;
+    // An error at the end of a rule that ends with a line break points just
+    // after its last word, not at the start of an empty line below it.
+    let body = source.trim_end();
+    let end = if source[body.len()..].contains('\n') {
+        body.chars().count() + 1
+    } else {
+        usize::MAX
+    };
+    let at_most_end = |mut e: RuleError| {
+        e.column = e.column.min(end);
+        e
+    };
+    let tokens = lexer::lex(source).map_err(at_most_end)?;
     let mut scratch = fields.clone();
-    let root = parser::parse(source, &tokens, &mut scratch, latency_unit_ns)?;
+    let root =
+        parser::parse(source, &tokens, &mut scratch, latency_unit_ns).map_err(at_most_end)?;
     *fields = scratch;
     Ok(Rule {
         source: source.into(),

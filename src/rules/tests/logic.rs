@@ -187,6 +187,56 @@ fn paths_resolve_to_slots() {
     assert_eq!(again.eval(&values), Some(true));
 }
 
+/// Field paths in any script, with `@` and `/`, as JSON keys are written.
+#[test]
+fn paths_take_the_characters_of_json_keys() {
+    let mut fields = FieldTable::default();
+    let src =
+        r#"@type == "a" && région == "b" && labels.app.kubernetes.io/name == "c" && _x-1 == 1"#;
+    let rule = super::rule(src, &mut fields, MS);
+    let paths: Vec<&str> = fields.paths().map(|(_, p)| p).collect();
+    assert_eq!(
+        paths,
+        ["@type", "région", "labels.app.kubernetes.io/name", "_x-1"]
+    );
+    let mut values = vec![None; fields.len()];
+    for (path, v) in [
+        ("@type", st("a")),
+        ("région", st("b")),
+        ("labels.app.kubernetes.io/name", st("c")),
+        ("_x-1", num(1.0)),
+    ] {
+        values[fields.slot(path)] = Some(v);
+    }
+    assert_eq!(rule.eval(&values), Some(true));
+}
+
+/// A backslash before anything but `"`, `\\`, `n`, `t` or `r` stays in the
+/// string, as regular expressions want it.
+#[test]
+fn regex_escapes_stay_in_strings() {
+    let route = |src: &str, r: &'static str| eval(src, &[("route", st(r))]);
+    assert_eq!(route(r#"route =~ "^/v\d+/""#, "/v12/x"), Some(true));
+    assert_eq!(route(r#"route =~ "^/v\d+/""#, "/vd/x"), Some(false));
+    // The same regex with the backslash escaped.
+    assert_eq!(route(r#"route =~ "^/v\\d+/""#, "/v12/x"), Some(true));
+    assert_eq!(route(r#"route =~ "^/a\.b$""#, "/a.b"), Some(true));
+    assert_eq!(route(r#"route =~ "^/a\.b$""#, "/axb"), Some(false));
+    assert_eq!(route(r#"route == "a\wb""#, "a\\wb"), Some(true));
+    assert_eq!(route(r#"route == "a\"b""#, "a\"b"), Some(true));
+}
+
+/// `status` takes a string of digits in a rule as it does in an event.
+#[test]
+fn status_takes_a_string_of_digits() {
+    let status = |src: &str, v: f64| eval(src, &[("status", num(v))]);
+    assert_eq!(status(r#"status == "503""#, 503.0), Some(true));
+    assert_eq!(status(r#"status == "503""#, 500.0), Some(false));
+    assert_eq!(status(r#"status >= "500""#, 502.0), Some(true));
+    assert_eq!(status(r#"status in ["429", 503]"#, 429.0), Some(true));
+    assert_eq!(status(r#"status not in ["429", "503"]"#, 200.0), Some(true));
+}
+
 #[test]
 fn failed_compile_leaves_fields_alone() {
     let mut fields = FieldTable::default();
