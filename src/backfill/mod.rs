@@ -56,7 +56,6 @@ pub struct Options {
 #[derive(Debug, Clone, Default)]
 pub struct Counts {
     pub lines: u64,
-    pub blank: u64,
     pub accepted: u64,
     pub out_of_range: u64,
     pub rejected: [u64; Reject::ALL.len()],
@@ -76,7 +75,6 @@ impl Counts {
 
     fn merge(&mut self, o: &Counts) {
         self.lines += o.lines;
-        self.blank += o.blank;
         self.accepted += o.accepted;
         self.out_of_range += o.out_of_range;
         for i in 0..self.rejected.len() {
@@ -304,16 +302,14 @@ fn worker(
             start = end + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             counts.lines += 1;
-            if line.iter().all(u8::is_ascii_whitespace) {
-                counts.blank += 1;
-            } else {
-                match engine.process(line) {
-                    Ok(Accepted::Counted { .. }) => counts.accepted += 1,
-                    Ok(Accepted::OutOfRange) => counts.out_of_range += 1,
-                    Err(reason) => {
-                        counts.reject(reason, chunk.input, line_no);
-                        dead.send(reason, chunk.input, line_no, line, false);
-                    }
+            // A blank line is no JSON object either: rejected, as the
+            // stream job rejects an empty message.
+            match engine.process(line) {
+                Ok(Accepted::Counted { .. }) => counts.accepted += 1,
+                Ok(Accepted::OutOfRange) => counts.out_of_range += 1,
+                Err(reason) => {
+                    counts.reject(reason, chunk.input, line_no);
+                    dead.send(reason, chunk.input, line_no, line, false);
                 }
             }
             line_no += 1;

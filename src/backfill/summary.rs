@@ -163,10 +163,9 @@ impl fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "Accepted {} events; {} outside --from/--to; {} blank lines; {} rejected.",
+            "Accepted {} events; {} outside --from/--to; {} rejected.",
             c.accepted,
             c.out_of_range,
-            c.blank,
             self.rejected_total()
         )?;
         for r in &self.rejected {

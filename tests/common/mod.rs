@@ -270,7 +270,6 @@ pub struct Event {
 #[derive(Default, Debug)]
 pub struct Parsed {
     pub lines: u64,
-    pub blank: u64,
     pub events: Vec<Event>,
     /// (reason, 1-based line number)
     pub rejects: Vec<(&'static str, u64)>,
@@ -331,10 +330,6 @@ pub fn parse_input(data: &[u8], max_event_bytes: usize) -> Parsed {
         let line_no = i as u64 + 1;
         p.lines += 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
-            p.blank += 1;
-            continue;
-        }
         let r = (|| {
             if line.len() > max_event_bytes {
                 return Err("too_large");
@@ -724,8 +719,8 @@ fn assert_latency(l: &Value, v: &[f64], sli: &Sli, ctx: &str) {
 // ---------------------------------------------------------------------------
 // The summary on stderr
 
-/// The "Accepted A events; O outside --from/--to; B blank lines; R rejected." line.
-pub fn summary_counts(stderr: &str) -> (u64, u64, u64, u64) {
+/// The "Accepted A events; O outside --from/--to; R rejected." line.
+pub fn summary_counts(stderr: &str) -> (u64, u64, u64) {
     let line = stderr
         .lines()
         .find(|l| l.starts_with("Accepted "))
@@ -734,8 +729,8 @@ pub fn summary_counts(stderr: &str) -> (u64, u64, u64, u64) {
         .split_whitespace()
         .filter_map(|t| t.parse().ok())
         .collect();
-    assert_eq!(nums.len(), 4, "unexpected summary line: {line}");
-    (nums[0], nums[1], nums[2], nums[3])
+    assert_eq!(nums.len(), 3, "unexpected summary line: {line}");
+    (nums[0], nums[1], nums[2])
 }
 
 /// Rejection lines `  REASON  COUNT  first at LOCATION`.
