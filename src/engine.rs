@@ -99,8 +99,14 @@ impl Engine {
     /// Decodes one line (without its newline), classifies it for every SLI
     /// and counts it in its window.
     pub fn process(&mut self, line: &[u8]) -> Result<Accepted, Reject> {
+        let text = self.decoder.text(line)?;
+        self.process_text(text)
+    }
+
+    /// [`Engine::process`] for a line already known to be UTF-8.
+    pub fn process_text(&mut self, line: &str) -> Result<Accepted, Reject> {
         let (from, to) = (self.from_ns, self.to_ns);
-        self.process_if(line, |time_ns| time_ns >= from && time_ns < to)
+        self.process_text_if(line, |time_ns| time_ns >= from && time_ns < to)
             .map(|(time_ns, counted)| {
                 if counted {
                     Accepted::Counted { time_ns }
@@ -118,6 +124,16 @@ impl Engine {
         line: &[u8],
         admit: impl FnOnce(i64) -> bool,
     ) -> Result<(i64, bool), Reject> {
+        let text = self.decoder.text(line)?;
+        self.process_text_if(text, admit)
+    }
+
+    #[inline]
+    fn process_text_if(
+        &mut self,
+        line: &str,
+        admit: impl FnOnce(i64) -> bool,
+    ) -> Result<(i64, bool), Reject> {
         let mut values = recycle(std::mem::take(&mut self.spare));
         values.resize(self.decoder.slots(), None);
         let mut event = Event {
@@ -125,7 +141,7 @@ impl Engine {
             latency_ns: None,
             values,
         };
-        let result = self.decoder.decode(line, &mut event).map(|()| {
+        let result = self.decoder.decode_text(line, &mut event).map(|()| {
             let admitted = admit(event.time_ns);
             if admitted {
                 self.count(&event);

@@ -295,16 +295,25 @@ fn worker(
         let mut line_no = chunk.first_line;
         let before = counts.lines;
         let data = chunk.data();
+        // Checked as UTF-8 in one go; only a chunk that is not has each
+        // line checked on its own.
+        let text = simdutf8::basic::from_utf8(data).ok();
         let mut start = 0;
         while start < data.len() {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-            let line = &data[start..end];
+            let cr = usize::from(end > start && data[end - 1] == b'\r');
+            let (line_start, line_end) = (start, end - cr);
             start = end + 1;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let line = &data[line_start..line_end];
             counts.lines += 1;
             // A blank line is no JSON object either: rejected, as the
             // stream job rejects an empty message.
-            match engine.process(line) {
+            let processed = match text {
+                // Cut at ASCII bytes: always between characters.
+                Some(text) => engine.process_text(&text[line_start..line_end]),
+                None => engine.process(line),
+            };
+            match processed {
                 Ok(Accepted::Counted { .. }) => counts.accepted += 1,
                 Ok(Accepted::OutOfRange) => counts.out_of_range += 1,
                 Err(reason) => {

@@ -122,10 +122,24 @@ impl Decoder {
     /// Decodes one line (without its newline) into `event`, whose `values`
     /// must have [`Decoder::slots`] entries; they are overwritten.
     pub fn decode<'a>(&mut self, line: &'a [u8], event: &mut Event<'a>) -> Result<(), Reject> {
+        let text = self.text(line)?;
+        self.decode_text(text, event)
+    }
+
+    /// A line as text: not too large, and UTF-8.
+    #[inline]
+    pub fn text<'a>(&self, line: &'a [u8]) -> Result<&'a str, Reject> {
         if line.len() > self.max_event_bytes {
             return Err(Reject::TooLarge);
         }
-        let text = simdutf8::basic::from_utf8(line).map_err(|_| Reject::NotUtf8)?;
+        simdutf8::basic::from_utf8(line).map_err(|_| Reject::NotUtf8)
+    }
+
+    /// [`Decoder::decode`] for a line already known to be UTF-8.
+    pub fn decode_text<'a>(&mut self, text: &'a str, event: &mut Event<'a>) -> Result<(), Reject> {
+        if text.len() > self.max_event_bytes {
+            return Err(Reject::TooLarge);
+        }
         event.clear();
         let ts_raw = json::scan(text, &self.tree, &mut event.values, &mut self.order).map_err(
             |e| match e {
