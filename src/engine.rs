@@ -135,7 +135,7 @@ impl Engine {
         admit: impl FnOnce(i64) -> bool,
     ) -> Result<(i64, bool), Reject> {
         let mut values = recycle(std::mem::take(&mut self.spare));
-        values.resize(self.decoder.slots(), None);
+        values.extend((0..self.decoder.slots()).map(|_| None));
         let mut event = Event {
             time_ns: 0,
             latency_ns: None,
