@@ -228,7 +228,7 @@ pub fn read_input(
         Input::File(p) => match File::open(p) {
             Ok(f) => match map.then(|| map_plain(&f)).flatten() {
                 Some(map) => {
-                    report.lines = send_mapped(index, map, bytes_read, tx);
+                    send_mapped(index, map, max_line, bytes_read, tx, &mut report);
                     return report;
                 }
                 None => Box::new(f),
@@ -407,8 +407,17 @@ fn map_plain(file: &File) -> Option<Arc<Mapping>> {
     (!compressed).then(|| Arc::new(map))
 }
 
-/// Sends a mapped file as chunks of whole lines; returns its line count.
-fn send_mapped(index: u32, map: Arc<Mapping>, bytes_read: &AtomicU64, tx: &Sender<Chunk>) -> u64 {
+/// Sends a mapped file as chunks of whole lines, and reports its lines and
+/// those longer than `max_line`, which are not sent: like a read input, a
+/// mapped one never holds more than a chunk or a line's limit in memory.
+fn send_mapped(
+    index: u32,
+    map: Arc<Mapping>,
+    max_line: usize,
+    bytes_read: &AtomicU64,
+    tx: &Sender<Chunk>,
+    report: &mut ReadReport,
+) {
     let bytes = map.bytes();
     let mut start = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
     map.release(0..start);
@@ -416,15 +425,30 @@ fn send_mapped(index: u32, map: Arc<Mapping>, bytes_read: &AtomicU64, tx: &Sende
     let mut line_no = 1;
     while start < bytes.len() {
         let guess = (start + CHUNK_BYTES).min(bytes.len());
-        let end = if guess == bytes.len() {
-            guess
-        } else {
-            match memchr::memrchr(b'\n', &bytes[start..guess]) {
-                Some(i) => start + i + 1,
-                // One line longer than a chunk: the chunk is that line.
-                None => {
-                    memchr::memchr(b'\n', &bytes[guess..]).map_or(bytes.len(), |i| guess + i + 1)
+        let end = match memchr::memrchr(b'\n', &bytes[start..guess]) {
+            _ if guess == bytes.len() => guess,
+            Some(i) => start + i + 1,
+            // One line longer than a chunk: the chunk is that line, unless
+            // it is over the limit.
+            None => {
+                let end = line_end(&map, guess);
+                let line = bytes[start..end]
+                    .strip_suffix(b"\n")
+                    .unwrap_or(&bytes[start..end]);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.len() > max_line {
+                    report.oversized.push(Oversized {
+                        input: index,
+                        line: line_no,
+                        head: bytes[start..start + max_line].to_vec(),
+                    });
+                    bytes_read.fetch_add((end - start) as u64, Ordering::Relaxed);
+                    map.release(start..end);
+                    line_no += 1;
+                    start = end;
+                    continue;
                 }
+                end
             }
         };
         let data = &bytes[start..end];
@@ -442,7 +466,23 @@ fn send_mapped(index: u32, map: Arc<Mapping>, bytes_read: &AtomicU64, tx: &Sende
         line_no += lines;
         start = end;
     }
-    line_no - 1
+    report.lines = line_no - 1;
+}
+
+/// The end (past its newline, or the end of the file) of the line that
+/// goes on at `from`, searched a chunk at a time, dropping the pages read.
+fn line_end(map: &Mapping, from: usize) -> usize {
+    let bytes = map.bytes();
+    let mut at = from;
+    while at < bytes.len() {
+        let to = (at + CHUNK_BYTES).min(bytes.len());
+        if let Some(i) = memchr::memchr(b'\n', &bytes[at..to]) {
+            return at + i + 1;
+        }
+        map.drop_pages(at..to);
+        at = to;
+    }
+    bytes.len()
 }
 
 /// Sends the first `len` bytes of `buf`, `lines` whole lines, as a chunk
@@ -544,10 +584,21 @@ mod tests {
         // Reading, a line over the limit is skipped by the reader once its
         // unfinished part is over the limit; one that ends within the same
         // read is sent whole, for the decoder to reject. Either way it is
-        // there once. A mapped file has every line whole: all are sent.
+        // there once. Mapped, every line over the limit and longer than a
+        // chunk is skipped, any shorter one sent.
         let oversized: Vec<u64> = report.oversized.iter().map(|o| o.line).collect();
+        for o in &report.oversized {
+            assert!(
+                o.head[..] == lines[o.line as usize - 1][..max_line],
+                "line {}",
+                o.line
+            );
+        }
         if map {
-            assert_eq!(oversized, Vec::<u64>::new());
+            let over: Vec<u64> = (1..=lines.len() as u64)
+                .filter(|n| lines[*n as usize - 1].len() > max_line)
+                .collect();
+            assert_eq!(oversized, over);
             // Chunks are cut at the last line that ends within a chunk's size.
             for (_, c) in &chunks {
                 let body = c.strip_suffix(b"\n").unwrap_or(c);

@@ -77,6 +77,27 @@ impl Mapping {
         unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
     }
 
+    /// Drops the pages wholly inside `range` at once, before the bytes
+    /// before them are read: for a line too long to keep, read only to
+    /// find its end.
+    pub fn drop_pages(&self, range: Range<usize>) {
+        let page = page_size();
+        let start = range.start.next_multiple_of(page);
+        let end = range.end / page * page;
+        if start < end {
+            // SAFETY: the pages are within our mapping, which is read-only
+            // and file-backed: dropping them loses nothing, and touching them
+            // again maps them again.
+            unsafe {
+                libc::madvise(
+                    self.ptr.cast::<u8>().add(start).cast(),
+                    end - start,
+                    libc::MADV_DONTNEED,
+                )
+            };
+        }
+    }
+
     /// Marks `range` as read. Once every byte before a point is read, the
     /// pages there leave this process's memory (they stay in the page cache).
     /// The last [`MARGIN`] bytes before that point stay a while: the kernel
