@@ -82,8 +82,12 @@ impl Mapping {
     /// find its end.
     pub fn drop_pages(&self, range: Range<usize>) {
         let page = page_size();
-        let start = range.start.next_multiple_of(page);
-        let end = range.end / page * page;
+        self.dont_need(range.start.next_multiple_of(page), range.end / page * page);
+    }
+
+    /// Drops the pages from `start` (a page boundary) to `end` from this
+    /// process's memory.
+    fn dont_need(&self, start: usize, end: usize) {
         if start < end {
             // SAFETY: the pages are within our mapping, which is read-only
             // and file-backed: dropping them loses nothing, and touching them
@@ -120,15 +124,7 @@ impl Mapping {
             } else {
                 upto
             };
-            // SAFETY: the pages are within our mapping, which is read-only and
-            // file-backed: dropping them loses nothing, and nothing reads them.
-            unsafe {
-                libc::madvise(
-                    self.ptr.cast::<u8>().add(read.dropped).cast(),
-                    end - read.dropped,
-                    libc::MADV_DONTNEED,
-                )
-            };
+            self.dont_need(read.dropped, end);
             read.dropped = end;
         }
     }

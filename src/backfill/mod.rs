@@ -1,8 +1,9 @@
 //! `slipstream backfill`: the engine over archived logs.
 //!
 //! One reader thread decompresses the inputs in order (plain files are
-//! mapped, not read) and cuts them into chunks of whole lines; worker threads (one per core by default) decode,
-//! classify and window the chunks with their own [`Engine`]; at the end the
+//! mapped, not read) and cuts them into chunks of whole lines; worker
+//! threads (one per core by default) decode, classify and window the
+//! chunks with their own [`Engine`]; at the end the
 //! workers' windows are merged — exactly, since every count is an integer —
 //! and the records are written oldest window first. The input may be in any
 //! time order: windows stay open until the input ends, and memory grows with
