@@ -150,8 +150,8 @@ impl Decoder {
         event.time_ns = self.timestamp(event.values[TIMESTAMP_SLOT].as_ref(), ts_raw)?;
         event.values[TIMESTAMP_SLOT] = Some(Value::Num(event.time_ns as f64 / 1e9));
         if let Some(Value::Str(s)) = &event.values[STATUS_SLOT] {
-            if !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit()) {
-                event.values[STATUS_SLOT] = Some(Value::Num(parse_number(s)));
+            if let Some(n) = status_digits(s) {
+                event.values[STATUS_SLOT] = Some(Value::Num(n));
             }
         }
         if let Some(Value::Num(v)) = event.values[LATENCY_SLOT] {
@@ -185,6 +185,12 @@ impl Decoder {
             .filter(|t| EVENT_TIME_RANGE.contains(t))
             .ok_or(Reject::BadTimestamp)
     }
+}
+
+/// A status written as a string of digits (`"503"`), as its number; the
+/// contract accepts that form of `status`, in events and in rules.
+pub fn status_digits(s: &str) -> Option<f64> {
+    ((1..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())).then(|| parse_number(s))
 }
 
 /// A Unix timestamp written as text: integers and plain decimals exactly

@@ -151,13 +151,8 @@ fn duration_error(lit: &Operand) -> RuleError {
 /// event: `status == "200"` is `status == 200`.
 fn status_digits(slot: usize, kind: &mut Kind) {
     if let Kind::Str(s) = kind {
-        if slot == STATUS_SLOT
-            && (1..=9).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_digit())
-        {
-            if let Ok(n) = s.parse::<u32>() {
-                *kind = Kind::Num(f64::from(n));
-            }
+        if let Some(n) = crate::decode::status_digits(s).filter(|_| slot == STATUS_SLOT) {
+            *kind = Kind::Num(n);
         }
     }
 }
