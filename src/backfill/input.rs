@@ -260,13 +260,12 @@ pub fn read_input(
             return report;
         }
     };
-    let (mut reader, kind): (Box<dyn Read>, &str) = if magic.starts_with(&[0x1f, 0x8b]) {
-        (
+    let (mut reader, kind): (Box<dyn Read>, &str) = match Compression::of(&magic) {
+        Some(Compression::Gzip) => (
             Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
             "gzip",
-        )
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        match zstd::stream::read::Decoder::with_buffer(buffered) {
+        ),
+        Some(Compression::Zstd) => match zstd::stream::read::Decoder::with_buffer(buffered) {
             Ok(d) => (Box::new(d), "zstd"),
             Err(e) => {
                 report.error = Some(InputError {
@@ -276,9 +275,8 @@ pub fn read_input(
                 });
                 return report;
             }
-        }
-    } else {
-        (Box::new(buffered), "plain")
+        },
+        None => (Box::new(buffered), "plain"),
     };
 
     let mut line_no: u64 = 1; // number of the first line in `buf`
@@ -401,10 +399,28 @@ fn map_plain(file: &File) -> Option<Arc<Mapping>> {
         return None;
     }
     let map = Mapping::new(file, meta.len())?;
-    let magic = map.bytes();
-    let compressed =
-        magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    (!compressed).then(|| Arc::new(map))
+    Compression::of(map.bytes())
+        .is_none()
+        .then(|| Arc::new(map))
+}
+
+/// A compressed input, known by its magic bytes.
+enum Compression {
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The compression of an input that starts with `magic`.
+    fn of(magic: &[u8]) -> Option<Compression> {
+        if magic.starts_with(&[0x1f, 0x8b]) {
+            Some(Compression::Gzip)
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
 }
 
 /// Sends a mapped file as chunks of whole lines, and reports its lines and
