@@ -7,10 +7,13 @@
 //! error kinds. Anything else (other whitespace, a backslash, a syntax
 //! error, deep nesting) gives up, and the general path reads the line from
 //! the start, so both accept exactly the same lines with the same values.
+//!
+//! Positions travel as plain `usize`s from one token to the next, not
+//! through the scanner, so the position stays in a register.
 
 use std::borrow::Cow;
 
-use super::json::{find_quote_or_backslash, parse_number, Scanner, MAX_DEPTH};
+use super::json::{find_quote_or_backslash, parse_number, Scanner, MAX_DEPTH, POW10};
 use super::order::KeyOrder;
 use super::paths::{prefix_at, PathTree};
 use crate::event::Value;
@@ -28,248 +31,253 @@ impl<'a> Scanner<'a> {
         if self.peek()? != b'{' {
             return None;
         }
-        self.fast_object(tree, 0, values, order, 0)?;
-        (self.i == self.s.len()).then_some(())
+        let end = self.fast_object(self.i, tree, 0, values, order, 0)?;
+        self.i = end;
+        (end == self.s.len()).then_some(())
     }
 
-    /// The content of the string whose opening quote is at `i`.
-    #[inline(always)]
-    fn fast_string(&mut self) -> Option<(usize, usize)> {
-        let start = self.i + 1;
-        let end = start + find_quote_or_backslash(self.s.get(start..)?)?;
-        if self.s[end] != b'"' {
-            return None;
-        }
-        self.i = end + 1;
-        Some((start, end))
-    }
-
-    /// Checks the number at `i` and returns its text.
-    #[inline]
-    fn fast_number(&mut self) -> Option<&'a str> {
-        let s = self.s;
-        let start = self.i;
-        let digits = |mut i: usize| {
-            while matches!(s.get(i), Some(b'0'..=b'9')) {
-                i += 1;
-            }
-            i
-        };
-        let mut i = start;
-        if s.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match s.get(i)? {
-            b'0' => i += 1,
-            b'1'..=b'9' => i = digits(i + 1),
-            _ => return None,
-        }
-        if s.get(i) == Some(&b'.') {
-            let after = digits(i + 1);
-            if after == i + 1 {
-                return None;
-            }
-            i = after;
-        }
-        if matches!(s.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(s.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            let after = digits(i);
-            if after == i {
-                return None;
-            }
-            i = after;
-        }
-        self.i = i;
-        Some(&self.text[start..i])
-    }
-
-    #[inline]
-    fn fast_literal(&mut self, word: &[u8]) -> Option<()> {
-        if self.s[self.i..].starts_with(word) {
-            self.i += word.len();
-            Some(())
-        } else {
-            None
-        }
-    }
-
-    /// Steps over one space, as `json.dumps` writes after a colon or comma.
-    #[inline(always)]
-    fn fast_space(&mut self) {
-        if self.s.get(self.i) == Some(&b' ') {
-            self.i += 1;
-        }
-    }
-
-    /// Reads a member's key and its colon; returns the key's content range.
-    #[inline(always)]
-    fn fast_key(&mut self) -> Option<(usize, usize)> {
-        self.fast_space();
-        if self.peek()? != b'"' {
-            return None;
-        }
-        let key = self.fast_string()?;
-        if self.peek()? != b':' {
-            return None;
-        }
-        self.i += 1;
-        self.fast_space();
-        Some(key)
-    }
-
-    /// Walks the members of the object at `{`; `member` reads each value,
-    /// given its key's content range.
-    #[inline(always)]
-    fn fast_members(
-        &mut self,
-        mut member: impl FnMut(&mut Self, usize, usize) -> Option<()>,
-    ) -> Option<()> {
-        if self.fast_open(b'}')? {
-            return Some(());
-        }
-        loop {
-            let (ks, ke) = self.fast_key()?;
-            member(self, ks, ke)?;
-            if self.fast_separator(b'}')? {
-                return Some(());
-            }
-        }
-    }
-
-    /// Steps over the `{` or `[` at `i`, and over `close` right after it
-    /// (`true`: the object or array is empty).
-    #[inline(always)]
-    fn fast_open(&mut self, close: u8) -> Option<bool> {
-        self.i += 1;
-        let empty = self.peek()? == close;
-        if empty {
-            self.i += 1;
-        }
-        Some(empty)
-    }
-
-    /// Steps over what follows an element of an object or array: a comma
-    /// (`false`: more follow) or the closing `close` (`true`: the end).
-    #[inline(always)]
-    fn fast_separator(&mut self, close: u8) -> Option<bool> {
-        let b = self.peek()?;
-        if b != b',' && b != close {
-            return None;
-        }
-        self.i += 1;
-        Some(b == close)
-    }
-
-    /// Reads the object at `{`, descending into wanted keys of `node`. A key
-    /// that `order` foresees at its position is taken as it is, unread.
+    /// Reads the object whose `{` is at `i`, descending into wanted keys of
+    /// `node`; returns the position past its `}`. A key that `order`
+    /// foresees at its position is taken as it is, unread.
     fn fast_object(
         &mut self,
+        mut i: usize,
         tree: &PathTree,
         node: usize,
         values: &mut [Option<Value<'a>>],
         order: &mut KeyOrder,
         depth: usize,
-    ) -> Option<()> {
-        if depth >= MAX_DEPTH {
+    ) -> Option<usize> {
+        if too_deep(depth) {
             return None;
         }
-        if self.fast_open(b'}')? {
-            return Some(());
+        let s = self.s;
+        i += 1;
+        if *s.get(i)? == b'}' {
+            return Some(i + 1);
         }
         let n = &tree.nodes[node];
-        for k in 0.. {
-            let at = self.i;
-            let wanted = match order.guess(node, k, &self.s[at..]) {
+        let mut tokens = order.tokens(node);
+        let mut k = 0;
+        loop {
+            let wanted = match tokens.get(k).and_then(|t| t.matches(s, i)) {
                 Some((len, wanted)) => {
-                    self.i += len;
+                    i += len;
                     wanted
                 }
                 None => {
-                    let (ks, ke) = self.fast_key()?;
-                    let key = &self.s[ks..ke];
-                    let wanted = n.index_with_prefix(prefix_at(self.s, ks, key.len()), key);
-                    order.learn(node, k, &self.s[at..self.i], wanted);
+                    let (ks, ke, after) = key(s, i)?;
+                    let key = &s[ks..ke];
+                    let wanted = n.index_with_prefix(prefix_at(s, ks, key.len()), key);
+                    order.learn(node, k, &s[i..after], wanted);
+                    tokens = order.tokens(node);
+                    i = after;
                     wanted
                 }
             };
-            match wanted.and_then(|w| n.entry(w)) {
+            i = match wanted.and_then(|w| n.entry(w)) {
+                None => skip(self.text, i, depth + 1)?,
+                Some(e) if e.plain.is_some() => {
+                    let (v, end) = self.fast_value(i, depth + 1)?;
+                    values[e.plain?] = Some(v);
+                    end
+                }
                 Some(e) => {
-                    let v = self.fast_value(tree, e.child, values, order, depth + 1)?;
+                    let (v, end) = match (e.child, s.get(i)) {
+                        (Some(child), Some(b'{')) => {
+                            let end = self.fast_object(i, tree, child, values, order, depth + 1)?;
+                            tokens = order.tokens(node);
+                            (Value::Object, end)
+                        }
+                        _ => self.fast_value(i, depth + 1)?,
+                    };
+                    if let Value::Num(_) = v {
+                        // A numeric timestamp is re-read from its text.
+                        self.last_number = slice(self.text, i, end)?;
+                    }
                     self.store(&e.slots, v, values);
+                    end
                 }
-                None => self.fast_skip(depth + 1)?,
+            };
+            match *s.get(i)? {
+                b',' => i += 1,
+                b'}' => return Some(i + 1),
+                _ => return None,
             }
-            if self.fast_separator(b'}')? {
-                return Some(());
-            }
+            k += 1;
         }
-        None
     }
 
-    /// Reads a wanted value; an object descends into `child` when given.
-    #[inline]
-    fn fast_value(
-        &mut self,
-        tree: &PathTree,
-        child: Option<usize>,
-        values: &mut [Option<Value<'a>>],
-        order: &mut KeyOrder,
-        depth: usize,
-    ) -> Option<Value<'a>> {
-        match self.peek()? {
+    /// Reads a wanted value at `i` that is not an object to descend into;
+    /// returns it and the position past it.
+    #[inline(always)]
+    fn fast_value(&mut self, i: usize, depth: usize) -> Option<(Value<'a>, usize)> {
+        let s = self.s;
+        Some(match *s.get(i)? {
             b'"' => {
-                let (s, e) = self.fast_string()?;
-                Some(Value::Str(Cow::Borrowed(&self.text[s..e])))
+                let end = string_end(s, i)?;
+                (
+                    Value::Str(Cow::Borrowed(slice(self.text, i + 1, end)?)),
+                    end + 1,
+                )
             }
-            b'{' => {
-                match child {
-                    Some(c) => self.fast_object(tree, c, values, order, depth)?,
-                    None => self.fast_skip(depth)?,
-                }
-                Some(Value::Object)
-            }
-            b'[' => {
-                self.fast_skip(depth)?;
-                Some(Value::Array)
-            }
-            b't' => self.fast_literal(b"true").map(|_| Value::Bool(true)),
-            b'f' => self.fast_literal(b"false").map(|_| Value::Bool(false)),
-            b'n' => self.fast_literal(b"null").map(|_| Value::Null),
+            b'{' => (Value::Object, container_end(self.text, i, depth)?),
+            b'[' => (Value::Array, container_end(self.text, i, depth)?),
+            b't' => (Value::Bool(true), literal_end(s, i, b"true")?),
+            b'f' => (Value::Bool(false), literal_end(s, i, b"false")?),
+            b'n' => (Value::Null, literal_end(s, i, b"null")?),
             _ => {
-                let raw = self.fast_number()?;
-                self.last_number = raw;
-                Some(Value::Num(parse_number(raw)))
+                let (end, n) = number(self.text, i)?;
+                (Value::Num(n), end)
             }
-        }
+        })
     }
+}
 
-    /// Skips any value, checking its syntax.
-    fn fast_skip(&mut self, depth: usize) -> Option<()> {
-        if depth >= MAX_DEPTH {
+/// Whether an object or array at `depth` is too deep for the fast path. The
+/// general path takes any value deeper than [`MAX_DEPTH`] for not JSON; the
+/// fast path gives up one level earlier, so that it never has to check the
+/// depth of a member's value.
+#[inline(always)]
+fn too_deep(depth: usize) -> bool {
+    depth + 1 >= MAX_DEPTH
+}
+
+/// `text[from..to]`, with the boundary checks of `split_at_checked`, which
+/// are inlined, where a range index of a `str` is a call.
+#[inline(always)]
+fn slice(text: &str, from: usize, to: usize) -> Option<&str> {
+    let (head, _) = text.split_at_checked(to)?;
+    head.split_at_checked(from).map(|(_, s)| s)
+}
+
+/// The closing quote of the string whose opening quote is at `i`.
+#[inline(always)]
+fn string_end(s: &[u8], i: usize) -> Option<usize> {
+    let start = i + 1;
+    let end = start + find_quote_or_backslash(s.get(start..)?)?;
+    (*s.get(end)? == b'"').then_some(end)
+}
+
+/// Reads a member's key and its colon at `i` (after one optional space);
+/// returns the key's content range and the position of the value (after
+/// one optional space).
+#[inline(always)]
+fn key(s: &[u8], i: usize) -> Option<(usize, usize, usize)> {
+    let i = space(s, i);
+    if *s.get(i)? != b'"' {
+        return None;
+    }
+    let end = string_end(s, i)?;
+    if *s.get(end + 1)? != b':' {
+        return None;
+    }
+    Some((i + 1, end, space(s, end + 2)))
+}
+
+/// Steps over one space, as `json.dumps` writes after a colon or comma.
+#[inline(always)]
+fn space(s: &[u8], i: usize) -> usize {
+    i + usize::from(s.get(i) == Some(&b' '))
+}
+
+/// The position past `word` when it is at `i`.
+#[inline]
+fn literal_end(s: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+    s.get(i..)?.starts_with(word).then_some(i + word.len())
+}
+
+/// The number at `i`, its syntax checked: the position past it and its
+/// value. Plain integers and decimals of up to 15 digits are read as they
+/// are checked, as [`parse_number`] reads them; any other number is handed
+/// to it.
+#[inline]
+pub(super) fn number(text: &str, i: usize) -> Option<(usize, f64)> {
+    let s = text.as_bytes();
+    let neg = s.get(i) == Some(&b'-');
+    let mut j = i + usize::from(neg);
+    let first = j;
+    // The digits as an integer, wrapping: only up to 15 digits are used.
+    let mut mantissa = 0u64;
+    let mut digits = |j: &mut usize| {
+        let from = *j;
+        while let Some(d) = s.get(*j).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            *j += 1;
+        }
+        *j - from
+    };
+    match s.get(j)? {
+        b'0' => j += 1,
+        b'1'..=b'9' => _ = digits(&mut j),
+        _ => return None,
+    }
+    let mut scale = 0;
+    if s.get(j) == Some(&b'.') {
+        j += 1;
+        scale = digits(&mut j);
+        if scale == 0 {
             return None;
         }
-        match self.peek()? {
-            b'"' => self.fast_string().map(|_| ()),
-            b'{' => self.fast_members(|sc, _, _| sc.fast_skip(depth + 1)),
-            b'[' => {
-                if self.fast_open(b']')? {
-                    return Some(());
-                }
-                loop {
-                    self.fast_space();
-                    self.fast_skip(depth + 1)?;
-                    if self.fast_separator(b']')? {
-                        return Some(());
-                    }
-                }
-            }
-            b't' => self.fast_literal(b"true"),
-            b'f' => self.fast_literal(b"false"),
-            b'n' => self.fast_literal(b"null"),
-            _ => self.fast_number().map(|_| ()),
+    }
+    let count = j - first - usize::from(scale > 0);
+    if matches!(s.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        if matches!(s.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        let from = j;
+        while matches!(s.get(j), Some(b'0'..=b'9')) {
+            j += 1;
+        }
+        if j == from {
+            return None;
+        }
+    } else if count <= 15 {
+        let f = mantissa as f64 / POW10[scale];
+        return Some((j, if neg { -f } else { f }));
+    }
+    Some((j, parse_number(slice(text, i, j)?)))
+}
+
+/// The position past the unwanted value at `i`, its syntax checked.
+#[inline(always)]
+fn skip(text: &str, i: usize, depth: usize) -> Option<usize> {
+    let s = text.as_bytes();
+    match *s.get(i)? {
+        b'"' => Some(string_end(s, i)? + 1),
+        b'{' | b'[' => container_end(text, i, depth),
+        b't' => literal_end(s, i, b"true"),
+        b'f' => literal_end(s, i, b"false"),
+        b'n' => literal_end(s, i, b"null"),
+        // Only unwanted values are skipped: the numbers they hold are not.
+        _ => number(text, i).map(|(end, _)| end),
+    }
+}
+
+/// The position past the object or array at `i`, its syntax checked.
+#[inline(never)]
+fn container_end(text: &str, mut i: usize, depth: usize) -> Option<usize> {
+    let s = text.as_bytes();
+    if too_deep(depth) {
+        return None;
+    }
+    let close = if s[i] == b'{' { b'}' } else { b']' };
+    i += 1;
+    if *s.get(i)? == close {
+        return Some(i + 1);
+    }
+    loop {
+        i = if close == b'}' {
+            key(s, i)?.2
+        } else {
+            space(s, i)
+        };
+        i = skip(text, i, depth + 1)?;
+        match *s.get(i)? {
+            b',' => i += 1,
+            b if b == close => return Some(i + 1),
+            _ => return None,
         }
     }
 }

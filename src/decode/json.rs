@@ -452,6 +452,11 @@ pub(super) fn find_swar(s: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// The powers of ten that are exact doubles, for Clinger's fast path.
+pub(super) const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// Parses a JSON number already checked by the scanner. Integers and plain
 /// decimals of up to 15 significant digits take an exact fast path: both the
 /// digits (as an integer) and the power of ten are exact doubles, so one
@@ -459,9 +464,6 @@ pub(super) fn find_swar(s: &[u8]) -> Option<usize> {
 /// standard parser would (Clinger's fast path).
 #[inline(always)]
 pub fn parse_number(raw: &str) -> f64 {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
     let b = raw.as_bytes();
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
@@ -556,6 +558,7 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 mod tests {
     use crate::testing::xorshift as next;
 
+    use super::super::compact::number;
     use super::{
         find_quote_or_backslash, find_swar, parse_number, scan, KeyOrder, PathTree, ScanError,
         Scanner, Value,
@@ -606,6 +609,15 @@ mod tests {
         for s in samples {
             let want: f64 = s.parse().expect("a number");
             assert_eq!(parse_number(&s).to_bits(), want.to_bits(), "{s}");
+            // The fast path reads the number as it checks it, up to where
+            // it ends.
+            let (end, got) = number(&format!("{s},\"a\":1}}"), 0).expect(&s);
+            assert_eq!((end, got.to_bits()), (s.len(), want.to_bits()), "{s}");
+        }
+        for bad in [
+            "-", "-x", ".5", "1.", "1.e3", "1e", "1e+", "1E-}", "+1", "x",
+        ] {
+            assert_eq!(number(bad, 0), None, "{bad}");
         }
     }
 

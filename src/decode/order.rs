@@ -17,7 +17,7 @@ const MEMBERS: usize = 64;
 const TOKEN_BYTES: usize = 16;
 
 #[derive(Debug, Clone, Copy, Default)]
-struct Token {
+pub struct Token {
     /// The token's bytes, little-endian, zero-padded.
     bytes: u128,
     /// Ones over the token's bytes.
@@ -28,6 +28,17 @@ struct Token {
     wanted: Option<u16>,
 }
 
+impl Token {
+    /// When `s` holds this token at `i`: its length and the key's index in
+    /// its node (`None`: unwanted).
+    #[inline(always)]
+    pub fn matches(&self, s: &[u8], i: usize) -> Option<(usize, Option<usize>)> {
+        let head = u128::from_le_bytes(*s.get(i..)?.first_chunk::<TOKEN_BYTES>()?);
+        (self.len != 0 && (head ^ self.bytes) & self.mask == 0)
+            .then(|| (usize::from(self.len), self.wanted.map(usize::from)))
+    }
+}
+
 /// Per node of the path tree, per member position, the last key token seen.
 #[derive(Debug, Clone, Default)]
 pub struct KeyOrder {
@@ -35,15 +46,10 @@ pub struct KeyOrder {
 }
 
 impl KeyOrder {
-    /// When `rest` starts with the key token last seen as member `k` of an
-    /// object of `node`: the token's length and the key's index in the node
-    /// (`None`: unwanted).
+    /// The key tokens last seen in the objects of `node`, by member position.
     #[inline(always)]
-    pub fn guess(&self, node: usize, k: usize, rest: &[u8]) -> Option<(usize, Option<usize>)> {
-        let token = self.nodes.get(node)?.get(k)?;
-        let head = u128::from_le_bytes(*rest.first_chunk::<TOKEN_BYTES>()?);
-        (token.len != 0 && (head ^ token.bytes) & token.mask == 0)
-            .then(|| (usize::from(token.len), token.wanted.map(usize::from)))
+    pub fn tokens(&self, node: usize) -> &[Token] {
+        self.nodes.get(node).map_or(&[], Vec::as_slice)
     }
 
     /// Forgets every key token, keeping the memory: after a line the fast
@@ -86,35 +92,49 @@ impl KeyOrder {
 mod tests {
     use super::KeyOrder;
 
+    /// What the scanner asks: the token at member `k` of `node`, if `rest`
+    /// starts with it.
+    fn guess(
+        order: &KeyOrder,
+        node: usize,
+        k: usize,
+        rest: &[u8],
+    ) -> Option<(usize, Option<usize>)> {
+        order.tokens(node).get(k)?.matches(rest, 0)
+    }
+
     #[test]
     fn a_guess_needs_the_whole_token_at_the_same_position() {
         let mut order = KeyOrder::default();
         let line = br#""service":"checkout","method":"GET"}  padding to 16 bytes"#;
         order.learn(0, 0, &line[..10], Some(3));
         order.learn(0, 1, b"\"method\":", None);
-        assert_eq!(order.guess(0, 0, line), Some((10, Some(3))));
-        assert_eq!(order.guess(0, 1, &line[21..]), Some((9, None)));
+        assert_eq!(guess(&order, 0, 0, line), Some((10, Some(3))));
+        assert_eq!(guess(&order, 0, 1, &line[21..]), Some((9, None)));
         // Another key, another position, another node, or too few bytes left.
-        assert_eq!(order.guess(0, 0, &line[21..]), None);
-        assert_eq!(order.guess(0, 1, line), None);
-        assert_eq!(order.guess(1, 0, line), None);
-        assert_eq!(order.guess(0, 2, line), None);
-        assert_eq!(order.guess(0, 0, &line[..15]), None);
+        assert_eq!(guess(&order, 0, 0, &line[21..]), None);
+        assert_eq!(guess(&order, 0, 1, line), None);
+        assert_eq!(guess(&order, 1, 0, line), None);
+        assert_eq!(guess(&order, 0, 2, line), None);
+        assert_eq!(guess(&order, 0, 0, &line[..15]), None);
         // A key that only starts like the token does not match.
-        assert_eq!(order.guess(0, 0, br#""services":"checkout","x":1}"#), None);
+        assert_eq!(
+            guess(&order, 0, 0, br#""services":"checkout","x":1}"#),
+            None
+        );
         // Tokens longer than sixteen bytes are not remembered.
         order.learn(0, 0, br#""a_very_long_key_name":"#, Some(1));
         assert_eq!(
-            order.guess(0, 0, br#""a_very_long_key_name":1,"b":2}"#),
+            guess(&order, 0, 0, br#""a_very_long_key_name":1,"b":2}"#),
             None
         );
         // A token of exactly sixteen bytes is.
         let sixteen = br#""thirteen_char":"#;
         assert_eq!(sixteen.len(), 16);
         order.learn(0, 0, sixteen, Some(2));
-        assert_eq!(order.guess(0, 0, sixteen), Some((16, Some(2))));
+        assert_eq!(guess(&order, 0, 0, sixteen), Some((16, Some(2))));
         order.forget();
-        assert_eq!(order.guess(0, 0, sixteen), None);
-        assert_eq!(order.guess(0, 1, &line[21..]), None);
+        assert_eq!(guess(&order, 0, 0, sixteen), None);
+        assert_eq!(guess(&order, 0, 1, &line[21..]), None);
     }
 }

@@ -5,6 +5,8 @@
 //! that contain dots (`{"http.route":..}`) alike, so both shapes of log work
 //! without configuration: each way of splitting the path into keys is inserted.
 
+use crate::event::TIMESTAMP_SLOT;
+
 /// What the decoder does with a key it finds in an object.
 #[derive(Debug, Default, Clone)]
 pub struct Entry {
@@ -12,6 +14,10 @@ pub struct Entry {
     pub slots: Vec<usize>,
     /// The node to use when the value is an object to descend into.
     pub child: Option<usize>,
+    /// The only slot, when the value goes to one slot, is not the timestamp
+    /// (whose raw text is kept) and has no child: the common case, which
+    /// needs none of the above.
+    pub plain: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -83,6 +89,12 @@ fn hash(word: u64, len: usize, multiplier: u64, shift: u32) -> usize {
 impl Node {
     /// Builds [`Node::table`] for the current keys, or leaves it empty.
     fn index(&mut self) {
+        for (_, _, e) in &mut self.keys {
+            e.plain = match (&e.slots[..], e.child) {
+                ([slot], None) if *slot != TIMESTAMP_SLOT => Some(*slot),
+                _ => None,
+            };
+        }
         self.table = Box::default();
         let words: Vec<(u64, usize)> = self.keys.iter().map(|(p, k, _)| (*p, k.len())).collect();
         if words.len() >= usize::from(u8::MAX) {
