@@ -613,8 +613,14 @@ mod tests {
             // it ends.
             let (end, got) = number(&format!("{s},\"a\":1}}"), 0).expect(&s);
             assert_eq!((end, got.to_bits()), (s.len(), want.to_bits()), "{s}");
+            // At the very end of the text too.
+            for tail in ["", "}", "]}"] {
+                let (end, got) = number(&format!("{s}{tail}"), 0).expect(&s);
+                assert_eq!((end, got.to_bits()), (s.len(), want.to_bits()), "{s}{tail}");
+            }
         }
         for bad in [
+            "1.,\"abcdef\":1",
             "-", "-x", ".5", "1.", "1.e3", "1e", "1e+", "1E-}", "+1", "x",
         ] {
             assert_eq!(number(bad, 0), None, "{bad}");
