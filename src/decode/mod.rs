@@ -123,6 +123,7 @@ impl Decoder {
     /// must have [`Decoder::slots`] entries; they are overwritten.
     pub fn decode<'a>(&mut self, line: &'a [u8], event: &mut Event<'a>) -> Result<(), Reject> {
         let text = self.text(line)?;
+        event.clear();
         self.decode_text(text, event)
     }
 
@@ -135,12 +136,14 @@ impl Decoder {
         simdutf8::basic::from_utf8(line).map_err(|_| Reject::NotUtf8)
     }
 
-    /// [`Decoder::decode`] for a line already known to be UTF-8.
+    /// [`Decoder::decode`] for a line already known to be UTF-8, into an
+    /// event whose values are all `None` (as [`Event::clear`] leaves them).
     pub fn decode_text<'a>(&mut self, text: &'a str, event: &mut Event<'a>) -> Result<(), Reject> {
         if text.len() > self.max_event_bytes {
             return Err(Reject::TooLarge);
         }
-        event.clear();
+        debug_assert!(event.values.iter().all(Option::is_none));
+        event.latency_ns = None;
         let ts_raw = json::scan(text, &self.tree, &mut event.values, &mut self.order).map_err(
             |e| match e {
                 ScanError::NotJson => Reject::NotJson,
