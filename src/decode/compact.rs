@@ -191,7 +191,7 @@ fn literal_end(s: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 /// value. Plain integers and decimals of up to 15 digits are read as they
 /// are checked, as [`parse_number`] reads them; any other number is handed
 /// to it.
-#[inline]
+#[inline(always)]
 pub(super) fn number(text: &str, i: usize) -> Option<(usize, f64)> {
     let s = text.as_bytes();
     let neg = s.get(i) == Some(&b'-');
