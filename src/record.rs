@@ -129,9 +129,10 @@ impl Objectives {
         lines: impl Iterator<Item = &'a str>,
         keep: &dyn Fn(usize, i64) -> bool,
     ) -> usize {
-        // (window start, SLI) -> (good, bad); a key written twice carries the same numbers.
-        let mut seen: std::collections::BTreeMap<(i64, usize), (u64, u64, Option<Vec<f64>>)> =
-            Default::default();
+        // (window start, SLI) -> (good, bad, percentiles); a key written
+        // twice carries the same numbers.
+        type Numbers = (u64, u64, Option<Vec<f64>>);
+        let mut seen: std::collections::BTreeMap<(i64, usize), Numbers> = Default::default();
         for line in lines {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;

@@ -275,7 +275,9 @@ fn a_line_at_the_limit_with_a_carriage_return_is_read_alike_every_way() {
     let input = dir.path().join("in.jsonl");
     fs::write(&input, &data).expect("write");
     let file = p(&input);
-    let ways: [(&[&str], &str, Option<Vec<u8>>); 3] = [
+    // Flags, the input argument, and what goes to standard input.
+    type Way<'a> = (&'a [&'a str], &'a str, Option<Vec<u8>>);
+    let ways: [Way; 3] = [
         (&[], &file, None),
         (&["--no-mmap"], &file, None),
         (&[], "-", Some(data.clone())),

@@ -271,9 +271,8 @@ fn the_html_report_renders_in_chromium_offline() {
     }
     let charts = html.matches("<svg").count();
     assert_eq!(charts, 3, "three charts for the one SLI with an objective");
-    assert_eq!(
+    assert!(
         html.matches("<polyline").count() >= 4,
-        true,
         "every chart draws its lines"
     );
 
@@ -397,8 +396,7 @@ fn backfilled(
     };
     let last = recs
         .iter()
-        .filter(|r| r["kind"] == "slo" && r["sli"] == sli)
-        .last()
+        .rfind(|r| r["kind"] == "slo" && r["sli"] == sli)
         .expect("slo records");
     let end = format!(
         "compliance {:.3}%, budget left {:.1}%",

@@ -645,8 +645,7 @@ fn sigterm_stops_cleanly_and_a_restart_resumes() {
         let body = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
         body.lines()
             .map(|l| serde_json::from_str::<Value>(l).expect("record"))
-            .filter(|r| r["kind"] == "slo" && r["sli"] == "checkout-availability")
-            .last()
+            .rfind(|r| r["kind"] == "slo" && r["sli"] == "checkout-availability")
             .expect("an slo record")
     };
     wait_until("the objective's gauges", Duration::from_secs(30), || {

@@ -13,6 +13,8 @@ use crate::event::Value;
 /// The right side of `=~`: a regular expression, or the plain text test it
 /// amounts to when it has no metacharacters (`^/api/` is a prefix test).
 #[derive(Debug, Clone)]
+// A node holds its pattern boxed: the size of the regex variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Pattern {
     Regex(Regex),
     /// `^text`.

@@ -32,7 +32,11 @@ pub struct WindowRecord<'a> {
 /// how many distinct values were counted, and the values with the most bad
 /// events, most first.
 #[derive(Debug, Clone)]
-pub struct Breakdown(pub Vec<(String, bool, usize, Vec<(String, u64)>)>);
+pub struct Breakdown(pub Vec<FieldTop>);
+
+/// One breakdown field: its path, whether the counts are exact, how many
+/// distinct values were counted, and the top values with their bad events.
+pub type FieldTop = (String, bool, usize, Vec<(String, u64)>);
 
 impl Serialize for Breakdown {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
