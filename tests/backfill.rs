@@ -391,6 +391,8 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
         // First, so every other "first at" line number comes after a line the
         // reader had to skip across several reads.
         (padded(ts, 300_000), Some("too_large")),
+        // Longer than a chunk: a mapped file sends a stand-in for it.
+        (padded(ts, 1_200_000), Some("too_large")),
         (br#"{"timestamp":"2026-01-01T00:00:10Z","service":"checkout","status":200,"x":"#.iter().copied().chain(*b"\"\xff\"}").collect(), Some("not_utf8")),
         (b"\xff\xfe\xfd".to_vec(), Some("not_utf8")),
         (br#"{"a":"#.to_vec(), Some("not_json")),

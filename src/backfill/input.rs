@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
+use super::ledger::Ledger;
 use super::mapped::Mapping;
 
 /// One input: a file or standard input.
@@ -97,9 +98,18 @@ fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<InputError>) {
 /// A run of whole lines from one input.
 pub struct Chunk {
     pub input: u32,
-    /// Line number (1-based) of the first line in `data`.
-    pub first_line: u64,
+    pub first_line: FirstLine,
     lines: Lines,
+}
+
+/// The line number (1-based) of a chunk's first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstLine {
+    /// Counted by the reader.
+    Known(u64),
+    /// Not counted: it follows from the chunks before this place in the
+    /// [`Ledger`].
+    Ledger(usize),
 }
 
 /// Where a chunk's lines are.
@@ -111,6 +121,8 @@ enum Lines {
         map: Arc<Mapping>,
         range: Range<usize>,
     },
+    /// One line over the size limit, not sent: its first bytes.
+    Oversized { head: Vec<u8> },
 }
 
 impl Chunk {
@@ -119,6 +131,16 @@ impl Chunk {
         match &self.lines {
             Lines::Read { buf, len } => &buf[..*len],
             Lines::Mapped { map, range } => &map.bytes()[range.clone()],
+            Lines::Oversized { .. } => &[],
+        }
+    }
+
+    /// The first bytes of the one line over the size limit that this chunk
+    /// stands for, if it is such a chunk.
+    pub fn oversized(&self) -> Option<&[u8]> {
+        match &self.lines {
+            Lines::Oversized { head } => Some(head),
+            _ => None,
         }
     }
 
@@ -128,6 +150,7 @@ impl Chunk {
         match self.lines {
             Lines::Read { buf, .. } => pool.give_back(buf),
             Lines::Mapped { map, range } => map.release(range),
+            Lines::Oversized { .. } => {}
         }
     }
 }
@@ -195,9 +218,10 @@ pub struct Oversized {
 /// What reading one input produced besides chunks.
 #[derive(Default)]
 pub struct ReadReport {
+    /// Lines over the size limit of a read input (a mapped input sends
+    /// them as chunks of their own, whose line numbers are in the ledger).
     pub oversized: Vec<Oversized>,
     pub error: Option<InputError>,
-    pub lines: u64,
 }
 
 /// A chunk is sent once it holds this much.
@@ -212,7 +236,9 @@ const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
 /// Reads one input to its end, sending chunks of whole lines. Lines longer
 /// than `max_line` are not sent; they are reported as oversized. A read or
 /// decompression error ends this input with an error at its byte offset;
-/// the lines before it have been sent.
+/// the lines before it have been sent. The chunks of a mapped file go out
+/// uncounted, in `ledger`.
+#[allow(clippy::too_many_arguments)]
 pub fn read_input(
     index: u32,
     input: &Input,
@@ -220,6 +246,7 @@ pub fn read_input(
     map: bool,
     bytes_read: &Arc<AtomicU64>,
     pool: &BufferPool,
+    ledger: &Ledger,
     tx: &Sender<Chunk>,
 ) -> ReadReport {
     let mut report = ReadReport::default();
@@ -228,7 +255,7 @@ pub fn read_input(
         Input::File(p) => match File::open(p) {
             Ok(f) => match map.then(|| map_plain(&f)).flatten() {
                 Some(map) => {
-                    send_mapped(index, map, max_line, bytes_read, tx, &mut report);
+                    send_mapped(index, map, max_line, bytes_read, ledger, tx);
                     return report;
                 }
                 None => Box::new(f),
@@ -388,7 +415,6 @@ pub fn read_input(
         let unterminated = u64::from(buf[len - 1] != b'\n');
         send(tx, index, &mut line_no, buf, len, lines + unterminated);
     }
-    report.lines = line_no - 1;
     report
 }
 
@@ -423,27 +449,29 @@ impl Compression {
     }
 }
 
-/// Sends a mapped file as chunks of whole lines, and reports its lines and
-/// those longer than `max_line`, which are not sent: like a read input, a
-/// mapped one never holds more than a chunk or a line's limit in memory.
+/// Sends a mapped file as chunks of whole lines, without counting them:
+/// each chunk has its place in `ledger`. A line longer than a chunk and
+/// over `max_line` is not sent; a chunk of its first bytes stands for it.
+/// Like a read input, a mapped one never holds more than a chunk or a
+/// line's limit in memory.
 fn send_mapped(
     index: u32,
     map: Arc<Mapping>,
     max_line: usize,
     bytes_read: &AtomicU64,
+    ledger: &Ledger,
     tx: &Sender<Chunk>,
-    report: &mut ReadReport,
 ) {
     let bytes = map.bytes();
     let mut start = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
     map.release(0..start);
     bytes_read.fetch_add(start as u64, Ordering::Relaxed);
-    let mut line_no = 1;
+    let mut first_chunk = true;
     while start < bytes.len() {
         let guess = (start + CHUNK_BYTES).min(bytes.len());
-        let end = match memchr::memrchr(b'\n', &bytes[start..guess]) {
-            _ if guess == bytes.len() => guess,
-            Some(i) => start + i + 1,
+        let (end, lines) = match memchr::memrchr(b'\n', &bytes[start..guess]) {
+            _ if guess == bytes.len() => (guess, None),
+            Some(i) => (start + i + 1, None),
             // One line longer than a chunk: the chunk is that line, unless
             // it is over the limit.
             None => {
@@ -453,36 +481,29 @@ fn send_mapped(
                     .unwrap_or(&bytes[start..end]);
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.len() > max_line {
-                    report.oversized.push(Oversized {
-                        input: index,
-                        line: line_no,
-                        head: bytes[start..start + max_line].to_vec(),
-                    });
-                    bytes_read.fetch_add((end - start) as u64, Ordering::Relaxed);
+                    let head = bytes[start..start + max_line].to_vec();
                     map.release(start..end);
-                    line_no += 1;
-                    start = end;
-                    continue;
+                    (end, Some(Lines::Oversized { head }))
+                } else {
+                    (end, None)
                 }
-                end
             }
         };
-        let data = &bytes[start..end];
-        let lines = memchr::memchr_iter(b'\n', data).count() as u64
-            + u64::from(data.last() != Some(&b'\n'));
-        bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        bytes_read.fetch_add((end - start) as u64, Ordering::Relaxed);
+        let at = ledger.push(first_chunk);
+        first_chunk = false;
+        let lines = lines.unwrap_or_else(|| Lines::Mapped {
+            map: map.clone(),
+            range: start..end,
+        });
+        // A closed channel means the workers are gone; the caller notices.
         let _ = tx.send(Chunk {
             input: index,
-            first_line: line_no,
-            lines: Lines::Mapped {
-                map: map.clone(),
-                range: start..end,
-            },
+            first_line: FirstLine::Ledger(at),
+            lines,
         });
-        line_no += lines;
         start = end;
     }
-    report.lines = line_no - 1;
 }
 
 /// The end (past its newline, or the end of the file) of the line that
@@ -507,7 +528,7 @@ fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: us
     if len == 0 {
         return;
     }
-    let first_line = *line_no;
+    let first_line = FirstLine::Known(*line_no);
     *line_no += lines;
     // A closed channel means the workers are gone; the caller notices.
     let _ = tx.send(Chunk {
@@ -521,14 +542,26 @@ fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: us
 mod tests {
     use super::*;
 
-    /// Reads `data` as a file, mapped or not, and returns the chunks and
-    /// the report.
-    fn chunks_of(data: &[u8], max_line: usize, map: bool) -> (Vec<(u64, Vec<u8>)>, ReadReport) {
+    /// What reading an input gave, with every line numbered as the
+    /// workers number them.
+    struct Read {
+        /// Each chunk of lines with the number of its first line.
+        chunks: Vec<(u64, Vec<u8>)>,
+        /// The lines over the limit, by number, with their first bytes.
+        oversized: Vec<(u64, Vec<u8>)>,
+        lines: u64,
+        error: Option<InputError>,
+    }
+
+    /// Reads `data` as a file, mapped or not, and numbers the lines of the
+    /// chunks in order, as workers that count them would.
+    fn chunks_of(data: &[u8], max_line: usize, map: bool) -> Read {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("input.jsonl");
         std::fs::write(&path, data).expect("write");
         let (tx, rx) = crossbeam_channel::unbounded();
         let pool = BufferPool::default();
+        let ledger = Ledger::default();
         let report = read_input(
             0,
             &Input::File(path),
@@ -536,38 +569,62 @@ mod tests {
             map,
             &Arc::new(AtomicU64::new(0)),
             &pool,
+            &ledger,
             &tx,
         );
         drop(tx);
-        let chunks = rx
-            .into_iter()
-            .map(|c| {
-                let out = (c.first_line, c.data().to_vec());
-                // Buffers come back dirty: the next chunk must not show it.
-                c.done(&pool);
-                out
-            })
-            .collect();
-        (chunks, report)
+        let mut read = Read {
+            chunks: Vec::new(),
+            oversized: report
+                .oversized
+                .iter()
+                .map(|o| (o.line, o.head.clone()))
+                .collect(),
+            lines: report.oversized.len() as u64,
+            error: report.error,
+        };
+        for c in rx {
+            let data = c.data();
+            let lines = match c.oversized() {
+                Some(_) => 1,
+                None => {
+                    let body = data.strip_suffix(b"\n").unwrap_or(data);
+                    body.split(|&b| b == b'\n').count() as u64
+                }
+            };
+            let first = match c.first_line {
+                FirstLine::Known(n) => n,
+                FirstLine::Ledger(at) => ledger.count(at, lines, true).expect("first line"),
+            };
+            read.lines += lines;
+            match c.oversized() {
+                Some(head) => read.oversized.push((first, head.to_vec())),
+                None => read.chunks.push((first, data.to_vec())),
+            }
+            // Buffers come back dirty: the next chunk must not show it.
+            c.done(&pool);
+        }
+        read.oversized.sort();
+        read
     }
 
     #[test]
     fn a_byte_order_mark_at_the_start_is_dropped() {
         for map in [false, true] {
-            let (chunks, report) = chunks_of(
+            let read = chunks_of(
                 b"\xef\xbb\xbf{\"a\":1}\n{\"b\":\"\xef\xbb\xbf\"}\n",
                 100,
                 map,
             );
-            assert_eq!(report.lines, 2);
+            assert_eq!(read.lines, 2);
             assert_eq!(
-                chunks,
+                read.chunks,
                 vec![(1, b"{\"a\":1}\n{\"b\":\"\xef\xbb\xbf\"}\n".to_vec())]
             );
-            let (chunks, _) = chunks_of(b"\xef\xbb", 100, map);
-            assert_eq!(chunks, vec![(1, b"\xef\xbb".to_vec())]);
-            let (chunks, report) = chunks_of(b"\xef\xbb\xbf", 100, map);
-            assert_eq!((chunks, report.lines), (vec![], 0), "map: {map}");
+            let read = chunks_of(b"\xef\xbb", 100, map);
+            assert_eq!(read.chunks, vec![(1, b"\xef\xbb".to_vec())]);
+            let read = chunks_of(b"\xef\xbb\xbf", 100, map);
+            assert_eq!((read.chunks, read.lines), (vec![], 0), "map: {map}");
         }
     }
 
@@ -594,22 +651,26 @@ mod tests {
         lines.push(b"last".to_vec());
         let data = lines.join(&b'\n'); // the last line has no newline
 
-        let (chunks, report) = chunks_of(&data, max_line, map);
-        assert!(report.error.is_none());
-        assert_eq!(report.lines, lines.len() as u64);
+        let Read {
+            chunks,
+            oversized,
+            lines: read_lines,
+            error,
+        } = chunks_of(&data, max_line, map);
+        assert!(error.is_none());
+        assert_eq!(read_lines, lines.len() as u64);
         // Reading, a line over the limit is skipped by the reader once its
         // unfinished part is over the limit; one that ends within the same
         // read is sent whole, for the decoder to reject. Either way it is
         // there once. Mapped, every line over the limit and longer than a
         // chunk is skipped, any shorter one sent.
-        let oversized: Vec<u64> = report.oversized.iter().map(|o| o.line).collect();
-        for o in &report.oversized {
+        for (line, head) in &oversized {
             assert!(
-                o.head[..] == lines[o.line as usize - 1][..max_line],
-                "line {}",
-                o.line
+                head[..] == lines[*line as usize - 1][..max_line],
+                "line {line}"
             );
         }
+        let oversized: Vec<u64> = oversized.iter().map(|(line, _)| *line).collect();
         if map {
             let over: Vec<u64> = (1..=lines.len() as u64)
                 .filter(|n| lines[*n as usize - 1].len() > max_line)

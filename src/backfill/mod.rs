@@ -1,7 +1,8 @@
 //! `slipstream backfill`: the engine over archived logs.
 //!
 //! One reader thread decompresses the inputs in order (plain files are
-//! mapped, not read) and cuts them into chunks of whole lines; worker
+//! mapped, not read, and their lines counted by the workers, see
+//! [`ledger`]) and cuts them into chunks of whole lines; worker
 //! threads (one per core by default) decode, classify and window the
 //! chunks with their own [`Engine`]; at the end the
 //! workers' windows are merged — exactly, since every count is an integer —
@@ -10,6 +11,7 @@
 //! SLIs x windows in the input, not with the number of events.
 
 mod input;
+mod ledger;
 mod mapped;
 mod summary;
 
@@ -119,6 +121,7 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
 
     let (tx, rx) = bounded::<input::Chunk>(threads * 2);
     let pool = input::BufferPool::default();
+    let ledger = ledger::Ledger::default();
     let max_line = config.decode.max_event_bytes;
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
     let dead = DeadLetterQueue::new(config, &names)?;
@@ -129,8 +132,8 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
                 let lines_done = lines_done.clone();
                 let pool = pool.clone();
                 let engine = Engine::new(config).with_range(opts.from_ns, opts.to_ns);
-                let dead = &dead;
-                scope.spawn(move || worker(engine, rx, &pool, dead, &lines_done))
+                let (dead, ledger) = (&dead, &ledger);
+                scope.spawn(move || worker(engine, rx, &pool, ledger, dead, &lines_done))
             })
             .collect();
         drop(rx);
@@ -143,6 +146,7 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
                 opts.map_files,
                 &bytes_read,
                 &pool,
+                &ledger,
                 &tx,
             );
             for o in &report.oversized {
@@ -288,14 +292,21 @@ fn worker(
     mut engine: Engine,
     rx: crossbeam_channel::Receiver<input::Chunk>,
     pool: &input::BufferPool,
+    ledger: &ledger::Ledger,
     dead: &DeadLetterQueue<'_>,
     lines_done: &AtomicU64,
 ) -> (WindowSet, Counts) {
     let mut counts = Counts::default();
+    // The rejected lines of a chunk whose first line number is not known
+    // yet: why, which line of the chunk, and where it is in the chunk.
+    let mut rejected: Vec<(Reject, u64, std::ops::Range<usize>)> = Vec::new();
     for chunk in rx {
-        let mut line_no = chunk.first_line;
-        let before = counts.lines;
         let data = chunk.data();
+        let mut line = 0u64;
+        if chunk.oversized().is_some() {
+            rejected.push((Reject::TooLarge, 0, 0..0));
+            line = 1;
+        }
         // Checked as UTF-8 in one go; only a chunk that is not has each
         // line checked on its own.
         let text = simdutf8::basic::from_utf8(data).ok();
@@ -305,26 +316,35 @@ fn worker(
             let cr = usize::from(end > start && data[end - 1] == b'\r');
             let (line_start, line_end) = (start, end - cr);
             start = end + 1;
-            let line = &data[line_start..line_end];
-            counts.lines += 1;
             // A blank line is no JSON object either: rejected, as the
             // stream job rejects an empty message.
             let processed = match text {
                 // Cut at ASCII bytes: always between characters.
                 Some(text) => engine.process_text(&text[line_start..line_end]),
-                None => engine.process(line),
+                None => engine.process(&data[line_start..line_end]),
             };
             match processed {
                 Ok(Accepted::Counted { .. }) => counts.accepted += 1,
                 Ok(Accepted::OutOfRange) => counts.out_of_range += 1,
-                Err(reason) => {
-                    counts.reject(reason, chunk.input, line_no);
-                    dead.send(reason, chunk.input, line_no, line, false);
+                Err(reason) => rejected.push((reason, line, line_start..line_end)),
+            }
+            line += 1;
+        }
+        counts.lines += line;
+        lines_done.fetch_add(line, Ordering::Relaxed);
+        let first_line = match chunk.first_line {
+            input::FirstLine::Known(n) => Some(n),
+            input::FirstLine::Ledger(at) => ledger.count(at, line, !rejected.is_empty()),
+        };
+        if let Some(first) = first_line {
+            for (reason, i, range) in rejected.drain(..) {
+                counts.reject(reason, chunk.input, first + i);
+                match chunk.oversized() {
+                    Some(head) => dead.send(reason, chunk.input, first + i, head, true),
+                    None => dead.send(reason, chunk.input, first + i, &data[range], false),
                 }
             }
-            line_no += 1;
         }
-        lines_done.fetch_add(counts.lines - before, Ordering::Relaxed);
         chunk.done(pool);
     }
     (engine.into_windows(), counts)
