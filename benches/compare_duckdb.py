@@ -551,7 +551,7 @@ def main() -> None:
     c.add_argument("--config", required=True)
     c.add_argument("--workdir", required=True)
     c.add_argument("--lines", type=int, default=2_000_000)
-    c.add_argument("--runs", type=int, default=3)
+    c.add_argument("--runs", type=int, default=5)
     c.add_argument("--tolerance", type=float, default=0.02, help="relative, for percentiles")
     m = sub.add_parser("memory")
     m.add_argument("--bin", required=True)

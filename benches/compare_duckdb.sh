@@ -2,7 +2,7 @@
 # Backfill benchmark: slipstream against DuckDB on the same generated logs, and
 # slipstream's peak memory on large piped inputs. See benches/README.md.
 #
-#   bash benches/compare_duckdb.sh [LINES]          # default 2000000
+#   RUNS=R bash benches/compare_duckdb.sh [LINES]   # default 2000000, R=5 pairs
 #   bash benches/compare_duckdb.sh --memory [GB...] # default 1 2
 #
 # Runnable from any directory. Builds with `cargo build --release`, works in a
@@ -79,8 +79,10 @@ say "== $(uptime)"
 say "== nproc=$(nproc), $BIN, work dir $DIR"
 
 if [[ $MODE == compare ]]; then
+    RUNS=${RUNS:-5}
+    [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, not '$RUNS'"
     python3 "$ROOT/benches/compare_duckdb.py" compare \
-        --bin "$BIN" --config "$CONFIG" --workdir "$DIR" --lines "$LINES"
+        --bin "$BIN" --config "$CONFIG" --workdir "$DIR" --lines "$LINES" --runs "$RUNS"
 else
     python3 "$ROOT/benches/compare_duckdb.py" memory \
         --bin "$BIN" --config "$CONFIG" --workdir "$DIR" --sizes "${SIZES[@]}"
