@@ -11,7 +11,9 @@
 //!
 //! No wait can last for ever: a worker records its chunk's count before it
 //! asks, so every chunk not yet counted is being read by a worker that is
-//! not waiting, and the earliest of them is always done in time.
+//! not waiting, and the earliest of them is always done in time. A worker
+//! that panics instead wakes the others for good ([`AbandonOnPanic`]): the
+//! run fails then, and must not hang.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -29,6 +31,8 @@ struct State {
     /// Position of `entries[0]` in the order of chunks.
     base: usize,
     entries: VecDeque<Entry>,
+    /// A worker panicked: its chunk will never be counted.
+    abandoned: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -92,7 +96,7 @@ impl Ledger {
 
     /// Records that chunk `at` holds `lines` lines. With `want_first`, also
     /// returns its first line number, waiting until the chunks before it
-    /// are counted.
+    /// are counted (`None` if a worker panicked meanwhile).
     pub fn count(&self, at: usize, lines: u64, want_first: bool) -> Option<u64> {
         let mut s = self.lock();
         // Its own entry is there: only a counted entry is forgotten.
@@ -113,12 +117,28 @@ impl Ledger {
                 s.forget();
                 return Some(first);
             }
+            if s.abandoned {
+                return None;
+            }
             s = self.counted.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Held by a worker: if the worker panics, the chunk it was reading will
+/// never be counted, so every wait in the ledger ends.
+pub struct AbandonOnPanic<'a>(pub &'a Ledger);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().abandoned = true;
+            self.0.counted.notify_all();
+        }
     }
 }
 
@@ -144,6 +164,21 @@ mod tests {
         assert_eq!(ledger.lock().entries.len(), 1);
         let next = ledger.push(false);
         assert_eq!(ledger.count(next, 3, true), Some(10));
+    }
+
+    #[test]
+    fn a_panicking_worker_ends_the_waits() {
+        let ledger = Ledger::default();
+        let (first, second) = (ledger.push(true), ledger.push(false));
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| ledger.count(second, 4, true));
+            let crashed = scope.spawn(|| {
+                let _abandon = super::AbandonOnPanic(&ledger);
+                panic!("a worker fails before counting chunk {first}");
+            });
+            assert!(crashed.join().is_err());
+            assert_eq!(waiter.join().expect("waiter"), None);
+        });
     }
 
     /// Workers count chunks while the reader pushes more; every first line

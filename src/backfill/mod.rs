@@ -296,6 +296,7 @@ fn worker(
     dead: &DeadLetterQueue<'_>,
     lines_done: &AtomicU64,
 ) -> (WindowSet, Counts) {
+    let _abandon = ledger::AbandonOnPanic(ledger);
     let mut counts = Counts::default();
     // The rejected lines of a chunk whose first line number is not known
     // yet: why, which line of the chunk, and where it is in the chunk.

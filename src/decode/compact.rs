@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use super::json::{find_quote_or_backslash, parse_number, Scanner, MAX_DEPTH, POW10};
 use super::order::KeyOrder;
-use super::paths::{prefix_at, PathTree};
+use super::paths::{prefix_at, Entry, PathTree};
 use crate::event::Value;
 
 impl<'a> Scanner<'a> {
@@ -77,9 +77,11 @@ impl<'a> Scanner<'a> {
             };
             i = match wanted.and_then(|w| n.entry(w)) {
                 None => skip(self.text, i, depth + 1)?,
-                Some(e) if e.plain.is_some() => {
+                Some(Entry {
+                    plain: Some(slot), ..
+                }) => {
                     let (v, end) = self.fast_value(i, depth + 1)?;
-                    values[e.plain?] = Some(v);
+                    values[*slot] = Some(v);
                     end
                 }
                 Some(e) => {
@@ -111,7 +113,7 @@ impl<'a> Scanner<'a> {
     /// Reads a wanted value at `i` that is not an object to descend into;
     /// returns it and the position past it.
     #[inline(always)]
-    fn fast_value(&mut self, i: usize, depth: usize) -> Option<(Value<'a>, usize)> {
+    fn fast_value(&self, i: usize, depth: usize) -> Option<(Value<'a>, usize)> {
         let s = self.s;
         Some(match *s.get(i)? {
             b'"' => {
@@ -251,7 +253,7 @@ fn skip(text: &str, i: usize, depth: usize) -> Option<usize> {
         b't' => literal_end(s, i, b"true"),
         b'f' => literal_end(s, i, b"false"),
         b'n' => literal_end(s, i, b"null"),
-        // Only unwanted values are skipped: the numbers they hold are not.
+        // Checked as a wanted number is; its value is dropped.
         _ => number(text, i).map(|(end, _)| end),
     }
 }
