@@ -298,8 +298,8 @@ fn worker(
 ) -> (WindowSet, Counts) {
     let _abandon = ledger::AbandonOnPanic(ledger);
     let mut counts = Counts::default();
-    // The rejected lines of a chunk whose first line number is not known
-    // yet: why, which line of the chunk, and where it is in the chunk.
+    // The rejected lines of the chunk being read, numbered once its first
+    // line number is known: why, which line of the chunk, and where.
     let mut rejected: Vec<(Reject, u64, std::ops::Range<usize>)> = Vec::new();
     for chunk in rx {
         let data = chunk.data();
@@ -346,6 +346,8 @@ fn worker(
                 }
             }
         }
+        // Left only when another worker panicked: the run fails anyway.
+        rejected.clear();
         chunk.done(pool);
     }
     (engine.into_windows(), counts)
