@@ -207,23 +207,6 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// A line longer than the limit, found while chunking.
-pub struct Oversized {
-    pub input: u32,
-    pub line: u64,
-    /// Its first `max_line` bytes, for the dead letter.
-    pub head: Vec<u8>,
-}
-
-/// What reading one input produced besides chunks.
-#[derive(Default)]
-pub struct ReadReport {
-    /// Lines over the size limit of a read input (a mapped input sends
-    /// them as chunks of their own, whose line numbers are in the ledger).
-    pub oversized: Vec<Oversized>,
-    pub error: Option<InputError>,
-}
-
 /// A chunk is sent once it holds this much.
 const CHUNK_BYTES: usize = 1 << 20;
 /// Bytes asked of the input per read.
@@ -233,11 +216,12 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 /// A buffer holds a full chunk and one more read.
 const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
 
-/// Reads one input to its end, sending chunks of whole lines. Lines longer
-/// than `max_line` are not sent; they are reported as oversized. A read or
-/// decompression error ends this input with an error at its byte offset;
-/// the lines before it have been sent. The chunks of a mapped file go out
-/// uncounted, in `ledger`.
+/// Reads one input to its end, sending chunks of whole lines. A line over
+/// `max_line` that is not sent whole (read: still unfinished past the limit;
+/// mapped: longer than a chunk) is sent as a chunk of its first bytes that
+/// stands for it. A read or decompression error ends this input with an
+/// error at its byte offset, returned; the lines before it have been sent.
+/// The chunks of a mapped file go out uncounted, in `ledger`.
 #[allow(clippy::too_many_arguments)]
 pub fn read_input(
     index: u32,
@@ -248,25 +232,23 @@ pub fn read_input(
     pool: &BufferPool,
     ledger: &Ledger,
     tx: &Sender<Chunk>,
-) -> ReadReport {
-    let mut report = ReadReport::default();
+) -> Option<InputError> {
     let raw: Box<dyn Read> = match input {
         Input::Stdin => Box::new(io::stdin().lock()),
         Input::File(p) => match File::open(p) {
             Ok(f) => match map.then(|| map_plain(&f)).flatten() {
                 Some(map) => {
                     send_mapped(index, map, max_line, bytes_read, ledger, tx);
-                    return report;
+                    return None;
                 }
                 None => Box::new(f),
             },
             Err(e) => {
-                report.error = Some(InputError {
+                return Some(InputError {
                     input: input.name(),
                     offset: 0,
                     message: format!("cannot open: {e}"),
                 });
-                return report;
             }
         },
     };
@@ -279,12 +261,11 @@ pub fn read_input(
     let magic = match buffered.fill_buf() {
         Ok(b) => b.get(..4).map(|m| m.to_vec()).unwrap_or_else(|| b.to_vec()),
         Err(e) => {
-            report.error = Some(InputError {
+            return Some(InputError {
                 input: input.name(),
                 offset: 0,
                 message: format!("read failed: {e}"),
             });
-            return report;
         }
     };
     let (mut reader, kind): (Box<dyn Read>, &str) = match Compression::of(&magic) {
@@ -295,12 +276,11 @@ pub fn read_input(
         Some(Compression::Zstd) => match zstd::stream::read::Decoder::with_buffer(buffered) {
             Ok(d) => (Box::new(d), "zstd"),
             Err(e) => {
-                report.error = Some(InputError {
+                return Some(InputError {
                     input: input.name(),
                     offset: 0,
                     message: format!("cannot start zstd decompression: {e}"),
                 });
-                return report;
             }
         },
         None => (Box::new(buffered), "plain"),
@@ -316,6 +296,7 @@ pub fn read_input(
     // Inside an oversized line, whose number is already used: skip to its end.
     let mut skipping = false;
     let mut bom_checked = false;
+    let mut error = None;
     let start_count = bytes_read.load(Ordering::Relaxed);
     loop {
         if buf.len() < len + READ_BYTES {
@@ -343,7 +324,7 @@ pub fn read_input(
                 } else {
                     format!("corrupt {kind} stream")
                 };
-                report.error = Some(InputError {
+                error = Some(InputError {
                     input: input.name(),
                     offset,
                     message: format!("{what} near byte {offset}: {e}"),
@@ -384,16 +365,17 @@ pub fn read_input(
         }
         // The unfinished last line must not grow without bound: once it is
         // longer than the limit and a `\r` it may end with (not part of the
-        // event), it is reported and skipped. (Complete lines over the limit
-        // are rejected by the decoder.)
+        // event), a chunk of its first bytes stands for it and the rest is
+        // skipped. (Complete lines over the limit are rejected by the
+        // decoder.)
         if len - tail_start > max_line + 1 {
             let head = buf[tail_start..tail_start + max_line].to_vec();
             send(tx, index, &mut line_no, buf, tail_start, lines);
             buf = pool.take();
-            report.oversized.push(Oversized {
+            let _ = tx.send(Chunk {
                 input: index,
-                line: line_no,
-                head,
+                first_line: FirstLine::Known(line_no),
+                lines: Lines::Oversized { head },
             });
             line_no += 1;
             skipping = true;
@@ -415,7 +397,7 @@ pub fn read_input(
         let unterminated = u64::from(buf[len - 1] != b'\n');
         send(tx, index, &mut line_no, buf, len, lines + unterminated);
     }
-    report
+    error
 }
 
 /// A memory map of `file` when it is a plain (uncompressed) regular file.
@@ -562,7 +544,7 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let pool = BufferPool::default();
         let ledger = Ledger::default();
-        let report = read_input(
+        let error = read_input(
             0,
             &Input::File(path),
             max_line,
@@ -575,13 +557,9 @@ mod tests {
         drop(tx);
         let mut read = Read {
             chunks: Vec::new(),
-            oversized: report
-                .oversized
-                .iter()
-                .map(|o| (o.line, o.head.clone()))
-                .collect(),
-            lines: report.oversized.len() as u64,
-            error: report.error,
+            oversized: Vec::new(),
+            lines: 0,
+            error,
         };
         for c in rx {
             let data = c.data();
@@ -604,7 +582,6 @@ mod tests {
             // Buffers come back dirty: the next chunk must not show it.
             c.done(&pool);
         }
-        read.oversized.sort();
         read
     }
 

@@ -137,9 +137,8 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
             })
             .collect();
         drop(rx);
-        let mut reader_counts = Counts::default();
         for (i, inp) in inputs.iter().enumerate() {
-            let report = input::read_input(
+            let error = input::read_input(
                 i as u32,
                 inp,
                 max_line,
@@ -149,16 +148,11 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
                 &ledger,
                 &tx,
             );
-            for o in &report.oversized {
-                reader_counts.lines += 1;
-                reader_counts.reject(Reject::TooLarge, o.input, o.line);
-                dead.send(Reject::TooLarge, o.input, o.line, &o.head, true);
-            }
-            errors.extend(report.error);
+            errors.extend(error);
         }
         drop(tx);
         let mut windows: Option<WindowSet> = None;
-        let mut counts = reader_counts;
+        let mut counts = Counts::default();
         for w in workers {
             let (set, c) = w
                 .join()
