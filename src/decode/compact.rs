@@ -32,7 +32,6 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let end = self.fast_object(self.i, tree, 0, values, order, 0)?;
-        self.i = end;
         (end == self.s.len()).then_some(())
     }
 
