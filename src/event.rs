@@ -69,6 +69,11 @@ impl FieldTable {
         self.paths.len() - 1
     }
 
+    /// The path (or role name) of a slot; `?` for a slot never handed out.
+    pub fn path(&self, slot: usize) -> &str {
+        self.paths.get(slot).map_or("?", String::as_str)
+    }
+
     /// Number of slots, roles included.
     pub fn len(&self) -> usize {
         self.paths.len()

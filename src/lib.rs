@@ -15,6 +15,7 @@ pub mod demo;
 pub mod devbroker;
 pub mod engine;
 pub mod event;
+pub mod explain;
 pub mod gen;
 pub mod openslo;
 pub mod record;

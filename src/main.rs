@@ -1,7 +1,7 @@
 //! The `slipstream` command line: parses arguments, loads the configuration
 //! and runs one command. All the work lives in the library.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -37,6 +37,21 @@ enum Command {
         /// The configuration file (TOML).
         #[arg(short, long)]
         config: PathBuf,
+    },
+    /// Show how the first lines of an input decode and how every SLI judges them: the time
+    /// in UTC, status, latency and the fields the rules read, then per SLI whether the filter
+    /// matched and why the event is good, bad or invalid. The first thing to run on your logs.
+    ///
+    /// Example: slipstream explain -c config/demo.toml --lines 5 /var/log/nginx/access.log
+    Explain {
+        /// The configuration file (TOML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// How many lines to explain (blank lines are skipped and not counted).
+        #[arg(long, default_value_t = 10)]
+        lines: usize,
+        /// A file (gzip and zstd are read too) or `-` for stdin.
+        input: String,
     },
     /// The stream job: consume request logs from Kafka and write records to the sinks.
     ///
@@ -185,6 +200,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { config } => validate(&config),
+        Command::Explain {
+            config,
+            lines,
+            input,
+        } => explain(&config, lines, &input),
+
         Command::Backfill(args) => run_backfill(args),
         Command::Run {
             config,
@@ -484,6 +505,25 @@ fn report(args: &ReportArgs) -> Result<ExitCode> {
 
 fn load(path: &Path) -> Result<Config> {
     Ok(Config::load(path)?)
+}
+
+fn explain(path: &Path, lines: usize, input: &str) -> Result<ExitCode> {
+    let config = load(path)?;
+    let source = if input == "-" {
+        backfill::Input::Stdin
+    } else {
+        backfill::Input::File(PathBuf::from(input))
+    };
+    let mut reader = backfill::open_decompressed(&source)
+        .with_context(|| format!("cannot read {input}; check the path"))?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let tally = slipstream::explain::explain(&config, &mut reader, lines, &mut out)?;
+    out.flush()?;
+    if tally.lines == 0 {
+        eprintln!("warning: {input} holds no line to explain");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(path: &Path) -> Result<ExitCode> {

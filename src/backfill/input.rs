@@ -431,6 +431,28 @@ impl Compression {
     }
 }
 
+/// One input as a stream of decompressed bytes (gzip and zstd found by
+/// their magic bytes, as the backfill reader finds them), for commands that
+/// read only the first lines of an input.
+pub fn open_decompressed(input: &Input) -> io::Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = match input {
+        Input::Stdin => Box::new(io::stdin().lock()),
+        Input::File(p) => Box::new(File::open(p)?),
+    };
+    let mut buffered = BufReader::with_capacity(64 * 1024, raw);
+    let head = buffered.fill_buf()?;
+    let magic = head[..head.len().min(4)].to_vec();
+    Ok(match Compression::of(&magic) {
+        Some(Compression::Gzip) => Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(
+            buffered,
+        ))),
+        Some(Compression::Zstd) => Box::new(BufReader::new(
+            zstd::stream::read::Decoder::with_buffer(buffered)?,
+        )),
+        None => Box::new(buffered),
+    })
+}
+
 /// Sends a mapped file as chunks of whole lines, without counting them:
 /// each chunk has its place in `ledger`. A line longer than a chunk and
 /// over `max_line` is not sent; a chunk of its first bytes stands for it.

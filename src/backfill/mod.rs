@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use crossbeam_channel::bounded;
 
-pub use input::{expand, Input, InputError};
+pub use input::{expand, open_decompressed, Input, InputError};
 pub use summary::{RejectExample, SliTotals, Summary};
 
 use crate::config::{Config, RecordKinds, SinkKind};

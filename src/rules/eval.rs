@@ -222,6 +222,32 @@ impl Node {
         }
     }
 
+    /// Every slot the node reads, in the order written, each once.
+    pub(super) fn slots(&self, out: &mut Vec<usize>) {
+        let mut push = |slot: usize| {
+            if !out.contains(&slot) {
+                out.push(slot);
+            }
+        };
+        match self {
+            Node::Const(_) => {}
+            Node::Not(inner) => inner.slots(out),
+            Node::All(items) | Node::Any(items) => items.iter().for_each(|n| n.slots(out)),
+            Node::Slots { lhs, rhs, .. } => {
+                push(*lhs);
+                push(*rhs);
+            }
+            Node::Truthy(slot)
+            | Node::Exists(slot)
+            | Node::Num { slot, .. }
+            | Node::Str { slot, .. }
+            | Node::Bool { slot, .. }
+            | Node::Null { slot, .. }
+            | Node::Regex { slot, .. }
+            | Node::In { slot, .. } => push(*slot),
+        }
+    }
+
     /// `&&` over `items`, flattening nested `&&`s; one item stays itself.
     pub(super) fn all(items: Vec<Node>) -> Node {
         Node::join(items, true)

@@ -67,6 +67,14 @@ impl Rule {
         self.root.eval(values)
     }
 
+    /// The slots the rule reads, in the order they are written, each once:
+    /// what `slipstream explain` shows beside a verdict.
+    pub fn slots(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.root.slots(&mut out);
+        out
+    }
+
     /// The rule as the user wrote it.
     pub fn source(&self) -> &str {
         &self.source
