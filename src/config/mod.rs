@@ -7,6 +7,7 @@
 //! column, and the field ([`ConfigError`]). `${VAR}` in string values is read
 //! from the environment.
 
+mod decode;
 mod error;
 pub mod raw;
 mod validate;

@@ -437,7 +437,7 @@ impl TextDecoder {
         let (ts, sum, sum_terms) = (fill.ts, fill.sum, fill.sum_terms);
         let time_ns = match ts {
             [Some(date), Some(t)] if self.ts_split => {
-                time::parse_date_and_time(date.as_bytes(), t.as_bytes())
+                timestamp::parse_date_and_time(date.as_bytes(), t.as_bytes())
             }
             [Some(s), None] if !self.ts_split => {
                 timestamp::parse_text(&self.ts_format, s, &mut self.rfc3339)
