@@ -143,9 +143,13 @@ pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Re
     let mut col = HEADERS;
     while line[pos..].starts_with('{') && col < REQUEST {
         let end = line[pos..].find('}').ok_or(Reject::BadLine)? + pos;
-        fill.put(col, &line[pos + 1..end], false);
+        fill.put(col, line.get(pos + 1..end).ok_or(Reject::BadLine)?, false);
         col += 1;
-        pos = (end + 2).min(line.len());
+        pos = match line.as_bytes().get(end + 1) {
+            None => line.len(),
+            Some(b' ') => end + 2,
+            Some(_) => return Err(Reject::BadLine),
+        };
     }
     if pos < line.len() {
         let rest = &line[pos..];
