@@ -60,11 +60,11 @@ impl Template {
         for (i, item) in self.items.iter().enumerate() {
             match item {
                 Item::Lit(l) => {
-                    if !line.as_bytes()[pos..].starts_with(l.as_bytes()) {
+                    if !has_at(line.as_bytes(), pos, l.as_bytes()) {
                         return Err(Reject::BadLine);
                     }
                     pos += l.len();
-                    quoted = l.ends_with('"');
+                    quoted = l.as_bytes().last() == Some(&b'"');
                 }
                 Item::Var { col, request } => {
                     let end = match self.items.get(i + 1) {
@@ -115,7 +115,7 @@ fn find_end(b: &[u8], from: usize, next: &str, quoted: bool) -> Result<usize, Re
             i = at + 2;
             continue;
         }
-        if b[at..].starts_with(nb) {
+        if has_at(b, at, nb) {
             return Ok(at);
         }
         i = at + 1;
@@ -123,11 +123,22 @@ fn find_end(b: &[u8], from: usize, next: &str, quoted: bool) -> Result<usize, Re
     Err(Reject::BadLine)
 }
 
+/// Whether `lit` is in `b` at `at`, byte by byte: literals are a few bytes,
+/// shorter than a call to `memcmp` is worth.
+#[inline(always)]
+fn has_at(b: &[u8], at: usize, lit: &[u8]) -> bool {
+    match b.get(at..at + lit.len()) {
+        Some(part) => part.iter().zip(lit).all(|(x, y)| x == y),
+        None => false,
+    }
+}
+
 /// A request line `GET /path?q HTTP/1.1` as method, URI and protocol; an
 /// HTTP/0.9 line has no protocol, and a line without a space is only a
 /// method (junk sent to a web port, usually).
 pub(super) fn split_request(raw: &str) -> [Option<&str>; 3] {
-    match (raw.find(' '), raw.rfind(' ')) {
+    let b = raw.as_bytes();
+    match (memchr(b' ', b), memchr::memrchr(b' ', b)) {
         (Some(a), Some(z)) if a < z => [Some(&raw[..a]), Some(&raw[a + 1..z]), Some(&raw[z + 1..])],
         (Some(a), _) => [Some(&raw[..a]), Some(&raw[a + 1..]), None],
         _ => [Some(raw), None, None],
