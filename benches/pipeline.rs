@@ -1,14 +1,16 @@
 //! decode + classify + window on ~300-byte generated lines with the four SLIs
-//! of `config/demo.toml`, on one core. Run with `cargo bench --bench pipeline`.
+//! of `config/demo.toml`, on one core; then the same requests in every log
+//! format, each with four SLIs over its own field names. Run with
+//! `cargo bench --bench pipeline`.
 
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use slipstream::config::Config;
-use slipstream::decode::Decoder;
+use slipstream::decode::{Decoder, Format};
 use slipstream::engine::Engine;
 use slipstream::event::Event;
-use slipstream::gen::{GenArgs, Generator};
+use slipstream::gen::{decode_section, field_names, header, render, GenArgs, Generator, Request};
 
 fn lines(n: u64) -> Vec<Vec<u8>> {
     let args = GenArgs {
@@ -62,6 +64,65 @@ fn pipeline(c: &mut Criterion) {
             ok
         })
     });
+    group.finish();
+
+    // Every format over the same requests, with SLIs over its own names.
+    let requests: Vec<Request> = input
+        .iter()
+        .map(|l| Request::from_gen_json(l).expect("a generated line"))
+        .collect();
+    let mut group = c.benchmark_group("formats");
+    group.throughput(Throughput::Elements(requests.len() as u64));
+    for format in Format::ALL {
+        let [host, method, path, prefix] = field_names(format);
+        let text = format!(
+            r#"{}
+[[sli]]
+name = "checkout-availability"
+filter = '{host} == "checkout.internal" && {path} =~ "^{prefix}/api/checkout"'
+good = 'status < 500'
+[[sli]]
+name = "checkout-latency"
+filter = '{host} == "checkout.internal"'
+good = 'latency <= 300ms'
+[[sli]]
+name = "search-availability"
+filter = '{host} == "search.internal" && status != 429'
+good = 'status < 500'
+[[sli]]
+name = "writes-fast"
+filter = '{method} == "POST"'
+good = 'latency < 100ms && status < 500'
+"#,
+            decode_section(format)
+        );
+        let config = Config::parse(Path::new("bench.toml"), &text).expect("format config");
+        let mut lines: Vec<Vec<u8>> = header(format)
+            .lines()
+            .map(|l| l.as_bytes().to_vec())
+            .collect();
+        let mut buf = String::new();
+        for r in &requests {
+            buf.clear();
+            render(format, r, &mut buf);
+            lines.push(buf.as_bytes().to_vec());
+        }
+        let bytes: usize = lines.iter().map(Vec::len).sum();
+        println!(
+            "{}: {:.0} bytes per line",
+            format.name(),
+            bytes as f64 / lines.len() as f64
+        );
+        group.bench_function(format.name(), |b| {
+            b.iter(|| {
+                let mut engine = Engine::new(&config);
+                for line in &lines {
+                    let _ = engine.process(line);
+                }
+                engine.into_windows().len()
+            })
+        });
+    }
     group.finish();
 }
 

@@ -34,7 +34,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-fn days_in_month(year: i64, month: u32) -> u32 {
+pub(crate) fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -43,7 +43,8 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
-fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
+/// The number written by the `n` ASCII digits at `at`, if they are digits.
+pub(crate) fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
     let part = s.get(at..at + n)?;
     let mut v = 0u32;
     for &b in part {

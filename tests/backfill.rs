@@ -420,6 +420,7 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
         (br#"{"timestamp":"2026-01-01T00:00:42Z","service":"checkout","latency_ms":14.25}"#.to_vec(), None),
         (br#"{"timestamp":"2026-01-01T00:00:43Z","service":"checkout","status":"oops"}"#.to_vec(), None),
         (br#"{"timestamp":"2026-01-01T00:01:44Z","service":"search","http":{"route":"/api/search"},"status":200,"latency_ms":"12"}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:01:44Z","service":"search","http":{"route":"/api/search"},"status":200,"latency_ms":"-"}"#.to_vec(), None),
         (br#"{"timestamp":"2026-01-01T00:01:45Z","region":"eu-west-1","status":200,"latency_ms":null}"#.to_vec(), None),
         (br#"{"timestamp":"2026-01-01T09:01:46.5+09:00","service":"checkout","status":500,"latency_ms":0.125}"#.to_vec(), None),
         (br#"{"timestamp":1767225707,"service":"checkout","status":502,"latency_ms":3}"#.to_vec(), None),

@@ -7,6 +7,7 @@
 //! column, and the field ([`ConfigError`]). `${VAR}` in string values is read
 //! from the environment.
 
+mod decode;
 mod error;
 pub mod raw;
 mod validate;
@@ -85,19 +86,42 @@ impl fmt::Debug for KafkaSource {
 /// `[decode]`.
 #[derive(Debug, Clone)]
 pub struct DecodeConfig {
+    /// `format` (default `json`), with its `log_format` (nginx, apache,
+    /// envoy: the server's own format string) or `pattern` (regex: named
+    /// groups), compiled: the columns a line has and how to split it.
+    pub spec: crate::decode::Spec,
+    /// Lines or messages larger than this are rejected as `too_large`.
     pub max_event_bytes: usize,
+    /// The field of the timestamp role; the format's own by default
+    /// (`timestamp` for JSON and logfmt, `time_local` for nginx...). Two
+    /// fields joined by `+` are a date and a time given apart
+    /// (CloudFront's `date+time`).
     pub timestamp_field: String,
+    /// How the timestamp is written: `auto` (default), `rfc3339`, `clf`,
+    /// `unix_s`, `unix_ms`, `unix_us`, `unix_ns`, or a strftime string
+    /// (`%d/%b/%Y:%H:%M:%S %z`).
     pub timestamp_format: TimestampFormat,
+    /// The field of the status role; `status` by default, or the format's own.
     pub status_field: String,
+    /// The field of the latency role; `latency` by default, or the format's
+    /// own. In text formats, fields joined by `+` are summed (ALB's default).
     pub latency_field: String,
+    /// The unit of the latency field: `s`, `ms` (JSON's default), `us`,
+    /// `ns`; the format's own by default (nginx `s`, Envoy `ms`...).
     pub latency_unit: LatencyUnit,
 }
 
 /// `decode.fields.timestamp_format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimestampFormat {
+    /// RFC 3339 and the ISO 8601 forms around it (`+0900`, no zone = UTC).
     Rfc3339,
+    /// A Unix number in a unit; `Auto` also reads every text form.
     Unix(UnixUnit),
+    /// Common Log Format, `10/Oct/2026:13:55:36 +0900`.
+    Clf,
+    /// A strftime format (chrono's syntax).
+    Strftime(String),
 }
 
 /// `decode.fields.latency_unit`.

@@ -59,6 +59,10 @@ pub enum PassThrough {
 #[serde(deny_unknown_fields)]
 pub struct RawDecode {
     pub format: Option<SpanStr>,
+    /// The server's own format string (nginx, apache, envoy).
+    pub log_format: Option<SpanStr>,
+    /// A regular expression with named groups (regex).
+    pub pattern: Option<SpanStr>,
     pub max_event_bytes: Option<Spanned<i64>>,
     #[serde(default)]
     pub fields: RawFields,

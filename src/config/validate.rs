@@ -10,7 +10,6 @@ use super::raw::{self, RawSli, SpanStr};
 use super::*;
 use crate::event::FieldTable;
 use crate::rules::{self, Rule};
-use crate::time::UnixUnit;
 
 /// Validation of the raw values, with the source map for error positions.
 pub(super) struct Validator<'a> {
@@ -18,7 +17,12 @@ pub(super) struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn err(&self, span: Range<usize>, field: &str, message: impl Into<String>) -> ConfigError {
+    pub(super) fn err(
+        &self,
+        span: Range<usize>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
         self.map.error(span, field, message)
     }
 
@@ -78,86 +82,6 @@ impl Validator<'_> {
             topics: k.topics.into_inner(),
             group_id,
             librdkafka,
-        })
-    }
-
-    pub(super) fn decode(&self, d: &raw::RawDecode) -> Result<DecodeConfig, ConfigError> {
-        if let Some(f) = &d.format {
-            if f.get_ref() != "json" {
-                return Err(self.err(
-                    f.span(),
-                    "decode.format",
-                    format!(
-                        "unknown format `{}`; the only format is `json`",
-                        f.get_ref()
-                    ),
-                ));
-            }
-        }
-        let max_event_bytes = match &d.max_event_bytes {
-            Some(m) if *m.get_ref() < 64 => {
-                return Err(self.err(m.span(), "decode.max_event_bytes", "must be at least 64"))
-            }
-            Some(m) => *m.get_ref() as usize,
-            None => 1_048_576,
-        };
-        let f = &d.fields;
-        let path =
-            |v: &Option<SpanStr>, default: &str, field: &str| -> Result<String, ConfigError> {
-                match v {
-                    Some(s) if !valid_path(s.get_ref()) => Err(self.err(
-                        s.span(),
-                        field,
-                        format!(
-                            "`{}` is not a field path like `ts` or `http.duration_ms`",
-                            s.get_ref()
-                        ),
-                    )),
-                    Some(s) => Ok(s.get_ref().clone()),
-                    None => Ok(default.to_string()),
-                }
-            };
-        let timestamp_format = match &f.timestamp_format {
-            None => TimestampFormat::Unix(UnixUnit::Auto),
-            Some(s) => match s.get_ref().as_str() {
-                "auto" => TimestampFormat::Unix(UnixUnit::Auto),
-                "rfc3339" => TimestampFormat::Rfc3339,
-                "unix_s" => TimestampFormat::Unix(UnixUnit::Seconds),
-                "unix_ms" => TimestampFormat::Unix(UnixUnit::Millis),
-                "unix_us" => TimestampFormat::Unix(UnixUnit::Micros),
-                "unix_ns" => TimestampFormat::Unix(UnixUnit::Nanos),
-                other => {
-                    return Err(self.err(
-                        s.span(),
-                        "decode.fields.timestamp_format",
-                        format!("unknown format `{other}`; expected one of auto, rfc3339, unix_s, unix_ms, unix_us, unix_ns"),
-                    ))
-                }
-            },
-        };
-        let latency_unit = match &f.latency_unit {
-            None => LatencyUnit::Millis,
-            Some(s) => match s.get_ref().as_str() {
-                "s" => LatencyUnit::Seconds,
-                "ms" => LatencyUnit::Millis,
-                "us" => LatencyUnit::Micros,
-                "ns" => LatencyUnit::Nanos,
-                other => {
-                    return Err(self.err(
-                        s.span(),
-                        "decode.fields.latency_unit",
-                        format!("unknown unit `{other}`; expected one of s, ms, us, ns"),
-                    ))
-                }
-            },
-        };
-        Ok(DecodeConfig {
-            max_event_bytes,
-            timestamp_field: path(&f.timestamp, "timestamp", "decode.fields.timestamp")?,
-            timestamp_format,
-            status_field: path(&f.status, "status", "decode.fields.status")?,
-            latency_field: path(&f.latency, "latency", "decode.fields.latency")?,
-            latency_unit,
         })
     }
 
@@ -598,7 +522,7 @@ impl Validator<'_> {
 }
 
 /// True for a dotted field path: non-empty segments without spaces or quotes.
-fn valid_path(p: &str) -> bool {
+pub(super) fn valid_path(p: &str) -> bool {
     !p.is_empty()
         && p.split('.')
             .all(|seg| !seg.is_empty() && !seg.contains(|c: char| c.is_whitespace() || c == '"'))
@@ -691,7 +615,7 @@ fn parse_slice(text: &str, percentiles: &[Percentile]) -> Result<SliceRule, Stri
 /// source `raw`, which starts at the opening quote: the byte offset past
 /// the quotes, the newline right after opening triple quotes, and escapes.
 /// Past the end of the value: the closing quote.
-fn toml_string_offset(raw: &str, n: usize) -> usize {
+pub(super) fn toml_string_offset(raw: &str, n: usize) -> usize {
     let (quote, basic) = match raw.as_bytes() {
         [b'"', b'"', b'"', ..] => (3, true),
         [b'\'', b'\'', b'\'', ..] => (3, false),

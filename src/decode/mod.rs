@@ -1,22 +1,42 @@
-//! Bytes to [`Event`]: UTF-8 and JSON checks, field extraction, and the
-//! timestamp, status and latency roles.
+//! Bytes to [`Event`]: UTF-8 checks, field extraction in the configured
+//! format (JSON, or one of the text formats of web servers and load
+//! balancers), and the timestamp, status and latency roles.
 //!
-//! A line that cannot become an event is a [`Reject`] with a reason; it is
-//! counted and dead-lettered by the caller, never fatal.
+//! JSON has its own scanner ([`json`]); the text formats share [`text`],
+//! each with a module that splits its lines (`nginx`, `apache`, `alb`,
+//! `envoy`, `cloudfront`, `haproxy`, `logfmt`, `pattern`). A line that
+//! cannot become an event is a [`Reject`] with a reason; it is counted and
+//! dead-lettered by the caller, never fatal. [`sniff`] tells which format
+//! would read a line.
 
+mod alb;
+mod apache;
+mod cloudfront;
 mod compact;
+mod envoy;
+mod haproxy;
 mod json;
+mod logfmt;
+mod nginx;
 mod order;
 mod paths;
+mod pattern;
+mod sniff;
+mod template;
+mod text;
+mod timestamp;
 
 use std::fmt;
 
 pub use json::{parse_number, unescape, ScanError};
 pub use paths::PathTree;
+pub use sniff::sniff;
+pub use text::{compile, Column, Format, Spec};
+pub use timestamp::parse_text as parse_timestamp;
 
 use crate::config::{Config, TimestampFormat};
 use crate::event::{Event, Value, LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
-use crate::time::{self, UnixUnit};
+use crate::time;
 
 /// Why an input line or message did not become an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,10 +51,15 @@ pub enum Reject {
     TooLate,
     /// A message of the partials topic that cannot be read (rollup stage).
     BadPartial,
+    /// A text line that does not have the shape of its format.
+    BadLine,
+    /// A header line of the format (CloudFront's `#Version`, `#Fields`):
+    /// read for the columns it names, not an event.
+    Header,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 8] = [
+    pub const ALL: [Reject; 10] = [
         Reject::NotUtf8,
         Reject::NotJson,
         Reject::NotObject,
@@ -43,6 +68,8 @@ impl Reject {
         Reject::TooLarge,
         Reject::TooLate,
         Reject::BadPartial,
+        Reject::BadLine,
+        Reject::Header,
     ];
 
     /// The reason as it appears in summaries, metrics and dead letters.
@@ -56,6 +83,8 @@ impl Reject {
             Reject::TooLarge => "too_large",
             Reject::TooLate => "too_late",
             Reject::BadPartial => "bad_partial",
+            Reject::BadLine => "bad_line",
+            Reject::Header => "header",
         }
     }
 
@@ -76,9 +105,11 @@ impl fmt::Display for Reject {
 pub const EVENT_TIME_RANGE: std::ops::Range<i64> =
     -9_214_560_000 * time::NANOS_PER_SEC..9_214_646_400 * time::NANOS_PER_SEC;
 
-/// Decodes JSON lines into events, per the `[decode]` section.
+/// Decodes lines into events, per the `[decode]` section.
 #[derive(Debug, Clone)]
 pub struct Decoder {
+    /// The text format's decoder; `None` for JSON.
+    text: Option<Box<text::TextDecoder>>,
     tree: PathTree,
     slots: usize,
     timestamp_format: TimestampFormat,
@@ -99,9 +130,11 @@ impl Decoder {
             tree.insert(path, slot);
         }
         Decoder {
+            text: (d.spec.format != Format::Json)
+                .then(|| Box::new(text::TextDecoder::new(d, config.fields.paths()))),
             tree,
             slots: config.fields.len(),
-            timestamp_format: d.timestamp_format,
+            timestamp_format: d.timestamp_format.clone(),
             latency_unit_ns: d.latency_unit.nanos(),
             max_event_bytes: d.max_event_bytes,
             rfc3339: time::Rfc3339Parser::default(),
@@ -144,6 +177,9 @@ impl Decoder {
         }
         debug_assert!(event.values.iter().all(Option::is_none));
         event.latency_ns = None;
+        if let Some(t) = &mut self.text {
+            return t.decode(text, event);
+        }
         let ts_raw = json::scan(text, &self.tree, &mut event.values, &mut self.order).map_err(
             |e| match e {
                 ScanError::NotJson => Reject::NotJson,
@@ -152,17 +188,7 @@ impl Decoder {
         )?;
         event.time_ns = self.timestamp(event.values[TIMESTAMP_SLOT].as_ref(), ts_raw)?;
         event.values[TIMESTAMP_SLOT] = Some(Value::Num(event.time_ns as f64 / 1e9));
-        if let Some(Value::Str(s)) = &event.values[STATUS_SLOT] {
-            if let Some(n) = status_digits(s) {
-                event.values[STATUS_SLOT] = Some(Value::Num(n));
-            }
-        }
-        if let Some(Value::Num(v)) = event.values[LATENCY_SLOT] {
-            let ns = v * self.latency_unit_ns;
-            if (0.0..1.8e19).contains(&ns) {
-                event.latency_ns = Some(ns.round() as u64);
-            }
-        }
+        event.latency_ns = roles(&mut event.values, self.latency_unit_ns);
         Ok(())
     }
 
@@ -172,14 +198,12 @@ impl Decoder {
         raw_number: Option<&str>,
     ) -> Result<i64, Reject> {
         let v = v.ok_or(Reject::NoTimestamp)?;
-        let parsed = match (v, self.timestamp_format) {
+        let parsed = match (v, &self.timestamp_format) {
             (Value::Null, _) => return Err(Reject::NoTimestamp),
-            (Value::Str(s), TimestampFormat::Rfc3339 | TimestampFormat::Unix(UnixUnit::Auto)) => {
-                self.rfc3339.parse(s.as_bytes())
-            }
-            (Value::Str(s), TimestampFormat::Unix(unit)) => unix_text(s, unit),
+            (Value::Str(s), _) if s.is_empty() || s == "-" => return Err(Reject::NoTimestamp),
+            (Value::Str(s), f) => timestamp::parse_text(f, s, &mut self.rfc3339),
             (Value::Num(_), TimestampFormat::Unix(unit)) => match raw_number {
-                Some(raw) => unix_text(raw, unit),
+                Some(raw) => timestamp::unix_text(raw, *unit),
                 None => None,
             },
             _ => None,
@@ -196,37 +220,69 @@ pub fn status_digits(s: &str) -> Option<f64> {
     ((1..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())).then(|| parse_number(s))
 }
 
-/// A Unix timestamp written as text: integers and plain decimals exactly
-/// (`1795773600.25` is 250 ms past the second, not a float's neighbour),
-/// anything else (exponents) as a float.
-fn unix_text(s: &str, unit: UnixUnit) -> Option<i64> {
-    if let Ok(i) = s.parse::<i64>() {
-        return time::from_unix_int(i, unit);
+/// The status and latency roles once a line's fields are in: a status
+/// written as digits is a number; a latency written as a string is read as
+/// a number (`"0.123"`), or as the sum of a list of numbers (nginx's
+/// `"0.100, 0.004"` and `"0.100 : 0.004"`: the time spent in all the
+/// upstreams tried); `-` and empty strings are missing. Returns the
+/// latency in nanoseconds.
+#[inline]
+fn roles(values: &mut [Option<Value<'_>>], latency_unit_ns: f64) -> Option<u64> {
+    let status = match &values[STATUS_SLOT] {
+        Some(Value::Str(s)) => match status_digits(s) {
+            Some(n) => Some(Some(Value::Num(n))),
+            None if s.is_empty() || s == "-" => Some(None),
+            None => None,
+        },
+        _ => None,
+    };
+    if let Some(v) = status {
+        values[STATUS_SLOT] = v;
     }
-    if let Some((int, frac)) = s.split_once('.') {
-        if let (Ok(i), true) = (int.parse::<i64>(), frac.bytes().all(|b| b.is_ascii_digit())) {
-            let whole = time::from_unix_int(i, unit)?;
-            // Nanoseconds per unit of the integer part, found from the whole part.
-            let per_unit = if i == 0 { 0 } else { whole / i };
-            let mut frac_ns: i64 = 0;
-            let mut scale = per_unit;
-            for d in frac.bytes().take(18) {
-                scale /= 10;
-                frac_ns += i64::from(d - b'0') * scale;
-            }
-            let signed = if int.starts_with('-') {
-                -frac_ns
-            } else {
-                frac_ns
-            };
-            if per_unit != 0 {
-                return whole.checked_add(signed);
-            }
+    let latency = match &values[LATENCY_SLOT] {
+        Some(Value::Str(s)) => match latency_text(s) {
+            Some(n) => Some(Some(Value::Num(n))),
+            None if s.is_empty() || s == "-" => Some(None),
+            None => None,
+        },
+        _ => None,
+    };
+    if let Some(v) = latency {
+        values[LATENCY_SLOT] = v;
+    }
+    match values[LATENCY_SLOT] {
+        Some(Value::Num(v)) => {
+            let ns = v * latency_unit_ns;
+            (0.0..1.8e19).contains(&ns).then(|| ns.round() as u64)
         }
+        _ => None,
     }
-    let f: f64 = s.parse().ok()?;
-    time::from_unix(f, unit)
+}
+
+/// A latency written as text: one number, or a list of them separated by
+/// `,` or `:` (summed); `-` items in a list are left out.
+#[cold]
+fn latency_text(s: &str) -> Option<f64> {
+    if text::is_plain_number(s) {
+        return Some(parse_number(s));
+    }
+    let mut sum = 0.0;
+    let mut any = false;
+    for part in s.split([',', ':']) {
+        let part = part.trim();
+        if part == "-" {
+            continue;
+        }
+        if !text::is_plain_number(part) {
+            return None;
+        }
+        sum += parse_number(part);
+        any = true;
+    }
+    any.then_some(sum)
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;

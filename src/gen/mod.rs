@@ -20,6 +20,7 @@
 mod catalog;
 mod generator;
 mod incident;
+mod render;
 mod rng;
 #[cfg(test)]
 mod tests;
@@ -30,8 +31,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::decode::Format;
+
 pub use generator::{Generator, DEFAULT_START_NS};
 pub use incident::{Incident, IncidentKind, IncidentStart};
+pub use render::{decode_section, field_names, header, render, Request};
 
 /// Arguments of `slipstream gen`.
 #[derive(clap::Args, Debug, Clone)]
@@ -64,6 +68,10 @@ pub struct GenArgs {
     /// The topic to produce to.
     #[arg(long, requires = "brokers")]
     pub topic: Option<String>,
+    /// The log format to write: json, nginx, apache, alb, envoy, cloudfront, haproxy, logfmt or
+    /// regex; `[decode]` sections that read each are in docs/formats.md.
+    #[arg(long, default_value = "json", value_parser = parse_format)]
+    pub format: Format,
     /// Pace the events to the wall clock: each one is written or produced when its event
     /// time comes, and --start defaults to now. For live traffic (with --count 0).
     #[arg(long)]
@@ -81,8 +89,32 @@ impl Default for GenArgs {
             out: None,
             brokers: None,
             topic: None,
+            format: Format::Json,
             realtime: false,
         }
+    }
+}
+
+fn parse_format(name: &str) -> Result<Format, String> {
+    Format::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        format!(
+            "unknown format `{name}`; expected one of {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Rewrites a generated JSON line in `format` (a no-op for JSON).
+fn reformat(format: Format, line: &mut Vec<u8>, scratch: &mut String) {
+    if format == Format::Json {
+        return;
+    }
+    if let Some(r) = Request::from_gen_json(line) {
+        scratch.clear();
+        render(format, &r, scratch);
+        line.clear();
+        line.extend_from_slice(scratch.as_bytes());
     }
 }
 
@@ -117,21 +149,22 @@ impl Compression {
 pub fn run(args: &GenArgs) -> anyhow::Result<u64> {
     let mut gen = Generator::new(args)?;
     if let (Some(brokers), Some(topic)) = (&args.brokers, &args.topic) {
-        return produce(&mut gen, brokers, topic);
+        return produce(&mut gen, brokers, topic, args.format);
     }
     let path = match args.out.as_deref() {
         Some(p) if p != Path::new("-") => p,
-        _ => return write_stdout(&mut gen),
+        _ => return write_stdout(&mut gen, args.format),
     };
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let written = write_file(&mut gen, file, Compression::for_path(path));
+    let written = write_file(&mut gen, args.format, file, Compression::for_path(path));
     written.with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn write_stdout(gen: &mut Generator) -> anyhow::Result<u64> {
+fn write_stdout(gen: &mut Generator, format: Format) -> anyhow::Result<u64> {
     let mut count = 0;
     let out = BufWriter::with_capacity(WRITE_BUFFER, io::stdout().lock());
-    match write_lines(gen, out, &mut count).and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+    match write_lines(gen, format, out, &mut count)
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
     {
         Ok(_) => Ok(count),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(count),
@@ -139,12 +172,18 @@ fn write_stdout(gen: &mut Generator) -> anyhow::Result<u64> {
     }
 }
 
-fn write_file(gen: &mut Generator, file: File, compression: Compression) -> io::Result<u64> {
+fn write_file(
+    gen: &mut Generator,
+    format: Format,
+    file: File,
+    compression: Compression,
+) -> io::Result<u64> {
     let mut count = 0;
     match compression {
         Compression::None => {
             let w = write_lines(
                 gen,
+                format,
                 BufWriter::with_capacity(WRITE_BUFFER, file),
                 &mut count,
             )?;
@@ -152,12 +191,22 @@ fn write_file(gen: &mut Generator, file: File, compression: Compression) -> io::
         }
         Compression::Gzip => {
             let enc = flate2::write::GzEncoder::new(file, flate2::Compression::new(GZIP_LEVEL));
-            let w = write_lines(gen, BufWriter::with_capacity(WRITE_BUFFER, enc), &mut count)?;
+            let w = write_lines(
+                gen,
+                format,
+                BufWriter::with_capacity(WRITE_BUFFER, enc),
+                &mut count,
+            )?;
             w.into_inner().map_err(|e| e.into_error())?.finish()?;
         }
         Compression::Zstd => {
             let enc = zstd::Encoder::new(file, ZSTD_LEVEL)?;
-            let w = write_lines(gen, BufWriter::with_capacity(WRITE_BUFFER, enc), &mut count)?;
+            let w = write_lines(
+                gen,
+                format,
+                BufWriter::with_capacity(WRITE_BUFFER, enc),
+                &mut count,
+            )?;
             w.into_inner().map_err(|e| e.into_error())?.finish()?;
         }
     }
@@ -167,17 +216,24 @@ fn write_file(gen: &mut Generator, file: File, compression: Compression) -> io::
 /// Produces every remaining event as one Kafka message, keyed by its
 /// sequence number so they spread over the partitions, and waits until the
 /// broker acknowledged them all.
-pub fn produce(gen: &mut Generator, brokers: &str, topic: &str) -> anyhow::Result<u64> {
+pub fn produce(
+    gen: &mut Generator,
+    brokers: &str,
+    topic: &str,
+    format: Format,
+) -> anyhow::Result<u64> {
     let mut cfg = rdkafka::ClientConfig::new();
     cfg.set("bootstrap.servers", brokers);
     let producer = crate::sinks::kafka::ConfirmingProducer::new(&cfg)?;
     let mut line = Vec::with_capacity(512);
+    let mut scratch = String::new();
     let mut count = 0u64;
     loop {
         line.clear();
         if gen.next_event(&mut line).is_none() {
             break;
         }
+        reformat(format, &mut line, &mut scratch);
         producer.send(topic, &count.to_string(), &line, None)?;
         count += 1;
         if count % 100_000 == 0 || (gen.realtime() && count % 256 == 0) {
@@ -192,13 +248,21 @@ pub fn produce(gen: &mut Generator, brokers: &str, topic: &str) -> anyhow::Resul
 
 /// Writes the remaining events of `gen` to `w`, one per line, counting them
 /// in `count` as they go.
-fn write_lines<W: Write>(gen: &mut Generator, mut w: W, count: &mut u64) -> io::Result<W> {
+fn write_lines<W: Write>(
+    gen: &mut Generator,
+    format: Format,
+    mut w: W,
+    count: &mut u64,
+) -> io::Result<W> {
     let mut line = Vec::with_capacity(512);
+    let mut scratch = String::new();
+    w.write_all(header(format).as_bytes())?;
     loop {
         line.clear();
         if gen.next_event(&mut line).is_none() {
             break;
         }
+        reformat(format, &mut line, &mut scratch);
         line.push(b'\n');
         w.write_all(&line)?;
         *count += 1;

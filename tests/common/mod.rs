@@ -372,9 +372,19 @@ fn status(v: &Value) -> Option<f64> {
     }
 }
 
-/// `latency`, mapped to `latency_ms`, in milliseconds: numbers only.
+/// `latency`, mapped to `latency_ms`, in milliseconds: a number, or a
+/// plain decimal number written as a string (`"12"`, `"0.5"`).
 pub fn latency(v: &Value) -> Option<f64> {
-    get(v, "latency_ms")?.as_f64()
+    match get(v, "latency_ms")? {
+        Value::String(s)
+            if s.bytes().any(|b| b.is_ascii_digit())
+                && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                && s.matches('.').count() <= 1 =>
+        {
+            s.parse().ok()
+        }
+        other => other.as_f64(),
+    }
 }
 
 pub struct Sli {
