@@ -85,6 +85,9 @@ pub fn explain(
                 writeln!(out, "line {line_no}: rejected ({reason})")?;
                 writeln!(out, "  {}", preview(line))?;
                 writeln!(out, "  {}", rejection_hint(config, reason, &event))?;
+                if let Some(hint) = format_hint(config, line) {
+                    writeln!(out, "  {hint}")?;
+                }
             }
             Ok(()) => {
                 describe_event(config, line_no, &event, out)?;
@@ -149,6 +152,18 @@ fn rejection_hint(config: &Config, reason: Reject, event: &Event<'_>) -> String 
             "the line is not what [decode] format expects ({other}); check the format and its log_format"
         ),
     }
+}
+
+/// For a line of another format than the configured one: which format
+/// would read it.
+fn format_hint(config: &Config, line: &[u8]) -> Option<String> {
+    let configured = config.decode.spec.format.name();
+    let sniffed = crate::decode::sniff(std::str::from_utf8(line).ok()?)?;
+    (sniffed != configured).then(|| {
+        format!(
+            "this line looks like the `{sniffed}` format, and [decode] format is `{configured}`: set format = \"{sniffed}\" (see docs/formats.md)"
+        )
+    })
 }
 
 fn describe_event(
@@ -230,6 +245,12 @@ fn reads(config: &Config, rule: &Rule, event: &Event<'_>, typed: bool) -> String
             let name = config.fields.path(slot);
             match event.values.get(slot).and_then(Option::as_ref) {
                 Some(v) if typed => format!("{name} = {}, {}", show(v), a_type(v)),
+                // Rules compare the latency in its unit: say which.
+                Some(Value::Num(n)) if slot == LATENCY_SLOT => format!(
+                    "{name} = {} {}",
+                    trim_float(*n),
+                    config.decode.latency_unit.name()
+                ),
                 Some(v) => format!("{name} = {}", show(v)),
                 None => format!("{name} missing"),
             }

@@ -92,7 +92,10 @@ fn each_line_is_decoded_and_judged_with_its_reason() {
     let l = verdict_line(&out, 1, "checkout-availability");
     assert!(l.contains(" bad ") && l.contains("status = 503"), "{l}");
     let l = verdict_line(&out, 1, "checkout-latency");
-    assert!(l.contains(" good ") && l.contains("latency = 120.5"), "{l}");
+    assert!(
+        l.contains(" good ") && l.contains("latency = 120.5 ms"),
+        "{l}"
+    );
     let l = verdict_line(&out, 1, "search");
     assert!(
         l.contains(" - ") && l.contains(r#"service = "checkout""#),
@@ -102,6 +105,10 @@ fn each_line_is_decoded_and_judged_with_its_reason() {
     assert!(out.contains("line 2: blank, skipped"), "{out}");
     assert!(out.contains("line 3: rejected (not_json)"), "{out}");
     assert!(out.contains("GET /index.html HTTP/1.1 200"), "{out}");
+    assert!(
+        !out.contains("looks like the"),
+        "no format reads line 3:\n{out}"
+    );
     assert!(out.contains("line 4: rejected (no_timestamp)"), "{out}");
     assert!(out.contains("the field `timestamp` is missing"), "{out}");
     // Line 5: no latency, so the latency SLI cannot decide.
@@ -182,4 +189,64 @@ fn a_rule_that_cannot_decide_names_the_type_it_found() {
         "{l}"
     );
     assert!(out.contains("latency true (not a latency)"), "{out}");
+}
+
+#[test]
+fn a_line_of_another_format_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let input = dir.path().join("access.log");
+    // nginx's `combined`, as nginx writes it.
+    std::fs::write(
+        &input,
+        "203.0.113.7 - - [27/Nov/2026:10:00:01 +0900] \"GET /api/checkout HTTP/1.1\" 503 12 \"-\" \"curl/8.5.0\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["explain", "-c"])
+        .arg(&config)
+        .arg(&input)
+        .output()
+        .unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    assert!(out.contains("line 1: rejected (not_json)"), "{out}");
+    assert!(
+        out.contains("looks like the `nginx` format") && out.contains("format = \"nginx\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_nginx_line_is_explained_with_nginx_names() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/nginx.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("access.log");
+    std::fs::write(
+        &input,
+        "2001:db8::1 - - [27/Nov/2026:10:00:01 +0900] \"GET /api/checkout?x=1 HTTP/1.1\" 503 12 \"-\" \"curl/8.5.0\" 0.123 shop.example\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["explain", "-c", config])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    // +09:00 to UTC; $request_time is in seconds.
+    assert!(
+        out.contains("line 1: 2026-11-27T01:00:01Z  status 503  latency 123 ms"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"request_uri = "/api/checkout?x=1""#),
+        "{out}"
+    );
+    let l = verdict_line(&out, 1, "api-availability");
+    assert!(l.contains(" bad ") && l.contains("status = 503"), "{l}");
+    let l = verdict_line(&out, 1, "api-latency");
+    assert!(
+        l.contains(" good ") && l.contains("latency = 0.123 s"),
+        "{l}"
+    );
 }
