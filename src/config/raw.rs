@@ -98,6 +98,8 @@ pub struct RawSli {
     /// How many distinct values of each breakdown field a window counts exactly.
     pub breakdown_limit: Option<Spanned<i64>>,
     pub objective: Option<RawObjective>,
+    /// Burn-rate alerts of the objective.
+    pub alerts: Option<RawAlerts>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,20 +109,31 @@ pub struct RawObjective {
     pub window: SpanStr,
     pub method: Option<SpanStr>,
     pub timezone: Option<SpanStr>,
-    pub alert_min_events: Option<Spanned<i64>>,
     /// When a timeslice is good: `compliance >= 0.99` or `p99 <= 300ms`.
     pub slice: Option<SpanStr>,
-    /// Replaces the default burn-rate rules when given.
-    pub alert: Option<Vec<RawAlertRule>>,
+    /// Gone: `[sli.alerts] min_events`. Kept to say so.
+    pub alert_min_events: Option<Spanned<toml::Value>>,
+    /// Gone: `[[sli.alerts.pairs]]` with a burn rate. Kept to say so.
+    pub alert: Option<Spanned<toml::Value>>,
 }
 
+/// `[sli.alerts]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAlertRule {
+pub struct RawAlerts {
+    pub min_events: Option<Spanned<i64>>,
+    /// Replaces the Workbook's pairs when given.
+    pub pairs: Option<Vec<RawAlertPair>>,
+}
+
+/// One `[[sli.alerts.pairs]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertPair {
     pub severity: SpanStr,
     pub long_window: SpanStr,
     pub short_window: SpanStr,
-    pub budget_share: Spanned<f64>,
+    pub burn_rate: Spanned<f64>,
 }
 
 /// One `[[sink]]`. A flat struct rather than a tagged enum so that every
