@@ -521,40 +521,14 @@ fn validate(path: &Path) -> Result<ExitCode> {
                     o.target * 100.0,
                     o.window_text,
                 );
-                print_alert_pairs(o);
+                for line in o.alerts.describe(&o.window, &o.window_text) {
+                    println!("{line}");
+                }
             }
             None => println!("  objective:   (none)"),
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The objective's effective burn-rate pairs, as `validate` shows them.
-fn print_alert_pairs(o: &slipstream::config::Objective) {
-    use slipstream::config::{period_secs, span_name};
-    let source = if o.alerts.custom {
-        "[sli.alerts] pairs".to_string()
-    } else {
-        format!("the Workbook's pairs, windows scaled to {}", o.window_text)
-    };
-    println!(
-        "  alerts:      {source}; a pair fires when both its burn rates exceed its threshold and its long window saw {} valid events or more",
-        o.alerts.min_events
-    );
-    if o.alerts.pairs.is_empty() {
-        println!("               (none: this objective never alerts)");
-    }
-    let period = period_secs(&o.window);
-    for p in &o.alerts.pairs {
-        println!(
-            "               {:<6}  long {:<9} short {:<7} burn rate > {:<5} spends {:.1}% of the budget in its long window",
-            p.severity.name(),
-            span_name(p.long_secs),
-            span_name(p.short_secs),
-            slipstream::slo::alert::threshold_text(p.burn_rate),
-            p.budget_share(period) * 100.0,
-        );
-    }
 }
 
 /// `--from` and `--to`, of which the first must come before the second.

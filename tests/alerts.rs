@@ -229,8 +229,8 @@ fn through_library(window: &str, h: &History) -> Vec<Change> {
 }
 
 /// The alert records of `backfill --output` over the history as JSON
-/// lines, one event each, spread over its minute.
-fn through_binary(dir: &Path, window: &str, h: &History) -> (Vec<Change>, Vec<Value>) {
+/// lines, one event each, spread over its minute; and the run's stderr.
+fn through_binary(dir: &Path, window: &str, h: &History) -> (Vec<Change>, Vec<Value>, String) {
     let cfg = dir.join("alerts.toml");
     fs::write(&cfg, config_text(window)).expect("write config");
     let mut lines = String::new();
@@ -262,7 +262,7 @@ fn through_binary(dir: &Path, window: &str, h: &History) -> (Vec<Change>, Vec<Va
             )
         })
         .collect();
-    (changes, alerts)
+    (changes, alerts, run.stderr)
 }
 
 fn span(minutes: usize) -> String {
@@ -312,9 +312,14 @@ fn a_one_day_objective_pages_and_tickets_only_for_real_burns() {
     let want = reference(&h, &DAY_1);
     assert_script(&h, &want);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (got, alerts) = through_binary(dir.path(), "1d", &h);
+    let (got, alerts, stderr) = through_binary(dir.path(), "1d", &h);
     assert_eq!(got, want, "backfill against the reference");
     assert_records_name_their_pairs(&alerts, &DAY_1);
+    // 5m x 1/30 is 10s: shorter than a window, and said so at start.
+    assert!(
+        stderr.contains("warning: SLI api: alert windows are whole windows of 1m: the page pair 2m/1m: its short window scales to 10s and is clamped to one window\n"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -323,9 +328,10 @@ fn a_calendar_month_objective_pages_and_tickets_only_for_real_burns() {
     let want = reference(&h, &DAYS_30);
     assert_script(&h, &want);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (got, alerts) = through_binary(dir.path(), "calendar:month", &h);
+    let (got, alerts, stderr) = through_binary(dir.path(), "calendar:month", &h);
     assert_eq!(got, want, "backfill against the reference");
     assert_records_name_their_pairs(&alerts, &DAYS_30);
+    assert!(!stderr.contains("warning"), "{stderr}");
 }
 
 #[test]
@@ -357,4 +363,78 @@ fn a_30_day_objective_pages_and_tickets_only_for_real_burns() {
 fn a_one_day_objective_reads_the_same_through_the_library() {
     let h = history(1.0, 144, 120, 1);
     assert_eq!(through_library("1d", &h), reference(&h, &DAY_1));
+}
+
+/// `validate` prints each SLI's pairs in effect — worked out by hand here —
+/// with the share of the budget each spends in its long window, and warns
+/// about the windows that were rounded or clamped.
+#[test]
+fn validate_prints_the_pairs_in_effect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("pairs.toml");
+    fs::write(
+        &cfg,
+        r#"
+[[sli]]
+name = "api-1d"
+good = 'status < 500'
+[sli.objective]
+target = 0.999
+window = "1d"
+
+[[sli]]
+name = "api-28d"
+good = 'status < 500'
+[sli.objective]
+target = 0.999
+window = "28d"
+[sli.alerts]
+min_events = 500
+
+[[sli]]
+name = "api-own"
+good = 'status < 500'
+[sli.objective]
+target = 0.99
+window = "calendar:month"
+[[sli.alerts.pairs]]
+severity = "page"
+long_window = "2h"
+short_window = "10m"
+burn_rate = 10
+[[sli.alerts.pairs]]
+severity = "ticket"
+long_window = "1d"
+short_window = "1h"
+burn_rate = 1
+"#,
+    )
+    .expect("write config");
+    let run = slipstream(&["validate", "-c", &p(&cfg)], None, None);
+    run.assert_code(0, "validate");
+    let text = String::from_utf8(run.stdout).expect("UTF-8");
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    let has = |want: &str| {
+        assert!(lines.iter().any(|l| l == want), "{want}\n{text}");
+    };
+    has("warning: SLI api-1d: alert windows are whole windows of 1m: the page pair 2m/1m: its short window scales to 10s and is clamped to one window");
+    has("warning: SLI api-28d: alert windows are whole windows of 1m: the page pair 56m/5m: its short window scales to 4m40s and is rounded to whole windows");
+    assert_eq!(text.matches("warning:").count(), 2, "{text}");
+    has("alerts: the Workbook's pairs, windows scaled to 1d; a pair fires when both its burn rates exceed its threshold and its long window saw 100 valid events or more");
+    // 14.4 x 2m / 1d = 2%; 6 x 12m / 1d = 5%; 3 x 48m / 1d = 10%; 1 x 144m / 1d = 10%.
+    has("page long 2m short 1m burn rate > 14.4 spends 2.0% of the budget in its long window");
+    has("page long 12m short 1m burn rate > 6 spends 5.0% of the budget in its long window");
+    has("ticket long 48m short 4m burn rate > 3 spends 10.0% of the budget in its long window");
+    has("ticket long 2h24m short 12m burn rate > 1 spends 10.0% of the budget in its long window");
+    has("alerts: the Workbook's pairs, windows scaled to 28d; a pair fires when both its burn rates exceed its threshold and its long window saw 500 valid events or more");
+    // 5m x 28/30 = 4m40s -> 5m: 14.4 x 56m / 28d = 2%.
+    has("page long 56m short 5m burn rate > 14.4 spends 2.0% of the budget in its long window");
+    has("ticket long 2d19h12m short 5h36m burn rate > 1 spends 10.0% of the budget in its long window");
+    has("alerts: [sli.alerts] pairs; a pair fires when both its burn rates exceed its threshold and its long window saw 100 valid events or more");
+    // 10 x 2h / 30d = 2.8%; 1 x 1d / 30d = 3.3%.
+    has("page long 2h short 10m burn rate > 10 spends 2.8% of the budget in its long window");
+    has("ticket long 1d short 1h burn rate > 1 spends 3.3% of the budget in its long window");
 }

@@ -1150,12 +1150,12 @@ window = "30d"
         assert!(summary.starts_with("search-availability "), "{summary}");
         assert!(summary.contains(" of the 30-day budget"), "{summary}");
         if a["state"] == "firing" {
-            // The burn rate as the record has it: whole from 10x, one
+            // The burn rate as the record has it: whole from 100x, one
             // decimal from 2x, two below, without trailing zeros; and the
             // pair that fired.
             let burn = a["burn_rate_long"].as_f64().expect("burn_rate_long");
             let rate = match burn {
-                b if b >= 10.0 => format!("{b:.0}"),
+                b if b >= 100.0 => format!("{b:.0}"),
                 b if b >= 2.0 => format!("{b:.1}"),
                 b => format!("{b:.2}"),
             };

@@ -80,6 +80,38 @@ impl AlertPolicy {
     }
 }
 
+impl AlertPolicy {
+    /// The lines `validate` prints for an objective over `window` (written
+    /// `window_text`): where the pairs come from, the guard, and each pair
+    /// with the share of the budget it spends in its long window.
+    pub fn describe(&self, window: &ObjectiveWindow, window_text: &str) -> Vec<String> {
+        let source = if self.custom {
+            "[sli.alerts] pairs".to_string()
+        } else {
+            format!("the Workbook's pairs, windows scaled to {window_text}")
+        };
+        let mut out = vec![format!(
+            "  alerts:      {source}; a pair fires when both its burn rates exceed its threshold and its long window saw {} valid events or more",
+            self.min_events
+        )];
+        if self.pairs.is_empty() {
+            out.push("               (none: this objective never alerts)".to_string());
+        }
+        let period = period_secs(window);
+        for p in &self.pairs {
+            out.push(format!(
+                "               {:<6}  long {:<9} short {:<7} burn rate > {:<5} spends {:.1}% of the budget in its long window",
+                p.severity.name(),
+                span_name(p.long_secs),
+                span_name(p.short_secs),
+                threshold_text(p.burn_rate),
+                p.budget_share(period) * 100.0,
+            ));
+        }
+        out
+    }
+}
+
 /// The low-traffic guard unless `[sli.alerts] min_events` sets another.
 pub const DEFAULT_MIN_EVENTS: u64 = 100;
 
@@ -184,6 +216,11 @@ pub fn effective_pairs(window: &ObjectiveWindow, size_secs: i64) -> (Vec<AlertPa
         pairs.push(pair);
     }
     (pairs, adjustments)
+}
+
+/// A threshold as written: `14.4`, `6`, `1`.
+pub fn threshold_text(v: f64) -> String {
+    format!("{}", (v * 100.0).round() / 100.0)
 }
 
 /// The nearest whole number of windows to `secs`, at least one.

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use alerts::{
-    effective_pairs, period_secs, span_name, AlertPair, AlertPolicy, Severity, DEFAULT_MIN_EVENTS,
-    WORKBOOK_PAIRS,
+    effective_pairs, period_secs, span_name, threshold_text, AlertPair, AlertPolicy, Severity,
+    DEFAULT_MIN_EVENTS, WORKBOOK_PAIRS,
 };
 pub use error::{ConfigError, SourceMap};
 use raw::RawConfig;

@@ -117,22 +117,31 @@ pub struct RawObjective {
     pub alert: Option<Spanned<toml::Value>>,
 }
 
-/// `[sli.alerts]`.
+/// `[sli.alerts]`: how the SLI's objective alerts.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlerts {
+    /// Valid events a pair's long window needs before the pair can fire
+    /// (default 100): low traffic pages nobody.
     pub min_events: Option<Spanned<i64>>,
-    /// Replaces the Workbook's pairs when given.
+    /// Replaces the Workbook's pairs (windows scaled to the objective) when
+    /// given; `pairs = []` means the objective never alerts.
     pub pairs: Option<Vec<RawAlertPair>>,
 }
 
-/// One `[[sli.alerts.pairs]]`.
+/// One `[[sli.alerts.pairs]]`: fires when the burn rates over both windows
+/// exceed `burn_rate`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlertPair {
+    /// `page` or `ticket`.
     pub severity: SpanStr,
+    /// A whole multiple of `window.size`, used as written (not scaled).
     pub long_window: SpanStr,
+    /// A whole multiple of `window.size`, shorter than `long_window`: it
+    /// tells that the burn is still going on.
     pub short_window: SpanStr,
+    /// 1 or more: 1 fires as soon as the budget burns faster than it lasts.
     pub burn_rate: Spanned<f64>,
 }
 

@@ -20,7 +20,7 @@ use crate::time::format_rfc3339;
 
 /// Conditions must stay false this long before an incident resolves.
 pub const RESOLVE_AFTER_NS: i64 = 10 * 60 * NS;
-pub use crate::config::{span_name, AlertPair, Severity};
+pub use crate::config::{span_name, threshold_text, AlertPair, Severity};
 
 /// Burn rate over the `secs` before `at_ns`; `None` without valid events.
 fn burn(tracker: &Tracker, at_ns: i64, secs: i64) -> (u64, Option<f64>) {
@@ -235,10 +235,10 @@ pub fn render_alert_record(
     json.to_string()
 }
 
-/// A burn rate as summaries show it: `16`, `4.5`, `1.04`; enough digits to
-/// tell it from a threshold of 1, none that mean nothing.
+/// A burn rate as summaries show it: `160`, `16.2`, `4.5`, `1.04`; enough
+/// digits to tell it from a threshold like 14.4 or 1, none that mean nothing.
 pub fn rate_text(v: f64) -> String {
-    let text = if v >= 10.0 {
+    let text = if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 2.0 {
         format!("{v:.1}")
@@ -250,11 +250,6 @@ pub fn rate_text(v: f64) -> String {
         Some((int, frac)) => format!("{int}.{}", frac.trim_end_matches('0')),
         None => text,
     }
-}
-
-/// A threshold as written: `14.4`, `6`, `1`.
-pub fn threshold_text(v: f64) -> String {
-    format!("{}", (v * 100.0).round() / 100.0)
 }
 
 fn round(v: f64) -> f64 {

@@ -356,6 +356,28 @@ mod alerts {
     }
 
     #[test]
+    fn burn_rates_read_well_at_every_size() {
+        use crate::slo::alert::{rate_text, threshold_text};
+        let cases = [
+            (1604.3, "1604"),
+            (160.4, "160"),
+            (16.24, "16.2"),
+            (14.44, "14.4"),
+            (4.0, "4"),
+            (2.26, "2.3"),
+            (1.04, "1.04"),
+            (1.5, "1.5"),
+            (0.2, "0.2"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(rate_text(v), want, "{v}");
+        }
+        assert_eq!(threshold_text(14.4), "14.4");
+        assert_eq!(threshold_text(6.0), "6");
+        assert_eq!(threshold_text(1.0), "1");
+    }
+
+    #[test]
     fn no_flapping_at_the_threshold() {
         // A burn oscillating around the page threshold every minute.
         let changes = backtest(6 * 60, 1000, |m| {
