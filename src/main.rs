@@ -561,6 +561,9 @@ fn validate(path: &Path) -> Result<ExitCode> {
                     o.target * 100.0,
                     o.window_text,
                 );
+                for line in o.alerts.describe(&o.window, &o.window_text) {
+                    println!("{line}");
+                }
             }
             None => println!("  objective:   (none)"),
         }

@@ -49,12 +49,9 @@ impl Objectives {
                 .slis
                 .iter()
                 .map(|s| {
-                    s.objective.as_ref().map(|o| {
-                        (
-                            Tracker::new(o, config.window.size_ns),
-                            Alerts::new(o.alert_min_events),
-                        )
-                    })
+                    s.objective
+                        .as_ref()
+                        .map(|o| (Tracker::new(o, config.window.size_ns), Alerts::new()))
                 })
                 .collect(),
         }

@@ -1151,18 +1151,34 @@ window = "30d"
         assert!(summary.starts_with("search-availability "), "{summary}");
         assert!(summary.contains(" of the 30-day budget"), "{summary}");
         if a["state"] == "firing" {
-            // The burn rate as the record has it, to one decimal under 10x.
+            // The burn rate as the record has it: whole from 100x, one
+            // decimal from 2x, two below, without trailing zeros; and the
+            // pair that fired.
             let burn = a["burn_rate_long"].as_f64().expect("burn_rate_long");
-            let shown = if burn >= 10.0 {
-                format!("{burn:.0}x too fast")
-            } else {
-                format!("{burn:.1}x too fast")
+            let rate = match burn {
+                b if b >= 100.0 => format!("{b:.0}"),
+                b if b >= 2.0 => format!("{b:.1}"),
+                b => format!("{b:.2}"),
             };
+            let rate = if rate.contains('.') {
+                rate.trim_end_matches('0').trim_end_matches('.')
+            } else {
+                &rate
+            };
+            let shown = format!(
+                "{rate}x the sustainable rate over {} and {}",
+                a["long_window"].as_str().expect("long_window"),
+                a["short_window"].as_str().expect("short_window")
+            );
             assert!(summary.contains(&shown), "{shown}: {summary}");
             assert!(summary.contains(" spent since "), "{summary}");
         } else {
             assert!(
                 summary.contains("the incident that started at "),
+                "{summary}"
+            );
+            assert!(
+                summary.contains("no longer burns its error budget above "),
                 "{summary}"
             );
         }

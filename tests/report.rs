@@ -549,7 +549,7 @@ fn review_flags_each_crafted_history_and_nothing_healthy() {
     cfg.push_str(&sli("slow", "latency <= 50ms", kept));
     cfg.push_str(&sli("blind", "code < 500", kept));
     cfg.push_str(
-        "[[sli.objective.alert]]\nseverity = \"page\"\nlong_window = \"1h\"\nshort_window = \"5m\"\nbudget_share = 1.0\n",
+        "[[sli.alerts.pairs]]\nseverity = \"page\"\nlong_window = \"1h\"\nshort_window = \"5m\"\nburn_rate = 720\n",
     );
     cfg.push_str(&sli("orphan", "code < 500", ""));
     cfg.push_str(&sli(

@@ -7,6 +7,7 @@
 //! column, and the field ([`ConfigError`]). `${VAR}` in string values is read
 //! from the environment.
 
+mod alerts;
 mod decode;
 mod error;
 pub mod raw;
@@ -17,6 +18,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use alerts::{
+    effective_pairs, period_secs, span_name, threshold_text, AlertPair, AlertPolicy, Severity,
+    DEFAULT_MIN_EVENTS, WORKBOOK_PAIRS,
+};
 pub use error::{ConfigError, SourceMap};
 use raw::RawConfig;
 pub use validate::expand_env;
@@ -241,10 +246,9 @@ pub struct Objective {
     pub method: BudgetMethod,
     /// The time zone of calendar windows (UTC when not given).
     pub timezone: Option<chrono_tz::Tz>,
-    /// Burn-rate alert rules ([`default_alert_rules`] unless configured).
-    pub alert_rules: Vec<AlertRule>,
-    /// Valid events a rule's long window needs before it can fire.
-    pub alert_min_events: u64,
+    /// Burn-rate alerts: the effective pairs ([`effective_pairs`] unless
+    /// `[sli.alerts]` sets them) and the low-traffic guard.
+    pub alerts: AlertPolicy,
     /// When a slice is good, for `method = "timeslices"`.
     pub slice: SliceRule,
 }
@@ -332,50 +336,6 @@ impl fmt::Display for SliceRule {
             } => write!(f, "{key} {} {threshold_ms}ms", op.symbol()),
         }
     }
-}
-
-/// Severity of a burn-rate alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    Page,
-    Ticket,
-}
-
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Page => "page",
-            Severity::Ticket => "ticket",
-        }
-    }
-}
-
-/// One multiwindow burn-rate rule: fires when the burn rates over both
-/// windows exceed the threshold that spends `budget_share` of the period's
-/// budget within the long window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertRule {
-    pub severity: Severity,
-    pub long_secs: i64,
-    pub short_secs: i64,
-    pub budget_share: f64,
-}
-
-/// The Google SRE Workbook's rules: page at 2% of the budget in 1h (5m) or
-/// 5% in 6h (30m); ticket at 10% in 1d (2h) or 10% in 3d (6h).
-pub fn default_alert_rules() -> Vec<AlertRule> {
-    let rule = |severity, long_secs, short_secs, budget_share| AlertRule {
-        severity,
-        long_secs,
-        short_secs,
-        budget_share,
-    };
-    vec![
-        rule(Severity::Page, 3_600, 300, 0.02),
-        rule(Severity::Page, 21_600, 1_800, 0.05),
-        rule(Severity::Ticket, 86_400, 7_200, 0.10),
-        rule(Severity::Ticket, 259_200, 21_600, 0.10),
-    ]
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -506,7 +466,7 @@ impl Config {
         let mut fields = FieldTable::default();
         let mut slis: Vec<Sli> = Vec::with_capacity(raw.sli.len());
         for (i, s) in raw.sli.iter().enumerate() {
-            let sli = v.sli(i, s, &mut fields, decode.latency_unit)?;
+            let sli = v.sli(i, s, &mut fields, decode.latency_unit, window.size_ns)?;
             if slis.iter().any(|o| o.name == sli.name) {
                 return Err(map.error(
                     s.name.span(),

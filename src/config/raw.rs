@@ -102,6 +102,8 @@ pub struct RawSli {
     /// How many distinct values of each breakdown field a window counts exactly.
     pub breakdown_limit: Option<Spanned<i64>>,
     pub objective: Option<RawObjective>,
+    /// Burn-rate alerts of the objective.
+    pub alerts: Option<RawAlerts>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,20 +113,40 @@ pub struct RawObjective {
     pub window: SpanStr,
     pub method: Option<SpanStr>,
     pub timezone: Option<SpanStr>,
-    pub alert_min_events: Option<Spanned<i64>>,
     /// When a timeslice is good: `compliance >= 0.99` or `p99 <= 300ms`.
     pub slice: Option<SpanStr>,
-    /// Replaces the default burn-rate rules when given.
-    pub alert: Option<Vec<RawAlertRule>>,
+    /// Gone: `[sli.alerts] min_events`. Kept to say so.
+    pub alert_min_events: Option<Spanned<toml::Value>>,
+    /// Gone: `[[sli.alerts.pairs]]` with a burn rate. Kept to say so.
+    pub alert: Option<Spanned<toml::Value>>,
 }
 
+/// `[sli.alerts]`: how the SLI's objective alerts.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAlertRule {
+pub struct RawAlerts {
+    /// Valid events a pair's long window needs before the pair can fire
+    /// (default 100): low traffic pages nobody.
+    pub min_events: Option<Spanned<i64>>,
+    /// Replaces the Workbook's pairs (windows scaled to the objective) when
+    /// given; `pairs = []` means the objective never alerts.
+    pub pairs: Option<Vec<RawAlertPair>>,
+}
+
+/// One `[[sli.alerts.pairs]]`: fires when the burn rates over both windows
+/// exceed `burn_rate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertPair {
+    /// `page` or `ticket`.
     pub severity: SpanStr,
+    /// A whole multiple of `window.size`, used as written (not scaled).
     pub long_window: SpanStr,
+    /// A whole multiple of `window.size`, shorter than `long_window`: it
+    /// tells that the burn is still going on.
     pub short_window: SpanStr,
-    pub budget_share: Spanned<f64>,
+    /// 1 or more: 1 fires as soon as the budget burns faster than it lasts.
+    pub burn_rate: Spanned<f64>,
 }
 
 /// One `[[sink]]`. A flat struct rather than a tagged enum so that every

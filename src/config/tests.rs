@@ -210,7 +210,7 @@ fn errors_in_an_array_of_tables_name_the_element() {
     assert_eq!(e.position, Some((6, 8)), "{e}");
     // Tables and arrays of tables inside an element.
     let objective = "[sli.objective]\ntarget = 0.99\nwindow = \"28d\"\n";
-    let alert = "[[sli.objective.alert]]\nseverity = \"page\"\nlong_window = \"1h\"\nshort_window = \"5m\"\nbudget_share = 0.02\n";
+    let alert = "[[sli.alerts.pairs]]\nseverity = \"page\"\nlong_window = \"1h\"\nshort_window = \"5m\"\nburn_rate = 14.4\n";
     let sli = |name: &str| format!("[[sli]]\nname = \"{name}\"\ngood = \"status < 500\"\n");
     let text = format!(
         "{}{objective}{alert}{}{objective}{alert}{alert}bogus = 1\n",
@@ -220,7 +220,7 @@ fn errors_in_an_array_of_tables_name_the_element() {
     let e = parse(&text).unwrap_err();
     assert_eq!(
         e.field.as_deref(),
-        Some("sli[1].objective.alert[1].bogus"),
+        Some("sli[1].alerts.pairs[1].bogus"),
         "{e}"
     );
     let text = format!("{}{}{objective}wrong = 2\n", sli("a"), sli("b"));
@@ -277,40 +277,115 @@ fn example_configs_validate() {
 }
 
 #[test]
-fn alert_rules_can_be_replaced_and_are_checked() {
+fn alert_pairs_can_be_replaced_and_are_checked() {
+    // Lines 5-7: the objective; 8-9: [sli.alerts].
     let base = format!(
-        "{MINIMAL}[sli.objective]\ntarget = 0.999\nwindow = \"30d\"\nalert_min_events = 10\n"
+        "{MINIMAL}[sli.objective]\ntarget = 0.999\nwindow = \"30d\"\n[sli.alerts]\nmin_events = 10\n"
     );
     let c = parse(&base).unwrap();
-    let o = c.slis[0].objective.as_ref().unwrap();
-    assert_eq!(o.alert_rules, default_alert_rules());
-    assert_eq!(o.alert_min_events, 10);
+    let a = &c.slis[0].objective.as_ref().unwrap().alerts;
+    assert_eq!(a.pairs, WORKBOOK_PAIRS.to_vec());
+    assert_eq!(a.min_events, 10);
+    assert!(!a.custom);
+    // Lines 10-14: one pair; a burn rate may be written as an integer.
     let custom = format!(
-        "{base}[[sli.objective.alert]]\nseverity = \"page\"\nlong_window = \"2h\"\nshort_window = \"10m\"\nbudget_share = 0.04\n"
+        "{base}[[sli.alerts.pairs]]\nseverity = \"page\"\nlong_window = \"2h\"\nshort_window = \"10m\"\nburn_rate = 10\n"
     );
     let c = parse(&custom).unwrap();
-    let rules = &c.slis[0].objective.as_ref().unwrap().alert_rules;
+    let a = &c.slis[0].objective.as_ref().unwrap().alerts;
+    assert!(a.custom);
     assert_eq!(
-        rules,
-        &vec![AlertRule {
+        a.pairs,
+        vec![AlertPair {
             severity: Severity::Page,
             long_secs: 7_200,
             short_secs: 600,
-            budget_share: 0.04
+            burn_rate: 10.0
         }]
     );
-    let bad = custom.replace("short_window = \"10m\"", "short_window = \"3h\"");
-    let e = parse(&bad).unwrap_err();
-    assert_eq!(
-        e.field.as_deref(),
-        Some("sli[0].objective.alert[0].short_window"),
+    // A threshold of 1 fires above the sustainable rate: allowed.
+    assert!(parse(&custom.replace("burn_rate = 10", "burn_rate = 1.0")).is_ok());
+    // `pairs = []`: an objective that never alerts.
+    let none = parse(&format!("{base}pairs = []\n")).unwrap();
+    assert!(none.slis[0]
+        .objective
+        .as_ref()
+        .unwrap()
+        .alerts
+        .pairs
+        .is_empty());
+
+    let err = |from: &str, to: &str| {
+        let text = custom.replace(from, to);
+        assert_ne!(text, custom, "{from}");
+        parse(&text).unwrap_err()
+    };
+    let field = |f: &str| Some(format!("sli[0].alerts.pairs[0].{f}"));
+    let e = err("burn_rate = 10", "burn_rate = 0.5");
+    assert_eq!(e.field, field("burn_rate"), "{e}");
+    assert_eq!(e.position, Some((14, 13)), "{e}");
+    assert!(e.message.contains("0.5 is below 1"), "{e}");
+    let e = err("short_window = \"10m\"", "short_window = \"3h\"");
+    assert_eq!(e.field, field("short_window"), "{e}");
+    assert_eq!(e.position, Some((13, 16)), "{e}");
+    assert!(
+        e.message.contains("must be shorter than long_window `2h`"),
         "{e}"
     );
-    let bad = custom.replace("severity = \"page\"", "severity = \"sms\"");
-    assert!(parse(&bad)
-        .unwrap_err()
-        .message
-        .contains("unknown severity `sms`"));
+    let e = err("short_window = \"10m\"", "short_window = \"2h\"");
+    assert_eq!(e.field, field("short_window"), "{e}");
+    let e = err("long_window = \"2h\"", "long_window = \"30s\"");
+    assert_eq!(e.field, field("long_window"), "{e}");
+    assert_eq!(e.position, Some((12, 15)), "{e}");
+    assert!(
+        e.message
+            .contains("`30s` is not a whole number of windows of 1m (window.size)"),
+        "{e}"
+    );
+    let e = err("short_window = \"10m\"", "short_window = \"90s\"");
+    assert_eq!(e.field, field("short_window"), "{e}");
+    assert!(e.message.contains("write `1m` or `2m`"), "{e}");
+    let e = err("severity = \"page\"", "severity = \"sms\"");
+    assert_eq!(e.field, field("severity"), "{e}");
+    assert_eq!(e.position, Some((11, 12)), "{e}");
+    assert!(e.message.contains("unknown severity `sms`"), "{e}");
+    let e = err("min_events = 10", "min_events = -1");
+    assert_eq!(e.field.as_deref(), Some("sli[0].alerts.min_events"), "{e}");
+    assert_eq!(e.position, Some((9, 14)), "{e}");
+    let e = err("burn_rate = 10\n", "");
+    assert!(e.message.contains("burn_rate"), "{e}");
+
+    // Alerts without an objective have nothing to burn.
+    let e = parse(&format!("{MINIMAL}[sli.alerts]\nmin_events = 5\n")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].alerts"), "{e}");
+    assert!(e.message.contains("need an objective"), "{e}");
+}
+
+#[test]
+fn the_old_alert_keys_say_what_to_write_instead() {
+    let head = format!("{MINIMAL}[sli.objective]\ntarget = 0.999\nwindow = \"28d\"\n");
+    let e = parse(&format!("{head}alert_min_events = 500\n")).unwrap_err();
+    assert_eq!(
+        e.field.as_deref(),
+        Some("sli[0].objective.alert_min_events"),
+        "{e}"
+    );
+    assert_eq!(e.position.map(|p| p.0), Some(8), "{e}");
+    assert!(
+        e.message
+            .contains("write `min_events = 500` under `[sli.alerts]`"),
+        "{e}"
+    );
+    let e = parse(&format!(
+        "{head}[[sli.objective.alert]]\nseverity = \"page\"\nlong_window = \"1h\"\nshort_window = \"5m\"\nbudget_share = 0.02\n"
+    ))
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].objective.alert"), "{e}");
+    assert!(e.message.contains("[[sli.alerts.pairs]]"), "{e}");
+    assert!(
+        e.message.contains("burn_rate = s x objective window / L"),
+        "{e}"
+    );
 }
 
 #[test]

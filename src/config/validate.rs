@@ -31,7 +31,7 @@ impl Validator<'_> {
         expand_env(s.get_ref()).map_err(|m| self.err(s.span(), field, m))
     }
 
-    fn duration(&self, s: &SpanStr, field: &str) -> Result<Duration, ConfigError> {
+    pub(super) fn duration(&self, s: &SpanStr, field: &str) -> Result<Duration, ConfigError> {
         humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
             self.err(
                 s.span(),
@@ -153,6 +153,7 @@ impl Validator<'_> {
         s: &RawSli,
         fields: &mut FieldTable,
         unit: LatencyUnit,
+        size_ns: i64,
     ) -> Result<Sli, ConfigError> {
         let name = s.name.get_ref().trim().to_string();
         if name.is_empty() || name.contains(['|', '\n']) {
@@ -217,9 +218,28 @@ impl Validator<'_> {
             }
         };
         let objective = match &s.objective {
-            Some(o) => Some(self.objective(i, o, &percentiles)?),
+            Some(o) => Some(self.objective(
+                i,
+                o,
+                &percentiles,
+                s.alerts.as_ref(),
+                size_ns / 1_000_000_000,
+            )?),
             None => None,
         };
+        if let (None, Some(a)) = (&s.objective, &s.alerts) {
+            let span = a
+                .min_events
+                .as_ref()
+                .map(|n| n.span())
+                .or_else(|| a.pairs.as_ref()?.first().map(|p| p.severity.span()))
+                .unwrap_or_else(|| s.name.span());
+            return Err(self.err(
+                span,
+                &format!("sli[{i}].alerts"),
+                "burn-rate alerts need an objective: add `[sli.objective]` with `target` and `window`, or remove `[sli.alerts]`",
+            ));
+        }
         if let Some(r) = &s.reviewed {
             if crate::time::parse_rfc3339_str(&format!("{}T00:00:00Z", r.get_ref())).is_none() {
                 return Err(self.err(
@@ -248,6 +268,8 @@ impl Validator<'_> {
         i: usize,
         o: &raw::RawObjective,
         percentiles: &[Percentile],
+        alerts: Option<&raw::RawAlerts>,
+        size_secs: i64,
     ) -> Result<Objective, ConfigError> {
         let field = |f: &str| format!("sli[{i}].objective.{f}");
         let target = *o.target.get_ref();
@@ -308,57 +330,26 @@ impl Validator<'_> {
                 )
             })?),
         };
-        let alert_min_events = match &o.alert_min_events {
-            None => 100,
-            Some(n) if *n.get_ref() < 0 => {
-                return Err(self.err(n.span(), &field("alert_min_events"), "must be 0 or more"))
-            }
-            Some(n) => *n.get_ref() as u64,
-        };
-        let alert_rules = match &o.alert {
-            None => default_alert_rules(),
-            Some(rules) => {
-                let mut out = Vec::new();
-                for (j, r) in rules.iter().enumerate() {
-                    let f = |name: &str| field(&format!("alert[{j}].{name}"));
-                    let severity = match r.severity.get_ref().as_str() {
-                        "page" => Severity::Page,
-                        "ticket" => Severity::Ticket,
-                        other => {
-                            return Err(self.err(
-                                r.severity.span(),
-                                &f("severity"),
-                                format!("unknown severity `{other}`; expected `page` or `ticket`"),
-                            ))
-                        }
-                    };
-                    let long = self.duration(&r.long_window, &f("long_window"))?;
-                    let short = self.duration(&r.short_window, &f("short_window"))?;
-                    if short >= long || short.as_secs() == 0 {
-                        return Err(self.err(
-                            r.short_window.span(),
-                            &f("short_window"),
-                            "must be at least 1s and shorter than long_window",
-                        ));
-                    }
-                    let share = *r.budget_share.get_ref();
-                    if !(share > 0.0 && share <= 1.0) {
-                        return Err(self.err(
-                            r.budget_share.span(),
-                            &f("budget_share"),
-                            format!("{share} must be a share of the budget in (0, 1], like 0.02"),
-                        ));
-                    }
-                    out.push(AlertRule {
-                        severity,
-                        long_secs: long.as_secs() as i64,
-                        short_secs: short.as_secs() as i64,
-                        budget_share: share,
-                    });
-                }
-                out
-            }
-        };
+        if let Some(old) = &o.alert_min_events {
+            return Err(self.err(
+                old.span(),
+                &field("alert_min_events"),
+                format!(
+                    "moved: write `min_events = {old}` under `[sli.alerts]` (next to `[sli.objective]`)",
+                    old = old.get_ref()
+                ),
+            ));
+        }
+        if let Some(old) = &o.alert {
+            return Err(self.err(
+                old.span(),
+                &field("alert"),
+                "`[[sli.objective.alert]]` with `budget_share` is gone: the Workbook's burn rates hold for every objective and need no table; \
+                 to set your own, write `[[sli.alerts.pairs]]` with `severity`, `long_window`, `short_window` and `burn_rate` \
+                 (a budget_share s over a long window L is burn_rate = s x objective window / L)",
+            ));
+        }
+        let alerts = self.alerts(i, alerts, &window, size_secs)?;
         let slice = match &o.slice {
             None => SliceRule::Compliance {
                 op: SliceOp::Ge,
@@ -381,8 +372,7 @@ impl Validator<'_> {
             window_text: o.window.get_ref().trim().to_string(),
             method,
             timezone,
-            alert_rules,
-            alert_min_events,
+            alerts,
             slice,
         })
     }

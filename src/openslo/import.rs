@@ -90,8 +90,8 @@ pub fn import(yaml: &str) -> Result<Import, String> {
             "SLI" => {}
             "AlertPolicy" | "AlertCondition" | "AlertNotificationTarget" => {
                 out.notes.push(format!(
-                "{kind} `{name}`: not mapped: slipstream alerts with multiwindow burn-rate rules \
-                 (`[[sli.objective.alert]]`, the SRE Workbook's defaults unless set)"
+                "{kind} `{name}`: not mapped: slipstream alerts with multiwindow burn-rate pairs \
+                 (`[sli.alerts]`, the SRE Workbook's defaults scaled to the objective unless set)"
             ))
             }
             "Service" => out.notes.push(format!(
@@ -181,7 +181,7 @@ fn slo(
     {
         notes.push(format!(
             "SLO `{name}`: its alertPolicies are not mapped; the default multiwindow burn-rate \
-             rules apply"
+             pairs apply, scaled to the objective's window"
         ));
     }
     let objectives = spec["objectives"]

@@ -4,9 +4,10 @@
 //! slice rule), and import such documents back into `[[sli]]` configuration,
 //! explaining every part that has no slipstream meaning.
 //!
-//! Not carried either way: burn-rate alert rules and `alert_min_events`
-//! (OpenSLO's `AlertPolicy` documents express single-window conditions that
-//! do not map onto multiwindow rules), `owner` and `reviewed`.
+//! Not carried either way: `[sli.alerts]` (OpenSLO's `AlertPolicy` documents
+//! express single-window conditions that do not map onto multiwindow
+//! burn-rate pairs; an imported objective alerts with the default pairs,
+//! scaled to its window), `owner` and `reviewed`.
 
 mod import;
 

@@ -175,7 +175,7 @@ pub fn review_sli(
                 noisy.len(),
                 pct(NOISE_SPEND)
             ),
-            next: "raise `alert_min_events` or the alert rules' budget shares so that only budget-threatening burns wake people".into(),
+            next: "raise `[sli.alerts] min_events`, or the burn rates of your `[[sli.alerts.pairs]]` (or go back to the default pairs), so that only budget-threatening burns wake people".into(),
         });
     }
 
@@ -190,7 +190,7 @@ pub fn review_sli(
                 "{} period(s) overspent the error budget without any alert firing",
                 blind.len()
             ),
-            next: "the alert rules are too insensitive for this burn: use the default multiwindow rules or lower their budget shares".into(),
+            next: "the alert pairs are too insensitive for this burn: remove `[[sli.alerts.pairs]]` to use the default pairs, or lower their burn rates".into(),
         });
     }
     Ok(flags)

@@ -112,7 +112,7 @@ pub fn replay(
         .map(|w| (w.start_ns, (w.good, w.bad)))
         .collect();
     let mut tracker = Tracker::new(o, size);
-    let mut alerts = Alerts::new(o.alert_min_events);
+    let mut alerts = Alerts::new();
     let first = starts.iter().next().copied().unwrap_or(0);
     let mut periods: Vec<Period> = Vec::new();
     let mut out = Outcome {
@@ -138,7 +138,7 @@ pub fn replay(
                 let allowed = state.allowed();
                 let bad = tracker
                     .sum(
-                        change.incident_start_ns - change.rule.long_secs * 1_000_000_000,
+                        change.incident_start_ns - change.pair.long_secs * 1_000_000_000,
                         end,
                     )
                     .bad;

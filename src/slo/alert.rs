@@ -1,43 +1,26 @@
 //! Multiwindow, multi-burn-rate alerts (the Google SRE Workbook, "Alerting on
 //! SLOs"), with a firing/resolved state machine per SLI and severity.
 //!
-//! For a 30-day objective: page when the 1h and 5m burn rates both exceed
-//! 14.4, or the 6h and 30m both exceed 6; ticket when the 1d and 2h exceed 3,
-//! or the 3d and 6h exceed 1. The thresholds are budget shares — 2%, 5%,
-//! 10%, 10% of the budget spent within the long window — and are rescaled to
-//! the objective's own length (a 28-day objective pages above 13.44).
+//! The pairs come from the objective's [`AlertPolicy`](crate::config::AlertPolicy):
+//! by default the Workbook's thresholds (page above 14.4 and 6, ticket above
+//! 3 and 1) over its windows scaled to the objective's length. A pair holds
+//! when the burn rates over both its windows *exceed* its threshold.
 //!
 //! - One `firing` record when an incident starts at a severity and one
 //!   `resolved` record when it ends; nothing in between.
 //! - A ticket does not fire while a page fires for the same SLI.
 //! - No flapping at the threshold: an incident resolves only after its
 //!   conditions have been false for `RESOLVE_AFTER` of event time.
-//! - Low traffic: a rule holds only when its long window saw at least
+//! - Low traffic: a pair holds only when its long window saw at least
 //!   `min_events` valid events, so a handful of requests with one failure
 //!   pages nobody.
 
 use super::{SloState, Tracker, NS};
-use crate::config::ObjectiveWindow;
 use crate::time::format_rfc3339;
 
 /// Conditions must stay false this long before an incident resolves.
 pub const RESOLVE_AFTER_NS: i64 = 10 * 60 * NS;
-pub use crate::config::{AlertRule as Rule, Severity};
-
-/// The threshold of a rule for an objective `period_secs` long.
-pub fn threshold(rule: &Rule, period_secs: f64) -> f64 {
-    rule.budget_share * period_secs / rule.long_secs as f64
-}
-
-/// A span as the records name it: `5m`, `1h`, `1d`, `90s`.
-pub fn span_name(secs: i64) -> String {
-    for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs % n == 0 {
-            return format!("{}{unit}", secs / n);
-        }
-    }
-    format!("{secs}s")
-}
+pub use crate::config::{span_name, threshold_text, AlertPair, Severity};
 
 /// Burn rate over the `secs` before `at_ns`; `None` without valid events.
 fn burn(tracker: &Tracker, at_ns: i64, secs: i64) -> (u64, Option<f64>) {
@@ -49,19 +32,10 @@ fn burn(tracker: &Tracker, at_ns: i64, secs: i64) -> (u64, Option<f64>) {
     )
 }
 
-/// The length of an objective's period in seconds, for rescaling thresholds.
-pub fn period_secs(window: &ObjectiveWindow) -> f64 {
-    match window {
-        ObjectiveWindow::Rolling(d) => d.as_secs_f64(),
-        ObjectiveWindow::CalendarMonth => 30.0 * 86_400.0,
-        ObjectiveWindow::CalendarWeek => 7.0 * 86_400.0,
-    }
-}
-
 #[derive(Debug, Clone)]
 struct Incident {
-    /// The rule that opened the incident, reported again when it resolves.
-    rule: Rule,
+    /// The pair that opened the incident, reported again when it resolves.
+    pair: AlertPair,
     start_ns: i64,
     /// When the conditions were last true.
     last_true_ns: i64,
@@ -69,9 +43,8 @@ struct Incident {
 }
 
 /// The alert state of one SLI.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Alerts {
-    min_events: u64,
     page: Option<Incident>,
     ticket: Option<Incident>,
 }
@@ -81,17 +54,16 @@ pub struct Alerts {
 pub struct AlertChange {
     pub severity: Severity,
     pub firing: bool,
-    pub rule: Rule,
-    pub threshold: f64,
+    /// The pair that fired (its `burn_rate` is the threshold).
+    pub pair: AlertPair,
     pub burn_long: f64,
     pub burn_short: f64,
     pub incident_start_ns: i64,
 }
 
 impl Alerts {
-    pub fn new(min_events: u64) -> Alerts {
+    pub fn new() -> Alerts {
         Alerts {
-            min_events,
             page: None,
             ticket: None,
         }
@@ -105,34 +77,33 @@ impl Alerts {
         }
     }
 
-    /// The first rule of a severity that holds now, with its burn rates.
+    /// The first pair of a severity that holds now, with its burn rates.
     fn holding(
         &self,
         tracker: &Tracker,
         at_ns: i64,
         severity: Severity,
-    ) -> Option<(Rule, f64, f64, f64)> {
-        let o = tracker.objective();
-        let period = period_secs(&o.window);
-        o.alert_rules
+    ) -> Option<(AlertPair, f64, f64)> {
+        let policy = &tracker.objective().alerts;
+        policy
+            .pairs
             .iter()
-            .filter(|r| r.severity == severity)
-            .find_map(|r| {
-                let threshold = threshold(r, period);
-                let (valid, long) = burn(tracker, at_ns, r.long_secs);
-                let (_, short) = burn(tracker, at_ns, r.short_secs);
+            .filter(|p| p.severity == severity)
+            .find_map(|p| {
+                let (valid, long) = burn(tracker, at_ns, p.long_secs);
+                let (_, short) = burn(tracker, at_ns, p.short_secs);
                 match (long, short) {
                     (Some(l), Some(s))
-                        if valid >= self.min_events && l > threshold && s > threshold =>
+                        if valid >= policy.min_events && l > p.burn_rate && s > p.burn_rate =>
                     {
-                        Some((r.clone(), threshold, l, s))
+                        Some((p.clone(), l, s))
                     }
                     _ => None,
                 }
             })
     }
 
-    /// Evaluates the rules at the end of a window and returns the changes.
+    /// Evaluates the pairs at the end of a window and returns the changes.
     pub fn evaluate(&mut self, tracker: &Tracker, at_ns: i64) -> Vec<AlertChange> {
         let mut changes = Vec::new();
         for severity in [Severity::Page, Severity::Ticket] {
@@ -143,9 +114,9 @@ impl Alerts {
                 Severity::Ticket => &mut self.ticket,
             };
             match (slot.as_mut(), holding) {
-                (None, Some((rule, threshold, l, s))) if !suppressed => {
+                (None, Some((pair, l, s))) if !suppressed => {
                     *slot = Some(Incident {
-                        rule: rule.clone(),
+                        pair: pair.clone(),
                         start_ns: at_ns,
                         last_true_ns: at_ns,
                         peak_long: l,
@@ -153,27 +124,24 @@ impl Alerts {
                     changes.push(AlertChange {
                         severity,
                         firing: true,
-                        rule,
-                        threshold,
+                        pair,
                         burn_long: l,
                         burn_short: s,
                         incident_start_ns: at_ns,
                     });
                 }
-                (Some(inc), Some((_, _, l, _))) => {
+                (Some(inc), Some((_, l, _))) => {
                     inc.last_true_ns = at_ns;
                     inc.peak_long = inc.peak_long.max(l);
                 }
                 (Some(inc), None) if at_ns - inc.last_true_ns >= RESOLVE_AFTER_NS => {
-                    let rule = inc.rule.clone();
-                    let threshold = threshold(&rule, period_secs(&tracker.objective().window));
+                    let pair = inc.pair.clone();
                     changes.push(AlertChange {
                         severity,
                         firing: false,
-                        threshold,
-                        burn_long: burn(tracker, at_ns, rule.long_secs).1.unwrap_or(0.0),
-                        burn_short: burn(tracker, at_ns, rule.short_secs).1.unwrap_or(0.0),
-                        rule,
+                        burn_long: burn(tracker, at_ns, pair.long_secs).1.unwrap_or(0.0),
+                        burn_short: burn(tracker, at_ns, pair.short_secs).1.unwrap_or(0.0),
+                        pair,
                         incident_start_ns: inc.start_ns,
                     });
                     *slot = None;
@@ -196,14 +164,14 @@ pub fn render_alert_record(
     let allowed = state.allowed();
     let spent_in_incident = tracker
         .sum(
-            change.incident_start_ns - change.rule.long_secs * NS,
+            change.incident_start_ns - change.pair.long_secs * NS,
             state.at_ns,
         )
         .bad as f64;
     let share = (allowed > 0.0).then(|| spent_in_incident / allowed);
     // Bad events per second over the long window, to project exhaustion.
-    let long = tracker.sum(state.at_ns - change.rule.long_secs * NS, state.at_ns);
-    let bad_per_sec = long.bad as f64 / change.rule.long_secs as f64;
+    let long = tracker.sum(state.at_ns - change.pair.long_secs * NS, state.at_ns);
+    let bad_per_sec = long.bad as f64 / change.pair.long_secs as f64;
     let remaining = state.remaining();
     let exhaustion_ns = if remaining <= 0.0 {
         Some(state.at_ns)
@@ -223,15 +191,14 @@ pub fn render_alert_record(
         }
     };
     let budget = budget_name(&o.window_text);
-    // Slow burns are worth a decimal: "0.4x", not "0x".
-    let burn_text = if change.burn_long >= 10.0 {
-        format!("{:.0}", change.burn_long)
-    } else {
-        format!("{:.1}", change.burn_long)
-    };
     let share_text = share.map_or("an unknown share".to_string(), |s| {
         format!("{:.1}%", s * 100.0)
     });
+    let (long, short) = (
+        span_name(change.pair.long_secs),
+        span_name(change.pair.short_secs),
+    );
+    let threshold = threshold_text(change.pair.burn_rate);
     let summary = if change.firing {
         let when = match exhaustion_ns {
             Some(t) if t <= state.at_ns => "the budget is already spent".to_string(),
@@ -239,13 +206,13 @@ pub fn render_alert_record(
             None => "at this rate it lasts the period".to_string(),
         };
         format!(
-            "{sli} is burning its error budget {burn_text}x too fast ({} and {} windows): {share_text} of the {budget} budget spent since {since_short}; {when}.",
-            span_name(change.rule.long_secs),
-            span_name(change.rule.short_secs),
+            "{sli} is burning its error budget {}x the sustainable rate over {long} and {short} (a {} above {threshold}x): {share_text} of the {budget} budget spent since {since_short}; {when}.",
+            rate_text(change.burn_long),
+            change.severity.name(),
         )
     } else {
         format!(
-            "{sli} is no longer burning its error budget too fast: the incident that started at {since_short} spent {share_text} of the {budget} budget; {:.1}% of the budget is left.",
+            "{sli} no longer burns its error budget above {threshold}x the sustainable rate over {long} and {short}: the incident that started at {since_short} spent {share_text} of the {budget} budget; {:.1}% of the budget is left.",
             state.remaining_ratio().unwrap_or(0.0) * 100.0
         )
     };
@@ -255,11 +222,11 @@ pub fn render_alert_record(
         "at": format_rfc3339(state.at_ns),
         "severity": change.severity.name(),
         "state": if change.firing { "firing" } else { "resolved" },
-        "long_window": span_name(change.rule.long_secs),
-        "short_window": span_name(change.rule.short_secs),
+        "long_window": span_name(change.pair.long_secs),
+        "short_window": span_name(change.pair.short_secs),
         "burn_rate_long": round(change.burn_long),
         "burn_rate_short": round(change.burn_short),
-        "threshold": round(change.threshold),
+        "threshold": round(change.pair.burn_rate),
         "incident_start": since,
         "budget_spent_in_incident": share.map(round),
         "exhaustion_at": exhaustion_ns.map(format_rfc3339),
@@ -268,11 +235,27 @@ pub fn render_alert_record(
     json.to_string()
 }
 
+/// A burn rate as summaries show it: `160`, `16.2`, `4.5`, `1.04`; enough
+/// digits to tell it from a threshold like 14.4 or 1, none that mean nothing.
+pub fn rate_text(v: f64) -> String {
+    let text = if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 2.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    match text.split_once('.') {
+        Some((int, frac)) if frac.trim_end_matches('0').is_empty() => int.to_string(),
+        Some((int, frac)) => format!("{int}.{}", frac.trim_end_matches('0')),
+        None => text,
+    }
+}
+
 fn round(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-/// `Nov 29 02:00 UTC`.
 /// An objective's window as the summaries name its budget: `28-day`,
 /// `monthly`, `weekly`, or as written.
 fn budget_name(window_text: &str) -> String {
@@ -286,6 +269,7 @@ fn budget_name(window_text: &str) -> String {
     }
 }
 
+/// `Nov 29 02:00 UTC`.
 fn human_time(ns: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

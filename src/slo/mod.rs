@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 
 use chrono::{Datelike, TimeZone};
 
+pub use crate::config::{AlertPair, AlertPolicy};
 pub use alert::{render_alert_record, AlertChange, Alerts, Severity};
 pub use record::{render_slo_record, SloRecord};
 
@@ -35,9 +36,11 @@ pub const BURN_SPANS: [(&str, i64); 7] = [
 
 const NS: i64 = 1_000_000_000;
 
-/// What the configured window size cannot measure: burn rates over spans
-/// shorter than a window are always `null`, and an alert rule that needs
-/// one never fires. One line per problem, empty when there is none.
+/// What the configured window size changes: burn rates over spans shorter
+/// than a window are always `null` in `slo` records, and alert windows are
+/// whole windows, so scaled ones may be rounded or clamped (see
+/// [`crate::config::effective_pairs`]). One line per problem, empty when
+/// there is none.
 pub fn window_size_warnings(config: &crate::config::Config) -> Vec<String> {
     let size_ns = config.window.size_ns;
     let size = alert::span_name(size_ns / NS);
@@ -49,7 +52,7 @@ pub fn window_size_warnings(config: &crate::config::Config) -> Vec<String> {
         .collect();
     if !short.is_empty() {
         out.push(format!(
-            "windows of {size} are longer than the {} burn-rate span(s): those burn rates are always null",
+            "windows of {size} are longer than the {} burn-rate span(s): those burn rates are always null in slo records",
             short.join(", ")
         ));
     }
@@ -57,17 +60,12 @@ pub fn window_size_warnings(config: &crate::config::Config) -> Vec<String> {
         let Some(o) = &sli.objective else {
             continue;
         };
-        for r in &o.alert_rules {
-            if r.short_secs * NS < size_ns {
-                out.push(format!(
-                    "SLI {}: the {} alert over {} and {} can never fire with windows of {size}; use windows of {} or less",
-                    sli.name,
-                    r.severity.name(),
-                    alert::span_name(r.long_secs),
-                    alert::span_name(r.short_secs),
-                    alert::span_name(r.short_secs),
-                ));
-            }
+        if !o.alerts.adjustments.is_empty() {
+            out.push(format!(
+                "SLI {}: alert windows are whole windows of {size}: {}",
+                sli.name,
+                o.alerts.adjustments.join("; ")
+            ));
         }
     }
     out
@@ -97,7 +95,8 @@ pub struct Tracker {
     cumulative: VecDeque<Counts>,
     /// The running sum before `first`: what the windows no longer kept add up to.
     before_first: Counts,
-    /// How many windows to keep: the objective's span and the longest burn span.
+    /// How many windows to keep: the objective's span, the longest burn span
+    /// and the longest alert window.
     keep: usize,
 }
 
@@ -108,7 +107,16 @@ impl Tracker {
             ObjectiveWindow::CalendarMonth => 32 * 86_400 * NS,
             ObjectiveWindow::CalendarWeek => 8 * 86_400 * NS,
         };
-        let longest = span_ns.max(BURN_SPANS[BURN_SPANS.len() - 1].1 * NS);
+        let longest_alert = objective
+            .alerts
+            .pairs
+            .iter()
+            .map(|p| p.long_secs.saturating_mul(NS))
+            .max()
+            .unwrap_or(0);
+        let longest = span_ns
+            .max(BURN_SPANS[BURN_SPANS.len() - 1].1 * NS)
+            .max(longest_alert);
         Tracker {
             objective: objective.clone(),
             size_ns,

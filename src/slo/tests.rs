@@ -9,12 +9,11 @@ const MIN: i64 = 60 * NS;
 fn objective(window: ObjectiveWindow, method: BudgetMethod, tz: Option<&str>) -> Objective {
     Objective {
         target: 0.99,
+        alerts: AlertPolicy::workbook(&window, 60, 100),
         window,
         window_text: "test".into(),
         method,
         timezone: tz.map(|t| t.parse().unwrap()),
-        alert_rules: crate::config::default_alert_rules(),
-        alert_min_events: 100,
         slice: SliceRule::Compliance {
             op: SliceOp::Ge,
             threshold: 0.99,
@@ -268,21 +267,21 @@ mod alerts {
         min_events: u64,
         bad: impl Fn(i64) -> u64,
     ) -> Vec<(i64, Severity, bool)> {
+        let window = ObjectiveWindow::Rolling(Duration::from_secs(30 * 86_400));
         let o = Objective {
             target: 0.999,
-            window: ObjectiveWindow::Rolling(Duration::from_secs(30 * 86_400)),
+            alerts: AlertPolicy::workbook(&window, 60, min_events),
+            window,
             window_text: "30d".into(),
             method: BudgetMethod::Occurrences,
             timezone: None,
-            alert_rules: crate::config::default_alert_rules(),
-            alert_min_events: 100,
             slice: SliceRule::Compliance {
                 op: SliceOp::Ge,
                 threshold: 0.999,
             },
         };
         let mut tr = Tracker::new(&o, MIN);
-        let mut alerts = Alerts::new(min_events);
+        let mut alerts = Alerts::new();
         let base = t("2026-11-01T00:00:00Z");
         let mut out = Vec::new();
         for m in 0..minutes {
@@ -357,6 +356,28 @@ mod alerts {
     }
 
     #[test]
+    fn burn_rates_read_well_at_every_size() {
+        use crate::slo::alert::{rate_text, threshold_text};
+        let cases = [
+            (1604.3, "1604"),
+            (160.4, "160"),
+            (16.24, "16.2"),
+            (14.44, "14.4"),
+            (4.0, "4"),
+            (2.26, "2.3"),
+            (1.04, "1.04"),
+            (1.5, "1.5"),
+            (0.2, "0.2"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(rate_text(v), want, "{v}");
+        }
+        assert_eq!(threshold_text(14.4), "14.4");
+        assert_eq!(threshold_text(6.0), "6");
+        assert_eq!(threshold_text(1.0), "1");
+    }
+
+    #[test]
     fn no_flapping_at_the_threshold() {
         // A burn oscillating around the page threshold every minute.
         let changes = backtest(6 * 60, 1000, |m| {
@@ -382,23 +403,32 @@ fn windows_longer_than_a_burn_span_are_warned_about() {
         crate::config::Config::parse(
             std::path::Path::new("w.toml"),
             &format!(
-                "[window]\nsize = \"{size}\"\n[[sli]]\nname = \"a\"\ngood = \"status < 500\"\n[sli.objective]\ntarget = 0.999\nwindow = \"28d\"\n[[sli]]\nname = \"b\"\ngood = \"status < 500\"\n"
+                "[window]\nsize = \"{size}\"\n[[sli]]\nname = \"a\"\ngood = \"status < 500\"\n[sli.objective]\ntarget = 0.999\nwindow = \"30d\"\n[[sli]]\nname = \"b\"\ngood = \"status < 500\"\n"
             ),
         )
         .unwrap()
     };
+    // The Workbook's windows are whole windows of 1m and 5m.
     assert!(window_size_warnings(&config("1m")).is_empty());
     assert!(window_size_warnings(&config("5m")).is_empty());
     let w = window_size_warnings(&config("10m"));
     assert_eq!(w.len(), 2, "{w:#?}");
     assert!(w[0].contains("5m burn-rate span"), "{}", w[0]);
+    assert_eq!(
+        w[1],
+        "SLI a: alert windows are whole windows of 10m: the page pair 1h/10m: its short window scales to 5m and is clamped to one window"
+    );
+    // 1h windows: 5m and 30m are blind, and both page pairs' short windows
+    // are clamped, the first down to a single window.
+    let w = window_size_warnings(&config("1h"));
+    assert_eq!(w.len(), 2, "{w:#?}");
+    assert!(w[0].contains("5m, 30m"), "{}", w[0]);
+    assert!(w[1].contains("the page pair 1h/1h: its short window scales to 5m and is clamped to one window, both windows are one window"), "{}", w[1]);
     assert!(
-        w[1].contains("SLI a: the page alert over 1h and 5m"),
+        w[1].contains(
+            "; the page pair 6h/1h: its short window scales to 30m and is clamped to one window"
+        ),
         "{}",
         w[1]
     );
-    // 1h windows: 5m and 30m are blind, and both page rules with them.
-    let w = window_size_warnings(&config("1h"));
-    assert_eq!(w.len(), 3, "{w:#?}");
-    assert!(w[0].contains("5m, 30m"), "{}", w[0]);
 }
