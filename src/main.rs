@@ -28,6 +28,10 @@ struct Cli {
 enum Command {
     /// Compute window records from archived logs (files, directories, `-` for stdin).
     ///
+    /// Exit status: 0 when done; 1 for a usage or configuration error; 2 when some input
+    /// could not be read (the rest was processed); 3 with --strict when the summary warns of a
+    /// wrong setup.
+    ///
     /// Example: slipstream backfill -c config/demo.toml --output out/windows.jsonl logs/
     Backfill(BackfillArgs),
     /// Check a configuration file and print each SLI.
@@ -146,6 +150,8 @@ struct BackfillArgs {
     #[arg(long)]
     to: Option<String>,
     /// Write JSONL records to this file (replacing it) instead of the configured sinks.
+    /// Files are written beside their target and renamed into place at the end: a failed
+    /// run, or one that could read no input, leaves them as they were.
     #[arg(long)]
     output: Option<PathBuf>,
     /// Worker threads (default: one per core).
@@ -158,6 +164,12 @@ struct BackfillArgs {
     /// for files that may be truncated while backfill reads them.
     #[arg(long)]
     no_mmap: bool,
+    /// Exit with status 3 when the summary warns of a wrong setup: an SLI that matched no
+    /// event, more than 1% of an SLI's events invalid, a field the rules name that never
+    /// appeared, most lines rejected, or nothing read. (Status 2, an input that could not
+    /// be read, comes first.)
+    #[arg(long)]
+    strict: bool,
     /// Log files or directories (searched recursively); `-` reads stdin. gzip and zstd are detected.
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -567,11 +579,16 @@ fn run_backfill(args: BackfillArgs) -> Result<ExitCode> {
     };
     let summary = backfill::run(&config, &opts)?;
     eprint!("{summary}");
-    if summary.errors.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
+    if !summary.errors.is_empty() {
         eprintln!("Some input could not be read (see above); exiting with status 2.");
         Ok(ExitCode::from(2))
+    } else if args.strict && !summary.warnings.is_empty() {
+        eprintln!(
+            "The setup looks wrong (see the warnings above); exiting with status 3 (--strict)."
+        );
+        Ok(ExitCode::from(3))
+    } else {
+        Ok(ExitCode::SUCCESS)
     }
 }
 

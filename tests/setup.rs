@@ -1,0 +1,357 @@
+//! A wrong setup is loud and outputs are never lost: the binary over inputs
+//! that cannot be read, over logs whose fields do not match the
+//! configuration, and over clean logs where nothing must be said.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+const MAX_DEFAULT: usize = 1_048_576;
+
+/// `n` lines that stand for records an earlier run wrote, with no final
+/// line break when `ragged`.
+fn old_lines(n: usize, ragged: bool) -> Vec<u8> {
+    let mut text: String = (0..n)
+        .map(|i| format!("{{\"kind\":\"note\",\"n\":{i}}}\n"))
+        .collect();
+    if ragged {
+        text.pop();
+    }
+    text.into_bytes()
+}
+
+/// The names in `dir`, to see that no temporary file was left behind.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+// Outputs are never lost ------------------------------------------------------
+
+#[test]
+fn a_typo_in_the_input_path_leaves_the_output_untouched() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let out_dir = dir.path().join("out");
+    fs::create_dir_all(&out_dir).expect("mkdir");
+    let keep = out_dir.join("keep.jsonl");
+    let old = old_lines(485, false);
+    fs::write(&keep, &old).expect("write keep.jsonl");
+    let typo = dir.path().join("acess.log");
+
+    let (r, after) = backfill(&cfg, &keep, &[], &[&p(&typo)], None);
+    r.assert_code(2, "backfill of a missing input");
+    assert_eq!(after.len(), old.len(), "keep.jsonl changed:\n{}", r.stderr);
+    assert!(
+        after == old,
+        "keep.jsonl must keep its 485 lines as they were"
+    );
+    assert!(
+        r.stderr.contains(&p(&typo)),
+        "stderr names the missing input:\n{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("nothing was written") && r.stderr.contains(&p(&keep)),
+        "stderr says the output was kept:\n{}",
+        r.stderr
+    );
+    assert_eq!(names(&out_dir), ["keep.jsonl"], "no temporary file is left");
+}
+
+#[test]
+fn a_file_sink_keeps_its_lines_when_no_input_can_be_read() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let sink = dir.path().join("records.jsonl");
+    let old = old_lines(485, false);
+    fs::write(&sink, &old).expect("write the sink");
+    let missing = ["nope-1.log", "nope-2.log"].map(|n| p(&dir.path().join(n)));
+    let mut args = vec!["backfill".to_string(), "-c".into(), p(&cfg)];
+    args.extend(missing.iter().cloned());
+
+    let r = slipstream(&args, Some(dir.path()), None);
+    r.assert_code(2, "backfill of two missing inputs");
+    assert!(
+        fs::read(&sink).expect("read") == old,
+        "the sink's lines changed"
+    );
+    for m in &missing {
+        assert!(
+            r.stderr.contains(m.as_str()),
+            "stderr names {m}:\n{}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        names(dir.path()),
+        ["records.jsonl", "slipstream.toml"],
+        "no temporary file is left"
+    );
+}
+
+#[test]
+fn a_successful_run_replaces_the_output_and_appends_to_a_file_sink() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let input = gen(
+        &dir.path().join("in.jsonl"),
+        &["--count", "6000", "--rate", "100", "--seed", "161"],
+    );
+    let exp = expected(
+        &parse_input(&fs::read(&input).expect("read"), MAX_DEFAULT).events,
+        None,
+        None,
+    );
+
+    // --output: the old lines are gone, the records are exactly the oracle's.
+    let out = dir.path().join("keep.jsonl");
+    fs::write(&out, old_lines(485, false)).expect("write");
+    let (r, after) = backfill(&cfg, &out, &[], &[&p(&input)], None);
+    r.assert_code(0, "backfill --output");
+    assert!(
+        !String::from_utf8_lossy(&after).contains("\"note\""),
+        "--output replaces what was there"
+    );
+    assert_records(&window_records(&after), &exp);
+
+    // The file sink: the old lines first, as they were (the last one had no
+    // line break, so one is added), then the records.
+    let sink = dir.path().join("records.jsonl");
+    let old = old_lines(485, true);
+    fs::write(&sink, &old).expect("write");
+    let r = slipstream(
+        &["backfill", "-c", &p(&cfg), &p(&input)],
+        Some(dir.path()),
+        None,
+    );
+    r.assert_code(0, "backfill to the file sink");
+    let after = fs::read(&sink).expect("read");
+    let (head, tail) = after.split_at(old.len());
+    assert!(
+        head == old.as_slice(),
+        "the old lines come first, unchanged"
+    );
+    assert_eq!(tail.first(), Some(&b'\n'), "the ragged last line is ended");
+    assert_records(&window_records(&tail[1..]), &exp);
+    assert_eq!(
+        names(dir.path()),
+        ["in.jsonl", "keep.jsonl", "records.jsonl", "slipstream.toml"]
+    );
+}
+
+// A wrong setup is loud ---------------------------------------------------------
+
+/// An nginx `log_format` of JSON as many sites write it: numbers quoted,
+/// `request_time` in seconds.
+fn nginx_json(i: usize, status: u32, uri: &str) -> String {
+    format!(
+        r#"{{"time_iso8601":"2026-11-27T10:{:02}:{:02}+00:00","remote_addr":"203.0.113.{}","request_method":"GET","uri":"{uri}","status":"{status}","request_time":"0.{:03}","http_user_agent":"curl/8.5.0"}}"#,
+        i / 60 % 60,
+        i % 60,
+        i % 250,
+        i % 1000
+    )
+}
+
+/// A configuration for [`nginx_json`] lines with the given `[[sli]]` tables.
+fn nginx_config(dir: &Path, slis: &str) -> std::path::PathBuf {
+    let path = dir.join("nginx.toml");
+    let text = format!(
+        "[decode.fields]\ntimestamp = \"time_iso8601\"\nlatency = \"request_time\"\nlatency_unit = \"s\"\n{slis}"
+    );
+    fs::write(&path, text).expect("write config");
+    path
+}
+
+const NGINX_SLIS: &str = r#"
+[[sli]]
+name = "api-availability"
+filter = 'uri =~ "^/api/"'
+good = 'status < 500'
+
+[[sli]]
+name = "api-latency"
+filter = 'uri =~ "^/api/"'
+good = 'latency <= 300ms'
+"#;
+
+fn write_lines(path: &Path, lines: &[String]) -> String {
+    fs::write(path, join_lines(lines)).expect("write input");
+    p(path)
+}
+
+fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("warning: "))
+        .collect()
+}
+
+/// Backfill with `--strict` and without: the same warnings, exit 3 and 0.
+fn strict_and_not(cfg: &Path, input: &str) -> (Run, Run) {
+    let dir = cfg.parent().expect("dir");
+    let out = p(&dir.join("out.jsonl"));
+    let base = ["backfill", "-c", &p(cfg), "--output", &out, input];
+    let lax = slipstream(&base, None, None);
+    let mut strict: Vec<&str> = base.to_vec();
+    strict.insert(1, "--strict");
+    let strict = slipstream(&strict, None, None);
+    lax.assert_code(0, "backfill without --strict");
+    assert_eq!(
+        warnings(&lax.stderr),
+        warnings(&strict.stderr),
+        "--strict changes the exit status only"
+    );
+    (lax, strict)
+}
+
+#[test]
+fn a_clean_setup_is_silent_even_with_strict() {
+    let dir = tmp();
+    let cfg = write_config(dir.path(), None);
+    let input = gen(
+        &dir.path().join("in.jsonl"),
+        &["--count", "20000", "--rate", "200", "--seed", "162"],
+    );
+    let (lax, strict) = strict_and_not(&cfg, &p(&input));
+    strict.assert_code(0, "a clean backfill with --strict");
+    assert_eq!(warnings(&lax.stderr), Vec::<&str>::new(), "{}", lax.stderr);
+
+    // The nginx lines with their fields mapped right (numbers as numbers).
+    let lines: Vec<String> = (0..3000)
+        .map(|i| {
+            nginx_json(i, if i % 50 == 0 { 502 } else { 200 }, "/api/cart")
+                .replace(r#""status":"200""#, r#""status":200"#)
+                .replace(r#""status":"502""#, r#""status":502"#)
+                .replace(
+                    &format!(r#""request_time":"0.{:03}""#, i % 1000),
+                    &format!(r#""request_time":0.{:03}"#, i % 1000),
+                )
+        })
+        .collect();
+    let cfg = nginx_config(dir.path(), NGINX_SLIS);
+    let input = write_lines(&dir.path().join("clean.log"), &lines);
+    let (lax, strict) = strict_and_not(&cfg, &input);
+    strict.assert_code(0, "clean nginx lines with --strict");
+    assert_eq!(warnings(&lax.stderr), Vec::<&str>::new(), "{}", lax.stderr);
+    assert_eq!(
+        summary_slis(&lax.stderr)["api-latency"][4],
+        0,
+        "no event is invalid"
+    );
+}
+
+#[test]
+fn latency_as_a_string_warns_with_the_field_and_a_value() {
+    let dir = tmp();
+    let cfg = nginx_config(dir.path(), NGINX_SLIS);
+    let lines: Vec<String> = (0..2500).map(|i| nginx_json(i, 200, "/api/cart")).collect();
+    let input = write_lines(&dir.path().join("access.log"), &lines);
+    let (lax, strict) = strict_and_not(&cfg, &input);
+    strict.assert_code(3, "--strict over invalid latencies");
+    let w = warnings(&lax.stderr);
+    assert_eq!(w.len(), 1, "{}", lax.stderr);
+    assert!(
+        w[0].starts_with(r#"SLI "api-latency": all 2,500 events were invalid"#)
+            && w[0].contains(r#"latency: field "request_time" holds "0."#)
+            && w[0].contains(r#"", a string, where `latency <= 300ms` needs a number"#),
+        "{}",
+        w[0]
+    );
+    assert!(strict.stderr.contains("exiting with status 3"));
+}
+
+#[test]
+fn a_filter_typo_warns_of_no_match_and_names_the_field_seen() {
+    let dir = tmp();
+    let slis = r#"
+[[sli]]
+name = "api-availability"
+filter = 'url =~ "^/api/"'
+good = 'status < 500'
+"#;
+    let cfg = nginx_config(dir.path(), slis);
+    let lines: Vec<String> = (0..500).map(|i| nginx_json(i, 200, "/api/cart")).collect();
+    let input = write_lines(&dir.path().join("access.log"), &lines);
+    let (lax, strict) = strict_and_not(&cfg, &input);
+    strict.assert_code(3, "--strict over a filter typo");
+    let w = warnings(&lax.stderr);
+    assert_eq!(w.len(), 2, "{}", lax.stderr);
+    assert!(
+        w[0].starts_with(r#"SLI "api-availability" matched none of the 500 events counted"#),
+        "{}",
+        w[0]
+    );
+    assert!(
+        w[1].contains(r#"field "url", named by its rules, never appeared"#)
+            && w[1].contains(r#"did you mean "uri"? fields seen: uri,"#),
+        "{}",
+        w[1]
+    );
+}
+
+#[test]
+fn text_lines_read_as_json_warn_that_most_lines_were_rejected() {
+    let dir = tmp();
+    let cfg = nginx_config(dir.path(), NGINX_SLIS);
+    // nginx `combined`, as nginx's documentation defines it.
+    let lines: Vec<String> = (0..300)
+        .map(|i| {
+            format!(
+                r#"203.0.113.{} - - [27/Nov/2026:10:00:{:02} +0000] "GET /api/cart HTTP/1.1" 200 512 "-" "curl/8.5.0""#,
+                i % 250,
+                i % 60
+            )
+        })
+        .collect();
+    let input = write_lines(&dir.path().join("access.log"), &lines);
+    let (lax, strict) = strict_and_not(&cfg, &input);
+    strict.assert_code(3, "--strict over text lines");
+    let w = warnings(&lax.stderr);
+    assert_eq!(w.len(), 1, "{}", lax.stderr);
+    let first = format!("the first (not_json at {input}:1) reads `{}`", lines[0]);
+    assert!(
+        w[0].starts_with("300 of 300 lines were rejected") && w[0].contains(&first),
+        "{}",
+        w[0]
+    );
+    assert!(w[0].contains("it is not a JSON object"), "{}", w[0]);
+}
+
+#[test]
+fn an_unreadable_input_exits_2_before_strict_exits_3() {
+    let dir = tmp();
+    let cfg = nginx_config(dir.path(), NGINX_SLIS);
+    let lines: Vec<String> = (0..100).map(|i| nginx_json(i, 200, "/api/cart")).collect();
+    let input = write_lines(&dir.path().join("access.log"), &lines);
+    let missing = p(&dir.path().join("missing.log"));
+    let out = p(&dir.path().join("out.jsonl"));
+    let r = slipstream(
+        &[
+            "backfill",
+            "--strict",
+            "-c",
+            &p(&cfg),
+            "--output",
+            &out,
+            &input,
+            &missing,
+        ],
+        None,
+        None,
+    );
+    r.assert_code(2, "a missing input and invalid events");
+    assert_eq!(warnings(&r.stderr).len(), 1, "{}", r.stderr);
+}
