@@ -166,8 +166,8 @@ impl Engine {
             (event.time_ns, admitted)
         });
         self.spare = recycle(event.values);
-        if result.is_err() {
-            self.probe.rejected(line);
+        if let Err(reason) = result {
+            self.probe.rejected(line, reason);
         }
         result
     }

@@ -41,6 +41,10 @@ enum Command {
         /// The configuration file (TOML).
         #[arg(short, long)]
         config: PathBuf,
+        /// Print the whole configuration as TOML with every default filled in (secrets
+        /// redacted) instead of the summary; the output is itself a valid configuration.
+        #[arg(long)]
+        effective: bool,
     },
     /// The stream job: consume request logs from Kafka and write records to the sinks.
     ///
@@ -84,9 +88,10 @@ enum Command {
     ///
     /// Example: slipstream what-if -c config/demo.toml --logs logs/ --sli checkout-latency --target 0.995,0.999 --threshold 200ms,500ms
     WhatIf(WhatIfArgs),
-    /// Check the last periods of every SLO for the patterns that sink SLO programs — never at
-    /// risk, repeatedly missed, threshold below typical latency, low traffic, noisy alerts,
-    /// blind spots, no owner, no or stale review — each with evidence and a next step.
+    /// Check the last periods of every SLO for the patterns that sink SLO programs — every
+    /// event invalid, never at risk, repeatedly missed, threshold below typical latency, low
+    /// traffic, noisy alerts, blind spots, no owner, no or stale review — each with evidence
+    /// and a next step.
     ///
     /// Example: slipstream review -c config/demo.toml --records out/records.jsonl --periods 3
     Review(ReviewArgs),
@@ -196,7 +201,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Validate { config } => validate(&config),
+        Command::Validate { config, effective } if effective => {
+            print!("{}", slipstream::config::effective(&load(&config)?));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { config, .. } => validate(&config),
         Command::Backfill(args) => run_backfill(args),
         Command::Run {
             config,
@@ -358,8 +367,8 @@ struct HistoryArgs {
 struct WhatIfArgs {
     #[command(flatten)]
     history: HistoryArgs,
-    /// Other targets, comma-separated: 0.995,0.999,0.9999.
-    #[arg(long, value_delimiter = ',')]
+    /// Other targets, comma-separated, as ratios or percentages: 0.995,0.999 or 99.5%,99.9%.
+    #[arg(long, value_delimiter = ',', value_parser = slipstream::config::parse_ratio)]
     target: Vec<f64>,
     /// Other thresholds for the duration in the good rule, comma-separated: 200ms,300ms
     /// (needs --logs: the threshold decides which events are good).

@@ -355,3 +355,378 @@ fn an_unreadable_input_exits_2_before_strict_exits_3() {
     r.assert_code(2, "a missing input and invalid events");
     assert_eq!(warnings(&r.stderr).len(), 1, "{}", r.stderr);
 }
+
+#[test]
+fn report_suggest_and_review_say_all_events_were_invalid_not_no_traffic() {
+    let dir = tmp();
+    let slis = r#"
+[[sli]]
+name = "api-latency"
+filter = 'uri =~ "^/api/"'
+good = 'latency <= 300ms'
+[sli.objective]
+target = 0.99
+window = "1d"
+"#;
+    let cfg = nginx_config(dir.path(), slis);
+    // 50,000 events over 14 hours, every latency a quoted string.
+    let lines: Vec<String> = (0..50_000)
+        .map(|i| nginx_json(i, 200, "/api/cart"))
+        .collect();
+    let input = write_lines(&dir.path().join("access.log"), &lines);
+    let records = dir.path().join("records.jsonl");
+    let (r, _) = backfill(&cfg, &records, &[], &[&input], None);
+    r.assert_code(0, "backfill");
+    let said = "all 50,000 events were invalid for this SLI";
+    let sources = [
+        vec!["--records".to_string(), p(&records)],
+        vec!["--logs".to_string(), input.clone()],
+    ];
+    for source in &sources {
+        for command in ["report", "suggest", "review"] {
+            let mut args = vec![command.to_string(), "-c".into(), p(&cfg)];
+            args.extend(source.iter().cloned());
+            let r = slipstream(&args, None, None);
+            r.assert_code(0, command);
+            let out = String::from_utf8_lossy(&r.stdout);
+            assert!(
+                out.contains(said) && !out.contains("no traffic"),
+                "{command} {source:?}:\n{out}"
+            );
+        }
+    }
+    // Japanese too, with the same number.
+    let r = slipstream(
+        &[
+            "report",
+            "-c",
+            &p(&cfg),
+            "--records",
+            &p(&records),
+            "--lang",
+            "ja",
+        ],
+        None,
+        None,
+    );
+    r.assert_code(0, "report --lang ja");
+    assert!(String::from_utf8_lossy(&r.stdout).contains("50,000件のイベントはすべて無効"));
+}
+
+// The configuration reference -------------------------------------------------
+
+const BOGUS: &str = "zzz_not_a_key";
+
+/// The keys of the table at `path` in the configuration's serde structs, as
+/// their `deny_unknown_fields` error for a bogus key lists them; `None`
+/// when the value at `path` is not such a table (a string, a number, a
+/// pass-through map). Each segment is tried as a table and as an array of
+/// tables.
+fn keys_at(path: &[String]) -> Option<Vec<String>> {
+    for shape in 0..(1u32 << path.len()) {
+        let mut value = format!("{{ {BOGUS} = 1 }}");
+        for (i, seg) in path.iter().enumerate().rev() {
+            if shape & (1 << i) != 0 {
+                value = format!("[{value}]");
+            }
+            if i > 0 {
+                value = format!("{{ {seg} = {value} }}");
+            }
+        }
+        let doc = match path.first() {
+            Some(top) => format!("{top} = {value}"),
+            None => format!("{BOGUS} = 1"),
+        };
+        let Err(e) = toml::from_str::<slipstream::config::raw::RawConfig>(&doc) else {
+            continue;
+        };
+        let message = e.to_string();
+        let marker = format!("unknown field `{BOGUS}`, ");
+        let Some(at) = message.find(&marker) else {
+            continue;
+        };
+        let rest = &message[at + marker.len()..];
+        let listed = rest.lines().next().unwrap_or("");
+        let keys: Vec<String> = listed
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect();
+        return Some(keys);
+    }
+    None
+}
+
+/// Every key path of the configuration (tables and values), from the code.
+fn code_keys(path: &mut Vec<String>, out: &mut std::collections::BTreeSet<String>) {
+    let Some(keys) = keys_at(path) else {
+        return;
+    };
+    for k in keys {
+        path.push(k);
+        out.insert(path.join("."));
+        code_keys(path, out);
+        path.pop();
+    }
+}
+
+/// Every key path docs/configuration.md documents: its section headings
+/// (`### `[sli.objective]``, and their parents) and the first cell of each
+/// table row under them.
+fn documented_keys(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut section: Option<String> = None;
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("### `[") {
+            let name = h
+                .trim_end_matches('`')
+                .trim_matches(|c| c == '[' || c == ']');
+            let parts: Vec<&str> = name.split('.').collect();
+            for n in 1..=parts.len() {
+                out.insert(parts[..n].join("."));
+            }
+            section = Some(name.to_string());
+        } else if line.starts_with("## ") {
+            section = None;
+        } else if let (Some(s), Some(cell)) = (&section, line.strip_prefix("| `")) {
+            if let Some(key) = cell.split('`').next() {
+                out.insert(format!("{s}.{key}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_configuration_key_is_documented_and_every_documented_key_exists() {
+    let mut code = std::collections::BTreeSet::new();
+    code_keys(&mut Vec::new(), &mut code);
+    // The enumeration itself must see the structure, or the test says nothing.
+    for known in [
+        "decode.fields.latency_unit",
+        "sli.objective.alert.budget_share",
+        "sink.type",
+        "source.kafka.librdkafka",
+        "http.listen",
+    ] {
+        assert!(
+            code.contains(known),
+            "the key walk missed {known}: {code:?}"
+        );
+    }
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+    let doc = fs::read_to_string(&doc_path).expect("docs/configuration.md");
+    let documented = documented_keys(&doc);
+    let missing: Vec<&String> = code.difference(&documented).collect();
+    let stale: Vec<&String> = documented.difference(&code).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "docs/configuration.md is out of date.\n  keys in the code but not documented: {missing:?}\n  documented keys the code does not have: {stale:?}"
+    );
+}
+
+#[test]
+fn nothing_points_outside_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for dir in ["docs", "config", "src"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    for f in files {
+        let text = fs::read_to_string(&f).unwrap_or_default();
+        assert!(
+            !text.contains("../shared"),
+            "{} points at a file outside the repository",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn validate_effective_prints_every_default_and_reads_back_the_same() {
+    let dir = tmp();
+    let cfg = dir.path().join("in.toml");
+    fs::write(
+        &cfg,
+        r#"
+[source.kafka]
+brokers = "127.0.0.1:9092"
+topics = ["request-logs"]
+[source.kafka.librdkafka]
+"sasl.password" = "hunter2-secret"
+"client.id" = "slipstream-test"
+
+[[sli]]
+name = "api"
+filter = 'service == "api"'
+good = 'status < 500 && latency <= 300ms'
+[sli.objective]
+target = "99.9%"
+window = "28d"
+
+[[sli]]
+name = "slices"
+good = 'status < 500'
+[sli.objective]
+target = 0.99
+window = "calendar:month"
+timezone = "Asia/Tokyo"
+method = "timeslices"
+slice = "compliance >= 99.5%"
+
+[[sink]]
+type = "postgres"
+url = "postgres://slip:pg-secret@db:5432/slo?sslmode=require"
+[[sink]]
+type = "webhook"
+url = "http://alerts.internal:8080/hook?token=hook-secret"
+"#,
+    )
+    .expect("write");
+    let first = slipstream(&["validate", "-c", &p(&cfg), "--effective"], None, None);
+    first.assert_code(0, "validate --effective");
+    let text = String::from_utf8(first.stdout.clone()).expect("utf-8");
+    for secret in ["hunter2-secret", "pg-secret", "hook-secret"] {
+        assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+    }
+    // Defaults the file left out, written out.
+    for line in [
+        "group_id = \"slipstream\"",
+        "\"client.id\" = \"slipstream-test\"",
+        "max_event_bytes = 1048576",
+        "timestamp = \"timestamp\"",
+        "timestamp_format = \"auto\"",
+        "latency_unit = \"ms\"",
+        "size = \"1m\"",
+        "max_out_of_orderness = \"5s\"",
+        "allowed_lateness = \"1m\"",
+        "idle_timeout = \"30s\"",
+        "percentiles = [0.5, 0.9, 0.99]",
+        "breakdown_limit = 20",
+        "target = 0.999",
+        "method = \"occurrences\"",
+        "alert_min_events = 100",
+        "slice = \"compliance >= 0.995\"",
+        "timezone = \"Asia/Tokyo\"",
+        "records = [\"alert\"]",
+        "listen = \"127.0.0.1:9898\"",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line `{line}` in:\n{text}"
+        );
+    }
+    // The Workbook's four alert rules of each objective.
+    assert_eq!(text.matches("[[sli.objective.alert]]").count(), 8, "{text}");
+    assert!(text.contains("long_window = \"3days\"") || text.contains("long_window = \"3d\""));
+
+    // The output is a configuration, and reads back to itself.
+    let again = dir.path().join("effective.toml");
+    fs::write(&again, &text).expect("write");
+    let second = slipstream(&["validate", "-c", &p(&again), "--effective"], None, None);
+    second.assert_code(0, "validate --effective of the printed configuration");
+    assert_eq!(String::from_utf8_lossy(&second.stdout), text);
+}
+
+#[test]
+fn percentages_are_accepted_wherever_a_ratio_is() {
+    let dir = tmp();
+    let input = gen(
+        &dir.path().join("in.jsonl"),
+        &["--count", "20000", "--rate", "100", "--seed", "163"],
+    );
+    let config = |target: &str| {
+        format!(
+            "[decode.fields]\nlatency = \"latency_ms\"\n[[sli]]\nname = \"all\"\ngood = 'status < 500'\n[sli.objective]\ntarget = {target}\nwindow = \"1d\"\n"
+        )
+    };
+    let mut outputs = Vec::new();
+    for (name, target) in [("ratio", "0.995"), ("percent", "\"99.5%\"")] {
+        let cfg = dir.path().join(format!("{name}.toml"));
+        fs::write(&cfg, config(target)).expect("write");
+        let (r, out) = backfill(
+            &cfg,
+            &dir.path().join(format!("{name}.jsonl")),
+            &[],
+            &[&p(&input)],
+            None,
+        );
+        r.assert_code(0, name);
+        let recs = records(&out);
+        assert!(recs.iter().any(|r| r["kind"] == "slo"));
+        for r in recs.iter().filter(|r| r["kind"] == "slo") {
+            assert_eq!(r["objective"]["target"], 0.995, "{name}: {r}");
+        }
+        outputs.push(out);
+    }
+    assert!(
+        outputs[0] == outputs[1],
+        "0.995 and \"99.5%\" give the same records"
+    );
+
+    // what-if --target, as percentages and as ratios.
+    let cfg = dir.path().join("ratio.toml");
+    let records_path = p(&dir.path().join("ratio.jsonl"));
+    let what_if = |targets: &str| {
+        let r = slipstream(
+            &[
+                "what-if",
+                "-c",
+                &p(&cfg),
+                "--records",
+                &records_path,
+                "--target",
+                targets,
+            ],
+            None,
+            None,
+        );
+        r.assert_code(0, targets);
+        String::from_utf8_lossy(&r.stdout).into_owned()
+    };
+    let percent = what_if("99%,99.9%");
+    assert_eq!(percent, what_if("0.99,0.999"));
+    assert!(percent.contains("target 99.9%"), "{percent}");
+    let bad = slipstream(
+        &[
+            "what-if",
+            "-c",
+            &p(&cfg),
+            "--records",
+            &records_path,
+            "--target",
+            "99x%",
+        ],
+        None,
+        None,
+    );
+    bad.assert_code(1, "a target that is no ratio");
+    assert!(
+        bad.stderr.contains("percentage like 99.9%"),
+        "{}",
+        bad.stderr
+    );
+
+    // A timeslice rule's compliance threshold.
+    let cfg = dir.path().join("slices.toml");
+    fs::write(
+        &cfg,
+        "[[sli]]\nname = \"all\"\ngood = 'status < 500'\n[sli.objective]\ntarget = \"99%\"\nwindow = \"1d\"\nmethod = \"timeslices\"\nslice = \"compliance >= 97.5%\"\n",
+    )
+    .expect("write");
+    let r = slipstream(&["validate", "-c", &p(&cfg)], None, None);
+    r.assert_code(0, "validate a percentage slice rule");
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert!(out.contains("compliance >= 0.975"), "{out}");
+}

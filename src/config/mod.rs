@@ -7,6 +7,7 @@
 //! column, and the field ([`ConfigError`]). `${VAR}` in string values is read
 //! from the environment.
 
+mod effective;
 mod error;
 pub mod raw;
 mod validate;
@@ -16,6 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use effective::effective;
 pub use error::{ConfigError, SourceMap};
 use raw::RawConfig;
 pub use validate::expand_env;
@@ -48,6 +50,24 @@ pub struct KafkaSource {
     pub group_id: String,
     /// Passed to librdkafka as-is. Values of secret keys never print.
     pub librdkafka: BTreeMap<String, String>,
+}
+
+/// A ratio as the configuration and the command line take it: `0.999`, or
+/// a percentage, `99.9%` (divided by 100).
+pub fn parse_ratio(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    // `99.9%` is read as `99.9e-2`: the nearest float to 0.999, as `0.999`
+    // is, where 99.9 / 100 would be one float off.
+    let number = match t.strip_suffix('%') {
+        Some(n) if !n.contains(['e', 'E']) => format!("{}e-2", n.trim_end()),
+        Some(_) => String::new(),
+        None => t.to_string(),
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{text}` is not a ratio like 0.999 or a percentage like 99.9%"))
 }
 
 /// True for librdkafka keys whose values are secrets.

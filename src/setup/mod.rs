@@ -18,11 +18,13 @@
 
 pub mod probe;
 mod sniff;
+pub mod watch;
 
 use std::fmt;
 
 pub use probe::Probe;
 pub use sniff::{distance, edit_distance, nearest, sniff_format};
+pub use watch::Watch;
 
 use crate::config::{Config, TimestampFormat};
 use crate::decode::Reject;
@@ -284,7 +286,16 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
                 ));
             }
         }
+        let quoted_number = ex.held.as_ref().is_some_and(|(v, ty)| {
+            *ty == "string" && ex.undecided.needs == "number" && {
+                let inner = v.trim_matches('"');
+                inner.parse::<f64>().is_ok()
+            }
+        });
         match field_of(config, slot) {
+            _ if quoted_number => message.push_str(
+                "; that is a number written as a string: have the server log it unquoted, or compare it with a string in the rule",
+            ),
             (Some(role), _) if slot != TIMESTAMP_SLOT => message.push_str(&format!(
                 "; map the field that holds the {role} with [decode.fields] {role} = \"...\""
             )),

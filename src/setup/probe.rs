@@ -12,6 +12,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::decode::Reject;
 use crate::event::Value;
 use crate::rules::Undecided;
 
@@ -49,8 +50,8 @@ pub struct Probe {
     pub fields: BTreeSet<String>,
     /// Per SLI: why its first invalid event was invalid.
     pub invalid: Vec<Option<InvalidExample>>,
-    /// The first rejected line, cut to a readable length.
-    pub first_rejected: Option<String>,
+    /// The first rejected line, why, and its text cut to a readable length.
+    pub first_rejected: Option<(Reject, String)>,
 }
 
 impl Probe {
@@ -83,10 +84,20 @@ impl Probe {
 
     /// Called for a rejected line.
     #[inline]
-    pub fn rejected(&mut self, line: &str) {
+    pub fn rejected(&mut self, line: &str, reason: Reject) {
         if self.first_rejected.is_none() {
-            self.first_rejected = Some(cut(line));
+            self.first_rejected = Some((reason, cut(line)));
         }
+    }
+
+    /// Lines seen (UTF-8 lines that reached the decoder).
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Lines that became events.
+    pub fn events(&self) -> u64 {
+        self.events
     }
 
     /// Whether SLI `sli` still needs an example of an invalid event.

@@ -91,7 +91,7 @@ fn latency_written_as_a_string_is_named_with_its_value() {
     let m = &w[0].message;
     assert!(m.contains("all 100 events were invalid"), "{m}");
     assert!(
-        m.contains(r#"latency: field "request_time" holds "0.100", a string, where `latency <= 300ms` needs a number"#),
+        m.contains(r#"latency: field "request_time" holds "0.100", a string, where `latency <= 300ms` needs a number; that is a number written as a string"#),
         "{m}"
     );
 }
@@ -214,4 +214,45 @@ fn thousands_are_separated() {
     assert_eq!(thousands(1000), "1,000");
     assert_eq!(thousands(50_000), "50,000");
     assert_eq!(thousands(1_234_567), "1,234,567");
+}
+
+#[test]
+fn the_stream_job_checks_once_after_two_minutes_and_serves_the_warnings() {
+    let config = Config::parse(
+        "inline.toml".as_ref(),
+        &format!("[decode.fields]\ntimestamp = \"time\"\nlatency = \"request_time\"\n{SLIS}"),
+    )
+    .expect("config");
+    let mut engine = Engine::new(&config);
+    let mut watch = Watch::new(&config);
+    // Ten seconds apart: the windows of 10:00 and 10:01 hold them.
+    for i in 0..12 {
+        let line = format!(
+            r#"{{"time":"2026-11-27T10:0{}:{:02}Z","uri":"/api/x","status":200,"request_time":"0.1"}}"#,
+            i / 6,
+            i % 6 * 10
+        );
+        engine.process_text(&line).expect("decoded");
+    }
+    let mut closed = engine.windows_mut().take_until(i64::MAX);
+    watch.add(&closed[..1]);
+    assert_eq!(
+        watch.check(&config, engine.probe()),
+        None,
+        "one minute is not enough"
+    );
+    let mut text = String::new();
+    watch.render_metrics(&mut text);
+    assert!(!text.contains("slipstream_setup_warnings{"), "{text}");
+    watch.add(&closed.split_off(1));
+    let warnings = watch.check(&config, engine.probe()).expect("due").to_vec();
+    let kinds: Vec<&str> = warnings.iter().map(|w| w.kind).collect();
+    assert_eq!(kinds, ["invalid"], "{warnings:#?}");
+    assert_eq!(watch.check(&config, engine.probe()), None, "checked once");
+    let mut text = String::new();
+    watch.render_metrics(&mut text);
+    assert!(
+        text.contains("slipstream_setup_warnings{kind=\"invalid\",sli=\"fast\"} 1\n"),
+        "{text}"
+    );
 }
