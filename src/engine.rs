@@ -21,6 +21,7 @@ use crate::config::{Config, Sli};
 use crate::decode::{Decoder, Reject};
 use crate::event::{Event, Value};
 use crate::rules::Rule;
+use crate::setup::Probe;
 use crate::window::{bucket_of, WindowSet};
 
 /// What became of a line the engine accepted.
@@ -41,6 +42,8 @@ pub struct Engine {
     spare: Vec<Option<Value<'static>>>,
     from_ns: i64,
     to_ns: i64,
+    /// What the setup checks need to know about the input.
+    probe: Probe,
 }
 
 /// Reuses an emptied vector's allocation for values of another lifetime:
@@ -55,6 +58,7 @@ impl Engine {
     pub fn new(config: &Config) -> Engine {
         let decoder = Decoder::new(config);
         let spare = Vec::with_capacity(decoder.slots());
+        let probe = Probe::new(decoder.slots(), config.slis.len());
         Engine {
             decoder,
             slis: config
@@ -70,6 +74,7 @@ impl Engine {
             spare,
             from_ns: i64::MIN,
             to_ns: i64::MAX,
+            probe,
         }
     }
 
@@ -94,6 +99,16 @@ impl Engine {
 
     pub fn into_windows(self) -> WindowSet {
         self.windows
+    }
+
+    /// The windows, and what the engine noticed about its input.
+    pub fn into_parts(self) -> (WindowSet, Probe) {
+        (self.windows, self.probe)
+    }
+
+    /// What the engine noticed about its input so far.
+    pub fn probe(&self) -> &Probe {
+        &self.probe
     }
 
     /// Decodes one line (without its newline), classifies it for every SLI
@@ -134,6 +149,7 @@ impl Engine {
         line: &str,
         admit: impl FnOnce(i64) -> bool,
     ) -> Result<(i64, bool), Reject> {
+        self.probe.line(line);
         let mut values = recycle(std::mem::take(&mut self.spare));
         values.extend((0..self.decoder.slots()).map(|_| None));
         let mut event = Event {
@@ -142,6 +158,7 @@ impl Engine {
             values,
         };
         let result = self.decoder.decode_text(line, &mut event).map(|()| {
+            self.probe.event(&event.values);
             let admitted = admit(event.time_ns);
             if admitted {
                 self.count(&event);
@@ -149,6 +166,9 @@ impl Engine {
             (event.time_ns, admitted)
         });
         self.spare = recycle(event.values);
+        if let Err(reason) = result {
+            self.probe.rejected(line, reason);
+        }
         result
     }
 
@@ -157,7 +177,7 @@ impl Engine {
     fn count(&mut self, event: &Event<'_>) {
         let latency = event.latency_ns.map(|ns| (ns, bucket_of(ns)));
         let window = self.windows.at_time(event.time_ns);
-        for (sli, w) in self.slis.iter().zip(window.iter_mut()) {
+        for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
             if let Some(filter) = &sli.filter {
                 if filter.eval(&event.values) != Some(true) {
                     continue;
@@ -172,7 +192,13 @@ impl Engine {
                         count_breakdown(sli, w, &event.values);
                     }
                 }
-                None => w.invalid += 1,
+                None => {
+                    w.invalid += 1;
+                    if self.probe.wants_invalid(i) {
+                        let why = sli.good.undecided(&event.values);
+                        self.probe.invalid(i, why, &event.values);
+                    }
+                }
             }
             if let Some((ns, bucket)) = latency {
                 w.latency.record(ns, bucket);

@@ -22,6 +22,7 @@ pub mod record;
 pub mod report;
 pub mod rules;
 pub mod scale;
+pub mod setup;
 pub mod sinks;
 pub mod slo;
 pub mod sources;

@@ -28,6 +28,10 @@ struct Cli {
 enum Command {
     /// Compute window records from archived logs (files, directories, `-` for stdin).
     ///
+    /// Exit status: 0 when done; 1 for a usage or configuration error; 2 when some input
+    /// could not be read (the rest was processed); 3 with --strict when the summary warns of a
+    /// wrong setup.
+    ///
     /// Example: slipstream backfill -c config/demo.toml --output out/windows.jsonl logs/
     Backfill(BackfillArgs),
     /// Check a configuration file and print each SLI.
@@ -37,6 +41,10 @@ enum Command {
         /// The configuration file (TOML).
         #[arg(short, long)]
         config: PathBuf,
+        /// Print the whole configuration as TOML with every default filled in (secrets
+        /// redacted) instead of the summary; the output is itself a valid configuration.
+        #[arg(long)]
+        effective: bool,
     },
     /// Show how the first lines of an input decode and how every SLI judges them: the time
     /// in UTC, status, latency and the fields the rules read, then per SLI whether the filter
@@ -95,9 +103,10 @@ enum Command {
     ///
     /// Example: slipstream what-if -c config/demo.toml --logs logs/ --sli checkout-latency --target 0.995,0.999 --threshold 200ms,500ms
     WhatIf(WhatIfArgs),
-    /// Check the last periods of every SLO for the patterns that sink SLO programs — never at
-    /// risk, repeatedly missed, threshold below typical latency, low traffic, noisy alerts,
-    /// blind spots, no owner, no or stale review — each with evidence and a next step.
+    /// Check the last periods of every SLO for the patterns that sink SLO programs — every
+    /// event invalid, never at risk, repeatedly missed, threshold below typical latency, low
+    /// traffic, noisy alerts, blind spots, no owner, no or stale review — each with evidence
+    /// and a next step.
     ///
     /// Example: slipstream review -c config/demo.toml --records out/records.jsonl --periods 3
     Review(ReviewArgs),
@@ -161,6 +170,8 @@ struct BackfillArgs {
     #[arg(long)]
     to: Option<String>,
     /// Write JSONL records to this file (replacing it) instead of the configured sinks.
+    /// Files are written beside their target and renamed into place at the end: a failed
+    /// run, or one that could read no input, leaves them as they were.
     #[arg(long)]
     output: Option<PathBuf>,
     /// Worker threads (default: one per core).
@@ -173,6 +184,12 @@ struct BackfillArgs {
     /// for files that may be truncated while backfill reads them.
     #[arg(long)]
     no_mmap: bool,
+    /// Exit with status 3 when the summary warns of a wrong setup: an SLI that matched no
+    /// event, more than 1% of an SLI's events invalid, a field the rules name that never
+    /// appeared, most lines rejected, or nothing read. (Status 2, an input that could not
+    /// be read, comes first.)
+    #[arg(long)]
+    strict: bool,
     /// Log files or directories (searched recursively); `-` reads stdin. gzip and zstd are detected.
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -199,13 +216,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Validate { config } => validate(&config),
+        Command::Validate { config, effective } if effective => {
+            print!("{}", slipstream::config::effective(&load(&config)?));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { config, .. } => validate(&config),
         Command::Explain {
             config,
             lines,
             input,
         } => explain(&config, lines, &input),
-
         Command::Backfill(args) => run_backfill(args),
         Command::Run {
             config,
@@ -367,8 +387,8 @@ struct HistoryArgs {
 struct WhatIfArgs {
     #[command(flatten)]
     history: HistoryArgs,
-    /// Other targets, comma-separated: 0.995,0.999,0.9999.
-    #[arg(long, value_delimiter = ',')]
+    /// Other targets, comma-separated, as ratios or percentages: 0.995,0.999 or 99.5%,99.9%.
+    #[arg(long, value_delimiter = ',', value_parser = slipstream::config::parse_ratio)]
     target: Vec<f64>,
     /// Other thresholds for the duration in the good rule, comma-separated: 200ms,300ms
     /// (needs --logs: the threshold decides which events are good).
@@ -610,11 +630,16 @@ fn run_backfill(args: BackfillArgs) -> Result<ExitCode> {
     };
     let summary = backfill::run(&config, &opts)?;
     eprint!("{summary}");
-    if summary.errors.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
+    if !summary.errors.is_empty() {
         eprintln!("Some input could not be read (see above); exiting with status 2.");
         Ok(ExitCode::from(2))
+    } else if args.strict && !summary.warnings.is_empty() {
+        eprintln!(
+            "The setup looks wrong (see the warnings above); exiting with status 3 (--strict)."
+        );
+        Ok(ExitCode::from(3))
+    } else {
+        Ok(ExitCode::SUCCESS)
     }
 }
 

@@ -25,14 +25,15 @@ use anyhow::{bail, Context, Result};
 use crossbeam_channel::bounded;
 
 pub use input::{expand, open_decompressed, Input, InputError};
-pub use summary::{RejectExample, SliTotals, Summary};
+pub use summary::{RejectExample, SliTotals, Summary, Written};
 
 use crate::config::{Config, RecordKinds, SinkKind};
 use crate::dead_letter::{DeadLetters, Origin};
 use crate::decode::Reject;
 use crate::engine::{Accepted, Engine};
 use crate::record::{records, Objectives};
-use crate::sinks::file::FileSink;
+use crate::setup::Probe;
+use crate::sinks::file::{Keep, StagedFile};
 use crate::sinks::kafka::KafkaSink;
 use crate::sinks::postgres::PostgresSink;
 use crate::sinks::Sink;
@@ -64,6 +65,8 @@ pub struct Counts {
     pub rejected: [u64; Reject::ALL.len()],
     /// The first (input, line) rejected for each reason.
     pub first_rejected: [Option<(u32, u64)>; Reject::ALL.len()],
+    /// The first rejected line of all: where, why, and its text.
+    pub first_rejected_line: Option<((u32, u64), Reject, String)>,
 }
 
 impl Counts {
@@ -76,7 +79,28 @@ impl Counts {
         }
     }
 
+    /// Keeps `raw` when line `at` comes before the first rejected line so far.
+    fn first_line(&mut self, at: (u32, u64), reason: Reject, raw: &[u8]) {
+        if self
+            .first_rejected_line
+            .as_ref()
+            .is_none_or(|(f, ..)| at < *f)
+        {
+            let text = String::from_utf8_lossy(&raw[..raw.len().min(4096)]).into_owned();
+            self.first_rejected_line = Some((at, reason, text));
+        }
+    }
+
     fn merge(&mut self, o: &Counts) {
+        if let Some((at, reason, text)) = &o.first_rejected_line {
+            if self
+                .first_rejected_line
+                .as_ref()
+                .is_none_or(|(f, ..)| at < f)
+            {
+                self.first_rejected_line = Some((*at, *reason, text.clone()));
+            }
+        }
         self.lines += o.lines;
         self.accepted += o.accepted;
         self.out_of_range += o.out_of_range;
@@ -101,6 +125,18 @@ pub struct Outcome {
     pub dead_letters: Option<(String, u64)>,
     pub bytes: u64,
     pub elapsed: Duration,
+    /// What the engines noticed about the input, for the setup checks.
+    pub probe: Probe,
+    /// Whether `--from` or `--to` bounded the events.
+    pub ranged: bool,
+}
+
+impl Outcome {
+    /// Whether no input could be read at all: some input failed and not
+    /// one line was read from any.
+    pub fn nothing_read(&self) -> bool {
+        !self.errors.is_empty() && self.counts.lines == 0
+    }
 }
 
 /// Reads all inputs through the engine on `threads` workers.
@@ -153,23 +189,25 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
         drop(tx);
         let mut windows: Option<WindowSet> = None;
         let mut counts = Counts::default();
+        let mut probe = Probe::default();
         for w in workers {
-            let (set, c) = w
+            let (set, c, p) = w
                 .join()
                 .map_err(|_| anyhow::anyhow!("a backfill worker panicked"))?;
             counts.merge(&c);
+            probe.merge(&p);
             match &mut windows {
                 None => windows = Some(set),
                 Some(all) => all.merge(&set),
             }
         }
         let windows = windows.map_or_else(Vec::new, |mut w| w.take_until(i64::MAX));
-        anyhow::Ok((windows, counts))
+        anyhow::Ok((windows, counts, probe))
     });
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    let (windows, counts) = outcome?;
+    let (windows, counts, probe) = outcome?;
     let dead_letters = dead.finish().unwrap_or_else(|e| {
         errors.push(e);
         None
@@ -182,6 +220,8 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
         dead_letters,
         bytes: bytes_read.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
+        probe,
+        ranged: opts.from_ns.is_some() || opts.to_ns.is_some(),
     })
 }
 
@@ -289,7 +329,7 @@ fn worker(
     ledger: &ledger::Ledger,
     dead: &DeadLetterQueue<'_>,
     lines_done: &AtomicU64,
-) -> (WindowSet, Counts) {
+) -> (WindowSet, Counts, Probe) {
     let _abandon = ledger::AbandonOnPanic(ledger);
     let mut counts = Counts::default();
     // The rejected lines of the chunk being read, numbered once its first
@@ -334,23 +374,37 @@ fn worker(
         if let Some(first) = first_line {
             for (reason, i, range) in rejected.drain(..) {
                 counts.reject(reason, chunk.input, first + i);
-                match chunk.oversized() {
-                    Some(head) => dead.send(reason, chunk.input, first + i, head, true),
-                    None => dead.send(reason, chunk.input, first + i, &data[range], false),
-                }
+                let raw = chunk.oversized().unwrap_or(&data[range]);
+                counts.first_line((chunk.input, first + i), reason, raw);
+                dead.send(
+                    reason,
+                    chunk.input,
+                    first + i,
+                    raw,
+                    chunk.oversized().is_some(),
+                );
             }
         }
         // Left only when another worker panicked: the run fails anyway.
         rejected.clear();
         chunk.done(pool);
     }
-    (engine.into_windows(), counts)
+    let (windows, probe) = engine.into_parts();
+    (windows, counts, probe)
 }
 
 /// Runs the whole command: process, write records, build the summary.
+///
+/// Files (`--output` and `file` sinks) are written beside their target and
+/// renamed into place once every sink has its records; when no input could
+/// be read at all, nothing is written and every target stays as it was.
 pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     let mut sinks = open_sinks(config, opts)?;
     let outcome = process(config, opts)?;
+    if outcome.nothing_read() {
+        let kept = sinks.iter().map(|s| s.name()).collect();
+        return Ok(Summary::new(config, &outcome, Written::Kept(kept)));
+    }
     let mut objectives = history_before(config, opts, &outcome.windows)?;
     let records = records(config, &outcome.windows, &mut objectives);
     let mut written = Vec::new();
@@ -361,7 +415,11 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
             .with_context(|| format!("cannot write records to {}", sink.name()))?;
         written.push((sink.name(), n, started.elapsed()));
     }
-    Ok(Summary::new(config, &outcome, written))
+    for sink in &mut sinks {
+        sink.commit()
+            .with_context(|| format!("cannot put the records in place in {}", sink.name()))?;
+    }
+    Ok(Summary::new(config, &outcome, Written::Records(written)))
 }
 
 /// The objectives as the configured sinks' history left them before the
@@ -386,7 +444,7 @@ fn history_before(config: &Config, opts: &Options, windows: &[Window]) -> Result
 /// out: alerts of the past are history, not news to page anyone with.
 fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<Box<dyn Sink>>> {
     if let Some(path) = &opts.output {
-        let sink = FileSink::create(path, RecordKinds::default())
+        let sink = StagedFile::new(path, RecordKinds::default(), Keep::Replace)
             .with_context(|| format!("cannot create the output file {}", path.display()))?;
         return Ok(vec![Box::new(sink)]);
     }
@@ -400,10 +458,10 @@ fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<Box<dyn Sink>>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for s in &config.sinks {
         match &s.kind {
-            SinkKind::File { path } => sinks
-                .push(Box::new(FileSink::append(path, s.records).with_context(
-                    || format!("cannot open the file sink {}", path.display()),
-                )?)),
+            SinkKind::File { path } => sinks.push(Box::new(
+                StagedFile::new(path, s.records, Keep::Append)
+                    .with_context(|| format!("cannot open the file sink {}", path.display()))?,
+            )),
             SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
             SinkKind::Kafka { topic } => {
                 let base = kafka.as_ref().with_context(|| {

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{Counts, Outcome};
 use crate::config::Config;
 use crate::decode::Reject;
+use crate::setup::{self, FirstRejected, Observed, SliCounts, Warning};
 
 /// A progress bar over input bytes with the line rate, drawn on stderr only
 /// when it is a terminal. A ticker thread refreshes it from the counters.
@@ -78,6 +79,16 @@ pub struct SliTotals {
     pub invalid: u64,
 }
 
+/// What became of the records.
+#[derive(Debug, Clone)]
+pub enum Written {
+    /// Per sink: its name, how many records, and how long it took.
+    Records(Vec<(String, usize, Duration)>),
+    /// Nothing was written, since no input could be read: these targets
+    /// were left as they were.
+    Kept(Vec<String>),
+}
+
 /// The end-of-run report.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -87,14 +98,17 @@ pub struct Summary {
     pub rejected: Vec<RejectExample>,
     pub slis: Vec<SliTotals>,
     pub errors: Vec<super::InputError>,
-    pub written: Vec<(String, usize, Duration)>,
+    pub written: Written,
     /// Where the rejected lines went, and how many.
     pub dead_letters: Option<(String, u64)>,
     pub elapsed: Duration,
+    /// Signs of a wrong setup (see [`crate::setup`]); none when no input
+    /// could be read, which is an error of its own.
+    pub warnings: Vec<Warning>,
 }
 
 impl Summary {
-    pub fn new(config: &Config, o: &Outcome, written: Vec<(String, usize, Duration)>) -> Summary {
+    pub fn new(config: &Config, o: &Outcome, written: Written) -> Summary {
         let name_of = |input: u32| {
             o.inputs
                 .get(input as usize)
@@ -129,7 +143,43 @@ impl Summary {
                 t.invalid += s.invalid;
             }
         }
+        let warnings = if o.nothing_read() {
+            Vec::new()
+        } else {
+            let counts: Vec<SliCounts> = slis
+                .iter()
+                .map(|s| SliCounts {
+                    total: s.total,
+                    good: s.good,
+                    bad: s.bad,
+                    invalid: s.invalid,
+                })
+                .collect();
+            let c = &o.counts;
+            let first_rejected =
+                c.first_rejected_line
+                    .as_ref()
+                    .map(|((input, line), reason, text)| FirstRejected {
+                        at: format!("{}:{line}", name_of(*input)),
+                        reason: *reason,
+                        text: text.clone(),
+                    });
+            setup::check(
+                config,
+                &Observed {
+                    lines: c.lines,
+                    decoded: c.accepted + c.out_of_range,
+                    counted: c.accepted,
+                    rejected: c.rejected.iter().sum(),
+                    first_rejected,
+                    slis: &counts,
+                    probe: &o.probe,
+                    range: o.ranged.then_some("in --from/--to"),
+                },
+            )
+        };
         Summary {
+            warnings,
             inputs: o.inputs.len(),
             bytes: o.bytes,
             counts: o.counts.clone(),
@@ -202,15 +252,27 @@ impl fmt::Display for Summary {
                 s.name, s.windows, s.total, s.good, s.bad, s.invalid, compliance
             )?;
         }
-        for (sink, n, took) in &self.written {
-            writeln!(
+        match &self.written {
+            Written::Records(written) => {
+                for (sink, n, took) in written {
+                    writeln!(
+                        f,
+                        "Wrote {n} records to {sink} in {:.2} s.",
+                        took.as_secs_f64()
+                    )?;
+                }
+            }
+            Written::Kept(kept) => writeln!(
                 f,
-                "Wrote {n} records to {sink} in {:.2} s.",
-                took.as_secs_f64()
-            )?;
+                "No input could be read: nothing was written, and {} kept what it held.",
+                kept.join(", ")
+            )?,
         }
         if let Some((dest, n)) = &self.dead_letters {
             writeln!(f, "Wrote {n} dead letters to {dest}.")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
         }
         for e in &self.errors {
             writeln!(

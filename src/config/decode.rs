@@ -171,6 +171,8 @@ impl Validator<'_> {
             latency_field: path(&f.latency, &spec.latency, "decode.fields.latency")?,
             latency_unit,
             spec,
+            log_format: d.log_format.as_ref().map(|s| s.get_ref().clone()),
+            pattern: d.pattern.as_ref().map(|s| s.get_ref().clone()),
         })
     }
 }

@@ -9,6 +9,7 @@
 
 mod alerts;
 mod decode;
+mod effective;
 mod error;
 pub mod raw;
 mod validate;
@@ -22,6 +23,7 @@ pub use alerts::{
     effective_pairs, period_secs, span_name, threshold_text, AlertPair, AlertPolicy, Severity,
     DEFAULT_MIN_EVENTS, WORKBOOK_PAIRS,
 };
+pub use effective::effective;
 pub use error::{ConfigError, SourceMap};
 use raw::RawConfig;
 pub use validate::expand_env;
@@ -54,6 +56,24 @@ pub struct KafkaSource {
     pub group_id: String,
     /// Passed to librdkafka as-is. Values of secret keys never print.
     pub librdkafka: BTreeMap<String, String>,
+}
+
+/// A ratio as the configuration and the command line take it: `0.999`, or
+/// a percentage, `99.9%` (divided by 100).
+pub fn parse_ratio(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    // `99.9%` is read as `99.9e-2`: the nearest float to 0.999, as `0.999`
+    // is, where 99.9 / 100 would be one float off.
+    let number = match t.strip_suffix('%') {
+        Some(n) if !n.contains(['e', 'E']) => format!("{}e-2", n.trim_end()),
+        Some(_) => String::new(),
+        None => t.to_string(),
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{text}` is not a ratio like 0.999 or a percentage like 99.9%"))
 }
 
 /// True for librdkafka keys whose values are secrets.
@@ -95,6 +115,10 @@ pub struct DecodeConfig {
     /// envoy: the server's own format string) or `pattern` (regex: named
     /// groups), compiled: the columns a line has and how to split it.
     pub spec: crate::decode::Spec,
+    /// `log_format` as written, for `validate --effective`.
+    pub log_format: Option<String>,
+    /// `pattern` as written, for `validate --effective`.
+    pub pattern: Option<String>,
     /// Lines or messages larger than this are rejected as `too_large`.
     pub max_event_bytes: usize,
     /// The field of the timestamp role; the format's own by default
@@ -127,6 +151,22 @@ pub enum TimestampFormat {
     Clf,
     /// A strftime format (chrono's syntax).
     Strftime(String),
+}
+
+impl TimestampFormat {
+    /// The value as `decode.fields.timestamp_format` takes it.
+    pub fn name(&self) -> &str {
+        match self {
+            TimestampFormat::Rfc3339 => "rfc3339",
+            TimestampFormat::Clf => "clf",
+            TimestampFormat::Unix(UnixUnit::Auto) => "auto",
+            TimestampFormat::Unix(UnixUnit::Seconds) => "unix_s",
+            TimestampFormat::Unix(UnixUnit::Millis) => "unix_ms",
+            TimestampFormat::Unix(UnixUnit::Micros) => "unix_us",
+            TimestampFormat::Unix(UnixUnit::Nanos) => "unix_ns",
+            TimestampFormat::Strftime(f) => f,
+        }
+    }
 }
 
 /// `decode.fields.latency_unit`.

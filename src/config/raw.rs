@@ -109,7 +109,7 @@ pub struct RawSli {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawObjective {
-    pub target: Spanned<f64>,
+    pub target: Spanned<Ratio>,
     pub window: SpanStr,
     pub method: Option<SpanStr>,
     pub timezone: Option<SpanStr>,
@@ -119,6 +119,36 @@ pub struct RawObjective {
     pub alert_min_events: Option<Spanned<toml::Value>>,
     /// Gone: `[[sli.alerts.pairs]]` with a burn rate. Kept to say so.
     pub alert: Option<Spanned<toml::Value>>,
+}
+
+/// A ratio written as a number (`0.999`) or as a percentage string
+/// (`"99.9%"`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ratio(pub f64);
+
+impl<'de> Deserialize<'de> for Ratio {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ratio, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Ratio;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ratio like 0.999 or a percentage like \"99.9%\"")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Ratio, E> {
+                Ok(Ratio(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Ratio, E> {
+                Ok(Ratio(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Ratio, E> {
+                Ok(Ratio(v as f64))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Ratio, E> {
+                super::parse_ratio(v).map(Ratio).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// `[sli.alerts]`: how the SLI's objective alerts.

@@ -464,3 +464,16 @@ fn breakdown_fields_and_limit_are_checked() {
     let e = parse(&format!("{head}breakdown_limit = 0\n")).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("sli[0].breakdown_limit"), "{e}");
 }
+
+#[test]
+fn ratios_are_read_as_numbers_or_percentages() {
+    use super::parse_ratio;
+    assert_eq!(parse_ratio("0.999"), Ok(0.999));
+    assert_eq!(parse_ratio("99.9%"), Ok(0.999));
+    assert_eq!(parse_ratio(" 99 % "), Ok(0.99));
+    assert_eq!(parse_ratio("100%"), Ok(1.0));
+    for bad in ["", "%", "99x%", "abc", "inf", "NaN%"] {
+        let e = parse_ratio(bad).expect_err(bad);
+        assert!(e.contains("percentage like 99.9%"), "{e}");
+    }
+}

@@ -272,7 +272,7 @@ impl Validator<'_> {
         size_secs: i64,
     ) -> Result<Objective, ConfigError> {
         let field = |f: &str| format!("sli[{i}].objective.{f}");
-        let target = *o.target.get_ref();
+        let target = o.target.get_ref().0;
         if !(target > 0.0 && target < 1.0) {
             return Err(self.err(
                 o.target.span(),
@@ -567,11 +567,12 @@ fn parse_slice(text: &str, percentiles: &[Percentile]) -> Result<SliceRule, Stri
     .find_map(|&(sym, op)| text.split_once(sym).map(|(m, v)| (m.trim(), op, v.trim())))
     .ok_or_else(|| format!("`{text}`: {usage}"))?;
     if metric == "compliance" {
-        let threshold: f64 = value
-            .parse()
+        let threshold: f64 = super::parse_ratio(value)
             .ok()
             .filter(|t: &f64| (0.0..=1.0).contains(t))
-            .ok_or_else(|| format!("`{value}` is not a ratio in 0..1"))?;
+            .ok_or_else(|| {
+                format!("`{value}` is not a ratio in 0..1 like 0.99, or a percentage like 99%")
+            })?;
         return Ok(SliceRule::Compliance { op, threshold });
     }
     if !metric.starts_with('p') {

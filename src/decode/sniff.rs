@@ -57,6 +57,8 @@ pub fn sniff(line: &str) -> Option<&'static str> {
                 latency_field: spec.latency.clone(),
                 latency_unit: spec.latency_unit,
                 spec,
+                log_format: None,
+                pattern: None,
             };
             Some((format.name(), TextDecoder::new(&d, std::iter::empty())))
         })

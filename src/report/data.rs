@@ -18,8 +18,12 @@ use crate::time::parse_rfc3339_str;
 pub struct WindowRow {
     pub sli: String,
     pub start_ns: i64,
+    /// Events that matched the SLI's filter: good, bad and invalid.
+    pub total: u64,
     pub good: u64,
     pub bad: u64,
+    /// Events the `good` rule could not judge.
+    pub invalid: u64,
     /// The window's median latency in milliseconds, when it has one.
     pub latency_p50: Option<f64>,
     /// Per breakdown field, the values of the bad events and their counts.
@@ -204,8 +208,10 @@ impl Records {
                 windows.push(WindowRow {
                     sli: sli.name.clone(),
                     start_ns: w.start_ns,
+                    total: sw.total,
                     good: sw.good,
                     bad: sw.bad,
+                    invalid: sw.invalid,
                     latency_p50: rec.latency.and_then(|l| {
                         l.percentiles
                             .into_iter()
@@ -264,11 +270,15 @@ pub(crate) fn logs_options(inputs: &[String]) -> crate::backfill::Options {
 }
 
 fn window_row(m: &Map<String, Value>) -> Option<WindowRow> {
+    let (good, bad) = (count(m, "good")?, count(m, "bad")?);
+    let invalid = count(m, "invalid").unwrap_or(0);
     Some(WindowRow {
         sli: text(m, "sli")?,
         start_ns: time(m, "window_start")?,
-        good: count(m, "good")?,
-        bad: count(m, "bad")?,
+        total: count(m, "total").unwrap_or(good + bad + invalid),
+        good,
+        bad,
+        invalid,
         latency_p50: num(m, "latency_p50"),
         breakdown: breakdown(m.get("breakdown")),
     })

@@ -22,6 +22,8 @@ pub struct Text {
     pub missed: &'static str,
     /// sli
     pub no_traffic: &'static str,
+    /// sli, events
+    pub all_invalid: &'static str,
     pub unit_requests: &'static str,
     pub unit_slices: &'static str,
     pub objective: &'static str,
@@ -73,6 +75,7 @@ pub const EN: Text = Text {
     met_no_outage: "{} met its goal: {} of {} were good against a {} target; {} of the error budget is left.",
     missed: "{} missed its goal: {} of {} were good against a {} target; the error budget is overspent by {} ({} bad events too many).",
     no_traffic: "{} saw no traffic in this period: there is nothing to judge.",
+    all_invalid: "{} cannot be judged in this period: all {} events were invalid for this SLI (a field its rule needs is missing or of another type; `slipstream backfill` over the logs names it).",
     unit_requests: "requests",
     unit_slices: "time slices",
     objective: "Objective",
@@ -147,6 +150,7 @@ pub const JA: Text = Text {
     met_no_outage: "{}は目標を達成しました：{}の{}が良好でした（目標 {}）。エラーバジェットは{}残っています。",
     missed: "{}は目標を達成できませんでした：{}の{}が良好でした（目標 {}）。エラーバジェットを{}超過しています（不良イベントが{}件多すぎます）。",
     no_traffic: "{}はこの期間にトラフィックがありませんでした：判断できる材料がありません。",
+    all_invalid: "{}はこの期間に判定できません：このSLIの{}件のイベントはすべて無効でした（ルールが必要とするフィールドが欠けているか型が違います。ログに対して`slipstream backfill`を実行するとそのフィールドが分かります）。",
     unit_requests: "リクエスト",
     unit_slices: "時間スライス",
     objective: "目標",
@@ -224,6 +228,7 @@ impl Text {
             self.met_no_outage,
             self.missed,
             self.no_traffic,
+            self.all_invalid,
             self.unit_requests,
             self.unit_slices,
             self.objective,

@@ -37,6 +37,27 @@ pub(crate) fn pct_trimmed(ratio: f64, decimals: usize) -> String {
     format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
+/// How many events SLI `sli` had when every one of them was invalid (its
+/// window records show events, but none good or bad): `None` when some
+/// event was judged, or none matched. Said instead of "no traffic", which
+/// would hide a field the rule cannot read.
+pub fn all_invalid(records: &Records, sli: &str) -> Option<u64> {
+    let (mut total, mut judged) = (0u64, 0u64);
+    for w in records.windows.iter().filter(|w| w.sli == sli) {
+        total += w.total;
+        judged += w.good + w.bad;
+    }
+    (total > 0 && judged == 0).then_some(total)
+}
+
+/// "all 50,000 events were invalid for this SLI: ..." with its next step.
+pub fn all_invalid_text(events: u64) -> String {
+    format!(
+        "all {} events were invalid for this SLI: a field its `good` rule needs is missing or of another type in every event; `slipstream backfill` over the logs names the field and a value it held",
+        crate::setup::thousands(events)
+    )
+}
+
 /// What a source of records holds against the configuration a report is
 /// made with. An error when it has records but none of an SLI that the
 /// configuration names: they were written with another configuration, and
@@ -97,6 +118,8 @@ pub struct SloReport {
     pub incidents: Vec<Incident>,
     /// When alerts fired, for the burn-rate chart.
     pub fired_at: Vec<i64>,
+    /// How many events there were when every one was invalid ([`all_invalid`]).
+    pub all_invalid: Option<u64>,
 }
 
 /// One alert episode: from `firing` to `resolved` (or still open).
@@ -223,6 +246,7 @@ fn sli_report(sli: &crate::config::Sli, records: &Records) -> SloReport {
         description: sli.description.clone(),
         owner: sli.owner.clone(),
         last: series.last().cloned(),
+        all_invalid: all_invalid(records, &sli.name),
         daily: daily.into_iter().map(|(d, (g, b))| (d, g, b)).collect(),
         period,
         incidents,

@@ -70,6 +70,10 @@ fn number(v: f64) -> String {
 
 /// The headline sentence of one SLI.
 fn headline(s: &SloReport, t: &Text) -> String {
+    let judged = s.last.as_ref().is_some_and(|l| l.compliance.is_some());
+    if let (Some(n), false) = (s.all_invalid, judged) {
+        return fill(t.all_invalid, &[&s.sli, &crate::setup::thousands(n)]);
+    }
     let Some(last) = &s.last else {
         return fill(t.no_traffic, &[&s.sli]);
     };

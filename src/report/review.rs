@@ -52,6 +52,16 @@ pub fn review_sli(
 ) -> Result<Vec<Flag>> {
     let s = &config.slis[sli];
     let mut flags = Vec::new();
+    if let Some(n) = super::all_invalid(records, &s.name) {
+        flags.push(Flag {
+            name: "all-invalid",
+            evidence: format!(
+                "all {} events were invalid for this SLI: none was good or bad, so no period can be judged",
+                crate::setup::thousands(n)
+            ),
+            next: "find the field the `good` rule cannot read (`slipstream backfill` over the logs names it and a value it held), then map it in [decode.fields] or fix the rule".into(),
+        });
+    }
     config_flags(s, opts, &mut flags);
     let Some(o) = s
         .objective

@@ -83,11 +83,18 @@ pub fn suggest(
     let got = compliances(&current);
     let mut reasons = Vec::new();
     if got.is_empty() {
+        let reason = match super::all_invalid(records, &s.name) {
+            Some(n) => format!(
+                "{}; keep the target until the events can be judged",
+                super::all_invalid_text(n)
+            ),
+            None => "no traffic in the history: keep the target until there is some".into(),
+        };
         return Ok(Suggestion {
             sli: s.name.clone(),
             target: o.target,
             threshold: None,
-            reasons: vec!["no traffic in the history: keep the target until there is some".into()],
+            reasons: vec![reason],
         });
     }
     let worst = got.iter().copied().fold(1.0, f64::min);

@@ -222,32 +222,6 @@ impl Node {
         }
     }
 
-    /// Every slot the node reads, in the order written, each once.
-    pub(super) fn slots(&self, out: &mut Vec<usize>) {
-        let mut push = |slot: usize| {
-            if !out.contains(&slot) {
-                out.push(slot);
-            }
-        };
-        match self {
-            Node::Const(_) => {}
-            Node::Not(inner) => inner.slots(out),
-            Node::All(items) | Node::Any(items) => items.iter().for_each(|n| n.slots(out)),
-            Node::Slots { lhs, rhs, .. } => {
-                push(*lhs);
-                push(*rhs);
-            }
-            Node::Truthy(slot)
-            | Node::Exists(slot)
-            | Node::Num { slot, .. }
-            | Node::Str { slot, .. }
-            | Node::Bool { slot, .. }
-            | Node::Null { slot, .. }
-            | Node::Regex { slot, .. }
-            | Node::In { slot, .. } => push(*slot),
-        }
-    }
-
     /// `&&` over `items`, flattening nested `&&`s; one item stays itself.
     pub(super) fn all(items: Vec<Node>) -> Node {
         Node::join(items, true)
@@ -330,6 +304,83 @@ impl Node {
             Node::All(items) => decided_by(items, false, values),
             Node::Any(items) => decided_by(items, true, values),
             leaf => leaf.eval(values),
+        }
+    }
+}
+
+/// Why a rule could not decide an event: the slot of the first comparison
+/// that met a missing value or one of another type, and what it needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undecided {
+    pub slot: usize,
+    /// The type the comparison needed: "number", "string", "bool", or
+    /// "a value" when the field was missing and any type would do.
+    pub needs: &'static str,
+}
+
+impl Node {
+    /// Every slot the rule reads, in the order it names them.
+    pub(super) fn slots(&self, out: &mut Vec<usize>) {
+        let mut push = |s: usize| {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        };
+        match self {
+            Node::Const(_) => {}
+            Node::Not(n) => n.slots(out),
+            Node::All(items) | Node::Any(items) => items.iter().for_each(|n| n.slots(out)),
+            Node::Slots { lhs, rhs, .. } => {
+                push(*lhs);
+                push(*rhs);
+            }
+            Node::Truthy(slot)
+            | Node::Exists(slot)
+            | Node::Num { slot, .. }
+            | Node::Str { slot, .. }
+            | Node::Bool { slot, .. }
+            | Node::Null { slot, .. }
+            | Node::Regex { slot, .. }
+            | Node::In { slot, .. } => push(*slot),
+        }
+    }
+
+    /// The first leaf that evaluates to unknown over `values`, for a rule
+    /// that did: only called for an event found invalid, so never on the
+    /// hot path.
+    pub(super) fn undecided(&self, values: &[Option<Value<'_>>]) -> Option<Undecided> {
+        if self.eval(values).is_some() {
+            return None;
+        }
+        let at = |slot: usize, needs: &'static str| {
+            let needs = if get(values, slot).is_none() {
+                "a value"
+            } else {
+                needs
+            };
+            Some(Undecided { slot, needs })
+        };
+        match self {
+            Node::Const(_) | Node::Exists(_) => None,
+            Node::Not(n) => n.undecided(values),
+            Node::All(items) | Node::Any(items) => items.iter().find_map(|n| n.undecided(values)),
+            Node::Truthy(slot) | Node::Bool { slot, .. } => at(*slot, "bool"),
+            Node::Num { slot, .. } => at(*slot, "number"),
+            Node::Str { slot, .. } | Node::Regex { slot, .. } => at(*slot, "string"),
+            Node::Null { slot, .. } => at(*slot, "a value"),
+            Node::In { slot, set, .. } => {
+                let needs = if set.nums.is_empty() {
+                    "string"
+                } else {
+                    "number"
+                };
+                at(*slot, needs)
+            }
+            Node::Slots { lhs, rhs, .. } => match (get(values, *lhs), get(values, *rhs)) {
+                (None, _) => at(*lhs, "a value"),
+                (_, None) => at(*rhs, "a value"),
+                (Some(_), Some(b)) => at(*lhs, b.type_name()),
+            },
         }
     }
 }

@@ -40,6 +40,8 @@ use std::fmt;
 
 use crate::event::{FieldTable, Value};
 
+pub use eval::Undecided;
+
 /// A compiled rule: immutable, cheap to clone, safe to share between threads.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -67,12 +69,20 @@ impl Rule {
         self.root.eval(values)
     }
 
-    /// The slots the rule reads, in the order they are written, each once:
-    /// what `slipstream explain` shows beside a verdict.
+    /// The slots the rule reads (roles included), in the order they are
+    /// written, each once: what `slipstream explain` and the setup warnings
+    /// show beside a verdict.
     pub fn slots(&self) -> Vec<usize> {
         let mut out = Vec::new();
         self.root.slots(&mut out);
         out
+    }
+
+    /// Why the rule yields `None` over `values`: the first comparison that
+    /// met a missing value or a value of another type. `None` when the rule
+    /// decides. Meant for the rare invalid event, not for every event.
+    pub fn undecided(&self, values: &[Option<Value<'_>>]) -> Option<Undecided> {
+        self.root.undecided(values)
     }
 
     /// The rule as the user wrote it.

@@ -18,6 +18,12 @@ pub trait Sink: Send {
     /// acknowledged (fsynced, delivered). Writing the same records again is
     /// harmless: they carry the same keys and numbers.
     fn write(&mut self, records: &[Record]) -> anyhow::Result<usize>;
+
+    /// Makes what was written visible, for sinks that stage it first (a
+    /// backfill's files); the others have nothing left to do.
+    fn commit(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Rebuilds `objectives` from the window records already written to the

@@ -175,9 +175,16 @@ pub trait StreamState: Send {
     }
     /// Metrics of the stage beyond the common ones, in Prometheus text.
     fn render_metrics(&self, _now: Instant, _out: &mut String) {}
+    /// What the stage's engine noticed about its input, when it decodes.
+    fn probe(&self) -> Option<&crate::setup::Probe> {
+        None
+    }
 }
 
 impl StreamState for Job {
+    fn probe(&self) -> Option<&crate::setup::Probe> {
+        Some(self.engine.probe())
+    }
     fn assign(&mut self, key: PartitionKey, checkpoint: Option<Checkpoint>, now: Instant) {
         Job::assign(self, key, checkpoint, now);
     }

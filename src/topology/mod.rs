@@ -133,6 +133,8 @@ struct Runner<'a> {
     last_commit: Instant,
     /// Objective state; rebuilt from the file sink's records at start.
     objectives: Objectives,
+    /// The setup checks, run once after the first minutes.
+    watch: crate::setup::Watch,
 }
 
 /// Runs the stream job until `shutdown` is set. Returns once offsets are
@@ -248,6 +250,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         prove_membership: false,
         last_commit: Instant::now(),
         objectives,
+        watch: crate::setup::Watch::new(config),
     };
     let result = runner.main_loop();
     let finished = runner.finish();
@@ -413,6 +416,7 @@ impl Runner<'_> {
         match closed {
             Closed::Windows(w) => {
                 windows = w.len();
+                self.watch.add(&w);
                 records_into(
                     self.config,
                     &w,
@@ -663,6 +667,23 @@ impl Runner<'_> {
         let now = Instant::now();
         {
             let job = self.shared.job();
+            // The ingest stage closes no whole window: only a whole job checks.
+            let watching = self.role == Role::All && !self.watch.done();
+            if let (Some(probe), true) = (job.probe(), watching) {
+                match self.watch.check(self.config, probe) {
+                    Some([]) => info!(
+                        events = probe.events(),
+                        "The setup checks found nothing wrong."
+                    ),
+                    Some(warnings) => {
+                        for w in warnings {
+                            let sli = w.sli.as_deref().unwrap_or("");
+                            warn!(kind = w.kind, sli, "Setup: {}.", w.message);
+                        }
+                    }
+                    None => {}
+                }
+            }
             self.stats.open_windows = job.open_windows() as u64;
             self.stats.watermark_seconds = job.watermark(now).map(|w| w as f64 / 1e9);
             let f = job.frontier_ns();
@@ -689,6 +710,9 @@ impl Runner<'_> {
         self.stats.objectives = self.objectives.gauges(self.config);
         let mut text = self.stats.render();
         self.shared.job().render_metrics(now, &mut text);
+        if self.role == Role::All {
+            self.watch.render_metrics(&mut text);
+        }
         self.render_stage(&mut text);
         self.telemetry.publish(text);
         if !self.sink_failing {

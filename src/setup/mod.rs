@@ -1,0 +1,370 @@
+//! Setup checks: a configuration that does not fit its logs gives empty or
+//! invalid numbers without failing, so after a backfill (and early in a
+//! stream job) the counts are judged and each sign of a wrong setup becomes
+//! a [`Warning`] that says what was seen and what to change:
+//!
+//! - `no_events`: nothing was read (an empty input, every event outside
+//!   `--from/--to`);
+//! - `rejected`: most lines were rejected — what the first one looks like
+//!   and which format would read it;
+//! - `no_match`: an SLI matched no event;
+//! - `invalid`: more than 1% of an SLI's events were invalid — the role or
+//!   field, and one value it held;
+//! - `unknown_field`: a field that an SLI's rules name never appeared —
+//!   with the fields that did, nearest first.
+//!
+//! The engine gathers what these need in a [`Probe`] as it reads, at almost
+//! no cost per event (see [`probe`]).
+
+pub mod probe;
+mod sniff;
+pub mod watch;
+
+use std::fmt;
+
+pub use probe::Probe;
+pub use sniff::{distance, edit_distance, nearest, sniff_format};
+pub use watch::Watch;
+
+use crate::config::Config;
+use crate::decode::Reject;
+use crate::event::{LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
+
+/// An SLI's share of invalid events above which it is warned about.
+pub const INVALID_SHARE: f64 = 0.01;
+
+/// One sign of a wrong setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// `no_events`, `rejected`, `no_match`, `invalid` or `unknown_field`.
+    pub kind: &'static str,
+    /// The SLI concerned, for the kinds that concern one.
+    pub sli: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Counts of one SLI over what was read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SliCounts {
+    pub total: u64,
+    pub good: u64,
+    pub bad: u64,
+    pub invalid: u64,
+}
+
+/// The first rejected line: where, why, and its text.
+#[derive(Debug, Clone)]
+pub struct FirstRejected {
+    /// `input:line`, or a partition and offset; empty when unknown.
+    pub at: String,
+    pub reason: Reject,
+    pub text: String,
+}
+
+/// What a run read, as the checks need it.
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    pub lines: u64,
+    /// Lines that became events (in `--from/--to` or not).
+    pub decoded: u64,
+    /// Events counted in windows.
+    pub counted: u64,
+    pub rejected: u64,
+    pub first_rejected: Option<FirstRejected>,
+    /// Per SLI, in the configuration's order.
+    pub slis: &'a [SliCounts],
+    pub probe: &'a Probe,
+    /// Where `decoded` and `counted` differ, what bounded the events
+    /// (`--from/--to`).
+    pub range: Option<&'a str>,
+}
+
+/// The format `[decode] format` names.
+fn configured_format(config: &Config) -> &'static str {
+    config.decode.spec.format.name()
+}
+
+/// Every warning `seen` calls for, in a stable order: the input's, then
+/// each SLI's in the configuration's order.
+pub fn check(config: &Config, seen: &Observed<'_>) -> Vec<Warning> {
+    let mut out = Vec::new();
+    if seen.lines > 0 && seen.rejected * 2 > seen.lines {
+        out.push(rejected(config, seen));
+    }
+    if seen.decoded == 0 {
+        if seen.rejected == 0 {
+            out.push(Warning {
+                kind: "no_events",
+                sli: None,
+                message: "the input held no line: nothing was counted; check the input paths"
+                    .into(),
+            });
+        }
+        return out;
+    }
+    if seen.counted == 0 {
+        out.push(Warning {
+            kind: "no_events",
+            sli: None,
+            message: format!(
+                "none of the {} events read fell {}: nothing was counted",
+                thousands(seen.decoded),
+                seen.range.unwrap_or("in the time range")
+            ),
+        });
+        return out;
+    }
+    for (i, (sli, counts)) in config.slis.iter().zip(seen.slis).enumerate() {
+        let unknown = unknown_fields(config, seen.probe, i);
+        if counts.total == 0 {
+            let filter = sli.filter.as_ref().map_or("", |f| f.source());
+            let mut message = format!(
+                "SLI \"{}\" matched none of the {} events counted; its filter is `{filter}`",
+                sli.name,
+                thousands(seen.counted)
+            );
+            if !unknown.is_empty() {
+                message.push_str(" (a field it names never appeared: see below)");
+            }
+            out.push(Warning {
+                kind: "no_match",
+                sli: Some(sli.name.clone()),
+                message,
+            });
+        } else if counts.invalid as f64 > INVALID_SHARE * counts.total as f64 {
+            out.push(invalid(config, seen.probe, i, counts));
+        }
+        for message in unknown {
+            out.push(Warning {
+                kind: "unknown_field",
+                sli: Some(sli.name.clone()),
+                message,
+            });
+        }
+    }
+    out
+}
+
+/// The field a slot reads: the mapped field of a role, or the path.
+fn field_of(config: &Config, slot: usize) -> (Option<&'static str>, String) {
+    let d = &config.decode;
+    match slot {
+        TIMESTAMP_SLOT => (Some("timestamp"), d.timestamp_field.clone()),
+        STATUS_SLOT => (Some("status"), d.status_field.clone()),
+        LATENCY_SLOT => (Some("latency"), d.latency_field.clone()),
+        _ => (
+            None,
+            config
+                .fields
+                .paths()
+                .find(|(s, _)| *s == slot)
+                .map_or_else(|| format!("#{slot}"), |(_, p)| p.to_string()),
+        ),
+    }
+}
+
+/// `"name" (the status role, [decode.fields] status)` or `"path"`.
+fn describe(config: &Config, slot: usize) -> String {
+    match field_of(config, slot) {
+        (Some(role), field) => {
+            format!("{role}: field \"{field}\"")
+        }
+        (None, field) => format!("field \"{field}\""),
+    }
+}
+
+fn rejected(config: &Config, seen: &Observed<'_>) -> Warning {
+    let mut message = format!(
+        "{} of {} lines were rejected",
+        thousands(seen.rejected),
+        thousands(seen.lines)
+    );
+    let Some(first) = &seen.first_rejected else {
+        return Warning {
+            kind: "rejected",
+            sli: None,
+            message,
+        };
+    };
+    let at = if first.at.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", first.at)
+    };
+    message.push_str(&format!(
+        "; the first ({}{at}) reads `{}`",
+        first.reason,
+        probe::cut(&first.text)
+    ));
+    let configured = configured_format(config);
+    let ts = &config.decode.timestamp_field;
+    match (sniff_format(&first.text), first.reason) {
+        (Some(f), Reject::NoTimestamp) if f == configured => {
+            message.push_str(&format!(
+                ": it has no field \"{ts}\", which [decode.fields] timestamp names as the event time"
+            ));
+            let fields: Vec<String> = seen.probe.fields.iter().cloned().collect();
+            message.push_str(&did_you_mean(ts, &fields));
+        }
+        (Some(f), Reject::BadTimestamp) if f == configured => message.push_str(&format!(
+            ": its field \"{ts}\" is not a time in the form [decode.fields] timestamp_format = \"{}\" reads",
+            config.decode.timestamp_format.name()
+        )),
+        (Some(f), _) if f != configured => message.push_str(&format!(
+            ": it looks like `{f}`, and this configuration reads `{configured}`; set [decode] format = \"{f}\""
+        )),
+        (None, Reject::NotJson | Reject::NotObject) => message.push_str(&format!(
+            ": it is not a JSON object, which is what [decode] format = \"{configured}\" reads"
+        )),
+        _ => {}
+    }
+    Warning {
+        kind: "rejected",
+        sli: None,
+        message,
+    }
+}
+
+fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warning {
+    let sli = &config.slis[i];
+    let share = 100.0 * counts.invalid as f64 / counts.total as f64;
+    let mut message = if counts.invalid == counts.total {
+        format!(
+            "SLI \"{}\": all {} events were invalid (neither good nor bad, so its numbers are empty)",
+            sli.name,
+            thousands(counts.total)
+        )
+    } else {
+        format!(
+            "SLI \"{}\": {} of its {} events ({share:.1}%) were invalid (neither good nor bad)",
+            sli.name,
+            thousands(counts.invalid),
+            thousands(counts.total)
+        )
+    };
+    if let Some(Some(ex)) = probe.invalid.get(i) {
+        let slot = ex.undecided.slot;
+        let what = describe(config, slot);
+        let rule = sli.good.source();
+        match &ex.held {
+            None => message.push_str(&format!(
+                "; {what} is missing from the event, and `{rule}` needs it"
+            )),
+            Some((value, ty)) => {
+                let article = if ex.undecided.needs.starts_with('a') {
+                    ""
+                } else {
+                    "a "
+                };
+                let held = if *ty == "null" {
+                    "null".to_string()
+                } else {
+                    format!("{value}, a {ty}")
+                };
+                message.push_str(&format!(
+                    "; {what} holds {held}, where `{rule}` needs {article}{}",
+                    ex.undecided.needs
+                ));
+            }
+        }
+        let quoted_number = ex.held.as_ref().is_some_and(|(v, ty)| {
+            *ty == "string" && ex.undecided.needs == "number" && {
+                let inner = v.trim_matches('"');
+                inner.parse::<f64>().is_ok()
+            }
+        });
+        match field_of(config, slot) {
+            _ if quoted_number => message.push_str(
+                "; that is a number written as a string: have the server log it unquoted, or compare it with a string in the rule",
+            ),
+            (Some(role), _) if slot != TIMESTAMP_SLOT => message.push_str(&format!(
+                "; map the field that holds the {role} with [decode.fields] {role} = \"...\""
+            )),
+            _ => {}
+        }
+    }
+    Warning {
+        kind: "invalid",
+        sli: Some(sli.name.clone()),
+        message,
+    }
+}
+
+/// One message per field that SLI `i`'s rules name and no checked event
+/// held.
+fn unknown_fields(config: &Config, probe: &Probe, i: usize) -> Vec<String> {
+    if probe.sampled_events == 0 {
+        return Vec::new();
+    }
+    let sli = &config.slis[i];
+    let mut slots = sli.filter.as_ref().map(|f| f.slots()).unwrap_or_default();
+    for s in sli.good.slots() {
+        if !slots.contains(&s) {
+            slots.push(s);
+        }
+    }
+    let fields: Vec<String> = probe.fields.iter().cloned().collect();
+    slots
+        .into_iter()
+        .filter(|&s| s != TIMESTAMP_SLOT && !probe.seen.get(s).copied().unwrap_or(false))
+        .map(|slot| {
+            let (role, field) = field_of(config, slot);
+            let whose = match role {
+                Some(r) => format!(" (the {r} role, [decode.fields] {r})"),
+                None => String::new(),
+            };
+            format!(
+                "SLI \"{}\": field \"{field}\"{whose}, named by its rules, never appeared in the {} events checked{}",
+                sli.name,
+                thousands(probe.sampled_events),
+                did_you_mean(&field, &fields)
+            )
+        })
+        .collect()
+}
+
+/// `; did you mean "uri"? fields seen: uri, url_path, ...` (nearest first),
+/// or the fields seen alone when none is near; empty when none was seen.
+fn did_you_mean(name: &str, fields: &[String]) -> String {
+    let ranked = nearest(name, fields);
+    let Some(best) = ranked.first() else {
+        return String::new();
+    };
+    let close = distance(name, best) <= (name.chars().count() / 3).max(2);
+    let shown: Vec<&str> = ranked.iter().take(8).map(String::as_str).collect();
+    let more = if ranked.len() > shown.len() {
+        format!(" and {} more", ranked.len() - shown.len())
+    } else {
+        String::new()
+    };
+    if close {
+        format!(
+            "; did you mean \"{best}\"? fields seen: {}{more}",
+            shown.join(", ")
+        )
+    } else {
+        format!("; fields seen: {}{more}", shown.join(", "))
+    }
+}
+
+/// `50000` as `50,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

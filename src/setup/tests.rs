@@ -1,0 +1,262 @@
+use super::*;
+use crate::engine::Engine;
+
+/// Runs `lines` through an engine for `config_text` and checks the result.
+fn warnings_for(config_text: &str, lines: &[String]) -> Vec<Warning> {
+    let config = Config::parse("inline.toml".as_ref(), config_text).expect("config");
+    let mut engine = Engine::new(&config);
+    let (mut decoded, mut rejected, mut first) = (0, 0, None);
+    for (i, l) in lines.iter().enumerate() {
+        match engine.process_text(l) {
+            Ok(_) => decoded += 1,
+            Err(reason) => {
+                rejected += 1;
+                first.get_or_insert(FirstRejected {
+                    at: format!("test:{}", i + 1),
+                    reason,
+                    text: l.clone(),
+                });
+            }
+        }
+    }
+    let (mut windows, probe) = engine.into_parts();
+    let mut slis = vec![SliCounts::default(); config.slis.len()];
+    for w in windows.take_until(i64::MAX) {
+        for (t, s) in slis.iter_mut().zip(&w.slis) {
+            t.total += s.total;
+            t.good += s.good;
+            t.bad += s.bad;
+            t.invalid += s.invalid;
+        }
+    }
+    check(
+        &config,
+        &Observed {
+            lines: lines.len() as u64,
+            decoded,
+            counted: decoded,
+            rejected,
+            first_rejected: first,
+            slis: &slis,
+            probe: &probe,
+            range: None,
+        },
+    )
+}
+
+const SLIS: &str = r#"
+[[sli]]
+name = "api"
+filter = 'uri =~ "^/api"'
+good = 'status < 500'
+[[sli]]
+name = "fast"
+good = 'latency <= 300ms'
+"#;
+
+/// A line of a JSON log whose `request_time` is a duration with its unit
+/// (`"100ms"`, as Go's `time.Duration` prints): not a number.
+fn nginx(i: usize, status: u32) -> String {
+    format!(
+        r#"{{"time":"2026-11-27T10:00:{:02}Z","uri":"/api/x","status":{status},"request_time":"{:03}ms"}}"#,
+        i % 60,
+        100 + i
+    )
+}
+
+#[test]
+fn a_clean_setup_gives_no_warning() {
+    let config = format!("[decode.fields]\ntimestamp = \"time\"\nlatency = \"ms\"\n{SLIS}");
+    let lines: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                r#"{{"time":"2026-11-27T10:00:{:02}Z","uri":"/api/x","status":{},"ms":{}}}"#,
+                i % 60,
+                if i % 7 == 0 { 503 } else { 200 },
+                i
+            )
+        })
+        .collect();
+    assert_eq!(warnings_for(&config, &lines), []);
+}
+
+#[test]
+fn latency_written_with_its_unit_is_named_with_its_value() {
+    let config = format!(
+        "[decode.fields]\ntimestamp = \"time\"\nlatency = \"request_time\"\nlatency_unit = \"s\"\n{SLIS}"
+    );
+    let lines: Vec<String> = (0..100).map(|i| nginx(i, 200)).collect();
+    let w = warnings_for(&config, &lines);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!((w[0].kind, w[0].sli.as_deref()), ("invalid", Some("fast")));
+    let m = &w[0].message;
+    assert!(m.contains("all 100 events were invalid"), "{m}");
+    assert!(
+        m.contains(r#"latency: field "request_time" holds "100ms", a string, where `latency <= 300ms` needs a number"#),
+        "{m}"
+    );
+}
+
+#[test]
+fn one_percent_invalid_is_tolerated_and_more_is_not() {
+    let config = format!("[decode.fields]\ntimestamp = \"time\"\n{SLIS}");
+    let line = |i: usize, latency: &str| {
+        format!(
+            r#"{{"time":"2026-11-27T10:00:00Z","uri":"/api","status":200,"latency":{latency},"i":{i}}}"#
+        )
+    };
+    // 1 invalid in 100: exactly 1%, not more.
+    let mut lines: Vec<String> = (0..99).map(|i| line(i, "12")).collect();
+    lines.push(line(99, "null"));
+    assert_eq!(warnings_for(&config, &lines), []);
+    lines.push(line(100, "null"));
+    let w = warnings_for(&config, &lines);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert!(
+        w[0].message
+            .contains("2 of its 101 events (2.0%) were invalid")
+            && w[0]
+                .message
+                .contains(r#"latency: field "latency" holds null, where"#),
+        "{}",
+        w[0].message
+    );
+}
+
+#[test]
+fn a_filter_typo_matches_nothing_and_names_the_nearest_field() {
+    let config = r#"
+[decode.fields]
+timestamp = "time"
+latency = "request_time"
+[[sli]]
+name = "api"
+filter = 'url =~ "^/api"'
+good = 'status < 500'
+"#;
+    let lines: Vec<String> = (0..50).map(|i| nginx(i, 200)).collect();
+    let w = warnings_for(config, &lines);
+    let kinds: Vec<&str> = w.iter().map(|w| w.kind).collect();
+    assert_eq!(kinds, ["no_match", "unknown_field"], "{w:#?}");
+    assert!(w[0].message.contains("matched none of the 50 events"));
+    assert!(
+        w[1].message
+            .contains(r#"field "url", named by its rules, never appeared"#)
+            && w[1]
+                .message
+                .contains(r#"did you mean "uri"? fields seen: uri, "#),
+        "{}",
+        w[1].message
+    );
+}
+
+#[test]
+fn most_lines_rejected_says_what_the_first_looks_like() {
+    let config = SLIS;
+    let combined = r#"203.0.113.9 - - [27/Nov/2026:10:00:01 +0000] "GET /api/x HTTP/1.1" 200 512 "-" "curl/8.5.0""#;
+    let lines = vec![combined.to_string(); 3];
+    let w = warnings_for(config, &lines);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    let m = &w[0].message;
+    assert!(
+        m.starts_with(
+            "3 of 3 lines were rejected; the first (not_json at test:1) reads `203.0.113.9 - -"
+        ),
+        "{m}"
+    );
+    assert!(
+        m.contains("it looks like `nginx`, and this configuration reads `json`; set [decode] format = \"nginx\""),
+        "{m}"
+    );
+
+    // JSON without the configured timestamp field: the field is named.
+    let lines: Vec<String> = (0..4)
+        .map(|i| format!(r#"{{"ts":"2026-11-27T10:00:0{i}Z","status":200}}"#))
+        .collect();
+    let w = warnings_for(config, &lines);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert!(
+        w[0].message.contains(r#"it has no field "timestamp""#)
+            && w[0].message.contains(r#"did you mean "ts"?"#),
+        "{}",
+        w[0].message
+    );
+}
+
+#[test]
+fn a_missing_role_field_is_named_with_its_mapping() {
+    let config = SLIS;
+    let lines: Vec<String> = (0..10)
+        .map(|i| {
+            format!(
+                r#"{{"timestamp":"2026-11-27T10:00:0{i}Z","uri":"/api","status":200,"duration":5}}"#
+            )
+        })
+        .collect();
+    let w = warnings_for(config, &lines);
+    let kinds: Vec<&str> = w.iter().map(|w| w.kind).collect();
+    assert_eq!(kinds, ["invalid", "unknown_field"], "{w:#?}");
+    assert!(
+        w[0].message
+            .contains(r#"latency: field "latency" is missing from the event"#)
+            && w[0].message.contains("[decode.fields] latency = "),
+        "{}",
+        w[0].message
+    );
+    assert!(
+        w[1].message
+            .contains("(the latency role, [decode.fields] latency)"),
+        "{}",
+        w[1].message
+    );
+}
+
+#[test]
+fn thousands_are_separated() {
+    assert_eq!(thousands(0), "0");
+    assert_eq!(thousands(999), "999");
+    assert_eq!(thousands(1000), "1,000");
+    assert_eq!(thousands(50_000), "50,000");
+    assert_eq!(thousands(1_234_567), "1,234,567");
+}
+
+#[test]
+fn the_stream_job_checks_once_after_two_minutes_and_serves_the_warnings() {
+    let config = Config::parse(
+        "inline.toml".as_ref(),
+        &format!("[decode.fields]\ntimestamp = \"time\"\nlatency = \"request_time\"\n{SLIS}"),
+    )
+    .expect("config");
+    let mut engine = Engine::new(&config);
+    let mut watch = Watch::new(&config);
+    // Ten seconds apart: the windows of 10:00 and 10:01 hold them.
+    for i in 0..12 {
+        let line = format!(
+            r#"{{"time":"2026-11-27T10:0{}:{:02}Z","uri":"/api/x","status":200,"request_time":"100ms"}}"#,
+            i / 6,
+            i % 6 * 10
+        );
+        engine.process_text(&line).expect("decoded");
+    }
+    let mut closed = engine.windows_mut().take_until(i64::MAX);
+    watch.add(&closed[..1]);
+    assert_eq!(
+        watch.check(&config, engine.probe()),
+        None,
+        "one minute is not enough"
+    );
+    let mut text = String::new();
+    watch.render_metrics(&mut text);
+    assert!(!text.contains("slipstream_setup_warnings{"), "{text}");
+    watch.add(&closed.split_off(1));
+    let warnings = watch.check(&config, engine.probe()).expect("due").to_vec();
+    let kinds: Vec<&str> = warnings.iter().map(|w| w.kind).collect();
+    assert_eq!(kinds, ["invalid"], "{warnings:#?}");
+    assert_eq!(watch.check(&config, engine.probe()), None, "checked once");
+    let mut text = String::new();
+    watch.render_metrics(&mut text);
+    assert!(
+        text.contains("slipstream_setup_warnings{kind=\"invalid\",sli=\"fast\"} 1\n"),
+        "{text}"
+    );
+}
