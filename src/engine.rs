@@ -166,8 +166,10 @@ impl Engine {
             (event.time_ns, admitted)
         });
         self.spare = recycle(event.values);
-        if let Err(reason) = result {
-            self.probe.rejected(line, reason);
+        match result {
+            Err(Reject::Header) => self.probe.header(),
+            Err(reason) => self.probe.rejected(line, reason),
+            Ok(_) => {}
         }
         result
     }

@@ -148,6 +148,9 @@ fn rejection_hint(config: &Config, reason: Reject, event: &Event<'_>) -> String 
             d.max_event_bytes
         ),
         Reject::NotUtf8 => "not UTF-8 text".to_string(),
+        Reject::Header => {
+            "a header line of the format (CloudFront's `#Fields`), not an event: counted, never dead-lettered".to_string()
+        }
         other => format!(
             "the line is not what [decode] format expects ({other}); check the format and its log_format"
         ),

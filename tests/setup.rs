@@ -780,3 +780,41 @@ fn percentages_are_accepted_wherever_a_ratio_is() {
     let out = String::from_utf8_lossy(&r.stdout);
     assert!(out.contains("compliance >= 0.975"), "{out}");
 }
+
+#[test]
+fn a_field_typo_in_a_text_format_names_the_formats_fields() {
+    let dir = tmp();
+    let nginx = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/nginx.toml"))
+        .expect("config/nginx.toml");
+    let cfg = dir.path().join("typo.toml");
+    fs::write(&cfg, nginx.replacen("request_uri =~", "request_ur =~", 1)).expect("write");
+    // nginx's `combined` plus $request_time and $host, as the file says.
+    let lines: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                r#"203.0.113.{} - - [27/Nov/2026:10:00:{:02} +0900] "GET /api/cart HTTP/1.1" 200 512 "-" "curl/8.5.0" 0.012 shop.example"#,
+                i % 250,
+                i % 60
+            )
+        })
+        .collect();
+    let input = write_lines(&dir.path().join("access.log"), &lines);
+    let (lax, strict) = strict_and_not(&cfg, &input);
+    strict.assert_code(3, "--strict over a field typo");
+    let w = warnings(&lax.stderr);
+    assert!(
+        w.iter().any(
+            |w| w.contains(r#"field "request_ur", named by its rules, never appeared"#)
+                && w.contains(r#"did you mean "request_uri"? fields of the format: request_uri"#)
+        ),
+        "{}",
+        lax.stderr
+    );
+    // The other SLI names the field right and is counted.
+    assert_eq!(
+        summary_slis(&lax.stderr)["api-latency"][1],
+        200,
+        "{}",
+        lax.stderr
+    );
+}

@@ -374,6 +374,11 @@ fn worker(
         if let Some(first) = first_line {
             for (reason, i, range) in rejected.drain(..) {
                 counts.reject(reason, chunk.input, first + i);
+                // A format's own header lines (CloudFront's `#Fields`) are
+                // counted, and are no input to look at or to resend.
+                if reason == Reject::Header {
+                    continue;
+                }
                 let raw = chunk.oversized().unwrap_or(&data[range]);
                 counts.first_line((chunk.input, first + i), reason, raw);
                 dead.send(

@@ -163,14 +163,16 @@ impl Summary {
                         at: format!("{}:{line}", name_of(*input)),
                         reason: *reason,
                         text: text.clone(),
+                        looks_like: setup::sniff_format(text),
                     });
             setup::check(
                 config,
                 &Observed {
-                    lines: c.lines,
+                    // Header lines are part of a format, not rejected input.
+                    lines: c.lines - c.rejected[Reject::Header.index()],
                     decoded: c.accepted + c.out_of_range,
                     counted: c.accepted,
-                    rejected: c.rejected.iter().sum(),
+                    rejected: c.rejected.iter().sum::<u64>() - c.rejected[Reject::Header.index()],
                     first_rejected,
                     slis: &counts,
                     probe: &o.probe,

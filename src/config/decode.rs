@@ -122,6 +122,24 @@ impl Validator<'_> {
             },
         };
         let latency_unit = match &f.latency_unit {
+            // Apache's durations carry their unit in their name: another
+            // duration field than the default one has its own unit.
+            None if spec.format == crate::decode::Format::Apache => {
+                match f.latency.as_ref().map(|l| l.get_ref().as_str()) {
+                    Some("duration_s") => LatencyUnit::Seconds,
+                    Some("duration_ms") => LatencyUnit::Millis,
+                    Some("duration_us") => LatencyUnit::Micros,
+                    Some(other) if other != spec.latency => {
+                        let span = f.latency.as_ref().map_or(0..0, |l| l.span());
+                        return Err(self.err(
+                            span,
+                            "decode.fields.latency",
+                            format!("the unit of `{other}` is unknown: give it with [decode.fields] latency_unit = \"s\", \"ms\", \"us\" or \"ns\""),
+                        ));
+                    }
+                    _ => spec.latency_unit,
+                }
+            }
             None => spec.latency_unit,
             Some(s) => match s.get_ref().as_str() {
                 "s" => LatencyUnit::Seconds,

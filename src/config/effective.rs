@@ -24,20 +24,29 @@ fn list(items: impl IntoIterator<Item = String>) -> String {
     format!("[{}]", items.into_iter().collect::<Vec<_>>().join(", "))
 }
 
-/// A URL with its password and query string redacted.
+/// A URL with its password and query string redacted; a key/value
+/// connection string (`host=db password=...`) with its password redacted.
 fn url(u: &str) -> String {
+    let Some(scheme_end) = u.find("://") else {
+        return u
+            .split(' ')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}={REDACTED}"),
+                _ => kv.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
     let mut out = u.to_string();
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let host_end = out[rest_start..]
-            .find('/')
-            .map_or(out.len(), |i| rest_start + i);
-        if let Some(at) = out[rest_start..host_end].rfind('@') {
-            let userinfo = &out[rest_start..rest_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                let from = rest_start + colon + 1;
-                out.replace_range(from..rest_start + at, REDACTED);
-            }
+    let rest_start = scheme_end + 3;
+    // The user information ends at the last `@` before the query: a
+    // password may hold a raw `/`.
+    let query = out.find('?').unwrap_or(out.len());
+    if let Some(at) = out[rest_start..query].rfind('@') {
+        let userinfo = &out[rest_start..rest_start + at];
+        if let Some(colon) = userinfo.find(':') {
+            let from = rest_start + colon + 1;
+            out.replace_range(from..rest_start + at, REDACTED);
         }
     }
     if let Some(q) = out.find('?') {
@@ -192,4 +201,29 @@ pub fn effective(config: &Config) -> String {
     }
     let _ = writeln!(o, "[http]\nlisten = {}", s(&config.http.listen));
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url;
+
+    #[test]
+    fn passwords_never_show_in_any_form_of_connection_string() {
+        for (given, secret) in [
+            (
+                "postgres://slip:pg-secret@db:5432/slo?sslmode=require",
+                "pg-secret",
+            ),
+            ("postgres://slip:pa/ss-secret@db/slo", "ss-secret"),
+            (
+                "host=db user=slip password=kv-secret dbname=slo",
+                "kv-secret",
+            ),
+            ("postgres://db/slo?password=q-secret", "q-secret"),
+        ] {
+            let shown = url(given);
+            assert!(!shown.contains(secret), "{given} -> {shown}");
+            assert!(shown.contains("db"), "{given} -> {shown}");
+        }
+    }
 }

@@ -83,6 +83,8 @@ pub fn is_secret_key(key: &str) -> bool {
         || k.contains("secret")
         || k.starts_with("ssl.key")
         || k.contains("token")
+        // Its value carries `clientSecret=...`.
+        || k == "sasl.oauthbearer.config"
 }
 
 impl fmt::Debug for KafkaSource {

@@ -477,3 +477,33 @@ fn ratios_are_read_as_numbers_or_percentages() {
         assert!(e.contains("percentage like 99.9%"), "{e}");
     }
 }
+
+#[test]
+fn an_apache_duration_of_another_unit_keeps_its_own_unit() {
+    let head = "[decode]\nformat = \"apache\"\nlog_format = '%h %t \"%r\" %>s %D %{ms}T %T'\n";
+    let sli = "[[sli]]\nname = \"a\"\ngood = 'latency <= 300ms'\n";
+    let unit = |latency: &str| {
+        parse(&format!(
+            "{head}[decode.fields]\nlatency = \"{latency}\"\n{sli}"
+        ))
+        .map(|c| c.decode.latency_unit)
+    };
+    // %D is the default: microseconds.
+    let c = parse(&format!("{head}{sli}")).unwrap();
+    assert_eq!(
+        (c.decode.latency_field.as_str(), c.decode.latency_unit),
+        ("duration_us", LatencyUnit::Micros)
+    );
+    assert_eq!(unit("duration_ms").ok(), Some(LatencyUnit::Millis));
+    assert_eq!(unit("duration_s").ok(), Some(LatencyUnit::Seconds));
+    // A field whose unit nobody knows needs it said.
+    let e = unit("remote_host").unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("decode.fields.latency"), "{e}");
+    assert!(e.to_string().contains("latency_unit"), "{e}");
+    // Said, it is taken.
+    let c = parse(&format!(
+        "{head}[decode.fields]\nlatency = \"remote_host\"\nlatency_unit = \"s\"\n{sli}"
+    ))
+    .unwrap();
+    assert_eq!(c.decode.latency_unit, LatencyUnit::Seconds);
+}

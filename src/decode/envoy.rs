@@ -129,8 +129,19 @@ pub fn spec(log_format: Option<&str>) -> Result<Spec, (String, usize)> {
     while let Some(i) = rest.find('%') {
         t.lit(&rest[..i]);
         let after = &rest[i + 1..];
-        let end = after
+        // An operator's argument may hold `%` itself
+        // (`%START_TIME(%Y-%m-%dT%H:%M:%S%z)%`): its closing `%` comes after
+        // the `)` that closes the argument.
+        let name_end = after.find(['%', '(']).unwrap_or(after.len());
+        let search_from = match after.as_bytes().get(name_end) {
+            Some(b'(') => after[name_end..]
+                .find(')')
+                .map_or(name_end, |p| name_end + p),
+            _ => name_end,
+        };
+        let end = after[search_from..]
             .find('%')
+            .map(|p| search_from + p)
             .ok_or_else(|| ("a `%` without its closing `%`".to_string(), at + i))?;
         let op = &after[..end];
         if op.is_empty() {

@@ -576,3 +576,23 @@ fn mangled_lines_never_panic_in_any_format() {
         assert!(ok < 3000, "{decode}: every mangled line was read");
     }
 }
+
+#[test]
+fn envoy_start_time_with_a_strftime_argument() {
+    // The argument holds `%`s of its own; the operator ends after its `)`.
+    let (mut d, slots) = decoder(
+        "[decode]\nformat = \"envoy\"\nlog_format = '[%START_TIME(%Y-%m-%dT%H:%M:%S%z)%] %RESPONSE_CODE% %DURATION%'",
+        &[],
+    );
+    check(
+        &mut d,
+        &slots,
+        "[2026-10-10T13:55:36+0900] 200 12",
+        Want {
+            time_ns: T0,
+            status: Some(200.0),
+            latency_ns: Some(12_000_000),
+            fields: vec![],
+        },
+    );
+}

@@ -222,6 +222,16 @@ impl Node {
         }
     }
 
+    /// Whether an `exists()` or `== null` test reads `slot`.
+    pub(super) fn asks_presence(&self, slot: usize) -> bool {
+        match self {
+            Node::Exists(s) | Node::Null { slot: s, .. } => *s == slot,
+            Node::Not(inner) => inner.asks_presence(slot),
+            Node::All(items) | Node::Any(items) => items.iter().any(|n| n.asks_presence(slot)),
+            _ => false,
+        }
+    }
+
     /// `&&` over `items`, flattening nested `&&`s; one item stays itself.
     pub(super) fn all(items: Vec<Node>) -> Node {
         Node::join(items, true)

@@ -78,6 +78,12 @@ impl Rule {
         out
     }
 
+    /// Whether the rule asks whether `slot` is there at all (`exists(path)`,
+    /// `path == null`), as rules do of fields that healthy traffic lacks.
+    pub fn asks_presence(&self, slot: usize) -> bool {
+        self.root.asks_presence(slot)
+    }
+
     /// Why the rule yields `None` over `values`: the first comparison that
     /// met a missing value or a value of another type. `None` when the rule
     /// decides. Meant for the rare invalid event, not for every event.

@@ -65,6 +65,8 @@ pub struct FirstRejected {
     pub at: String,
     pub reason: Reject,
     pub text: String,
+    /// The format the whole line looks like (`text` may be cut).
+    pub looks_like: Option<&'static str>,
 }
 
 /// What a run read, as the checks need it.
@@ -204,13 +206,13 @@ fn rejected(config: &Config, seen: &Observed<'_>) -> Warning {
     ));
     let configured = configured_format(config);
     let ts = &config.decode.timestamp_field;
-    match (sniff_format(&first.text), first.reason) {
+    match (first.looks_like, first.reason) {
         (Some(f), Reject::NoTimestamp) if f == configured => {
             message.push_str(&format!(
                 ": it has no field \"{ts}\", which [decode.fields] timestamp names as the event time"
             ));
             let fields: Vec<String> = seen.probe.fields.iter().cloned().collect();
-            message.push_str(&did_you_mean(ts, &fields));
+            message.push_str(&did_you_mean(ts, &fields, "fields seen"));
         }
         (Some(f), Reject::BadTimestamp) if f == configured => message.push_str(&format!(
             ": its field \"{ts}\" is not a time in the form [decode.fields] timestamp_format = \"{}\" reads",
@@ -309,10 +311,27 @@ fn unknown_fields(config: &Config, probe: &Probe, i: usize) -> Vec<String> {
             slots.push(s);
         }
     }
-    let fields: Vec<String> = probe.fields.iter().cloned().collect();
+    // JSON lines name their own fields, gathered from the first lines; a
+    // text format's fields are its columns (logfmt knows none in advance).
+    let (fields, label): (Vec<String>, &str) = if probe.fields.is_empty() {
+        let columns = &config.decode.spec.columns;
+        (
+            columns.iter().map(|c| c.name.clone()).collect(),
+            "fields of the format",
+        )
+    } else {
+        (probe.fields.iter().cloned().collect(), "fields seen")
+    };
     slots
         .into_iter()
-        .filter(|&s| s != TIMESTAMP_SLOT && !probe.seen.get(s).copied().unwrap_or(false))
+        // A field a rule asks about with `exists()` or `== null` may well
+        // be absent from healthy traffic (`!exists(error)`).
+        .filter(|&s| {
+            s != TIMESTAMP_SLOT
+                && !probe.seen.get(s).copied().unwrap_or(false)
+                && !sli.filter.as_ref().is_some_and(|f| f.asks_presence(s))
+                && !sli.good.asks_presence(s)
+        })
         .map(|slot| {
             let (role, field) = field_of(config, slot);
             let whose = match role {
@@ -323,7 +342,7 @@ fn unknown_fields(config: &Config, probe: &Probe, i: usize) -> Vec<String> {
                 "SLI \"{}\": field \"{field}\"{whose}, named by its rules, never appeared in the {} events checked{}",
                 sli.name,
                 thousands(probe.sampled_events),
-                did_you_mean(&field, &fields)
+                did_you_mean(&field, &fields, label)
             )
         })
         .collect()
@@ -331,7 +350,7 @@ fn unknown_fields(config: &Config, probe: &Probe, i: usize) -> Vec<String> {
 
 /// `; did you mean "uri"? fields seen: uri, url_path, ...` (nearest first),
 /// or the fields seen alone when none is near; empty when none was seen.
-fn did_you_mean(name: &str, fields: &[String]) -> String {
+fn did_you_mean(name: &str, fields: &[String], label: &str) -> String {
     let ranked = nearest(name, fields);
     let Some(best) = ranked.first() else {
         return String::new();
@@ -345,11 +364,11 @@ fn did_you_mean(name: &str, fields: &[String]) -> String {
     };
     if close {
         format!(
-            "; did you mean \"{best}\"? fields seen: {}{more}",
+            "; did you mean \"{best}\"? {label}: {}{more}",
             shown.join(", ")
         )
     } else {
-        format!("; fields seen: {}{more}", shown.join(", "))
+        format!("; {label}: {}{more}", shown.join(", "))
     }
 }
 

@@ -51,7 +51,11 @@ pub struct Probe {
     /// Per SLI: why its first invalid event was invalid.
     pub invalid: Vec<Option<InvalidExample>>,
     /// The first rejected line, why, and its text cut to a readable length.
-    pub first_rejected: Option<(Reject, String)>,
+    /// The first rejected line (cut), its reason and the format the whole
+    /// line looks like.
+    pub first_rejected: Option<(Reject, String, Option<&'static str>)>,
+    /// Header lines of the format (CloudFront's `#Fields`): not rejections.
+    headers: u64,
 }
 
 impl Probe {
@@ -86,8 +90,19 @@ impl Probe {
     #[inline]
     pub fn rejected(&mut self, line: &str, reason: Reject) {
         if self.first_rejected.is_none() {
-            self.first_rejected = Some((reason, cut(line)));
+            self.first_rejected = Some((reason, cut(line), super::sniff_format(line)));
         }
+    }
+
+    /// Called for a header line of the format.
+    #[inline]
+    pub fn header(&mut self) {
+        self.headers += 1;
+    }
+
+    /// Header lines seen.
+    pub fn headers(&self) -> u64 {
+        self.headers
     }
 
     /// Lines seen (UTF-8 lines that reached the decoder).
@@ -127,6 +142,7 @@ impl Probe {
     /// Folds another engine's notes into these.
     pub fn merge(&mut self, o: &Probe) {
         self.lines += o.lines;
+        self.headers += o.headers;
         self.events += o.events;
         self.sampled_events += o.sampled_events;
         if self.seen.len() < o.seen.len() {

@@ -15,6 +15,7 @@ fn warnings_for(config_text: &str, lines: &[String]) -> Vec<Warning> {
                     at: format!("test:{}", i + 1),
                     reason,
                     text: l.clone(),
+                    looks_like: sniff_format(l),
                 });
             }
         }
@@ -258,5 +259,32 @@ fn the_stream_job_checks_once_after_two_minutes_and_serves_the_warnings() {
     assert!(
         text.contains("slipstream_setup_warnings{kind=\"invalid\",sli=\"fast\"} 1\n"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_field_asked_about_with_exists_or_null_may_be_absent() {
+    let config = r#"
+[[sli]]
+name = "api"
+filter = 'exists(uri) && !exists(grpc_status)'
+good = 'status < 500 && (error == null || !exists(error))'
+"#;
+    let lines: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                r#"{{"timestamp":"2026-11-27T10:00:{:02}Z","uri":"/api/x","status":200}}"#,
+                i % 60
+            )
+        })
+        .collect();
+    assert_eq!(warnings_for(config, &lines), []);
+    // A field compared with a value is still named when it never appears.
+    let typo = config.replace("status < 500", "statsu < 500");
+    let w = warnings_for(&typo, &lines);
+    assert!(
+        w.iter()
+            .any(|w| w.kind == "unknown_field" && w.message.contains(r#"field "statsu""#)),
+        "{w:#?}"
     );
 }

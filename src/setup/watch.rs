@@ -69,22 +69,22 @@ impl Watch {
             return None;
         }
         let decoded = probe.events();
-        let first_rejected =
-            probe
-                .first_rejected
-                .as_ref()
-                .map(|(reason, text)| super::FirstRejected {
-                    at: String::new(),
-                    reason: *reason,
-                    text: text.clone(),
-                });
+        let first_rejected = probe
+            .first_rejected
+            .as_ref()
+            .map(|(reason, text, looks_like)| super::FirstRejected {
+                at: String::new(),
+                reason: *reason,
+                text: text.clone(),
+                looks_like: *looks_like,
+            });
         let warnings = check(
             config,
             &Observed {
-                lines: probe.lines(),
+                lines: probe.lines() - probe.headers(),
                 decoded,
                 counted: decoded,
-                rejected: probe.lines() - decoded,
+                rejected: probe.lines() - probe.headers() - decoded,
                 first_rejected,
                 slis: &self.slis,
                 probe,
