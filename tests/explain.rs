@@ -68,6 +68,29 @@ fn explain(lines: Option<usize>) -> (String, String, bool) {
     )
 }
 
+/// `slipstream explain -c CONFIG FILE` over a file holding `content`;
+/// `config` is a path, or `None` for [`CONFIG`]. Returns stdout.
+fn explain_file(config: Option<&str>, content: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = match config {
+        Some(path) => std::path::PathBuf::from(path),
+        None => {
+            let path = dir.path().join("c.toml");
+            std::fs::write(&path, CONFIG).unwrap();
+            path
+        }
+    };
+    let input = dir.path().join("input.log");
+    std::fs::write(&input, content).unwrap();
+    let out = Command::new(BIN)
+        .args(["explain", "-c"])
+        .arg(&config)
+        .arg(&input)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The output line of `sli` under the explanation of input line `n`.
 fn verdict_line<'a>(out: &'a str, n: usize, sli: &str) -> &'a str {
     let start = out
@@ -167,22 +190,10 @@ fn a_missing_input_says_so_and_fails() {
 
 #[test]
 fn a_rule_that_cannot_decide_names_the_type_it_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let input = dir.path().join("in.jsonl");
-    std::fs::write(
-        &input,
+    let out = explain_file(
+        None,
         "{\"timestamp\":\"2026-11-27T10:00:01Z\",\"status\":200,\"latency\":true,\"service\":\"checkout\"}\n",
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["explain", "-c"])
-        .arg(&config)
-        .arg(&input)
-        .output()
-        .unwrap();
-    let out = String::from_utf8(out.stdout).unwrap();
+    );
     let l = verdict_line(&out, 1, "checkout-latency");
     assert!(
         l.contains(" invalid ") && l.contains("latency = true, a boolean"),
@@ -193,23 +204,11 @@ fn a_rule_that_cannot_decide_names_the_type_it_found() {
 
 #[test]
 fn a_line_of_another_format_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let input = dir.path().join("access.log");
     // nginx's `combined`, as nginx writes it.
-    std::fs::write(
-        &input,
+    let out = explain_file(
+        None,
         "203.0.113.7 - - [27/Nov/2026:10:00:01 +0900] \"GET /api/checkout HTTP/1.1\" 503 12 \"-\" \"curl/8.5.0\"\n",
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["explain", "-c"])
-        .arg(&config)
-        .arg(&input)
-        .output()
-        .unwrap();
-    let out = String::from_utf8(out.stdout).unwrap();
+    );
     assert!(out.contains("line 1: rejected (not_json)"), "{out}");
     assert!(
         out.contains("looks like the `nginx` format") && out.contains("format = \"nginx\""),
@@ -219,20 +218,10 @@ fn a_line_of_another_format_is_named() {
 
 #[test]
 fn an_nginx_line_is_explained_with_nginx_names() {
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/nginx.toml");
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("access.log");
-    std::fs::write(
-        &input,
+    let out = explain_file(
+        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/config/nginx.toml")),
         "2001:db8::1 - - [27/Nov/2026:10:00:01 +0900] \"GET /api/checkout?x=1 HTTP/1.1\" 503 12 \"-\" \"curl/8.5.0\" 0.123 shop.example\n",
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["explain", "-c", config])
-        .arg(&input)
-        .output()
-        .unwrap();
-    let out = String::from_utf8(out.stdout).unwrap();
+    );
     // +09:00 to UTC; $request_time is in seconds.
     assert!(
         out.contains("line 1: 2026-11-27T01:00:01Z  status 503  latency 123 ms"),

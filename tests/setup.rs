@@ -171,6 +171,20 @@ fn with_unit(line: String) -> String {
     line.replace(r#"","http_user_agent""#, r#"s","http_user_agent""#)
 }
 
+/// `n` lines of nginx's `combined` format at the time zone `offset`, with
+/// `extra` (further variables of a `log_format`) at the end of each.
+fn combined_lines(n: usize, offset: &str, extra: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            format!(
+                r#"203.0.113.{} - - [27/Nov/2026:10:00:{:02} {offset}] "GET /api/cart HTTP/1.1" 200 512 "-" "curl/8.5.0"{extra}"#,
+                i % 250,
+                i % 60
+            )
+        })
+        .collect()
+}
+
 /// A configuration for [`nginx_json`] lines with the given `[[sli]]` tables.
 fn nginx_config(dir: &Path, slis: &str) -> std::path::PathBuf {
     let path = dir.join("nginx.toml");
@@ -331,15 +345,7 @@ fn text_lines_read_as_json_warn_that_most_lines_were_rejected() {
     let dir = tmp();
     let cfg = nginx_config(dir.path(), NGINX_SLIS);
     // nginx `combined`, as nginx's documentation defines it.
-    let lines: Vec<String> = (0..300)
-        .map(|i| {
-            format!(
-                r#"203.0.113.{} - - [27/Nov/2026:10:00:{:02} +0000] "GET /api/cart HTTP/1.1" 200 512 "-" "curl/8.5.0""#,
-                i % 250,
-                i % 60
-            )
-        })
-        .collect();
+    let lines = combined_lines(300, "+0000", "");
     let input = write_lines(&dir.path().join("access.log"), &lines);
     let (lax, strict) = strict_and_not(&cfg, &input);
     strict.assert_code(3, "--strict over text lines");
@@ -789,15 +795,7 @@ fn a_field_typo_in_a_text_format_names_the_formats_fields() {
     let cfg = dir.path().join("typo.toml");
     fs::write(&cfg, nginx.replacen("request_uri =~", "request_ur =~", 1)).expect("write");
     // nginx's `combined` plus $request_time and $host, as the file says.
-    let lines: Vec<String> = (0..200)
-        .map(|i| {
-            format!(
-                r#"203.0.113.{} - - [27/Nov/2026:10:00:{:02} +0900] "GET /api/cart HTTP/1.1" 200 512 "-" "curl/8.5.0" 0.012 shop.example"#,
-                i % 250,
-                i % 60
-            )
-        })
-        .collect();
+    let lines = combined_lines(200, "+0900", " 0.012 shop.example");
     let input = write_lines(&dir.path().join("access.log"), &lines);
     let (lax, strict) = strict_and_not(&cfg, &input);
     strict.assert_code(3, "--strict over a field typo");
