@@ -275,3 +275,104 @@ fn resolve(path: &Path) -> PathBuf {
     }
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordKind;
+
+    fn record(n: u32) -> Record {
+        Record {
+            kind: RecordKind::Window,
+            key: format!("a|{n}"),
+            json: format!("{{\"kind\":\"window\",\"n\":{n}}}"),
+        }
+    }
+
+    fn staged(path: &Path, keep: Keep, n: u32) -> StagedFile {
+        let mut s = StagedFile::new(path, RecordKinds::default(), keep).expect("stage");
+        Sink::write(&mut s, &(0..n).map(record).collect::<Vec<_>>()).expect("write");
+        s
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn appending_ends_a_ragged_last_line_and_adds_only_the_new_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        std::fs::write(&path, "old 1\nold 2").expect("write");
+        let mut s = staged(&path, Keep::Append, 2);
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "old 1\nold 2",
+            "nothing reaches the target before the commit"
+        );
+        Sink::commit(&mut s).expect("commit");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "old 1\nold 2\n{\"kind\":\"window\",\"n\":0}\n{\"kind\":\"window\",\"n\":1}\n"
+        );
+        drop(s);
+        assert_eq!(entries(dir.path()), ["r.jsonl"]);
+    }
+
+    #[test]
+    fn records_past_one_append_chunk_arrive_whole_and_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        let n = 60_000;
+        let mut s = staged(&path, Keep::Append, n);
+        Sink::commit(&mut s).expect("commit");
+        let expected: String = (0..n)
+            .map(|i| format!("{{\"kind\":\"window\",\"n\":{i}}}\n"))
+            .collect();
+        assert!(expected.len() > APPEND_CHUNK, "the test spans two chunks");
+        assert!(std::fs::read_to_string(&path).expect("read") == expected);
+    }
+
+    #[test]
+    fn a_dangling_symlink_stays_a_link_in_both_modes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (keep, name) in [(Keep::Append, "a"), (Keep::Replace, "r")] {
+            let link = dir.path().join(format!("{name}.jsonl"));
+            std::os::unix::fs::symlink(format!("sub/{name}-real.jsonl"), &link).expect("symlink");
+            let mut s = staged(&link, keep, 1);
+            Sink::commit(&mut s).expect("commit");
+            drop(s);
+            let meta = std::fs::symlink_metadata(&link).expect("lstat");
+            assert!(meta.file_type().is_symlink(), "{keep:?}: still a link");
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(format!("sub/{name}-real.jsonl")))
+                    .expect("read the link's target"),
+                "{\"kind\":\"window\",\"n\":0}\n",
+                "{keep:?}"
+            );
+        }
+        assert_eq!(
+            entries(&dir.path().join("sub")),
+            ["a-real.jsonl", "r-real.jsonl"]
+        );
+    }
+
+    #[test]
+    fn dropped_without_a_commit_or_committed_unwritten_the_target_is_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        std::fs::write(&path, "old\n").expect("write");
+        drop(staged(&path, Keep::Replace, 3));
+        let mut unwritten =
+            StagedFile::new(&path, RecordKinds::default(), Keep::Append).expect("stage");
+        Sink::commit(&mut unwritten).expect("commit");
+        drop(unwritten);
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "old\n");
+        assert_eq!(entries(dir.path()), ["r.jsonl"]);
+    }
+}
