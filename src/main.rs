@@ -170,8 +170,9 @@ struct BackfillArgs {
     #[arg(long)]
     to: Option<String>,
     /// Write JSONL records to this file (replacing it) instead of the configured sinks.
-    /// Files are written beside their target and renamed into place at the end: a failed
-    /// run, or one that could read no input, leaves them as they were.
+    /// Records are staged beside their target and put in place at the end (appended to a
+    /// file sink, renamed over --output, through symlinks): a failed or interrupted run, or
+    /// one that could read no input, leaves them as they were. Ctrl-C exits 130, SIGTERM 143.
     #[arg(long)]
     output: Option<PathBuf>,
     /// Worker threads (default: one per core).

@@ -11,11 +11,12 @@
 //! SLIs x windows in the input, not with the number of events.
 
 mod input;
+mod interrupt;
 mod ledger;
 mod mapped;
 mod summary;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -400,11 +401,20 @@ fn worker(
 
 /// Runs the whole command: process, write records, build the summary.
 ///
-/// Files (`--output` and `file` sinks) are written beside their target and
-/// renamed into place once every sink has its records; when no input could
-/// be read at all, nothing is written and every target stays as it was.
+/// Files (`--output` and `file` sinks) are staged beside their target and
+/// put in place (appended, or renamed over `--output`) once every sink has
+/// its records; when no input could be read at all, nothing is written and
+/// every target stays as it was. SIGINT or SIGTERM before that removes the
+/// staged files and ends the process (see the `interrupt` module).
 pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
-    let mut sinks = open_sinks(config, opts)?;
+    let interrupt = interrupt::Interrupt::install()?;
+    let mut sinks = {
+        let mut held = interrupt.hold();
+        let mut temps = Vec::new();
+        let sinks = open_sinks(config, opts, &mut temps);
+        held.remove_on_signal(temps);
+        sinks?
+    };
     let outcome = process(config, opts)?;
     if outcome.nothing_read() {
         let kept = sinks.iter().map(|s| s.name()).collect();
@@ -420,10 +430,12 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
             .with_context(|| format!("cannot write records to {}", sink.name()))?;
         written.push((sink.name(), n, started.elapsed()));
     }
+    let held = interrupt.hold();
     for sink in &mut sinks {
         sink.commit()
             .with_context(|| format!("cannot put the records in place in {}", sink.name()))?;
     }
+    held.done();
     Ok(Summary::new(config, &outcome, Written::Records(written)))
 }
 
@@ -447,10 +459,16 @@ fn history_before(config: &Config, opts: &Options, windows: &[Window]) -> Result
 
 /// The configured sinks, or the `--output` file. Webhook sinks are left
 /// out: alerts of the past are history, not news to page anyone with.
-fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<Box<dyn Sink>>> {
+/// The temporary files of the staged ones go to `temps`.
+fn open_sinks(
+    config: &Config,
+    opts: &Options,
+    temps: &mut Vec<PathBuf>,
+) -> Result<Vec<Box<dyn Sink>>> {
     if let Some(path) = &opts.output {
         let sink = StagedFile::new(path, RecordKinds::default(), Keep::Replace)
             .with_context(|| format!("cannot create the output file {}", path.display()))?;
+        temps.extend(sink.temp_path().map(Path::to_path_buf));
         return Ok(vec![Box::new(sink)]);
     }
     let kafka = config
@@ -463,10 +481,12 @@ fn open_sinks(config: &Config, opts: &Options) -> Result<Vec<Box<dyn Sink>>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for s in &config.sinks {
         match &s.kind {
-            SinkKind::File { path } => sinks.push(Box::new(
-                StagedFile::new(path, s.records, Keep::Append)
-                    .with_context(|| format!("cannot open the file sink {}", path.display()))?,
-            )),
+            SinkKind::File { path } => {
+                let sink = StagedFile::new(path, s.records, Keep::Append)
+                    .with_context(|| format!("cannot open the file sink {}", path.display()))?;
+                temps.extend(sink.temp_path().map(Path::to_path_buf));
+                sinks.push(Box::new(sink));
+            }
             SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
             SinkKind::Kafka { topic } => {
                 let base = kafka.as_ref().with_context(|| {

@@ -1,7 +1,9 @@
 //! The `file` sink: records as JSON lines, appended to a file; and the
-//! staged form a backfill uses, which writes a temporary file beside the
-//! target and renames it into place only once every record is written, so a
-//! failed run never leaves the target emptied or half-written.
+//! staged form a backfill uses, which holds the records in a temporary file
+//! beside the target until every sink has them, then appends them to the
+//! target (a `file` sink) or renames the temporary file over it
+//! (`--output`), so a failed run never leaves the target emptied,
+//! half-written, or cut off from another process writing to it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -92,29 +94,48 @@ pub enum Keep {
     Replace,
 }
 
-/// A file written in full before it replaces its target: records go to a
-/// temporary file in the target's directory (after a copy of the old lines
-/// when appending), and [`Sink::commit`] renames it over the target. Dropped
+/// Records held back until every sink has them: they go to a temporary file
+/// beside the target, and [`Sink::commit`] puts them in place. Dropped
 /// without a commit, the temporary file is removed and the target is left
 /// exactly as it was.
+///
+/// - [`Keep::Append`]: the temporary file holds only the new records; the
+///   commit appends them to the target (opened in append mode, through any
+///   symlink) and fsyncs it. The target keeps its inode, so a stream job
+///   appending to the same file, or a shipper following it, loses nothing.
+/// - [`Keep::Replace`]: the commit renames the temporary file over the
+///   target; a symlinked target is resolved first, so the link stays a link
+///   and the file it points to gets the records.
 pub struct StagedFile {
+    /// The target as the user named it, for messages.
     path: PathBuf,
+    /// The file the records end up in: `path` with its symlinks resolved.
+    target: PathBuf,
     kinds: RecordKinds,
     keep: Keep,
+    /// Whether [`Sink::write`] was called: without it, a commit leaves the
+    /// target alone.
+    written: bool,
     /// `None` once committed.
     out: Option<BufWriter<NamedTempFile>>,
 }
 
+/// Appended lines go out in writes of about this size, each ending with a
+/// line break, so another writer's lines never land inside one of ours.
+const APPEND_CHUNK: usize = 1 << 20;
+
 impl StagedFile {
-    /// Creates the temporary file beside `path` (and `path`'s directory), so
-    /// that a target that cannot be written fails before any work is done.
+    /// Creates the temporary file beside `path`'s target (and the target's
+    /// directory), so that a target that cannot be written fails before any
+    /// work is done.
     pub fn new(path: &Path, kinds: RecordKinds, keep: Keep) -> io::Result<StagedFile> {
-        create_parent(path)?;
-        let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let target = resolve(path);
+        create_parent(&target)?;
+        let dir = match target.parent().filter(|d| !d.as_os_str().is_empty()) {
             Some(d) => d,
             None => Path::new("."),
         };
-        let name = path
+        let name = target
             .file_name()
             .map_or_else(|| "records".into(), |n| n.to_string_lossy().into_owned());
         let prefix = format!(".{name}.");
@@ -129,10 +150,17 @@ impl StagedFile {
         let tmp = builder.tempfile_in(dir)?;
         Ok(StagedFile {
             path: path.to_path_buf(),
+            target,
             kinds,
             keep,
+            written: false,
             out: Some(BufWriter::with_capacity(256 * 1024, tmp)),
         })
+    }
+
+    /// The temporary file, until the commit.
+    pub fn temp_path(&self) -> Option<&Path> {
+        self.out.as_ref().map(|o| o.get_ref().path())
     }
 
     fn out(&mut self) -> io::Result<&mut BufWriter<NamedTempFile>> {
@@ -141,23 +169,57 @@ impl StagedFile {
             .ok_or_else(|| io::Error::other("the file was already committed"))
     }
 
-    /// Copies the target's current lines into the temporary file, ending
-    /// them with a line break when the last one had none.
-    fn copy_old(&mut self) -> io::Result<()> {
-        let mut old = match File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let copied = io::copy(&mut old, self.out()?)?;
-        if copied > 0 {
-            use std::io::{Read, Seek, SeekFrom};
+    /// Appends the staged records to the target, after a line break when
+    /// its last line has none, and fsyncs it.
+    fn append(&self, tmp: &mut File) -> io::Result<()> {
+        use std::io::{BufRead, BufReader, Seek, SeekFrom};
+        use std::os::unix::fs::FileExt;
+        if tmp.metadata()?.len() == 0 {
+            return Ok(());
+        }
+        let mut target = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&self.target)?;
+        let mut chunk = Vec::with_capacity(APPEND_CHUNK);
+        let len = target.metadata()?.len();
+        if len > 0 {
             let mut last = [0u8; 1];
-            old.seek(SeekFrom::Start(copied - 1))?;
-            old.read_exact(&mut last)?;
+            target.read_exact_at(&mut last, len - 1)?;
             if last[0] != b'\n' {
-                self.out()?.write_all(b"\n")?;
+                chunk.push(b'\n');
             }
+        }
+        tmp.seek(SeekFrom::Start(0))?;
+        let mut lines = BufReader::with_capacity(256 * 1024, tmp);
+        loop {
+            let n = lines.read_until(b'\n', &mut chunk)?;
+            if n == 0 || chunk.len() >= APPEND_CHUNK {
+                target.write_all(&chunk)?;
+                chunk.clear();
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        target.sync_data()
+    }
+
+    /// Renames the staged file over the target, keeping its permissions.
+    fn replace(&self, tmp: NamedTempFile) -> io::Result<()> {
+        tmp.as_file().sync_data()?;
+        if let Ok(meta) = std::fs::metadata(&self.target) {
+            std::fs::set_permissions(tmp.path(), meta.permissions())?;
+        }
+        tmp.persist(&self.target).map_err(|e| e.error)?;
+        // The rename itself is durable once the directory is.
+        let dir = match self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(d) => d,
+            None => Path::new("."),
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
         }
         Ok(())
     }
@@ -169,37 +231,148 @@ impl Sink for StagedFile {
     }
 
     fn write(&mut self, records: &[Record]) -> anyhow::Result<usize> {
-        if self.keep == Keep::Append {
-            self.copy_old()?;
-            // Copied once: a second write appends to what is staged.
-            self.keep = Keep::Replace;
-        }
+        self.written = true;
         let kinds = self.kinds;
         Ok(write_records(self.out()?, records, &kinds)?)
     }
 
     fn commit(&mut self) -> anyhow::Result<()> {
-        if self.keep == Keep::Append {
+        if !self.written {
             // Nothing was written: the target keeps its lines as they are.
             return Ok(());
         }
         let Some(out) = self.out.take() else {
             return Ok(());
         };
-        let tmp = out.into_inner().map_err(|e| e.into_error())?;
-        tmp.as_file().sync_data()?;
-        if let Ok(meta) = std::fs::metadata(&self.path) {
-            std::fs::set_permissions(tmp.path(), meta.permissions())?;
-        }
-        tmp.persist(&self.path).map_err(|e| e.error)?;
-        // The rename itself is durable once the directory is.
-        let dir = match self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            Some(d) => d,
-            None => Path::new("."),
-        };
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+        let mut tmp = out.into_inner().map_err(|e| e.into_error())?;
+        match self.keep {
+            // Dropping `tmp` removes the temporary file.
+            Keep::Append => self.append(tmp.as_file_mut())?,
+            Keep::Replace => self.replace(tmp)?,
         }
         Ok(())
+    }
+}
+
+/// `path` with its symlinks resolved: the file a rename must replace to
+/// keep a symlink a symlink. A link to a file not yet created resolves to
+/// that file; a path that is no link stays as it is.
+fn resolve(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let mut p = path.to_path_buf();
+    // A dangling link (or chain of links): follow it by hand, as the kernel
+    // would, up to its own limit of hops.
+    for _ in 0..40 {
+        let Ok(link) = std::fs::read_link(&p) else {
+            break;
+        };
+        p = match p.parent() {
+            Some(dir) if link.is_relative() => dir.join(link),
+            _ => link,
+        };
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordKind;
+
+    fn record(n: u32) -> Record {
+        Record {
+            kind: RecordKind::Window,
+            key: format!("a|{n}"),
+            json: format!("{{\"kind\":\"window\",\"n\":{n}}}"),
+        }
+    }
+
+    fn staged(path: &Path, keep: Keep, n: u32) -> StagedFile {
+        let mut s = StagedFile::new(path, RecordKinds::default(), keep).expect("stage");
+        Sink::write(&mut s, &(0..n).map(record).collect::<Vec<_>>()).expect("write");
+        s
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn appending_ends_a_ragged_last_line_and_adds_only_the_new_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        std::fs::write(&path, "old 1\nold 2").expect("write");
+        let mut s = staged(&path, Keep::Append, 2);
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "old 1\nold 2",
+            "nothing reaches the target before the commit"
+        );
+        Sink::commit(&mut s).expect("commit");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "old 1\nold 2\n{\"kind\":\"window\",\"n\":0}\n{\"kind\":\"window\",\"n\":1}\n"
+        );
+        drop(s);
+        assert_eq!(entries(dir.path()), ["r.jsonl"]);
+    }
+
+    #[test]
+    fn records_past_one_append_chunk_arrive_whole_and_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        let n = 60_000;
+        let mut s = staged(&path, Keep::Append, n);
+        Sink::commit(&mut s).expect("commit");
+        let expected: String = (0..n)
+            .map(|i| format!("{{\"kind\":\"window\",\"n\":{i}}}\n"))
+            .collect();
+        assert!(expected.len() > APPEND_CHUNK, "the test spans two chunks");
+        assert!(std::fs::read_to_string(&path).expect("read") == expected);
+    }
+
+    #[test]
+    fn a_dangling_symlink_stays_a_link_in_both_modes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (keep, name) in [(Keep::Append, "a"), (Keep::Replace, "r")] {
+            let link = dir.path().join(format!("{name}.jsonl"));
+            std::os::unix::fs::symlink(format!("sub/{name}-real.jsonl"), &link).expect("symlink");
+            let mut s = staged(&link, keep, 1);
+            Sink::commit(&mut s).expect("commit");
+            drop(s);
+            let meta = std::fs::symlink_metadata(&link).expect("lstat");
+            assert!(meta.file_type().is_symlink(), "{keep:?}: still a link");
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(format!("sub/{name}-real.jsonl")))
+                    .expect("read the link's target"),
+                "{\"kind\":\"window\",\"n\":0}\n",
+                "{keep:?}"
+            );
+        }
+        assert_eq!(
+            entries(&dir.path().join("sub")),
+            ["a-real.jsonl", "r-real.jsonl"]
+        );
+    }
+
+    #[test]
+    fn dropped_without_a_commit_or_committed_unwritten_the_target_is_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        std::fs::write(&path, "old\n").expect("write");
+        drop(staged(&path, Keep::Replace, 3));
+        let mut unwritten =
+            StagedFile::new(&path, RecordKinds::default(), Keep::Append).expect("stage");
+        Sink::commit(&mut unwritten).expect("commit");
+        drop(unwritten);
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "old\n");
+        assert_eq!(entries(dir.path()), ["r.jsonl"]);
     }
 }

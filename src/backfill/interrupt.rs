@@ -1,0 +1,106 @@
+//! Ctrl-C and SIGTERM during a backfill: the temporary files the run staged
+//! its records in are removed and the process exits at once with
+//! 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), every output
+//! left as it was. No destructor runs on a signal, and the reader may be
+//! blocked on a pipe that stays silent, so a thread of its own waits for the
+//! signals and does the cleaning. Once the records are being put in place,
+//! a signal waits for that to finish and the run then ends normally, so an
+//! output is never left with part of the records.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+
+use anyhow::{Context, Result};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::{Handle, Signals};
+
+#[derive(Default)]
+struct State {
+    /// Temporary files to remove on a signal.
+    temps: Vec<PathBuf>,
+    /// Set once the records are in place: a signal then changes nothing.
+    done: bool,
+}
+
+/// Holds SIGINT and SIGTERM for the length of a backfill; dropped, it lets
+/// them go.
+pub struct Interrupt {
+    state: Arc<Mutex<State>>,
+    handle: Handle,
+}
+
+/// While it lives, a signal waits: taken while the staged files are created
+/// (so none is left unknown to the signal thread) and while they are put
+/// in place.
+pub struct Held<'a>(MutexGuard<'a, State>);
+
+impl Held<'_> {
+    /// Files a signal must remove.
+    pub fn remove_on_signal(&mut self, temps: Vec<PathBuf>) {
+        self.0.temps.extend(temps);
+    }
+
+    /// Marks the records as in place: a signal that waited now does nothing.
+    pub fn done(mut self) {
+        self.0.done = true;
+    }
+}
+
+impl Interrupt {
+    /// Starts the thread that waits for the signals; on one, it removes the
+    /// files named by [`Held::remove_on_signal`] and exits the process.
+    pub fn install() -> Result<Interrupt> {
+        let mut signals =
+            Signals::new([SIGINT, SIGTERM]).context("cannot install the signal handlers")?;
+        let handle = signals.handle();
+        let state = Arc::new(Mutex::new(State::default()));
+        let watched = state.clone();
+        thread::Builder::new()
+            .name("backfill-signals".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    stop(&watched, signal);
+                }
+            })
+            .context("cannot start the thread that handles Ctrl-C")?;
+        Ok(Interrupt { state, handle })
+    }
+
+    /// Holds back the signals until [`Held::done`] or its drop.
+    pub fn hold(&self) -> Held<'_> {
+        Held(lock(&self.state))
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        lock(&self.state).done = true;
+        self.handle.close();
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the temporary files and exits, unless the records are already in
+/// place.
+fn stop(state: &Mutex<State>, signal: i32) {
+    let state = lock(state);
+    if state.done {
+        return;
+    }
+    for path in &state.temps {
+        let _ = std::fs::remove_file(path);
+    }
+    let name = if signal == SIGINT {
+        "SIGINT"
+    } else {
+        "SIGTERM"
+    };
+    eprintln!(
+        "\ninterrupted by {name}: the backfill did not finish and left its output files as they were; run it again to write its records"
+    );
+    std::process::exit(128 + signal);
+}
