@@ -172,7 +172,7 @@ struct BackfillArgs {
     /// Write JSONL records to this file (replacing it) instead of the configured sinks.
     /// Records are staged beside their target and put in place at the end (appended to a
     /// file sink, renamed over --output, through symlinks): a failed or interrupted run, or
-    /// one that could read no input, leaves them as they were. Ctrl-C exits 130, SIGTERM 143.
+    /// one that could read no input, leaves them as they were. Ctrl-C exits 130; SIGTERM exits 0, saying so.
     #[arg(long)]
     output: Option<PathBuf>,
     /// Worker threads (default: one per core).

@@ -1,7 +1,8 @@
 //! Ctrl-C and SIGTERM during a backfill: the temporary files the run staged
-//! its records in are removed and the process exits at once with
-//! 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), every output
-//! left as it was. No destructor runs on a signal, and the reader may be
+//! its records in are removed and the process exits at once, every output
+//! left as it was: 130 for Ctrl-C (SIGINT), as a shell reports it, and 0
+//! for SIGTERM, the way supervisors stop every slipstream command (the
+//! message on stderr says the records were not written). No destructor runs on a signal, and the reader may be
 //! blocked on a pipe that stays silent, so a thread of its own waits for the
 //! signals and does the cleaning. Once the records are being put in place,
 //! a signal waits for that to finish and the run then ends normally, so an
@@ -102,5 +103,5 @@ fn stop(state: &Mutex<State>, signal: i32) {
     eprintln!(
         "\ninterrupted by {name}: the backfill did not finish and left its output files as they were; run it again to write its records"
     );
-    std::process::exit(128 + signal);
+    std::process::exit(if signal == SIGINT { 128 + SIGINT } else { 0 });
 }
