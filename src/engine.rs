@@ -114,7 +114,7 @@ impl Engine {
     /// Decodes one line (without its newline), classifies it for every SLI
     /// and counts it in its window.
     pub fn process(&mut self, line: &[u8]) -> Result<Accepted, Reject> {
-        let text = self.decoder.text(line)?;
+        let text = self.text(line)?;
         self.process_text(text)
     }
 
@@ -139,8 +139,19 @@ impl Engine {
         line: &[u8],
         admit: impl FnOnce(i64) -> bool,
     ) -> Result<(i64, bool), Reject> {
-        let text = self.decoder.text(line)?;
+        let text = self.text(line)?;
         self.process_text_if(text, admit)
+    }
+
+    /// A line as text; one that is too large or not UTF-8 is also noted for
+    /// the setup checks (a topic of binary payloads is a wrong setup too).
+    #[inline]
+    fn text<'l>(&mut self, line: &'l [u8]) -> Result<&'l str, Reject> {
+        self.decoder.text(line).inspect_err(|&reason| {
+            let shown = String::from_utf8_lossy(&line[..line.len().min(4096)]);
+            self.probe.line("");
+            self.probe.rejected(&shown, reason);
+        })
     }
 
     #[inline]

@@ -71,7 +71,10 @@ pub fn explain(
         let line = trim_newline(&raw);
         if line.iter().all(u8::is_ascii_whitespace) {
             tally.blank += 1;
-            writeln!(out, "line {line_no}: blank, skipped")?;
+            writeln!(
+                out,
+                "line {line_no}: blank, skipped here (backfill and run count it as rejected)"
+            )?;
             continue;
         }
         tally.lines += 1;

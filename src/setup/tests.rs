@@ -288,3 +288,21 @@ good = 'status < 500 && (error == null || !exists(error))'
         "{w:#?}"
     );
 }
+
+#[test]
+fn lines_that_are_not_text_are_noted_too() {
+    let config = Config::parse("inline.toml".as_ref(), SLIS).expect("config");
+    let mut engine = Engine::new(&config);
+    // A payload of binary bytes (gzip's magic), as a topic of compressed
+    // or Avro messages holds.
+    assert_eq!(
+        engine.process(&[0x1f, 0x8b, 0x08, 0x00, 0xff]),
+        Err(Reject::NotUtf8)
+    );
+    let probe = engine.probe();
+    assert_eq!((probe.lines(), probe.events()), (1, 0));
+    assert_eq!(
+        probe.first_rejected.as_ref().map(|(r, ..)| *r),
+        Some(Reject::NotUtf8)
+    );
+}
