@@ -249,27 +249,16 @@ fn a_clean_setup_is_silent_even_with_strict() {
     strict.assert_code(0, "a clean backfill with --strict");
     assert_eq!(warnings(&lax.stderr), Vec::<&str>::new(), "{}", lax.stderr);
 
-    // nginx's JSON lines as nginx writes them: numbers quoted, which are
-    // read as numbers.
-    let lines: Vec<String> = (0..3000)
+    // nginx's JSON lines as nginx writes them (numbers quoted, which are
+    // read as numbers), and the same with the numbers unquoted.
+    let quoted: Vec<String> = (0..3000)
         .map(|i| nginx_json(i, if i % 50 == 0 { 502 } else { 200 }, "/api/cart"))
         .collect();
-    let cfg = nginx_config(dir.path(), NGINX_SLIS);
-    let input = write_lines(&dir.path().join("quoted.log"), &lines);
-    let (lax, strict) = strict_and_not(&cfg, &input);
-    strict.assert_code(0, "nginx JSON with quoted numbers and --strict");
-    assert_eq!(warnings(&lax.stderr), Vec::<&str>::new(), "{}", lax.stderr);
-    assert_eq!(
-        summary_slis(&lax.stderr)["api-latency"][4],
-        0,
-        "quoted latencies are read"
-    );
-
-    // The nginx lines with numbers unquoted.
-    let lines: Vec<String> = (0..3000)
-        .map(|i| {
-            nginx_json(i, if i % 50 == 0 { 502 } else { 200 }, "/api/cart")
-                .replace(r#""status":"200""#, r#""status":200"#)
+    let unquoted: Vec<String> = quoted
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            l.replace(r#""status":"200""#, r#""status":200"#)
                 .replace(r#""status":"502""#, r#""status":502"#)
                 .replace(
                     &format!(r#""request_time":"0.{:03}""#, i % 1000),
@@ -278,15 +267,17 @@ fn a_clean_setup_is_silent_even_with_strict() {
         })
         .collect();
     let cfg = nginx_config(dir.path(), NGINX_SLIS);
-    let input = write_lines(&dir.path().join("clean.log"), &lines);
-    let (lax, strict) = strict_and_not(&cfg, &input);
-    strict.assert_code(0, "clean nginx lines with --strict");
-    assert_eq!(warnings(&lax.stderr), Vec::<&str>::new(), "{}", lax.stderr);
-    assert_eq!(
-        summary_slis(&lax.stderr)["api-latency"][4],
-        0,
-        "no event is invalid"
-    );
+    for (name, lines) in [("quoted", &quoted), ("unquoted", &unquoted)] {
+        let input = write_lines(&dir.path().join(format!("{name}.log")), lines);
+        let (lax, strict) = strict_and_not(&cfg, &input);
+        strict.assert_code(0, &format!("{name} nginx JSON with --strict"));
+        assert_eq!(warnings(&lax.stderr), Vec::<&str>::new(), "{}", lax.stderr);
+        assert_eq!(
+            summary_slis(&lax.stderr)["api-latency"][4],
+            0,
+            "{name}: no event is invalid"
+        );
+    }
 }
 
 #[test]
