@@ -257,33 +257,16 @@ pub fn read_input(
         count: bytes_read.clone(),
         local: 0,
     };
-    let mut buffered = BufReader::with_capacity(256 * 1024, counting);
-    let magic = match buffered.fill_buf() {
-        Ok(b) => b.get(..4).map(|m| m.to_vec()).unwrap_or_else(|| b.to_vec()),
+    let buffered = BufReader::with_capacity(256 * 1024, counting);
+    let (mut reader, kind) = match decompressed(buffered) {
+        Ok(r) => r,
         Err(e) => {
             return Some(InputError {
                 input: input.name(),
                 offset: 0,
-                message: format!("read failed: {e}"),
+                message: e.to_string(),
             });
         }
-    };
-    let (mut reader, kind): (Box<dyn Read>, &str) = match Compression::of(&magic) {
-        Some(Compression::Gzip) => (
-            Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-            "gzip",
-        ),
-        Some(Compression::Zstd) => match zstd::stream::read::Decoder::with_buffer(buffered) {
-            Ok(d) => (Box::new(d), "zstd"),
-            Err(e) => {
-                return Some(InputError {
-                    input: input.name(),
-                    offset: 0,
-                    message: format!("cannot start zstd decompression: {e}"),
-                });
-            }
-        },
-        None => (Box::new(buffered), "plain"),
     };
 
     let mut line_no: u64 = 1; // number of the first line in `buf`
@@ -439,17 +422,34 @@ pub fn open_decompressed(input: &Input) -> io::Result<Box<dyn BufRead>> {
         Input::Stdin => Box::new(io::stdin().lock()),
         Input::File(p) => Box::new(File::open(p)?),
     };
-    let mut buffered = BufReader::with_capacity(64 * 1024, raw);
-    let head = buffered.fill_buf()?;
+    let (reader, _) = decompressed(BufReader::with_capacity(64 * 1024, raw))?;
+    Ok(Box::new(BufReader::new(reader)))
+}
+
+/// `buffered` decompressed by what its first bytes say, with the name of
+/// the compression (`gzip`, `zstd` or `plain`).
+fn decompressed<R: BufRead + 'static>(
+    mut buffered: R,
+) -> io::Result<(Box<dyn Read>, &'static str)> {
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| io::Error::new(e.kind(), format!("read failed: {e}")))?;
     let magic = head[..head.len().min(4)].to_vec();
     Ok(match Compression::of(&magic) {
-        Some(Compression::Gzip) => Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(
-            buffered,
-        ))),
-        Some(Compression::Zstd) => Box::new(BufReader::new(
-            zstd::stream::read::Decoder::with_buffer(buffered)?,
-        )),
-        None => Box::new(buffered),
+        Some(Compression::Gzip) => (
+            Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+            "gzip",
+        ),
+        Some(Compression::Zstd) => match zstd::stream::read::Decoder::with_buffer(buffered) {
+            Ok(d) => (Box::new(d), "zstd"),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot start zstd decompression: {e}"),
+                ))
+            }
+        },
+        None => (Box::new(buffered), "plain"),
     })
 }
 
