@@ -115,7 +115,7 @@ pub struct Decoder {
     timestamp_format: TimestampFormat,
     latency_unit_ns: f64,
     max_event_bytes: usize,
-    rfc3339: time::Rfc3339Parser,
+    times: timestamp::Parsers,
     order: order::KeyOrder,
 }
 
@@ -137,7 +137,7 @@ impl Decoder {
             timestamp_format: d.timestamp_format.clone(),
             latency_unit_ns: d.latency_unit.nanos(),
             max_event_bytes: d.max_event_bytes,
-            rfc3339: time::Rfc3339Parser::default(),
+            times: timestamp::Parsers::default(),
             order: order::KeyOrder::default(),
         }
     }
@@ -201,7 +201,7 @@ impl Decoder {
         let parsed = match (v, &self.timestamp_format) {
             (Value::Null, _) => return Err(Reject::NoTimestamp),
             (Value::Str(s), _) if s.is_empty() || s == "-" => return Err(Reject::NoTimestamp),
-            (Value::Str(s), f) => timestamp::parse_text(f, s, &mut self.rfc3339),
+            (Value::Str(s), f) => timestamp::parse_text(f, s, &mut self.times),
             (Value::Num(_), TimestampFormat::Unix(unit)) => match raw_number {
                 Some(raw) => timestamp::unix_text(raw, *unit),
                 None => None,

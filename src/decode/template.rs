@@ -52,42 +52,89 @@ impl Template {
         Ok(())
     }
 
+    /// The template for a decoder that reads the columns `wants` says:
+    /// each variable with the literal after it, the others' columns
+    /// dropped, so a line is read without looking anything up.
+    pub(super) fn plan(&self, wants: impl Fn(usize) -> bool) -> Plan {
+        let mut lead = Vec::new();
+        let mut steps: Vec<Step> = Vec::new();
+        let mut quoted = false;
+        for item in &self.items {
+            match item {
+                Item::Lit(l) => {
+                    match steps.last_mut() {
+                        Some(step) => step.next = l.as_bytes().into(),
+                        None => lead = l.as_bytes().to_vec(),
+                    }
+                    quoted = l.ends_with('"');
+                }
+                Item::Var { col, request } => steps.push(Step {
+                    col: wants(*col).then_some(*col),
+                    request: request.filter(|cols| cols.iter().any(|&c| wants(c))),
+                    quoted,
+                    next: Box::default(),
+                }),
+            }
+        }
+        Plan {
+            lead: lead.into(),
+            steps: steps.into(),
+        }
+    }
+}
+
+/// A [`Template`] compiled for one decoder (see [`Template::plan`]).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Plan {
+    /// The literal the line starts with.
+    lead: Box<[u8]>,
+    steps: Box<[Step]>,
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    /// The variable's column, when it is read.
+    col: Option<usize>,
+    /// `$request`, `%r`: the columns of its method, URI and protocol, when
+    /// one of them is read.
+    request: Option<[usize; 3]>,
+    /// The literal before the variable ends with a quote.
+    quoted: bool,
+    /// The literal after the variable; empty when it runs to the end.
+    next: Box<[u8]>,
+}
+
+impl Plan {
     /// Reads one line into `fill`.
     #[inline]
     pub(super) fn split<'a>(&self, line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Reject> {
-        let mut pos = 0;
-        let mut quoted = false;
-        for (i, item) in self.items.iter().enumerate() {
-            match item {
-                Item::Lit(l) => {
-                    if !has_at(line.as_bytes(), pos, l.as_bytes()) {
-                        return Err(Reject::BadLine);
-                    }
-                    pos += l.len();
-                    quoted = l.as_bytes().last() == Some(&b'"');
+        let b = line.as_bytes();
+        if !has_at(b, 0, &self.lead) {
+            return Err(Reject::BadLine);
+        }
+        let mut pos = self.lead.len();
+        for step in self.steps.iter() {
+            let (end, escaped) = if step.next.is_empty() {
+                (b.len(), step.quoted)
+            } else {
+                find_end(b, pos, &step.next, step.quoted)?
+            };
+            if step.col.is_some() || step.request.is_some() {
+                let raw = line.get(pos..end).ok_or(Reject::BadLine)?;
+                if let Some(col) = step.col {
+                    fill.put(col, raw, escaped);
                 }
-                Item::Var { col, request } => {
-                    let end = match self.items.get(i + 1) {
-                        Some(Item::Lit(next)) => find_end(line.as_bytes(), pos, next, quoted)?,
-                        _ => line.len(),
-                    };
-                    let raw = line.get(pos..end).ok_or(Reject::BadLine)?;
-                    fill.put(*col, raw, quoted);
-                    if let Some(cols) = request {
-                        if cols.iter().any(|&c| fill.wants(c)) {
-                            let parts = split_request(raw);
-                            for (c, part) in cols.iter().zip(parts) {
-                                if let Some(p) = part {
-                                    fill.put(*c, p, quoted);
-                                }
-                            }
+                if let Some(cols) = step.request {
+                    for (c, part) in cols.iter().zip(split_request(raw)) {
+                        if let Some(p) = part {
+                            fill.put(*c, p, escaped);
                         }
                     }
-                    pos = end;
                 }
             }
+            pos = end + step.next.len();
         }
-        if pos == line.len() {
+        if pos == b.len() {
             Ok(())
         } else {
             Err(Reject::BadLine)
@@ -96,27 +143,47 @@ impl Template {
 }
 
 /// Where a variable that starts at `from` ends: the first place where
-/// `next` follows, skipping escaped bytes when `quoted`.
+/// `next` follows, skipping escaped bytes when `quoted`; and whether an
+/// escape was skipped (the value needs unescaping).
+///
+/// Most values are a few bytes (a status, a size, a time): the first bytes
+/// are looked at one by one, and `memchr` takes over for longer ones.
 #[inline]
-fn find_end(b: &[u8], from: usize, next: &str, quoted: bool) -> Result<usize, Reject> {
-    let nb = next.as_bytes();
+fn find_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bool), Reject> {
+    const SHORT: usize = 16;
     let first = nb[0];
+    let escapes = quoted && first != b'\\';
+    let mut escaped = false;
     let mut i = from;
+    let short_end = b.len().min(from + SHORT);
+    while i < short_end {
+        let c = b[i];
+        if c == b'\\' && escapes {
+            escaped = true;
+            i += 2;
+            continue;
+        }
+        if c == first && has_at(b, i, nb) {
+            return Ok((i, escaped));
+        }
+        i += 1;
+    }
     while i < b.len() {
         let rest = &b[i..];
-        let off = if quoted && first != b'\\' {
+        let off = if escapes {
             memchr2(first, b'\\', rest)
         } else {
             memchr(first, rest)
         }
         .ok_or(Reject::BadLine)?;
         let at = i + off;
-        if b[at] == b'\\' && first != b'\\' {
+        if b[at] == b'\\' && escapes {
+            escaped = true;
             i = at + 2;
             continue;
         }
         if has_at(b, at, nb) {
-            return Ok(at);
+            return Ok((at, escaped));
         }
         i = at + 1;
     }

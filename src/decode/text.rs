@@ -15,7 +15,7 @@ use super::timestamp;
 use super::{alb, cloudfront, haproxy, logfmt, pattern, template, Reject, EVENT_TIME_RANGE};
 use crate::config::{DecodeConfig, LatencyUnit, TimestampFormat};
 use crate::event::{Event, Value, LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
-use crate::time::{self, UnixUnit};
+use crate::time::UnixUnit;
 
 /// `[decode] format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,12 +207,18 @@ impl<'a> Fill<'a, '_> {
 
     /// Column `col` holds `raw`, as written in the line; `quoted` when it
     /// came from between quotes, where backslash escapes are resolved.
-    #[inline]
+    #[inline(always)]
     pub(super) fn put(&mut self, col: usize, raw: &'a str, quoted: bool) {
-        let Some(t) = self.targets.get(col) else {
-            return;
-        };
-        if !t.is_used() || is_missing(raw.as_bytes(), t.minus_one_missing) {
+        if let Some(t) = self.targets.get(col) {
+            if t.is_used() {
+                self.put_used(col, raw, quoted);
+            }
+        }
+    }
+
+    fn put_used(&mut self, col: usize, raw: &'a str, quoted: bool) {
+        let t = &self.targets[col];
+        if is_missing(raw.as_bytes(), t.minus_one_missing) {
             return;
         }
         if t.ts != 0 {
@@ -336,7 +342,9 @@ pub(super) struct TextDecoder {
     /// How many columns a latency that is a sum adds up.
     latency_terms: u8,
     latency_unit_ns: f64,
-    rfc3339: time::Rfc3339Parser,
+    times: timestamp::Parsers,
+    /// nginx, Apache and Envoy: the format string, for the wanted columns.
+    template: template::Plan,
     cloudfront: cloudfront::Header,
     locations: Option<regex::CaptureLocations>,
 }
@@ -401,7 +409,12 @@ impl TextDecoder {
             Splitter::Regex(re) => Some(re.capture_locations()),
             _ => None,
         };
+        let template = match &spec.splitter {
+            Splitter::Template(t) => t.plan(|c| targets.get(c).is_some_and(Target::is_used)),
+            _ => template::Plan::default(),
+        };
         TextDecoder {
+            template,
             cloudfront: cloudfront::Header::new(&spec),
             spec,
             targets,
@@ -414,7 +427,7 @@ impl TextDecoder {
                 0
             },
             latency_unit_ns: d.latency_unit.nanos(),
-            rfc3339: time::Rfc3339Parser::default(),
+            times: timestamp::Parsers::default(),
             locations,
         }
     }
@@ -435,7 +448,7 @@ impl TextDecoder {
         };
         match &self.spec.splitter {
             Splitter::Json => return Err(Reject::BadLine),
-            Splitter::Template(t) => t.split(line, &mut fill)?,
+            Splitter::Template(_) => self.template.split(line, &mut fill)?,
             Splitter::Alb => alb::split(line, &mut fill)?,
             Splitter::CloudFront => self.cloudfront.split(line, &mut fill)?,
             Splitter::Haproxy => haproxy::split(line, &mut fill)?,
@@ -451,7 +464,7 @@ impl TextDecoder {
                 timestamp::parse_date_and_time(date.as_bytes(), t.as_bytes())
             }
             [Some(s), None] if !self.ts_split => {
-                timestamp::parse_text(&self.ts_format, s, &mut self.rfc3339)
+                timestamp::parse_text(&self.ts_format, s, &mut self.times)
             }
             _ => return Err(Reject::NoTimestamp),
         };

@@ -8,17 +8,13 @@ use crate::time::{self, days_from_civil, days_in_month, digits, UnixUnit, NANOS_
 
 /// A timestamp written as text, in nanoseconds since the epoch.
 #[inline]
-pub fn parse_text(
-    format: &TimestampFormat,
-    s: &str,
-    rfc3339: &mut time::Rfc3339Parser,
-) -> Option<i64> {
+pub fn parse_text(format: &TimestampFormat, s: &str, parsers: &mut Parsers) -> Option<i64> {
     let b = s.as_bytes();
     match format {
-        TimestampFormat::Rfc3339 => rfc3339.parse(b).or_else(|| parse_iso8601(b)),
-        TimestampFormat::Clf => parse_clf(b),
+        TimestampFormat::Rfc3339 => parsers.rfc3339.parse(b).or_else(|| parse_iso8601(b)),
+        TimestampFormat::Clf => parsers.clf.parse(b),
         TimestampFormat::Strftime(f) => parse_strftime(s, f),
-        TimestampFormat::Unix(UnixUnit::Auto) => rfc3339.parse(b).or_else(|| auto(s)),
+        TimestampFormat::Unix(UnixUnit::Auto) => parsers.rfc3339.parse(b).or_else(|| auto(s)),
         TimestampFormat::Unix(unit) => unix_text(s, *unit),
     }
 }
@@ -125,30 +121,74 @@ const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
+/// The time parsers of one decoder, each remembering the last minute it
+/// read: the lines of a log mostly share their date, hour and minute, which
+/// are then compared rather than parsed again.
+#[derive(Debug, Clone, Default)]
+pub struct Parsers {
+    pub rfc3339: time::Rfc3339Parser,
+    pub clf: ClfParser,
+}
+
 /// Parses a Common Log Format time, `10/Oct/2026:13:55:36 +0900` (nginx's
 /// `$time_local`, Apache's `%t` without its brackets), into nanoseconds
 /// since the epoch. A fraction after the seconds (`12:14:14.655`, as
 /// HAProxy writes) is read; without a zone the time is taken as UTC.
 pub fn parse_clf(s: &[u8]) -> Option<i64> {
-    if s.len() < 20 || s[2] != b'/' || s[6] != b'/' || s[11] != b':' {
+    ClfParser::default().parse(s)
+}
+
+/// `10/Oct/2026:13:55`: the part of a CLF time up to its minute.
+const CLF_MINUTE_BYTES: usize = 17;
+
+/// [`parse_clf`] that remembers the last minute it read, as
+/// [`time::Rfc3339Parser`] does.
+#[derive(Debug, Clone, Default)]
+pub struct ClfParser {
+    /// The last valid `dd/Mon/yyyy:HH:MM` and its start in seconds (as UTC).
+    last: Option<([u8; CLF_MINUTE_BYTES], i64)>,
+}
+
+impl ClfParser {
+    #[inline]
+    pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
+        if s.len() < 20 || s[17] != b':' {
+            return None;
+        }
+        let head: &[u8; CLF_MINUTE_BYTES] = s[..CLF_MINUTE_BYTES].try_into().ok()?;
+        let minute = match self.last {
+            Some((key, secs)) if key == *head => secs,
+            _ => {
+                let secs = clf_minute(head)?;
+                self.last = Some((*head, secs));
+                secs
+            }
+        };
+        let sec = digits(s, 18, 2)?;
+        if sec > 60 {
+            return None;
+        }
+        let (nanos, used) = fraction(s, 20)?;
+        let zone = match &s[20 + used..] {
+            [] => 0,
+            [b' ', z @ ..] => zone_offset(z)?,
+            _ => return None,
+        };
+        let secs = minute + i64::from(sec) - zone;
+        secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+    }
+}
+
+/// `10/Oct/2026:13:55` in seconds since the epoch, as UTC.
+fn clf_minute(s: &[u8; CLF_MINUTE_BYTES]) -> Option<i64> {
+    if s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[14] != b':' {
         return None;
     }
     let day = digits(s, 0, 2)?;
     let month = MONTHS.iter().position(|m| m[..] == s[3..6])? as u32 + 1;
     let year = i64::from(digits(s, 7, 4)?);
-    let (h, m, sec) = (digits(s, 12, 2)?, digits(s, 15, 2)?, digits(s, 18, 2)?);
-    if s[14] != b':' || s[17] != b':' {
-        return None;
-    }
-    let (nanos, used) = fraction(s, 20)?;
-    let rest = &s[20 + used..];
-    let zone = match rest {
-        [] => 0,
-        [b' ', z @ ..] => zone_offset(z)?,
-        _ => return None,
-    };
-    let secs = civil_secs(year, month, day, h, m, sec)? - zone;
-    secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+    let (h, m) = (digits(s, 12, 2)?, digits(s, 15, 2)?);
+    civil_secs(year, month, day, h, m, 0)
 }
 
 /// Parses an ISO 8601 date and time: RFC 3339 (`2026-10-10T13:55:36+09:00`)
@@ -216,6 +256,40 @@ pub fn parse_strftime(s: &str, format: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clf_parser_that_remembers_its_minute_reads_each_line_as_chrono_does() {
+        let lines = [
+            "10/Oct/2026:13:55:36 +0900",
+            "10/Oct/2026:13:55:59 +0900",
+            "10/Oct/2026:13:55:01 -0130",
+            "10/Oct/2026:13:56:00 +0900",
+            "10/Oct/2026:13:55:36 +0900",
+            "31/Dec/2026:23:59:59 +0000",
+            "01/Jan/2027:00:00:00 +0000",
+            "29/Feb/2028:12:00:00 +1400",
+        ];
+        let mut parser = ClfParser::default();
+        for line in lines {
+            let want = chrono::DateTime::parse_from_str(line, "%d/%b/%Y:%H:%M:%S %z")
+                .unwrap()
+                .timestamp()
+                * NANOS_PER_SEC;
+            assert_eq!(parser.parse(line.as_bytes()), Some(want), "{line}");
+        }
+        // A bad line between good ones of the same minute is still bad, and
+        // does not change what the next one reads.
+        for (line, ok) in [
+            ("10/Oct/2026:13:55:36 +0900", true),
+            ("10/Oct/2026:13:55:61 +0900", false),
+            ("10/Oct/2026:13:55:3x +0900", false),
+            ("10/Oct/2026:13:55:36 +2500", false),
+            ("31/Feb/2026:13:55:36 +0900", false),
+            ("10/Oct/2026:13:55:36 +0900", true),
+        ] {
+            assert_eq!(parser.parse(line.as_bytes()).is_some(), ok, "{line}");
+        }
+    }
 
     #[test]
     fn reads_common_log_format_iso_8601_and_strftime_times() {
