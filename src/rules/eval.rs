@@ -11,43 +11,48 @@ use regex::Regex;
 use crate::event::Value;
 
 /// The right side of `=~`: a regular expression, or the plain text test it
-/// amounts to when it has no metacharacters (`^/api/` is a prefix test).
+/// amounts to when it is only literals (`^/api/` is a prefix test,
+/// `^/api/(checkout|cart)` two, `^(GET|HEAD)$` an equality with either).
 #[derive(Debug, Clone)]
 // A node holds its pattern boxed: the size of the regex variant costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Pattern {
     Regex(Regex),
-    /// `^text`.
-    Prefix(Box<str>),
-    /// `^text$`.
-    Whole(Box<str>),
+    /// `^(a|b)`: starts with one of them.
+    Prefix(Box<[Box<str>]>),
+    /// `^(a|b)$`: is one of them.
+    Whole(Box<[Box<str>]>),
     /// `text`, anywhere.
     Contains(Finder<'static>),
 }
+
+/// At most this many literals make a literal test; past it, the regex is
+/// as fast.
+const MAX_LITERALS: usize = 8;
 
 impl Pattern {
     /// The pattern for a regular expression that compiled as `re`.
     pub(super) fn new(re: Regex) -> Pattern {
         let src = re.as_str();
-        let literal = |s: &str| regex::escape(s) == s;
-        match (src.strip_prefix('^'), src.strip_suffix('$')) {
-            (Some(rest), _) if literal(rest) => Pattern::Prefix(rest.into()),
-            (Some(rest), Some(_)) => match rest.strip_suffix('$') {
-                // `\$` at the end is a literal dollar: `literal` rejects it.
-                Some(mid) if literal(mid) => Pattern::Whole(mid.into()),
-                _ => Pattern::Regex(re),
-            },
-            _ if literal(src) => Pattern::Contains(Finder::new(src).into_owned()),
-            _ => Pattern::Regex(re),
+        if let Some((literals, whole)) = anchored_literals(src) {
+            return if whole {
+                Pattern::Whole(literals)
+            } else {
+                Pattern::Prefix(literals)
+            };
         }
+        if regex::escape(src) == src {
+            return Pattern::Contains(Finder::new(src).into_owned());
+        }
+        Pattern::Regex(re)
     }
 
     #[inline]
     fn is_match(&self, s: &str) -> bool {
         match self {
             Pattern::Regex(re) => re.is_match(s),
-            Pattern::Prefix(p) => s.starts_with(&**p),
-            Pattern::Whole(w) => same_bytes(s.as_bytes(), w.as_bytes()),
+            Pattern::Prefix(ps) => ps.iter().any(|p| s.starts_with(&**p)),
+            Pattern::Whole(ws) => ws.iter().any(|w| same_bytes(s.as_bytes(), w.as_bytes())),
             Pattern::Contains(f) => f.find(s.as_bytes()).is_some(),
         }
     }
@@ -62,6 +67,45 @@ impl Pattern {
             other => other.clone(),
         }
     }
+}
+
+/// The strings a regex anchored at the start of the text stands for, and
+/// whether it is anchored at the end too: `^/api/(checkout|cart)` is text
+/// starting with `/api/checkout` or `/api/cart`. `None` when the regex is
+/// not anchored so, or matches more than a few literals exactly (a class, a
+/// repetition, a multi-line `^`).
+fn anchored_literals(src: &str) -> Option<(Box<[Box<str>]>, bool)> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::{Hir, HirKind, Look};
+
+    let hir = regex_syntax::Parser::new().parse(src).ok()?;
+    let HirKind::Concat(parts) = hir.kind() else {
+        return None;
+    };
+    let is = |h: &Hir, look: Look| matches!(h.kind(), HirKind::Look(l) if *l == look);
+    let (first, rest) = parts.split_first()?;
+    if !is(first, Look::Start) {
+        return None;
+    }
+    let (middle, whole) = match rest.split_last() {
+        Some((last, middle)) if is(last, Look::End) => (middle, true),
+        _ => (rest, false),
+    };
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix);
+    let seq = extractor.extract(&Hir::concat(middle.to_vec()));
+    if !seq.is_exact() {
+        return None;
+    }
+    let literals = seq.literals()?;
+    if literals.len() > MAX_LITERALS {
+        return None;
+    }
+    let strs = literals
+        .iter()
+        .map(|l| std::str::from_utf8(l.as_bytes()).ok().map(Box::from))
+        .collect::<Option<Box<[Box<str>]>>>()?;
+    Some((strs, whole))
 }
 
 /// A comparison operator.
@@ -443,7 +487,78 @@ fn compare_values(a: &Value<'_>, op: CmpOp, b: &Value<'_>) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use super::{same_bytes, Pattern};
+    use regex::Regex;
+
+    /// Every pattern, literal test or not, answers as the regex does.
+    #[test]
+    fn a_literal_pattern_matches_exactly_what_its_regex_matches() {
+        let texts = [
+            "",
+            "/",
+            "/api",
+            "/api/",
+            "/api/checkout",
+            "/api/checkout/pay",
+            "/api/cart",
+            "/api/carts",
+            "x/api/cart",
+            "GET",
+            "HEAD",
+            "get",
+            "GETS",
+            "a$",
+            "a.b",
+            "axb",
+            "line\n/api/cart",
+            "\n/api/cart",
+            "é/api",
+            "/API/CART",
+        ];
+        let regexes = [
+            "^/api/",
+            "^/api/(checkout|cart)",
+            "^/api/(checkout|cart)$",
+            "^(GET|HEAD)$",
+            "^GET$",
+            "^",
+            "^$",
+            "^(|/api)",
+            "(?i)^/api/cart",
+            "^a\\$",
+            "^a\\.b",
+            "^a.b",
+            "^/api/c+",
+            "(?m)^/api/cart",
+            "/api/cart",
+            "cart$",
+            "^[a-z]+$",
+            "^(a|b|c|d|e|f|g|h|i)",
+            "^é/api",
+        ];
+        for src in regexes {
+            let re = Regex::new(src).unwrap();
+            let pattern = Pattern::new(re.clone());
+            for text in texts {
+                assert_eq!(
+                    pattern.is_match(text),
+                    re.is_match(text),
+                    "{src} on {text:?}: {pattern:?}"
+                );
+            }
+        }
+        // The literal tests are taken where they apply.
+        for (src, literal) in [
+            ("^/api/(checkout|cart)", true),
+            ("^(GET|HEAD)$", true),
+            ("(?i)^/api/cart", false),
+            ("^/api/c+", false),
+            ("(?m)^/api/cart", false),
+        ] {
+            let p = Pattern::new(Regex::new(src).unwrap());
+            assert_eq!(!matches!(p, Pattern::Regex(_)), literal, "{src}: {p:?}");
+        }
+    }
 
     #[test]
     fn same_bytes_agrees_with_equality_at_every_length_and_position() {
