@@ -494,6 +494,9 @@ fn send_mapped(
             }
         };
         bytes_read.fetch_add((end - start) as u64, Ordering::Relaxed);
+        if lines.is_none() {
+            map.populate(start..end);
+        }
         let at = ledger.push(first_chunk);
         first_chunk = false;
         let lines = lines.unwrap_or_else(|| Lines::Mapped {
