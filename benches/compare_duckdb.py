@@ -4,9 +4,10 @@
 Driven by benches/compare_duckdb.sh, which builds the release binary, makes a
 temporary directory and passes both in. Subcommands:
 
-  compare      generate LINES lines, time `slipstream backfill` and an
-               equivalent DuckDB query (--runs interleaved pairs), check that both
-               give the same per-SLI, per-minute counts, print a table.
+  compare      generate LINES lines of one input shape (--shape: gen's own,
+               or nested), time `slipstream backfill` and an equivalent
+               DuckDB query (--runs interleaved pairs), check that both give
+               the same per-SLI, per-minute counts, print a table.
   memory       pipe `slipstream gen --out -` into `slipstream backfill -` for
                inputs of a few sizes and report the peak RSS of each.
   duckdb-run   (internal) one DuckDB run in a fresh process, so its time and
@@ -28,7 +29,9 @@ import subprocess
 import sys
 import time
 import tomllib
-from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 TIME = "/usr/bin/time"
@@ -44,18 +47,20 @@ GEN_ARGS = [
 
 DEFAULT_PERCENTILES = [0.5, 0.9, 0.99]
 
-# The SLIs of config/demo.toml, translated by hand into SQL over the columns
-# read below. The rule language is three-valued (Kleene logic, a missing or
+# The SLIs of each shape, translated by hand into SQL over the columns its
+# COLUMNS declare. The rule language is three-valued (Kleene logic, a missing or
 # mistyped value is unknown), exactly like SQL's NULL logic, so:
 #   - an event counts in an SLI when `(filter) IS TRUE`,
 #   - it is good when `(good) IS TRUE`, bad when `(good) IS FALSE`, and
 #     invalid when `(good) IS NULL`.
 # `=~` is an unanchored regex search in both Rust's regex and DuckDB's RE2
-# (`regexp_matches`); `latency` is `latency_ms` (latency_unit = "ms"), so
-# `300ms` is 300 and `1s` is 1000.
-# `config` holds the rule text this SQL was written from; the script refuses
-# to run if config/demo.toml no longer says the same.
-SLIS = [
+# (`regexp_matches`); `latency` is the shape's latency column, in ms
+# (latency_unit = "ms"), so `300ms` is 300 and `1s` is 1000.
+# `config` holds the rule text the SQL was written from; the script refuses
+# to run if the configuration no longer says the same.
+
+# Shape `gen`: slipstream gen's lines as they are, with config/demo.toml.
+GEN_SLIS = [
     {
         "name": "checkout-availability",
         "config": {
@@ -92,11 +97,169 @@ SLIS = [
 
 # Every field the rules read, with its type. Explicit columns: DuckDB neither
 # samples the file to infer a schema nor parses the fields nobody uses.
-COLUMNS = (
+GEN_COLUMNS = (
     "{timestamp: 'TIMESTAMPTZ', service: 'VARCHAR', method: 'VARCHAR', "
     "http: 'STRUCT(route VARCHAR)', status: 'BIGINT', latency_ms: 'DOUBLE', "
     "region: 'VARCHAR'}"
 )
+
+# Shape `nested`: the same requests as JSON of another shape than gen's: the
+# time in Unix milliseconds (a JSON integer), the request and the response in
+# objects of their own, other key names.
+#   {"ts":1767225600123,"req":{"method":"GET","path":"/api/checkout/payment",
+#    "host":"checkout.internal","id":"26dd6ba0018e0163"},
+#    "res":{"status":200,"duration_ms":44.198},"svc":"checkout",
+#    "region":"eu-west-1","client_ip":"10.32.133.201","user_agent":"..."}
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def unix_ms(rfc3339: str) -> int:
+    """Milliseconds since the epoch, in integers all the way (no float)."""
+    ms, rest = divmod(datetime.fromisoformat(rfc3339) - EPOCH, timedelta(milliseconds=1))
+    if rest:
+        die(f"timestamp {rfc3339} has a fraction below the millisecond")
+    return ms
+
+
+def nested_event(e: dict) -> dict:
+    """One line of slipstream gen, rewritten into the nested shape."""
+    return {
+        "ts": unix_ms(e["timestamp"]),
+        "req": {"method": e["method"], "path": e["http"]["route"], "host": e["http"]["host"], "id": e["request_id"]},
+        "res": {"status": e["status"], "duration_ms": e["latency_ms"]},
+        "svc": e["service"],
+        "region": e["region"],
+        "client_ip": e["client_ip"],
+        "user_agent": e["user_agent"],
+    }
+
+
+NESTED_SLIS = [
+    {
+        "name": "checkout-cart-availability",
+        "config": {
+            "filter": 'req.path =~ "^/api/(checkout|cart)"',
+            "good": "status < 500",
+            "percentiles": [0.5, 0.9, 0.99, 0.999],
+        },
+        "filter_sql": "regexp_matches(req.path, '^/api/(checkout|cart)')",
+        "good_sql": "res.status < 500",
+    },
+    {
+        "name": "checkout-search-latency",
+        "config": {"filter": 'svc in ["checkout", "search"]', "good": "latency <= 300ms", "percentiles": None},
+        "filter_sql": "svc IN ('checkout', 'search')",
+        "good_sql": "res.duration_ms <= 300",
+    },
+    {
+        "name": "read-availability",
+        "config": {
+            "filter": 'req.method in ["GET", "HEAD"] && !(svc == "auth")',
+            "good": "status < 500",
+            "percentiles": None,
+        },
+        "filter_sql": "req.method IN ('GET', 'HEAD') AND NOT (svc = 'auth')",
+        "good_sql": "res.status < 500",
+    },
+    {
+        "name": "regional-availability",
+        "config": {
+            "filter": 'region in ["eu-west-1", "us-east-1"] && status != 429',
+            "good": "status < 500",
+            "percentiles": [0.5, 0.75, 0.9, 0.99],
+        },
+        "filter_sql": "region IN ('eu-west-1', 'us-east-1') AND res.status <> 429",
+        "good_sql": "res.status < 500",
+    },
+]
+
+# Only the fields the rules read, as for gen; `req` and `res` as structs.
+NESTED_COLUMNS = (
+    "{ts: 'BIGINT', req: 'STRUCT(method VARCHAR, path VARCHAR)', "
+    "res: 'STRUCT(status BIGINT, duration_ms DOUBLE)', svc: 'VARCHAR', region: 'VARCHAR'}"
+)
+
+# Written into the work directory; check_config holds it to NESTED_SLIS.
+NESTED_CONFIG = """\
+[decode]
+format = "json"
+
+[decode.fields]
+timestamp = "ts"
+timestamp_format = "unix_ms"
+status = "res.status"
+latency = "res.duration_ms"
+latency_unit = "ms"
+
+[window]
+size = "1m"
+
+[[sli]]
+name = "checkout-cart-availability"
+filter = 'req.path =~ "^/api/(checkout|cart)"'
+good = 'status < 500'
+percentiles = [0.5, 0.9, 0.99, 0.999]
+
+[[sli]]
+name = "checkout-search-latency"
+filter = 'svc in ["checkout", "search"]'
+good = 'latency <= 300ms'
+
+[[sli]]
+name = "read-availability"
+filter = 'req.method in ["GET", "HEAD"] && !(svc == "auth")'
+good = 'status < 500'
+
+[[sli]]
+name = "regional-availability"
+filter = 'region in ["eu-west-1", "us-east-1"] && status != 429'
+good = 'status < 500'
+percentiles = [0.5, 0.75, 0.9, 0.99]
+"""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """An input shape: how its lines are made, its configuration, and its SQL."""
+
+    name: str
+    transform: Callable[[dict], dict] | None  # gen's event -> a line of this shape; None: gen's own lines
+    config: str | None  # TOML text, written into the work directory; None: the file of --config
+    fields: dict[str, str]  # the [decode.fields] the SQL is written for
+    slis: list[dict]
+    columns: str  # read_ndjson's `columns`
+    minute_sql: str  # the minute since the epoch of an event
+    latency_sql: str  # its latency in ms
+
+
+SHAPES = {
+    "gen": Shape(
+        name="gen",
+        transform=None,
+        config=None,
+        fields={"timestamp": "timestamp", "status": "status", "latency": "latency_ms", "latency_unit": "ms"},
+        slis=GEN_SLIS,
+        columns=GEN_COLUMNS,
+        minute_sql="floor(epoch_ms(timestamp) / 60000)",
+        latency_sql="latency_ms",
+    ),
+    "nested": Shape(
+        name="nested",
+        transform=nested_event,
+        config=NESTED_CONFIG,
+        fields={
+            "timestamp": "ts",
+            "timestamp_format": "unix_ms",
+            "status": "res.status",
+            "latency": "res.duration_ms",
+            "latency_unit": "ms",
+        },
+        slis=NESTED_SLIS,
+        columns=NESTED_COLUMNS,
+        minute_sql="floor(ts / 60000)",
+        latency_sql="res.duration_ms",
+    ),
+}
 
 
 def die(msg: str, code: int = 2) -> None:
@@ -114,15 +277,15 @@ def percentiles_of(sli: dict) -> list[float]:
     return sli["config"]["percentiles"] or DEFAULT_PERCENTILES
 
 
-def check_config(path: Path) -> None:
+def check_config(path: Path, shape: Shape) -> None:
     """Refuses to compare against SQL written for another configuration."""
     with open(path, "rb") as f:
         cfg = tomllib.load(f)
     dec = cfg.get("decode", {}).get("fields", {})
-    expect_fields = {"timestamp": "timestamp", "status": "status", "latency": "latency_ms", "latency_unit": "ms"}
-    for k, v in expect_fields.items():
+    for k, v in shape.fields.items():
         if dec.get(k) != v:
-            die(f"{path}: [decode.fields] {k} is {dec.get(k)!r}, the SQL assumes {v!r}; update SLIS in {__file__}")
+            die(f"{path}: [decode.fields] {k} is {dec.get(k)!r}, the SQL of shape {shape.name} assumes {v!r}; "
+                f"update it in {__file__}")
     size = cfg.get("window", {}).get("size")
     if size != "1m":
         die(f"{path}: [window] size is {size!r}, the SQL assumes 1-minute windows")
@@ -130,19 +293,20 @@ def check_config(path: Path) -> None:
         (s["name"], {"filter": s.get("filter"), "good": s["good"], "percentiles": s.get("percentiles")})
         for s in cfg.get("sli", [])
     ]
-    want = [(s["name"], s["config"]) for s in SLIS]
+    want = [(s["name"], s["config"]) for s in shape.slis]
     if got != want:
         die(
             f"{path} no longer has the SLIs the DuckDB SQL was written for.\n"
             f"  config: {got}\n  script: {want}\n"
-            f"Update SLIS in {__file__} to match the rules exactly."
+            f"Update the SLIs of shape {shape.name} in {__file__} to match the rules exactly."
         )
 
 
-def duckdb_sql(path: str) -> str:
+def duckdb_sql(path: str, shape: Shape) -> str:
     """One scan, one hash aggregate: every SLI's counts and percentiles per window."""
     aggs = []
-    for i, s in enumerate(SLIS):
+    lat = shape.latency_sql
+    for i, s in enumerate(shape.slis):
         f, g = f"({s['filter_sql']})", f"({s['good_sql']})"
         ps = ", ".join(repr(p) for p in percentiles_of(s))
         aggs += [
@@ -150,33 +314,34 @@ def duckdb_sql(path: str) -> str:
             f"count(*) FILTER (WHERE {f} IS TRUE AND {g} IS TRUE) AS good_{i}",
             f"count(*) FILTER (WHERE {f} IS TRUE AND {g} IS FALSE) AS bad_{i}",
             f"count(*) FILTER (WHERE {f} IS TRUE AND {g} IS NULL) AS invalid_{i}",
-            f"count(latency_ms) FILTER (WHERE {f} IS TRUE) AS lcount_{i}",
-            f"quantile_cont(latency_ms, [{ps}]) FILTER (WHERE {f} IS TRUE) AS q_{i}",
+            f"count({lat}) FILTER (WHERE {f} IS TRUE) AS lcount_{i}",
+            f"quantile_cont({lat}, [{ps}]) FILTER (WHERE {f} IS TRUE) AS q_{i}",
         ]
     quoted = path.replace("'", "''")
     return (
-        "SELECT floor(epoch_ms(timestamp) / 60000)::BIGINT AS minute,\n  "
+        f"SELECT {shape.minute_sql}::BIGINT AS minute,\n  "
         + ",\n  ".join(aggs)
-        + f"\nFROM read_ndjson('{quoted}', columns = {COLUMNS})\nGROUP BY minute"
+        + f"\nFROM read_ndjson('{quoted}', columns = {shape.columns})\nGROUP BY minute"
     )
 
 
-def nearest_rank_sql(path: str) -> str:
+def nearest_rank_sql(path: str, shape: Shape) -> str:
     """Untimed: the exact nearest-rank percentiles (the value of rank ceil(p * n)),
     the definition slipstream's "within 1 %" is stated against."""
     lists, picks = [], []
-    for i, s in enumerate(SLIS):
+    lat = shape.latency_sql
+    for i, s in enumerate(shape.slis):
         lists.append(
-            f"list(latency_ms ORDER BY latency_ms) FILTER (WHERE ({s['filter_sql']}) IS TRUE AND latency_ms IS NOT NULL) AS l_{i}"
+            f"list({lat} ORDER BY {lat}) FILTER (WHERE ({s['filter_sql']}) IS TRUE AND {lat} IS NOT NULL) AS l_{i}"
         )
         picks.append(
             "[" + ", ".join(f"l_{i}[greatest(1, ceil({p!r} * len(l_{i})))::BIGINT]" for p in percentiles_of(s)) + f"] AS q_{i}"
         )
     quoted = path.replace("'", "''")
     return (
-        "SELECT minute, " + ", ".join(picks) + " FROM (\nSELECT floor(epoch_ms(timestamp) / 60000)::BIGINT AS minute,\n  "
+        "SELECT minute, " + ", ".join(picks) + f" FROM (\nSELECT {shape.minute_sql}::BIGINT AS minute,\n  "
         + ",\n  ".join(lists)
-        + f"\nFROM read_ndjson('{quoted}', columns = {COLUMNS})\nGROUP BY minute)"
+        + f"\nFROM read_ndjson('{quoted}', columns = {shape.columns})\nGROUP BY minute)"
     )
 
 
@@ -192,20 +357,21 @@ def cmd_duckdb_run(a: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     con = duckdb.connect(":memory:")
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    shape = SHAPES[a.shape]
     if a.nearest_rank:
-        rows = con.execute(nearest_rank_sql(a.input)).fetchall()
+        rows = con.execute(nearest_rank_sql(a.input, shape)).fetchall()
         con.close()
         out = [
             {"sli": s["name"], "minute": r[0], "percentiles": dict(zip(map(pct_key, percentiles_of(s)), r[1 + i]))}
             for r in rows
-            for i, s in enumerate(SLIS)
+            for i, s in enumerate(shape.slis)
             if r[1 + i] and r[1 + i][0] is not None
         ]
         with open(a.out, "w") as f:
             json.dump(out, f)
         json.dump({}, sys.stdout)
         return
-    rows = con.execute(duckdb_sql(a.input)).fetchall()
+    rows = con.execute(duckdb_sql(a.input, shape)).fetchall()
     elapsed = time.perf_counter() - t0
     con.close()
     # ru_maxrss is in KiB on Linux; it includes the interpreter and the module.
@@ -213,7 +379,7 @@ def cmd_duckdb_run(a: argparse.Namespace) -> None:
     records = []
     for r in rows:
         minute = r[0]
-        for i, s in enumerate(SLIS):
+        for i, s in enumerate(shape.slis):
             total, good, bad, invalid, lcount, q = r[1 + 6 * i : 7 + 6 * i]
             if total == 0:
                 continue  # slipstream writes no record for an SLI without events in a window
@@ -292,8 +458,23 @@ def minute_str(m: int) -> str:
 # compare
 
 
-def run_slipstream(a, logs: Path, out: Path, timef: Path) -> tuple[float, dict, str]:
-    cmd = [TIME, "-v", "-o", str(timef), a.bin, "backfill", "-c", a.config, "--no-progress",
+def generate(a, shape: Shape, logs: Path) -> None:
+    """LINES lines of gen into LOGS, rewritten line by line unless the shape is gen's own."""
+    gen = [a.bin, "gen", "--count", str(a.lines), *GEN_ARGS]
+    if shape.transform is None:
+        run_checked([*gen, "--out", str(logs)], "slipstream gen")
+        return
+    p = subprocess.Popen([*gen, "--out", "-"], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    with open(logs, "w", encoding="utf-8") as out:
+        for line in p.stdout:
+            out.write(json.dumps(shape.transform(json.loads(line)), ensure_ascii=False, separators=(",", ":")) + "\n")
+    if p.wait() != 0:
+        die(f"slipstream gen exited {p.returncode}: {' '.join(gen)}")
+
+
+def run_slipstream(a, config: Path, logs: Path, out: Path, timef: Path) -> tuple[float, dict, str]:
+    cmd = [TIME, "-v", "-o", str(timef), a.bin, "backfill", "-c", str(config), "--no-progress",
            "--output", str(out), str(logs)]
     t0 = time.perf_counter()
     p = run_checked(cmd, "slipstream backfill")
@@ -302,7 +483,7 @@ def run_slipstream(a, logs: Path, out: Path, timef: Path) -> tuple[float, dict, 
 
 
 def run_duckdb(a, logs: Path, out: Path, nearest_rank: bool = False) -> dict:
-    cmd = [sys.executable, __file__, "duckdb-run", "--input", str(logs), "--out", str(out)]
+    cmd = [sys.executable, __file__, "duckdb-run", "--shape", a.shape, "--input", str(logs), "--out", str(out)]
     if nearest_rank:
         cmd.append("--nearest-rank")
     p = run_checked(cmd, "DuckDB run")
@@ -323,13 +504,13 @@ def read_slipstream(path: Path) -> dict:
     return recs
 
 
-def compare_records(slip: dict, duck: list[dict], tolerance: float) -> tuple[list[str], dict]:
+def compare_records(slip: dict, duck: list[dict], slis: list[dict], tolerance: float) -> tuple[list[str], dict]:
     """Count mismatches (as printable rows) and the max percentile deviation per key."""
     d = {(r["sli"], r["minute"]): r for r in duck}
     mismatches = []
     devs: dict[str, tuple[float, str]] = {}
     over = []
-    order = {s["name"]: i for i, s in enumerate(SLIS)}
+    order = {s["name"]: i for i, s in enumerate(slis)}
     for key in sorted(set(slip) | set(d), key=lambda k: (k[1], order.get(k[0], len(order)), k[0])):
         sli, minute = key
         s, q = slip.get(key), d.get(key)
@@ -360,12 +541,18 @@ def compare_records(slip: dict, duck: list[dict], tolerance: float) -> tuple[lis
 
 
 def cmd_compare(a: argparse.Namespace) -> None:
-    check_config(Path(a.config))
+    shape = SHAPES[a.shape]
     work = Path(a.workdir)
+    if shape.config is None:
+        config = Path(a.config)
+    else:
+        config = work / f"{shape.name}.toml"
+        config.write_text(shape.config)
+    check_config(config, shape)
     logs = work / "logs.jsonl"
-    print(f"== generating {a.lines} lines ({load()})", flush=True)
+    print(f"== generating {a.lines} lines of shape {shape.name}, configuration {config} ({load()})", flush=True)
     t0 = time.perf_counter()
-    run_checked([a.bin, "gen", "--count", str(a.lines), *GEN_ARGS, "--out", str(logs)], "slipstream gen")
+    generate(a, shape, logs)
     size = logs.stat().st_size
     print(f"   {logs}: {size / 1e6:.1f} MB, {size / a.lines:.0f} bytes/line, {time.perf_counter() - t0:.1f} s", flush=True)
     # Read it once so the first timed run does not pay for the page cache.
@@ -383,7 +570,7 @@ def cmd_compare(a: argparse.Namespace) -> None:
     print(f"== {a.runs} pairs: slipstream backfill, then DuckDB", flush=True)
     for i in range(a.runs):
         out = work / f"slipstream-{i}.jsonl"
-        elapsed, tv, summary = run_slipstream(a, logs, out, work / f"time-{i}.txt")
+        elapsed, tv, summary = run_slipstream(a, config, logs, out, work / f"time-{i}.txt")
         slip_times.append(elapsed)
         slip_rss.append(tv["rss_kib"])
         slip_out.append(out)
@@ -405,7 +592,7 @@ def cmd_compare(a: argparse.Namespace) -> None:
             print(f"WARNING: slipstream runs gave different window records ({slip_out[0].name} vs {other.name})")
     with open(duck_out) as f:
         duck = json.load(f)
-    mismatches, pct = compare_records(slip, duck, a.tolerance)
+    mismatches, pct = compare_records(slip, duck, shape.slis, a.tolerance)
 
     # Untimed: how far slipstream is from the exact nearest-rank values, the
     # definition its 1 % is stated against (quantile_cont interpolates, so it
@@ -428,6 +615,7 @@ def cmd_compare(a: argparse.Namespace) -> None:
     best_s, best_d = min(slip_times), min(duck_times)
     mb = size / 1e6
     print()
+    print(f"{'shape':<28}{shape.name:>14}")
     print(f"{'lines':<28}{a.lines:>14,}")
     print(f"{'input':<28}{mb:>11.1f} MB")
     print(f"{'nproc':<28}{nproc:>14}")
@@ -448,7 +636,7 @@ def cmd_compare(a: argparse.Namespace) -> None:
         worst_nr, where_nr = max(nr_devs.values())
         print(f"{'max deviation, nearest-rank':<28}{worst_nr * 100:>12.3f} % (contract: 1 %; {where_nr})")
     print()
-    print(f"backfill vs DuckDB on {a.lines:,} lines ({mb:.0f} MB), nproc={nproc}: "
+    print(f"backfill vs DuckDB on {a.lines:,} lines of shape {shape.name} ({mb:.0f} MB), nproc={nproc}: "
           f"slipstream {best_s:.2f} s, DuckDB {best_d:.2f} s, ratio {best_d / best_s:.2f}x "
           f"(median of {a.runs} interleaved pairs {median:.2f}x)")
     print(f"({load()})")
@@ -548,7 +736,8 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("compare")
     c.add_argument("--bin", required=True)
-    c.add_argument("--config", required=True)
+    c.add_argument("--config", required=True, help="the configuration of shape gen; the other shapes bring their own")
+    c.add_argument("--shape", choices=SHAPES, default="gen")
     c.add_argument("--workdir", required=True)
     c.add_argument("--lines", type=int, default=2_000_000)
     c.add_argument("--runs", type=int, default=5)
@@ -559,6 +748,7 @@ def main() -> None:
     m.add_argument("--workdir", required=True)
     m.add_argument("--sizes", type=float, nargs="+", default=[1.0, 2.0], help="input sizes in GB (1e9 bytes)")
     d = sub.add_parser("duckdb-run")
+    d.add_argument("--shape", choices=SHAPES, required=True)
     d.add_argument("--input", required=True)
     d.add_argument("--out", required=True)
     d.add_argument("--nearest-rank", action="store_true", help="compute exact nearest-rank percentiles instead")

@@ -2,27 +2,38 @@
 # Backfill benchmark: slipstream against DuckDB on the same generated logs, and
 # slipstream's peak memory on large piped inputs. See benches/README.md.
 #
-#   RUNS=R bash benches/compare_duckdb.sh [LINES]   # default 2000000, R=5 pairs
-#   bash benches/compare_duckdb.sh --memory [GB...] # default 1 2
+#   RUNS=R bash benches/compare_duckdb.sh [--shape gen|nested] [LINES]
+#                                      # default gen, 2000000 lines, R=5 pairs
+#   bash benches/compare_duckdb.sh --memory [GB...]   # default 1 2
 #
+# --shape nested rewrites gen's lines into JSON of another shape (nested
+# objects, Unix-millisecond timestamps) with SLIs of its own.
 # Runnable from any directory. Builds with `cargo build --release`, works in a
 # temporary directory that is removed at exit.
 set -euo pipefail
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "compare_duckdb.sh: $*"; exit 2; }
 
 MODE=compare
+SHAPE=gen
 LINES=2000000
 SIZES=()
+if [[ ${1:-} == --shape ]]; then
+    [[ $# -ge 2 ]] || die "--shape takes gen or nested"
+    [[ $2 == gen || $2 == nested ]] || die "--shape takes gen or nested, not '$2'"
+    SHAPE=$2
+    shift 2
+fi
 if [[ $# -gt 0 ]]; then
     case "$1" in
         -h|--help) usage; exit 0 ;;
         --memory)
+            [[ $SHAPE == gen ]] || die "--memory measures shape gen only"
             MODE=memory
             shift
             for s in "$@"; do
@@ -82,7 +93,7 @@ if [[ $MODE == compare ]]; then
     RUNS=${RUNS:-5}
     [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, not '$RUNS'"
     python3 "$ROOT/benches/compare_duckdb.py" compare \
-        --bin "$BIN" --config "$CONFIG" --workdir "$DIR" --lines "$LINES" --runs "$RUNS"
+        --bin "$BIN" --config "$CONFIG" --shape "$SHAPE" --workdir "$DIR" --lines "$LINES" --runs "$RUNS"
 else
     python3 "$ROOT/benches/compare_duckdb.py" memory \
         --bin "$BIN" --config "$CONFIG" --workdir "$DIR" --sizes "${SIZES[@]}"
