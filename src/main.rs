@@ -16,6 +16,49 @@ use slipstream::devbroker::DevBrokerArgs;
 use slipstream::gen::{self, GenArgs};
 use slipstream::time::parse_rfc3339_str;
 
+/// `print!` that ends the command quietly when stdout's reader has gone
+/// (`slipstream validate | head -1`), as other Unix tools do, instead of
+/// a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!`, ending quietly as [`out!`] does.
+macro_rules! outln {
+    () => {
+        out!("\n")
+    };
+    ($($arg:tt)*) => {
+        out!("{}\n", format_args!($($arg)*))
+    };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// For the commands whose only output is stdout: output cut short by its
+/// reader (`slipstream gen --out - | head`) is no error.
+fn quiet_on_broken_pipe(e: anyhow::Error) -> Result<ExitCode> {
+    let broken = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    if broken {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(e)
+    }
+}
+
 /// Exact SLI and SLO numbers from request logs, live from Kafka or from archives.
 #[derive(Parser)]
 #[command(name = "slipstream", version, about, long_about = None)]
@@ -218,7 +261,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { config, effective } if effective => {
-            print!("{}", slipstream::config::effective(&load(&config)?));
+            out!("{}", slipstream::config::effective(&load(&config)?));
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { config, .. } => validate(&config),
@@ -226,7 +269,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             config,
             lines,
             input,
-        } => explain(&config, lines, &input),
+        } => explain(&config, lines, &input).or_else(quiet_on_broken_pipe),
         Command::Backfill(args) => run_backfill(args),
         Command::Run {
             config,
@@ -242,7 +285,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Openslo {
             command: OpensloCommand::Export { config, service },
         } => {
-            print!("{}", slipstream::openslo::export(&load(&config)?, &service));
+            out!("{}", slipstream::openslo::export(&load(&config)?, &service));
             Ok(ExitCode::SUCCESS)
         }
         Command::Openslo {
@@ -256,7 +299,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let imported = slipstream::openslo::import(&yaml)
                 .map_err(|e| anyhow::anyhow!("{}: not OpenSLO YAML: {e}", file.display()))?;
-            print!("{}", imported.toml);
+            out!("{}", imported.toml);
             for note in &imported.notes {
                 eprintln!("note: {note}");
             }
@@ -284,17 +327,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let endpoint = slipstream::sinks::webhook::Endpoint::parse(&url)
                 .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
             let (code, status) = endpoint.request("GET", b"")?;
-            println!("{status}");
+            outln!("{status}");
             Ok(if (200..300).contains(&code) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
-        Command::Gen(args) => {
-            gen::run(&args)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Gen(args) => gen::run(&args)
+            .map(|_| ExitCode::SUCCESS)
+            .or_else(quiet_on_broken_pipe),
     }
 }
 
@@ -431,7 +473,7 @@ fn review(args: &ReviewArgs) -> Result<ExitCode> {
             today_ns,
         },
     )?;
-    print!("{}", review::render(&config, &flags));
+    out!("{}", review::render(&config, &flags));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -471,7 +513,7 @@ fn suggest(args: &SuggestArgs) -> Result<ExitCode> {
         .into_iter()
         .map(|i| suggest::suggest(&config, i, &records, logs))
         .collect::<Result<Vec<_>>>()?;
-    print!("{}", suggest::render(&list));
+    out!("{}", suggest::render(&list));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -499,9 +541,9 @@ fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
             logs,
         )?;
         if n > 0 {
-            println!();
+            outln!();
         }
-        print!(
+        out!(
             "{}",
             slipstream::report::whatif::render(&config.slis[i].name, &outcomes)
         );
@@ -519,7 +561,7 @@ fn report(args: &ReportArgs) -> Result<ExitCode> {
     match &args.out {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -549,23 +591,23 @@ fn explain(path: &Path, lines: usize, input: &str) -> Result<ExitCode> {
 
 fn validate(path: &Path) -> Result<ExitCode> {
     let config = load(path)?;
-    println!("{}: OK, {} SLI(s).", path.display(), config.slis.len());
+    outln!("{}: OK, {} SLI(s).", path.display(), config.slis.len());
     for w in slipstream::slo::window_size_warnings(&config) {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
     for s in &config.slis {
-        println!();
-        println!("SLI {}", s.name);
+        outln!();
+        outln!("SLI {}", s.name);
         if let Some(d) = &s.description {
-            println!("  description: {d}");
+            outln!("  description: {d}");
         }
         match &s.filter {
-            Some(f) => println!("  filter:      {}", f.source()),
-            None => println!("  filter:      (every event)"),
+            Some(f) => outln!("  filter:      {}", f.source()),
+            None => outln!("  filter:      (every event)"),
         }
-        println!("  good:        {}", s.good.source());
+        outln!("  good:        {}", s.good.source());
         let ps: Vec<&str> = s.percentiles.iter().map(|p| p.key.as_str()).collect();
-        println!("  latency:     {}", ps.join(", "));
+        outln!("  latency:     {}", ps.join(", "));
         match &s.objective {
             Some(o) => {
                 let tz = match (&o.window, &o.timezone) {
@@ -577,16 +619,16 @@ fn validate(path: &Path) -> Result<ExitCode> {
                     BudgetMethod::Occurrences => "of events good".to_string(),
                     BudgetMethod::Timeslices => format!("of windows with {}", o.slice),
                 };
-                println!(
+                outln!(
                     "  objective:   {}% {what} over {}{tz}",
                     o.target * 100.0,
                     o.window_text,
                 );
                 for line in o.alerts.describe(&o.window, &o.window_text) {
-                    println!("{line}");
+                    outln!("{line}");
                 }
             }
-            None => println!("  objective:   (none)"),
+            None => outln!("  objective:   (none)"),
         }
     }
     Ok(ExitCode::SUCCESS)

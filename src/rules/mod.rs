@@ -152,18 +152,31 @@ impl RuleError {
             }
             line_start += len + 1;
         }
-        let line = line.strip_suffix('\r').unwrap_or(line);
+        let line: Vec<char> = line.strip_suffix('\r').unwrap_or(line).chars().collect();
         let offset = target.saturating_sub(line_start);
-        let mut caret: String = line
-            .chars()
-            .take(offset)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        let pad = offset.saturating_sub(caret.chars().count());
+        // A long line is shown around the column only.
+        let from = offset.saturating_sub(SHOWN_AROUND);
+        let to = line.len().min(offset + SHOWN_AROUND);
+        let lead = if from > 0 { "…" } else { "" };
+        let trail = if to < line.len() { "…" } else { "" };
+        let shown: String = line[from.min(to)..to].iter().collect();
+        let mut caret: String = lead.chars().map(|_| ' ').collect();
+        caret.extend(line[from.min(to)..offset.min(to)].iter().map(|&c| {
+            if c == '\t' {
+                '\t'
+            } else {
+                ' '
+            }
+        }));
+        let pad = offset.saturating_sub(to.max(from));
         caret.extend(std::iter::repeat_n(' ', pad));
-        format!("{}\n  {line}\n  {caret}^", self.message)
+        format!("{}\n  {lead}{shown}{trail}\n  {caret}^", self.message)
     }
 }
+
+/// How many characters of a long rule line an error shows on either side of
+/// its column.
+const SHOWN_AROUND: usize = 60;
 
 /// Compiles a rule, registering the field paths it names in `fields`.
 ///

@@ -32,6 +32,7 @@ pub(super) fn parse(
         pos: 0,
         fields,
         latency_unit_ns,
+        depth: 0,
     };
     if p.peek().tok == Tok::Eof {
         return Err(RuleError::new(
@@ -99,7 +100,14 @@ struct Parser<'t, 'f> {
     pos: usize,
     fields: &'f mut FieldTable,
     latency_unit_ns: f64,
+    /// How many `(` and `!` enclose the cursor.
+    depth: usize,
 }
+
+/// How deep `(` and `!` may nest. Rules people write nest a few levels;
+/// each level costs stack here and in the evaluator, so a rule generated
+/// thousands deep is an error rather than a crash.
+pub(super) const MAX_NESTING: usize = 100;
 
 /// What `primary` found: a condition, or a value that may be compared.
 enum Primary {
@@ -192,9 +200,27 @@ impl<'t> Parser<'t, '_> {
         if self.peek().tok == Tok::Bang {
             let op = self.bump();
             self.need_condition(op)?;
-            return Ok(Node::Not(Box::new(self.not()?)));
+            self.enter(op)?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Node::Not(Box::new(inner)));
         }
         self.cmp()
+    }
+
+    /// One level deeper, at `(` or `!`; an error past [`MAX_NESTING`].
+    fn enter(&mut self, at: &Token) -> Result<(), RuleError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(RuleError::new(
+                at.col,
+                format!(
+                    "the rule nests `(` and `!` more than {MAX_NESTING} deep; \
+                     write it flatter (`a && b && c` needs no parentheses)"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The comparison operator at the cursor, if any, consumed.
@@ -301,7 +327,9 @@ impl<'t> Parser<'t, '_> {
         match &t.tok {
             Tok::LParen => {
                 let open = self.bump();
+                self.enter(open)?;
                 let inner = self.or()?;
+                self.depth -= 1;
                 let close = self.peek();
                 if close.tok != Tok::RParen {
                     return Err(RuleError::new(

@@ -356,3 +356,46 @@ fn error_trait_and_display() {
     let dynamic: &dyn std::error::Error = &e;
     assert!(dynamic.source().is_none());
 }
+
+#[test]
+fn nesting_is_bounded_with_an_error_not_a_crash() {
+    use crate::rules::parser::MAX_NESTING;
+    let nested = |n: usize| format!("{}status < 500{}", "(".repeat(n), ")".repeat(n));
+    let negated = |n: usize| format!("{}status < 500", "!".repeat(n));
+    let mixed = |n: usize| format!("{}status < 500{}", "!(".repeat(n), ")".repeat(n));
+    let mut fields = FieldTable::default();
+    for ok in [
+        nested(MAX_NESTING),
+        negated(MAX_NESTING),
+        mixed(MAX_NESTING / 2),
+    ] {
+        compile(&ok, &mut fields, MS).unwrap();
+    }
+    let message = format!(
+        "the rule nests `(` and `!` more than {MAX_NESTING} deep; \
+         write it flatter (`a && b && c` needs no parentheses)"
+    );
+    // The error points at the first `(` or `!` past the limit: its column
+    // is one more than the characters before it.
+    check(&nested(MAX_NESTING + 1), MAX_NESTING + 1, &message);
+    check(&negated(MAX_NESTING + 1), MAX_NESTING + 1, &message);
+    check(&mixed(MAX_NESTING / 2 + 1), MAX_NESTING + 1, &message);
+    // Far deeper than any stack allows for recursion.
+    check(&nested(20_000), MAX_NESTING + 1, &message);
+    check(&negated(20_000), MAX_NESTING + 1, &message);
+}
+
+#[test]
+fn render_shows_a_long_line_around_the_column() {
+    let src = format!("{}status = 500{}", "(".repeat(80), ")".repeat(80));
+    let e = err(&src);
+    assert_eq!(e.column(), 88);
+    let shown: String = src.chars().skip(87 - 60).take(120).collect();
+    assert_eq!(
+        e.render(&src),
+        format!(
+            "unknown operator `=`; did you mean `==`?\n  …{shown}…\n  {}^",
+            " ".repeat(61)
+        )
+    );
+}
