@@ -178,7 +178,7 @@ impl Engine {
         });
         self.spare = recycle(event.values);
         match result {
-            Err(Reject::Header) => self.probe.header(),
+            Err(reason) if reason.is_skipped() => self.probe.skipped(),
             Err(reason) => self.probe.rejected(line, reason),
             Ok(_) => {}
         }

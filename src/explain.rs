@@ -73,7 +73,7 @@ pub fn explain(
             tally.blank += 1;
             writeln!(
                 out,
-                "line {line_no}: blank, skipped here (backfill and run count it as rejected)"
+                "line {line_no}: blank, skipped (backfill and run count it as `blank`)"
             )?;
             continue;
         }

@@ -409,11 +409,11 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
         (padded(ts, MAX + 1), Some("too_large")),
         // Valid: exactly at the limit.
         (padded("2026-01-01T00:00:31Z", MAX), None),
-        // A blank line is no JSON object either.
-        (b"".to_vec(), Some("not_json")),
-        (b"   ".to_vec(), Some("not_json")),
-        (b"\t".to_vec(), Some("not_json")),
-        (b"\r".to_vec(), Some("not_json")),
+        // Blank lines are counted apart and skipped, not dead-lettered.
+        (b"".to_vec(), Some("blank")),
+        (b"   ".to_vec(), Some("blank")),
+        (b"\t".to_vec(), Some("blank")),
+        (b"\r".to_vec(), Some("blank")),
         // Valid events exercising the rules.
         (br#"{"timestamp":"2026-01-01T00:00:40Z","service":"checkout","status":"503","latency_ms":12}"#.to_vec(), None),
         (br#"{"timestamp":"2026-01-01T00:00:41Z","service":"checkout","status":"200","latency_ms":13}"#.to_vec(), None),
@@ -502,10 +502,17 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
             "summary: reason -> (count, first at); stderr:\n{}",
             r.stderr
         );
+        let blank = inserted.iter().filter(|(r, _)| *r == "blank").count() as u64;
         assert_eq!(
             summary_counts(&r.stderr),
-            (parsed.events.len() as u64, 0, inserted.len() as u64),
+            (parsed.events.len() as u64, 0, inserted.len() as u64 - blank),
             "summary: accepted, outside, rejected"
+        );
+        assert!(
+            r.stderr
+                .contains(&format!("; {blank} blank or header line(s) skipped.")),
+            "{}",
+            r.stderr
         );
         assert_records(&window_records(&out), &exp);
 
@@ -538,8 +545,11 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
             got.push((reason, line));
         }
         got.sort();
-        let mut want: Vec<(String, u64)> =
-            inserted.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+        let mut want: Vec<(String, u64)> = inserted
+            .iter()
+            .filter(|(r, _)| *r != "blank")
+            .map(|(r, l)| (r.to_string(), *l))
+            .collect();
         want.sort();
         assert_eq!(got, want, "dead letters: (reason, line)");
         assert!(

@@ -125,7 +125,10 @@ fn each_line_is_decoded_and_judged_with_its_reason() {
         "{l}"
     );
     // Line 2 is blank; line 3 is not JSON; line 4 has no timestamp field.
-    assert!(out.contains("line 2: blank, skipped here"), "{out}");
+    assert!(
+        out.contains("line 2: blank, skipped (backfill and run count it as `blank`)"),
+        "{out}"
+    );
     assert!(out.contains("line 3: rejected (not_json)"), "{out}");
     assert!(out.contains("GET /index.html HTTP/1.1 200"), "{out}");
     assert!(

@@ -111,3 +111,80 @@ fn output_to_a_closed_pipe_ends_quietly() {
         assert!(!stderr.contains("error"), "{what}: {stderr}");
     }
 }
+
+#[test]
+fn a_zstd_file_of_blank_lines_is_skipped_and_counted_without_dead_letters() {
+    let dir = tmp();
+    // A few hundred real events among three million blank lines (every
+    // whitespace a line can hold), compressed to a few kilobytes.
+    let events = gen_bytes(&["--count", "400", "--rate", "20"]);
+    let event_lines: Vec<&[u8]> = split_lines(&events);
+    let blanks: [&[u8]; 4] = [b"", b"  ", b"\t", b"\r"];
+    let mut plain = Vec::new();
+    let mut blank = 0u64;
+    for (i, line) in event_lines.iter().enumerate() {
+        plain.extend_from_slice(line);
+        plain.push(b'\n');
+        for k in 0..7_500 {
+            plain.extend_from_slice(blanks[(i + k) % blanks.len()]);
+            plain.push(b'\n');
+            blank += 1;
+        }
+    }
+    let input = dir.path().join("blank.jsonl.zst");
+    fs::write(&input, zstd::encode_all(&plain[..], 19).expect("zstd")).expect("write");
+    assert!(fs::metadata(&input).expect("size").len() < 100_000);
+
+    let dead = dir.path().join("dead.jsonl");
+    let cfg = dir.path().join("slipstream.toml");
+    fs::write(
+        &cfg,
+        format!(
+            "{}\n[dead_letter]\ntype = \"file\"\npath = '{}'\n",
+            config_text(None),
+            dead.display()
+        ),
+    )
+    .expect("config");
+    let (run, records) = backfill(
+        &cfg,
+        &dir.path().join("out.jsonl"),
+        &[],
+        &[&p(&input)],
+        None,
+    );
+    run.assert_code(0, "backfill of blank lines");
+    assert_eq!(
+        summary_counts(&run.stderr),
+        (event_lines.len() as u64, 0, 0),
+        "accepted, outside, rejected: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("; {blank} blank or header line(s) skipped.")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(summary_rejects(&run.stderr)["blank"].0, blank);
+    let letters = fs::read(&dead).unwrap_or_default();
+    assert!(
+        letters.is_empty(),
+        "{} bytes of dead letters",
+        letters.len()
+    );
+
+    // The windows are those of the events alone.
+    let alone = dir.path().join("events.jsonl");
+    fs::write(&alone, &events).expect("write");
+    let (run, want) = backfill(
+        &cfg,
+        &dir.path().join("alone.jsonl"),
+        &[],
+        &[&p(&alone)],
+        None,
+    );
+    run.assert_code(0, "backfill of the events alone");
+    assert_eq!(window_records(&records), window_records(&want));
+    assert!(!window_records(&want).is_empty());
+}

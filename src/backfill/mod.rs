@@ -71,6 +71,24 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Lines rejected, the skipped ones (blank, header) left out.
+    pub fn rejected_total(&self) -> u64 {
+        Reject::ALL
+            .iter()
+            .filter(|r| !r.is_skipped())
+            .map(|r| self.rejected[r.index()])
+            .sum()
+    }
+
+    /// Blank and header lines, skipped.
+    pub fn skipped(&self) -> u64 {
+        Reject::ALL
+            .iter()
+            .filter(|r| r.is_skipped())
+            .map(|r| self.rejected[r.index()])
+            .sum()
+    }
+
     fn reject(&mut self, reason: Reject, input: u32, line: u64) {
         let i = reason.index();
         self.rejected[i] += 1;
@@ -352,8 +370,6 @@ fn worker(
             let cr = usize::from(end > start && data[end - 1] == b'\r');
             let (line_start, line_end) = (start, end - cr);
             start = end + 1;
-            // A blank line is no JSON object either: rejected, as the
-            // stream job rejects an empty message.
             let processed = match text {
                 // Cut at ASCII bytes: always between characters.
                 Some(text) => engine.process_text(&text[line_start..line_end]),
@@ -375,9 +391,10 @@ fn worker(
         if let Some(first) = first_line {
             for (reason, i, range) in rejected.drain(..) {
                 counts.reject(reason, chunk.input, first + i);
-                // A format's own header lines (CloudFront's `#Fields`) are
-                // counted, and are no input to look at or to resend.
-                if reason == Reject::Header {
+                // A format's own header lines (CloudFront's `#Fields`) and
+                // blank lines are counted, and are no input to look at or
+                // to resend.
+                if reason.is_skipped() {
                     continue;
                 }
                 let raw = chunk.oversized().unwrap_or(&data[range]);

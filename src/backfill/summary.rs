@@ -168,11 +168,11 @@ impl Summary {
             setup::check(
                 config,
                 &Observed {
-                    // Header lines are part of a format, not rejected input.
-                    lines: c.lines - c.rejected[Reject::Header.index()],
+                    // Header and blank lines are no input to judge a setup by.
+                    lines: c.lines - c.skipped(),
                     decoded: c.accepted + c.out_of_range,
                     counted: c.accepted,
-                    rejected: c.rejected.iter().sum::<u64>() - c.rejected[Reject::Header.index()],
+                    rejected: c.rejected_total(),
                     first_rejected,
                     slis: &counts,
                     probe: &o.probe,
@@ -194,9 +194,9 @@ impl Summary {
         }
     }
 
-    /// Total rejected lines.
+    /// Total rejected lines, blank and header lines left out.
     pub fn rejected_total(&self) -> u64 {
-        self.counts.rejected.iter().sum()
+        self.counts.rejected_total()
     }
 }
 
@@ -215,10 +215,14 @@ impl fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "Accepted {} events; {} outside --from/--to; {} rejected.",
+            "Accepted {} events; {} outside --from/--to; {} rejected{}.",
             c.accepted,
             c.out_of_range,
-            self.rejected_total()
+            self.rejected_total(),
+            match c.skipped() {
+                0 => String::new(),
+                n => format!("; {n} blank or header line(s) skipped"),
+            }
         )?;
         for r in &self.rejected {
             writeln!(

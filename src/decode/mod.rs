@@ -56,10 +56,12 @@ pub enum Reject {
     /// A header line of the format (CloudFront's `#Version`, `#Fields`):
     /// read for the columns it names, not an event.
     Header,
+    /// A line of nothing but whitespace.
+    Blank,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 10] = [
+    pub const ALL: [Reject; 11] = [
         Reject::NotUtf8,
         Reject::NotJson,
         Reject::NotObject,
@@ -70,6 +72,7 @@ impl Reject {
         Reject::BadPartial,
         Reject::BadLine,
         Reject::Header,
+        Reject::Blank,
     ];
 
     /// The reason as it appears in summaries, metrics and dead letters.
@@ -85,7 +88,15 @@ impl Reject {
             Reject::BadPartial => "bad_partial",
             Reject::BadLine => "bad_line",
             Reject::Header => "header",
+            Reject::Blank => "blank",
         }
+    }
+
+    /// Lines that are no input to look at: a format's header lines and blank
+    /// lines are skipped and counted, not dead-lettered, and a setup is not
+    /// judged by them.
+    pub fn is_skipped(self) -> bool {
+        matches!(self, Reject::Header | Reject::Blank)
     }
 
     pub fn index(self) -> usize {
@@ -172,6 +183,17 @@ impl Decoder {
     /// [`Decoder::decode`] for a line already known to be UTF-8, into an
     /// event whose values are all `None` (as [`Event::clear`] leaves them).
     pub fn decode_text<'a>(&mut self, text: &'a str, event: &mut Event<'a>) -> Result<(), Reject> {
+        // Only a line that could not be read is looked at again for blanks.
+        self.decode_line(text, event).map_err(|reason| {
+            if reason != Reject::TooLarge && text.trim_ascii().is_empty() {
+                Reject::Blank
+            } else {
+                reason
+            }
+        })
+    }
+
+    fn decode_line<'a>(&mut self, text: &'a str, event: &mut Event<'a>) -> Result<(), Reject> {
         if text.len() > self.max_event_bytes {
             return Err(Reject::TooLarge);
         }

@@ -54,8 +54,9 @@ pub struct Probe {
     /// The first rejected line (cut), its reason and the format the whole
     /// line looks like.
     pub first_rejected: Option<(Reject, String, Option<&'static str>)>,
-    /// Header lines of the format (CloudFront's `#Fields`): not rejections.
-    headers: u64,
+    /// Header lines of the format (CloudFront's `#Fields`) and blank lines:
+    /// not rejections.
+    skipped: u64,
 }
 
 impl Probe {
@@ -94,15 +95,16 @@ impl Probe {
         }
     }
 
-    /// Called for a header line of the format.
+    /// Called for a line that is skipped: a header line of the format, or a
+    /// blank line.
     #[inline]
-    pub fn header(&mut self) {
-        self.headers += 1;
+    pub fn skipped(&mut self) {
+        self.skipped += 1;
     }
 
-    /// Header lines seen.
-    pub fn headers(&self) -> u64 {
-        self.headers
+    /// Header and blank lines seen.
+    pub fn skipped_lines(&self) -> u64 {
+        self.skipped
     }
 
     /// Lines seen (UTF-8 lines that reached the decoder).
@@ -142,7 +144,7 @@ impl Probe {
     /// Folds another engine's notes into these.
     pub fn merge(&mut self, o: &Probe) {
         self.lines += o.lines;
-        self.headers += o.headers;
+        self.skipped += o.skipped;
         self.events += o.events;
         self.sampled_events += o.sampled_events;
         if self.seen.len() < o.seen.len() {

@@ -81,10 +81,10 @@ impl Watch {
         let warnings = check(
             config,
             &Observed {
-                lines: probe.lines() - probe.headers(),
+                lines: probe.lines() - probe.skipped_lines(),
                 decoded,
                 counted: decoded,
-                rejected: probe.lines() - probe.headers() - decoded,
+                rejected: probe.lines() - probe.skipped_lines() - decoded,
                 first_rejected,
                 slis: &self.slis,
                 probe,

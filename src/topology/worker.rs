@@ -170,6 +170,10 @@ fn handle_batch(shared: &Shared, batch: &Batch) {
                 Outcome::Rejected(r) => r,
             };
             local.rejected[reason.index()] += 1;
+            // A blank message is counted, and is nothing to resend.
+            if reason.is_skipped() {
+                continue;
+            }
             local.dead_letters += 1;
             let topic = &shared.topics[key.0];
             let origin = Origin::Message {

@@ -334,6 +334,9 @@ pub fn parse_input(data: &[u8], max_event_bytes: usize) -> Parsed {
             if line.len() > max_event_bytes {
                 return Err("too_large");
             }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return Err("blank");
+            }
             let text = std::str::from_utf8(line).map_err(|_| "not_utf8")?;
             let v: Value = serde_json::from_str(text).map_err(|_| "not_json")?;
             let obj = v.as_object().ok_or("not_object")?;
@@ -739,7 +742,12 @@ pub fn summary_counts(stderr: &str) -> (u64, u64, u64) {
         .split_whitespace()
         .filter_map(|t| t.parse().ok())
         .collect();
-    assert_eq!(nums.len(), 3, "unexpected summary line: {line}");
+    // `Accepted A events; O outside --from/--to; R rejected[; S blank or
+    // header line(s) skipped].`
+    assert!(
+        matches!(nums.len(), 3 | 4),
+        "unexpected summary line: {line}"
+    );
     (nums[0], nums[1], nums[2])
 }
 
