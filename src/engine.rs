@@ -166,6 +166,7 @@ impl Engine {
         let mut event = Event {
             time_ns: 0,
             latency_ns: None,
+            latency_fault: None,
             values,
         };
         let result = self.decoder.decode_text(line, &mut event).map(|()| {
@@ -188,6 +189,9 @@ impl Engine {
     /// Classifies a decoded event and counts it.
     #[inline]
     fn count(&mut self, event: &Event<'_>) {
+        if let Some(fault) = event.latency_fault {
+            self.probe.latency_fault(fault);
+        }
         let latency = event.latency_ns.map(|ns| (ns, bucket_of(ns)));
         let window = self.windows.at_time(event.time_ns);
         for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
@@ -209,7 +213,8 @@ impl Engine {
                     w.invalid += 1;
                     if self.probe.wants_invalid(i) {
                         let why = sli.good.undecided(&event.values);
-                        self.probe.invalid(i, why, &event.values);
+                        self.probe
+                            .invalid(i, why, &event.values, event.latency_fault);
                     }
                 }
             }

@@ -94,13 +94,61 @@ impl FieldTable {
     }
 }
 
+/// A number in the latency field that is no latency, with the number (in
+/// the latency unit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LatencyFault {
+    Negative(f64),
+    /// Too large to be a number at all (`1e400`).
+    NotFinite,
+    /// Above `[decode] max_latency`.
+    AboveMax(f64),
+}
+
+impl LatencyFault {
+    pub const COUNT: usize = 3;
+
+    /// Which of the three it is, for counting.
+    pub fn index(self) -> usize {
+        match self {
+            LatencyFault::Negative(_) => 0,
+            LatencyFault::NotFinite => 1,
+            LatencyFault::AboveMax(_) => 2,
+        }
+    }
+
+    /// The fault in a few words, for a count of them.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LatencyFault::Negative(_) => "below 0",
+            LatencyFault::NotFinite => "too large to be a number",
+            LatencyFault::AboveMax(_) => "above max_latency",
+        }
+    }
+
+    /// The number, as the event held it.
+    pub fn value(self) -> String {
+        match self {
+            LatencyFault::Negative(v) | LatencyFault::AboveMax(v) if v.abs() >= 1e15 => {
+                format!("{v:e}")
+            }
+            LatencyFault::Negative(v) | LatencyFault::AboveMax(v) => v.to_string(),
+            LatencyFault::NotFinite => "inf".into(),
+        }
+    }
+}
+
 /// A decoded event: its time, its latency for the histograms, and every slot.
 #[derive(Debug, Default)]
 pub struct Event<'a> {
     /// Event time, nanoseconds since the epoch.
     pub time_ns: i64,
-    /// Latency in nanoseconds, when the latency field held a number >= 0.
+    /// Latency in nanoseconds, when the latency field held a number from 0
+    /// to `max_latency`.
     pub latency_ns: Option<u64>,
+    /// Why the latency field's number is no latency; the latency role is
+    /// then missing, so latency rules judge the event invalid.
+    pub latency_fault: Option<LatencyFault>,
     /// One entry per slot of the [`FieldTable`]; `None` when the field is missing.
     pub values: Vec<Option<Value<'a>>>,
 }
@@ -111,6 +159,7 @@ impl<'a> Event<'a> {
         Event {
             time_ns: 0,
             latency_ns: None,
+            latency_fault: None,
             values: vec![None; slots],
         }
     }
@@ -118,6 +167,7 @@ impl<'a> Event<'a> {
     /// Forgets every value, keeping the allocation.
     pub fn clear(&mut self) {
         self.latency_ns = None;
+        self.latency_fault = None;
         for v in &mut self.values {
             *v = None;
         }

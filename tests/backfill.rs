@@ -425,10 +425,13 @@ fn rejected_lines_are_counted_by_reason_and_never_stop_the_job() {
         (br#"{"timestamp":"2026-01-01T09:01:46.5+09:00","service":"checkout","status":500,"latency_ms":0.125}"#.to_vec(), None),
         (br#"{"timestamp":1767225707,"service":"checkout","status":502,"latency_ms":3}"#.to_vec(), None),
         (br#"{"timestamp":1767225708250,"service":"checkout","status":429,"latency_ms":4}"#.to_vec(), None),
-        // A negative latency is a number for the rule (good here) but is not a
-        // latency sample; zero is one.
+        // A negative latency, or one above max_latency (1h), is no latency:
+        // invalid for the rule, and no sample; zero and exactly an hour are.
         (br#"{"timestamp":"2026-01-01T00:01:50Z","region":"eu-west-1","status":200,"latency_ms":-5}"#.to_vec(), None),
         (br#"{"timestamp":"2026-01-01T00:01:51Z","region":"eu-west-1","status":200,"latency_ms":0}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:01:52Z","region":"eu-west-1","status":200,"latency_ms":3600000}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:01:53Z","region":"eu-west-1","status":200,"latency_ms":3600000.5}"#.to_vec(), None),
+        (br#"{"timestamp":"2026-01-01T00:01:54Z","region":"eu-west-1","status":200,"latency_ms":1e300}"#.to_vec(), None),
         (b"{\"timestamp\":\"2026-01-01T00:01:49Z\",\"service\":\"checkout\",\"status\":200,\"latency_ms\":5}\r".to_vec(), None),
     ];
 

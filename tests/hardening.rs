@@ -188,3 +188,159 @@ fn a_zstd_file_of_blank_lines_is_skipped_and_counted_without_dead_letters() {
     assert_eq!(window_records(&records), window_records(&want));
     assert!(!window_records(&want).is_empty());
 }
+
+#[test]
+fn negative_huge_and_endless_latencies_are_invalid_with_the_reason() {
+    let dir = tmp();
+    // (latency as written, in ms; whether it is a latency with max_latency
+    // at its default of an hour, and at 2h)
+    let cases: [(&str, bool, bool); 9] = [
+        ("12", true, true),
+        ("0", true, true),
+        ("-5", false, false),
+        ("-0.001", false, false),
+        ("3600000", true, true),
+        ("3600000.5", false, true),
+        ("7200001", false, false),
+        ("1e300", false, false),
+        ("1e400", false, false),
+    ];
+    let lines: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (ms, ..))| {
+            format!("{{\"timestamp\":\"2026-01-01T00:00:{i:02}Z\",\"status\":200,\"latency_ms\":{ms}}}\n")
+        })
+        .collect();
+    let input = dir.path().join("latencies.jsonl");
+    fs::write(&input, lines).expect("write");
+    for (max, column) in [(None, 1), (Some("2h"), 2)] {
+        let decode = max.map_or(String::new(), |m| {
+            format!("[decode]\nmax_latency = \"{m}\"\n")
+        });
+        let cfg = dir.path().join("lat.toml");
+        fs::write(
+            &cfg,
+            format!(
+                "{decode}[decode.fields]\nlatency = \"latency_ms\"\n\
+                 [[sli]]\nname = \"fast\"\ngood = 'latency < 300ms'\n\
+                 [[sli]]\nname = \"up\"\ngood = 'status < 500'\n"
+            ),
+        )
+        .expect("config");
+        let valid: Vec<f64> = cases
+            .iter()
+            .filter(|c| if column == 1 { c.1 } else { c.2 })
+            .map(|c| c.0.parse().expect("a number"))
+            .collect();
+        let good = valid.iter().filter(|&&v| v < 300.0).count() as u64;
+        let (run, out) = backfill(
+            &cfg,
+            &dir.path().join("out.jsonl"),
+            &[],
+            &[&p(&input)],
+            None,
+        );
+        run.assert_code(0, "backfill");
+        let windows = window_records(&out);
+        let fast = windows.iter().find(|w| w["sli"] == "fast").expect("fast");
+        assert_eq!(
+            (
+                fast["good"].as_u64(),
+                fast["bad"].as_u64(),
+                fast["invalid"].as_u64()
+            ),
+            (
+                Some(good),
+                Some(valid.len() as u64 - good),
+                Some((cases.len() - valid.len()) as u64)
+            ),
+            "max_latency {max:?}: {fast}"
+        );
+        // Only latencies enter the percentiles, of every SLI.
+        for w in &windows {
+            assert_eq!(
+                w["latency"]["count"].as_u64(),
+                Some(valid.len() as u64),
+                "{w}"
+            );
+            let top = valid.iter().cloned().fold(0.0, f64::max);
+            assert_eq!(w["latency"]["max"].as_f64(), Some(top), "{w}");
+        }
+        // Said once, with the count of each kind and the first value.
+        let invalid = cases.len() - valid.len();
+        let said = run
+            .stderr
+            .lines()
+            .find(|l| l.contains("that is no latency"))
+            .unwrap_or_else(|| panic!("no latency warning:\n{}", run.stderr));
+        assert!(
+            said.starts_with(&format!("warning: {invalid} event(s)")),
+            "{said}"
+        );
+        assert!(said.contains("2 below 0 (first -5)"), "{said}");
+        assert!(said.contains("1 too large to be a number"), "{said}");
+        let above = if column == 1 {
+            "3 above max_latency (first 3600000.5)"
+        } else {
+            "2 above max_latency (first 7200001)"
+        };
+        assert!(said.contains(above), "{said}");
+        // --strict makes the warning fail the run.
+        let (strict, _) = backfill(
+            &cfg,
+            &dir.path().join("strict.jsonl"),
+            &["--strict"],
+            &[&p(&input)],
+            None,
+        );
+        strict.assert_code(3, "backfill --strict");
+    }
+}
+
+#[test]
+fn durations_and_sizes_past_their_bounds_are_config_errors_naming_the_bound() {
+    let dir = tmp();
+    for (toml, field, bound) in [
+        ("[window]\nsize = \"10000000d\"\n", "window.size", "366d"),
+        (
+            "[decode]\nmax_latency = \"400d\"\n",
+            "decode.max_latency",
+            "366d",
+        ),
+        (
+            "[decode]\nmax_event_bytes = 9223372036854775807\n",
+            "decode.max_event_bytes",
+            "1073741824",
+        ),
+        (
+            "[decode]\nmax_event_bytes = 1073741825\n",
+            "decode.max_event_bytes",
+            "1073741824",
+        ),
+    ] {
+        let cfg = dir.path().join("bounds.toml");
+        fs::write(
+            &cfg,
+            format!("{toml}[[sli]]\nname = \"up\"\ngood = 'status < 500'\n"),
+        )
+        .expect("config");
+        let run = slipstream(&["validate", "-c", &p(&cfg)], None, None);
+        run.assert_code(1, toml);
+        assert!(
+            run.stderr.contains(&format!("{}:2:", cfg.display())),
+            "{toml}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(field), "{toml}: {}", run.stderr);
+        assert!(run.stderr.contains(bound), "{toml}: {}", run.stderr);
+    }
+    // At the bounds, accepted.
+    let cfg = dir.path().join("ok.toml");
+    fs::write(
+        &cfg,
+        "[decode]\nmax_event_bytes = 1073741824\nmax_latency = \"366d\"\n[[sli]]\nname = \"up\"\ngood = 'status < 500'\n",
+    )
+    .expect("config");
+    slipstream(&["validate", "-c", &p(&cfg)], None, None).assert_code(0, "at the bounds");
+}

@@ -8,6 +8,13 @@ use super::validate::{toml_string_offset, valid_path, Validator};
 use super::{ConfigError, DecodeConfig, LatencyUnit, TimestampFormat};
 use crate::time::UnixUnit;
 
+/// The largest `max_event_bytes`: 1 GiB.
+const MAX_EVENT_BYTES: i64 = 1 << 30;
+
+/// `max_latency` when the configuration does not say: a request that took
+/// longer is more likely a wrong unit or a clock jump than a real request.
+const DEFAULT_MAX_LATENCY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl Validator<'_> {
     pub(super) fn decode(&self, d: &raw::RawDecode) -> Result<DecodeConfig, ConfigError> {
         use crate::decode::Format;
@@ -74,11 +81,19 @@ impl Validator<'_> {
             self.err(at..at, field, message)
         })?;
         let max_event_bytes = match &d.max_event_bytes {
-            Some(m) if *m.get_ref() < 64 => {
-                return Err(self.err(m.span(), "decode.max_event_bytes", "must be at least 64"))
+            Some(m) if !(64..=MAX_EVENT_BYTES).contains(m.get_ref()) => {
+                return Err(self.err(
+                    m.span(),
+                    "decode.max_event_bytes",
+                    format!("must be between 64 and {MAX_EVENT_BYTES} (1 GiB)"),
+                ))
             }
             Some(m) => *m.get_ref() as usize,
             None => 1_048_576,
+        };
+        let max_latency = match &d.max_latency {
+            Some(s) => self.duration(s, "decode.max_latency")?,
+            None => DEFAULT_MAX_LATENCY,
         };
         let f = &d.fields;
         let path =
@@ -183,6 +198,7 @@ impl Validator<'_> {
         }
         Ok(DecodeConfig {
             max_event_bytes,
+            max_latency_ns: max_latency.as_nanos() as f64,
             timestamp_field,
             timestamp_format,
             status_field: path(&f.status, &spec.status, "decode.fields.status")?,

@@ -89,6 +89,11 @@ pub fn effective(config: &Config) -> String {
         let _ = writeln!(o, "pattern = {}", s(p));
     }
     let _ = writeln!(o, "max_event_bytes = {}", dc.max_event_bytes);
+    let _ = writeln!(
+        o,
+        "max_latency = {}",
+        d(Duration::from_nanos(dc.max_latency_ns as u64))
+    );
     let _ = writeln!(o, "[decode.fields]");
     let _ = writeln!(o, "timestamp = {}", s(&dc.timestamp_field));
     let _ = writeln!(o, "timestamp_format = {}", s(dc.timestamp_format.name()));

@@ -123,6 +123,9 @@ pub struct DecodeConfig {
     pub pattern: Option<String>,
     /// Lines or messages larger than this are rejected as `too_large`.
     pub max_event_bytes: usize,
+    /// `max_latency` (default 1h), in nanoseconds: a latency above it, below
+    /// zero or not finite makes the event invalid for latency rules.
+    pub max_latency_ns: f64,
     /// The field of the timestamp role; the format's own by default
     /// (`timestamp` for JSON and logfmt, `time_local` for nginx...). Two
     /// fields joined by `+` are a date and a time given apart

@@ -64,6 +64,7 @@ pub struct RawDecode {
     /// A regular expression with named groups (regex).
     pub pattern: Option<SpanStr>,
     pub max_event_bytes: Option<Spanned<i64>>,
+    pub max_latency: Option<SpanStr>,
     #[serde(default)]
     pub fields: RawFields,
 }

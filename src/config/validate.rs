@@ -16,6 +16,9 @@ pub(super) struct Validator<'a> {
     pub(super) map: &'a SourceMap<'a>,
 }
 
+/// The longest duration any setting accepts: 366 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
+
 impl Validator<'_> {
     pub(super) fn err(
         &self,
@@ -31,8 +34,10 @@ impl Validator<'_> {
         expand_env(s.get_ref()).map_err(|m| self.err(s.span(), field, m))
     }
 
+    /// A duration of the configuration, up to [`MAX_DURATION`]: no setting
+    /// means more than a year, and a longer one would only overflow later.
     pub(super) fn duration(&self, s: &SpanStr, field: &str) -> Result<Duration, ConfigError> {
-        humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
+        let d = humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
             self.err(
                 s.span(),
                 field,
@@ -41,7 +46,18 @@ impl Validator<'_> {
                     s.get_ref()
                 ),
             )
-        })
+        })?;
+        if d > MAX_DURATION {
+            return Err(self.err(
+                s.span(),
+                field,
+                format!(
+                    "`{}` is longer than the longest duration accepted, 366d",
+                    s.get_ref()
+                ),
+            ));
+        }
+        Ok(d)
     }
 
     pub(super) fn kafka_source(&self, k: raw::RawKafkaSource) -> Result<KafkaSource, ConfigError> {

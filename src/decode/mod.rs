@@ -35,7 +35,7 @@ pub use text::{compile, Column, Format, Spec};
 pub use timestamp::parse_text as parse_timestamp;
 
 use crate::config::{Config, TimestampFormat};
-use crate::event::{Event, Value, LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
+use crate::event::{Event, LatencyFault, Value, LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
 use crate::time;
 
 /// Why an input line or message did not become an event.
@@ -125,6 +125,7 @@ pub struct Decoder {
     slots: usize,
     timestamp_format: TimestampFormat,
     latency_unit_ns: f64,
+    max_latency_ns: f64,
     max_event_bytes: usize,
     times: timestamp::Parsers,
     order: order::KeyOrder,
@@ -147,6 +148,7 @@ impl Decoder {
             slots: config.fields.len(),
             timestamp_format: d.timestamp_format.clone(),
             latency_unit_ns: d.latency_unit.nanos(),
+            max_latency_ns: d.max_latency_ns,
             max_event_bytes: d.max_event_bytes,
             times: timestamp::Parsers::default(),
             order: order::KeyOrder::default(),
@@ -210,7 +212,8 @@ impl Decoder {
         )?;
         event.time_ns = self.timestamp(event.values[TIMESTAMP_SLOT].as_ref(), ts_raw)?;
         event.values[TIMESTAMP_SLOT] = Some(Value::Num(event.time_ns as f64 / 1e9));
-        event.latency_ns = roles(&mut event.values, self.latency_unit_ns);
+        (event.latency_ns, event.latency_fault) =
+            roles(&mut event.values, self.latency_unit_ns, self.max_latency_ns);
         Ok(())
     }
 
@@ -249,7 +252,11 @@ pub fn status_digits(s: &str) -> Option<f64> {
 /// upstreams tried); `-` and empty strings are missing. Returns the
 /// latency in nanoseconds.
 #[inline]
-fn roles(values: &mut [Option<Value<'_>>], latency_unit_ns: f64) -> Option<u64> {
+fn roles(
+    values: &mut [Option<Value<'_>>],
+    latency_unit_ns: f64,
+    max_latency_ns: f64,
+) -> (Option<u64>, Option<LatencyFault>) {
     let status = match &values[STATUS_SLOT] {
         Some(Value::Str(s)) => match status_digits(s) {
             Some(n) => Some(Some(Value::Num(n))),
@@ -272,13 +279,23 @@ fn roles(values: &mut [Option<Value<'_>>], latency_unit_ns: f64) -> Option<u64> 
     if let Some(v) = latency {
         values[LATENCY_SLOT] = v;
     }
-    match values[LATENCY_SLOT] {
-        Some(Value::Num(v)) => {
-            let ns = v * latency_unit_ns;
-            (0.0..1.8e19).contains(&ns).then(|| ns.round() as u64)
-        }
-        _ => None,
+    let Some(Value::Num(v)) = values[LATENCY_SLOT] else {
+        return (None, None);
+    };
+    let ns = v * latency_unit_ns;
+    // `max_latency` is at most a year: far below what a u64 holds.
+    if (0.0..=max_latency_ns).contains(&ns) {
+        return (Some(ns.round() as u64), None);
     }
+    values[LATENCY_SLOT] = None;
+    let fault = if !ns.is_finite() {
+        LatencyFault::NotFinite
+    } else if ns < 0.0 {
+        LatencyFault::Negative(v)
+    } else {
+        LatencyFault::AboveMax(v)
+    };
+    (None, Some(fault))
 }
 
 /// A latency written as text: one number, or a list of them separated by

@@ -51,6 +51,7 @@ pub fn sniff(line: &str) -> Option<&'static str> {
             let spec = compile(format, log_format, None).ok()?;
             let d = DecodeConfig {
                 max_event_bytes: usize::MAX,
+                max_latency_ns: f64::INFINITY,
                 timestamp_field: time_key.unwrap_or(&spec.timestamp).to_string(),
                 timestamp_format: TimestampFormat::Unix(UnixUnit::Auto),
                 status_field: spec.status.clone(),

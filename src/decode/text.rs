@@ -342,6 +342,7 @@ pub(super) struct TextDecoder {
     /// How many columns a latency that is a sum adds up.
     latency_terms: u8,
     latency_unit_ns: f64,
+    max_latency_ns: f64,
     times: timestamp::Parsers,
     /// nginx, Apache and Envoy: the format string, for the wanted columns.
     template: template::Plan,
@@ -427,6 +428,7 @@ impl TextDecoder {
                 0
             },
             latency_unit_ns: d.latency_unit.nanos(),
+            max_latency_ns: d.max_latency_ns,
             times: timestamp::Parsers::default(),
             locations,
         }
@@ -475,7 +477,8 @@ impl TextDecoder {
         if sum_terms > 0 && sum_terms == self.latency_terms && sum.is_finite() {
             event.values[LATENCY_SLOT] = Some(Value::Num(sum));
         }
-        event.latency_ns = super::roles(&mut event.values, self.latency_unit_ns);
+        (event.latency_ns, event.latency_fault) =
+            super::roles(&mut event.values, self.latency_unit_ns, self.max_latency_ns);
         Ok(())
     }
 }

@@ -122,6 +122,9 @@ pub fn check(config: &Config, seen: &Observed<'_>) -> Vec<Warning> {
         });
         return out;
     }
+    if let Some(w) = latency_faults(config, seen.probe) {
+        out.push(w);
+    }
     for (i, (sli, counts)) in config.slis.iter().zip(seen.slis).enumerate() {
         let unknown = unknown_fields(config, seen.probe, i);
         if counts.total == 0 {
@@ -151,6 +154,44 @@ pub fn check(config: &Config, seen: &Observed<'_>) -> Vec<Warning> {
         }
     }
     out
+}
+
+/// Events whose latency field held a number that is no latency: below 0,
+/// too large to be a number, or above `max_latency`. Each is invalid for
+/// latency rules and left out of the percentiles.
+fn latency_faults(config: &Config, probe: &Probe) -> Option<Warning> {
+    let total: u64 = probe.latency_faults.iter().map(|(n, _)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    let kinds: Vec<String> = probe
+        .latency_faults
+        .iter()
+        .filter_map(|(n, first)| {
+            let f = first.as_ref()?;
+            Some(format!(
+                "{} {} (first {})",
+                thousands(*n),
+                f.describe(),
+                f.value()
+            ))
+        })
+        .collect();
+    let d = &config.decode;
+    Some(Warning {
+        kind: "latency_out_of_range",
+        sli: None,
+        message: format!(
+            "{} event(s) held a number in the latency field \"{}\" (in {}) that is no latency: {}; \
+             max_latency is {}. Those events count as invalid for latency rules and stay out of the percentiles; \
+             check the logger, [decode.fields] latency_unit, or raise [decode] max_latency",
+            thousands(total),
+            d.latency_field,
+            d.latency_unit.name(),
+            kinds.join(", "),
+            humantime::format_duration(std::time::Duration::from_nanos(d.max_latency_ns as u64)),
+        ),
+    })
 }
 
 /// The field a slot reads: the mapped field of a role, or the path.
@@ -255,6 +296,7 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
         let what = describe(config, slot);
         let rule = sli.good.source();
         match &ex.held {
+            None if ex.fault.is_some() => {}
             None => message.push_str(&format!(
                 "; {what} is missing from the event, and `{rule}` needs it"
             )),
@@ -281,7 +323,16 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
                 inner.parse::<f64>().is_ok()
             }
         });
+        if let Some(fault) = ex.fault {
+            message.push_str(&format!(
+                "; {what} holds {}, a latency {}, which counts as no latency for `{rule}` \
+                 (see the warning about latencies)",
+                fault.value(),
+                fault.describe()
+            ));
+        }
         match field_of(config, slot) {
+            _ if ex.fault.is_some() => {}
             _ if quoted_number => message.push_str(
                 "; that is a number written as a string: have the server log it unquoted, or compare it with a string in the rule",
             ),

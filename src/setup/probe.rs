@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use crate::decode::Reject;
-use crate::event::Value;
+use crate::event::{LatencyFault, Value, LATENCY_SLOT};
 use crate::rules::Undecided;
 
 /// Lines whose field names are gathered, per engine.
@@ -28,13 +28,15 @@ const MAX_FIELDS: usize = 512;
 const MAX_EXAMPLE_CHARS: usize = 160;
 
 /// The value that made an SLI's `good` rule undecided, as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InvalidExample {
     /// The slot of the field, and the type its comparison needed.
     pub undecided: Undecided,
     /// The value the field held, written as in JSON (`"0.123"`, `12`,
     /// `null`), and its type; `None` when the field was missing.
     pub held: Option<(String, &'static str)>,
+    /// The latency's number was no latency (the role was then missing).
+    pub fault: Option<LatencyFault>,
 }
 
 /// What one engine noticed; see the module documentation.
@@ -57,6 +59,8 @@ pub struct Probe {
     /// Header lines of the format (CloudFront's `#Fields`) and blank lines:
     /// not rejections.
     skipped: u64,
+    /// Per kind of [`LatencyFault`]: how many events had it, and the first.
+    pub latency_faults: [(u64, Option<LatencyFault>); LatencyFault::COUNT],
 }
 
 impl Probe {
@@ -130,6 +134,7 @@ impl Probe {
         sli: usize,
         undecided: Option<Undecided>,
         values: &[Option<Value<'_>>],
+        fault: Option<LatencyFault>,
     ) {
         let (Some(undecided), Some(slot)) = (undecided, self.invalid.get_mut(sli)) else {
             return;
@@ -138,7 +143,20 @@ impl Probe {
             .get(undecided.slot)
             .and_then(Option::as_ref)
             .map(|v| (show(v), v.type_name()));
-        *slot = Some(InvalidExample { undecided, held });
+        let fault = fault.filter(|_| undecided.slot == LATENCY_SLOT);
+        *slot = Some(InvalidExample {
+            undecided,
+            held,
+            fault,
+        });
+    }
+
+    /// Notes an event whose latency field held a number that is no latency.
+    #[cold]
+    pub fn latency_fault(&mut self, fault: LatencyFault) {
+        let (n, first) = &mut self.latency_faults[fault.index()];
+        *n += 1;
+        first.get_or_insert(fault);
     }
 
     /// Folds another engine's notes into these.
@@ -147,6 +165,12 @@ impl Probe {
         self.skipped += o.skipped;
         self.events += o.events;
         self.sampled_events += o.sampled_events;
+        for ((n, first), (m, other)) in self.latency_faults.iter_mut().zip(&o.latency_faults) {
+            *n += m;
+            if first.is_none() {
+                *first = *other;
+            }
+        }
         if self.seen.len() < o.seen.len() {
             self.seen.resize(o.seen.len(), false);
         }

@@ -376,9 +376,10 @@ fn status(v: &Value) -> Option<f64> {
 }
 
 /// `latency`, mapped to `latency_ms`, in milliseconds: a number, or a
-/// plain decimal number written as a string (`"12"`, `"0.5"`).
+/// plain decimal number written as a string (`"12"`, `"0.5"`), from 0 to
+/// the default `max_latency` of an hour; any other number is no latency.
 pub fn latency(v: &Value) -> Option<f64> {
-    match get(v, "latency_ms")? {
+    let ms = match get(v, "latency_ms")? {
         Value::String(s)
             if s.bytes().any(|b| b.is_ascii_digit())
                 && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -387,7 +388,8 @@ pub fn latency(v: &Value) -> Option<f64> {
             s.parse().ok()
         }
         other => other.as_f64(),
-    }
+    }?;
+    (0.0..=3_600_000.0).contains(&ms).then_some(ms)
 }
 
 pub struct Sli {
