@@ -4,18 +4,22 @@
 //! atomic per event — and publishes a rendered Prometheus text about once a
 //! second; the HTTP thread only serves the last text. Label sets are bounded:
 //! partitions, reasons, sinks.
+//!
+//! [`Telemetry::respond`] says what each endpoint answers; the `http` module
+//! serves it ([`app`] is the router, [`serve`] the server on its own thread),
+//! each connection on its own task and within bounds of number, time and
+//! size, so that slow clients do not hold up the probes.
+
+mod http;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use anyhow::{Context, Result};
+use std::sync::Mutex;
 
 use crate::decode::Reject;
+
+pub use http::{app, serve};
 
 /// What the HTTP endpoints serve.
 #[derive(Default)]
@@ -67,57 +71,6 @@ impl Telemetry {
             ),
         }
     }
-}
-
-/// Serves the endpoints on `listen` from a background thread; returns the
-/// bound address (useful with port 0).
-pub fn serve(listen: &str, telemetry: Arc<Telemetry>) -> Result<SocketAddr> {
-    let listener = TcpListener::bind(listen).with_context(|| {
-        format!("cannot listen on {listen} for /metrics (set [http] listen to a free address)")
-    })?;
-    let addr = listener.local_addr()?;
-    std::thread::Builder::new()
-        .name("http".into())
-        .spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = handle(stream, &telemetry);
-            }
-        })?;
-    Ok(addr)
-}
-
-fn handle(mut stream: TcpStream, telemetry: &Telemetry) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let mut buf = [0u8; 2048];
-    let mut len = 0;
-    while len < buf.len() {
-        let n = stream.read(&mut buf[len..])?;
-        if n == 0 {
-            break;
-        }
-        len += n;
-        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-    }
-    let request = String::from_utf8_lossy(&buf[..len]);
-    let mut parts = request.split_whitespace();
-    let (status, kind, body) = match (parts.next(), parts.next()) {
-        (Some("GET"), Some(path)) => telemetry.respond(path.split('?').next().unwrap_or(path)),
-        _ => (405, "text/plain", "only GET\n".to_string()),
-    };
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Service Unavailable",
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    stream.flush()
 }
 
 /// Counters of the stream job.
