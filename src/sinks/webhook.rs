@@ -21,7 +21,8 @@ use super::Sink;
 use crate::config::RecordKinds;
 use crate::record::Record;
 
-const TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request may wait unless `[[sink]] timeout` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An `http://` or `https://` `host[:port]/path` endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub struct Endpoint {
     pub tls: bool,
     /// CA certificates (PEM) to trust instead of the system's.
     pub ca_file: Option<PathBuf>,
+    /// How long connecting, sending or a read of the answer may wait.
+    pub timeout: Duration,
 }
 
 impl Endpoint {
@@ -67,6 +70,7 @@ impl Endpoint {
             path: path.to_string(),
             tls,
             ca_file: None,
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
@@ -86,10 +90,10 @@ impl Endpoint {
             .with_context(|| format!("cannot resolve {}", self.host))?
             .next()
             .with_context(|| format!("{} has no address", self.host))?;
-        let stream = TcpStream::connect_timeout(&addr, TIMEOUT)
+        let stream = TcpStream::connect_timeout(&addr, self.timeout)
             .with_context(|| format!("cannot connect to {}:{}", self.host, self.port))?;
-        stream.set_read_timeout(Some(TIMEOUT))?;
-        stream.set_write_timeout(Some(TIMEOUT))?;
+        stream.set_read_timeout(Some(self.timeout))?;
+        stream.set_write_timeout(Some(self.timeout))?;
         if !self.tls {
             return self.exchange(stream, method, body);
         }
@@ -152,6 +156,12 @@ impl WebhookSink {
     pub fn new(url: &str, kinds: RecordKinds) -> Result<WebhookSink> {
         let endpoint = Endpoint::parse(url).map_err(anyhow::Error::msg)?;
         Ok(WebhookSink { endpoint, kinds })
+    }
+
+    /// Sets the deadline of each request (see [`DEFAULT_TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> WebhookSink {
+        self.endpoint.timeout = timeout;
+        self
     }
 }
 
@@ -280,6 +290,7 @@ mod tests {
                 path: "/a/b".into(),
                 tls: false,
                 ca_file: None,
+                timeout: DEFAULT_TIMEOUT,
             }
         );
         assert_eq!(Endpoint::parse("http://h").unwrap().port, 80);
