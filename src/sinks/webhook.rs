@@ -2,27 +2,41 @@
 //! (alerts by default), for chat or paging integrations.
 //!
 //! A record counts as written once the endpoint answered 2xx; anything else
-//! (a refused connection, a timeout, another status) fails the batch, which
-//! the stream job retries with backoff before committing, so no alert is
-//! lost across a restart (one may be posted twice, with the same body).
-//! `https://` endpoints are verified against the system's CA certificates
-//! (OpenSSL's defaults; `SSL_CERT_FILE` names another bundle).
+//! (a refused connection, no whole answer within the deadline, another
+//! status) fails the batch, which the stream job retries with backoff before
+//! committing, so no alert is lost across a restart (one may be posted
+//! twice, with the same body).
+//!
+//! The HTTP client is `ureq`'s. Each request has one deadline, `[[sink]]
+//! timeout`, for resolving, connecting, sending and the whole answer; of the
+//! answer at most 64 KiB of status line and headers are read, and of an
+//! error's body the first 200 bytes, to quote them. Redirects are not
+//! followed: a 3xx fails, naming where it points. No proxy from the
+//! environment is used and no connection is kept between requests.
+//! `https://` endpoints are verified (certificate and host name) through
+//! the system's OpenSSL against its CA certificates (`SSL_CERT_FILE` names
+//! another bundle).
+//!
+//! Errors never show the URL's path, which often carries a token.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use openssl::ssl::{SslConnector, SslMethod};
-
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider};
+use ureq::Agent;
 
 use super::Sink;
 use crate::config::RecordKinds;
 use crate::record::Record;
 
-/// How long a request may wait unless `[[sink]] timeout` says otherwise.
+/// How long a request may take unless `[[sink]] timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most of an answer's status line and headers that is read.
+const MAX_HEAD: usize = 64 * 1024;
+/// The most of an error answer's body that is read, to quote it.
+const QUOTED: u64 = 200;
 
 /// An `http://` or `https://` `host[:port]/path` endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +47,20 @@ pub struct Endpoint {
     pub tls: bool,
     /// CA certificates (PEM) to trust instead of the system's.
     pub ca_file: Option<PathBuf>,
-    /// How long connecting, sending or a read of the answer may wait.
+    /// The deadline of a request: resolving, connecting, sending, and the
+    /// whole answer.
     pub timeout: Duration,
+}
+
+/// What an endpoint answered.
+struct Answer {
+    code: u16,
+    /// `HTTP/1.1 200 OK`.
+    status: String,
+    /// A redirect's target, scheme and authority only.
+    location: Option<String>,
+    /// The start of the body of an answer other than 2xx.
+    quote: String,
 }
 
 impl Endpoint {
@@ -74,93 +100,257 @@ impl Endpoint {
         })
     }
 
+    fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The URL as messages show it: without the path, which may carry a
+    /// token.
+    fn shown(&self) -> String {
+        let path = if self.path == "/" { "/" } else { "/…" };
+        format!("{}://{}:{}{path}", self.scheme(), self.host, self.port)
+    }
+
+    /// An HTTP client for this endpoint: its deadline, no redirects, no
+    /// proxy, no kept connections, TLS through the system's OpenSSL.
+    pub fn agent(&self) -> Result<Agent> {
+        let roots = match &self.ca_file {
+            None => RootCerts::PlatformVerifier,
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("cannot read the CA file {}", path.display()))?;
+                let mut certs = Vec::new();
+                for item in ureq::tls::parse_pem(&pem) {
+                    if let PemItem::Certificate(c) = item.with_context(|| {
+                        format!("the CA file {} is not valid PEM", path.display())
+                    })? {
+                        certs.push(c);
+                    }
+                }
+                if certs.is_empty() {
+                    bail!("the CA file {} holds no certificate", path.display());
+                }
+                RootCerts::new_with_certs(&certs)
+            }
+        };
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::NativeTls)
+            .root_certs(roots)
+            .build();
+        Ok(Agent::config_builder()
+            .timeout_global(Some(self.timeout))
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .max_response_header_size(MAX_HEAD)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .proxy(None)
+            .user_agent("slipstream")
+            .tls_config(tls)
+            .build()
+            .new_agent())
+    }
+
     /// Posts one JSON body; fails unless the answer is 2xx.
     pub fn post(&self, body: &[u8]) -> Result<()> {
-        let (code, status) = self.request("POST", body)?;
-        if !(200..300).contains(&code) {
-            bail!("the webhook answered `{status}`");
+        self.post_with(&self.agent()?, body)
+    }
+
+    fn post_with(&self, agent: &Agent, body: &[u8]) -> Result<()> {
+        let answer = self.exchange(agent, "POST", body, "webhook ")?;
+        let (code, at) = (answer.code, self.shown());
+        match code {
+            200..=299 => Ok(()),
+            300..=399 => bail!(
+                "webhook {at} answered {} (a redirect, to {}); redirects are not followed: set the sink's `url` to where it points",
+                answer.status_text(),
+                answer.location.as_deref().unwrap_or("nowhere named")
+            ),
+            _ if answer.quote.is_empty() => {
+                bail!("webhook {at} answered {} with no body", answer.status_text())
+            }
+            _ => bail!(
+                "webhook {at} answered {}: {}",
+                answer.status_text(),
+                answer.quote
+            ),
         }
-        Ok(())
     }
 
     /// One request; returns the answer's status code and status line.
     pub fn request(&self, method: &str, body: &[u8]) -> Result<(u16, String)> {
-        let addr = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .with_context(|| format!("cannot resolve {}", self.host))?
-            .next()
-            .with_context(|| format!("{} has no address", self.host))?;
-        let stream = TcpStream::connect_timeout(&addr, self.timeout)
-            .with_context(|| format!("cannot connect to {}:{}", self.host, self.port))?;
-        stream.set_read_timeout(Some(self.timeout))?;
-        stream.set_write_timeout(Some(self.timeout))?;
-        if !self.tls {
-            return self.exchange(stream, method, body);
-        }
-        let mut builder = SslConnector::builder(SslMethod::tls()).context("cannot set up TLS")?;
-        if let Some(ca) = &self.ca_file {
-            builder
-                .set_ca_file(ca)
-                .with_context(|| format!("cannot read the CA file {}", ca.display()))?;
-        }
-        let tls = builder.build().connect(&self.host, stream).map_err(|e| {
-            anyhow::anyhow!("TLS handshake with {}:{} failed: {e}", self.host, self.port)
-        })?;
-        self.exchange(tls, method, body)
+        let answer = self.exchange(&self.agent()?, method, body, "")?;
+        Ok((answer.code, answer.status))
     }
 
-    /// Writes the request on an open connection and reads the status line.
-    fn exchange<S: Read + Write>(
-        &self,
-        mut stream: S,
-        method: &str,
-        body: &[u8],
-    ) -> Result<(u16, String)> {
-        let content = if body.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            )
-        };
-        write!(
-            stream,
-            "{method} {} HTTP/1.1\r\nHost: {}:{}\r\n{content}Connection: close\r\nUser-Agent: slipstream\r\n\r\n",
-            self.path,
+    /// One request and what came back; `what` starts the URL in errors
+    /// (`"webhook "`).
+    fn exchange(&self, agent: &Agent, method: &str, body: &[u8], what: &str) -> Result<Answer> {
+        let url = format!(
+            "{}://{}:{}{}",
+            self.scheme(),
             self.host,
             self.port,
-        )?;
-        stream.write_all(body)?;
-        stream.flush()?;
-        let mut status = String::new();
-        BufReader::new(stream)
-            .read_line(&mut status)
-            .with_context(|| format!("no answer from {}:{}", self.host, self.port))?;
-        let code: u16 = status
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        Ok((code, status.trim().to_string()))
+            self.path
+        );
+        let request = ureq::http::Request::builder().method(method).uri(url);
+        let sent = if body.is_empty() {
+            request.body(()).map(|r| agent.run(r))
+        } else {
+            request
+                .header("Content-Type", "application/json")
+                .body(body)
+                .map(|r| agent.run(r))
+        };
+        let mut response = match sent {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(self.explain(e, what)),
+            // Not echoed: the error would quote the path.
+            Err(_) => bail!("{what}{}: the URL is not a valid request", self.shown()),
+        };
+        let status = response.status();
+        let location = status
+            .is_redirection()
+            .then(|| response.headers().get("location"))
+            .flatten()
+            .map(|l| origin(&String::from_utf8_lossy(l.as_bytes())));
+        let mut quote = String::new();
+        if !status.is_success() {
+            let mut start = Vec::new();
+            // What arrived before an error or the deadline is quoted all
+            // the same.
+            let _ = response
+                .body_mut()
+                .as_reader()
+                .take(QUOTED)
+                .read_to_end(&mut start);
+            quote = quoted(&start);
+        }
+        Ok(Answer {
+            code: status.as_u16(),
+            status: format!(
+                "{:?} {} {}",
+                response.version(),
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )
+            .trim_end()
+            .to_string(),
+            location,
+            quote,
+        })
     }
+
+    /// What went wrong, and what to check; never the URL's path.
+    fn explain(&self, e: ureq::Error, what: &str) -> anyhow::Error {
+        let at = format!("{what}{}", self.shown());
+        match e {
+            ureq::Error::Timeout(_) => anyhow!(
+                "{at} did not answer within {}; check that it is up and answers promptly{}",
+                humantime::format_duration(self.timeout),
+                if what.is_empty() {
+                    ""
+                } else {
+                    ", or raise the sink's `timeout`"
+                }
+            ),
+            ureq::Error::HostNotFound => {
+                anyhow!("cannot resolve {}: check the host name in `url`", self.host)
+            }
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                anyhow!("cannot connect to {at}: nothing listens there")
+            }
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                anyhow!("{at} closed the connection before a whole answer")
+            }
+            ureq::Error::Io(io) => anyhow!("the connection to {at} failed: {io}"),
+            ureq::Error::ConnectionFailed => anyhow!("cannot connect to {at}"),
+            ureq::Error::LargeResponseHeader(_, limit) => anyhow!(
+                "{at} answered more than {} KiB of status line and headers; is it an HTTP server?",
+                limit / 1024
+            ),
+            ureq::Error::Protocol(p) => {
+                anyhow!("{at} answered something other than HTTP: {p}")
+            }
+            ureq::Error::NativeTls(t) => anyhow!(
+                "TLS handshake with {}:{} failed: {t}; check the endpoint's certificate and the CA bundle (SSL_CERT_FILE)",
+                self.host,
+                self.port
+            ),
+            ureq::Error::Tls(t) => {
+                anyhow!("TLS handshake with {}:{} failed: {t}", self.host, self.port)
+            }
+            // Not echoed: it would quote the path.
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) => {
+                anyhow!("{at}: the URL is not a valid request")
+            }
+            other => anyhow!("{at} failed: {other}"),
+        }
+    }
+}
+
+impl Answer {
+    /// `302 Found`.
+    fn status_text(&self) -> &str {
+        self.status
+            .split_once(' ')
+            .map_or(self.status.as_str(), |(_, s)| s)
+    }
+}
+
+/// A redirect's target as messages show it: scheme and host, no user
+/// information, path or query.
+fn origin(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return "a path of the same server".to_string();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}")
+}
+
+/// The start of an answer's body on one line, cut at a character's end.
+fn quoted(bytes: &[u8]) -> String {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    };
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    one_line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Records posted to a webhook.
 pub struct WebhookSink {
     endpoint: Endpoint,
     kinds: RecordKinds,
+    /// Built at the first write.
+    agent: Option<Agent>,
 }
 
 impl WebhookSink {
     pub fn new(url: &str, kinds: RecordKinds) -> Result<WebhookSink> {
         let endpoint = Endpoint::parse(url).map_err(anyhow::Error::msg)?;
-        Ok(WebhookSink { endpoint, kinds })
+        Ok(WebhookSink {
+            endpoint,
+            kinds,
+            agent: None,
+        })
     }
 
     /// Sets the deadline of each request (see [`DEFAULT_TIMEOUT`]).
     pub fn with_timeout(mut self, timeout: Duration) -> WebhookSink {
         self.endpoint.timeout = timeout;
+        self.agent = None;
         self
     }
 }
@@ -172,9 +362,13 @@ impl Sink for WebhookSink {
     }
 
     fn write(&mut self, records: &[Record]) -> Result<usize> {
+        let agent = match &self.agent {
+            Some(a) => a.clone(),
+            None => self.agent.insert(self.endpoint.agent()?).clone(),
+        };
         let mut n = 0;
         for r in records.iter().filter(|r| r.kind.wanted_by(&self.kinds)) {
-            self.endpoint.post(r.json.as_bytes())?;
+            self.endpoint.post_with(&agent, r.json.as_bytes())?;
             n += 1;
         }
         Ok(n)
@@ -183,8 +377,8 @@ impl Sink for WebhookSink {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
-    use std::net::TcpListener;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
 
     use super::*;
     use crate::record::RecordKind;
@@ -201,31 +395,210 @@ mod tests {
             let mut seen = Vec::new();
             for _ in 0..requests {
                 let (mut s, _) = listener.accept().unwrap();
-                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                // Read headers, then the body by Content-Length.
-                loop {
-                    let n = s.read(&mut chunk).unwrap();
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(i) = text.find("\r\n\r\n") {
-                        let len: usize = text
-                            .lines()
-                            .find_map(|l| l.strip_prefix("Content-Length: "))
-                            .and_then(|v| v.trim().parse().ok())
-                            .unwrap_or(0);
-                        if buf.len() >= i + 4 + len || n == 0 {
-                            break;
-                        }
-                    }
-                }
-                seen.push(String::from_utf8_lossy(&buf).to_string());
+                seen.push(read_request(&mut s));
                 write!(s, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").unwrap();
             }
             seen
         });
         (port, h)
+    }
+
+    /// Reads one request: its head, then the body by Content-Length.
+    fn read_request(s: &mut TcpStream) -> String {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = s.read(&mut chunk).unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some(i) = text.find("\r\n\r\n") {
+                let len: usize = text
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length").then_some(v)
+                    })
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if buf.len() >= i + 4 + len {
+                    break;
+                }
+            }
+            assert!(n > 0, "the request ended early");
+        }
+        String::from_utf8_lossy(&buf).to_string()
+    }
+
+    /// A server that takes one request and answers with `answer(stream)`
+    /// on its own thread; returns its port and the thread.
+    fn answering<T: Send + 'static>(
+        answer: impl FnOnce(TcpStream) -> T + Send + 'static,
+    ) -> (u16, std::thread::JoinHandle<T>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            read_request(&mut s);
+            answer(s)
+        });
+        (port, h)
+    }
+
+    /// Posts on another thread; the outcome and how long it took, or
+    /// `None` when it has not returned within `limit`.
+    fn post_within(endpoint: Endpoint, limit: Duration) -> Option<(Result<()>, Duration)> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let r = endpoint.post(br#"{"kind":"alert"}"#);
+            let _ = tx.send((r, started.elapsed()));
+        });
+        rx.recv_timeout(limit).ok()
+    }
+
+    #[test]
+    fn a_trickling_answer_fails_at_the_deadline() {
+        // One byte a second, never a whole status line: each read gets
+        // something well within the deadline, the request never ends.
+        let (port, server) = answering(|mut s| {
+            let mut sent = 0;
+            for b in b"HTTP/1.1 200 OK".iter().chain([b'x'; 45].iter()) {
+                if s.write_all(&[*b]).is_err() {
+                    break;
+                }
+                sent += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            sent
+        });
+        let mut endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+        endpoint.timeout = Duration::from_secs(2);
+        let Some((result, took)) = post_within(endpoint, Duration::from_secs(4)) else {
+            panic!("the post was still waiting 4 s into a 2 s deadline");
+        };
+        let e = format!("{:#}", result.unwrap_err());
+        assert!(
+            took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
+            "{took:?}: {e}"
+        );
+        assert!(e.contains("did not answer within 2s"), "{e}");
+        assert!(e.contains("127.0.0.1"), "{e}");
+        // The client hung up: the server stops long before its 60 bytes.
+        assert!(server.join().unwrap() < 10);
+    }
+
+    /// The peak resident memory of this process (`VmHWM`), in bytes.
+    fn peak_rss() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kib * 1024
+    }
+
+    #[test]
+    fn an_endless_status_line_fails_promptly_in_bounded_memory() {
+        // The peak memory is the whole process's: other tests running
+        // alongside would move it, so the work runs in a process of its own
+        // that runs this test alone.
+        const ALONE: &str = "SLIPSTREAM_TEST_WEBHOOK_ALONE";
+        let name = concat!(
+            module_path!(),
+            "::an_endless_status_line_fails_promptly_in_bounded_memory"
+        );
+        let name = name.split_once("::").unwrap().1;
+        if std::env::var_os(ALONE).is_none() {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([name, "--exact", "--nocapture", "--test-threads=1"])
+                .env(ALONE, "1")
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success() && text.contains("1 passed"), "{text}");
+            return;
+        }
+        // `HTTP/1.1 200 OK` and then 256 MiB without a line end, from one
+        // 64 KiB buffer, until the client hangs up.
+        const TOTAL: usize = 256 << 20;
+        let (port, server) = answering(|mut s| {
+            let chunk = vec![b'x'; 64 << 10];
+            let mut sent = 0;
+            if s.write_all(b"HTTP/1.1 200 OK").is_ok() {
+                while sent < TOTAL && s.write_all(&chunk).is_ok() {
+                    sent += chunk.len();
+                }
+            }
+            sent
+        });
+        let before = peak_rss();
+        let mut endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+        endpoint.timeout = Duration::from_secs(30);
+        let Some((result, took)) = post_within(endpoint, Duration::from_secs(20)) else {
+            panic!("the post was still reading after 20 s");
+        };
+        let grew = peak_rss().saturating_sub(before);
+        let sent = server.join().unwrap();
+        assert!(grew < 4 << 20, "the peak RSS grew by {grew} bytes");
+        assert!(result.is_err(), "an endless status line was taken as 200");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        // What the kernel buffers aside, the client stopped reading early.
+        assert!(sent < 32 << 20, "the server sent {sent} bytes");
+        let e = format!("{:#}", result.unwrap_err());
+        assert!(e.contains("127.0.0.1"), "{e}");
+    }
+
+    #[test]
+    fn a_redirect_is_not_followed() {
+        // Where the redirect points: nothing may connect there.
+        let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+        elsewhere.set_nonblocking(true).unwrap();
+        let to = elsewhere.local_addr().unwrap().port();
+        let (port, server) = answering(move |mut s| {
+            write!(
+                s,
+                "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{to}/moved/s3cret\r\nContent-Length: 0\r\n\r\n"
+            )
+            .unwrap();
+        });
+        let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+        let e = format!("{:#}", endpoint.post(b"{}").unwrap_err());
+        server.join().unwrap();
+        assert!(e.contains("302"), "{e}");
+        assert!(e.contains("redirect"), "{e}");
+        assert!(e.contains(&format!("127.0.0.1:{to}")), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+        match elsewhere.accept() {
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("the redirect was followed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_error_answer_is_quoted_briefly_without_the_path() {
+        let (port, server) = answering(|mut s| {
+            let body = format!("quota exceeded for this hook{}", "y".repeat(100_000));
+            write!(
+                s,
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap_or(());
+        });
+        let endpoint =
+            Endpoint::parse(&format!("http://127.0.0.1:{port}/hooks/T0KEN-123")).unwrap();
+        let e = format!("{:#}", endpoint.post(b"{}").unwrap_err());
+        server.join().unwrap();
+        assert!(e.contains("answered 500"), "{e}");
+        assert!(e.contains("quota exceeded for this hook"), "{e}");
+        assert!(e.len() < 400, "{} bytes: {e}", e.len());
+        assert!(!e.contains("T0KEN"), "{e}");
     }
 
     fn records() -> Vec<Record> {
@@ -260,7 +633,9 @@ mod tests {
             "{}",
             seen[0]
         );
-        assert!(seen[0].contains("Content-Type: application/json"));
+        assert!(seen[0]
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"));
         assert!(
             seen[0].ends_with(r#"{"kind":"alert","state":"firing"}"#),
             "{}",
