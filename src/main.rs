@@ -159,8 +159,8 @@ enum Command {
     ///
     /// Example: slipstream suggest -c config/demo.toml --logs logs/
     Suggest(SuggestArgs),
-    /// Ask an HTTP endpoint (`/readyz`, `/healthz`) and exit 0 on a 2xx answer, 1 otherwise:
-    /// a health check for images without curl.
+    /// Ask an HTTP endpoint (`/readyz`, `/healthz`) and exit 0 on a 2xx answer within 5 s, 1
+    /// otherwise (a redirect is not followed): a health check for images without curl.
     ///
     /// Example: slipstream probe http://127.0.0.1:9898/readyz
     Probe {

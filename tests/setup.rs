@@ -656,6 +656,7 @@ url = "http://alerts.internal:8080/hook?token=hook-secret"
         "slice = \"compliance >= 0.995\"",
         "timezone = \"Asia/Tokyo\"",
         "records = [\"alert\"]",
+        "timeout = \"5s\"",
         "listen = \"127.0.0.1:9898\"",
     ] {
         assert!(

@@ -14,7 +14,10 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::{Read, Write};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::kafka::*;
@@ -1309,14 +1312,58 @@ fn backfill_writes_to_a_kafka_sink_and_dead_letter_topic() {
 
 // 14 ------------------------------------------------------------------------
 
-/// SIGTERM while a sink is failing: the windows it could not take are
-/// closed in the job but written nowhere, so nothing may be committed; a
-/// restart with a working sink writes every one of them.
+/// A webhook that reads each request and answers one byte a second, never
+/// finishing its status line (at most a minute per request, so it stops by
+/// itself). Returns its port, how many requests it took, and the flag that
+/// stops it.
+fn trickling_webhook() -> (u16, Arc<AtomicUsize>, Arc<AtomicBool>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (taken, stopping) = (requests.clone(), stop.clone());
+    std::thread::spawn(move || {
+        while !stopping.load(Ordering::Relaxed) {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            let (taken, stopping) = (taken.clone(), stopping.clone());
+            std::thread::spawn(move || {
+                let _ = s.set_nonblocking(false);
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                taken.fetch_add(1, Ordering::Relaxed);
+                for b in b"HTTP/1.1 200 OK".iter().chain([b'x'; 45].iter()) {
+                    if stopping.load(Ordering::Relaxed) || s.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+        }
+    });
+    (port, requests, stop)
+}
+
+/// SIGTERM while a sink is failing — a webhook that trickles its answer,
+/// so each request runs into the sink's deadline — still ends the job
+/// within 10 s; the windows the sink could not take are closed in the job
+/// but written nowhere, so nothing may be committed; a restart with a
+/// working sink writes every one of them.
 #[test]
 fn sigterm_with_a_failing_sink_loses_no_window() {
     let s = Setup::new();
     let broker = Broker::start(s.dir.path(), &["in"]);
-    let dead_port = free_port();
+    let (hook_port, hook_requests, hook_stop) = trickling_webhook();
     let cfg = s.config(&broker.bootstrap, "failing-group", FAST_REJOIN, "", "");
     // The failing webhook first, so the file sink never sees the batch.
     let text = fs::read_to_string(&cfg).expect("config");
@@ -1326,7 +1373,7 @@ fn sigterm_with_a_failing_sink_loses_no_window() {
     );
     assert!(text.contains(&file_sink));
     let webhook =
-        format!("[[sink]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{dead_port}/hook\"\n");
+        format!("[[sink]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook_port}/hook\"\n");
     let failing = s.path("failing.toml");
     fs::write(
         &failing,
@@ -1348,11 +1395,25 @@ fn sigterm_with_a_failing_sink_loses_no_window() {
         let m = s.metrics()?;
         (metric_sum(&m, "slipstream_sink_errors_total")? >= 1.0).then_some(())
     });
-    let (status, _) = job.sigterm();
+    assert!(hook_requests.load(Ordering::Relaxed) >= 1);
+    let (status, took) = job.sigterm();
+    hook_stop.store(true, Ordering::Relaxed);
+    assert!(
+        took <= Duration::from_secs(10),
+        "SIGTERM must end the job within 10 s; it took {took:?} (status {status:?})"
+    );
     assert_ne!(
         status.and_then(|s| s.code()),
         Some(0),
         "a stop that lost writes is not clean"
+    );
+    let log = fs::read_to_string(s.log()).expect("job log");
+    assert!(
+        log.contains(&format!(
+            "webhook http://127.0.0.1:{hook_port}/… did not answer within 5s"
+        )),
+        "{}",
+        tail(&s.log(), 40)
     );
     assert!(
         file_window_lines(&s.records(), false).is_empty(),

@@ -177,10 +177,13 @@ pub fn effective(config: &Config) -> String {
             SinkKind::File { path } => ("file", "path", s(&path.display().to_string())),
             SinkKind::Kafka { topic } => ("kafka", "topic", s(topic)),
             SinkKind::Postgres { url: u } => ("postgres", "url", s(&url(u))),
-            SinkKind::Webhook { url: u } => ("webhook", "url", s(&webhook_url(u))),
+            SinkKind::Webhook { url: u, .. } => ("webhook", "url", s(&webhook_url(u))),
         };
         let _ = writeln!(o, "type = \"{kind}\"");
         let _ = writeln!(o, "{key} = {value}");
+        if let SinkKind::Webhook { timeout, .. } = &sink.kind {
+            let _ = writeln!(o, "timeout = {}", d(*timeout));
+        }
         let r = sink.records;
         let kinds = [("window", r.window), ("slo", r.slo), ("alert", r.alert)]
             .into_iter()

@@ -433,10 +433,20 @@ pub struct SinkConfig {
 
 #[derive(Clone)]
 pub enum SinkKind {
-    File { path: PathBuf },
-    Kafka { topic: String },
-    Postgres { url: String },
-    Webhook { url: String },
+    File {
+        path: PathBuf,
+    },
+    Kafka {
+        topic: String,
+    },
+    Postgres {
+        url: String,
+    },
+    Webhook {
+        url: String,
+        /// The deadline of one request: connecting, sending and the answer.
+        timeout: Duration,
+    },
 }
 
 impl fmt::Debug for SinkKind {
@@ -445,9 +455,10 @@ impl fmt::Debug for SinkKind {
             SinkKind::File { path } => f.debug_struct("File").field("path", path).finish(),
             SinkKind::Kafka { topic } => f.debug_struct("Kafka").field("topic", topic).finish(),
             // A webhook URL may carry a token.
-            SinkKind::Webhook { .. } => f
+            SinkKind::Webhook { timeout, .. } => f
                 .debug_struct("Webhook")
                 .field("url", &"<redacted>")
+                .field("timeout", timeout)
                 .finish(),
             // A database URL may carry a password.
             SinkKind::Postgres { .. } => f

@@ -192,6 +192,8 @@ pub struct RawSink {
     pub path: Option<SpanStr>,
     pub topic: Option<SpanStr>,
     pub url: Option<SpanStr>,
+    /// `webhook`: how long one request may take, answer included.
+    pub timeout: Option<SpanStr>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -165,6 +165,28 @@ fn objective_and_sink_checks() {
 }
 
 #[test]
+fn a_webhook_takes_a_timeout_and_only_a_webhook() {
+    let hook = "[[sink]]\ntype = \"webhook\"\nurl = \"http://h/x\"\n";
+    let timeout = |c: &Config| match &c.sinks[0].kind {
+        SinkKind::Webhook { timeout, .. } => *timeout,
+        other => panic!("{other:?}"),
+    };
+    let c = parse(&format!("{MINIMAL}{hook}")).unwrap();
+    assert_eq!(timeout(&c), Duration::from_secs(5));
+    let c = parse(&format!("{MINIMAL}{hook}timeout = \"1500ms\"\n")).unwrap();
+    assert_eq!(timeout(&c), Duration::from_millis(1500));
+    for bad in ["0s", "soon"] {
+        let e = parse(&format!("{MINIMAL}{hook}timeout = \"{bad}\"\n")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sink[0].timeout"), "{bad}: {e}");
+    }
+    let e = parse(&format!(
+        "{MINIMAL}[[sink]]\ntype = \"file\"\npath = \"x\"\ntimeout = \"5s\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sink[0].timeout"));
+}
+
+#[test]
 fn env_vars_expand_and_missing_ones_are_named() {
     std::env::set_var("SLIPSTREAM_TEST_TOPIC", "slo-out");
     let c = parse(&format!(

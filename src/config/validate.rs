@@ -448,6 +448,9 @@ impl Validator<'_> {
                 None => Ok(()),
             }
         };
+        if s.kind.get_ref() != "webhook" {
+            forbid(&s.timeout, "timeout")?;
+        }
         let kind = match s.kind.get_ref().as_str() {
             "file" => {
                 forbid(&s.topic, "topic")?;
@@ -478,7 +481,21 @@ impl Validator<'_> {
                     let span = s.url.as_ref().map_or(0..0, |u| u.span());
                     return Err(self.err(span, &field("url"), m));
                 }
-                SinkKind::Webhook { url }
+                let timeout = match &s.timeout {
+                    None => crate::sinks::webhook::DEFAULT_TIMEOUT,
+                    Some(t) => {
+                        let d = self.duration(t, &field("timeout"))?;
+                        if d.is_zero() {
+                            return Err(self.err(
+                                t.span(),
+                                &field("timeout"),
+                                "a request needs some time: write it like `5s` or `500ms`",
+                            ));
+                        }
+                        d
+                    }
+                };
+                SinkKind::Webhook { url, timeout }
             }
             other => {
                 return Err(self.err(

@@ -58,7 +58,9 @@ pub fn build_sinks(
                 let base = kafka.context("a `kafka` sink needs [source.kafka] for its brokers")?;
                 sinks.push(Box::new(KafkaSink::new(base, topic, s.records)?));
             }
-            SinkKind::Webhook { url } => sinks.push(Box::new(WebhookSink::new(url, s.records)?)),
+            SinkKind::Webhook { url, timeout } => sinks.push(Box::new(
+                WebhookSink::new(url, s.records)?.with_timeout(*timeout),
+            )),
             SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
         }
     }
