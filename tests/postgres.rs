@@ -411,3 +411,50 @@ fn a_backfill_continues_from_the_history_in_the_store() {
         "alerts on both sides of the cut: {counts:?}"
     );
 }
+
+#[test]
+fn a_wrong_password_or_database_is_named_in_the_servers_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = gen(&dir.path().join("in.jsonl"), &["--count", "100"]);
+    let server = pg::server_url();
+    let (userinfo, rest) = server.split_once('@').expect("a URL with a user");
+    let (scheme_user, password) = userinfo.rsplit_once(':').expect("a password");
+    let user = scheme_user.rsplit('/').next().expect("user");
+    let wrong_password = "not-the-password-4711";
+    let (base, _) = rest.rsplit_once('/').expect("a database");
+    for (url, says) in [
+        (
+            format!("{scheme_user}:{wrong_password}@{rest}"),
+            format!("password authentication failed for user \"{user}\""),
+        ),
+        (
+            format!("{userinfo}@{base}/no_such_database_4711"),
+            "database \"no_such_database_4711\" does not exist".to_string(),
+        ),
+    ] {
+        let cfg = dir.path().join("slipstream.toml");
+        fs::write(
+            &cfg,
+            format!(
+                "{}\n[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n",
+                config_text(None)
+            ),
+        )
+        .expect("write config");
+        let run = backfill_into(dir.path(), &cfg, &input);
+        assert_ne!(run.code, Some(0), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&says),
+            "no `{says}` in:\n{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("db error"), "{}", run.stderr);
+        for secret in [wrong_password, password] {
+            assert!(
+                !run.stderr.contains(secret),
+                "a password is shown:\n{}",
+                run.stderr
+            );
+        }
+    }
+}

@@ -284,9 +284,37 @@ pub fn connect(url: &str) -> Result<Client> {
         });
     }
     let client = config.connect(connector).map_err(|e| {
-        anyhow::anyhow!("cannot connect to PostgreSQL at {}: {e}", describe(&config))
+        anyhow::anyhow!(
+            "cannot connect to PostgreSQL at {}: {}",
+            describe(&config),
+            server_says(&e)
+        )
     })?;
     Ok(client)
+}
+
+/// A PostgreSQL error in the server's own words (`password authentication
+/// failed for user "x"`, `database "y" does not exist`), with its SQLSTATE;
+/// the driver's own text for an error that is not the server's is only
+/// "db error". Neither ever holds the password.
+pub fn server_says(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            s.push_str(&format!("; {detail}"));
+        }
+        if let Some(hint) = db.hint() {
+            s.push_str(&format!("; hint: {hint}"));
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        s.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    s
 }
 
 /// Host, port and database of a connection, never the password.
