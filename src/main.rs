@@ -728,6 +728,15 @@ fn run_job(path: &Path, log_format: LogFormat, role: RoleArg) -> Result<ExitCode
         RoleArg::Ingest => Role::Ingest,
         RoleArg::Rollup => Role::Rollup,
     };
-    slipstream::topology::run_role(&config, shutdown_flag()?, role)?;
-    Ok(ExitCode::SUCCESS)
+    let shutdown = shutdown_flag()?;
+    slipstream::topology::stop_within_hard_deadline(shutdown.clone());
+    match slipstream::topology::run_role(&config, shutdown.clone(), role) {
+        // A stop is asked for and comes within its deadline whatever the
+        // sinks do: what could not be written is replayed on restart.
+        Err(e) if shutdown.load(std::sync::atomic::Ordering::Relaxed) => {
+            tracing::warn!(error = %format!("{e:#}"), "Stopped without writing everything; a restart replays it from the last commit.");
+            Ok(ExitCode::SUCCESS)
+        }
+        result => result.map(|()| ExitCode::SUCCESS),
+    }
 }

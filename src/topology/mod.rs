@@ -39,8 +39,36 @@ use worker::Worker;
 const CLOSE_EVERY: Duration = Duration::from_millis(200);
 const COMMIT_EVERY: Duration = Duration::from_secs(5);
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
-/// SIGTERM must end the process within 10 s: stop waiting on sinks at 7 s.
+/// SIGTERM must end the process within 10 s: stop waiting on sinks and
+/// commits 7 s after it, leaving time to close the consumer.
 const SHUTDOWN_BUDGET: Duration = Duration::from_secs(7);
+
+/// Past this after SIGTERM, the process ends whatever it is waiting for (a
+/// sink write stuck in its own timeout, a consumer group that does not
+/// answer): what was not committed is replayed on restart.
+pub const HARD_STOP: Duration = Duration::from_millis(9500);
+
+/// Ends the process [`HARD_STOP`] after `shutdown` is set, with status 0,
+/// if it has not ended by then. Call once, at start.
+pub fn stop_within_hard_deadline(shutdown: Arc<AtomicBool>) {
+    let watchdog = move || {
+        while !shutdown.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(HARD_STOP);
+        error!(
+            seconds = HARD_STOP.as_secs_f64(),
+            "Still stopping after the shutdown deadline; exiting now. Offsets stay at the last commit, so a restart replays what was not written."
+        );
+        std::process::exit(0);
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("stop-deadline".into())
+        .spawn(watchdog)
+    {
+        warn!(error = %e, "Cannot start the shutdown deadline; a stop waits for sinks.");
+    }
+}
 
 /// Builds the configured sinks.
 pub fn build_sinks(
@@ -128,6 +156,9 @@ struct Runner<'a> {
     /// Decodes and counts batches of messages on its own thread.
     worker: Worker,
     shutdown: Arc<AtomicBool>,
+    /// When waits for sinks and commits end: [`SHUTDOWN_BUDGET`] after
+    /// shutdown was first seen.
+    stop_by: Option<Instant>,
     sink_failing: bool,
     /// After a stall: nothing is written until a commit shows this instance
     /// still belongs to the group (a stopped instance may have been replaced).
@@ -248,6 +279,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         stats: JobStats::default(),
         worker: Worker::start(shared.clone()),
         shutdown,
+        stop_by: None,
         sink_failing: false,
         prove_membership: false,
         last_commit: Instant::now(),
@@ -537,7 +569,6 @@ impl Runner<'_> {
         shutting_down: bool,
         write: &mut dyn FnMut() -> Result<usize>,
     ) -> Result<()> {
-        let deadline = Instant::now() + SHUTDOWN_BUDGET;
         let mut backoff = Duration::from_millis(100);
         loop {
             let started = Instant::now();
@@ -564,8 +595,13 @@ impl Runner<'_> {
                             .set_ready(false, &format!("sink {name} is failing: {e:#}"));
                         self.pause();
                     }
-                    if (shutting_down || self.shutdown.load(Ordering::Relaxed))
-                        && Instant::now() >= deadline
+                    // The signal may have come at any time during the write;
+                    // a retry that would take as long as this write must
+                    // end before the budget does.
+                    let took = started.elapsed();
+                    if self
+                        .time_left(shutting_down, started)
+                        .is_some_and(|left| left <= took)
                     {
                         bail!("sink {name} still failing at shutdown; offsets stay at the last commit and the windows are recomputed on restart");
                     }
@@ -581,10 +617,10 @@ impl Runner<'_> {
     /// event judged against windows whose frontier is not committed would be
     /// judged differently by a replay after a crash.
     fn commit_emitted(&mut self, shutting_down: bool) -> Result<()> {
-        let deadline = Instant::now() + SHUTDOWN_BUDGET;
         let mut backoff = Duration::from_millis(100);
         let mut paused = false;
         loop {
+            let started = Instant::now();
             if self.commit(CommitMode::Sync) {
                 if paused {
                     info!("Offsets committed again; resuming.");
@@ -592,9 +628,7 @@ impl Runner<'_> {
                 }
                 return Ok(());
             }
-            if (shutting_down || self.shutdown.load(Ordering::Relaxed))
-                && Instant::now() >= deadline
-            {
+            if self.time_left(shutting_down, started) == Some(Duration::ZERO) {
                 bail!(
                     "cannot commit offsets at shutdown; a restart replays from the previous commit"
                 );
@@ -612,13 +646,29 @@ impl Runner<'_> {
 
     /// Waits while a sink is down, still serving the consumer (paused) so the
     /// group keeps this member and rebalances are handled.
+    /// A wait ends early at the shutdown budget's end.
     fn wait(&mut self, d: Duration) -> Result<()> {
         let until = Instant::now() + d;
-        while Instant::now() < until {
+        while Instant::now() < until
+            && self.time_left(false, Instant::now()) != Some(Duration::ZERO)
+        {
             self.poll_once(Duration::from_millis(50))?;
             self.publish();
         }
         Ok(())
+    }
+
+    /// When the job is stopping (`shutting_down`, or a signal came): what is
+    /// left of its budget for waiting on sinks and commits; `None` while it
+    /// runs. The budget runs from the first time the stop is seen, counted
+    /// from `since`: the start of the write or commit that just ended,
+    /// during which the signal may have come.
+    fn time_left(&mut self, shutting_down: bool, since: Instant) -> Option<Duration> {
+        if !shutting_down && !self.shutdown.load(Ordering::Relaxed) {
+            return None;
+        }
+        let stop_by = *self.stop_by.get_or_insert(since + SHUTDOWN_BUDGET);
+        Some(stop_by.saturating_duration_since(Instant::now()))
     }
 
     fn pause(&self) {
