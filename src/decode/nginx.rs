@@ -160,6 +160,9 @@ pub fn spec(log_format: Option<&str>) -> Result<Spec, (String, usize)> {
             ]
         });
         t.var(c, request).map_err(|m| (m, at + i))?;
+        if name.starts_with("upstream_") {
+            t.list();
+        }
         rest = &after[used..];
         at += i + 1 + used;
     }

@@ -18,6 +18,8 @@ enum Item {
         col: usize,
         /// `$request`, `%r`: the columns of its method, URI and protocol.
         request: Option<[usize; 3]>,
+        /// The value may be a list with `, ` and ` : ` between its items.
+        list: bool,
     },
 }
 
@@ -48,8 +50,21 @@ impl Template {
                     .into(),
             );
         }
-        self.items.push(Item::Var { col, request });
+        self.items.push(Item::Var {
+            col,
+            request,
+            list: false,
+        });
         Ok(())
+    }
+
+    /// Marks the variable added last as a list: nginx writes `$upstream_*`
+    /// as `0.100, 0.004` when several upstreams were tried (and ` : ` between
+    /// the groups of an internal redirect), spaces and all, even unquoted.
+    pub fn list(&mut self) {
+        if let Some(Item::Var { list, .. }) = self.items.last_mut() {
+            *list = true;
+        }
     }
 
     /// The template for a decoder that reads the columns `wants` says:
@@ -68,10 +83,11 @@ impl Template {
                     }
                     quoted = l.ends_with('"');
                 }
-                Item::Var { col, request } => steps.push(Step {
+                Item::Var { col, request, list } => steps.push(Step {
                     col: wants(*col).then_some(*col),
                     request: request.filter(|cols| cols.iter().any(|&c| wants(c))),
                     quoted,
+                    list: *list,
                     next: Box::default(),
                 }),
             }
@@ -100,6 +116,8 @@ struct Step {
     request: Option<[usize; 3]>,
     /// The literal before the variable ends with a quote.
     quoted: bool,
+    /// See [`Template::list`].
+    list: bool,
     /// The literal after the variable; empty when it runs to the end.
     next: Box<[u8]>,
 }
@@ -116,6 +134,8 @@ impl Plan {
         for step in self.steps.iter() {
             let (end, escaped) = if step.next.is_empty() {
                 (b.len(), step.quoted)
+            } else if step.list {
+                find_list_end(b, pos, &step.next, step.quoted)?
             } else {
                 find_end(b, pos, &step.next, step.quoted)?
             };
@@ -188,6 +208,23 @@ fn find_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bo
         i = at + 1;
     }
     Err(Reject::BadLine)
+}
+
+/// [`find_end`] for a list value: a place inside one of its separators
+/// (`, `, ` : `) is not its end.
+#[cold]
+fn find_list_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bool), Reject> {
+    let mut i = from;
+    let mut any_escape = false;
+    loop {
+        let (at, escaped) = find_end(b, i, nb, quoted)?;
+        any_escape |= escaped;
+        let inside = (at > from && matches!(b[at - 1], b',' | b':')) || has_at(b, at, b" : ");
+        if !inside {
+            return Ok((at, any_escape));
+        }
+        i = at + 1;
+    }
 }
 
 /// Whether `lit` is in `b` at `at`, byte by byte: literals are a few bytes,

@@ -154,6 +154,52 @@ log_format = '$remote_addr [$time_iso8601] "$request" $status $request_time "$up
             fields: vec![],
         },
     );
+    // Unquoted, as nginx's documentation writes upstream variables: the
+    // list's separators are part of the value, not the end of it.
+    let unquoted = r#"[decode]
+format = "nginx"
+log_format = '$remote_addr [$time_iso8601] "$request" $status $request_time $upstream_addr $upstream_response_time $upstream_status "$http_user_agent"'
+[decode.fields]
+latency = "upstream_response_time""#;
+    let (mut d, slots) = decoder(unquoted, &["upstream_addr", "upstream_status"]);
+    for (addr, time, status, latency_ns) in [
+        ("10.0.0.2:80", "0.050", "200", Some(50_000_000)),
+        (
+            "10.0.0.2:80, 10.0.0.3:80",
+            "0.100, 0.004",
+            "502, 200",
+            Some(104_000_000),
+        ),
+        (
+            "10.0.0.2:80, 10.0.0.3:80 : 10.0.0.4:80",
+            "0.100, 0.004 : 0.010",
+            "502, 504 : 200",
+            Some(114_000_000),
+        ),
+        ("-", "-", "-", None),
+        ("unix:/tmp/app.sock", "-, 0.020", "-, 200", Some(20_000_000)),
+    ] {
+        check(
+            &mut d,
+            &slots,
+            &format!(
+                r#"10.0.0.1 [2026-10-10T04:55:36Z] "GET / HTTP/1.1" 200 0.123 {addr} {time} {status} "curl/8.5.0""#
+            ),
+            Want {
+                time_ns: T0,
+                status: Some(200.0),
+                latency_ns,
+                fields: vec![
+                    (addr != "-").then(|| Value::Str(addr.to_string().into())),
+                    match status {
+                        "-" => None,
+                        "200" => n(200.0),
+                        list => Some(Value::Str(list.to_string().into())),
+                    },
+                ],
+            },
+        );
+    }
 }
 
 #[test]
