@@ -158,27 +158,52 @@ fn rfc3339_after_minute(s: &[u8], minute_secs: i64) -> Option<i64> {
     secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
 }
 
-/// [`parse_rfc3339`] that remembers the last minute it read: the lines of a
-/// log mostly share their date, hour and minute, which are then compared
-/// rather than parsed again.
+/// The last minute a time parser read, as the `N` bytes that write it
+/// (`2026-10-10T13:55`) and its start in seconds: the lines of a log mostly
+/// share their date, hour and minute, which are then compared rather than
+/// parsed again.
+#[derive(Debug, Clone)]
+pub struct MinuteMemo<const N: usize> {
+    last: Option<([u8; N], i64)>,
+}
+
+impl<const N: usize> Default for MinuteMemo<N> {
+    fn default() -> Self {
+        MinuteMemo { last: None }
+    }
+}
+
+impl<const N: usize> MinuteMemo<N> {
+    /// The start of the minute `head` writes: remembered, or found by
+    /// `parse` (and remembered when valid).
+    #[inline]
+    pub fn minute(
+        &mut self,
+        head: &[u8; N],
+        parse: impl FnOnce(&[u8; N]) -> Option<i64>,
+    ) -> Option<i64> {
+        match self.last {
+            Some((key, secs)) if key == *head => Some(secs),
+            _ => {
+                let secs = parse(head)?;
+                self.last = Some((*head, secs));
+                Some(secs)
+            }
+        }
+    }
+}
+
+/// [`parse_rfc3339`] that remembers the last minute it read.
 #[derive(Debug, Clone, Default)]
 pub struct Rfc3339Parser {
-    /// The last valid `YYYY-MM-DDTHH:MM` and its start in seconds.
-    last: Option<([u8; MINUTE_BYTES], i64)>,
+    memo: MinuteMemo<MINUTE_BYTES>,
 }
 
 impl Rfc3339Parser {
     #[inline]
     pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
         let head: &[u8; MINUTE_BYTES] = s.get(..MINUTE_BYTES)?.try_into().ok()?;
-        let minute = match self.last {
-            Some((key, secs)) if key == *head => secs,
-            _ => {
-                let secs = minute_secs(head)?;
-                self.last = Some((*head, secs));
-                secs
-            }
-        };
+        let minute = self.memo.minute(head, minute_secs)?;
         rfc3339_after_minute(s, minute)
     }
 }

@@ -27,12 +27,7 @@ const INCIDENTS: [&str; 4] = [
 fn setup(db: &str) -> (tempfile::TempDir, PathBuf, PathBuf, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = pg::fresh_db(db);
-    let text = format!(
-        "{}\n[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n",
-        config_text(None)
-    );
-    let cfg = dir.path().join("slipstream.toml");
-    fs::write(&cfg, text).expect("write config");
+    let cfg = pg::write_config(dir.path(), &url);
     let mut args = vec!["--count", "540000", "--rate", "50", "--seed", "17"];
     args.extend(INCIDENTS);
     let input = gen(&dir.path().join("in.jsonl"), &args);
@@ -432,15 +427,7 @@ fn a_wrong_password_or_database_is_named_in_the_servers_words() {
             "database \"no_such_database_4711\" does not exist".to_string(),
         ),
     ] {
-        let cfg = dir.path().join("slipstream.toml");
-        fs::write(
-            &cfg,
-            format!(
-                "{}\n[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n",
-                config_text(None)
-            ),
-        )
-        .expect("write config");
+        let cfg = pg::write_config(dir.path(), &url);
         let run = backfill_into(dir.path(), &cfg, &input);
         assert_ne!(run.code, Some(0), "{}", run.stderr);
         assert!(

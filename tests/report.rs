@@ -27,15 +27,7 @@ struct Setup {
 fn setup(db: &str) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = pg::fresh_db(db);
-    let cfg = dir.path().join("slipstream.toml");
-    fs::write(
-        &cfg,
-        format!(
-            "{}\n[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n",
-            config_text(None)
-        ),
-    )
-    .expect("write config");
+    let cfg = pg::write_config(dir.path(), &url);
     let input = gen(
         &dir.path().join("in.jsonl"),
         &[

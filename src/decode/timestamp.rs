@@ -164,7 +164,7 @@ const CLF_MINUTE_BYTES: usize = 17;
 #[derive(Debug, Clone, Default)]
 pub struct ClfParser {
     /// The last valid `dd/Mon/yyyy:HH:MM` and its start in seconds (as UTC).
-    last: Option<([u8; CLF_MINUTE_BYTES], i64)>,
+    memo: time::MinuteMemo<CLF_MINUTE_BYTES>,
 }
 
 impl ClfParser {
@@ -174,14 +174,7 @@ impl ClfParser {
             return None;
         }
         let head: &[u8; CLF_MINUTE_BYTES] = s[..CLF_MINUTE_BYTES].try_into().ok()?;
-        let minute = match self.last {
-            Some((key, secs)) if key == *head => secs,
-            _ => {
-                let secs = clf_minute(head)?;
-                self.last = Some((*head, secs));
-                secs
-            }
-        };
+        let minute = self.memo.minute(head, clf_minute)?;
         let sec = digits(s, 18, 2)?;
         if sec > 60 {
             return None;

@@ -37,6 +37,18 @@ pub fn fresh_db(name: &str) -> String {
     with_db(&server_url(), name)
 }
 
+/// Writes `dir/slipstream.toml`: the test configuration with a postgres
+/// sink at `url` after its file sink; returns its path.
+pub fn write_config(dir: &Path, url: &str) -> std::path::PathBuf {
+    let path = dir.join("slipstream.toml");
+    let text = format!(
+        "{}\n[[sink]]\ntype = \"postgres\"\nurl = \"{url}\"\n",
+        super::config_text(None)
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
 pub fn connect(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls)
         .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL ({e}): {HOW}"))
