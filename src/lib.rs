@@ -17,6 +17,7 @@ pub mod engine;
 pub mod event;
 pub mod explain;
 pub mod gen;
+pub mod kafka;
 pub mod openslo;
 pub mod record;
 pub mod report;

@@ -11,6 +11,7 @@ mod alerts;
 mod decode;
 mod effective;
 mod error;
+pub mod librdkafka;
 pub mod raw;
 mod validate;
 
@@ -76,13 +77,20 @@ pub fn parse_ratio(text: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("`{text}` is not a ratio like 0.999 or a percentage like 99.9%"))
 }
 
-/// True for librdkafka keys whose values are secrets.
+/// True for librdkafka keys whose values are secrets: every property
+/// librdkafka itself treats as sensitive but `sasl.username` (a name, shown
+/// to tell which account failed) and `ssl.ca.pem` (a public certificate),
+/// and any key that looks like one.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     k.contains("password")
+        || k.contains("passphrase")
         || k.contains("secret")
-        || k.starts_with("ssl.key")
         || k.contains("token")
+        || k.contains("credential")
+        || k.contains("private.key")
+        || k.starts_with("ssl.key")
+        || k == "ssl_key"
         // Its value carries `clientSecret=...`.
         || k == "sasl.oauthbearer.config"
 }

@@ -91,6 +91,7 @@ impl Validator<'_> {
                 raw::PassThrough::Int(i) => i.to_string(),
                 raw::PassThrough::Float(f) => f.to_string(),
             };
+            librdkafka::check(key, &text).map_err(|m| self.err(value.span(), &field, m))?;
             librdkafka.insert(key.clone(), text);
         }
         Ok(KafkaSource {

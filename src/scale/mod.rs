@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, Producer};
@@ -31,6 +30,7 @@ use tracing::{info, warn};
 pub use codec::{Message, Partial, Source, SourceState};
 
 use crate::config::Config;
+use crate::kafka::{create, Redacting};
 use crate::stream::Handover;
 
 /// The topic between the stages.
@@ -164,11 +164,9 @@ pub fn ensure_partials_topic(base: &ClientConfig, topic: &str, partitions: i32) 
         // Clusters without the CreateTopics API (the embedded broker) create
         // a topic when a producer asks for it, with their default count.
         warn!(topic, error = %format!("{e:#}"), "Cannot create the partials topic with CreateTopics; asking the cluster to create it on first use.");
-        let producer: BaseProducer = base
-            .clone()
-            .set("allow.auto.create.topics", "true")
-            .create()
-            .context("cannot create a Kafka producer")?;
+        let mut auto_create = base.clone();
+        auto_create.set("allow.auto.create.topics", "true");
+        let producer: BaseProducer<Redacting> = create(&auto_create, "a Kafka producer")?;
         let _ = producer
             .client()
             .fetch_metadata(Some(topic), Duration::from_secs(10));
@@ -183,9 +181,7 @@ pub fn ensure_partials_topic(base: &ClientConfig, topic: &str, partitions: i32) 
 }
 
 fn create_topic(base: &ClientConfig, topic: &str, partitions: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = base
-        .create()
-        .context("cannot create a Kafka admin client")?;
+    let admin: AdminClient<Redacting> = create(base, "a Kafka admin client")?;
     let max_bytes = MAX_MESSAGE_BYTES.to_string();
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))
         .set("max.message.bytes", &max_bytes);
@@ -216,9 +212,7 @@ pub fn partition_count(base: &ClientConfig, topic: &str) -> Result<Option<i32>> 
 
 /// Every partition of the given topics, from the cluster's metadata.
 pub fn source_partitions(base: &ClientConfig, topics: &[String]) -> Result<Vec<Source>> {
-    let consumer: BaseConsumer = base
-        .create()
-        .context("cannot create a Kafka client for metadata")?;
+    let consumer: BaseConsumer<Redacting> = create(base, "a Kafka client for metadata")?;
     let mut out = Vec::new();
     for topic in topics {
         let md = consumer

@@ -6,8 +6,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use rdkafka::config::ClientConfig;
+use anyhow::{bail, Result};
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
@@ -15,16 +15,26 @@ use rdkafka::ClientContext;
 
 use super::Sink;
 use crate::config::RecordKinds;
+use crate::kafka::{create_with_context, describe, Redactor};
 use crate::record::Record;
 
-/// Counts failed deliveries, reported by librdkafka's delivery callbacks.
-#[derive(Default)]
+/// Counts failed deliveries, reported by librdkafka's delivery callbacks;
+/// shows librdkafka's logs and errors without the configuration's secrets.
 pub struct DeliveryCounter {
     failed: AtomicU64,
     last_error: std::sync::Mutex<Option<String>>,
+    redactor: Redactor,
 }
 
-impl ClientContext for DeliveryCounter {}
+impl ClientContext for DeliveryCounter {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        crate::kafka::log(&self.redactor, level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        crate::kafka::error(&self.redactor, &error, reason);
+    }
+}
 
 impl ProducerContext for DeliveryCounter {
     type DeliveryOpaque = ();
@@ -33,7 +43,7 @@ impl ProducerContext for DeliveryCounter {
         if let Err((e, _)) = result {
             self.failed.fetch_add(1, Ordering::Relaxed);
             if let Ok(mut last) = self.last_error.lock() {
-                *last = Some(e.to_string());
+                *last = Some(describe(e, &self.redactor));
             }
         }
     }
@@ -63,9 +73,13 @@ impl ConfirmingProducer {
         for (k, v) in base.config_map() {
             cfg.set(k, v);
         }
-        let producer: BaseProducer<DeliveryCounter> = cfg
-            .create_with_context(DeliveryCounter::default())
-            .context("cannot create the Kafka producer")?;
+        let counter = DeliveryCounter {
+            failed: AtomicU64::new(0),
+            last_error: std::sync::Mutex::new(None),
+            redactor: Redactor::of(&cfg),
+        };
+        let producer: BaseProducer<DeliveryCounter> =
+            create_with_context(&cfg, counter, "the Kafka producer")?;
         Ok(ConfirmingProducer { producer })
     }
 

@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientContext;
@@ -23,6 +24,7 @@ use tracing::{info, warn};
 
 use crate::config::KafkaSource;
 use crate::dead_letter::DeadLetters;
+use crate::kafka::{describe, Redactor};
 use crate::stream::{Checkpoint, PartitionKey, StreamState};
 
 /// librdkafka settings slipstream chooses; the config's pass-through wins.
@@ -143,21 +145,26 @@ impl Shared {
     }
 }
 
-/// The consumer's context: statistics and rebalance hooks.
+/// The consumer's context: statistics and rebalance hooks, and librdkafka's
+/// logs and errors without the configuration's secrets.
 pub struct JobContext {
     pub shared: Arc<Shared>,
+    pub redactor: Redactor,
 }
 
 impl ClientContext for JobContext {
-    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        crate::kafka::log(&self.redactor, level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
         // End-of-partition is an event the job uses, not an error.
-        use rdkafka::error::{KafkaError, RDKafkaErrorCode};
         let end_of_partition = matches!(
             error,
             KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
         );
         if !end_of_partition {
-            warn!(error = %error, reason, "librdkafka reported an error; it retries.");
+            crate::kafka::error(&self.redactor, &error, reason);
         }
     }
 
@@ -183,7 +190,7 @@ impl ConsumerContext for JobContext {
             self.shared
                 .async_commit_failures
                 .fetch_add(1, Ordering::Relaxed);
-            warn!(error = %e, "Background offset commit failed; the next commit covers it.");
+            warn!(error = %describe(&e, &self.redactor), "Background offset commit failed; the next commit covers it.");
         }
     }
 

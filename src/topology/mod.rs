@@ -246,13 +246,16 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         async_commit_failures: AtomicU64::new(0),
         counters: Mutex::new(Default::default()),
     });
-    let consumer: BaseConsumer<JobContext> = consumer_config(source)
-        .create_with_context(JobContext {
-            shared: shared.clone(),
-        })
-        .context(
-            "cannot create the Kafka consumer (check [source.kafka] and its librdkafka settings)",
-        )?;
+    let consumer_cfg = consumer_config(source);
+    let context = JobContext {
+        shared: shared.clone(),
+        redactor: crate::kafka::Redactor::of(&consumer_cfg),
+    };
+    let consumer: BaseConsumer<JobContext> = crate::kafka::create_with_context(
+        &consumer_cfg,
+        context,
+        "the Kafka consumer (check [source.kafka] and its librdkafka settings)",
+    )?;
     let topics: Vec<&str> = source.topics.iter().map(String::as_str).collect();
     consumer
         .subscribe(&topics)
@@ -349,7 +352,8 @@ impl Runner<'_> {
                 None
             }
             Some(Err(e)) => {
-                warn!(error = %e, "Kafka consumer error; librdkafka retries.");
+                let error = crate::kafka::describe(&e, &self.consumer.context().redactor);
+                warn!(%error, "Kafka consumer error; librdkafka retries.");
                 None
             }
             Some(Ok(m)) => Some(m),
