@@ -11,6 +11,7 @@
 //! size, so that slow clients do not hold up the probes.
 
 mod http;
+pub mod log_limit;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
