@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, Producer};
@@ -32,6 +31,7 @@ pub use codec::{Message, Partial, Source, SourceState};
 
 use crate::config::Config;
 use crate::stream::Handover;
+use crate::telemetry::librdkafka::Reporting;
 
 /// The topic between the stages.
 pub fn partials_topic(group_id: &str) -> String {
@@ -164,10 +164,10 @@ pub fn ensure_partials_topic(base: &ClientConfig, topic: &str, partitions: i32) 
         // Clusters without the CreateTopics API (the embedded broker) create
         // a topic when a producer asks for it, with their default count.
         warn!(topic, error = %format!("{e:#}"), "Cannot create the partials topic with CreateTopics; asking the cluster to create it on first use.");
-        let producer: BaseProducer = base
+        let producer: BaseProducer<Reporting> = base
             .clone()
             .set("allow.auto.create.topics", "true")
-            .create()
+            .create_with_context(Reporting)
             .context("cannot create a Kafka producer")?;
         let _ = producer
             .client()
@@ -183,8 +183,8 @@ pub fn ensure_partials_topic(base: &ClientConfig, topic: &str, partitions: i32) 
 }
 
 fn create_topic(base: &ClientConfig, topic: &str, partitions: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = base
-        .create()
+    let admin: AdminClient<Reporting> = base
+        .create_with_context(Reporting)
         .context("cannot create a Kafka admin client")?;
     let max_bytes = MAX_MESSAGE_BYTES.to_string();
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))
@@ -216,8 +216,8 @@ pub fn partition_count(base: &ClientConfig, topic: &str) -> Result<Option<i32>> 
 
 /// Every partition of the given topics, from the cluster's metadata.
 pub fn source_partitions(base: &ClientConfig, topics: &[String]) -> Result<Vec<Source>> {
-    let consumer: BaseConsumer = base
-        .create()
+    let consumer: BaseConsumer<Reporting> = base
+        .create_with_context(Reporting)
         .context("cannot create a Kafka client for metadata")?;
     let mut out = Vec::new();
     for topic in topics {

@@ -24,7 +24,19 @@ pub struct DeliveryCounter {
     last_error: std::sync::Mutex<Option<String>>,
 }
 
-impl ClientContext for DeliveryCounter {}
+/// librdkafka's reports go through the job's limiter
+/// ([`crate::telemetry::librdkafka`]), as the consumer's do.
+impl ClientContext for DeliveryCounter {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        crate::telemetry::librdkafka::log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        crate::telemetry::librdkafka::error(&error, reason);
+    }
+
+    fn stats_raw(&self, _: &[u8]) {}
+}
 
 impl ProducerContext for DeliveryCounter {
     type DeliveryOpaque = ();

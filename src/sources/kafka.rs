@@ -149,6 +149,10 @@ pub struct JobContext {
 }
 
 impl ClientContext for JobContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        crate::telemetry::librdkafka::log(level, fac, log_message);
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         // End-of-partition is an event the job uses, not an error.
         use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -156,9 +160,10 @@ impl ClientContext for JobContext {
             error,
             KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
         );
-        if !end_of_partition {
-            warn!(error = %error, reason, "librdkafka reported an error; it retries.");
+        if end_of_partition {
+            return;
         }
+        crate::telemetry::librdkafka::error(&error, reason);
     }
 
     fn stats(&self, stats: Statistics) {
@@ -183,7 +188,10 @@ impl ConsumerContext for JobContext {
             self.shared
                 .async_commit_failures
                 .fetch_add(1, Ordering::Relaxed);
-            warn!(error = %e, "Background offset commit failed; the next commit covers it.");
+            crate::telemetry::librdkafka::job_warning(
+                "Background offset commit failed; the next commit covers it.",
+                &e,
+            );
         }
     }
 

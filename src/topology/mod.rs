@@ -317,7 +317,9 @@ impl Runner<'_> {
                 None
             }
             Some(Err(e)) => {
-                warn!(error = %e, "Kafka consumer error; librdkafka retries.");
+                // Most were just logged by the consumer's error callback;
+                // librdkafka retries either way.
+                crate::telemetry::librdkafka::poll_error(&e);
                 None
             }
             Some(Ok(m)) => Some(m),
@@ -649,7 +651,7 @@ impl Runner<'_> {
                 }
                 Err(e) => {
                     self.stats.commit_failures += 1;
-                    warn!(error = %e, "Offset commit failed.");
+                    crate::telemetry::librdkafka::job_warning("Offset commit failed.", &e);
                     false
                 }
             },
@@ -725,6 +727,7 @@ impl Runner<'_> {
                     .set_ready(false, "waiting for a partition assignment");
             }
         }
+        crate::telemetry::librdkafka::flush();
     }
 
     fn render_stage(&self, out: &mut String) {
