@@ -214,6 +214,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         reassigned: AtomicBool::new(false),
         async_commit_failures: AtomicU64::new(0),
         counters: Mutex::new(Default::default()),
+        unreachable: Mutex::new(Default::default()),
     });
     let consumer: BaseConsumer<JobContext> = consumer_config(source)
         .create_with_context(JobContext {
@@ -723,8 +724,11 @@ impl Runner<'_> {
             if self.shared.assigned_once.load(Ordering::Acquire) {
                 self.telemetry.set_ready(true, "");
             } else {
-                self.telemetry
-                    .set_ready(false, "waiting for a partition assignment");
+                let why = self.shared.unreachable_brokers();
+                let why = why
+                    .as_deref()
+                    .unwrap_or("waiting for a partition assignment");
+                self.telemetry.set_ready(false, why);
             }
         }
         crate::telemetry::librdkafka::flush();
