@@ -17,7 +17,6 @@ use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::ProducerContext;
-use tracing::{debug, error as error_event, info, warn};
 
 pub use crate::config::librdkafka::{describe, Redactor};
 
@@ -47,27 +46,13 @@ where
 
 /// Shows a librdkafka log line at its level, without secrets.
 pub fn log(redactor: &Redactor, level: RDKafkaLogLevel, facility: &str, message: &str) {
-    let message = redactor.redact(message);
-    match level {
-        RDKafkaLogLevel::Emerg
-        | RDKafkaLogLevel::Alert
-        | RDKafkaLogLevel::Critical
-        | RDKafkaLogLevel::Error => error_event!(target: "librdkafka", facility, "{message}"),
-        RDKafkaLogLevel::Warning => warn!(target: "librdkafka", facility, "{message}"),
-        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-            info!(target: "librdkafka", facility, "{message}")
-        }
-        RDKafkaLogLevel::Debug => debug!(target: "librdkafka", facility, "{message}"),
-    }
+    crate::telemetry::librdkafka::log(level, facility, &redactor.redact(message));
 }
 
-/// Shows an error librdkafka reports (it retries), without secrets.
+/// Shows an error librdkafka reports (it retries), without secrets, once
+/// per distinct error (see [`crate::telemetry::librdkafka`]).
 pub fn error(redactor: &Redactor, error: &KafkaError, reason: &str) {
-    warn!(
-        error = %describe(error, redactor),
-        reason = %redactor.redact(reason),
-        "librdkafka reported an error; it retries."
-    );
+    crate::telemetry::librdkafka::error(error, &redactor.redact(reason));
 }
 
 /// The context of clients with no hooks of their own: librdkafka's logs and
@@ -93,6 +78,10 @@ impl ClientContext for Redacting {
     fn error(&self, e: KafkaError, reason: &str) {
         error(&self.redactor, &e, reason);
     }
+
+    /// Statistics are read by the consumer only (a `statistics.interval.ms`
+    /// in the pass-through settings reaches these clients too).
+    fn stats_raw(&self, _: &[u8]) {}
 }
 
 impl ConsumerContext for Redacting {}

@@ -687,6 +687,9 @@ fn run_backfill(args: BackfillArgs) -> Result<ExitCode> {
 }
 
 /// Logs to stderr; `SLIPSTREAM_LOG` (e.g. `debug`) overrides the level.
+/// Logs to stderr. Text is coloured only on a terminal, and not when
+/// `NO_COLOR` is set (<https://no-color.org>): a file or a pipe gets plain
+/// text. JSON never has colour.
 fn init_logs(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLIPSTREAM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
@@ -694,9 +697,20 @@ fn init_logs(format: LogFormat, default_level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_ansi(use_colour(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR"),
+            ))
+            .init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
     }
+}
+
+/// Colour on a terminal unless `NO_COLOR` is set to something (an empty
+/// value counts as unset).
+fn use_colour(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// A flag that SIGTERM and SIGINT set.
@@ -738,5 +752,18 @@ fn run_job(path: &Path, log_format: LogFormat, role: RoleArg) -> Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
         result => result.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::use_colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some("".into())));
+        assert!(!use_colour(true, Some("1".into())));
+        assert!(!use_colour(false, None));
     }
 }

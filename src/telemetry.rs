@@ -9,8 +9,13 @@
 //! serves it ([`app`] is the router, [`serve`] the server on its own thread),
 //! each connection on its own task and within bounds of number, time and
 //! size, so that slow clients do not hold up the probes.
+//!
+//! [`librdkafka`] logs what every Kafka client of the job reports, once per
+//! distinct error, through the [`log_limit::LogLimiter`].
 
 mod http;
+pub mod librdkafka;
+pub mod log_limit;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -34,6 +34,9 @@ impl ClientContext for DeliveryCounter {
     fn error(&self, error: KafkaError, reason: &str) {
         crate::kafka::error(&self.redactor, &error, reason);
     }
+
+    /// Statistics are read by the consumer only.
+    fn stats_raw(&self, _: &[u8]) {}
 }
 
 impl ProducerContext for DeliveryCounter {

@@ -24,7 +24,7 @@ use tracing::{info, warn};
 
 use crate::config::KafkaSource;
 use crate::dead_letter::DeadLetters;
-use crate::kafka::{describe, Redactor};
+use crate::kafka::Redactor;
 use crate::stream::{Checkpoint, PartitionKey, StreamState};
 
 /// librdkafka settings slipstream chooses; the config's pass-through wins.
@@ -83,6 +83,9 @@ pub struct Shared {
     pub async_commit_failures: AtomicU64,
     /// Counts kept by the worker thread.
     pub counters: Mutex<Counters>,
+    /// Brokers librdkafka could not connect to, with why, until its
+    /// statistics show them up or partitions are assigned.
+    pub unreachable: Mutex<BTreeMap<String, String>>,
 }
 
 /// What the worker thread counts, read by the metrics.
@@ -110,6 +113,18 @@ impl Shared {
 
     pub fn dead_letters(&self) -> MutexGuard<'_, DeadLetters> {
         lock(&self.dead_letters)
+    }
+
+    /// Why the brokers cannot be reached, for `/readyz`: "cannot reach
+    /// broker 127.0.0.1:9092 (connection refused)"; `None` when no
+    /// connection is known to fail.
+    pub fn unreachable_brokers(&self) -> Option<String> {
+        let unreachable = lock(&self.unreachable);
+        let each: Vec<String> = unreachable
+            .iter()
+            .map(|(broker, why)| format!("cannot reach broker {broker} ({why})"))
+            .collect();
+        (!each.is_empty()).then(|| each.join("; "))
     }
 
     pub fn topic_index(&self, topic: &str) -> Option<usize> {
@@ -152,6 +167,28 @@ pub struct JobContext {
     pub redactor: Redactor,
 }
 
+/// The broker and the reason of a failed broker connection, from the text
+/// of librdkafka's `BrokerTransportFailure`: "127.0.0.1:9092/bootstrap:
+/// Connect to ipv4#127.0.0.1:9092 failed: Connection refused (after 0ms in
+/// state CONNECT)" gives ("127.0.0.1:9092", "connection refused").
+pub fn broker_failure(reason: &str) -> Option<(String, String)> {
+    let (name, what) = reason.split_once(": ")?;
+    // "ssl://host:9093/1" or "host:9092/bootstrap".
+    let name = name.split_once("://").map_or(name, |(_, n)| n);
+    let (broker, _id) = name.rsplit_once('/')?;
+    if broker.is_empty() || broker.contains(' ') {
+        return None;
+    }
+    let what = what.find(" (after ").map_or(what, |i| &what[..i]);
+    let what = what.rsplit_once("failed: ").map_or(what, |(_, w)| w).trim();
+    let mut chars = what.chars();
+    let why = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "disconnected".to_string(),
+    };
+    Some((broker.to_string(), why))
+}
+
 impl ClientContext for JobContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
         crate::kafka::log(&self.redactor, level, facility, message);
@@ -163,12 +200,25 @@ impl ClientContext for JobContext {
             error,
             KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
         );
-        if !end_of_partition {
-            crate::kafka::error(&self.redactor, &error, reason);
+        if end_of_partition {
+            return;
         }
+        let reason = self.redactor.redact(reason);
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::BrokerTransportFailure) {
+            if let Some((broker, why)) = broker_failure(&reason) {
+                lock(&self.shared.unreachable).insert(broker, why);
+            }
+        }
+        crate::telemetry::librdkafka::error(&error, &reason);
     }
 
     fn stats(&self, stats: Statistics) {
+        {
+            let mut unreachable = lock(&self.shared.unreachable);
+            for b in stats.brokers.values().filter(|b| b.state == "UP") {
+                unreachable.remove(&b.nodename);
+            }
+        }
         let mut lag = lock(&self.shared.lag);
         for (topic, t) in &stats.topics {
             for (&partition, p) in &t.partitions {
@@ -190,7 +240,10 @@ impl ConsumerContext for JobContext {
             self.shared
                 .async_commit_failures
                 .fetch_add(1, Ordering::Relaxed);
-            warn!(error = %describe(&e, &self.redactor), "Background offset commit failed; the next commit covers it.");
+            crate::telemetry::librdkafka::job_warning(
+                "Background offset commit failed; the next commit covers it.",
+                &e,
+            );
         }
     }
 
@@ -251,6 +304,8 @@ impl ConsumerContext for JobContext {
             );
             job.assign((t, e.partition()), checkpoint, now);
         }
+        drop(job);
+        lock(&self.shared.unreachable).clear();
         self.shared.assigned_once.store(true, Ordering::Release);
         self.shared.reassigned.store(true, Ordering::Release);
     }
@@ -286,4 +341,36 @@ pub fn rewind(consumer: &BaseConsumer<JobContext>, shared: &Shared) -> Result<()
         "Re-reading kept partitions from their committed offsets."
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::broker_failure;
+
+    #[test]
+    fn broker_failures_name_the_broker_and_the_reason() {
+        let cases = [
+            (
+                "127.0.0.1:19092/bootstrap: Connect to ipv4#127.0.0.1:19092 failed: Connection refused (after 0ms in state CONNECT)",
+                Some(("127.0.0.1:19092", "connection refused")),
+            ),
+            (
+                "ssl://kafka-1:9093/1: Connect to ipv4#10.0.0.7:9093 failed: Connection timed out (after 30004ms in state CONNECT, 2 identical error(s) suppressed)",
+                Some(("kafka-1:9093", "connection timed out")),
+            ),
+            (
+                "nohost:9092/bootstrap: Failed to resolve 'nohost:9092': Name or service not known (after 3ms in state CONNECT)",
+                Some(("nohost:9092", "failed to resolve 'nohost:9092': Name or service not known")),
+            ),
+            ("1/1 brokers are down", None),
+        ];
+        for (reason, want) in cases {
+            let got = broker_failure(reason);
+            assert_eq!(
+                got.as_ref().map(|(b, w)| (b.as_str(), w.as_str())),
+                want,
+                "{reason}"
+            );
+        }
+    }
 }

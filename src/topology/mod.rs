@@ -11,6 +11,7 @@
 //! SIGTERM/SIGINT stop the loop: complete windows are flushed, the offsets
 //! committed, and the consumer closed with a deadline.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
+use rdkafka::topic_partition_list::Offset;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, SinkKind};
@@ -142,6 +144,25 @@ const SOURCES_EVERY: Duration = Duration::from_secs(10);
 /// starved: partitions' silence meanwhile does not make them idle.
 const STALL: Duration = Duration::from_secs(2);
 
+/// What a commit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Commit {
+    /// The offsets are stored (or sent, when asynchronous); `advanced`
+    /// partitions moved since the last commit.
+    Stored { advanced: usize },
+    /// Nothing to commit: no partition has a position yet.
+    Nothing,
+    /// Not stored: the commit failed, or windows are being written.
+    NotStored,
+}
+
+impl Commit {
+    /// Stored, or nothing needed storing.
+    fn ok(self) -> bool {
+        self != Commit::NotStored
+    }
+}
+
 /// The running job's pieces.
 struct Runner<'a> {
     config: &'a Config,
@@ -164,6 +185,9 @@ struct Runner<'a> {
     /// still belongs to the group (a stopped instance may have been replaced).
     prove_membership: bool,
     last_commit: Instant,
+    /// The offset last committed per topic and partition: a commit of the
+    /// same offsets again is no news.
+    committed: BTreeMap<(String, i32), i64>,
     /// Objective state; rebuilt from the file sink's records at start.
     objectives: Objectives,
     /// The setup checks, run once after the first minutes.
@@ -245,6 +269,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         reassigned: AtomicBool::new(false),
         async_commit_failures: AtomicU64::new(0),
         counters: Mutex::new(Default::default()),
+        unreachable: Mutex::new(Default::default()),
     });
     let consumer_cfg = consumer_config(source);
     let context = JobContext {
@@ -286,6 +311,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         sink_failing: false,
         prove_membership: false,
         last_commit: Instant::now(),
+        committed: BTreeMap::new(),
         objectives,
         watch: crate::setup::Watch::new(config),
     };
@@ -352,8 +378,9 @@ impl Runner<'_> {
                 None
             }
             Some(Err(e)) => {
-                let error = crate::kafka::describe(&e, &self.consumer.context().redactor);
-                warn!(%error, "Kafka consumer error; librdkafka retries.");
+                // Most were just logged by the consumer's error callback;
+                // librdkafka retries either way.
+                crate::telemetry::librdkafka::poll_error(&e);
                 None
             }
             Some(Ok(m)) => Some(m),
@@ -412,7 +439,7 @@ impl Runner<'_> {
     fn emit(&mut self, shutting_down: bool) -> Result<bool> {
         self.worker.wait();
         if self.prove_membership {
-            if !self.commit(CommitMode::Sync) {
+            if !self.commit(CommitMode::Sync).ok() {
                 // Fenced: the group revokes the partitions at a coming poll.
                 return Ok(true);
             }
@@ -625,7 +652,7 @@ impl Runner<'_> {
         let mut paused = false;
         loop {
             let started = Instant::now();
-            if self.commit(CommitMode::Sync) {
+            if self.commit(CommitMode::Sync).ok() {
                 if paused {
                     info!("Offsets committed again; resuming.");
                     self.resume();
@@ -687,10 +714,9 @@ impl Runner<'_> {
         }
     }
 
-    /// Commits the safe offsets with their checkpoints; true when stored
-    /// (or nothing needed committing). Asynchronous commits report their
-    /// failures through the consumer context.
-    fn commit(&mut self, mode: CommitMode) -> bool {
+    /// Commits the safe offsets with their checkpoints. Asynchronous
+    /// commits report their failures through the consumer context.
+    fn commit(&mut self, mode: CommitMode) -> Commit {
         self.worker.wait();
         self.last_commit = Instant::now();
         match self.shared.commit_list() {
@@ -699,22 +725,32 @@ impl Runner<'_> {
                     if matches!(mode, CommitMode::Sync) {
                         self.stats.commits += 1;
                     }
-                    true
+                    let mut advanced = 0;
+                    for e in tpl.elements() {
+                        if let Offset::Offset(o) = e.offset() {
+                            let key = (e.topic().to_string(), e.partition());
+                            if self.committed.insert(key, o) != Some(o) {
+                                advanced += 1;
+                            }
+                        }
+                    }
+                    Commit::Stored { advanced }
                 }
                 Err(e) => {
                     self.stats.commit_failures += 1;
-                    warn!(error = %e, "Offset commit failed.");
-                    false
+                    crate::telemetry::librdkafka::job_warning("Offset commit failed.", &e);
+                    Commit::NotStored
                 }
             },
-            Ok(None) => !self.shared.writing.load(Ordering::Acquire),
+            Ok(None) if self.shared.writing.load(Ordering::Acquire) => Commit::NotStored,
+            Ok(None) => Commit::Nothing,
             Err(e) => {
                 // A dead letter was not delivered: re-read from the last
                 // commit so it is sent again.
                 self.stats.commit_failures += 1;
                 error!(error = %format!("{e:#}"), "Not committing; re-reading from the last commit.");
                 self.shared.rewind.store(true, Ordering::Release);
-                false
+                Commit::NotStored
             }
         }
     }
@@ -775,10 +811,14 @@ impl Runner<'_> {
             if self.shared.assigned_once.load(Ordering::Acquire) {
                 self.telemetry.set_ready(true, "");
             } else {
-                self.telemetry
-                    .set_ready(false, "waiting for a partition assignment");
+                let why = self.shared.unreachable_brokers();
+                let why = why
+                    .as_deref()
+                    .unwrap_or("waiting for a partition assignment");
+                self.telemetry.set_ready(false, why);
             }
         }
+        crate::telemetry::librdkafka::flush();
     }
 
     fn render_stage(&self, out: &mut String) {
@@ -802,10 +842,15 @@ impl Runner<'_> {
         info!("Stopping: flushing complete windows and committing.");
         let flushed = self.emit(true);
         if flushed.is_ok() {
-            if self.commit(CommitMode::Sync) {
-                info!("Committed offsets.");
-            } else {
-                warn!("Final commit failed; a restart replays from the previous commit.");
+            match self.commit(CommitMode::Sync) {
+                Commit::Stored { advanced } if advanced > 0 => {
+                    info!(partitions = advanced, "Committed offsets.");
+                }
+                // Nothing consumed, or nothing since the last commit.
+                Commit::Stored { .. } | Commit::Nothing => {}
+                Commit::NotStored => {
+                    warn!("Final commit failed; a restart replays from the previous commit.")
+                }
             }
         }
         self.publish();
