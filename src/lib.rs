@@ -18,6 +18,7 @@ pub mod event;
 pub mod explain;
 pub mod gen;
 pub mod kafka;
+pub mod names;
 pub mod openslo;
 pub mod record;
 pub mod report;

@@ -199,34 +199,10 @@ fn suggestion<'a>(key: &str, names: &'a [String]) -> Option<&'a str> {
     let limit = (key.chars().count() / 5).clamp(1, 3);
     names
         .iter()
-        .map(|n| (edit_distance(&key, n), n))
+        .map(|n| (crate::names::edit_distance(&key, n), n))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
         .map(|(_, n)| n.as_str())
-}
-
-/// Edits (insertions, deletions, substitutions and swaps of two neighbours)
-/// between two strings: the optimal string alignment distance.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // Three rows: two back (for swaps), the previous one, the current one.
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                cur[j] = cur[j].min(before[j - 2] + 1);
-            }
-        }
-        std::mem::swap(&mut before, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 /// Every property name of the linked librdkafka (global and topic, aliases
@@ -407,12 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn edit_distance_counts_swaps_as_one_edit() {
-        assert_eq!(edit_distance("ssl.key.pasword", "ssl.key.password"), 1);
-        assert_eq!(edit_distance("clinet.id", "client.id"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("abc", "abc"), 0);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    fn a_misspelt_key_suggests_the_nearest_property() {
         let names: Vec<String> = ["client.id", "client.rack", "group.id"]
             .iter()
             .map(|s| s.to_string())

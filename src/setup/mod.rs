@@ -23,7 +23,7 @@ pub mod watch;
 use std::fmt;
 
 pub use probe::Probe;
-pub use sniff::{distance, edit_distance, nearest, sniff_format};
+pub use sniff::{distance, nearest, sniff_format};
 pub use watch::Watch;
 
 use crate::config::Config;

@@ -7,22 +7,7 @@ pub fn sniff_format(line: &str) -> Option<&'static str> {
     crate::decode::sniff(line)
 }
 
-/// The Levenshtein distance between two names, in characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            let cost = usize::from(ca != *cb);
-            row[j + 1] = (diagonal + cost).min(above + 1).min(row[j] + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
+use crate::names::edit_distance;
 
 /// How far apart two names are for a "did you mean": the edit distance,
 /// except that an abbreviation (`ts` for `timestamp`: every character of the
@@ -51,15 +36,6 @@ pub fn nearest(name: &str, candidates: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn distances_count_single_character_edits() {
-        assert_eq!(edit_distance("url", "uri"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("latency", "latency"), 0);
-        assert_eq!(edit_distance("ab", "ba"), 2);
-    }
 
     #[test]
     fn the_nearest_names_come_first() {
