@@ -26,12 +26,6 @@ fn gen_args<'a>(count: &'a str, rate: &'a str, seed: &'a str) -> Vec<&'a str> {
     v
 }
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-const MAX_DEFAULT: usize = 1_048_576;
-
 /// Sanity checks on an oracle, so a test cannot pass vacuously.
 fn assert_input_exercises_every_sli(exp: &[Expect]) {
     let totals = sli_totals(exp);

@@ -9,10 +9,6 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
 #[test]
 fn a_rule_nested_twenty_thousand_deep_is_a_config_error_not_a_crash() {
     let dir = tmp();

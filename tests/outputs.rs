@@ -14,26 +14,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const MAX_DEFAULT: usize = 1_048_576;
-
-/// `n` lines that stand for records an earlier run wrote.
-fn old_lines(n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| format!("{{\"kind\":\"note\",\"n\":{i}}}\n"))
-        .collect::<String>()
-        .into_bytes()
-}
-
-/// The names in `dir`, to see that no temporary file was left behind.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 fn temporaries(dir: &Path) -> Vec<String> {
     names(dir)
         .into_iter()
@@ -62,7 +42,7 @@ fn a_file_sink_appends_to_the_file_another_process_keeps_appending_to() {
     let cfg = write_config(dir.path(), None);
     let (input, exp) = traffic(dir.path(), "77");
     let sink = dir.path().join("records.jsonl");
-    let old = old_lines(40);
+    let old = old_lines(40, false);
     fs::write(&sink, &old).expect("write the sink");
 
     // A stream job writing to the same sink: its handle stays open across
@@ -123,7 +103,7 @@ fn a_symlinked_output_stays_a_symlink_and_its_target_gets_the_records() {
     fs::create_dir_all(&data).expect("mkdir data");
     fs::create_dir_all(&out).expect("mkdir out");
     let real = data.join("windows.jsonl");
-    fs::write(&real, old_lines(12)).expect("write the target");
+    fs::write(&real, old_lines(12, false)).expect("write the target");
     let link = out.join("windows.jsonl");
     std::os::unix::fs::symlink("../data/windows.jsonl", &link).expect("symlink");
 
@@ -224,7 +204,7 @@ fn sigint_or_sigterm_leaves_the_outputs_as_they_were_and_no_temporary_file() {
     let out_dir = dir.path().join("out");
     fs::create_dir_all(&out_dir).expect("mkdir");
     let out = out_dir.join("windows.jsonl");
-    let old_out = old_lines(30);
+    let old_out = old_lines(30, false);
     fs::write(&out, &old_out).expect("write the output");
     let mut child = start_on_a_pipe(&cfg, dir.path(), &["--output", &p(&out)]);
     wait_for_staging(&out_dir);
@@ -249,7 +229,7 @@ fn sigint_or_sigterm_leaves_the_outputs_as_they_were_and_no_temporary_file() {
     // The configuration's file sink, stopped by SIGTERM: exit 0, as every
     // command stopped by SIGTERM.
     let sink = dir.path().join("records.jsonl");
-    let old_sink = old_lines(25);
+    let old_sink = old_lines(25, false);
     fs::write(&sink, &old_sink).expect("write the sink");
     let mut child = start_on_a_pipe(&cfg, dir.path(), &[]);
     wait_for_staging(dir.path());

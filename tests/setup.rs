@@ -9,34 +9,6 @@ use std::path::Path;
 
 use common::*;
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-const MAX_DEFAULT: usize = 1_048_576;
-
-/// `n` lines that stand for records an earlier run wrote, with no final
-/// line break when `ragged`.
-fn old_lines(n: usize, ragged: bool) -> Vec<u8> {
-    let mut text: String = (0..n)
-        .map(|i| format!("{{\"kind\":\"note\",\"n\":{i}}}\n"))
-        .collect();
-    if ragged {
-        text.pop();
-    }
-    text.into_bytes()
-}
-
-/// The names in `dir`, to see that no temporary file was left behind.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 // Outputs are never lost ------------------------------------------------------
 
 #[test]

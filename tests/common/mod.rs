@@ -76,6 +76,35 @@ pub fn write_config(dir: &Path, decode_extra: Option<&str>) -> PathBuf {
     path
 }
 
+/// The default `decode.max_event_bytes`.
+pub const MAX_DEFAULT: usize = 1_048_576;
+
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// `n` lines that stand for records an earlier run wrote, with no final
+/// line break when `ragged`.
+pub fn old_lines(n: usize, ragged: bool) -> Vec<u8> {
+    let mut text: String = (0..n)
+        .map(|i| format!("{{\"kind\":\"note\",\"n\":{i}}}\n"))
+        .collect();
+    if ragged {
+        text.pop();
+    }
+    text.into_bytes()
+}
+
+/// The names in `dir`, to see that no temporary file was left behind.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 // ---------------------------------------------------------------------------
 // Running the binary
 
