@@ -22,7 +22,7 @@ use crate::decode::{Decoder, Reject};
 use crate::event::{Event, Value};
 use crate::rules::Rule;
 use crate::setup::Probe;
-use crate::window::{bucket_of, WindowSet};
+use crate::window::WindowSet;
 
 /// What became of a line the engine accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +192,6 @@ impl Engine {
         if let Some(fault) = event.latency_fault {
             self.probe.latency_fault(fault);
         }
-        let latency = event.latency_ns.map(|ns| (ns, bucket_of(ns)));
         let window = self.windows.at_time(event.time_ns);
         for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
             if let Some(filter) = &sli.filter {
@@ -218,8 +217,8 @@ impl Engine {
                     }
                 }
             }
-            if let Some((ns, bucket)) = latency {
-                w.latency.record(ns, bucket);
+            if let Some(ns) = event.latency_ns {
+                w.latency.record(ns);
             }
         }
     }

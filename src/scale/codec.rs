@@ -1,6 +1,7 @@
 //! The messages of the partials topic, in a compact binary form: a version
 //! byte, a kind byte, then unsigned LEB128 varints (zigzag for signed
-//! values) and length-prefixed strings.
+//! values) and length-prefixed strings; a latency histogram is a
+//! length-prefixed HdrHistogram V2 encoding.
 //!
 //! - `Partial`: one source partition's counts of one window for the SLIs
 //!   that meet on this partials partition, *cumulative* up to `through`
@@ -13,9 +14,10 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::window::{bucket_of, Histogram, SliWindow, TopValues};
+use crate::window::{Histogram, SliWindow, TopValues};
 
-const VERSION: u8 = 1;
+/// 2: latencies as HdrHistogram V2 encodings.
+const VERSION: u8 = 2;
 const KIND_PARTIAL: u8 = 1;
 const KIND_PROGRESS: u8 = 2;
 
@@ -176,14 +178,9 @@ impl Writer {
             let sum = h.sum_ns();
             self.unsigned(sum as u64);
             self.unsigned((sum >> 64) as u64);
-            let buckets: Vec<(u32, u64)> = h.buckets().collect();
-            self.unsigned(buckets.len() as u64);
-            let mut previous = 0;
-            for (b, c) in buckets {
-                self.unsigned(u64::from(b - previous));
-                self.unsigned(c);
-                previous = b;
-            }
+            let v2 = h.to_v2().unwrap_or_default();
+            self.unsigned(v2.len() as u64);
+            self.0.extend_from_slice(&v2);
         }
         self.unsigned(w.breakdown.len() as u64);
         for top in &w.breakdown {
@@ -241,11 +238,20 @@ impl Reader<'_> {
         Ok(n as usize)
     }
 
+    /// The next `n` bytes (`n` from [`Reader::len`], so within the message).
+    fn bytes(&mut self, n: usize) -> Result<&[u8]> {
+        let b = self
+            .bytes
+            .get(self.at..self.at + n)
+            .context("a partials message ends early")?;
+        self.at += n;
+        Ok(b)
+    }
+
     fn string(&mut self) -> Result<String> {
         let n = self.len()?;
-        let s = std::str::from_utf8(&self.bytes[self.at..self.at + n])
+        let s = std::str::from_utf8(self.bytes(n)?)
             .context("a string that is not UTF-8 in a partials message")?;
-        self.at += n;
         Ok(s.to_string())
     }
 
@@ -269,21 +275,8 @@ impl Reader<'_> {
             let max = self.unsigned()?;
             let sum = u128::from(self.unsigned()?) | (u128::from(self.unsigned()?) << 64);
             let n = self.len()?;
-            let mut buckets = Vec::with_capacity(n);
-            let mut bucket = 0u32;
-            let mut total = 0u64;
-            let last = bucket_of(u64::MAX);
-            for _ in 0..n {
-                bucket = u32::try_from(self.unsigned()?)
-                    .ok()
-                    .and_then(|d| bucket.checked_add(d))
-                    .filter(|&b| b <= last)
-                    .context("a latency bucket out of range")?;
-                let c = self.unsigned()?;
-                total = total.checked_add(c).context("latency counts overflow")?;
-                buckets.push((bucket, c));
-            }
-            w.latency = Histogram::from_parts(min, max, sum, &buckets);
+            let v2 = self.bytes(n)?;
+            w.latency = Histogram::from_v2(min, max, sum, v2)?;
             if w.latency.count() != count {
                 bail!("a latency histogram whose buckets do not add up to its count");
             }
@@ -307,7 +300,6 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::bucket_of;
 
     fn window(seed: u64) -> SliWindow {
         let mut w = SliWindow {
@@ -319,7 +311,7 @@ mod tests {
         };
         for i in 0..500u64 {
             let ns = (i * 7919 + seed * 13) % 2_000_000_000 + 1;
-            w.latency.record(ns, bucket_of(ns));
+            w.latency.record(ns);
         }
         let mut top = TopValues::for_limit(5);
         for v in ["/checkout", "/cart", "/checkout", "ユーザー"] {
@@ -410,17 +402,26 @@ mod tests {
         assert!(Message::decode(&long).is_err());
         // A length far past the end must not allocate.
         assert!(Message::decode(&[VERSION, KIND_PROGRESS, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
-        // Nor a bucket far past the last one (a histogram of gigabytes).
+        // Nor a histogram claiming a precision of megabytes.
         let mut w = Writer(vec![VERSION, KIND_PARTIAL]);
         w.source(&("t".to_string(), 0));
         w.signed(0);
         w.signed(1);
         w.unsigned(1);
         w.str("s");
-        for v in [2u64, 2, 0, 0, 2, 1, 9, 10, 0, 2, 0, 1, 4_000_000_000, 1, 0] {
+        for v in [2u64, 2, 0, 0, 2, 1, 9, 10, 0, 40] {
             w.unsigned(v);
         }
-        let e = Message::decode(&w.0).expect_err("bucket");
-        assert!(e.to_string().contains("bucket out of range"), "{e}");
+        let mut header = Vec::new();
+        for word in [0x1c84_9313u32, 0, 0, 5] {
+            header.extend_from_slice(&word.to_be_bytes());
+        }
+        header.extend_from_slice(&1u64.to_be_bytes());
+        header.extend_from_slice(&u64::MAX.to_be_bytes());
+        header.extend_from_slice(&1f64.to_be_bytes());
+        w.0.extend_from_slice(&header);
+        w.unsigned(0);
+        let e = Message::decode(&w.0).expect_err("precision");
+        assert!(format!("{e:#}").contains("5 significant digits"), "{e:#}");
     }
 }

@@ -27,6 +27,7 @@ use crate::record::{Record, RecordKind};
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("postgres/001_records.sql")),
     (2, include_str!("postgres/002_breakdown.sql")),
+    (3, include_str!("postgres/003_latency_histogram.sql")),
 ];
 
 /// Any number, the same for every instance: serializes migrations.
@@ -72,6 +73,7 @@ const TABLES: [Table; 3] = [
             ("latency_p99", "float8"),
             ("latency_p999", "float8"),
             ("latency", "jsonb"),
+            ("latency_histogram", "text"),
             ("breakdown", "jsonb"),
         ],
     },

@@ -1,113 +1,109 @@
-//! A latency histogram with log-linear buckets over integer nanoseconds.
+//! The latency distribution of one SLI in one window: an HdrHistogram of
+//! microseconds with two significant digits, beside the exact count, sum,
+//! minimum and maximum in nanoseconds.
 //!
-//! Values below 64 ns have a bucket each; above, every power of two is split
-//! into 64 equal buckets, so a bucket's midpoint is within 1/128 (0.78%) of
-//! any value in it. Counts live in a dense array that covers only the buckets
-//! between the smallest and largest value seen, so a window of latencies
-//! between 1 ms and 2 s takes about 6 KB whatever the number of events.
-//! Everything is integer: merging histograms in any order gives the same
-//! bits, which makes multi-threaded and replayed runs byte-identical.
+//! A value is rounded to the nearest microsecond; from 256 us up, the
+//! histogram's buckets are at most 1/128 of their value wide and a
+//! percentile is reported at its bucket's midpoint, so it stays within 0.4%
+//! of the exact value (plus half a microsecond). Counts are integers, so
+//! merging in any order gives the same histogram, the same percentiles and
+//! the same encoding: multi-threaded and replayed runs stay byte-identical.
+//!
+//! Records carry the histogram in HdrHistogram's V2 compressed encoding,
+//! base64 (the `HISTF...` form that the Java, Go and Python libraries read),
+//! so a store of window records can merge windows into the percentiles of
+//! any period.
 
-/// Bits of sub-bucket precision per power of two.
-const SUB_BITS: u32 = 6;
-const SUB_COUNT: u64 = 1 << SUB_BITS;
+use std::io::Read;
 
-/// The bucket of a value in nanoseconds.
-#[inline]
-pub fn bucket_of(ns: u64) -> u32 {
-    if ns < SUB_COUNT {
-        return ns as u32;
-    }
-    let exp = 63 - ns.leading_zeros(); // >= SUB_BITS
-    let shift = exp - SUB_BITS;
-    let sub = ((ns >> shift) & (SUB_COUNT - 1)) as u32;
-    (shift + 1) * SUB_COUNT as u32 + sub
-}
+use anyhow::{bail, Context, Result};
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer, V2Serializer};
 
-/// The lowest value and the width of a bucket.
-fn bucket_range(bucket: u32) -> (u64, u64) {
-    if u64::from(bucket) < SUB_COUNT {
-        return (u64::from(bucket), 1);
-    }
-    let shift = bucket / SUB_COUNT as u32 - 1;
-    let sub = u64::from(bucket % SUB_COUNT as u32);
-    ((SUB_COUNT + sub) << shift, 1 << shift)
-}
+/// Significant decimal digits the histogram keeps.
+const SIGFIG: u8 = 2;
 
-/// The value that stands for a bucket: its midpoint.
-fn bucket_value(bucket: u32) -> u64 {
-    let (low, width) = bucket_range(bucket);
-    low + (width - 1) / 2
-}
+/// Nanoseconds per recorded unit.
+const NS_PER_US: u64 = 1_000;
+
+/// An encoding (after decompression) larger than this is refused: a
+/// window's takes a few kilobytes at most.
+const MAX_ENCODED_BYTES: usize = 1 << 20;
+
+/// The first four bytes of HdrHistogram's V2 encodings.
+const V2_COOKIE: u32 = 0x1c84_9313;
+const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9314;
+
+/// More significant digits than this would make a decoded histogram take
+/// megabytes; this code writes 2.
+const MAX_SIGFIG: u32 = 3;
+
+type Hdr = hdrhistogram::Histogram<u64>;
 
 /// Latency distribution of one SLI in one window.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Histogram {
-    count: u64,
     sum_ns: u128,
     min_ns: u64,
     max_ns: u64,
-    /// Bucket number of `counts[0]`.
-    offset: u32,
-    counts: Vec<u64>,
+    /// Microseconds; `None` until the first value, so SLIs without
+    /// latencies cost nothing.
+    hdr: Option<Box<Hdr>>,
+}
+
+/// An empty histogram that grows to whatever it is given.
+fn empty() -> Hdr {
+    // Two significant digits is a valid precision: creation cannot fail.
+    Hdr::new(SIGFIG).unwrap_or_else(|_| unreachable!("2 significant digits are supported"))
+}
+
+fn micros(ns: u64) -> u64 {
+    ns.saturating_add(NS_PER_US / 2) / NS_PER_US
 }
 
 impl Histogram {
-    /// Records one value whose bucket the caller computed with [`bucket_of`]
-    /// (once per event, shared by every SLI the event belongs to).
+    /// Records one value in nanoseconds.
     #[inline]
-    pub fn record(&mut self, ns: u64, bucket: u32) {
-        if self.count == 0 {
-            self.min_ns = ns;
-            self.max_ns = ns;
-            self.offset = bucket;
-            self.counts.clear();
-            self.counts.push(1);
-        } else {
-            self.min_ns = self.min_ns.min(ns);
-            self.max_ns = self.max_ns.max(ns);
-            self.bump(bucket, 1);
-        }
-        self.count += 1;
+    pub fn record(&mut self, ns: u64) {
+        let hdr = match &mut self.hdr {
+            Some(h) => {
+                self.min_ns = self.min_ns.min(ns);
+                self.max_ns = self.max_ns.max(ns);
+                h
+            }
+            None => {
+                self.min_ns = ns;
+                self.max_ns = ns;
+                self.hdr.insert(Box::new(empty()))
+            }
+        };
         self.sum_ns += u128::from(ns);
-    }
-
-    #[inline]
-    fn bump(&mut self, bucket: u32, by: u64) {
-        if bucket < self.offset {
-            let grow = (self.offset - bucket) as usize;
-            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
-            self.offset = bucket;
+        let us = micros(ns);
+        // The histogram grows to any value below 2^63 us; beyond (which no
+        // latency bound lets through) the value is clamped to the top.
+        if hdr.record(us).is_err() {
+            hdr.saturating_record(us);
         }
-        let i = (bucket - self.offset) as usize;
-        if i >= self.counts.len() {
-            self.counts.resize(i + 1, 0);
-        }
-        self.counts[i] += by;
     }
 
     /// Adds another histogram's values to this one.
     pub fn merge(&mut self, other: &Histogram) {
-        if other.count == 0 {
+        let Some(theirs) = &other.hdr else {
             return;
-        }
-        if self.count == 0 {
-            *self = other.clone();
-            return;
-        }
-        self.min_ns = self.min_ns.min(other.min_ns);
-        self.max_ns = self.max_ns.max(other.max_ns);
-        self.count += other.count;
-        self.sum_ns += other.sum_ns;
-        for (i, &c) in other.counts.iter().enumerate() {
-            if c > 0 {
-                self.bump(other.offset + i as u32, c);
+        };
+        match &mut self.hdr {
+            None => *self = other.clone(),
+            Some(ours) => {
+                self.min_ns = self.min_ns.min(other.min_ns);
+                self.max_ns = self.max_ns.max(other.max_ns);
+                self.sum_ns += other.sum_ns;
+                add(ours, theirs);
             }
         }
     }
 
     pub fn count(&self) -> u64 {
-        self.count
+        self.hdr.as_ref().map_or(0, |h| h.len())
     }
 
     pub fn min_ns(&self) -> u64 {
@@ -118,71 +114,191 @@ impl Histogram {
         self.max_ns
     }
 
-    /// Exact mean in nanoseconds.
-    pub fn mean_ns(&self) -> f64 {
-        if self.count == 0 {
-            return 0.0;
-        }
-        self.sum_ns as f64 / self.count as f64
-    }
-
-    /// The value of nearest rank `ceil(count * numerator / denominator)`:
-    /// the exact minimum and maximum at the ends, a bucket midpoint (within
-    /// 0.78%) in between.
-    pub fn quantile_ns(&self, numerator: u64, denominator: u64) -> u64 {
-        if self.count == 0 {
-            return 0;
-        }
-        let rank = (u128::from(self.count) * u128::from(numerator))
-            .div_ceil(u128::from(denominator))
-            .clamp(1, u128::from(self.count)) as u64;
-        if rank == 1 {
-            return self.min_ns;
-        }
-        if rank == self.count {
-            return self.max_ns;
-        }
-        let mut seen = 0u64;
-        for (i, &c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                let v = bucket_value(self.offset + i as u32);
-                return v.clamp(self.min_ns, self.max_ns);
-            }
-        }
-        self.max_ns
-    }
-
-    /// The non-empty buckets as (bucket, count) pairs, for serialization.
-    pub fn buckets(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .map(|(i, &c)| (self.offset + i as u32, c))
-    }
-
     /// The exact sum of all values, in nanoseconds.
     pub fn sum_ns(&self) -> u128 {
         self.sum_ns
     }
 
-    /// Rebuilds a histogram from its parts (see [`Histogram::buckets`]).
-    pub fn from_parts(min_ns: u64, max_ns: u64, sum_ns: u128, buckets: &[(u32, u64)]) -> Histogram {
-        let mut h = Histogram::default();
-        for &(b, c) in buckets {
-            if h.count == 0 {
-                h.offset = b;
-                h.counts.clear();
-                h.counts.push(0);
-            }
-            h.count += c;
-            h.bump(b, c);
+    /// Exact mean in nanoseconds.
+    pub fn mean_ns(&self) -> f64 {
+        match self.count() {
+            0 => 0.0,
+            n => self.sum_ns as f64 / n as f64,
         }
-        h.min_ns = min_ns;
-        h.max_ns = max_ns;
-        h.sum_ns = sum_ns;
-        h
+    }
+
+    /// The value of nearest rank `ceil(count * numerator / denominator)`:
+    /// the exact minimum and maximum at the ends, a bucket's midpoint in
+    /// between.
+    pub fn quantile_ns(&self, numerator: u64, denominator: u64) -> u64 {
+        let Some(hdr) = &self.hdr else {
+            return 0;
+        };
+        quantile(hdr, numerator, denominator)
+            .map_or(self.max_ns, |us| us.saturating_mul(NS_PER_US))
+            .clamp(self.min_ns, self.max_ns)
+    }
+
+    /// The histogram in HdrHistogram's V2 encoding (uncompressed), for the
+    /// partials between ingest and rollup; `None` when empty.
+    pub fn to_v2(&self) -> Option<Vec<u8>> {
+        let hdr = canonical(self.hdr.as_ref()?);
+        let mut out = Vec::new();
+        // Writing to a Vec cannot fail, and every count fits the encoding.
+        V2Serializer::new().serialize(&hdr, &mut out).ok()?;
+        Some(out)
+    }
+
+    /// The histogram as a record carries it: V2 compressed, base64.
+    pub fn to_base64(&self) -> Option<String> {
+        let hdr = canonical(self.hdr.as_ref()?);
+        let mut out = Vec::new();
+        V2DeflateSerializer::new().serialize(&hdr, &mut out).ok()?;
+        Some(base64::engine::general_purpose::STANDARD.encode(out))
+    }
+
+    /// Rebuilds a histogram from its exact parts and its V2 encoding (see
+    /// [`Histogram::to_v2`]).
+    pub fn from_v2(min_ns: u64, max_ns: u64, sum_ns: u128, v2: &[u8]) -> Result<Histogram> {
+        let hdr = decode(v2)?;
+        if hdr.is_empty() {
+            bail!("an empty latency histogram");
+        }
+        Ok(Histogram {
+            sum_ns,
+            min_ns,
+            max_ns,
+            hdr: Some(Box::new(hdr)),
+        })
+    }
+}
+
+impl PartialEq for Histogram {
+    fn eq(&self, other: &Histogram) -> bool {
+        let counts = |h: &Histogram| {
+            h.hdr.as_ref().map(|h| {
+                h.iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        (self.sum_ns, self.min_ns, self.max_ns) == (other.sum_ns, other.min_ns, other.max_ns)
+            && counts(self) == counts(other)
+    }
+}
+
+impl Eq for Histogram {}
+
+/// The same counts in a histogram whose bounds depend on its values alone:
+/// how a histogram grew (recorded values or merges, in which order) shows
+/// in the highest trackable value that the encoding's header carries.
+fn canonical(hdr: &Hdr) -> Hdr {
+    let mut h = empty();
+    add(&mut h, hdr);
+    h
+}
+
+/// Adds `theirs` to `ours`, growing `ours` as needed.
+fn add(ours: &mut Hdr, theirs: &Hdr) {
+    // `ours` resizes itself, so adding fails only past 2^63 us: clamp.
+    if ours.add(theirs).is_err() {
+        for v in theirs.iter_recorded() {
+            ours.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+        }
+    }
+}
+
+/// The value (in the histogram's unit) of nearest rank
+/// `ceil(count * numerator / denominator)`: the midpoint of its bucket.
+fn quantile(hdr: &Hdr, numerator: u64, denominator: u64) -> Option<u64> {
+    let count = hdr.len();
+    if count == 0 || denominator == 0 {
+        return None;
+    }
+    let rank = (u128::from(count) * u128::from(numerator))
+        .div_ceil(u128::from(denominator))
+        .clamp(1, u128::from(count)) as u64;
+    let mut seen = 0u64;
+    for v in hdr.iter_recorded() {
+        seen += v.count_at_value();
+        if seen >= rank {
+            return Some(hdr.median_equivalent(v.value_iterated_to()));
+        }
+    }
+    None
+}
+
+/// Reads a V2 encoding, compressed or not, into a histogram that grows.
+/// Sizes are checked before anything is allocated for them.
+fn decode(bytes: &[u8]) -> Result<Hdr> {
+    let be32 = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+            .context("a latency histogram that ends early")
+    };
+    let inflated;
+    let plain = match be32(bytes, 0)? {
+        V2_COOKIE => bytes,
+        V2_COMPRESSED_COOKIE => {
+            let mut out = Vec::new();
+            let mut z = flate2::read::ZlibDecoder::new(bytes.get(8..).unwrap_or_default())
+                .take(MAX_ENCODED_BYTES as u64 + 1);
+            z.read_to_end(&mut out)
+                .context("a latency histogram whose compression is broken")?;
+            inflated = out;
+            &inflated[..]
+        }
+        _ => bail!("not an HdrHistogram V2 encoding (its first bytes are not a V2 cookie)"),
+    };
+    if plain.len() > MAX_ENCODED_BYTES {
+        bail!("a latency histogram of more than {MAX_ENCODED_BYTES} bytes");
+    }
+    let sigfig = be32(plain, 12)?;
+    if sigfig > MAX_SIGFIG {
+        bail!("a latency histogram of {sigfig} significant digits (at most {MAX_SIGFIG})");
+    }
+    let read: Hdr = Deserializer::new()
+        .deserialize(&mut &plain[..])
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .context("not an HdrHistogram V2 encoding")?;
+    // A decoded histogram has fixed bounds; merges need one that grows.
+    let mut h = empty();
+    add(&mut h, &read);
+    Ok(h)
+}
+
+/// A histogram read back from a record's `latency_histogram`: percentiles
+/// over any set of windows, merged in any order.
+#[derive(Debug, Clone)]
+pub struct Merged(Hdr);
+
+impl Default for Merged {
+    fn default() -> Merged {
+        Merged(empty())
+    }
+}
+
+impl Merged {
+    /// Decodes a record's `latency_histogram` (V2, compressed or not, base64).
+    pub fn from_base64(text: &str) -> Result<Merged> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .context("latency_histogram is not base64")?;
+        decode(&bytes).map(Merged)
+    }
+
+    pub fn merge(&mut self, other: &Merged) {
+        add(&mut self.0, &other.0);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// The value of nearest rank `ceil(count * numerator / denominator)`
+    /// in milliseconds, at its bucket's midpoint; `None` when empty.
+    pub fn quantile_ms(&self, numerator: u64, denominator: u64) -> Option<f64> {
+        quantile(&self.0, numerator, denominator).map(|us| us as f64 / 1e3)
     }
 }
 
@@ -190,63 +306,37 @@ impl Histogram {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_value_is_within_its_bucket() {
-        let mut v = 1u64;
-        while v < u64::MAX / 3 {
-            for x in [v, v + 1, v * 3 / 2, v * 2 - 1] {
-                let b = bucket_of(x);
-                let (low, width) = bucket_range(b);
-                assert!(
-                    low <= x && x - low < width,
-                    "{x} not in bucket {b} = [{low}, +{width})"
-                );
-                let mid = bucket_value(b);
-                let err = (mid as f64 - x as f64).abs() / x as f64;
-                assert!(
-                    err <= 1.0 / 128.0 + 1e-12,
-                    "{x}: midpoint {mid} off by {err}"
-                );
-            }
-            v = v * 2 + 1;
-        }
-    }
-
-    #[test]
-    fn buckets_are_monotonic() {
-        let mut last = 0;
-        for x in (0..1_000_000u64).step_by(7) {
-            let b = bucket_of(x);
-            assert!(b >= last);
-            last = b;
-        }
-    }
-
     fn exact_rank(sorted: &[u64], num: u64, den: u64) -> u64 {
         let n = sorted.len() as u64;
         let rank = (n * num).div_ceil(den).clamp(1, n);
         sorted[(rank - 1) as usize]
     }
 
+    /// A spread of values from 50 us to 5 s, in a scrambled order.
+    fn spread() -> Vec<u64> {
+        (0..20_000u64)
+            .map(|i| 50_000 + (i * 7919 % 20_000) * (i % 13 + 1) * 19_000)
+            .collect()
+    }
+
+    const QUANTILES: [(u64, u64); 6] = [
+        (1, 2),
+        (9, 10),
+        (99, 100),
+        (999, 1000),
+        (1, 1),
+        (1, 100_000),
+    ];
+
     #[test]
     fn quantiles_are_within_one_percent_of_nearest_rank() {
-        // A spread of values from 50 us to 5 s, in a scrambled order.
-        let mut values: Vec<u64> = (0..20_000u64)
-            .map(|i| 50_000 + (i * 7919 % 20_000) * (i % 13 + 1) * 19_000)
-            .collect();
+        let mut values = spread();
         let mut h = Histogram::default();
         for &v in &values {
-            h.record(v, bucket_of(v));
+            h.record(v);
         }
         values.sort_unstable();
-        for (num, den) in [
-            (1, 2),
-            (9, 10),
-            (99, 100),
-            (999, 1000),
-            (1, 1),
-            (1, 100_000),
-        ] {
+        for (num, den) in QUANTILES {
             let exact = exact_rank(&values, num, den) as f64;
             let got = h.quantile_ns(num, den) as f64;
             assert!(
@@ -254,6 +344,7 @@ mod tests {
                 "q={num}/{den}: {got} vs {exact}"
             );
         }
+        assert_eq!(h.count(), values.len() as u64);
         assert_eq!(h.min_ns(), values[0]);
         assert_eq!(h.max_ns(), *values.last().unwrap());
         let mean = values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64;
@@ -261,17 +352,17 @@ mod tests {
     }
 
     #[test]
-    fn merge_in_any_order_is_identical() {
+    fn merge_in_any_order_is_identical_down_to_the_encoding() {
         let values: Vec<u64> = (0..5000u64)
             .map(|i| (i * 104_729) % 3_000_000_000 + 1)
             .collect();
         let mut whole = Histogram::default();
         for &v in &values {
-            whole.record(v, bucket_of(v));
+            whole.record(v);
         }
         let mut parts = vec![Histogram::default(); 3];
         for (i, &v) in values.iter().enumerate() {
-            parts[i % 3].record(v, bucket_of(v));
+            parts[i % 3].record(v);
         }
         let mut a = parts[2].clone();
         a.merge(&parts[0]);
@@ -281,18 +372,75 @@ mod tests {
         b.merge(&parts[2]);
         b.merge(&parts[0]);
         for h in [&a, &b] {
-            assert_eq!(h.count(), whole.count());
-            assert_eq!(h.sum_ns(), whole.sum_ns());
-            assert_eq!(
-                h.buckets().collect::<Vec<_>>(),
-                whole.buckets().collect::<Vec<_>>()
-            );
+            assert_eq!(h, &whole);
+            assert_eq!(h.to_v2(), whole.to_v2());
+            assert_eq!(h.to_base64(), whole.to_base64());
             assert_eq!(h.quantile_ns(99, 100), whole.quantile_ns(99, 100));
         }
-        let parts_list: Vec<(u32, u64)> = whole.buckets().collect();
-        let rebuilt =
-            Histogram::from_parts(whole.min_ns(), whole.max_ns(), whole.sum_ns(), &parts_list);
-        assert_eq!(rebuilt.buckets().collect::<Vec<_>>(), parts_list);
-        assert_eq!(rebuilt.count(), whole.count());
+        // A histogram that grew by a merge encodes like one that grew by
+        // recording.
+        let (mut small, mut big) = (Histogram::default(), Histogram::default());
+        small.record(3_000);
+        big.record(9_000_000_000);
+        let mut grown = small.clone();
+        grown.merge(&big);
+        let mut recorded = big.clone();
+        recorded.record(3_000);
+        assert_eq!(grown.to_base64(), recorded.to_base64());
+        assert_eq!(grown.to_v2(), recorded.to_v2());
+    }
+
+    #[test]
+    fn the_v2_encoding_round_trips() {
+        let mut h = Histogram::default();
+        for v in spread() {
+            h.record(v);
+        }
+        let v2 = h.to_v2().unwrap();
+        let back = Histogram::from_v2(h.min_ns(), h.max_ns(), h.sum_ns(), &v2).unwrap();
+        assert_eq!(back, h);
+        assert!(Histogram::from_v2(1, 2, 3, &v2[..v2.len() / 2]).is_err());
+        assert!(Histogram::from_v2(1, 2, 3, b"not a histogram").is_err());
+        assert_eq!(Histogram::default().to_v2(), None);
+    }
+
+    #[test]
+    fn records_merge_into_the_percentiles_of_the_whole() {
+        let mut values = spread();
+        let mut merged = Merged::default();
+        for chunk in values.chunks(1_000) {
+            let mut h = Histogram::default();
+            for &v in chunk {
+                h.record(v);
+            }
+            let text = h.to_base64().unwrap();
+            assert!(text.starts_with("HISTF"), "{text}");
+            merged.merge(&Merged::from_base64(&text).unwrap());
+        }
+        values.sort_unstable();
+        assert_eq!(merged.count(), values.len() as u64);
+        for (num, den) in QUANTILES {
+            let exact = exact_rank(&values, num, den) as f64 / 1e6;
+            let got = merged.quantile_ms(num, den).unwrap();
+            assert!(
+                (got - exact).abs() / exact <= 0.01,
+                "q={num}/{den}: {got} vs {exact}"
+            );
+        }
+        assert!(Merged::from_base64("HISTF!!").is_err());
+        assert!(Merged::from_base64("aGVsbG8=").is_err());
+        assert_eq!(Merged::default().quantile_ms(1, 2), None);
+    }
+
+    #[test]
+    fn microseconds_are_rounded_and_huge_values_kept() {
+        let mut h = Histogram::default();
+        h.record(1_499);
+        h.record(1_500);
+        h.record(u64::MAX);
+        assert_eq!(h.count(), 3);
+        assert_eq!(h.quantile_ns(1, 3), 1_499, "the exact minimum");
+        assert_eq!(h.quantile_ns(2, 3), 2_000, "1.5 us rounds to 2 us");
+        assert_eq!(h.max_ns(), u64::MAX);
     }
 }

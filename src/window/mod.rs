@@ -11,7 +11,7 @@ mod record;
 
 use std::collections::HashMap;
 
-pub use histogram::{bucket_of, Histogram};
+pub use histogram::{Histogram, Merged};
 pub use record::{render_window_record, Breakdown, WindowRecord};
 
 /// Counts of one SLI in one window.

@@ -23,6 +23,9 @@ pub struct WindowRecord<'a> {
     pub compliance: Option<f64>,
     pub target: Option<f64>,
     pub latency: Option<LatencySummary>,
+    /// The window's latencies in microseconds: HdrHistogram's V2
+    /// compressed encoding, base64, for percentiles over any set of windows.
+    pub latency_histogram: Option<String>,
     /// For SLIs with a `breakdown`: per field, the values of the bad events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Breakdown>,
@@ -141,6 +144,7 @@ impl<'a> WindowRecord<'a> {
             compliance: (valid > 0).then(|| w.good as f64 / valid as f64),
             target: sli.objective.as_ref().map(|o| o.target),
             latency,
+            latency_histogram: h.to_base64(),
             breakdown: (!sli.breakdown.is_empty()).then(|| {
                 Breakdown(
                     sli.breakdown

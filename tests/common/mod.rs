@@ -628,6 +628,7 @@ pub fn assert_record(a: &Value, e: &Expect, sli: &Sli) {
         "compliance",
         "target",
         "latency",
+        "latency_histogram",
     ]
     .into_iter()
     .collect();
@@ -705,6 +706,49 @@ pub fn assert_record(a: &Value, e: &Expect, sli: &Sli) {
         Some(t) => assert_eq!(a["target"].as_f64(), Some(t), "{ctx}: target"),
     }
     assert_latency(&a["latency"], &e.lat, sli, &ctx);
+    assert_histogram(&a["latency_histogram"], &e.lat, &ctx);
+}
+
+/// Reads a record's `latency_histogram` (HdrHistogram V2 compressed,
+/// base64, microseconds) with the HdrHistogram library itself.
+pub fn decode_histogram(text: &str) -> hdrhistogram::Histogram<u64> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_else(|e| panic!("latency_histogram is not base64 ({e}): {text}"));
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut &bytes[..])
+        .unwrap_or_else(|e| panic!("latency_histogram is not HdrHistogram V2 ({e:?}): {text}"))
+}
+
+/// The histogram holds exactly the latencies `v` (ms, sorted): its count,
+/// and percentiles by the library's own rule within 1% (plus its one
+/// microsecond of resolution) of the exact nearest-rank values.
+fn assert_histogram(h: &Value, v: &[f64], ctx: &str) {
+    if v.is_empty() {
+        assert!(
+            h.is_null(),
+            "{ctx}: latency_histogram without latencies: {h}"
+        );
+        return;
+    }
+    let text = h
+        .as_str()
+        .unwrap_or_else(|| panic!("{ctx}: latency_histogram is not a string: {h}"));
+    assert!(
+        text.starts_with("HISTF"),
+        "{ctx}: not V2 compressed: {text}"
+    );
+    let hist = decode_histogram(text);
+    assert_eq!(hist.len(), v.len() as u64, "{ctx}: histogram count");
+    for (q, n, d) in [(0.5, 1, 2), (0.9, 9, 10), (0.99, 99, 100)] {
+        let exact = nearest_rank(v, n, d);
+        let got = hist.value_at_quantile(q) as f64 / 1e3;
+        assert!(
+            (got - exact).abs() <= 0.01 * exact + 1e-3,
+            "{ctx}: histogram p{q} = {got} ms, exact {exact} ms"
+        );
+    }
 }
 
 /// Exact nearest rank: v[ceil(n * num / den) - 1].
