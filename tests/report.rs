@@ -177,6 +177,49 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     // The checkout incidents name the routes and regions behind them.
     assert!(section.contains("http.route: /api/checkout"), "{section}");
     assert!(section.contains("; region: "), "{section}");
+
+    // Latency over the whole period: the windows' histograms merged, within
+    // 1% of the exact nearest-rank values of the input's events.
+    let sli = &slis()[0];
+    let parsed = parse_input(&fs::read(&s.input).expect("input"), MAX_DEFAULT);
+    let mut lat: Vec<f64> = parsed
+        .events
+        .iter()
+        .filter(|e| (sli.filter)(&e.v))
+        .filter_map(|e| latency(&e.v))
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let line = section
+        .lines()
+        .find(|l| l.starts_with("Latency over the period ("))
+        .unwrap_or_else(|| panic!("no period latency in\n{section}"));
+    let count: String = lat.len().to_string();
+    let with_commas = count
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(
+        line.contains(&format!("({with_commas} requests with a latency)")),
+        "{line}"
+    );
+    for &(key, n, d) in sli.percentiles {
+        let exact = nearest_rank(&lat, n, d);
+        let got: f64 = line
+            .split(&format!("{key} "))
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {line}"));
+        // The line shows one decimal below 100 ms, none above.
+        let shown = if exact >= 100.0 { 0.5 } else { 0.05 };
+        assert!(
+            (got - exact).abs() <= 0.01 * exact + shown,
+            "{key}: {got} ms over the period, exact {exact} ms: {line}"
+        );
+    }
 }
 
 /// The digits of a text, in order: numbers without the words around them.

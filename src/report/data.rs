@@ -26,6 +26,8 @@ pub struct WindowRow {
     pub invalid: u64,
     /// The window's median latency in milliseconds, when it has one.
     pub latency_p50: Option<f64>,
+    /// The window's `latency_histogram` (HdrHistogram, base64), when it has one.
+    pub latency_histogram: Option<String>,
     /// Per breakdown field, the values of the bad events and their counts.
     pub breakdown: Vec<(String, Vec<(String, u64)>)>,
 }
@@ -218,6 +220,7 @@ impl Records {
                             .find(|(k, _)| k == "p50")
                             .map(|(_, v)| v)
                     }),
+                    latency_histogram: rec.latency_histogram,
                     breakdown: rec.breakdown.map_or_else(Vec::new, |b| {
                         b.0.into_iter()
                             .map(|(field, _, _, top)| (field, top))
@@ -280,6 +283,7 @@ fn window_row(m: &Map<String, Value>) -> Option<WindowRow> {
         bad,
         invalid,
         latency_p50: num(m, "latency_p50"),
+        latency_histogram: text(m, "latency_histogram"),
         breakdown: breakdown(m.get("breakdown")),
     })
 }

@@ -120,6 +120,48 @@ pub struct SloReport {
     pub fired_at: Vec<i64>,
     /// How many events there were when every one was invalid ([`all_invalid`]).
     pub all_invalid: Option<u64>,
+    /// Latency over the whole period, from the windows' merged histograms.
+    pub latency: Option<PeriodLatency>,
+}
+
+/// Latency percentiles over a period: the windows' histograms merged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodLatency {
+    /// Requests with a latency.
+    pub count: u64,
+    /// (key, milliseconds) in the SLI's `percentiles` order.
+    pub percentiles: Vec<(String, f64)>,
+}
+
+/// Merges the latency histograms of `windows`; `None` when none has one.
+/// A histogram that cannot be read is left out.
+pub fn period_latency<'a>(
+    sli: &crate::config::Sli,
+    windows: impl IntoIterator<Item = &'a data::WindowRow>,
+) -> Option<PeriodLatency> {
+    let mut merged = crate::window::Merged::default();
+    for text in windows
+        .into_iter()
+        .filter_map(|w| w.latency_histogram.as_deref())
+    {
+        if let Ok(h) = crate::window::Merged::from_base64(text) {
+            merged.merge(&h);
+        }
+    }
+    let percentiles = sli
+        .percentiles
+        .iter()
+        .map(|p| {
+            Some((
+                p.key.clone(),
+                merged.quantile_ms(p.numerator, p.denominator)?,
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(PeriodLatency {
+        count: merged.count(),
+        percentiles,
+    })
 }
 
 /// One alert episode: from `firing` to `resolved` (or still open).
@@ -247,6 +289,7 @@ fn sli_report(sli: &crate::config::Sli, records: &Records) -> SloReport {
         owner: sli.owner.clone(),
         last: series.last().cloned(),
         all_invalid: all_invalid(records, &sli.name),
+        latency: period_latency(sli, windows.iter().copied()),
         daily: daily.into_iter().map(|(d, (g, b))| (d, g, b)).collect(),
         period,
         incidents,

@@ -68,6 +68,21 @@ fn number(v: f64) -> String {
     }
 }
 
+/// "Latency over the period (N requests): p50 63.0 ms · p99 578 ms".
+fn latency_line(s: &SloReport, t: &Text) -> Option<String> {
+    let l = s.latency.as_ref()?;
+    let values: Vec<String> = l
+        .percentiles
+        .iter()
+        .map(|(k, ms)| format!("{k} {} ms", number(*ms)))
+        .collect();
+    Some(format!(
+        "{}: {}",
+        fill(t.latency_period, &[&crate::setup::thousands(l.count)]),
+        values.join(" · ")
+    ))
+}
+
 /// The headline sentence of one SLI.
 fn headline(s: &SloReport, t: &Text) -> String {
     let judged = s.last.as_ref().is_some_and(|l| l.compliance.is_some());
@@ -217,6 +232,9 @@ pub fn markdown(r: &Report, lang: Lang) -> String {
             t.compliance,
             compliance(s.period.0, s.period.1, dec).unwrap_or(t.not_available.to_string())
         );
+        if let Some(line) = latency_line(s, t) {
+            let _ = writeln!(o, "{line}\n");
+        }
         let _ = writeln!(
             o,
             "### {}\n\n| {} | {} | {} | {} | {} |\n|---|---:|---:|---:|---:|",
@@ -406,6 +424,9 @@ pub fn html(r: &Report, lang: Lang) -> String {
             esc(t.compliance),
             compliance(s.period.0, s.period.1, dec).unwrap_or(t.not_available.to_string())
         );
+        if let Some(line) = latency_line(s, t) {
+            let _ = writeln!(o, "<p>{}</p>", esc(&line));
+        }
         for svg in chart_svgs(s, t, r) {
             let _ = writeln!(o, "<figure>{svg}</figure>");
         }
