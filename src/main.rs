@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use slipstream::backfill;
 use slipstream::config::{BudgetMethod, Config, ObjectiveWindow};
 use slipstream::devbroker::DevBrokerArgs;
-use slipstream::gen::{self, GenArgs};
+use slipstream::synth::{self, GenArgs};
 use slipstream::time::parse_rfc3339_str;
 
 /// `print!` that ends the command quietly when stdout's reader has gone
@@ -334,7 +334,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Gen(args) => gen::run(&args)
+        Command::Gen(args) => synth::run(&args)
             .map(|_| ExitCode::SUCCESS)
             .or_else(quiet_on_broken_pipe),
     }
