@@ -8,6 +8,7 @@
 //! benchmarks.
 
 pub mod backfill;
+pub mod cli;
 pub mod config;
 pub mod dead_letter;
 pub mod decode;
