@@ -1,5 +1,6 @@
-//! Plain files read through a read-only memory map: the workers decode the
-//! page cache in place, with no copy into a buffer on the way.
+//! Plain files read through a read-only memory map, cut into chunks that
+//! are ranges of the map: the workers decode the page cache in place, with
+//! no copy into a buffer on the way.
 //!
 //! The one caveat of maps, as for every tool that reads files this way: the
 //! file must not change while it is read. Archived logs do not; a file that
@@ -9,9 +10,16 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use crossbeam_channel::Sender;
 use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
+
+use super::compression::Compression;
+use super::input::{Chunk, FirstLine, Lines};
+use super::ledger::Ledger;
+use super::reader::{BOM, CHUNK_BYTES};
 
 /// A whole file mapped read-only. Pages are mapped on first touch and
 /// dropped again through [`Mapping::release`] once their lines are counted,
@@ -128,6 +136,94 @@ impl Mapping {
             read.dropped = end;
         }
     }
+}
+
+/// A memory map of `file` when it is a plain (uncompressed) regular file.
+pub(super) fn map_plain(file: &File) -> Option<Arc<Mapping>> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let map = Mapping::new(file, meta.len())?;
+    Compression::of(map.bytes())
+        .is_none()
+        .then(|| Arc::new(map))
+}
+
+/// Sends a mapped file as chunks of whole lines, without counting them:
+/// each chunk has its place in `ledger`. A line longer than a chunk and
+/// over `max_line` is not sent; a chunk of its first bytes stands for it.
+/// Like a read input, a mapped one never holds more than a chunk or a
+/// line's limit in memory.
+pub(super) fn send_mapped(
+    index: u32,
+    map: Arc<Mapping>,
+    max_line: usize,
+    bytes_read: &AtomicU64,
+    ledger: &Ledger,
+    tx: &Sender<Chunk>,
+) {
+    let bytes = map.bytes();
+    let mut start = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    map.release(0..start);
+    bytes_read.fetch_add(start as u64, Ordering::Relaxed);
+    let mut first_chunk = true;
+    while start < bytes.len() {
+        let guess = (start + CHUNK_BYTES).min(bytes.len());
+        let (end, lines) = match memchr::memrchr(b'\n', &bytes[start..guess]) {
+            _ if guess == bytes.len() => (guess, None),
+            Some(i) => (start + i + 1, None),
+            // One line longer than a chunk: the chunk is that line, unless
+            // it is over the limit.
+            None => {
+                let end = line_end(&map, guess);
+                let line = bytes[start..end]
+                    .strip_suffix(b"\n")
+                    .unwrap_or(&bytes[start..end]);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.len() > max_line {
+                    let head = bytes[start..start + max_line].to_vec();
+                    map.release(start..end);
+                    (end, Some(Lines::Oversized { head }))
+                } else {
+                    (end, None)
+                }
+            }
+        };
+        bytes_read.fetch_add((end - start) as u64, Ordering::Relaxed);
+        if lines.is_none() {
+            map.populate(start..end);
+        }
+        let at = ledger.push(first_chunk);
+        first_chunk = false;
+        let lines = lines.unwrap_or_else(|| Lines::Mapped {
+            map: map.clone(),
+            range: start..end,
+        });
+        // A closed channel means the workers are gone; the caller notices.
+        let _ = tx.send(Chunk {
+            input: index,
+            first_line: FirstLine::Ledger(at),
+            lines,
+        });
+        start = end;
+    }
+}
+
+/// The end (past its newline, or the end of the file) of the line that
+/// goes on at `from`, searched a chunk at a time, dropping the pages read.
+fn line_end(map: &Mapping, from: usize) -> usize {
+    let bytes = map.bytes();
+    let mut at = from;
+    while at < bytes.len() {
+        let to = (at + CHUNK_BYTES).min(bytes.len());
+        if let Some(i) = memchr::memchr(b'\n', &bytes[at..to]) {
+            return at + i + 1;
+        }
+        map.drop_pages(at..to);
+        at = to;
+    }
+    bytes.len()
 }
 
 #[cfg(test)]
