@@ -10,7 +10,7 @@ use slipstream::config::Config;
 use slipstream::decode::{Decoder, Format};
 use slipstream::engine::Engine;
 use slipstream::event::Event;
-use slipstream::gen::{decode_section, field_names, header, render, GenArgs, Generator, Request};
+use slipstream::synth::{decode_section, field_names, header, render, GenArgs, Generator, Request};
 
 fn lines(n: u64) -> Vec<Vec<u8>> {
     let args = GenArgs {

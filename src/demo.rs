@@ -15,8 +15,8 @@ use anyhow::{Context, Result};
 use rdkafka::mocking::MockCluster;
 
 use crate::config::Config;
-use crate::gen::{GenArgs, Generator};
 use crate::sinks::kafka::ConfirmingProducer;
+use crate::synth::{GenArgs, Generator};
 
 /// Arguments of `slipstream demo`.
 #[derive(clap::Args, Debug, Clone)]
@@ -157,7 +157,7 @@ fn produce_live(
         ],
         ..GenArgs::default()
     };
-    let mut gen = Generator::new(&args)?;
+    let mut generator = Generator::new(&args)?;
     let mut cfg = rdkafka::ClientConfig::new();
     cfg.set("bootstrap.servers", brokers);
     let producer = ConfirmingProducer::new(&cfg)?;
@@ -165,7 +165,7 @@ fn produce_live(
     let mut n = 0u64;
     while !shutdown.load(Ordering::Relaxed) {
         line.clear();
-        if gen.next_event(&mut line).is_none() {
+        if generator.next_event(&mut line).is_none() {
             break;
         }
         producer.send(TOPIC, &n.to_string(), &line, None)?;

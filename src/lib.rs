@@ -4,10 +4,11 @@
 //! ([`decode`]), classified good, bad or invalid per SLI by compiled
 //! [`rules`], counted in event-time windows ([`window`]) by the [`engine`],
 //! and written as records to sinks ([`sinks`]). [`backfill`] drives that
-//! pipeline over archived logs; [`gen`] makes synthetic logs for demos and
+//! pipeline over archived logs; [`synth`] makes synthetic logs for demos and
 //! benchmarks.
 
 pub mod backfill;
+pub mod cli;
 pub mod config;
 pub mod dead_letter;
 pub mod decode;
@@ -16,7 +17,6 @@ pub mod devbroker;
 pub mod engine;
 pub mod event;
 pub mod explain;
-pub mod gen;
 pub mod kafka;
 pub mod names;
 pub mod openslo;
@@ -29,6 +29,7 @@ pub mod sinks;
 pub mod slo;
 pub mod sources;
 pub mod stream;
+pub mod synth;
 pub mod telemetry;
 #[cfg(test)]
 mod testing;

@@ -12,7 +12,7 @@ use std::path::Path;
 use common::*;
 use serde_json::Value;
 use slipstream::decode::Format;
-use slipstream::gen::{decode_section, field_names, header, render, Request};
+use slipstream::synth::{decode_section, field_names, header, render, Request};
 
 /// A configuration for `format` with SLIs over host, path, method, status
 /// and latency, named in the format's own fields.

@@ -1,24 +1,31 @@
-//! Plain files read through a read-only memory map: the workers decode the
-//! page cache in place, with no copy into a buffer on the way.
+//! Plain files read through a read-only memory map, cut into chunks that
+//! are ranges of the map: the workers decode the page cache in place, with
+//! no copy into a buffer on the way.
 //!
 //! The one caveat of maps, as for every tool that reads files this way: the
 //! file must not change while it is read. Archived logs do not; a file that
 //! another program truncates meanwhile ends the process (SIGBUS). Such files
 //! are read with `backfill --no-mmap`.
-#![allow(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Range;
-use std::os::fd::AsRawFd;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::Sender;
+use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
+
+use super::compression::Compression;
+use super::input::{Chunk, FirstLine, Lines};
+use super::ledger::Ledger;
+use super::reader::{BOM, CHUNK_BYTES};
 
 /// A whole file mapped read-only. Pages are mapped on first touch and
 /// dropped again through [`Mapping::release`] once their lines are counted,
 /// so the resident memory is about the chunks in flight, not the file.
 pub struct Mapping {
-    ptr: *mut libc::c_void,
-    len: usize,
+    map: Mmap,
     read: Mutex<Read>,
 }
 
@@ -33,71 +40,51 @@ struct Read {
     dropped: usize,
 }
 
-/// `MADV_POPULATE_READ` (Linux 5.14), which the libc crate does not name
-/// on every target.
-const MADV_POPULATE_READ: libc::c_int = 22;
+/// The granularity of the pages this module drops: the smallest page size
+/// of the systems it runs on. Where pages are larger, each piece of advice
+/// is widened to whole pages, which changes nothing but what stays resident.
+const PAGE: usize = 4096;
 
 /// Bytes read but kept mapped before they are dropped, more than the kernel
 /// maps around a page touched.
 const MARGIN: usize = 4 << 20;
-
-// SAFETY: the mapping is read-only and never moves until dropped: sharing it
-// between threads is sharing a `&[u8]`.
-unsafe impl Send for Mapping {}
-unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// Maps `file`, of `len` bytes. `None` when it cannot be mapped (it is
     /// empty, or the system refuses): it is read the usual way.
     pub fn new(file: &File, len: u64) -> Option<Mapping> {
         let len = usize::try_from(len).ok().filter(|&l| l > 0)?;
-        // SAFETY: a fresh private read-only mapping of a file we hold open;
-        // the result is checked for MAP_FAILED.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return None;
-        }
-        // SAFETY: advice on our own mapping; failure only loses read-ahead.
-        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        // SAFETY: a private read-only map of a file we hold open. What the
+        // map cannot promise is that no other program changes the file
+        // meanwhile; archived logs are not written to, and the module's doc
+        // (and `backfill --help`) sends files that may be truncated to
+        // `--no-mmap`, which reads them with read(2).
+        #[allow(unsafe_code)]
+        let map = unsafe { MmapOptions::new().len(len).map_copy_read_only(file) }.ok()?;
+        // Advice only: failing loses read-ahead, nothing else.
+        let _ = map.advise(Advice::Sequential);
         Some(Mapping {
-            ptr,
-            len,
+            map,
             read: Mutex::default(),
         })
     }
 
     /// The file's bytes.
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: `ptr` maps `len` readable bytes until `self` drops.
-        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+        &self.map
     }
 
     /// Maps the pages of `range` into this process's memory in one call,
     /// before a worker reads them: cheaper than a page fault every few
-    /// pages. Ignored where the system does not know the advice.
+    /// pages. Ignored where the system does not know the advice (Linux
+    /// before 5.14, other systems).
     pub fn populate(&self, range: Range<usize>) {
-        let page = page_size();
-        let start = range.start / page * page;
-        let end = range.end.min(self.len);
-        if start < end {
-            // SAFETY: advice on pages within our read-only mapping; reading
-            // them ahead changes nothing but when they are read.
-            unsafe {
-                libc::madvise(
-                    self.ptr.cast::<u8>().add(start).cast(),
-                    end - start,
-                    MADV_POPULATE_READ,
-                )
-            };
+        let end = range.end.min(self.map.len());
+        if range.start < end {
+            #[cfg(target_os = "linux")]
+            let _ = self
+                .map
+                .advise_range(Advice::PopulateRead, range.start, end - range.start);
         }
     }
 
@@ -105,23 +92,24 @@ impl Mapping {
     /// before them are read: for a line too long to keep, read only to
     /// find its end.
     pub fn drop_pages(&self, range: Range<usize>) {
-        let page = page_size();
-        self.dont_need(range.start.next_multiple_of(page), range.end / page * page);
+        self.dont_need(range.start.next_multiple_of(PAGE), range.end / PAGE * PAGE);
     }
 
     /// Drops the pages from `start` (a page boundary) to `end` from this
     /// process's memory.
     fn dont_need(&self, start: usize, end: usize) {
+        let end = end.min(self.map.len());
         if start < end {
-            // SAFETY: the pages are within our mapping, which is read-only
-            // and file-backed: dropping them loses nothing, and touching them
-            // again maps them again.
-            unsafe {
-                libc::madvise(
-                    self.ptr.cast::<u8>().add(start).cast(),
-                    end - start,
-                    libc::MADV_DONTNEED,
-                )
+            // SAFETY: memmap2 calls `DontNeed` unchecked because on an
+            // anonymous or written private map it loses data behind a live
+            // borrow. This map is file-backed and never written (it is
+            // mapped read-only): a dropped page is read again from the file
+            // when touched, with the same bytes, so the slices lent out by
+            // `bytes` keep their contents.
+            #[allow(unsafe_code)]
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start)
             };
         }
     }
@@ -140,31 +128,102 @@ impl Mapping {
         while let Some(end) = read.pending.remove(&read.prefix) {
             read.prefix = end;
         }
-        let page = page_size();
-        let upto = read.prefix.saturating_sub(MARGIN) / page * page;
-        if upto >= read.dropped + MARGIN || read.prefix == self.len {
-            let end = if read.prefix == self.len {
-                self.len
-            } else {
-                upto
-            };
+        let len = self.map.len();
+        let upto = read.prefix.saturating_sub(MARGIN) / PAGE * PAGE;
+        if upto >= read.dropped + MARGIN || read.prefix == len {
+            let end = if read.prefix == len { len } else { upto };
             self.dont_need(read.dropped, end);
             read.dropped = end;
         }
     }
 }
 
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly what `new` mapped, once.
-        unsafe { libc::munmap(self.ptr, self.len) };
+/// A memory map of `file` when it is a plain (uncompressed) regular file.
+pub(super) fn map_plain(file: &File) -> Option<Arc<Mapping>> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let map = Mapping::new(file, meta.len())?;
+    Compression::of(map.bytes())
+        .is_none()
+        .then(|| Arc::new(map))
+}
+
+/// Sends a mapped file as chunks of whole lines, without counting them:
+/// each chunk has its place in `ledger`. A line longer than a chunk and
+/// over `max_line` is not sent; a chunk of its first bytes stands for it.
+/// Like a read input, a mapped one never holds more than a chunk or a
+/// line's limit in memory.
+pub(super) fn send_mapped(
+    index: u32,
+    map: Arc<Mapping>,
+    max_line: usize,
+    bytes_read: &AtomicU64,
+    ledger: &Ledger,
+    tx: &Sender<Chunk>,
+) {
+    let bytes = map.bytes();
+    let mut start = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    map.release(0..start);
+    bytes_read.fetch_add(start as u64, Ordering::Relaxed);
+    let mut first_chunk = true;
+    while start < bytes.len() {
+        let guess = (start + CHUNK_BYTES).min(bytes.len());
+        let (end, lines) = match memchr::memrchr(b'\n', &bytes[start..guess]) {
+            _ if guess == bytes.len() => (guess, None),
+            Some(i) => (start + i + 1, None),
+            // One line longer than a chunk: the chunk is that line, unless
+            // it is over the limit.
+            None => {
+                let end = line_end(&map, guess);
+                let line = bytes[start..end]
+                    .strip_suffix(b"\n")
+                    .unwrap_or(&bytes[start..end]);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.len() > max_line {
+                    let head = bytes[start..start + max_line].to_vec();
+                    map.release(start..end);
+                    (end, Some(Lines::Oversized { head }))
+                } else {
+                    (end, None)
+                }
+            }
+        };
+        bytes_read.fetch_add((end - start) as u64, Ordering::Relaxed);
+        if lines.is_none() {
+            map.populate(start..end);
+        }
+        let at = ledger.push(first_chunk);
+        first_chunk = false;
+        let lines = lines.unwrap_or_else(|| Lines::Mapped {
+            map: map.clone(),
+            range: start..end,
+        });
+        // A closed channel means the workers are gone; the caller notices.
+        let _ = tx.send(Chunk {
+            input: index,
+            first_line: FirstLine::Ledger(at),
+            lines,
+        });
+        start = end;
     }
 }
 
-fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
+/// The end (past its newline, or the end of the file) of the line that
+/// goes on at `from`, searched a chunk at a time, dropping the pages read.
+fn line_end(map: &Mapping, from: usize) -> usize {
+    let bytes = map.bytes();
+    let mut at = from;
+    while at < bytes.len() {
+        let to = (at + CHUNK_BYTES).min(bytes.len());
+        if let Some(i) = memchr::memchr(b'\n', &bytes[at..to]) {
+            return at + i + 1;
+        }
+        map.drop_pages(at..to);
+        at = to;
+    }
+    bytes.len()
 }
 
 #[cfg(test)]
@@ -194,12 +253,62 @@ mod tests {
         m.release(3..3 + mb);
         assert_eq!(state(&m), (3 + 2 * mb, 0, 0), "less than a margin read");
         m.release(3 + 2 * mb..2 * MARGIN + 5);
-        let page = page_size();
-        let upto = (2 * MARGIN + 5 - MARGIN) / page * page;
+        let upto = (2 * MARGIN + 5 - MARGIN) / PAGE * PAGE;
         assert_eq!(state(&m), (2 * MARGIN + 5, upto, 0));
         m.release(2 * MARGIN + 5..len);
         assert_eq!(state(&m), (len, len, 0), "all dropped at the end");
         // Dropped pages read back the same bytes.
         assert!(m.bytes() == &data[..]);
+    }
+
+    /// The resident kilobytes of this process's mapping that starts at
+    /// `addr`, as the kernel counts them in /proc/self/smaps.
+    #[cfg(target_os = "linux")]
+    fn resident_kb(addr: usize) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let start = format!("{addr:x}-");
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&start));
+        assert!(lines.next().is_some(), "no mapping at {addr:x}");
+        let rss = lines.find_map(|l| l.strip_prefix("Rss:")).expect("Rss");
+        rss.trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .expect("kB")
+    }
+
+    /// The advice reaches the kernel: populated pages are resident before
+    /// they are read (Linux 5.14 and later), and released ones leave the
+    /// process, to be read back with the same bytes.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn populated_pages_are_resident_and_released_ones_are_not() {
+        let len = 4 * MARGIN;
+        let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        let mut file = tempfile::tempfile().expect("tempfile");
+        std::io::Write::write_all(&mut file, &data).expect("write");
+        let m = Mapping::new(&file, len as u64).expect("map");
+        let addr = m.bytes().as_ptr() as usize;
+        let all_kb = (len / 1024) as u64;
+
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+        let mut version = release
+            .split(['.', '-'])
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (version.next().unwrap_or(0), version.next().unwrap_or(0));
+        if (major, minor) >= (5, 14) {
+            m.populate(0..len);
+            assert!(
+                resident_kb(addr) >= all_kb,
+                "{} of {all_kb} kB",
+                resident_kb(addr)
+            );
+        }
+        let sum: u64 = m.bytes().iter().map(|&b| u64::from(b)).sum();
+        assert!(resident_kb(addr) >= all_kb);
+        m.release(0..len);
+        assert_eq!(resident_kb(addr), 0, "every page is dropped");
+        assert!(m.bytes() == &data[..]);
+        assert_eq!(sum, data.iter().map(|&b| u64::from(b)).sum::<u64>());
     }
 }

@@ -10,10 +10,12 @@
 //! time order: windows stay open until the input ends, and memory grows with
 //! SLIs x windows in the input, not with the number of events.
 
+mod compression;
 mod input;
 mod interrupt;
 mod ledger;
 mod mapped;
+mod reader;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +27,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use crossbeam_channel::bounded;
 
-pub use input::{expand, open_decompressed, Input, InputError};
+pub use compression::open_decompressed;
+pub use input::{expand, Input, InputError};
 pub use summary::{RejectExample, SliTotals, Summary, Written};
 
 use crate::config::{Config, RecordKinds, SinkKind};
@@ -192,18 +195,16 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
             })
             .collect();
         drop(rx);
+        let reader = reader::Reader {
+            max_line,
+            map_files: opts.map_files,
+            bytes_read: &bytes_read,
+            pool: &pool,
+            ledger: &ledger,
+            tx: &tx,
+        };
         for (i, inp) in inputs.iter().enumerate() {
-            let error = input::read_input(
-                i as u32,
-                inp,
-                max_line,
-                opts.map_files,
-                &bytes_read,
-                &pool,
-                &ledger,
-                &tx,
-            );
-            errors.extend(error);
+            errors.extend(reader.read(i as u32, inp));
         }
         drop(tx);
         let mut windows: Option<WindowSet> = None;

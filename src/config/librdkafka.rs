@@ -231,33 +231,40 @@ fn names_in(table: &str) -> Vec<String> {
 }
 
 /// librdkafka's table of properties, as `rd_kafka_conf_properties_show`
-/// prints it, through an anonymous temporary file (its only interface).
-#[allow(unsafe_code)]
+/// prints it, through an anonymous temporary file.
+///
+/// The one `unsafe` block outside the memory map of backfill: librdkafka has
+/// no other interface to its property table than printing it to a C
+/// `FILE *`, so the stream is made, read and closed through libc.
 fn properties_table() -> Option<String> {
-    // SAFETY: `tmpfile` returns a stream this function owns, or NULL
-    // (checked). librdkafka only writes to it; it is rewound, read into a
-    // buffer of the size given to `fread`, and closed exactly once.
-    unsafe {
+    // SAFETY: `tmpfile` returns a stream this block owns, or NULL (checked
+    // before any use). librdkafka only writes to it; it is rewound, read
+    // into a buffer whose length is the size given to `fread`, and closed
+    // exactly once, on every path after it was opened.
+    #[allow(unsafe_code)]
+    let text = unsafe {
         let fp = libc::tmpfile();
         if fp.is_null() {
-            return None;
-        }
-        rdkafka::bindings::rd_kafka_conf_properties_show(fp);
-        let mut text = Vec::new();
-        if libc::fflush(fp) == 0 {
-            libc::rewind(fp);
-            let mut buf = [0u8; 16 * 1024];
-            loop {
-                let n = libc::fread(buf.as_mut_ptr().cast(), 1, buf.len(), fp);
-                if n == 0 {
-                    break;
+            None
+        } else {
+            rdkafka::bindings::rd_kafka_conf_properties_show(fp);
+            let mut text = Vec::new();
+            if libc::fflush(fp) == 0 {
+                libc::rewind(fp);
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    let n = libc::fread(buf.as_mut_ptr().cast(), 1, buf.len(), fp);
+                    if n == 0 {
+                        break;
+                    }
+                    text.extend_from_slice(&buf[..n]);
                 }
-                text.extend_from_slice(&buf[..n]);
             }
+            libc::fclose(fp);
+            Some(text)
         }
-        libc::fclose(fp);
-        String::from_utf8(text).ok()
-    }
+    }?;
+    String::from_utf8(text).ok()
 }
 
 #[cfg(test)]

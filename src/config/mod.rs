@@ -9,6 +9,7 @@
 
 mod alerts;
 mod decode;
+mod describe;
 mod effective;
 mod error;
 pub mod librdkafka;
@@ -24,6 +25,7 @@ pub use alerts::{
     effective_pairs, period_secs, span_name, threshold_text, AlertPair, AlertPolicy, Severity,
     DEFAULT_MIN_EVENTS, WORKBOOK_PAIRS,
 };
+pub use describe::describe;
 pub use effective::effective;
 pub use error::{ConfigError, SourceMap};
 use raw::RawConfig;

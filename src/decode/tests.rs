@@ -223,11 +223,11 @@ fn the_remembered_key_order_never_changes_an_event() {
         "/config/demo.toml"
     )))
     .expect("config/demo.toml");
-    let args = crate::gen::GenArgs {
+    let args = crate::synth::GenArgs {
         count: 3_000,
-        ..crate::gen::GenArgs::default()
+        ..crate::synth::GenArgs::default()
     };
-    let mut g = crate::gen::Generator::new(&args).expect("generator");
+    let mut g = crate::synth::Generator::new(&args).expect("generator");
     let mut warm = Decoder::new(&config);
     let cold = Decoder::new(&config);
     let mut seed = 0x1F2E_3D4C_5B6A_7988u64;

@@ -147,23 +147,28 @@ impl Compression {
 /// returns how many were written. A closed stdout (`gen | head`) ends the
 /// run early without an error.
 pub fn run(args: &GenArgs) -> anyhow::Result<u64> {
-    let mut gen = Generator::new(args)?;
+    let mut generator = Generator::new(args)?;
     if let (Some(brokers), Some(topic)) = (&args.brokers, &args.topic) {
-        return produce(&mut gen, brokers, topic, args.format);
+        return produce(&mut generator, brokers, topic, args.format);
     }
     let path = match args.out.as_deref() {
         Some(p) if p != Path::new("-") => p,
-        _ => return write_stdout(&mut gen, args.format),
+        _ => return write_stdout(&mut generator, args.format),
     };
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let written = write_file(&mut gen, args.format, file, Compression::for_path(path));
+    let written = write_file(
+        &mut generator,
+        args.format,
+        file,
+        Compression::for_path(path),
+    );
     written.with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn write_stdout(gen: &mut Generator, format: Format) -> anyhow::Result<u64> {
+fn write_stdout(generator: &mut Generator, format: Format) -> anyhow::Result<u64> {
     let mut count = 0;
     let out = BufWriter::with_capacity(WRITE_BUFFER, io::stdout().lock());
-    match write_lines(gen, format, out, &mut count)
+    match write_lines(generator, format, out, &mut count)
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
     {
         Ok(_) => Ok(count),
@@ -173,7 +178,7 @@ fn write_stdout(gen: &mut Generator, format: Format) -> anyhow::Result<u64> {
 }
 
 fn write_file(
-    gen: &mut Generator,
+    generator: &mut Generator,
     format: Format,
     file: File,
     compression: Compression,
@@ -182,7 +187,7 @@ fn write_file(
     match compression {
         Compression::None => {
             let w = write_lines(
-                gen,
+                generator,
                 format,
                 BufWriter::with_capacity(WRITE_BUFFER, file),
                 &mut count,
@@ -192,7 +197,7 @@ fn write_file(
         Compression::Gzip => {
             let enc = flate2::write::GzEncoder::new(file, flate2::Compression::new(GZIP_LEVEL));
             let w = write_lines(
-                gen,
+                generator,
                 format,
                 BufWriter::with_capacity(WRITE_BUFFER, enc),
                 &mut count,
@@ -202,7 +207,7 @@ fn write_file(
         Compression::Zstd => {
             let enc = zstd::Encoder::new(file, ZSTD_LEVEL)?;
             let w = write_lines(
-                gen,
+                generator,
                 format,
                 BufWriter::with_capacity(WRITE_BUFFER, enc),
                 &mut count,
@@ -217,7 +222,7 @@ fn write_file(
 /// sequence number so they spread over the partitions, and waits until the
 /// broker acknowledged them all.
 pub fn produce(
-    gen: &mut Generator,
+    generator: &mut Generator,
     brokers: &str,
     topic: &str,
     format: Format,
@@ -230,13 +235,13 @@ pub fn produce(
     let mut count = 0u64;
     loop {
         line.clear();
-        if gen.next_event(&mut line).is_none() {
+        if generator.next_event(&mut line).is_none() {
             break;
         }
         reformat(format, &mut line, &mut scratch);
         producer.send(topic, &count.to_string(), &line, None)?;
         count += 1;
-        if count % 100_000 == 0 || (gen.realtime() && count % 256 == 0) {
+        if count % 100_000 == 0 || (generator.realtime() && count % 256 == 0) {
             producer.poll();
         }
     }
@@ -246,10 +251,10 @@ pub fn produce(
     Ok(count)
 }
 
-/// Writes the remaining events of `gen` to `w`, one per line, counting them
+/// Writes the remaining events of `generator` to `w`, one per line, counting them
 /// in `count` as they go.
 fn write_lines<W: Write>(
-    gen: &mut Generator,
+    generator: &mut Generator,
     format: Format,
     mut w: W,
     count: &mut u64,
@@ -259,14 +264,14 @@ fn write_lines<W: Write>(
     w.write_all(header(format).as_bytes())?;
     loop {
         line.clear();
-        if gen.next_event(&mut line).is_none() {
+        if generator.next_event(&mut line).is_none() {
             break;
         }
         reformat(format, &mut line, &mut scratch);
         line.push(b'\n');
         w.write_all(&line)?;
         *count += 1;
-        if gen.realtime() {
+        if generator.realtime() {
             w.flush()?;
         }
     }

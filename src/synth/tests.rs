@@ -22,9 +22,9 @@ fn args(count: u64, seed: u64, incidents: &[&str]) -> GenArgs {
 
 /// All lines of a generator, newline-terminated, as `run` writes them.
 fn output(args: &GenArgs) -> Vec<u8> {
-    let mut gen = Generator::new(args).unwrap();
+    let mut generator = Generator::new(args).unwrap();
     let mut out = Vec::new();
-    while gen.next_event(&mut out).is_some() {
+    while generator.next_event(&mut out).is_some() {
         out.push(b'\n');
     }
     out
@@ -122,11 +122,11 @@ const GOLDEN_SEED1: &str = r#"{"timestamp":"2026-01-01T00:00:00.000Z","service":
 #[test]
 fn every_line_is_a_well_formed_event() {
     let args = args(20_000, 7, &[]);
-    let mut gen = Generator::new(&args).unwrap();
+    let mut generator = Generator::new(&args).unwrap();
     let mut buf = Vec::new();
     let mut n = 0;
     let mut total_bytes = 0;
-    while let Some(t) = gen.next_event(&mut buf) {
+    while let Some(t) = generator.next_event(&mut buf) {
         let line = std::str::from_utf8(&buf).unwrap();
         assert!(!line.contains('\n'));
         let v: Value = serde_json::from_str(line).unwrap();
@@ -201,24 +201,24 @@ fn every_line_is_a_well_formed_event() {
 #[test]
 fn count_is_honoured() {
     for count in [1, 2, 999] {
-        let mut gen = Generator::new(&args(count, 1, &[])).unwrap();
+        let mut generator = Generator::new(&args(count, 1, &[])).unwrap();
         let mut buf = Vec::new();
         let mut n = 0;
-        while gen.next_event(&mut buf).is_some() {
+        while generator.next_event(&mut buf).is_some() {
             n += 1;
         }
         assert_eq!(n, count);
-        assert_eq!(gen.next_event(&mut buf), None);
-        assert_eq!(gen.remaining(), 0);
+        assert_eq!(generator.next_event(&mut buf), None);
+        assert_eq!(generator.remaining(), 0);
     }
     // 0: no end.
-    let mut gen = Generator::new(&args(0, 1, &[])).unwrap();
+    let mut generator = Generator::new(&args(0, 1, &[])).unwrap();
     let mut buf = Vec::new();
     for _ in 0..10_000 {
         buf.clear();
-        assert!(gen.next_event(&mut buf).is_some());
+        assert!(generator.next_event(&mut buf).is_some());
     }
-    assert!(gen.remaining() > 1 << 60);
+    assert!(generator.remaining() > 1 << 60);
 }
 
 #[test]
@@ -236,9 +236,9 @@ fn realtime_follows_the_wall_clock_from_now() {
             .as_nanos() as i64
     };
     let started = now();
-    let mut gen = Generator::new(&a).unwrap();
+    let mut generator = Generator::new(&a).unwrap();
     let mut buf = Vec::new();
-    while let Some(t) = gen.next_event(&mut buf) {
+    while let Some(t) = generator.next_event(&mut buf) {
         // Never written before its time; the start is now, not 2026-01-01.
         assert!(now() >= t, "event at {t} written early");
         assert!(
@@ -442,8 +442,8 @@ fn start_defaults_to_2026_and_now_reads_the_clock() {
         Some(DEFAULT_START_NS),
         parse_rfc3339_str("2026-01-01T00:00:00Z")
     );
-    let gen = Generator::new(&args(1, 1, &[])).unwrap();
-    assert_eq!(gen.start_ns(), DEFAULT_START_NS);
+    let generator = Generator::new(&args(1, 1, &[])).unwrap();
+    assert_eq!(generator.start_ns(), DEFAULT_START_NS);
     let mut a = args(1, 1, &[]);
     a.start = Some("now".into());
     let now = std::time::SystemTime::now()
