@@ -8,6 +8,7 @@
 //! from the environment.
 
 mod alerts;
+mod buffer;
 mod decode;
 mod effective;
 mod error;
@@ -24,6 +25,7 @@ pub use alerts::{
     effective_pairs, period_secs, span_name, threshold_text, AlertPair, AlertPolicy, Severity,
     DEFAULT_MIN_EVENTS, WORKBOOK_PAIRS,
 };
+pub use buffer::{BufferConfig, WhenFull, DEFAULT_MAX_RECORDS, MAX_RECORDS};
 pub use effective::effective;
 pub use error::{ConfigError, SourceMap};
 use raw::RawConfig;
@@ -437,6 +439,8 @@ impl Default for RecordKinds {
 pub struct SinkConfig {
     pub records: RecordKinds,
     pub kind: SinkKind,
+    /// `[sink.buffer]`: how the stream job queues records for this sink.
+    pub buffer: BufferConfig,
 }
 
 #[derive(Clone)]

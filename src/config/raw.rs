@@ -194,6 +194,18 @@ pub struct RawSink {
     pub url: Option<SpanStr>,
     /// `webhook`: how long one request may take, answer included.
     pub timeout: Option<SpanStr>,
+    /// `[sink.buffer]`: the sink's own queue.
+    pub buffer: Option<RawBuffer>,
+}
+
+/// `[sink.buffer]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuffer {
+    /// How many records may wait for the sink (`drop_newest` only).
+    pub max_records: Option<Spanned<i64>>,
+    /// `block` or `drop_newest`.
+    pub when_full: Option<SpanStr>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,7 +22,7 @@ use rdkafka::message::Message;
 use rdkafka::topic_partition_list::Offset;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, SinkKind};
+use crate::config::{Config, RecordKinds, SinkKind, WhenFull};
 use crate::dead_letter::DeadLetters;
 use crate::record::{records_into, Objectives, Record};
 use crate::scale::rollup::Rollup;
@@ -33,9 +33,12 @@ use crate::sinks::webhook::WebhookSink;
 use crate::sinks::Sink;
 use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
 use crate::stream::{Closed, Job, Progress, Scope, StreamState};
+use crate::telemetry::log_limit::LogLimiter;
 use crate::telemetry::{serve, JobStats, Telemetry};
 
+mod queue;
 mod worker;
+use queue::{Detached, Offer};
 use worker::Worker;
 
 const CLOSE_EVERY: Duration = Duration::from_millis(200);
@@ -103,6 +106,40 @@ pub fn build_sinks(
     Ok(sinks)
 }
 
+/// A `block` sink: written by the job itself, which holds consumption
+/// while it fails.
+struct Blocking {
+    sink: Box<dyn Sink>,
+    name: String,
+    kinds: RecordKinds,
+}
+
+/// The configured sinks by policy: `block` ones in configuration order,
+/// `drop_newest` ones each on its own thread behind its queue.
+fn split_sinks(
+    config: &Config,
+    sinks: Vec<Box<dyn Sink>>,
+) -> Result<(Vec<Blocking>, Vec<Detached>)> {
+    let mut blocking = Vec::new();
+    let mut detached = Vec::new();
+    for (sink, c) in sinks.into_iter().zip(&config.sinks) {
+        match c.buffer.when_full {
+            WhenFull::Block => blocking.push(Blocking {
+                name: sink.name(),
+                sink,
+                kinds: c.records,
+            }),
+            WhenFull::DropNewest => {
+                detached.push(Detached::start(sink, c.records, c.buffer.max_records)?)
+            }
+        }
+    }
+    Ok((blocking, detached))
+}
+
+/// How often a full `drop_newest` queue is logged, per sink.
+const DROPS_LOGGED_EVERY: Duration = Duration::from_secs(10);
+
 /// Which part of the work an instance does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -169,7 +206,12 @@ struct Runner<'a> {
     role: Role,
     consumer: BaseConsumer<JobContext>,
     shared: Arc<Shared>,
-    sinks: Vec<Box<dyn Sink>>,
+    /// `block` sinks, written in order; consumption waits while one fails.
+    sinks: Vec<Blocking>,
+    /// `drop_newest` sinks, each behind its own queue.
+    detached: Vec<Detached>,
+    /// Full queues are logged once per sink and period, then summarized.
+    drops: LogLimiter<String>,
     partials: Option<PartialsOut>,
     base: rdkafka::ClientConfig,
     telemetry: Arc<Telemetry>,
@@ -226,9 +268,12 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     }
     let source = &source;
     let (sinks, partials) = match role {
-        Role::All | Role::Rollup => (build_sinks(config, Some(&base))?, None),
+        Role::All | Role::Rollup => (
+            split_sinks(config, build_sinks(config, Some(&base))?)?,
+            None,
+        ),
         Role::Ingest => (
-            Vec::new(),
+            (Vec::new(), Vec::new()),
             Some(PartialsOut {
                 producer: crate::sinks::kafka::ConfirmingProducer::with_max_message(
                     &base,
@@ -295,16 +340,27 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
             info!(%from, windows, "Rebuilt the objectives from written window records.");
         }
     }
+    let (sinks, detached) = sinks;
+    let mut stats = JobStats::default();
+    for name in sinks
+        .iter()
+        .map(|b| b.name.clone())
+        .chain(detached.iter().map(|d| d.name().to_string()))
+    {
+        stats.sinks.entry(name).or_default();
+    }
     let mut runner = Runner {
         config,
         role,
         consumer,
         shared: shared.clone(),
         sinks,
+        detached,
+        drops: LogLimiter::new(DROPS_LOGGED_EVERY),
         partials,
         base,
         telemetry,
-        stats: JobStats::default(),
+        stats,
         worker: Worker::start(shared.clone()),
         shutdown,
         stop_by: None,
@@ -551,17 +607,27 @@ impl Runner<'_> {
         partials: &crate::scale::Outgoing,
         shutting_down: bool,
     ) -> Result<()> {
+        // Each `block` sink in turn, each retried alone until it
+        // acknowledges: the sinks before it already took the batch and do
+        // not get it again.
         let mut sinks = std::mem::take(&mut self.sinks);
         let mut result = Ok(());
-        for sink in sinks.iter_mut() {
-            let name = sink.name();
-            result = self.retrying(&name, shutting_down, &mut || sink.write(records));
+        for b in sinks.iter_mut() {
+            let wanted = records
+                .iter()
+                .filter(|r| r.kind.wanted_by(&b.kinds))
+                .count();
+            let sink = &mut b.sink;
+            result = self.retrying(&b.name, wanted, shutting_down, &mut || sink.write(records));
             if result.is_err() {
                 break;
             }
         }
         self.sinks = sinks;
         result?;
+        // Then the `drop_newest` sinks' queues, once the records are
+        // durable where they must be: they never wait for these.
+        self.offer_detached(records);
         if partials.is_empty() {
             return Ok(());
         }
@@ -569,7 +635,8 @@ impl Runner<'_> {
             return Ok(());
         };
         let name = format!("kafka:{}", out.topic);
-        let result = self.retrying(&name, shutting_down, &mut || {
+        let queued = partials.partials.len() + partials.progress.len();
+        let result = self.retrying(&name, queued, shutting_down, &mut || {
             // Progress only once the partials it covers are acknowledged: a
             // partial lost to a timeout must not leave a report behind that
             // says it was sent.
@@ -594,9 +661,12 @@ impl Runner<'_> {
 
     /// Runs `write` until it succeeds, with backoff, pausing consumption
     /// while it fails; gives up only at shutdown, after the budget.
+    /// `queued`: the records of the batch the sink takes, shown as its
+    /// queue while it fails.
     fn retrying(
         &mut self,
         name: &str,
+        queued: usize,
         shutting_down: bool,
         write: &mut dyn FnMut() -> Result<usize>,
     ) -> Result<()> {
@@ -610,6 +680,8 @@ impl Runner<'_> {
             match result {
                 Ok(n) => {
                     st.records += n as u64;
+                    st.queued = 0;
+                    st.failing = false;
                     if self.sink_failing {
                         info!(sink = %name, "Sink recovered; resuming.");
                         self.sink_failing = false;
@@ -619,13 +691,18 @@ impl Runner<'_> {
                 }
                 Err(e) => {
                     st.errors += 1;
+                    st.queued = queued as u64;
+                    st.failing = true;
                     if !self.sink_failing {
-                        error!(sink = %name, error = %format!("{e:#}"), "Sink write failed; pausing consumption and retrying with backoff.");
+                        error!(sink = %name, queued, error = %format!("{e:#}"), "Sink write failed; pausing consumption and retrying with backoff.");
                         self.sink_failing = true;
-                        self.telemetry
-                            .set_ready(false, &format!("sink {name} is failing: {e:#}"));
                         self.pause();
                     }
+                    // Each failure: the error may change while it lasts.
+                    self.telemetry.set_ready(
+                        false,
+                        &format!("sink {name} is failing ({queued} records queued): {e:#}"),
+                    );
                     // The signal may have come at any time during the write;
                     // a retry that would take as long as this write must
                     // end before the budget does.
@@ -800,6 +877,12 @@ impl Runner<'_> {
             self.stats.lag = lag.clone();
         }
         self.stats.objectives = self.objectives.gauges(self.config);
+        for d in &self.detached {
+            self.stats.sinks.insert(d.name().to_string(), d.stats());
+        }
+        for summary in self.drops.due(now) {
+            warn!(sink = %summary.what, "Sink queue still full: {} dropped batches.", summary.describe());
+        }
         let mut text = self.stats.render();
         self.shared.job().render_metrics(now, &mut text);
         if self.role == Role::All {
@@ -853,8 +936,42 @@ impl Runner<'_> {
                 }
             }
         }
+        self.drain_detached();
         self.publish();
         flushed.map(|_| ())
+    }
+
+    /// Queues `records` for every `drop_newest` sink; a full queue drops
+    /// them, counted and logged (once per period per sink).
+    fn offer_detached(&mut self, records: &[Record]) {
+        let now = Instant::now();
+        for d in &self.detached {
+            if let Offer::Dropped { records, queued } = d.offer(records) {
+                let verdict = self.drops.observe(d.name(), d.name().to_string(), now);
+                for summary in verdict.summaries {
+                    warn!(sink = %summary.what, "Sink queue still full: {} dropped batches.", summary.describe());
+                }
+                if verdict.log {
+                    queue::log_dropped(d.name(), records, queued, d.max_records());
+                }
+            }
+        }
+    }
+
+    /// At shutdown: gives the `drop_newest` sinks what is left of the stop
+    /// budget to send their queues; what is still queued then is lost.
+    fn drain_detached(&mut self) {
+        for d in &self.detached {
+            d.stop();
+        }
+        let left = self.time_left(true, Instant::now()).unwrap_or_default();
+        let deadline = Instant::now() + left;
+        for d in &self.detached {
+            let queued = d.drain(deadline);
+            if queued > 0 {
+                warn!(sink = %d.name(), records = queued, "Stopping with records still queued for a drop_newest sink; they are not sent.");
+            }
+        }
     }
 }
 

@@ -1,0 +1,354 @@
+//! The queue of a `drop_newest` sink (`[sink.buffer] when_full =
+//! "drop_newest"`): the sink runs on its own thread, taking batches of
+//! records from a bounded queue head-first and retrying the head with
+//! backoff while the sink fails, so its outage — or a slow answer — never
+//! holds the job. When a batch would take the queue past `max_records`, the
+//! newest batch is dropped and counted instead. Nothing here is per event:
+//! one batch is the records of the windows closed at once.
+//!
+//! `block` sinks do not come here: the job writes them itself and holds
+//! consumption while one fails (see `Runner::write_out`).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tracing::{error, info, warn};
+
+use crate::config::RecordKinds;
+use crate::record::Record;
+use crate::sinks::Sink;
+use crate::telemetry::SinkStats;
+
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// What [`Detached::offer`] did with a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// None of the records is of a kind the sink takes.
+    Nothing,
+    /// Queued.
+    Queued,
+    /// Dropped: the queue was full. `records` were dropped, `queued` wait.
+    Dropped { records: usize, queued: usize },
+}
+
+/// What the sink's thread and the job share.
+struct State {
+    /// Batches not yet acknowledged, oldest first; the head is the one
+    /// being written.
+    batches: VecDeque<Arc<Vec<Record>>>,
+    /// Records in `batches`.
+    queued: usize,
+    /// Set at shutdown: the thread ends once the queue is empty.
+    stopping: bool,
+    stats: SinkStats,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Signals a new batch or the stop to the thread, and an emptied queue
+    /// to the job.
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic on the sink's thread poisons the lock; the counters stay
+        // usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A `drop_newest` sink on its own thread, behind its queue.
+pub struct Detached {
+    name: String,
+    kinds: RecordKinds,
+    max_records: usize,
+    shared: Arc<Shared>,
+}
+
+impl Detached {
+    /// Starts the sink's thread.
+    pub fn start(
+        sink: Box<dyn Sink>,
+        kinds: RecordKinds,
+        max_records: usize,
+    ) -> anyhow::Result<Detached> {
+        let name = sink.name();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                batches: VecDeque::new(),
+                queued: 0,
+                stopping: false,
+                stats: SinkStats::default(),
+            }),
+            changed: Condvar::new(),
+        });
+        let for_thread = shared.clone();
+        let thread_name = format!("sink {name}");
+        std::thread::Builder::new()
+            .name(thread_name.chars().take(15).collect())
+            .spawn(move || deliver(sink, &for_thread))
+            .map_err(|e| anyhow::anyhow!("cannot start the thread of sink {thread_name}: {e}"))?;
+        Ok(Detached {
+            name,
+            kinds,
+            max_records,
+            shared,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn max_records(&self) -> usize {
+        self.max_records
+    }
+
+    /// Queues the records the sink takes, unless the queue would pass
+    /// `max_records` (a batch is always taken by an empty queue, whatever
+    /// its size, so a sink that keeps up gets every batch). Never waits for
+    /// the sink.
+    pub fn offer(&self, records: &[Record]) -> Offer {
+        let batch: Vec<Record> = records
+            .iter()
+            .filter(|r| r.kind.wanted_by(&self.kinds))
+            .cloned()
+            .collect();
+        if batch.is_empty() {
+            return Offer::Nothing;
+        }
+        let mut st = self.shared.lock();
+        if !st.batches.is_empty() && st.queued + batch.len() > self.max_records {
+            st.stats.dropped += batch.len() as u64;
+            return Offer::Dropped {
+                records: batch.len(),
+                queued: st.queued,
+            };
+        }
+        st.queued += batch.len();
+        st.batches.push_back(Arc::new(batch));
+        drop(st);
+        self.shared.changed.notify_all();
+        Offer::Queued
+    }
+
+    /// The sink's counters, with its queue depth.
+    pub fn stats(&self) -> SinkStats {
+        let st = self.shared.lock();
+        let mut stats = st.stats.clone();
+        stats.queued = st.queued as u64;
+        stats
+    }
+
+    /// Asks the thread to end once its queue is empty.
+    pub fn stop(&self) {
+        self.shared.lock().stopping = true;
+        self.shared.changed.notify_all();
+    }
+
+    /// Waits until the queue is empty or `deadline` passes; returns the
+    /// records still queued.
+    pub fn drain(&self, deadline: Instant) -> usize {
+        let mut st = self.shared.lock();
+        while st.queued > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            st = match self.shared.changed.wait_timeout(st, deadline - now) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        st.queued
+    }
+}
+
+/// The sink's thread: writes the head batch until it is acknowledged, with
+/// backoff while it fails; ends at shutdown once the queue is empty.
+fn deliver(mut sink: Box<dyn Sink>, shared: &Shared) {
+    let name = sink.name();
+    let mut backoff = BACKOFF_FIRST;
+    loop {
+        let batch = {
+            let mut st = shared.lock();
+            loop {
+                if let Some(b) = st.batches.front() {
+                    break b.clone();
+                }
+                if st.stopping {
+                    return;
+                }
+                st = match shared.changed.wait(st) {
+                    Ok(g) => g,
+                    Err(e) => e.into_inner(),
+                };
+            }
+        };
+        let started = Instant::now();
+        let result = sink.write(&batch);
+        let mut st = shared.lock();
+        st.stats.writes += 1;
+        st.stats.write_seconds += started.elapsed().as_secs_f64();
+        match result {
+            Ok(n) => {
+                st.stats.records += n as u64;
+                st.batches.pop_front();
+                st.queued = st.queued.saturating_sub(batch.len());
+                if st.stats.failing {
+                    st.stats.failing = false;
+                    info!(sink = %name, queued = st.queued, "Sink recovered; sending its queue.");
+                }
+                backoff = BACKOFF_FIRST;
+                drop(st);
+                shared.changed.notify_all();
+            }
+            Err(e) => {
+                st.stats.errors += 1;
+                if !st.stats.failing {
+                    st.stats.failing = true;
+                    error!(sink = %name, queued = st.queued, error = %format!("{e:#}"), "Sink write failed; its records wait in its queue and are retried with backoff while the job goes on (when_full = \"drop_newest\").");
+                }
+                // Woken early only by the stop, which does not end the
+                // retries: the job decides how long it waits for the queue.
+                let until = Instant::now() + backoff;
+                while Instant::now() < until {
+                    let left = until.saturating_duration_since(Instant::now());
+                    st = match shared.changed.wait_timeout(st, left) {
+                        Ok((g, _)) => g,
+                        Err(e) => e.into_inner().0,
+                    };
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+/// Logs a dropped batch (the caller rate-limits).
+pub fn log_dropped(name: &str, records: usize, queued: usize, max_records: usize) {
+    warn!(
+        sink = %name,
+        records,
+        queued,
+        max_records,
+        "Sink queue full; dropping the newest records for this sink (when_full = \"drop_newest\"). Records of this sink are at most once: raise [sink.buffer] max_records or fix the sink."
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordKind;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    /// A sink that fails while `down` is set and counts what it took.
+    struct Flaky {
+        down: Arc<AtomicBool>,
+        took: Arc<Mutex<Vec<String>>>,
+        tries: Arc<AtomicUsize>,
+    }
+
+    impl Sink for Flaky {
+        fn name(&self) -> String {
+            "flaky".into()
+        }
+        fn write(&mut self, records: &[Record]) -> anyhow::Result<usize> {
+            self.tries.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                anyhow::bail!("down");
+            }
+            let mut took = self.took.lock().unwrap();
+            took.extend(records.iter().map(|r| r.key.clone()));
+            Ok(records.len())
+        }
+    }
+
+    fn rec(kind: RecordKind, key: &str) -> Record {
+        Record {
+            kind,
+            key: key.into(),
+            json: "{}".into(),
+        }
+    }
+
+    fn batch(keys: &[&str]) -> Vec<Record> {
+        keys.iter().map(|k| rec(RecordKind::Window, k)).collect()
+    }
+
+    #[test]
+    fn a_failing_sink_keeps_its_queue_drops_the_newest_when_full_and_catches_up() {
+        let down = Arc::new(AtomicBool::new(true));
+        let took = Arc::new(Mutex::new(Vec::new()));
+        let tries = Arc::new(AtomicUsize::new(0));
+        let sink = Flaky {
+            down: down.clone(),
+            took: took.clone(),
+            tries: tries.clone(),
+        };
+        let d = Detached::start(Box::new(sink), RecordKinds::default(), 5).unwrap();
+        assert_eq!(d.offer(&batch(&["a", "b"])), Offer::Queued);
+        assert_eq!(d.offer(&batch(&["c", "d", "e"])), Offer::Queued);
+        // 5 queued: a sixth record does not fit.
+        assert_eq!(
+            d.offer(&batch(&["f"])),
+            Offer::Dropped {
+                records: 1,
+                queued: 5
+            }
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tries.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let s = d.stats();
+        assert!(s.failing && s.errors >= 2, "{s:?}");
+        assert_eq!((s.queued, s.dropped, s.records), (5, 1, 0));
+
+        down.store(false, Ordering::SeqCst);
+        d.stop();
+        assert_eq!(d.drain(Instant::now() + Duration::from_secs(10)), 0);
+        // Oldest first, each once; the dropped one never.
+        assert_eq!(*took.lock().unwrap(), vec!["a", "b", "c", "d", "e"]);
+        let s = d.stats();
+        assert!(!s.failing);
+        assert_eq!((s.queued, s.dropped, s.records), (0, 1, 5));
+    }
+
+    #[test]
+    fn only_the_kinds_the_sink_takes_are_queued_and_an_empty_queue_takes_any_batch() {
+        let down = Arc::new(AtomicBool::new(true));
+        let sink = Flaky {
+            down,
+            took: Arc::new(Mutex::new(Vec::new())),
+            tries: Arc::new(AtomicUsize::new(0)),
+        };
+        let alerts = RecordKinds {
+            window: false,
+            slo: false,
+            alert: true,
+        };
+        let d = Detached::start(Box::new(sink), alerts, 2).unwrap();
+        assert_eq!(d.offer(&batch(&["w1", "w2", "w3"])), Offer::Nothing);
+        let big: Vec<Record> = ["x", "y", "z"]
+            .iter()
+            .map(|k| rec(RecordKind::Alert, k))
+            .collect();
+        assert_eq!(d.offer(&big), Offer::Queued, "an empty queue takes it");
+        assert_eq!(d.stats().queued, 3);
+        assert_eq!(
+            d.offer(&[rec(RecordKind::Alert, "n"), rec(RecordKind::Window, "w")]),
+            Offer::Dropped {
+                records: 1,
+                queued: 3
+            }
+        );
+        d.stop();
+        // Still failing: the drain gives up at its deadline.
+        assert_eq!(d.drain(Instant::now() + Duration::from_millis(50)), 3);
+    }
+}
