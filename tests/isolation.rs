@@ -171,6 +171,33 @@ fn assert_no_duplicate_lines(s: &Setup) {
     }
 }
 
+/// Produces the stream one window at a time: window w's events close
+/// window w - 1, which the file sink must have before more is produced;
+/// then the pushers close the last one.
+fn flow_window_by_window(s: &Setup, broker: &Broker, st: &Stream, job: &mut Job) {
+    let mut producer = TestProducer::new(&broker.bootstrap, "in");
+    for (w, chunk) in st.chunks.iter().enumerate() {
+        producer.send_all(chunk);
+        producer.flush();
+        if w > 0 {
+            wait_for_keys(
+                &s.records(),
+                &st.keys_before(w),
+                job,
+                Duration::from_secs(60),
+            );
+        }
+    }
+    producer.send_all(&Stream::pushers());
+    producer.flush();
+    wait_for_keys(
+        &s.records(),
+        &expected_keys(&st.exp),
+        job,
+        Duration::from_secs(60),
+    );
+}
+
 fn config_with_hook(
     s: &Setup,
     bootstrap: &str,
@@ -212,30 +239,9 @@ fn a_webhook_down_never_holds_the_file_records_and_drops_its_newest_when_full() 
     for w in 0..WINDOWS {
         assert_eq!(st.keys_of(w).len(), 4, "window {w} has a record per SLI");
     }
-    let mut producer = TestProducer::new(&broker.bootstrap, "in");
     let mut job = Job::start(&cfg, &s.log(), &[], &[]);
-    // Window w's events close window w - 1: the file sink must have it
-    // while the webhook keeps failing.
-    for (w, chunk) in st.chunks.iter().enumerate() {
-        producer.send_all(chunk);
-        producer.flush();
-        if w > 0 {
-            wait_for_keys(
-                &s.records(),
-                &st.keys_before(w),
-                &mut job,
-                Duration::from_secs(60),
-            );
-        }
-    }
-    producer.send_all(&Stream::pushers());
-    producer.flush();
-    wait_for_keys(
-        &s.records(),
-        &expected_keys(&st.exp),
-        &mut job,
-        Duration::from_secs(60),
-    );
+    // The file sink gets each window while the webhook keeps failing.
+    flow_window_by_window(&s, &broker, &st, &mut job);
     assert!(
         hook.requests.load(Ordering::SeqCst) >= 1,
         "the webhook was tried"
@@ -419,5 +425,83 @@ fn a_block_webhook_holds_the_stream_names_itself_on_readyz_and_alone_gets_the_re
         "file sink",
     );
     assert_eq!(file_window_lines(&s.records(), false).len(), all.len());
+    assert_no_duplicate_lines(&s);
+}
+
+/// A `drop_newest` webhook with a disk buffer, down while the windows flow
+/// and the job is stopped: its queue (the oldest two windows; the newer
+/// ones were dropped) is kept in its file, and a restart with the webhook
+/// answering sends exactly those, once, and empties the file. The file
+/// sink has every record once.
+#[test]
+fn a_disk_buffer_keeps_a_webhook_queue_across_a_restart() {
+    let s = Setup::new();
+    let broker = Broker::start(s.dir.path(), &["in"]);
+    let hook = Hook::start();
+    let queue = s.path("queues/hook.queue");
+    let cfg = config_with_hook(
+        &s,
+        &broker.bootstrap,
+        "disk-buffer",
+        &hook,
+        &format!(
+            "[sink.buffer]\nmax_records = 8\ntype = \"disk\"\npath = '{}'\n",
+            queue.display()
+        ),
+    );
+    let st = Stream::new(1703);
+    for w in 0..WINDOWS {
+        assert_eq!(st.keys_of(w).len(), 4, "window {w} has a record per SLI");
+    }
+    let mut job = Job::start(&cfg, &s.log(), &[], &[]);
+    flow_window_by_window(&s, &broker, &st, &mut job);
+    let series = |m: &str| format!("{m}{{sink=\"{}\"}}", hook.name());
+    let total = st.exp.len() as f64;
+    wait_until(
+        "every record queued or dropped",
+        Duration::from_secs(30),
+        || {
+            let m = s.metrics()?;
+            let queued = metric_labeled(&m, &series("slipstream_sink_queued_records"))?;
+            let dropped = metric_labeled(&m, &series("slipstream_sink_dropped_records_total"))?;
+            (queued == 8.0 && queued + dropped == total).then_some(())
+        },
+    );
+    assert_clean_exit(&mut job, "with the webhook down");
+    assert!(
+        hook.window_keys().is_empty(),
+        "the webhook acknowledged nothing"
+    );
+    let log = fs::read_to_string(s.log()).expect("log");
+    assert!(
+        log.contains("Stopping with records queued on disk"),
+        "{}",
+        tail(&s.log(), 20)
+    );
+
+    hook.up.store(true, Ordering::SeqCst);
+    let mut job = Job::start(&cfg, &s.log(), &[], &[]);
+    let first_two: Vec<String> = st.keys_before(2).into_iter().collect();
+    wait_until(
+        "the queue sent after the restart",
+        Duration::from_secs(60),
+        || {
+            job.assert_running();
+            (hook.window_keys().len() >= first_two.len()).then_some(())
+        },
+    );
+    wait_until("the queue file emptied", Duration::from_secs(30), || {
+        (fs::metadata(&queue).ok()?.len() == 0).then_some(())
+    });
+    assert_clean_exit(&mut job, "after the restart");
+    let mut got = hook.window_keys();
+    got.sort();
+    assert_eq!(got, first_two, "the queued windows, each once");
+    assert_window_records(
+        &file_window_lines(&s.records(), false),
+        &st.exp,
+        "file sink",
+    );
+    assert_eq!(file_window_lines(&s.records(), false).len(), st.exp.len());
     assert_no_duplicate_lines(&s);
 }

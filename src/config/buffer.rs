@@ -2,6 +2,8 @@
 //! one sink's outage does not stop the others. The raw values are checked
 //! here once (bounds, known policies) into a [`BufferConfig`].
 
+use std::path::PathBuf;
+
 use super::raw::RawBuffer;
 use super::validate::Validator;
 use super::ConfigError;
@@ -36,11 +38,14 @@ pub const DEFAULT_MAX_RECORDS: usize = 10_000;
 pub const MAX_RECORDS: usize = 1_000_000;
 
 /// `[sink.buffer]`, checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BufferConfig {
     pub when_full: WhenFull,
     /// How many records may wait for a `drop_newest` sink.
     pub max_records: usize,
+    /// `type = "disk"`: the file that keeps a `drop_newest` sink's queue
+    /// across restarts; `None` keeps it in memory only.
+    pub disk: Option<PathBuf>,
 }
 
 impl BufferConfig {
@@ -53,6 +58,7 @@ impl BufferConfig {
                 WhenFull::Block
             },
             max_records: DEFAULT_MAX_RECORDS,
+            disk: None,
         }
     }
 }
@@ -107,6 +113,43 @@ impl Validator<'_> {
             }
             b.max_records = n as usize;
         }
+        let kind = raw.kind.as_ref().map(|k| (k.get_ref().trim(), k.span()));
+        match kind {
+            None | Some(("memory", _)) => {
+                if let Some(p) = &raw.path {
+                    return Err(self.err(
+                        p.span(),
+                        &field("path"),
+                        "only a `type = \"disk\"` buffer takes a `path`",
+                    ));
+                }
+            }
+            Some(("disk", span)) => {
+                if b.when_full == WhenFull::Block {
+                    return Err(self.err(
+                        span,
+                        &field("type"),
+                        "a `block` sink holds consumption instead of queueing: a disk buffer \
+                         applies only with `when_full = \"drop_newest\"`",
+                    ));
+                }
+                let Some(p) = &raw.path else {
+                    return Err(self.err(
+                        span,
+                        &field("path"),
+                        "a disk buffer needs `path`, the file that keeps the queue across restarts",
+                    ));
+                };
+                b.disk = Some(PathBuf::from(self.expand(p, &field("path"))?));
+            }
+            Some((other, span)) => {
+                return Err(self.err(
+                    span,
+                    &field("type"),
+                    format!("unknown buffer type `{other}`; expected `memory` or `disk`"),
+                ))
+            }
+        }
         Ok(b)
     }
 }
@@ -134,7 +177,8 @@ mod tests {
             c.sinks[0].buffer,
             BufferConfig {
                 when_full: WhenFull::DropNewest,
-                max_records: 10_000
+                max_records: 10_000,
+                disk: None,
             }
         );
         for sink in [
@@ -155,9 +199,52 @@ mod tests {
             c.sinks[0].buffer,
             BufferConfig {
                 when_full: WhenFull::DropNewest,
-                max_records: 7
+                max_records: 7,
+                disk: None,
             }
         );
+        let c = parse(&format!(
+            "{HOOK}[sink.buffer]\ntype = \"disk\"\npath = \"q/hook.queue\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.sinks[0].buffer.disk, Some(PathBuf::from("q/hook.queue")));
+    }
+
+    #[test]
+    fn a_disk_buffer_needs_a_path_and_a_drop_newest_sink() {
+        let cases = [
+            (
+                format!("{HOOK}[sink.buffer]\ntype = \"disk\"\n"),
+                "sink[0].buffer.path",
+                "needs `path`",
+            ),
+            (
+                format!("{FILE}[sink.buffer]\ntype = \"disk\"\npath = \"q\"\n"),
+                "sink[0].buffer.type",
+                "applies only with",
+            ),
+            (
+                format!("{HOOK}[sink.buffer]\npath = \"q\"\n"),
+                "sink[0].buffer.path",
+                "only a `type = \"disk\"` buffer",
+            ),
+            (
+                format!("{HOOK}[sink.buffer]\ntype = \"ssd\"\n"),
+                "sink[0].buffer.type",
+                "expected `memory` or `disk`",
+            ),
+        ];
+        for (text, field, says) in cases {
+            let e = parse(&text).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{text}: {e}");
+            assert!(e.message.contains(says), "{text}: {e}");
+        }
+        let two = format!(
+            "{HOOK}[sink.buffer]\ntype = \"disk\"\npath = \"q\"\n[[sink]]\n{HOOK}[sink.buffer]\ntype = \"disk\"\npath = \"q\"\n"
+        );
+        let e = parse(&two).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sink[1].buffer.path"), "{e}");
+        assert!(e.message.contains("already"), "{e}");
     }
 
     #[test]
@@ -198,6 +285,22 @@ mod tests {
             "{e}"
         );
         assert!(e.message.contains("applies only with"), "{e}");
+    }
+
+    #[test]
+    fn the_effective_configuration_reads_back_every_buffer() {
+        let text = format!(
+            "{SLI}[[sink]]\n{FILE}[[sink]]\n{HOOK}[[sink]]\n{HOOK}[sink.buffer]\nmax_records = 50\ntype = \"disk\"\npath = \"q/it's.queue\"\n"
+        );
+        let c = Config::parse(Path::new("test.toml"), &text).unwrap();
+        let again =
+            Config::parse(Path::new("effective.toml"), &crate::config::effective(&c)).unwrap();
+        let buffers = |c: &Config| c.sinks.iter().map(|s| s.buffer.clone()).collect::<Vec<_>>();
+        assert_eq!(buffers(&again), buffers(&c));
+        assert_eq!(
+            c.sinks[2].buffer.disk.as_deref(),
+            Some(Path::new("q/it's.queue"))
+        );
     }
 
     #[test]

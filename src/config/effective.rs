@@ -190,13 +190,19 @@ pub fn effective(config: &Config) -> String {
             .filter(|(_, on)| *on)
             .map(|(k, _)| s(k));
         let _ = writeln!(o, "records = {}", list(kinds));
-        let b = sink.buffer;
-        let _ = match b.when_full {
-            WhenFull::Block => writeln!(o, "buffer = {{ when_full = \"block\" }}\n"),
-            WhenFull::DropNewest => writeln!(
+        let b = &sink.buffer;
+        let _ = match (b.when_full, &b.disk) {
+            (WhenFull::Block, _) => writeln!(o, "buffer = {{ when_full = \"block\" }}\n"),
+            (WhenFull::DropNewest, None) => writeln!(
                 o,
                 "buffer = {{ when_full = \"drop_newest\", max_records = {} }}\n",
                 b.max_records
+            ),
+            (WhenFull::DropNewest, Some(path)) => writeln!(
+                o,
+                "buffer = {{ when_full = \"drop_newest\", max_records = {}, type = \"disk\", path = {} }}\n",
+                b.max_records,
+                s(&path.display().to_string())
             ),
         };
     }

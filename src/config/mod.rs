@@ -550,6 +550,27 @@ impl Config {
             .enumerate()
             .map(|(i, s)| v.sink(i, s))
             .collect::<Result<Vec<_>, _>>()?;
+        for (i, s) in sinks.iter().enumerate() {
+            let Some(disk) = &s.buffer.disk else { continue };
+            if sinks[..i]
+                .iter()
+                .any(|o| o.buffer.disk.as_ref() == Some(disk))
+            {
+                let span = raw.sink[i]
+                    .buffer
+                    .as_ref()
+                    .and_then(|b| b.path.as_ref())
+                    .map_or(0..0, |p| p.span());
+                return Err(map.error(
+                    span,
+                    &format!("sink[{i}].buffer.path"),
+                    format!(
+                        "{} already keeps the queue of another sink: give each disk buffer its own file",
+                        disk.display()
+                    ),
+                ));
+            }
+        }
         let dead_letter = match &raw.dead_letter {
             Some(d) => Some(v.dead_letter(d)?),
             None => None,

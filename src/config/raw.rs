@@ -206,6 +206,11 @@ pub struct RawBuffer {
     pub max_records: Option<Spanned<i64>>,
     /// `block` or `drop_newest`.
     pub when_full: Option<SpanStr>,
+    /// `memory` or `disk` (`drop_newest` only).
+    #[serde(rename = "type")]
+    pub kind: Option<SpanStr>,
+    /// `disk`: the file of pending batches.
+    pub path: Option<SpanStr>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -37,6 +37,7 @@ use crate::telemetry::log_limit::LogLimiter;
 use crate::telemetry::{serve, JobStats, Telemetry};
 
 mod queue;
+mod spool;
 mod worker;
 use queue::{Detached, Offer};
 use worker::Worker;
@@ -129,9 +130,12 @@ fn split_sinks(
                 sink,
                 kinds: c.records,
             }),
-            WhenFull::DropNewest => {
-                detached.push(Detached::start(sink, c.records, c.buffer.max_records)?)
-            }
+            WhenFull::DropNewest => detached.push(Detached::start(
+                sink,
+                c.records,
+                c.buffer.max_records,
+                c.buffer.disk.as_deref(),
+            )?),
         }
     }
     Ok((blocking, detached))
@@ -959,7 +963,9 @@ impl Runner<'_> {
     }
 
     /// At shutdown: gives the `drop_newest` sinks what is left of the stop
-    /// budget to send their queues; what is still queued then is lost.
+    /// budget to send their queues; what is still queued then is lost,
+    /// unless the queue is on disk (then it is sent after a restart and
+    /// the stop does not wait for it).
     fn drain_detached(&mut self) {
         for d in &self.detached {
             d.stop();
@@ -967,6 +973,13 @@ impl Runner<'_> {
         let left = self.time_left(true, Instant::now()).unwrap_or_default();
         let deadline = Instant::now() + left;
         for d in &self.detached {
+            if d.on_disk() {
+                let queued = d.stats().queued;
+                if queued > 0 {
+                    info!(sink = %d.name(), records = queued, "Stopping with records queued on disk; they are sent after a restart.");
+                }
+                continue;
+            }
             let queued = d.drain(deadline);
             if queued > 0 {
                 warn!(sink = %d.name(), records = queued, "Stopping with records still queued for a drop_newest sink; they are not sent.");

@@ -6,6 +6,10 @@
 //! newest batch is dropped and counted instead. Nothing here is per event:
 //! one batch is the records of the windows closed at once.
 //!
+//! With `type = "disk"` the queue is also kept in a file ([`Spool`]): a
+//! batch is written there before the sink is tried and removed once it is
+//! acknowledged, so a restart sends what was still queued.
+//!
 //! `block` sinks do not come here: the job writes them itself and holds
 //! consumption while one fails (see `Runner::write_out`).
 
@@ -15,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{error, info, warn};
 
+use super::spool::Spool;
 use crate::config::RecordKinds;
 use crate::record::Record;
 use crate::sinks::Sink;
@@ -44,6 +49,29 @@ struct State {
     /// Set at shutdown: the thread ends once the queue is empty.
     stopping: bool,
     stats: SinkStats,
+    /// The queue's file, for a disk buffer.
+    spool: Option<Spool>,
+    /// Whether the last write to the file failed (logged once until it
+    /// works again).
+    spool_failing: bool,
+}
+
+impl State {
+    /// Reports a failed write to the queue's file, once until one works.
+    fn spool_result(&mut self, name: &str, result: std::io::Result<()>) {
+        match (result, self.spool_failing) {
+            (Ok(()), true) => {
+                self.spool_failing = false;
+                info!(sink = %name, "The disk buffer is written again.");
+            }
+            (Err(e), false) => {
+                self.spool_failing = true;
+                let path = self.spool.as_ref().map(|s| s.path().display().to_string());
+                error!(sink = %name, path, error = %e, "Cannot write the disk buffer; the queue is kept in memory meanwhile, so a restart may not send all of it. Check the disk and the file's permissions.");
+            }
+            _ => {}
+        }
+    }
 }
 
 struct Shared {
@@ -70,20 +98,39 @@ pub struct Detached {
 }
 
 impl Detached {
-    /// Starts the sink's thread.
+    /// Starts the sink's thread; with `disk`, first reads the batches a
+    /// previous run left queued there.
     pub fn start(
         sink: Box<dyn Sink>,
         kinds: RecordKinds,
         max_records: usize,
+        disk: Option<&std::path::Path>,
     ) -> anyhow::Result<Detached> {
         let name = sink.name();
+        let mut state = State {
+            batches: VecDeque::new(),
+            queued: 0,
+            stopping: false,
+            stats: SinkStats::default(),
+            spool: None,
+            spool_failing: false,
+        };
+        if let Some(path) = disk {
+            let loaded = Spool::open(path)?;
+            for b in loaded.batches {
+                state.queued += b.len();
+                state.batches.push_back(Arc::new(b));
+            }
+            if loaded.skipped > 0 {
+                warn!(sink = %name, path = %path.display(), lines = loaded.skipped, "Skipped unreadable lines of the disk buffer (a write cut short by a crash).");
+            }
+            if state.queued > 0 {
+                info!(sink = %name, records = state.queued, "Sending the records queued before the restart.");
+            }
+            state.spool = Some(loaded.spool);
+        }
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                batches: VecDeque::new(),
-                queued: 0,
-                stopping: false,
-                stats: SinkStats::default(),
-            }),
+            state: Mutex::new(state),
             changed: Condvar::new(),
         });
         let for_thread = shared.clone();
@@ -108,6 +155,11 @@ impl Detached {
         self.max_records
     }
 
+    /// Whether the queue is kept on disk, and so outlives the process.
+    pub fn on_disk(&self) -> bool {
+        self.shared.lock().spool.is_some()
+    }
+
     /// Queues the records the sink takes, unless the queue would pass
     /// `max_records` (a batch is always taken by an empty queue, whatever
     /// its size, so a sink that keeps up gets every batch). Never waits for
@@ -128,6 +180,11 @@ impl Detached {
                 records: batch.len(),
                 queued: st.queued,
             };
+        }
+        // On disk before the sink is tried.
+        if let Some(spool) = st.spool.as_mut() {
+            let written = spool.append(&batch);
+            st.spool_result(&self.name, written);
         }
         st.queued += batch.len();
         st.batches.push_back(Arc::new(batch));
@@ -199,6 +256,11 @@ fn deliver(mut sink: Box<dyn Sink>, shared: &Shared) {
                 st.stats.records += n as u64;
                 st.batches.pop_front();
                 st.queued = st.queued.saturating_sub(batch.len());
+                let State { spool, batches, .. } = &mut *st;
+                if let Some(spool) = spool.as_mut() {
+                    let written = spool.rewrite(batches.iter().map(|b| b.as_slice()));
+                    st.spool_result(&name, written);
+                }
                 if st.stats.failing {
                     st.stats.failing = false;
                     info!(sink = %name, queued = st.queued, "Sink recovered; sending its queue.");
@@ -290,7 +352,7 @@ mod tests {
             took: took.clone(),
             tries: tries.clone(),
         };
-        let d = Detached::start(Box::new(sink), RecordKinds::default(), 5).unwrap();
+        let d = Detached::start(Box::new(sink), RecordKinds::default(), 5, None).unwrap();
         assert_eq!(d.offer(&batch(&["a", "b"])), Offer::Queued);
         assert_eq!(d.offer(&batch(&["c", "d", "e"])), Offer::Queued);
         // 5 queued: a sixth record does not fit.
@@ -332,7 +394,7 @@ mod tests {
             slo: false,
             alert: true,
         };
-        let d = Detached::start(Box::new(sink), alerts, 2).unwrap();
+        let d = Detached::start(Box::new(sink), alerts, 2, None).unwrap();
         assert_eq!(d.offer(&batch(&["w1", "w2", "w3"])), Offer::Nothing);
         let big: Vec<Record> = ["x", "y", "z"]
             .iter()
