@@ -695,7 +695,7 @@ impl Runner<'_> {
             self.stats.sinks.insert(d.name().to_string(), d.stats());
         }
         for summary in self.drops.due(now) {
-            warn!(sink = %summary.what, "Sink queue still full: {} dropped batches.", summary.describe());
+            warn!(sink = %summary.what, "Sink queue still full; its newest records were dropped again, {}.", summary.describe());
         }
         let mut text = self.stats.render();
         self.shared.job().render_metrics(now, &mut text);

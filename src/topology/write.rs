@@ -215,7 +215,7 @@ impl Runner<'_> {
             if let Offer::Dropped { records, queued } = d.offer(records) {
                 let verdict = self.drops.observe(d.name(), d.name().to_string(), now);
                 for summary in verdict.summaries {
-                    warn!(sink = %summary.what, "Sink queue still full: {} dropped batches.", summary.describe());
+                    warn!(sink = %summary.what, "Sink queue still full; its newest records were dropped again, {}.", summary.describe());
                 }
                 if verdict.log {
                     queue::log_dropped(d.name(), records, queued, d.max_records());
