@@ -44,8 +44,11 @@ struct State {
     /// Batches not yet acknowledged, oldest first; the head is the one
     /// being written.
     batches: VecDeque<Arc<Vec<Record>>>,
-    /// Records in `batches`.
+    /// Records in `batches` not yet delivered.
     queued: usize,
+    /// Records of the head batch already delivered: a retry resumes after
+    /// them.
+    head_done: usize,
     /// Set at shutdown: the thread ends once the queue is empty.
     stopping: bool,
     stats: SinkStats,
@@ -110,6 +113,7 @@ impl Detached {
         let mut state = State {
             batches: VecDeque::new(),
             queued: 0,
+            head_done: 0,
             stopping: false,
             stats: SinkStats::default(),
             spool: None,
@@ -231,11 +235,11 @@ fn deliver(mut sink: Box<dyn Sink>, shared: &Shared) {
     let name = sink.name();
     let mut backoff = BACKOFF_FIRST;
     loop {
-        let batch = {
+        let (batch, from) = {
             let mut st = shared.lock();
             loop {
                 if let Some(b) = st.batches.front() {
-                    break b.clone();
+                    break (b.clone(), st.head_done);
                 }
                 if st.stopping {
                     return;
@@ -247,20 +251,40 @@ fn deliver(mut sink: Box<dyn Sink>, shared: &Shared) {
             }
         };
         let started = Instant::now();
-        let result = sink.write(&batch);
+        let (done, result) = sink.write_from(batch.get(from..).unwrap_or_default());
         let mut st = shared.lock();
         st.stats.writes += 1;
         st.stats.write_seconds += started.elapsed().as_secs_f64();
+        st.queued = st.queued.saturating_sub(done);
+        st.head_done += done;
+        if result.is_ok() {
+            st.batches.pop_front();
+            st.head_done = 0;
+        }
+        if done > 0 {
+            // The file keeps only what is not delivered.
+            let State {
+                spool,
+                batches,
+                head_done,
+                ..
+            } = &mut *st;
+            if let Some(spool) = spool.as_mut() {
+                let skip = *head_done;
+                let left = batches.iter().enumerate().map(|(i, b)| {
+                    if i == 0 {
+                        b.get(skip..).unwrap_or_default()
+                    } else {
+                        b.as_slice()
+                    }
+                });
+                let written = spool.rewrite(left);
+                st.spool_result(&name, written);
+            }
+        }
         match result {
             Ok(n) => {
                 st.stats.records += n as u64;
-                st.batches.pop_front();
-                st.queued = st.queued.saturating_sub(batch.len());
-                let State { spool, batches, .. } = &mut *st;
-                if let Some(spool) = spool.as_mut() {
-                    let written = spool.rewrite(batches.iter().map(|b| b.as_slice()));
-                    st.spool_result(&name, written);
-                }
                 if st.stats.failing {
                     st.stats.failing = false;
                     info!(sink = %name, queued = st.queued, "Sink recovered; sending its queue.");
@@ -379,6 +403,48 @@ mod tests {
         let s = d.stats();
         assert!(!s.failing);
         assert_eq!((s.queued, s.dropped, s.records), (0, 1, 5));
+    }
+
+    /// Delivers the first record of its first write, then fails it; then
+    /// delivers everything.
+    struct HalfFirst {
+        calls: usize,
+        took: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Sink for HalfFirst {
+        fn name(&self) -> String {
+            "half".into()
+        }
+        fn write(&mut self, records: &[Record]) -> anyhow::Result<usize> {
+            self.write_from(records).1
+        }
+        fn write_from(&mut self, records: &[Record]) -> (usize, anyhow::Result<usize>) {
+            self.calls += 1;
+            let n = if self.calls == 1 { 1 } else { records.len() };
+            let mut took = self.took.lock().unwrap();
+            took.extend(records[..n].iter().map(|r| r.key.clone()));
+            if self.calls == 1 {
+                return (1, Err(anyhow::anyhow!("cut short")));
+            }
+            (n, Ok(n))
+        }
+    }
+
+    #[test]
+    fn a_retry_resumes_after_what_a_failed_write_delivered() {
+        let took = Arc::new(Mutex::new(Vec::new()));
+        let sink = HalfFirst {
+            calls: 0,
+            took: took.clone(),
+        };
+        let d = Detached::start(Box::new(sink), RecordKinds::default(), 10, None).unwrap();
+        assert_eq!(d.offer(&batch(&["a", "b", "c"])), Offer::Queued);
+        d.stop();
+        assert_eq!(d.drain(Instant::now() + Duration::from_secs(10)), 0);
+        assert_eq!(*took.lock().unwrap(), vec!["a", "b", "c"], "each once");
+        let s = d.stats();
+        assert_eq!((s.errors, s.queued), (1, 0));
     }
 
     #[test]

@@ -105,7 +105,13 @@ impl Runner<'_> {
                 .filter(|r| r.kind.wanted_by(&b.kinds))
                 .count();
             let sink = &mut b.sink;
-            result = self.retrying(&b.name, wanted, shutting_down, &mut || sink.write(records));
+            // A retry resumes after what the sink already took.
+            let mut from = 0;
+            result = self.retrying(&b.name, wanted, shutting_down, &mut || {
+                let (done, written) = sink.write_from(&records[from..]);
+                from += done;
+                written
+            });
             if result.is_err() {
                 break;
             }
