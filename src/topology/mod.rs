@@ -7,7 +7,10 @@
 //! `rollup`), or partial windows to the partials topic (`ingest`) —
 //! retrying with backoff while that fails, with the partitions paused so
 //! memory stays bounded, and only then commits the offsets that depend on
-//! them, with the checkpoint in the commit metadata.
+//! them, with the checkpoint in the commit metadata. Only `block` sinks
+//! are waited for; `drop_newest` sinks get the records afterwards through
+//! their own queues and threads, so their outage holds nothing
+//! (`write.rs`, `queue.rs`).
 //! SIGTERM/SIGINT stop the loop: complete windows are flushed, the offsets
 //! committed, and the consumer closed with a deadline.
 
