@@ -110,6 +110,13 @@ pub struct SinkStats {
     pub errors: u64,
     pub write_seconds: f64,
     pub writes: u64,
+    /// Records waiting for the sink: its queue, or for a `block` sink the
+    /// batch it has not acknowledged yet.
+    pub queued: u64,
+    /// Records dropped because the queue of a `drop_newest` sink was full.
+    pub dropped: u64,
+    /// Whether its last write failed.
+    pub failing: bool,
 }
 
 /// Escapes a Prometheus label value.
@@ -248,6 +255,48 @@ impl JobStats {
                 "slipstream_sink_write_seconds_count{{sink=\"{}\"}} {}",
                 label(s),
                 st.writes
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_sink_queued_records",
+            "gauge",
+            "Records waiting for each sink (for a `block` sink: the batch it has not acknowledged).",
+        );
+        for (s, st) in &self.sinks {
+            let _ = writeln!(
+                o,
+                "slipstream_sink_queued_records{{sink=\"{}\"}} {}",
+                label(s),
+                st.queued
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_sink_dropped_records_total",
+            "counter",
+            "Records dropped because the queue of a `drop_newest` sink was full.",
+        );
+        for (s, st) in &self.sinks {
+            let _ = writeln!(
+                o,
+                "slipstream_sink_dropped_records_total{{sink=\"{}\"}} {}",
+                label(s),
+                st.dropped
+            );
+        }
+        family(
+            &mut o,
+            "slipstream_sink_failing",
+            "gauge",
+            "1 while the last write to the sink failed.",
+        );
+        for (s, st) in &self.sinks {
+            let _ = writeln!(
+                o,
+                "slipstream_sink_failing{{sink=\"{}\"}} {}",
+                label(s),
+                u8::from(st.failing)
             );
         }
         family(

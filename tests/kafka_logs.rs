@@ -109,3 +109,44 @@ fn readyz_names_the_unreachable_broker() {
     assert_eq!(last, Some((503, want)), "/readyz within 10 s");
     assert_clean_exit(&mut job, "unreachable broker");
 }
+
+/// Once partitions were assigned, a broker outage leaves the job ready: it
+/// waits for the brokers and loses nothing, so an orchestrator must not
+/// take it out of service (or restart it) for that.
+#[test]
+fn readyz_stays_ready_when_the_brokers_go_down_after_assignment() {
+    let s = Setup::new();
+    let mut broker = Broker::start(s.dir.path(), &["in"]);
+    let cfg = s.config(&broker.bootstrap, "ready-outage", &[], "", "");
+    let mut job = Job::start(&cfg, &s.log(), &[], &[]);
+    wait_until("/readyz to say ready", Duration::from_secs(60), || {
+        job.assert_running();
+        (http_get(s.port, "/readyz")? == (200, "ready\n".to_string())).then_some(())
+    });
+    let refused = || {
+        fs::read_to_string(s.log())
+            .unwrap_or_default()
+            .matches("Connection refused")
+            .count()
+    };
+    let before = refused();
+    broker.command("down 1");
+    // The job has seen the outage once librdkafka reports it.
+    wait_until("the outage in the log", Duration::from_secs(30), || {
+        job.assert_running();
+        (refused() > before).then_some(())
+    });
+    // And stays ready all along, well past the report.
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        assert_eq!(
+            http_get(s.port, "/readyz"),
+            Some((200, "ready\n".to_string())),
+            "ready during the outage:\n{}",
+            tail(&s.log(), 20)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    broker.command("up 1");
+    assert_clean_exit(&mut job, "after the broker outage");
+}

@@ -292,6 +292,76 @@ fn ingest_scales_out_and_survives_a_kill_with_one_exact_answer() {
     sc.assert_exact();
 }
 
+/// Three ingest instances sent SIGTERM together, a moment after one of
+/// them was killed -9 and started again (the group still waits on the dead
+/// member): each exits 0 within 10 s, none fails its final commit, and
+/// instances started afterwards complete the stream with one exact answer.
+#[test]
+fn three_ingest_instances_stopped_together_after_a_kill_exit_cleanly() {
+    let _serial = one_at_a_time();
+    let mut sc = Scenario::new(605, 24_000);
+    sc.produce_until(0.15, Duration::from_millis(300));
+    let mut rollup = Instance::start(&sc.s, &sc.cfg, "rollup", "rollup");
+    let mut i1 = Instance::start(&sc.s, &sc.cfg, "ingest-1", "ingest");
+    let mut i2 = Instance::start(&sc.s, &sc.cfg, "ingest-2", "ingest");
+    let mut i3 = Instance::start(&sc.s, &sc.cfg, "ingest-3", "ingest");
+    for i in [&mut i1, &mut i2, &mut i3, &mut rollup] {
+        i.wait_consuming();
+    }
+    sc.produce_until(0.45, Duration::from_secs(2));
+
+    i3.job.kill9();
+    i3.restart();
+    sc.produce_until(0.5, Duration::from_secs(1));
+    let signalled = Instant::now();
+    for i in [&i1, &i2, &i3] {
+        i.signal("TERM");
+    }
+    for i in [&mut i1, &mut i2, &mut i3] {
+        let child = i.job.child.as_mut().expect("running");
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break Some(status);
+            }
+            if signalled.elapsed() > Duration::from_secs(20) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = signalled.elapsed();
+        i.job.child = None;
+        eprintln!("{} exited {took:?} after the signal", i.name);
+        assert!(
+            took <= Duration::from_secs(10),
+            "{}: SIGTERM must end it within 10 s; it took {took:?} ({status:?})\n{}",
+            i.name,
+            tail(&i.log, 30)
+        );
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "{}:\n{}",
+            i.name,
+            tail(&i.log, 30)
+        );
+        let log = fs::read_to_string(&i.log).unwrap_or_default();
+        assert!(
+            !log.contains("cannot commit offsets at shutdown"),
+            "{}:\n{}",
+            i.name,
+            tail(&i.log, 30)
+        );
+    }
+
+    // The stream goes on with new instances: nothing lost, nothing twice.
+    i1.restart();
+    i2.restart();
+    sc.produce_until(1.0, Duration::from_secs(2));
+    sc.wait_complete(&mut rollup);
+    stop_all(&mut [&mut i1, &mut i2, &mut rollup]);
+    sc.assert_exact();
+}
+
 /// The rollup is killed -9 twice at seeded moments while partials flow,
 /// and restarted each time.
 #[test]

@@ -630,6 +630,9 @@ url = "http://alerts.internal:8080/hook?token=hook-secret"
         "records = [\"alert\"]",
         "timeout = \"5s\"",
         "listen = \"127.0.0.1:9898\"",
+        // The postgres sink blocks, the webhook drops its newest records.
+        "buffer = { when_full = \"block\" }",
+        "buffer = { when_full = \"drop_newest\", max_records = 10000 }",
     ] {
         assert!(
             text.lines().any(|l| l == line),

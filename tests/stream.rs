@@ -1089,7 +1089,8 @@ fn postgres_outage_and_crash_land_every_window_once() {
         Duration::from_secs(30),
         || {
             let (code, body) = http_get(s.port, "/readyz")?;
-            (code != 200 && body.contains("postgres")).then_some(())
+            (code != 200 && body.contains("sink postgres:") && body.contains("records queued)"))
+                .then_some(())
         },
     );
     job.kill9();
@@ -1393,8 +1394,9 @@ fn sigterm_with_a_trickling_webhook(webhook_extra: &str, errors: f64, said: &str
         s.records().display()
     );
     assert!(text.contains(&file_sink));
+    // `block`: a webhook drops its newest records by default instead.
     let webhook = format!(
-        "[[sink]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook_port}/hook\"\n{webhook_extra}"
+        "[[sink]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook_port}/hook\"\n{webhook_extra}[sink.buffer]\nwhen_full = \"block\"\n"
     );
     let failing = s.path("failing.toml");
     fs::write(

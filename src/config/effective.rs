@@ -7,7 +7,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::{is_secret_key, BudgetMethod, Config, DeadLetterConfig, SinkKind};
+use super::{is_secret_key, BudgetMethod, Config, DeadLetterConfig, SinkKind, WhenFull};
 
 const REDACTED: &str = "<redacted>";
 
@@ -189,7 +189,22 @@ pub fn effective(config: &Config) -> String {
             .into_iter()
             .filter(|(_, on)| *on)
             .map(|(k, _)| s(k));
-        let _ = writeln!(o, "records = {}\n", list(kinds));
+        let _ = writeln!(o, "records = {}", list(kinds));
+        let b = &sink.buffer;
+        let _ = match (b.when_full, &b.disk) {
+            (WhenFull::Block, _) => writeln!(o, "buffer = {{ when_full = \"block\" }}\n"),
+            (WhenFull::DropNewest, None) => writeln!(
+                o,
+                "buffer = {{ when_full = \"drop_newest\", max_records = {} }}\n",
+                b.max_records
+            ),
+            (WhenFull::DropNewest, Some(path)) => writeln!(
+                o,
+                "buffer = {{ when_full = \"drop_newest\", max_records = {}, type = \"disk\", path = {} }}\n",
+                b.max_records,
+                s(&path.display().to_string())
+            ),
+        };
     }
     if let Some(dl) = &config.dead_letter {
         let _ = writeln!(o, "[dead_letter]");

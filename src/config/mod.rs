@@ -8,6 +8,7 @@
 //! from the environment.
 
 mod alerts;
+mod buffer;
 mod decode;
 mod describe;
 mod effective;
@@ -25,6 +26,7 @@ pub use alerts::{
     effective_pairs, period_secs, span_name, threshold_text, AlertPair, AlertPolicy, Severity,
     DEFAULT_MIN_EVENTS, WORKBOOK_PAIRS,
 };
+pub use buffer::{BufferConfig, WhenFull, DEFAULT_MAX_RECORDS, MAX_RECORDS};
 pub use describe::describe;
 pub use effective::effective;
 pub use error::{ConfigError, SourceMap};
@@ -439,6 +441,8 @@ impl Default for RecordKinds {
 pub struct SinkConfig {
     pub records: RecordKinds,
     pub kind: SinkKind,
+    /// `[sink.buffer]`: how the stream job queues records for this sink.
+    pub buffer: BufferConfig,
 }
 
 #[derive(Clone)]
@@ -548,6 +552,27 @@ impl Config {
             .enumerate()
             .map(|(i, s)| v.sink(i, s))
             .collect::<Result<Vec<_>, _>>()?;
+        for (i, s) in sinks.iter().enumerate() {
+            let Some(disk) = &s.buffer.disk else { continue };
+            if sinks[..i]
+                .iter()
+                .any(|o| o.buffer.disk.as_ref() == Some(disk))
+            {
+                let span = raw.sink[i]
+                    .buffer
+                    .as_ref()
+                    .and_then(|b| b.path.as_ref())
+                    .map_or(0..0, |p| p.span());
+                return Err(map.error(
+                    span,
+                    &format!("sink[{i}].buffer.path"),
+                    format!(
+                        "{} already keeps the queue of another sink: give each disk buffer its own file",
+                        disk.display()
+                    ),
+                ));
+            }
+        }
         let dead_letter = match &raw.dead_letter {
             Some(d) => Some(v.dead_letter(d)?),
             None => None,

@@ -194,6 +194,23 @@ pub struct RawSink {
     pub url: Option<SpanStr>,
     /// `webhook`: how long one request may take, answer included.
     pub timeout: Option<SpanStr>,
+    /// `[sink.buffer]`: the sink's own queue.
+    pub buffer: Option<RawBuffer>,
+}
+
+/// `[sink.buffer]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuffer {
+    /// How many records may wait for the sink (`drop_newest` only).
+    pub max_records: Option<Spanned<i64>>,
+    /// `block` or `drop_newest`.
+    pub when_full: Option<SpanStr>,
+    /// `memory` or `disk` (`drop_newest` only).
+    #[serde(rename = "type")]
+    pub kind: Option<SpanStr>,
+    /// `disk`: the file of pending batches.
+    pub path: Option<SpanStr>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -508,7 +508,12 @@ impl Validator<'_> {
                 ))
             }
         };
-        Ok(SinkConfig { records, kind })
+        let buffer = self.buffer(i, s.kind.get_ref(), s.buffer.as_ref())?;
+        Ok(SinkConfig {
+            records,
+            kind,
+            buffer,
+        })
     }
 
     pub(super) fn dead_letter(

@@ -19,6 +19,17 @@ pub trait Sink: Send {
     /// harmless: they carry the same keys and numbers.
     fn write(&mut self, records: &[Record]) -> anyhow::Result<usize>;
 
+    /// [`Sink::write`], also saying how many of `records`, from the first,
+    /// are delivered even when the write fails, so that a retry resumes
+    /// after them: a sink that delivers records one at a time (a webhook)
+    /// then never sends one twice. The default: all or nothing.
+    fn write_from(&mut self, records: &[Record]) -> (usize, anyhow::Result<usize>) {
+        match self.write(records) {
+            Ok(n) => (records.len(), Ok(n)),
+            Err(e) => (0, Err(e)),
+        }
+    }
+
     /// Makes what was written visible, for sinks that stage it first (a
     /// backfill's files); the others have nothing left to do.
     fn commit(&mut self) -> anyhow::Result<()> {

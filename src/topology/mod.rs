@@ -7,7 +7,10 @@
 //! `rollup`), or partial windows to the partials topic (`ingest`) —
 //! retrying with backoff while that fails, with the partitions paused so
 //! memory stays bounded, and only then commits the offsets that depend on
-//! them, with the checkpoint in the commit metadata.
+//! them, with the checkpoint in the commit metadata. Only `block` sinks
+//! are waited for; `drop_newest` sinks get the records afterwards through
+//! their own queues and threads, so their outage holds nothing
+//! (`write.rs`, `queue.rs`).
 //! SIGTERM/SIGINT stop the loop: complete windows are flushed, the offsets
 //! committed, and the consumer closed with a deadline.
 
@@ -22,21 +25,23 @@ use rdkafka::message::Message;
 use rdkafka::topic_partition_list::Offset;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, SinkKind};
+use crate::config::Config;
 use crate::dead_letter::DeadLetters;
 use crate::record::{records_into, Objectives, Record};
 use crate::scale::rollup::Rollup;
-use crate::sinks::file::FileSink;
-use crate::sinks::kafka::KafkaSink;
-use crate::sinks::postgres::PostgresSink;
-use crate::sinks::webhook::WebhookSink;
-use crate::sinks::Sink;
 use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
 use crate::stream::{Closed, Job, Progress, Scope, StreamState};
+use crate::telemetry::log_limit::LogLimiter;
 use crate::telemetry::{serve, JobStats, Telemetry};
 
+mod queue;
+mod spool;
 mod worker;
+mod write;
+use queue::Detached;
 use worker::Worker;
+pub use write::build_sinks;
+use write::{split_sinks, Blocking, DROPS_LOGGED_EVERY};
 
 const CLOSE_EVERY: Duration = Duration::from_millis(200);
 const COMMIT_EVERY: Duration = Duration::from_secs(5);
@@ -70,37 +75,6 @@ pub fn stop_within_hard_deadline(shutdown: Arc<AtomicBool>) {
     {
         warn!(error = %e, "Cannot start the shutdown deadline; a stop waits for sinks.");
     }
-}
-
-/// Builds the configured sinks.
-pub fn build_sinks(
-    config: &Config,
-    kafka: Option<&rdkafka::ClientConfig>,
-) -> Result<Vec<Box<dyn Sink>>> {
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    for s in &config.sinks {
-        match &s.kind {
-            SinkKind::File { path } => sinks
-                .push(Box::new(FileSink::append(path, s.records).with_context(
-                    || format!("cannot open the file sink {}", path.display()),
-                )?)),
-            SinkKind::Kafka { topic } => {
-                let base = kafka.context("a `kafka` sink needs [source.kafka] for its brokers")?;
-                sinks.push(Box::new(KafkaSink::new(base, topic, s.records)?));
-            }
-            SinkKind::Webhook { url, timeout } => sinks.push(Box::new(
-                WebhookSink::new(url, s.records)?.with_timeout(*timeout),
-            )),
-            SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
-        }
-    }
-    if sinks.is_empty() {
-        bail!(
-            "{}: no [[sink]] is configured: add a `file` or `kafka` sink",
-            config.path.display()
-        );
-    }
-    Ok(sinks)
 }
 
 /// Which part of the work an instance does.
@@ -169,7 +143,12 @@ struct Runner<'a> {
     role: Role,
     consumer: BaseConsumer<JobContext>,
     shared: Arc<Shared>,
-    sinks: Vec<Box<dyn Sink>>,
+    /// `block` sinks, written in order; consumption waits while one fails.
+    sinks: Vec<Blocking>,
+    /// `drop_newest` sinks, each behind its own queue.
+    detached: Vec<Detached>,
+    /// Full queues are logged once per sink and period, then summarized.
+    drops: LogLimiter<String>,
     partials: Option<PartialsOut>,
     base: rdkafka::ClientConfig,
     telemetry: Arc<Telemetry>,
@@ -226,9 +205,12 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     }
     let source = &source;
     let (sinks, partials) = match role {
-        Role::All | Role::Rollup => (build_sinks(config, Some(&base))?, None),
+        Role::All | Role::Rollup => (
+            split_sinks(config, build_sinks(config, Some(&base))?)?,
+            None,
+        ),
         Role::Ingest => (
-            Vec::new(),
+            (Vec::new(), Vec::new()),
             Some(PartialsOut {
                 producer: crate::sinks::kafka::ConfirmingProducer::with_max_message(
                     &base,
@@ -295,16 +277,27 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
             info!(%from, windows, "Rebuilt the objectives from written window records.");
         }
     }
+    let (sinks, detached) = sinks;
+    let mut stats = JobStats::default();
+    for name in sinks
+        .iter()
+        .map(|b| b.name.clone())
+        .chain(detached.iter().map(|d| d.name().to_string()))
+    {
+        stats.sinks.entry(name).or_default();
+    }
     let mut runner = Runner {
         config,
         role,
         consumer,
         shared: shared.clone(),
         sinks,
+        detached,
+        drops: LogLimiter::new(DROPS_LOGGED_EVERY),
         partials,
         base,
         telemetry,
-        stats: JobStats::default(),
+        stats,
         worker: Worker::start(shared.clone()),
         shutdown,
         stop_by: None,
@@ -544,105 +537,6 @@ impl Runner<'_> {
         Ok(true)
     }
 
-    /// Writes records to every sink and partials to the partials topic.
-    fn write_out(
-        &mut self,
-        records: &[Record],
-        partials: &crate::scale::Outgoing,
-        shutting_down: bool,
-    ) -> Result<()> {
-        let mut sinks = std::mem::take(&mut self.sinks);
-        let mut result = Ok(());
-        for sink in sinks.iter_mut() {
-            let name = sink.name();
-            result = self.retrying(&name, shutting_down, &mut || sink.write(records));
-            if result.is_err() {
-                break;
-            }
-        }
-        self.sinks = sinks;
-        result?;
-        if partials.is_empty() {
-            return Ok(());
-        }
-        let Some(out) = self.partials.take() else {
-            return Ok(());
-        };
-        let name = format!("kafka:{}", out.topic);
-        let result = self.retrying(&name, shutting_down, &mut || {
-            // Progress only once the partials it covers are acknowledged: a
-            // partial lost to a timeout must not leave a report behind that
-            // says it was sent.
-            for batch in [&partials.partials, &partials.progress] {
-                for (q, payload) in batch {
-                    out.producer.send_to_partition(&out.topic, *q, payload)?;
-                }
-                out.producer.confirm(Duration::from_secs(30))?;
-            }
-            Ok(partials.partials.len() + partials.progress.len())
-        });
-        let mut out = out;
-        if result.is_ok() {
-            for batch in [&partials.partials, &partials.progress] {
-                out.messages += batch.len() as u64;
-                out.bytes += batch.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
-            }
-        }
-        self.partials = Some(out);
-        result
-    }
-
-    /// Runs `write` until it succeeds, with backoff, pausing consumption
-    /// while it fails; gives up only at shutdown, after the budget.
-    fn retrying(
-        &mut self,
-        name: &str,
-        shutting_down: bool,
-        write: &mut dyn FnMut() -> Result<usize>,
-    ) -> Result<()> {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            let started = Instant::now();
-            let result = write();
-            let st = self.stats.sinks.entry(name.to_string()).or_default();
-            st.writes += 1;
-            st.write_seconds += started.elapsed().as_secs_f64();
-            match result {
-                Ok(n) => {
-                    st.records += n as u64;
-                    if self.sink_failing {
-                        info!(sink = %name, "Sink recovered; resuming.");
-                        self.sink_failing = false;
-                        self.resume();
-                    }
-                    return Ok(());
-                }
-                Err(e) => {
-                    st.errors += 1;
-                    if !self.sink_failing {
-                        error!(sink = %name, error = %format!("{e:#}"), "Sink write failed; pausing consumption and retrying with backoff.");
-                        self.sink_failing = true;
-                        self.telemetry
-                            .set_ready(false, &format!("sink {name} is failing: {e:#}"));
-                        self.pause();
-                    }
-                    // The signal may have come at any time during the write;
-                    // a retry that would take as long as this write must
-                    // end before the budget does.
-                    let took = started.elapsed();
-                    if self
-                        .time_left(shutting_down, started)
-                        .is_some_and(|left| left <= took)
-                    {
-                        bail!("sink {name} still failing at shutdown; offsets stay at the last commit and the windows are recomputed on restart");
-                    }
-                    self.wait(backoff)?;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-    }
-
     /// Commits the new frontier synchronously, retrying until it is stored.
     /// No message is handled meanwhile (the partitions are paused): a late
     /// event judged against windows whose frontier is not committed would be
@@ -800,6 +694,12 @@ impl Runner<'_> {
             self.stats.lag = lag.clone();
         }
         self.stats.objectives = self.objectives.gauges(self.config);
+        for d in &self.detached {
+            self.stats.sinks.insert(d.name().to_string(), d.stats());
+        }
+        for summary in self.drops.due(now) {
+            warn!(sink = %summary.what, "Sink queue still full; its newest records were dropped again, {}.", summary.describe());
+        }
         let mut text = self.stats.render();
         self.shared.job().render_metrics(now, &mut text);
         if self.role == Role::All {
@@ -853,6 +753,7 @@ impl Runner<'_> {
                 }
             }
         }
+        self.drain_detached();
         self.publish();
         flushed.map(|_| ())
     }

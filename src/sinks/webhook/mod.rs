@@ -362,16 +362,30 @@ impl Sink for WebhookSink {
     }
 
     fn write(&mut self, records: &[Record]) -> Result<usize> {
+        self.write_from(records).1
+    }
+
+    /// Each record is its own request: the ones answered before a failure
+    /// are delivered, and a retry starts after them.
+    fn write_from(&mut self, records: &[Record]) -> (usize, Result<usize>) {
         let agent = match &self.agent {
             Some(a) => a.clone(),
-            None => self.agent.insert(self.endpoint.agent()?).clone(),
+            None => match self.endpoint.agent() {
+                Ok(a) => self.agent.insert(a).clone(),
+                Err(e) => return (0, Err(e)),
+            },
         };
         let mut n = 0;
-        for r in records.iter().filter(|r| r.kind.wanted_by(&self.kinds)) {
-            self.endpoint.post_with(&agent, r.json.as_bytes())?;
+        for (i, r) in records.iter().enumerate() {
+            if !r.kind.wanted_by(&self.kinds) {
+                continue;
+            }
+            if let Err(e) = self.endpoint.post_with(&agent, r.json.as_bytes()) {
+                return (i, Err(e));
+            }
             n += 1;
         }
-        Ok(n)
+        (records.len(), Ok(n))
     }
 }
 

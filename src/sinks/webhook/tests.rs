@@ -262,6 +262,63 @@ fn posts_each_wanted_record_as_json() {
     );
 }
 
+/// A server answering each of `statuses` in turn, one request each;
+/// yields the bodies it received.
+fn answering_in_turn(
+    statuses: &'static [&'static str],
+) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        let mut bodies = Vec::new();
+        for status in statuses {
+            let (mut s, _) = listener.accept().unwrap();
+            let request = read_request(&mut s);
+            bodies.push(request.split("\r\n\r\n").nth(1).unwrap_or("").to_string());
+            write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+        }
+        bodies
+    });
+    (port, h)
+}
+
+#[test]
+fn a_failure_mid_batch_says_what_was_delivered_and_the_retry_sends_only_the_rest() {
+    let batch: Vec<Record> = (0..4)
+        .map(|i| Record {
+            kind: if i == 1 {
+                RecordKind::Slo
+            } else {
+                RecordKind::Alert
+            },
+            key: format!("k{i}"),
+            json: format!("{{\"n\":{i}}}"),
+        })
+        .collect();
+    let alerts = RecordKinds {
+        window: false,
+        slo: false,
+        alert: true,
+    };
+    // Records 0, 2 and 3 are posted (1 is not wanted); 2 gets a 500.
+    let (port, h) = answering_in_turn(&["200 OK", "500 Internal Server Error", "200 OK", "200 OK"]);
+    let mut sink = WebhookSink::new(&format!("http://127.0.0.1:{port}/"), alerts).unwrap();
+    let (done, result) = sink.write_from(&batch);
+    assert!(result.is_err());
+    assert_eq!(done, 2, "records 0 and 1 are behind it");
+    let (done, result) = sink.write_from(&batch[2..]);
+    assert_eq!((done, result.unwrap()), (2, 2));
+    assert_eq!(
+        h.join().unwrap(),
+        [r#"{"n":0}"#, r#"{"n":2}"#, r#"{"n":2}"#, r#"{"n":3}"#],
+        "record 0 once, record 2 again only because it failed"
+    );
+}
+
 #[test]
 fn a_refusal_or_an_error_status_fails_the_batch() {
     let (port, h) = server("500 Internal Server Error", 1);
