@@ -214,9 +214,14 @@ pub fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
         if n > 0 {
             outln!();
         }
+        let sli = &config.slis[i];
+        let latency = crate::report::period_latency(
+            sli,
+            records.windows.iter().filter(|w| w.sli == sli.name),
+        );
         out!(
             "{}",
-            crate::report::whatif::render(&config.slis[i].name, &outcomes)
+            crate::report::whatif::render(&sli.name, latency.as_ref(), &outcomes)
         );
     }
     Ok(ExitCode::SUCCESS)

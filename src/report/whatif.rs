@@ -342,10 +342,24 @@ fn day(ns: i64) -> String {
     format!("{} {}", &s[..10], &s[11..16])
 }
 
-/// The tables, as aligned plain text.
-pub fn render(sli: &str, outcomes: &[Outcome]) -> String {
+/// The tables, as aligned plain text, after the latency percentiles of the
+/// whole history (the windows' histograms merged), when it has latencies.
+pub fn render(sli: &str, latency: Option<&super::PeriodLatency>, outcomes: &[Outcome]) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{sli}: what if");
+    if let Some(l) = latency {
+        let values: Vec<String> = l
+            .percentiles
+            .iter()
+            .map(|(k, ms)| format!("{k} {ms:.1} ms"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  latency over the history ({} requests): {}",
+            crate::setup::thousands(l.count),
+            values.join(" · ")
+        );
+    }
     for oc in outcomes {
         let _ = writeln!(o, "\n  {}", oc.label);
         let _ = writeln!(
