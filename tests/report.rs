@@ -205,7 +205,7 @@ fn assert_period_latency(text: &str, prefix: &str, input: &Path) {
         .as_bytes()
         .rchunks(3)
         .rev()
-        .map(|c| std::str::from_utf8(c).unwrap())
+        .map(|c| std::str::from_utf8(c).expect("digits"))
         .collect::<Vec<_>>()
         .join(",");
     assert!(line.contains(&format!("({with_commas} requests")), "{line}");
