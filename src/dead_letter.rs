@@ -19,9 +19,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rdkafka::config::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
 
 use crate::config::DeadLetterConfig;
-use crate::sinks::kafka::{dead_letter_headers, ConfirmingProducer};
+use crate::sinks::kafka::ConfirmingProducer;
 
 /// Where a dead letter came from.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +35,37 @@ pub enum Origin<'a> {
     },
     /// A line (1-based) of an archived input.
     Line { input: &'a str, line: u64 },
+}
+
+/// The headers of a dead letter: its reason and origin.
+pub fn dead_letter_headers(reason: &str, origin: Origin<'_>, truncated: bool) -> OwnedHeaders {
+    let mut pairs: Vec<(&str, String)> = vec![("slipstream.reason", reason.to_string())];
+    match origin {
+        Origin::Message {
+            topic,
+            partition,
+            offset,
+        } => pairs.extend([
+            ("slipstream.source.topic", topic.to_string()),
+            ("slipstream.source.partition", partition.to_string()),
+            ("slipstream.source.offset", offset.to_string()),
+        ]),
+        Origin::Line { input, line } => pairs.extend([
+            ("slipstream.source.file", input.to_string()),
+            ("slipstream.source.line", line.to_string()),
+        ]),
+    }
+    if truncated {
+        pairs.push(("slipstream.truncated", "true".to_string()));
+    }
+    pairs
+        .iter()
+        .fold(OwnedHeaders::new(), |headers, (key, value)| {
+            headers.insert(Header {
+                key,
+                value: Some(value.as_str()),
+            })
+        })
 }
 
 /// Where dead letters go.

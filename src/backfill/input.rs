@@ -8,8 +8,16 @@ use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
-use super::mapped::Mapping;
-use super::reader::BUFFER_BYTES;
+use super::mapping::Mapping;
+
+/// A chunk is sent once it holds this much.
+pub(super) const CHUNK_BYTES: usize = 1 << 20;
+/// Bytes asked of the input per read.
+pub(super) const READ_BYTES: usize = 256 * 1024;
+/// The UTF-8 byte-order mark.
+pub(super) const BOM: &[u8] = b"\xef\xbb\xbf";
+/// A buffer holds a full chunk and one more read.
+pub(super) const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
 
 /// One input: a file or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,7 @@ mod input;
 mod interrupt;
 mod ledger;
 mod mapped;
+mod mapping;
 mod reader;
 mod summary;
 

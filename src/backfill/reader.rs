@@ -11,7 +11,9 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use super::compression::decompressed;
-use super::input::{BufferPool, Chunk, FirstLine, Input, InputError, Lines};
+use super::input::{
+    BufferPool, Chunk, FirstLine, Input, InputError, Lines, BOM, CHUNK_BYTES, READ_BYTES,
+};
 use super::ledger::Ledger;
 use super::mapped::{map_plain, send_mapped};
 
@@ -58,15 +60,6 @@ impl<R: Read> Read for Counting<R> {
         Ok(n)
     }
 }
-
-/// A chunk is sent once it holds this much.
-pub(super) const CHUNK_BYTES: usize = 1 << 20;
-/// Bytes asked of the input per read.
-const READ_BYTES: usize = 256 * 1024;
-/// The UTF-8 byte-order mark.
-pub(super) const BOM: &[u8] = b"\xef\xbb\xbf";
-/// A buffer holds a full chunk and one more read.
-pub(super) const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
 
 impl Reader<'_> {
     /// Reads input number `index` to its end, sending chunks of whole lines.
@@ -278,6 +271,7 @@ fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backfill::input::BUFFER_BYTES;
 
     /// What reading an input gave, with every line numbered as the
     /// workers number them.

@@ -21,8 +21,7 @@ const VERSION: u8 = 2;
 const KIND_PARTIAL: u8 = 1;
 const KIND_PROGRESS: u8 = 2;
 
-/// A source partition, by topic name.
-pub type Source = (String, i32);
+pub use crate::stream::Source;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partial {

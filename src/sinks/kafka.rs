@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
+use rdkafka::message::{DeliveryResult, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::ClientContext;
 
@@ -167,42 +167,6 @@ impl ConfirmingProducer {
         }
         Ok(())
     }
-}
-
-/// The headers of a dead letter: its reason and origin.
-pub fn dead_letter_headers(
-    reason: &str,
-    origin: crate::dead_letter::Origin<'_>,
-    truncated: bool,
-) -> OwnedHeaders {
-    use crate::dead_letter::Origin;
-    let mut pairs: Vec<(&str, String)> = vec![("slipstream.reason", reason.to_string())];
-    match origin {
-        Origin::Message {
-            topic,
-            partition,
-            offset,
-        } => pairs.extend([
-            ("slipstream.source.topic", topic.to_string()),
-            ("slipstream.source.partition", partition.to_string()),
-            ("slipstream.source.offset", offset.to_string()),
-        ]),
-        Origin::Line { input, line } => pairs.extend([
-            ("slipstream.source.file", input.to_string()),
-            ("slipstream.source.line", line.to_string()),
-        ]),
-    }
-    if truncated {
-        pairs.push(("slipstream.truncated", "true".to_string()));
-    }
-    pairs
-        .iter()
-        .fold(OwnedHeaders::new(), |headers, (key, value)| {
-            headers.insert(Header {
-                key,
-                value: Some(value.as_str()),
-            })
-        })
 }
 
 /// Records to a Kafka topic.

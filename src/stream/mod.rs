@@ -115,6 +115,9 @@ impl Partition {
     }
 }
 
+/// A source partition, by topic name.
+pub type Source = (String, i32);
+
 /// What the ingest stage hands to the rollup after a round of closing.
 #[derive(Debug, Default)]
 pub struct Handover {
@@ -166,7 +169,7 @@ pub trait StreamState: Send {
     fn frontier_ns(&self) -> i64;
     fn open_windows(&self) -> usize;
     /// The source partitions that exist (the rollup waits for each).
-    fn set_sources(&mut self, _sources: Vec<crate::scale::Source>) {}
+    fn set_sources(&mut self, _sources: Vec<Source>) {}
     /// Per SLI, the end up to which this stage has emitted its windows,
     /// when that differs between SLIs (a rollup: `i64::MIN` for the SLIs
     /// another instance owns).
