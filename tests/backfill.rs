@@ -46,7 +46,7 @@ fn assert_input_exercises_every_sli(exp: &[Expect]) {
 fn generated_logs_give_the_oracles_window_records() {
     let dir = tmp();
     let cfg = write_config(dir.path(), None);
-    let input = gen(
+    let input = generate(
         &dir.path().join("in.jsonl"),
         &gen_args("60000", "200", "11"),
     );
@@ -577,7 +577,7 @@ fn threads_do_not_change_the_records() {
         ("c.jsonl.gz", "73"),
         ("d.jsonl", "74"),
     ] {
-        gen(&logs.join(name), &gen_args("50000", "250", seed));
+        generate(&logs.join(name), &gen_args("50000", "250", seed));
     }
     let (r1, one) = backfill(
         &cfg,
@@ -632,12 +632,12 @@ fn directories_are_recursive_and_bad_inputs_are_reported() {
     let logs = dir.path().join("logs");
     fs::create_dir_all(logs.join("sub/deeper")).expect("mkdir");
     let good = [
-        gen(&logs.join("a.jsonl"), &gen_args("6000", "200", "81")),
-        gen(
+        generate(&logs.join("a.jsonl"), &gen_args("6000", "200", "81")),
+        generate(
             &logs.join("sub/b.jsonl.zst"),
             &gen_args("6000", "200", "82"),
         ),
-        gen(
+        generate(
             &logs.join("sub/deeper/c.log"),
             &gen_args("6000", "200", "83"),
         ),
@@ -655,7 +655,7 @@ fn directories_are_recursive_and_bad_inputs_are_reported() {
     assert_eq!(good_events.len(), 18_000);
 
     // A gzip file cut in the middle, on another day so its windows are apart.
-    let whole_gz = gen(
+    let whole_gz = generate(
         &dir.path().join("whole.jsonl.gz"),
         &[
             "--count",
@@ -765,7 +765,7 @@ fn without_output_records_are_appended_to_the_file_sink() {
     let conf_dir = dir.path().join("conf");
     fs::create_dir_all(&conf_dir).expect("mkdir");
     let cfg = write_config(&conf_dir, None);
-    let input = gen(
+    let input = generate(
         &dir.path().join("in.jsonl"),
         &gen_args("10000", "200", "91"),
     );
@@ -801,7 +801,7 @@ fn without_output_records_are_appended_to_the_file_sink() {
 fn slo_records_follow_every_window_with_exact_budgets() {
     let dir = tmp();
     let cfg = write_config(dir.path(), None);
-    let input = gen(&dir.path().join("in.jsonl"), &gen_args("60000", "200", "5"));
+    let input = generate(&dir.path().join("in.jsonl"), &gen_args("60000", "200", "5"));
     let parsed = parse_input(&fs::read(&input).expect("read input"), MAX_DEFAULT);
     let exp = expected(&parsed.events, None, None);
     let (run, out) = backfill(
@@ -1014,7 +1014,7 @@ window = "30d"
         ("2026-03-10T06:00:00Z", 300, "page"), // 10%: the 6h/30m pair
         ("2026-03-17T00:00:00Z", 2880, "ticket"), // 2.5%: the 3d/6h pair
     ];
-    let input = gen(
+    let input = generate(
         &dir.path().join("month.jsonl.gz"),
         &[
             "--count",

@@ -77,7 +77,7 @@ fn with_closed_stdout(args: &[&str], keep: usize) -> (Option<i32>, String) {
 #[test]
 fn output_to_a_closed_pipe_ends_quietly() {
     let dir = tmp();
-    let logs = gen(&dir.path().join("logs.jsonl"), &["--count", "3000"]);
+    let logs = generate(&dir.path().join("logs.jsonl"), &["--count", "3000"]);
     let cfg = write_config(dir.path(), None);
     let (cfg, logs) = (p(&cfg), p(&logs));
     let cases: [(&str, Vec<&str>, usize); 5] = [

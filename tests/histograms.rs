@@ -96,7 +96,7 @@ fn assert_merged(merged: &Value, exact: &[f64], what: &str) {
 fn a_day_of_window_histograms_merges_into_the_days_percentiles_in_python() {
     let dir = tmp();
     // A day at two events a second.
-    let input = gen(
+    let input = generate(
         &dir.path().join("day.jsonl"),
         &[
             "--count",

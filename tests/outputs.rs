@@ -24,7 +24,7 @@ fn temporaries(dir: &Path) -> Vec<String> {
 /// Generated traffic and the window records an independent reading of it
 /// expects.
 fn traffic(dir: &Path, seed: &str) -> (std::path::PathBuf, Vec<Expect>) {
-    let input = gen(
+    let input = generate(
         &dir.join("in.jsonl"),
         &["--count", "3000", "--rate", "50", "--seed", seed],
     );

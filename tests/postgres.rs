@@ -30,7 +30,7 @@ fn setup(db: &str) -> (tempfile::TempDir, PathBuf, PathBuf, String) {
     let cfg = pg::write_config(dir.path(), &url);
     let mut args = vec!["--count", "540000", "--rate", "50", "--seed", "17"];
     args.extend(INCIDENTS);
-    let input = gen(&dir.path().join("in.jsonl"), &args);
+    let input = generate(&dir.path().join("in.jsonl"), &args);
     (dir, cfg, input, url)
 }
 
@@ -410,7 +410,7 @@ fn a_backfill_continues_from_the_history_in_the_store() {
 #[test]
 fn a_wrong_password_or_database_is_named_in_the_servers_words() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let input = gen(&dir.path().join("in.jsonl"), &["--count", "100"]);
+    let input = generate(&dir.path().join("in.jsonl"), &["--count", "100"]);
     let server = pg::server_url();
     let (userinfo, rest) = server.split_once('@').expect("a URL with a user");
     let (scheme_user, password) = userinfo.rsplit_once(':').expect("a password");

@@ -28,7 +28,7 @@ fn setup(db: &str) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = pg::fresh_db(db);
     let cfg = pg::write_config(dir.path(), &url);
-    let input = gen(
+    let input = generate(
         &dir.path().join("in.jsonl"),
         &[
             "--count",
@@ -791,7 +791,7 @@ fn a_source_that_does_not_match_the_configuration_is_named() {
     assert!(names.len() >= 2, "{names:?}");
     let cfg = dir.path().join("a.toml");
     fs::write(&cfg, &text).expect("write config");
-    let input = gen(
+    let input = generate(
         &dir.path().join("in.jsonl"),
         &["--count", "20000", "--rate", "200", "--seed", "5"],
     );

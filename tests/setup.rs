@@ -77,7 +77,7 @@ fn a_file_sink_keeps_its_lines_when_no_input_can_be_read() {
 fn a_successful_run_replaces_the_output_and_appends_to_a_file_sink() {
     let dir = tmp();
     let cfg = write_config(dir.path(), None);
-    let input = gen(
+    let input = generate(
         &dir.path().join("in.jsonl"),
         &["--count", "6000", "--rate", "100", "--seed", "161"],
     );
@@ -213,7 +213,7 @@ fn strict_and_not(cfg: &Path, input: &str) -> (Run, Run) {
 fn a_clean_setup_is_silent_even_with_strict() {
     let dir = tmp();
     let cfg = write_config(dir.path(), None);
-    let input = gen(
+    let input = generate(
         &dir.path().join("in.jsonl"),
         &["--count", "20000", "--rate", "200", "--seed", "162"],
     );
@@ -665,7 +665,7 @@ url = "http://alerts.internal:8080/hook?token=hook-secret"
 #[test]
 fn percentages_are_accepted_wherever_a_ratio_is() {
     let dir = tmp();
-    let input = gen(
+    let input = generate(
         &dir.path().join("in.jsonl"),
         &["--count", "20000", "--rate", "100", "--seed", "163"],
     );

@@ -6,6 +6,9 @@
 //! that cannot hold an invalid value. Errors name the file, the line and
 //! column, and the field ([`ConfigError`]). `${VAR}` in string values is read
 //! from the environment.
+//!
+//! Why this file is long: it holds the validated types themselves, the
+//! vocabulary every stage reads; their checks are in the files below.
 
 mod alerts;
 mod buffer;

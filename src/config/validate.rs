@@ -1,5 +1,10 @@
 //! Checks of every raw value, once: durations, rules, units, sinks. Each
 //! error carries the file position of the value and the dotted field.
+//!
+//! Why one long file: the [`Validator`] walks the raw configuration once and
+//! its checks share the source map, the environment expansion and the "did
+//! you mean" suggestions; the larger self-contained parts (`[decode]`,
+//! `[sli.alerts]`, `[sink.buffer]`) already live in their own files.
 
 use std::collections::BTreeMap;
 use std::ops::Range;

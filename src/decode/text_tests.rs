@@ -2,6 +2,10 @@
 //! documented format with the quirks real files have, and the roles and
 //! fields they must decode to. Times are 2026-10-10T04:55:36Z
 //! (1791608136 s) and 2026-02-06T12:14:14Z (1770380054 s), worked out apart.
+//!
+//! Why one long file: it is data, one golden case after another, read
+//! format by format; splitting it would only scatter the shared expected
+//! times.
 
 use std::path::Path;
 

@@ -23,6 +23,10 @@
 //!   the partials partition, as in the single job ([`Checkpoint`]): a
 //!   restarted rollup never emits a window twice, and replays every partial
 //!   of the windows it has not emitted.
+//!
+//! Why one long file: which partial replaces which, when a window is
+//! complete and what a restart re-emits are one set of invariants; they are
+//! read and tested together.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;

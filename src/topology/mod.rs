@@ -13,6 +13,11 @@
 //! (`write.rs`, `queue.rs`).
 //! SIGTERM/SIGINT stop the loop: complete windows are flushed, the offsets
 //! committed, and the consumer closed with a deadline.
+//!
+//! Why one long file: the order of polling, emitting, committing and
+//! rewinding is what the exactly-once guarantee rests on, so the loop keeps
+//! it in one place; writing records out (`write.rs`), the sink queues
+//! (`queue.rs`, `spool.rs`) and the worker (`worker.rs`) are apart.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

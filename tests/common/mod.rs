@@ -167,7 +167,7 @@ pub fn slipstream<S: AsRef<std::ffi::OsStr>>(
 }
 
 /// `slipstream gen ARGS... --out PATH`; returns PATH.
-pub fn gen(path: &Path, args: &[&str]) -> PathBuf {
+pub fn generate(path: &Path, args: &[&str]) -> PathBuf {
     let mut all: Vec<String> = vec!["gen".into()];
     all.extend(args.iter().map(|s| s.to_string()));
     all.push("--out".into());
