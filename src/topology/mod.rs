@@ -1,7 +1,8 @@
 //! The stream job's wiring: the Kafka consumer, the job state, the sinks, the
 //! dead letters and the HTTP endpoints, on one thread.
 //!
-//! The loop polls one message at a time and hands it to the stage's state
+//! The loop polls messages one at a time (up to a burst of them without
+//! waiting or reading the clock between them) and hands them to the stage's state
 //! ([`StreamState`]). Every 200 ms it closes the windows the watermark has
 //! passed, writes them out — records to every sink (`--role all` and
 //! `rollup`), or partial windows to the partials topic (`ingest`) —
@@ -49,6 +50,10 @@ pub use write::build_sinks;
 use write::{split_sinks, Blocking, DROPS_LOGGED_EVERY};
 
 const CLOSE_EVERY: Duration = Duration::from_millis(200);
+/// How long a poll waits for a message when none is queued.
+const POLL_WAIT: Duration = Duration::from_millis(100);
+/// Messages taken one after another before the loop's timers are checked.
+const POLL_BURST: u32 = 256;
 const COMMIT_EVERY: Duration = Duration::from_secs(5);
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 /// SIGTERM must end the process within 10 s: stop waiting on sinks and
@@ -336,7 +341,18 @@ impl Runner<'_> {
                 last_sources = Some(Instant::now());
                 self.refresh_sources();
             }
-            self.poll_once(Duration::from_millis(100))?;
+            // After a message, the next ones are taken without waiting
+            // (and without reading the clock, in librdkafka or here) until
+            // the queue is empty or a burst is done.
+            let mut burst = 0;
+            while self.poll_once(if burst == 0 {
+                POLL_WAIT
+            } else {
+                Duration::ZERO
+            })? && burst < POLL_BURST
+            {
+                burst += 1;
+            }
             let now = Instant::now();
             if now.duration_since(last_turn) >= STALL {
                 warn!(
@@ -363,8 +379,9 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Polls at most one message and adds it to the batch for the worker.
-    fn poll_once(&mut self, timeout: Duration) -> Result<()> {
+    /// Polls at most one message and adds it to the batch for the worker;
+    /// whether one came.
+    fn poll_once(&mut self, timeout: Duration) -> Result<bool> {
         let msg = match self.consumer.poll(timeout) {
             None => None,
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(partition))) => {
@@ -395,12 +412,15 @@ impl Runner<'_> {
             drop(msg);
             self.worker.discard_and_wait();
             rewind(&self.consumer, &self.shared)?;
-            return Ok(());
+            return Ok(false);
         }
         let Some(msg) = msg else {
-            // Nothing new: let the worker catch up with what there is.
-            self.worker.flush();
-            return Ok(());
+            // Nothing new after a wait: let the worker catch up with what
+            // there is (a burst's empty look leaves the batch to fill).
+            if !timeout.is_zero() {
+                self.worker.flush();
+            }
+            return Ok(false);
         };
         // One topic (the usual case) needs no look-up by name.
         let topic = match self.shared.topics.len() {
@@ -414,7 +434,7 @@ impl Runner<'_> {
                 msg.payload().unwrap_or(&[]),
             );
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The source partitions the rollup waits for, from the cluster.
