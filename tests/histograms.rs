@@ -54,17 +54,8 @@ fn exact_latencies(input: &Path) -> Vec<(&'static str, Vec<f64>)> {
     let parsed = parse_input(&data, MAX_DEFAULT);
     assert!(parsed.rejects.is_empty(), "{:?}", parsed.rejects);
     slis()
-        .into_iter()
-        .map(|sli| {
-            let mut v: Vec<f64> = parsed
-                .events
-                .iter()
-                .filter(|e| (sli.filter)(&e.v))
-                .filter_map(|e| latency(&e.v))
-                .collect();
-            v.sort_by(f64::total_cmp);
-            (sli.name, v)
-        })
+        .iter()
+        .map(|sli| (sli.name, sli_latencies(&parsed, sli)))
         .collect()
 }
 

@@ -188,13 +188,7 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
 fn assert_period_latency(text: &str, prefix: &str, input: &Path) {
     let sli = &slis()[0];
     let parsed = parse_input(&fs::read(input).expect("input"), MAX_DEFAULT);
-    let mut lat: Vec<f64> = parsed
-        .events
-        .iter()
-        .filter(|e| (sli.filter)(&e.v))
-        .filter_map(|e| latency(&e.v))
-        .collect();
-    lat.sort_by(f64::total_cmp);
+    let lat = sli_latencies(&parsed, sli);
     let line = text
         .lines()
         .map(str::trim_start)

@@ -751,6 +751,18 @@ fn assert_histogram(h: &Value, v: &[f64], ctx: &str) {
     }
 }
 
+/// The latencies (ms, sorted) of the events that `sli`'s filter keeps.
+pub fn sli_latencies(parsed: &Parsed, sli: &Sli) -> Vec<f64> {
+    let mut v: Vec<f64> = parsed
+        .events
+        .iter()
+        .filter(|e| (sli.filter)(&e.v))
+        .filter_map(|e| latency(&e.v))
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
 /// Exact nearest rank: v[ceil(n * num / den) - 1].
 pub fn nearest_rank(sorted: &[f64], num: u64, den: u64) -> f64 {
     let n = sorted.len() as u64;
