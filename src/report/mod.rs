@@ -133,6 +133,18 @@ pub struct PeriodLatency {
     pub percentiles: Vec<(String, f64)>,
 }
 
+impl PeriodLatency {
+    /// "p50 63.0 ms · p99 578 ms", each value written by `ms`.
+    pub fn listed(&self, ms: impl Fn(f64) -> String) -> String {
+        let values: Vec<String> = self
+            .percentiles
+            .iter()
+            .map(|(k, v)| format!("{k} {} ms", ms(*v)))
+            .collect();
+        values.join(" · ")
+    }
+}
+
 /// Merges the latency histograms of `windows`; `None` when none has one.
 /// A histogram that cannot be read is left out.
 pub fn period_latency<'a>(

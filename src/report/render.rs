@@ -71,15 +71,10 @@ fn number(v: f64) -> String {
 /// "Latency over the period (N requests): p50 63.0 ms · p99 578 ms".
 fn latency_line(s: &SloReport, t: &Text) -> Option<String> {
     let l = s.latency.as_ref()?;
-    let values: Vec<String> = l
-        .percentiles
-        .iter()
-        .map(|(k, ms)| format!("{k} {} ms", number(*ms)))
-        .collect();
     Some(format!(
         "{}: {}",
         fill(t.latency_period, &[&crate::setup::thousands(l.count)]),
-        values.join(" · ")
+        l.listed(number)
     ))
 }
 

@@ -348,16 +348,11 @@ pub fn render(sli: &str, latency: Option<&super::PeriodLatency>, outcomes: &[Out
     let mut o = String::new();
     let _ = writeln!(o, "{sli}: what if");
     if let Some(l) = latency {
-        let values: Vec<String> = l
-            .percentiles
-            .iter()
-            .map(|(k, ms)| format!("{k} {ms:.1} ms"))
-            .collect();
         let _ = writeln!(
             o,
             "  latency over the history ({} requests): {}",
             crate::setup::thousands(l.count),
-            values.join(" · ")
+            l.listed(|ms| format!("{ms:.1}"))
         );
     }
     for oc in outcomes {
