@@ -53,7 +53,7 @@ fn pipeline(c: &mut Criterion) {
             engine.into_windows().len()
         })
     });
-    let mut decoder = Decoder::new(&config);
+    let mut decoder = Decoder::new(&config.decode, &config.fields);
     group.bench_function("decode_only", |b| {
         b.iter(|| {
             let mut ok = 0usize;

@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use rdkafka::mocking::MockCluster;
 
 use crate::config::Config;
+use crate::record::{AnyRecord, WindowRecord};
 use crate::sinks::kafka::ConfirmingProducer;
 use crate::synth::{GenArgs, Generator};
 
@@ -184,7 +185,7 @@ struct LiveView {
     window_secs: f64,
     path: PathBuf,
     offset: u64,
-    latest: BTreeMap<String, serde_json::Value>,
+    latest: BTreeMap<String, WindowRecord>,
     tty: bool,
     last_line: Option<String>,
 }
@@ -215,13 +216,9 @@ impl LiveView {
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
         {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
-                if v["kind"] != "window" {
-                    continue;
-                }
-                if let Some(sli) = v["sli"].as_str() {
-                    self.latest.insert(sli.to_string(), v);
-                }
+            let line = std::str::from_utf8(line).ok();
+            if let Some(AnyRecord::Window(w)) = line.and_then(AnyRecord::parse) {
+                self.latest.insert(w.sli.clone(), w);
             }
         }
         self.offset += complete as u64;
@@ -241,23 +238,23 @@ impl LiveView {
         for name in &self.slis {
             match self.latest.get(name) {
                 None => out.push_str(&format!("{name:<24} (waiting for the first window)\n")),
-                Some(v) => {
-                    let pct = |x: &serde_json::Value| {
-                        x.as_f64()
-                            .map_or("-".to_string(), |c| format!("{:.3}%", c * 100.0))
+                Some(w) => {
+                    let pct = |x: Option<f64>| {
+                        x.map_or("-".to_string(), |c| format!("{:.3}%", c * 100.0))
                     };
-                    let num = |x: &serde_json::Value| {
-                        x.as_f64().map_or("-".to_string(), |c| format!("{c:.1}"))
+                    let ms = |key: &str| {
+                        let v = w.latency.as_ref().and_then(|l| l.percentile(key));
+                        v.map_or("-".to_string(), |c| format!("{c:.1}"))
                     };
-                    let start = v["window_start"].as_str().unwrap_or("");
-                    let rate = v["total"].as_f64().unwrap_or(0.0) / self.window_secs;
+                    let start = &w.window_start;
+                    let rate = w.total as f64 / self.window_secs;
                     out.push_str(&format!(
                         "{name:<24} {:>20} {rate:>9.0} {:>12} {:>9} {:>9} {:>9}\n",
                         start.get(11..).unwrap_or(start),
-                        pct(&v["compliance"]),
-                        pct(&v["target"]),
-                        num(&v["latency"]["p50"]),
-                        num(&v["latency"]["p99"]),
+                        pct(w.compliance),
+                        pct(w.target),
+                        ms("p50"),
+                        ms("p99"),
                     ));
                 }
             }

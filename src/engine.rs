@@ -18,8 +18,9 @@
 use std::sync::Arc;
 
 use crate::config::{Config, Sli};
-use crate::decode::{Decoder, Reject};
+use crate::decode::Decoder;
 use crate::event::{Event, Value};
+use crate::reject::LineReject;
 use crate::rules::Rule;
 use crate::setup::Probe;
 use crate::window::WindowSet;
@@ -56,7 +57,7 @@ fn recycle<'b>(mut v: Vec<Option<Value<'_>>>) -> Vec<Option<Value<'b>>> {
 
 impl Engine {
     pub fn new(config: &Config) -> Engine {
-        let decoder = Decoder::new(config);
+        let decoder = Decoder::new(&config.decode, &config.fields);
         let spare = Vec::with_capacity(decoder.slots());
         let probe = Probe::new(decoder.slots(), config.slis.len());
         Engine {
@@ -113,13 +114,13 @@ impl Engine {
 
     /// Decodes one line (without its newline), classifies it for every SLI
     /// and counts it in its window.
-    pub fn process(&mut self, line: &[u8]) -> Result<Accepted, Reject> {
+    pub fn process(&mut self, line: &[u8]) -> Result<Accepted, LineReject> {
         let text = self.text(line)?;
         self.process_text(text)
     }
 
     /// [`Engine::process`] for a line already known to be UTF-8.
-    pub fn process_text(&mut self, line: &str) -> Result<Accepted, Reject> {
+    pub fn process_text(&mut self, line: &str) -> Result<Accepted, LineReject> {
         let (from, to) = (self.from_ns, self.to_ns);
         self.process_text_if(line, |time_ns| time_ns >= from && time_ns < to)
             .map(|(time_ns, counted)| {
@@ -138,7 +139,7 @@ impl Engine {
         &mut self,
         line: &[u8],
         admit: impl FnOnce(i64) -> bool,
-    ) -> Result<(i64, bool), Reject> {
+    ) -> Result<(i64, bool), LineReject> {
         let text = self.text(line)?;
         self.process_text_if(text, admit)
     }
@@ -146,7 +147,7 @@ impl Engine {
     /// A line as text; one that is too large or not UTF-8 is also noted for
     /// the setup checks (a topic of binary payloads is a wrong setup too).
     #[inline]
-    fn text<'l>(&mut self, line: &'l [u8]) -> Result<&'l str, Reject> {
+    fn text<'l>(&mut self, line: &'l [u8]) -> Result<&'l str, LineReject> {
         self.decoder.text(line).inspect_err(|&reason| {
             let shown = String::from_utf8_lossy(&line[..line.len().min(4096)]);
             self.probe.line("");
@@ -159,7 +160,7 @@ impl Engine {
         &mut self,
         line: &str,
         admit: impl FnOnce(i64) -> bool,
-    ) -> Result<(i64, bool), Reject> {
+    ) -> Result<(i64, bool), LineReject> {
         self.probe.line(line);
         let mut values = recycle(std::mem::take(&mut self.spare));
         values.extend((0..self.decoder.slots()).map(|_| None));

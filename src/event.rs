@@ -17,6 +17,17 @@ pub const LATENCY_SLOT: usize = 2;
 /// Number of role slots before the first path slot.
 pub const ROLE_SLOTS: usize = 3;
 
+/// A status written as a string of digits (`"503"`), as its number; that
+/// form of `status` is accepted in events and in rules.
+pub fn status_digits(s: &str) -> Option<f64> {
+    if !(1..=9).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(f64::from(
+        s.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0')),
+    ))
+}
+
 /// One JSON value as the rules see it. Strings borrow from the input unless
 /// they held escapes. Objects and arrays are only known to exist.
 #[derive(Debug, Clone, PartialEq)]

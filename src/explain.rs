@@ -9,8 +9,9 @@
 use std::io::{self, BufRead, Write};
 
 use crate::config::Config;
-use crate::decode::{Decoder, Reject};
+use crate::decode::Decoder;
 use crate::event::{Event, Value, LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
+use crate::reject::LineReject;
 use crate::rules::Rule;
 use crate::time::format_rfc3339;
 
@@ -41,7 +42,7 @@ impl Verdict {
 pub struct Tally {
     pub lines: u64,
     pub blank: u64,
-    pub rejected: Vec<(Reject, u64)>,
+    pub rejected: Vec<(LineReject, u64)>,
     /// Per SLI, in configuration order: good, bad, invalid.
     pub slis: Vec<[u64; 3]>,
 }
@@ -54,7 +55,7 @@ pub fn explain(
     max_lines: usize,
     out: &mut dyn Write,
 ) -> io::Result<Tally> {
-    let mut decoder = Decoder::new(config);
+    let mut decoder = Decoder::new(&config.decode, &config.fields);
     let mut tally = Tally {
         slis: vec![[0; 3]; config.slis.len()],
         ..Tally::default()
@@ -128,14 +129,14 @@ fn preview(line: &[u8]) -> String {
     cut
 }
 
-fn rejection_hint(config: &Config, reason: Reject, event: &Event<'_>) -> String {
+fn rejection_hint(config: &Config, reason: LineReject, event: &Event<'_>) -> String {
     let d = &config.decode;
     match reason {
-        Reject::NoTimestamp => format!(
+        LineReject::NoTimestamp => format!(
             "no timestamp: the field `{}` is missing; name the field that holds the time in [decode.fields] timestamp",
             d.timestamp_field
         ),
-        Reject::BadTimestamp => match event.values.get(TIMESTAMP_SLOT).and_then(Option::as_ref) {
+        LineReject::BadTimestamp => match event.values.get(TIMESTAMP_SLOT).and_then(Option::as_ref) {
             Some(v) => format!(
                 "the timestamp field `{}` holds {}, which is not a time this configuration reads; check [decode.fields] timestamp_format",
                 d.timestamp_field,
@@ -146,12 +147,12 @@ fn rejection_hint(config: &Config, reason: Reject, event: &Event<'_>) -> String 
                 d.timestamp_field
             ),
         },
-        Reject::TooLarge => format!(
+        LineReject::TooLarge => format!(
             "longer than decode.max_event_bytes ({} bytes)",
             d.max_event_bytes
         ),
-        Reject::NotUtf8 => "not UTF-8 text".to_string(),
-        Reject::Header => {
+        LineReject::NotUtf8 => "not UTF-8 text".to_string(),
+        LineReject::Header => {
             "a header line of the format (CloudFront's `#Fields`), not an event: counted, never dead-lettered".to_string()
         }
         other => format!(

@@ -21,6 +21,7 @@ pub mod kafka;
 pub mod names;
 pub mod openslo;
 pub mod record;
+pub mod reject;
 pub mod report;
 pub mod rules;
 pub mod scale;

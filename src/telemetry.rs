@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::decode::Reject;
+use crate::reject::Reject;
 
 pub use http::{app, serve};
 
@@ -97,7 +97,7 @@ pub struct JobStats {
     pub commit_failures: u64,
     pub async_commit_failures: u64,
     /// The latest state of each objective.
-    pub objectives: Vec<crate::record::ObjectiveGauge>,
+    pub objectives: Vec<crate::slo::ObjectiveGauge>,
     pub first_message_at: Option<f64>,
     pub last_message_at: Option<f64>,
     pub watermark_seconds: Option<f64>,
@@ -445,7 +445,7 @@ impl JobStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::ObjectiveGauge;
+    use crate::slo::ObjectiveGauge;
     use crate::slo::{Counts, SloState};
 
     #[test]

@@ -34,14 +34,14 @@ pub use summary::{RejectExample, SliTotals, Summary, Written};
 
 use crate::config::{Config, RecordKinds, SinkKind};
 use crate::dead_letter::{DeadLetters, Origin};
-use crate::decode::Reject;
 use crate::engine::{Accepted, Engine};
-use crate::record::{records, Objectives};
+use crate::reject::LineReject;
 use crate::setup::Probe;
 use crate::sinks::file::{Keep, StagedFile};
 use crate::sinks::kafka::KafkaSink;
 use crate::sinks::postgres::PostgresSink;
 use crate::sinks::Sink;
+use crate::slo::{records, Objectives};
 use crate::window::{Window, WindowSet};
 
 /// What `backfill` was asked to do.
@@ -67,17 +67,17 @@ pub struct Counts {
     pub lines: u64,
     pub accepted: u64,
     pub out_of_range: u64,
-    pub rejected: [u64; Reject::ALL.len()],
+    pub rejected: [u64; LineReject::ALL.len()],
     /// The first (input, line) rejected for each reason.
-    pub first_rejected: [Option<(u32, u64)>; Reject::ALL.len()],
+    pub first_rejected: [Option<(u32, u64)>; LineReject::ALL.len()],
     /// The first rejected line of all: where, why, and its text.
-    pub first_rejected_line: Option<((u32, u64), Reject, String)>,
+    pub first_rejected_line: Option<((u32, u64), LineReject, String)>,
 }
 
 impl Counts {
     /// Lines rejected, the skipped ones (blank, header) left out.
     pub fn rejected_total(&self) -> u64 {
-        Reject::ALL
+        LineReject::ALL
             .iter()
             .filter(|r| !r.is_skipped())
             .map(|r| self.rejected[r.index()])
@@ -86,14 +86,14 @@ impl Counts {
 
     /// Blank and header lines, skipped.
     pub fn skipped(&self) -> u64 {
-        Reject::ALL
+        LineReject::ALL
             .iter()
             .filter(|r| r.is_skipped())
             .map(|r| self.rejected[r.index()])
             .sum()
     }
 
-    fn reject(&mut self, reason: Reject, input: u32, line: u64) {
+    fn reject(&mut self, reason: LineReject, input: u32, line: u64) {
         let i = reason.index();
         self.rejected[i] += 1;
         let first = &mut self.first_rejected[i];
@@ -103,7 +103,7 @@ impl Counts {
     }
 
     /// Keeps `raw` when line `at` comes before the first rejected line so far.
-    fn first_line(&mut self, at: (u32, u64), reason: Reject, raw: &[u8]) {
+    fn first_line(&mut self, at: (u32, u64), reason: LineReject, raw: &[u8]) {
         if self
             .first_rejected_line
             .as_ref()
@@ -289,7 +289,7 @@ impl<'a> DeadLetterQueue<'a> {
 
     /// Queues the dead letter of line `line` of input `input`; a line over
     /// the size limit is cut to it. `truncated`: `raw` is already cut.
-    fn send(&self, reason: Reject, input: u32, line: u64, raw: &[u8], truncated: bool) {
+    fn send(&self, reason: LineReject, input: u32, line: u64, raw: &[u8], truncated: bool) {
         let Some(letters) = &self.letters else {
             return;
         };
@@ -355,12 +355,12 @@ fn worker(
     let mut counts = Counts::default();
     // The rejected lines of the chunk being read, numbered once its first
     // line number is known: why, which line of the chunk, and where.
-    let mut rejected: Vec<(Reject, u64, std::ops::Range<usize>)> = Vec::new();
+    let mut rejected: Vec<(LineReject, u64, std::ops::Range<usize>)> = Vec::new();
     for chunk in rx {
         let data = chunk.data();
         let mut line = 0u64;
         if chunk.oversized().is_some() {
-            rejected.push((Reject::TooLarge, 0, 0..0));
+            rejected.push((LineReject::TooLarge, 0, 0..0));
             line = 1;
         }
         // Checked as UTF-8 in one go; only a chunk that is not has each

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Counts, Outcome};
 use crate::config::Config;
-use crate::decode::Reject;
+use crate::reject::LineReject;
 use crate::setup::{self, FirstRejected, Observed, SliCounts, Warning};
 
 /// A progress bar over input bytes with the line rate, drawn on stderr only
@@ -62,7 +62,7 @@ fn human(v: f64) -> String {
 /// One rejection reason with its count and first occurrence.
 #[derive(Debug, Clone)]
 pub struct RejectExample {
-    pub reason: Reject,
+    pub reason: LineReject,
     pub count: u64,
     /// `input:line` of the first rejected line.
     pub first: String,
@@ -114,7 +114,7 @@ impl Summary {
                 .get(input as usize)
                 .map_or_else(|| "?".into(), |i| i.name())
         };
-        let rejected = Reject::ALL
+        let rejected = LineReject::ALL
             .iter()
             .filter(|r| o.counts.rejected[r.index()] > 0)
             .map(|&r| RejectExample {

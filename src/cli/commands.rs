@@ -192,7 +192,7 @@ pub fn openslo_import(file: &Path) -> Result<ExitCode> {
 /// `slipstream probe`: exit 0 on a 2xx answer.
 pub fn probe(url: &str) -> Result<ExitCode> {
     let endpoint =
-        crate::sinks::webhook::Endpoint::parse(url).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        crate::config::Endpoint::parse(url).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
     let (code, status) = endpoint.request("GET", b"")?;
     outln!("{status}");
     Ok(if (200..300).contains(&code) {

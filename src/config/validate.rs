@@ -483,12 +483,12 @@ impl Validator<'_> {
                 forbid(&s.path, "path")?;
                 forbid(&s.topic, "topic")?;
                 let url = require(&s.url, "url")?;
-                if let Err(m) = crate::sinks::webhook::Endpoint::parse(&url) {
+                if let Err(m) = super::Endpoint::parse(&url) {
                     let span = s.url.as_ref().map_or(0..0, |u| u.span());
                     return Err(self.err(span, &field("url"), m));
                 }
                 let timeout = match &s.timeout {
-                    None => crate::sinks::webhook::DEFAULT_TIMEOUT,
+                    None => super::DEFAULT_TIMEOUT,
                     Some(t) => {
                         let d = self.duration(t, &field("timeout"))?;
                         if d.is_zero() {

@@ -6,10 +6,11 @@
 //! `request_url` and `request_protocol`. Fields that AWS appends after the
 //! documented ones are ignored.
 
+use super::fill::Fill;
+use super::settings::{LatencyUnit, TimestampFormat};
+use super::spec::{Column, Format, Spec, Splitter};
 use super::template::split_request;
-use super::text::{Column, Fill, Format, Spec, Splitter};
-use super::Reject;
-use crate::config::{LatencyUnit, TimestampFormat};
+use super::LineReject;
 
 /// The fields in the order AWS writes them; `client:port` and
 /// `target:port` stand for two columns each (see [`spec`]).
@@ -95,7 +96,7 @@ pub fn spec() -> Spec {
 /// The next field of a space-separated line with quoted fields, from
 /// `pos`: its text, whether it was quoted, and where the next one starts.
 #[inline]
-pub(super) fn token(line: &str, pos: usize) -> Result<(&str, bool, usize), Reject> {
+pub(super) fn token(line: &str, pos: usize) -> Result<(&str, bool, usize), LineReject> {
     let b = line.as_bytes();
     if b.get(pos) == Some(&b'"') {
         let mut i = pos + 1;
@@ -106,14 +107,14 @@ pub(super) fn token(line: &str, pos: usize) -> Result<(&str, bool, usize), Rejec
                     let next = match b.get(i + 1) {
                         None => i + 1,
                         Some(b' ') => i + 2,
-                        Some(_) => return Err(Reject::BadLine),
+                        Some(_) => return Err(LineReject::BadLine),
                     };
                     return Ok((&line[pos + 1..i], true, next));
                 }
                 _ => i += 1,
             }
         }
-        return Err(Reject::BadLine);
+        return Err(LineReject::BadLine);
     }
     match memchr::memchr(b' ', &b[pos..]) {
         Some(off) => Ok((&line[pos..pos + off], false, pos + off + 1)),
@@ -131,7 +132,7 @@ pub(super) fn host_port(s: &str) -> (&str, Option<&str>) {
     }
 }
 
-pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Reject> {
+pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), LineReject> {
     let mut pos = 0;
     let mut n = 0;
     while pos < line.len() && n < FIELDS.len() {
@@ -162,7 +163,7 @@ pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Re
         n += 1;
     }
     if n < MIN_FIELDS {
-        return Err(Reject::BadLine);
+        return Err(LineReject::BadLine);
     }
     Ok(())
 }

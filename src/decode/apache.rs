@@ -2,9 +2,9 @@
 //! directive given a readable field name (the table is in docs/formats.md).
 //! `%r` is also split into `method`, `uri` and `protocol`.
 
+use super::settings::{LatencyUnit, TimestampFormat};
+use super::spec::{Column, Format, Spec, Splitter};
 use super::template::Template;
-use super::text::{Column, Format, Spec, Splitter};
-use crate::config::{LatencyUnit, TimestampFormat};
 use crate::time::UnixUnit;
 
 /// Apache's `combined` format.

@@ -7,9 +7,10 @@
 //! Header lines (`#Version`, `#Fields`) are counted under the reason
 //! `header`, not decoded.
 
-use super::text::{Column, Fill, Format, Spec, Splitter};
-use super::Reject;
-use crate::config::LatencyUnit;
+use super::fill::Fill;
+use super::settings::LatencyUnit;
+use super::spec::{Column, Format, Spec, Splitter};
+use super::LineReject;
 
 /// The standard log's fields in AWS's documented order.
 pub const FIELDS: [&str; 33] = [
@@ -93,7 +94,7 @@ impl Header {
         &mut self,
         line: &'a str,
         fill: &mut Fill<'a, '_>,
-    ) -> Result<(), Reject> {
+    ) -> Result<(), LineReject> {
         if let Some(header) = line.strip_prefix('#') {
             if let Some(fields) = header.strip_prefix("Fields:") {
                 self.order = fields
@@ -104,7 +105,7 @@ impl Header {
                     })
                     .collect();
             }
-            return Err(Reject::Header);
+            return Err(LineReject::Header);
         }
         let mut n = 0;
         for (i, v) in line.split('\t').enumerate() {
@@ -115,7 +116,7 @@ impl Header {
         }
         // Fewer fields than up to `time-taken`: not a CloudFront line.
         if n < 19.min(self.order.len()) {
-            return Err(Reject::BadLine);
+            return Err(LineReject::BadLine);
         }
         Ok(())
     }

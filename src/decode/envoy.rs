@@ -5,9 +5,9 @@
 //! without a leading `:` (`%REQ(:METHOD)%` is `REQ.method`, and
 //! `%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%` is `REQ.x-envoy-original-path`).
 
+use super::settings::{LatencyUnit, TimestampFormat};
+use super::spec::{Column, Format, Spec, Splitter};
 use super::template::Template;
-use super::text::{Column, Format, Spec, Splitter};
-use crate::config::{LatencyUnit, TimestampFormat};
 
 /// Envoy's default access-log format.
 pub const DEFAULT: &str = r#"[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%""#;

@@ -8,10 +8,11 @@
 //! read as UTC.
 
 use super::alb::host_port;
+use super::fill::Fill;
+use super::settings::{LatencyUnit, TimestampFormat};
+use super::spec::{Column, Format, Spec, Splitter};
 use super::template::split_request;
-use super::text::{Column, Fill, Format, Spec, Splitter};
-use super::Reject;
-use crate::config::{LatencyUnit, TimestampFormat};
+use super::LineReject;
 
 pub const FIELDS: [&str; 29] = [
     "client_ip",
@@ -74,9 +75,9 @@ pub fn spec() -> Spec {
 }
 
 /// The next space-separated word from `pos`, and where the one after starts.
-fn word(line: &str, pos: usize) -> Result<(&str, usize), Reject> {
+fn word(line: &str, pos: usize) -> Result<(&str, usize), LineReject> {
     if pos >= line.len() {
-        return Err(Reject::BadLine);
+        return Err(LineReject::BadLine);
     }
     Ok(match memchr::memchr(b' ', &line.as_bytes()[pos..]) {
         Some(off) => (&line[pos..pos + off], pos + off + 1),
@@ -85,11 +86,16 @@ fn word(line: &str, pos: usize) -> Result<(&str, usize), Reject> {
 }
 
 /// `a/b/c` into the columns from `first` on; exactly `n` parts.
-fn parts<'a>(v: &'a str, first: usize, n: usize, fill: &mut Fill<'a, '_>) -> Result<(), Reject> {
+fn parts<'a>(
+    v: &'a str,
+    first: usize,
+    n: usize,
+    fill: &mut Fill<'a, '_>,
+) -> Result<(), LineReject> {
     let mut k = 0;
     for p in v.split('/') {
         if k == n {
-            return Err(Reject::BadLine);
+            return Err(LineReject::BadLine);
         }
         fill.put(first + k, p.strip_prefix('+').unwrap_or(p), false);
         k += 1;
@@ -97,31 +103,31 @@ fn parts<'a>(v: &'a str, first: usize, n: usize, fill: &mut Fill<'a, '_>) -> Res
     if k == n {
         Ok(())
     } else {
-        Err(Reject::BadLine)
+        Err(LineReject::BadLine)
     }
 }
 
-pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Reject> {
+pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), LineReject> {
     let head_end = line.find('"').unwrap_or(line.len());
     let mut pos = line[..head_end].find("]: ").map_or(0, |i| i + 3);
     let (client, next) = word(line, pos)?;
     let (ip, port) = host_port(client);
     fill.put(0, ip, false);
-    fill.put(1, port.ok_or(Reject::BadLine)?, false);
+    fill.put(1, port.ok_or(LineReject::BadLine)?, false);
     pos = next;
     // `[06/Feb/2009:12:14:14.655]`
     let (date, next) = word(line, pos)?;
     let date = date
         .strip_prefix('[')
         .and_then(|d| d.strip_suffix(']'))
-        .ok_or(Reject::BadLine)?;
+        .ok_or(LineReject::BadLine)?;
     fill.put(2, date, false);
     pos = next;
     let (frontend, next) = word(line, pos)?;
     fill.put(3, frontend, false);
     pos = next;
     let (backend, next) = word(line, pos)?;
-    let (b, s) = backend.split_once('/').ok_or(Reject::BadLine)?;
+    let (b, s) = backend.split_once('/').ok_or(LineReject::BadLine)?;
     fill.put(4, b, false);
     fill.put(5, s, false);
     pos = next;
@@ -142,13 +148,17 @@ pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Re
     // Up to two `{...}` of captured headers, then the request line.
     let mut col = HEADERS;
     while line[pos..].starts_with('{') && col < REQUEST {
-        let end = line[pos..].find('}').ok_or(Reject::BadLine)? + pos;
-        fill.put(col, line.get(pos + 1..end).ok_or(Reject::BadLine)?, false);
+        let end = line[pos..].find('}').ok_or(LineReject::BadLine)? + pos;
+        fill.put(
+            col,
+            line.get(pos + 1..end).ok_or(LineReject::BadLine)?,
+            false,
+        );
         col += 1;
         pos = match line.as_bytes().get(end + 1) {
             None => line.len(),
             Some(b' ') => end + 2,
-            Some(_) => return Err(Reject::BadLine),
+            Some(_) => return Err(LineReject::BadLine),
         };
     }
     if pos < line.len() {
@@ -156,7 +166,7 @@ pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Re
         let request = rest
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))
-            .ok_or(Reject::BadLine)?;
+            .ok_or(LineReject::BadLine)?;
         fill.put(REQUEST, request, true);
         if (REQUEST + 1..REQUEST + 4).any(|c| fill.wants(c)) {
             for (c, part) in (REQUEST + 1..).zip(split_request(request)) {

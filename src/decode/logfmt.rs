@@ -2,9 +2,10 @@
 //! quotes with backslash escapes (`msg="no route" status=503 latency=12.5`).
 //! A field is named by its key; a key without `=` is ignored.
 
-use super::text::{Fill, Format, Spec, Splitter};
-use super::Reject;
-use crate::config::LatencyUnit;
+use super::fill::Fill;
+use super::settings::LatencyUnit;
+use super::spec::{Format, Spec, Splitter};
+use super::LineReject;
 
 pub fn spec() -> Spec {
     Spec {
@@ -23,7 +24,7 @@ pub(super) fn split<'a>(
     line: &'a str,
     keys: &[(String, usize)],
     fill: &mut Fill<'a, '_>,
-) -> Result<(), Reject> {
+) -> Result<(), LineReject> {
     let b = line.as_bytes();
     let mut i = 0;
     let mut pairs = 0;
@@ -46,13 +47,13 @@ pub(super) fn split<'a>(
             i = vs;
             loop {
                 match b.get(i) {
-                    None => return Err(Reject::BadLine),
+                    None => return Err(LineReject::BadLine),
                     Some(b'\\') => i += 2,
                     Some(b'"') => break,
                     Some(_) => i += 1,
                 }
             }
-            let v = line.get(vs..i).ok_or(Reject::BadLine)?;
+            let v = line.get(vs..i).ok_or(LineReject::BadLine)?;
             i += 1;
             (v, true)
         } else {
@@ -63,7 +64,7 @@ pub(super) fn split<'a>(
             (&line[vs..i], false)
         };
         if key.is_empty() {
-            return Err(Reject::BadLine);
+            return Err(LineReject::BadLine);
         }
         pairs += 1;
         if let Some((_, col)) = keys.iter().find(|(k, _)| k == key) {
@@ -71,7 +72,7 @@ pub(super) fn split<'a>(
         }
     }
     if pairs == 0 {
-        return Err(Reject::BadLine);
+        return Err(LineReject::BadLine);
     }
     Ok(())
 }

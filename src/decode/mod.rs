@@ -5,7 +5,7 @@
 //! JSON has its own scanner ([`json`]); the text formats share [`text`],
 //! each with a module that splits its lines (`nginx`, `apache`, `alb`,
 //! `envoy`, `cloudfront`, `haproxy`, `logfmt`, `pattern`). A line that
-//! cannot become an event is a [`Reject`] with a reason; it is counted and
+//! cannot become an event is a [`LineReject`] with a reason; it is counted and
 //! dead-lettered by the caller, never fatal. [`sniff`] tells which format
 //! would read a line.
 
@@ -14,6 +14,7 @@ mod apache;
 mod cloudfront;
 mod compact;
 mod envoy;
+mod fill;
 mod haproxy;
 mod json;
 mod logfmt;
@@ -21,94 +22,27 @@ mod nginx;
 mod order;
 mod paths;
 mod pattern;
+mod settings;
 mod sniff;
+mod spec;
 mod template;
 mod text;
 mod timestamp;
 
-use std::fmt;
-
 pub use json::{parse_number, unescape, ScanError};
 pub use paths::PathTree;
+pub use settings::{DecodeConfig, LatencyUnit, TimestampFormat};
 pub use sniff::sniff;
-pub use text::{compile, Column, Format, Spec};
+pub use spec::{Column, Format, Spec};
+pub use text::compile;
 pub use timestamp::parse_text as parse_timestamp;
 
-use crate::config::{Config, TimestampFormat};
-use crate::event::{Event, LatencyFault, Value, LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
+use crate::event::{
+    status_digits, Event, FieldTable, LatencyFault, Value, LATENCY_SLOT, STATUS_SLOT,
+    TIMESTAMP_SLOT,
+};
+use crate::reject::LineReject;
 use crate::time;
-
-/// Why an input line or message did not become an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Reject {
-    NotUtf8,
-    NotJson,
-    NotObject,
-    NoTimestamp,
-    BadTimestamp,
-    TooLarge,
-    /// Later than the allowed lateness of its window.
-    TooLate,
-    /// A message of the partials topic that cannot be read (rollup stage).
-    BadPartial,
-    /// A text line that does not have the shape of its format.
-    BadLine,
-    /// A header line of the format (CloudFront's `#Version`, `#Fields`):
-    /// read for the columns it names, not an event.
-    Header,
-    /// A line of nothing but whitespace.
-    Blank,
-}
-
-impl Reject {
-    pub const ALL: [Reject; 11] = [
-        Reject::NotUtf8,
-        Reject::NotJson,
-        Reject::NotObject,
-        Reject::NoTimestamp,
-        Reject::BadTimestamp,
-        Reject::TooLarge,
-        Reject::TooLate,
-        Reject::BadPartial,
-        Reject::BadLine,
-        Reject::Header,
-        Reject::Blank,
-    ];
-
-    /// The reason as it appears in summaries, metrics and dead letters.
-    pub fn name(self) -> &'static str {
-        match self {
-            Reject::NotUtf8 => "not_utf8",
-            Reject::NotJson => "not_json",
-            Reject::NotObject => "not_object",
-            Reject::NoTimestamp => "no_timestamp",
-            Reject::BadTimestamp => "bad_timestamp",
-            Reject::TooLarge => "too_large",
-            Reject::TooLate => "too_late",
-            Reject::BadPartial => "bad_partial",
-            Reject::BadLine => "bad_line",
-            Reject::Header => "header",
-            Reject::Blank => "blank",
-        }
-    }
-
-    /// Lines that are no input to look at: a format's header lines and blank
-    /// lines are skipped and counted, not dead-lettered, and a setup is not
-    /// judged by them.
-    pub fn is_skipped(self) -> bool {
-        matches!(self, Reject::Header | Reject::Blank)
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Reject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Event times slipstream accepts: 1678-01-01 to 2262-01-01 UTC, the span
 /// of `i64` nanoseconds less a margin, so that every window and objective
@@ -132,20 +66,20 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    pub fn new(config: &Config) -> Decoder {
-        let d = &config.decode;
+    /// The decoder of `d`, filling the roles and every field of `fields`.
+    pub fn new(d: &DecodeConfig, fields: &FieldTable) -> Decoder {
         let mut tree = PathTree::default();
         tree.insert(&d.timestamp_field, TIMESTAMP_SLOT);
         tree.insert(&d.status_field, STATUS_SLOT);
         tree.insert(&d.latency_field, LATENCY_SLOT);
-        for (slot, path) in config.fields.paths() {
+        for (slot, path) in fields.paths() {
             tree.insert(path, slot);
         }
         Decoder {
             text: (d.spec.format != Format::Json)
-                .then(|| Box::new(text::TextDecoder::new(d, config.fields.paths()))),
+                .then(|| Box::new(text::TextDecoder::new(d, fields.paths()))),
             tree,
-            slots: config.fields.len(),
+            slots: fields.len(),
             timestamp_format: d.timestamp_format.clone(),
             latency_unit_ns: d.latency_unit.nanos(),
             max_latency_ns: d.max_latency_ns,
@@ -167,7 +101,7 @@ impl Decoder {
 
     /// Decodes one line (without its newline) into `event`, whose `values`
     /// must have [`Decoder::slots`] entries; they are overwritten.
-    pub fn decode<'a>(&mut self, line: &'a [u8], event: &mut Event<'a>) -> Result<(), Reject> {
+    pub fn decode<'a>(&mut self, line: &'a [u8], event: &mut Event<'a>) -> Result<(), LineReject> {
         let text = self.text(line)?;
         event.clear();
         self.decode_text(text, event)
@@ -175,29 +109,33 @@ impl Decoder {
 
     /// A line as text: not too large, and UTF-8.
     #[inline]
-    pub fn text<'a>(&self, line: &'a [u8]) -> Result<&'a str, Reject> {
+    pub fn text<'a>(&self, line: &'a [u8]) -> Result<&'a str, LineReject> {
         if line.len() > self.max_event_bytes {
-            return Err(Reject::TooLarge);
+            return Err(LineReject::TooLarge);
         }
-        simdutf8::basic::from_utf8(line).map_err(|_| Reject::NotUtf8)
+        simdutf8::basic::from_utf8(line).map_err(|_| LineReject::NotUtf8)
     }
 
     /// [`Decoder::decode`] for a line already known to be UTF-8, into an
     /// event whose values are all `None` (as [`Event::clear`] leaves them).
-    pub fn decode_text<'a>(&mut self, text: &'a str, event: &mut Event<'a>) -> Result<(), Reject> {
+    pub fn decode_text<'a>(
+        &mut self,
+        text: &'a str,
+        event: &mut Event<'a>,
+    ) -> Result<(), LineReject> {
         // Only a line that could not be read is looked at again for blanks.
         self.decode_line(text, event).map_err(|reason| {
-            if reason != Reject::TooLarge && text.trim_ascii().is_empty() {
-                Reject::Blank
+            if reason != LineReject::TooLarge && text.trim_ascii().is_empty() {
+                LineReject::Blank
             } else {
                 reason
             }
         })
     }
 
-    fn decode_line<'a>(&mut self, text: &'a str, event: &mut Event<'a>) -> Result<(), Reject> {
+    fn decode_line<'a>(&mut self, text: &'a str, event: &mut Event<'a>) -> Result<(), LineReject> {
         if text.len() > self.max_event_bytes {
-            return Err(Reject::TooLarge);
+            return Err(LineReject::TooLarge);
         }
         debug_assert!(event.values.iter().all(Option::is_none));
         event.latency_ns = None;
@@ -206,8 +144,8 @@ impl Decoder {
         }
         let ts_raw = json::scan(text, &self.tree, &mut event.values, &mut self.order).map_err(
             |e| match e {
-                ScanError::NotJson => Reject::NotJson,
-                ScanError::NotObject => Reject::NotObject,
+                ScanError::NotJson => LineReject::NotJson,
+                ScanError::NotObject => LineReject::NotObject,
             },
         )?;
         event.time_ns = self.timestamp(event.values[TIMESTAMP_SLOT].as_ref(), ts_raw)?;
@@ -221,11 +159,11 @@ impl Decoder {
         &mut self,
         v: Option<&Value<'_>>,
         raw_number: Option<&str>,
-    ) -> Result<i64, Reject> {
-        let v = v.ok_or(Reject::NoTimestamp)?;
+    ) -> Result<i64, LineReject> {
+        let v = v.ok_or(LineReject::NoTimestamp)?;
         let parsed = match (v, &self.timestamp_format) {
-            (Value::Null, _) => return Err(Reject::NoTimestamp),
-            (Value::Str(s), _) if s.is_empty() || s == "-" => return Err(Reject::NoTimestamp),
+            (Value::Null, _) => return Err(LineReject::NoTimestamp),
+            (Value::Str(s), _) if s.is_empty() || s == "-" => return Err(LineReject::NoTimestamp),
             (Value::Str(s), f) => timestamp::parse_text(f, s, &mut self.times),
             (Value::Num(_), TimestampFormat::Unix(unit)) => match raw_number {
                 Some(raw) => timestamp::unix_text(raw, *unit),
@@ -235,14 +173,8 @@ impl Decoder {
         };
         parsed
             .filter(|t| EVENT_TIME_RANGE.contains(t))
-            .ok_or(Reject::BadTimestamp)
+            .ok_or(LineReject::BadTimestamp)
     }
-}
-
-/// A status written as a string of digits (`"503"`), as its number; the
-/// contract accepts that form of `status`, in events and in rules.
-pub fn status_digits(s: &str) -> Option<f64> {
-    ((1..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())).then(|| parse_number(s))
 }
 
 /// The status and latency roles once a line's fields are in: a status
@@ -302,7 +234,7 @@ fn roles(
 /// `,` or `:` (summed); `-` items in a list are left out.
 #[cold]
 fn latency_text(s: &str) -> Option<f64> {
-    if text::is_plain_number(s) {
+    if fill::is_plain_number(s) {
         return Some(parse_number(s));
     }
     let mut sum = 0.0;
@@ -312,7 +244,7 @@ fn latency_text(s: &str) -> Option<f64> {
         if part == "-" {
             continue;
         }
-        if !text::is_plain_number(part) {
+        if !fill::is_plain_number(part) {
             return None;
         }
         sum += parse_number(part);

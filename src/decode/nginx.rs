@@ -4,9 +4,9 @@
 //! into `request_method`, `request_uri` and `server_protocol`, the
 //! variables nginx itself has for those parts.
 
+use super::settings::{LatencyUnit, TimestampFormat};
+use super::spec::{Column, Format, Spec, Splitter};
 use super::template::Template;
-use super::text::{Column, Format, Spec, Splitter};
-use crate::config::{LatencyUnit, TimestampFormat};
 use crate::time::UnixUnit;
 
 /// nginx's predefined `combined` format.

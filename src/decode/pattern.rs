@@ -2,9 +2,10 @@
 //! catch-all for any line format. Each named group is a field; a line the
 //! expression does not match is `bad_line`.
 
-use super::text::{Column, Fill, Format, Spec, Splitter};
-use super::Reject;
-use crate::config::LatencyUnit;
+use super::fill::Fill;
+use super::settings::LatencyUnit;
+use super::spec::{Column, Format, Spec, Splitter};
+use super::LineReject;
 
 pub fn spec(pattern: &str) -> Result<Spec, (String, usize)> {
     if pattern.is_empty() {
@@ -42,8 +43,8 @@ pub(super) fn split<'a>(
     locs: &mut regex::CaptureLocations,
     line: &'a str,
     fill: &mut Fill<'a, '_>,
-) -> Result<(), Reject> {
-    re.captures_read(locs, line).ok_or(Reject::BadLine)?;
+) -> Result<(), LineReject> {
+    re.captures_read(locs, line).ok_or(LineReject::BadLine)?;
     let mut col = 0;
     for (group, name) in re.capture_names().enumerate() {
         if name.is_none() {

@@ -5,9 +5,10 @@ use std::sync::OnceLock;
 
 use super::order::KeyOrder;
 use super::paths::PathTree;
-use super::text::{compile, Format, TextDecoder};
+use super::settings::{DecodeConfig, TimestampFormat};
+use super::spec::Format;
+use super::text::{compile, TextDecoder};
 use super::{apache, json};
-use crate::config::{DecodeConfig, TimestampFormat};
 use crate::event::{Event, ROLE_SLOTS};
 use crate::time::UnixUnit;
 

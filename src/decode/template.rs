@@ -8,8 +8,8 @@
 
 use memchr::{memchr, memchr2};
 
-use super::text::Fill;
-use super::Reject;
+use super::fill::Fill;
+use super::LineReject;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Item {
@@ -125,10 +125,14 @@ struct Step {
 impl Plan {
     /// Reads one line into `fill`.
     #[inline]
-    pub(super) fn split<'a>(&self, line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Reject> {
+    pub(super) fn split<'a>(
+        &self,
+        line: &'a str,
+        fill: &mut Fill<'a, '_>,
+    ) -> Result<(), LineReject> {
         let b = line.as_bytes();
         if !has_at(b, 0, &self.lead) {
-            return Err(Reject::BadLine);
+            return Err(LineReject::BadLine);
         }
         let mut pos = self.lead.len();
         for step in self.steps.iter() {
@@ -140,7 +144,7 @@ impl Plan {
                 find_end(b, pos, &step.next, step.quoted)?
             };
             if step.col.is_some() || step.request.is_some() {
-                let raw = line.get(pos..end).ok_or(Reject::BadLine)?;
+                let raw = line.get(pos..end).ok_or(LineReject::BadLine)?;
                 if let Some(col) = step.col {
                     fill.put(col, raw, escaped);
                 }
@@ -157,7 +161,7 @@ impl Plan {
         if pos == b.len() {
             Ok(())
         } else {
-            Err(Reject::BadLine)
+            Err(LineReject::BadLine)
         }
     }
 }
@@ -169,7 +173,7 @@ impl Plan {
 /// Most values are a few bytes (a status, a size, a time): the first bytes
 /// are looked at one by one, and `memchr` takes over for longer ones.
 #[inline]
-fn find_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bool), Reject> {
+fn find_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bool), LineReject> {
     const SHORT: usize = 16;
     let first = nb[0];
     let escapes = quoted && first != b'\\';
@@ -195,7 +199,7 @@ fn find_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bo
         } else {
             memchr(first, rest)
         }
-        .ok_or(Reject::BadLine)?;
+        .ok_or(LineReject::BadLine)?;
         let at = i + off;
         if b[at] == b'\\' && escapes {
             escaped = true;
@@ -207,13 +211,18 @@ fn find_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bo
         }
         i = at + 1;
     }
-    Err(Reject::BadLine)
+    Err(LineReject::BadLine)
 }
 
 /// [`find_end`] for a list value: a place inside one of its separators
 /// (`, `, ` : `) is not its end.
 #[cold]
-fn find_list_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bool), Reject> {
+fn find_list_end(
+    b: &[u8],
+    from: usize,
+    nb: &[u8],
+    quoted: bool,
+) -> Result<(usize, bool), LineReject> {
     let mut i = from;
     let mut any_escape = false;
     loop {

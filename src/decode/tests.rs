@@ -8,12 +8,12 @@ fn decoder(extra: &str) -> (Config, Decoder) {
         "{extra}\n[[sli]]\nname = \"a\"\nfilter = 'exists(http.route) || region == \"x\"'\ngood = 'status < 500 && latency < 1s'\n"
     );
     let config = Config::parse(Path::new("t.toml"), &text).unwrap();
-    let d = Decoder::new(&config);
+    let d = Decoder::new(&config.decode, &config.fields);
     (config, d)
 }
 
 /// Decodes one line with a fresh copy of `d`, as the first line a job sees.
-fn decode<'a>(d: &Decoder, line: &'a str) -> Result<Event<'a>, Reject> {
+fn decode<'a>(d: &Decoder, line: &'a str) -> Result<Event<'a>, LineReject> {
     let mut e = Event::with_slots(d.slots());
     d.clone().decode(line.as_bytes(), &mut e).map(|()| e)
 }
@@ -119,12 +119,12 @@ fn explicit_formats_and_units() {
     assert_eq!(e.latency_ns, Some(250_000_000));
     assert_eq!(
         decode(&d, r#"{"ts":"2026-11-27T10:00:00Z"}"#).unwrap_err(),
-        Reject::BadTimestamp
+        LineReject::BadTimestamp
     );
     let (_, d) = decoder("[decode.fields]\ntimestamp_format = \"rfc3339\"");
     assert_eq!(
         decode(&d, r#"{"timestamp":1000}"#).unwrap_err(),
-        Reject::BadTimestamp
+        LineReject::BadTimestamp
     );
 }
 
@@ -134,35 +134,35 @@ fn every_rejection_reason() {
     let mut e = Event::with_slots(d.slots());
     assert_eq!(
         d.decode(b"{\"timestamp\":\"\xff\"}", &mut e),
-        Err(Reject::NotUtf8)
+        Err(LineReject::NotUtf8)
     );
     for (line, reason) in [
-        (r#"{"timestamp":"#, Reject::NotJson),
-        (r#"{"timestamp":1795773600,}"#, Reject::NotJson),
-        (r#"{"a":01}"#, Reject::NotJson),
-        (r#"{"a":"\q"}"#, Reject::NotJson),
-        (r#"{"a":1} x"#, Reject::NotJson),
-        (r#"{"a":tru}"#, Reject::NotJson),
-        ("[1,2]", Reject::NotObject),
-        ("42", Reject::NotObject),
-        ("\"text\"", Reject::NotObject),
-        ("plain text", Reject::NotJson),
-        (r#"{"status":200}"#, Reject::NoTimestamp),
-        (r#"{"timestamp":null}"#, Reject::NoTimestamp),
-        (r#"{"timestamp":"yesterday"}"#, Reject::BadTimestamp),
-        (r#"{"timestamp":true}"#, Reject::BadTimestamp),
+        (r#"{"timestamp":"#, LineReject::NotJson),
+        (r#"{"timestamp":1795773600,}"#, LineReject::NotJson),
+        (r#"{"a":01}"#, LineReject::NotJson),
+        (r#"{"a":"\q"}"#, LineReject::NotJson),
+        (r#"{"a":1} x"#, LineReject::NotJson),
+        (r#"{"a":tru}"#, LineReject::NotJson),
+        ("[1,2]", LineReject::NotObject),
+        ("42", LineReject::NotObject),
+        ("\"text\"", LineReject::NotObject),
+        ("plain text", LineReject::NotJson),
+        (r#"{"status":200}"#, LineReject::NoTimestamp),
+        (r#"{"timestamp":null}"#, LineReject::NoTimestamp),
+        (r#"{"timestamp":"yesterday"}"#, LineReject::BadTimestamp),
+        (r#"{"timestamp":true}"#, LineReject::BadTimestamp),
         // Representable, but too close to the ends of i64 nanoseconds for
         // their windows to be.
         (
             r#"{"timestamp":"1677-09-21T00:12:44Z"}"#,
-            Reject::BadTimestamp,
+            LineReject::BadTimestamp,
         ),
         (
             r#"{"timestamp":"2262-04-11T23:47:16Z"}"#,
-            Reject::BadTimestamp,
+            LineReject::BadTimestamp,
         ),
-        (r#"{"timestamp":-9223372036}"#, Reject::BadTimestamp),
-        (r#"{"timestamp":9223372036}"#, Reject::BadTimestamp),
+        (r#"{"timestamp":-9223372036}"#, LineReject::BadTimestamp),
+        (r#"{"timestamp":9223372036}"#, LineReject::BadTimestamp),
     ] {
         assert_eq!(decode(&d, line).err(), Some(reason), "{line}");
     }
@@ -171,14 +171,14 @@ fn every_rejection_reason() {
     assert!(decode(&d, r#"{"timestamp":"2261-12-31T23:59:59.999Z"}"#).is_ok());
     assert_eq!(
         decode(&d, r#"{"timestamp":"1677-12-31T23:59:59Z"}"#).err(),
-        Some(Reject::BadTimestamp)
+        Some(LineReject::BadTimestamp)
     );
     assert_eq!(
         decode(&d, r#"{"timestamp":"2262-01-01T00:00:00Z"}"#).err(),
-        Some(Reject::BadTimestamp)
+        Some(LineReject::BadTimestamp)
     );
     let long = format!(r#"{{"timestamp":1,"pad":"{}"}}"#, "x".repeat(200));
-    assert_eq!(decode(&d, &long).err(), Some(Reject::TooLarge));
+    assert_eq!(decode(&d, &long).err(), Some(LineReject::TooLarge));
 }
 
 #[test]
@@ -189,7 +189,7 @@ fn deep_nesting_is_rejected_not_a_crash() {
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
-    assert_eq!(decode(&d, &deep).err(), Some(Reject::NotJson));
+    assert_eq!(decode(&d, &deep).err(), Some(LineReject::NotJson));
 }
 
 #[test]
@@ -228,8 +228,8 @@ fn the_remembered_key_order_never_changes_an_event() {
         ..crate::synth::GenArgs::default()
     };
     let mut g = crate::synth::Generator::new(&args).expect("generator");
-    let mut warm = Decoder::new(&config);
-    let cold = Decoder::new(&config);
+    let mut warm = Decoder::new(&config.decode, &config.fields);
+    let cold = Decoder::new(&config.decode, &config.fields);
     let mut seed = 0x1F2E_3D4C_5B6A_7988u64;
     let (mut buf, mut variants) = (Vec::new(), [0usize; 5]);
     while g.next_event(&mut buf).is_some() {

@@ -1,151 +1,16 @@
-//! What the text formats share: the compiled [`Spec`] of a format (its
-//! columns, how a line is split, the default roles), and [`TextDecoder`],
-//! which fills an [`Event`] from one line of any of them.
-//!
-//! Each format's module only splits a line into columns and hands every
-//! column's text to a [`Fill`]; the fill puts it in the slots that the rules
-//! and roles asked for, borrowed from the line (a quoted value with
-//! backslash escapes is the one case that allocates). `-` and empty values
-//! are missing; a value written as a plain decimal number is a number, any
-//! other is a string. The roles are then read as for JSON.
+//! The text formats behind one decoder: [`compile`] turns `[decode]` into a
+//! format's [`Spec`], and [`TextDecoder`] fills an [`Event`] from one line
+//! of any of them. Each format's module only splits a line into columns and
+//! hands every column's text to a [`Fill`]; the roles are then read as for
+//! JSON.
 
-use std::borrow::Cow;
-
+use super::fill::{Fill, Target};
+use super::settings::{DecodeConfig, TimestampFormat};
+use super::spec::{Format, Spec, Splitter};
 use super::timestamp;
-use super::{alb, cloudfront, haproxy, logfmt, pattern, template, Reject, EVENT_TIME_RANGE};
-use crate::config::{DecodeConfig, LatencyUnit, TimestampFormat};
+use super::{alb, cloudfront, haproxy, logfmt, pattern, template, LineReject, EVENT_TIME_RANGE};
 use crate::event::{Event, Value, LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
 use crate::time::UnixUnit;
-
-/// `[decode] format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Nginx,
-    Apache,
-    Alb,
-    Envoy,
-    CloudFront,
-    Haproxy,
-    Logfmt,
-    Regex,
-}
-
-impl Format {
-    pub const ALL: [Format; 9] = [
-        Format::Json,
-        Format::Nginx,
-        Format::Apache,
-        Format::Alb,
-        Format::Envoy,
-        Format::CloudFront,
-        Format::Haproxy,
-        Format::Logfmt,
-        Format::Regex,
-    ];
-
-    /// The name written in `[decode] format`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Nginx => "nginx",
-            Format::Apache => "apache",
-            Format::Alb => "alb",
-            Format::Envoy => "envoy",
-            Format::CloudFront => "cloudfront",
-            Format::Haproxy => "haproxy",
-            Format::Logfmt => "logfmt",
-            Format::Regex => "regex",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.name() == name)
-    }
-}
-
-/// One column a text format exposes, by the name its documentation uses.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Column {
-    pub name: String,
-    /// How the column is read as a time when it is the timestamp role and
-    /// `timestamp_format` is `auto`.
-    pub time: Option<TimestampFormat>,
-    /// `-1` means "not measured" (ALB processing times, HAProxy timers).
-    pub minus_one_missing: bool,
-}
-
-impl Column {
-    pub fn new(name: impl Into<String>) -> Column {
-        Column {
-            name: name.into(),
-            time: None,
-            minus_one_missing: false,
-        }
-    }
-
-    pub fn time(name: &str, kind: TimestampFormat) -> Column {
-        Column {
-            time: Some(kind),
-            ..Column::new(name)
-        }
-    }
-
-    pub fn timer(name: &str) -> Column {
-        Column {
-            minus_one_missing: true,
-            ..Column::new(name)
-        }
-    }
-}
-
-/// How a format's lines are split into columns.
-#[derive(Debug, Clone)]
-pub enum Splitter {
-    Json,
-    /// nginx, Apache and Envoy: literal text and variables.
-    Template(template::Template),
-    Alb,
-    CloudFront,
-    Haproxy,
-    Logfmt,
-    Regex(regex::Regex),
-}
-
-/// A format compiled from `[decode]`: what `format`, `log_format` and
-/// `pattern` say, checked once.
-#[derive(Debug, Clone)]
-pub struct Spec {
-    pub format: Format,
-    /// The columns by name; empty for logfmt, whose keys are whatever the
-    /// lines hold.
-    pub columns: Vec<Column>,
-    pub splitter: Splitter,
-    /// The fields the roles read when `[decode.fields]` does not say.
-    pub timestamp: String,
-    pub status: String,
-    pub latency: String,
-    pub latency_unit: LatencyUnit,
-}
-
-impl Spec {
-    pub fn json() -> Spec {
-        Spec {
-            format: Format::Json,
-            columns: Vec::new(),
-            splitter: Splitter::Json,
-            timestamp: "timestamp".into(),
-            status: "status".into(),
-            latency: "latency".into(),
-            latency_unit: LatencyUnit::Millis,
-        }
-    }
-
-    /// The column of a field name.
-    pub fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name == name)
-    }
-}
 
 /// Compiles `[decode]`: the format, its `log_format` or `pattern`. The
 /// error is a message and, where known, the byte offset in the given
@@ -166,166 +31,6 @@ pub fn compile(
         Format::Logfmt => Ok(logfmt::spec()),
         Format::Regex => pattern::spec(pattern.unwrap_or_default()),
     }
-}
-
-/// Where one column's text goes.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Target {
-    /// The slots (roles and rule paths, the timestamp's excepted).
-    slots: Vec<usize>,
-    /// Part of the timestamp role: 1 for a whole time or a date, 2 for the
-    /// time of a date and a time given apart.
-    ts: u8,
-    /// A term of a latency that is a sum of columns.
-    sum: bool,
-    minus_one_missing: bool,
-}
-
-impl Target {
-    #[inline]
-    fn is_used(&self) -> bool {
-        !self.slots.is_empty() || self.ts != 0 || self.sum
-    }
-}
-
-/// The per-line state that the format modules fill, column by column.
-pub(super) struct Fill<'a, 'v> {
-    targets: &'v [Target],
-    values: &'v mut [Option<Value<'a>>],
-    ts: [Option<&'a str>; 2],
-    sum: f64,
-    sum_terms: u8,
-}
-
-impl<'a> Fill<'a, '_> {
-    /// Whether column `col` is wanted at all: formats skip the work of
-    /// splitting a column nobody reads.
-    #[inline]
-    pub(super) fn wants(&self, col: usize) -> bool {
-        self.targets.get(col).is_some_and(Target::is_used)
-    }
-
-    /// Column `col` holds `raw`, as written in the line; `quoted` when it
-    /// came from between quotes, where backslash escapes are resolved.
-    #[inline(always)]
-    pub(super) fn put(&mut self, col: usize, raw: &'a str, quoted: bool) {
-        if let Some(t) = self.targets.get(col) {
-            if t.is_used() {
-                self.put_used(col, raw, quoted);
-            }
-        }
-    }
-
-    fn put_used(&mut self, col: usize, raw: &'a str, quoted: bool) {
-        let t = &self.targets[col];
-        if is_missing(raw.as_bytes(), t.minus_one_missing) {
-            return;
-        }
-        if t.ts != 0 {
-            self.ts[usize::from(t.ts - 1)] = Some(raw);
-        }
-        if t.sum {
-            match raw.parse::<f64>() {
-                Ok(v) => {
-                    self.sum += v;
-                    self.sum_terms += 1;
-                }
-                Err(_) => self.sum = f64::NAN,
-            }
-        }
-        if let Some((&last, rest)) = t.slots.split_last() {
-            let text = if quoted && memchr::memchr(b'\\', raw.as_bytes()).is_some() {
-                unescape(raw)
-            } else {
-                Cow::Borrowed(raw)
-            };
-            let v = typed(text);
-            for &slot in rest {
-                self.values[slot] = Some(v.clone());
-            }
-            self.values[last] = Some(v);
-        }
-    }
-}
-
-/// `-`, empty, or `-1` where that means "not measured": a missing value.
-/// Compared byte by byte: a call to `memcmp` per field costs more.
-#[inline]
-fn is_missing(raw: &[u8], minus_one: bool) -> bool {
-    match raw {
-        [] | [b'-'] => true,
-        [b'-', b'1'] => minus_one,
-        _ => false,
-    }
-}
-
-/// A text value as the rules see it: a plain decimal number is a number.
-#[inline]
-fn typed(text: Cow<'_, str>) -> Value<'_> {
-    if is_plain_number(&text) {
-        Value::Num(super::parse_number(&text))
-    } else {
-        Value::Str(text)
-    }
-}
-
-/// `200`, `-3`, `0.123`: digits with at most one `.` inside, and an
-/// optional leading `-`; not `1e3`, `+1`, `.5`, `0x1f` or `007`-like IDs
-/// longer than 15 digits.
-#[inline]
-pub(super) fn is_plain_number(s: &str) -> bool {
-    let b = s.strip_prefix('-').unwrap_or(s).as_bytes();
-    if b.is_empty() || b.len() > 16 || !b[0].is_ascii_digit() || !b[b.len() - 1].is_ascii_digit() {
-        return false;
-    }
-    let mut dots = 0;
-    for &c in b {
-        if c == b'.' {
-            dots += 1;
-        } else if !c.is_ascii_digit() {
-            return false;
-        }
-    }
-    dots <= 1
-}
-
-/// Resolves the backslash escapes servers write in quoted values: `\"`,
-/// `\\`, `\xHH` (nginx, Apache), `\n`, `\t`, `\r`. Anything else is kept.
-pub(super) fn unescape(raw: &str) -> Cow<'_, str> {
-    let b = raw.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'\\' || i + 1 == b.len() {
-            out.push(b[i]);
-            i += 1;
-            continue;
-        }
-        let hex = |c: u8| (c as char).to_digit(16);
-        match b[i + 1] {
-            b'x' => match (
-                b.get(i + 2).and_then(|&c| hex(c)),
-                b.get(i + 3).and_then(|&c| hex(c)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 4;
-                    continue;
-                }
-                _ => out.push(b'\\'),
-            },
-            b'n' => out.push(b'\n'),
-            b't' => out.push(b'\t'),
-            b'r' => out.push(b'\r'),
-            c @ (b'"' | b'\\') => out.push(c),
-            c => {
-                out.push(b'\\');
-                out.push(c);
-            }
-        }
-        i += 2;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Decodes the lines of one text format.
@@ -439,7 +144,7 @@ impl TextDecoder {
         &mut self,
         line: &'a str,
         event: &mut Event<'a>,
-    ) -> Result<(), Reject> {
+    ) -> Result<(), LineReject> {
         let line = line.trim_end_matches(['\r', ' ']);
         let mut fill = Fill {
             targets: &self.targets,
@@ -449,14 +154,14 @@ impl TextDecoder {
             sum_terms: 0,
         };
         match &self.spec.splitter {
-            Splitter::Json => return Err(Reject::BadLine),
+            Splitter::Json => return Err(LineReject::BadLine),
             Splitter::Template(_) => self.template.split(line, &mut fill)?,
             Splitter::Alb => alb::split(line, &mut fill)?,
             Splitter::CloudFront => self.cloudfront.split(line, &mut fill)?,
             Splitter::Haproxy => haproxy::split(line, &mut fill)?,
             Splitter::Logfmt => logfmt::split(line, &self.keys, &mut fill)?,
             Splitter::Regex(re) => {
-                let locs = self.locations.as_mut().ok_or(Reject::BadLine)?;
+                let locs = self.locations.as_mut().ok_or(LineReject::BadLine)?;
                 pattern::split(re, locs, line, &mut fill)?
             }
         }
@@ -468,11 +173,11 @@ impl TextDecoder {
             [Some(s), None] if !self.ts_split => {
                 timestamp::parse_text(&self.ts_format, s, &mut self.times)
             }
-            _ => return Err(Reject::NoTimestamp),
+            _ => return Err(LineReject::NoTimestamp),
         };
         event.time_ns = time_ns
             .filter(|t| EVENT_TIME_RANGE.contains(t))
-            .ok_or(Reject::BadTimestamp)?;
+            .ok_or(LineReject::BadTimestamp)?;
         event.values[TIMESTAMP_SLOT] = Some(Value::Num(event.time_ns as f64 / 1e9));
         if sum_terms > 0 && sum_terms == self.latency_terms && sum.is_finite() {
             event.values[LATENCY_SLOT] = Some(Value::Num(sum));

@@ -32,7 +32,7 @@ fn decoder(decode: &str, fields: &[&str]) -> (Decoder, Vec<usize>) {
     let mut table = config.fields.clone();
     let slots = fields.iter().map(|f| table.slot(f)).collect();
     assert_eq!(table.len(), config.fields.len(), "every field is a rule's");
-    (Decoder::new(&config), slots)
+    (Decoder::new(&config.decode, &config.fields), slots)
 }
 
 fn s(v: &str) -> Option<Value<'static>> {
@@ -67,7 +67,7 @@ fn check(d: &mut Decoder, slots: &[usize], line: &str, want: Want) {
     }
 }
 
-fn reject(d: &mut Decoder, line: &str) -> Option<Reject> {
+fn reject(d: &mut Decoder, line: &str) -> Option<LineReject> {
     let mut e = Event::with_slots(d.slots());
     d.decode(line.as_bytes(), &mut e).err()
 }
@@ -119,14 +119,14 @@ fn nginx_combined_and_custom_formats() {
     );
     assert_eq!(
         reject(&mut d, "not an access log line"),
-        Some(Reject::BadLine)
+        Some(LineReject::BadLine)
     );
     assert_eq!(
         reject(
             &mut d,
             r#"1.2.3.4 - - [10/Oct/2026:13:55:99 +0900] "GET / HTTP/1.1" 200 1 "-" "-""#
         ),
-        Some(Reject::BadTimestamp)
+        Some(LineReject::BadTimestamp)
     );
 
     let custom = r#"[decode]
@@ -309,7 +309,7 @@ fn alb_lines_with_unreached_targets_and_new_fields() {
     );
     assert_eq!(
         reject(&mut d, "http 2026-10-10T04:55:37Z short"),
-        Some(Reject::BadLine)
+        Some(LineReject::BadLine)
     );
 }
 
@@ -368,9 +368,9 @@ fn envoy_default_format_with_flags_and_missing_upstream() {
 fn cloudfront_headers_set_the_columns() {
     let fields = ["cs-uri-stem", "c-ip", "cs-user-agent", "x-edge-result-type"];
     let (mut d, slots) = decoder("[decode]\nformat = \"cloudfront\"", &fields);
-    assert_eq!(reject(&mut d, "#Version: 1.0"), Some(Reject::Header));
+    assert_eq!(reject(&mut d, "#Version: 1.0"), Some(LineReject::Header));
     let documented = "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end";
-    assert_eq!(reject(&mut d, documented), Some(Reject::Header));
+    assert_eq!(reject(&mut d, documented), Some(LineReject::Header));
     check(
         &mut d,
         &slots,
@@ -390,7 +390,7 @@ fn cloudfront_headers_set_the_columns() {
     // A header with other columns changes how the next lines are read.
     assert_eq!(
         reject(&mut d, "#Fields: time date sc-status time-taken cs-uri-stem c-ip cs(User-Agent) x-edge-result-type a-new-field x1 x2 x3 x4 x5 x6 x7 x8 x9 x10"),
-        Some(Reject::Header)
+        Some(LineReject::Header)
     );
     check(
         &mut d,
@@ -487,9 +487,9 @@ fn logfmt_and_regex_take_roles_from_the_fields_section() {
     );
     assert_eq!(
         reject(&mut d, "status=200 dur=1"),
-        Some(Reject::NoTimestamp)
+        Some(LineReject::NoTimestamp)
     );
-    assert_eq!(reject(&mut d, "no pairs here"), Some(Reject::BadLine));
+    assert_eq!(reject(&mut d, "no pairs here"), Some(LineReject::BadLine));
 
     let decode = r#"[decode]
 format = "regex"
@@ -514,7 +514,7 @@ timestamp_format = "%Y%m%dT%H%M%S%z""#;
     );
     assert_eq!(
         reject(&mut d, "20261010T135536+0900 503"),
-        Some(Reject::BadLine)
+        Some(LineReject::BadLine)
     );
 }
 
@@ -574,7 +574,7 @@ fn json_reads_numbers_written_as_strings_and_dashes_as_missing() {
     }
     assert_eq!(
         reject(&mut d, &line("\"-\"", "200", "1")),
-        Some(Reject::NoTimestamp)
+        Some(LineReject::NoTimestamp)
     );
 }
 

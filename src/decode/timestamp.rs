@@ -3,7 +3,7 @@
 //! with fractions, strftime. `auto` tries RFC 3339 first (the common case,
 //! parsed with the minute cache), then the other forms.
 
-use crate::config::TimestampFormat;
+use super::settings::TimestampFormat;
 use crate::time::{self, days_from_civil, days_in_month, digits, UnixUnit, NANOS_PER_SEC};
 
 /// A timestamp written as text, in nanoseconds since the epoch.

@@ -1,16 +1,15 @@
 //! The records a report is made of, from any source: a JSONL file of
 //! records, the PostgreSQL store, or archived logs through the backfill
-//! engine. Every source is read into the same flat rows (nested objects
-//! joined with `_`, as the store's columns are), so a report does not depend
-//! on where its numbers were kept.
+//! engine. Every source is read into the typed records of
+//! [`crate::record`] and from them into the same rows, so a report does not
+//! depend on where its numbers were kept.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use serde_json::{Map, Value};
 
 use crate::config::Config;
-use crate::sinks::postgres::flatten_record as flatten;
+use crate::record::{AlertRecord, AnyRecord, SloRecord, WindowRecord};
 use crate::time::parse_rfc3339_str;
 
 /// One `window` record's counts.
@@ -75,48 +74,30 @@ pub struct Records {
     pub alerts: Vec<AlertRow>,
 }
 
-fn text(m: &Map<String, Value>, k: &str) -> Option<String> {
-    m.get(k)?.as_str().map(str::to_string)
-}
-
-fn time(m: &Map<String, Value>, k: &str) -> Option<i64> {
-    parse_rfc3339_str(m.get(k)?.as_str()?)
-}
-
-fn num(m: &Map<String, Value>, k: &str) -> Option<f64> {
-    m.get(k)?.as_f64()
-}
-
-fn count(m: &Map<String, Value>, k: &str) -> Option<u64> {
-    let v = m.get(k)?;
-    v.as_u64().or_else(|| v.as_f64().map(|f| f as u64))
-}
-
 impl Records {
-    /// Builds rows from flat records of any kind (`kind` tells which); rows
-    /// that lack a field are skipped. A key seen twice keeps its last row.
-    pub fn from_flat(rows: impl IntoIterator<Item = Map<String, Value>>) -> Records {
+    /// Builds rows from records of any kind; a record whose times do not
+    /// parse is skipped. A key seen twice keeps its last row.
+    pub fn from_records(records: impl IntoIterator<Item = AnyRecord>) -> Records {
         let mut windows = BTreeMap::new();
         let mut slos = BTreeMap::new();
         let mut alerts = BTreeMap::new();
-        for m in rows {
-            match m.get("kind").and_then(Value::as_str) {
-                Some("window") => {
-                    if let Some(w) = window_row(&m) {
+        for record in records {
+            match record {
+                AnyRecord::Window(w) => {
+                    if let Some(w) = window_row(w) {
                         windows.insert((w.start_ns, w.sli.clone()), w);
                     }
                 }
-                Some("slo") => {
-                    if let Some(s) = slo_row(&m) {
+                AnyRecord::Slo(s) => {
+                    if let Some(s) = slo_row(s) {
                         slos.insert((s.at_ns, s.sli.clone()), s);
                     }
                 }
-                Some("alert") => {
-                    if let Some(a) = alert_row(&m) {
+                AnyRecord::Alert(a) => {
+                    if let Some(a) = alert_row(a) {
                         alerts.insert((a.at_ns, a.sli.clone(), a.severity.clone()), a);
                     }
                 }
-                _ => {}
             }
         }
         Records {
@@ -126,13 +107,10 @@ impl Records {
         }
     }
 
-    /// Records from JSON lines (a file sink or `backfill --output`).
+    /// Records from JSON lines (a file sink or `backfill --output`); lines
+    /// that are not records are skipped.
     pub fn from_jsonl(text: &str) -> Records {
-        Records::from_flat(
-            text.lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .map(flatten),
-        )
+        Records::from_records(text.lines().filter_map(AnyRecord::parse))
     }
 
     /// Records from the PostgreSQL store, only those of `[from, to)` when
@@ -167,12 +145,12 @@ impl Records {
                 .query(sql.as_str(), &[])
                 .with_context(|| format!("cannot read {table}: is this slipstream's store?"))?
             {
-                if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(r.get::<_, &str>(0)) {
-                    rows.push(m);
+                if let Some(record) = crate::sinks::postgres::record_from_row(r.get::<_, &str>(0)) {
+                    rows.push(record);
                 }
             }
         }
-        Ok(Records::from_flat(rows))
+        Ok(Records::from_records(rows))
     }
 
     /// Records computed from archived logs by the backfill engine, over all
@@ -182,14 +160,14 @@ impl Records {
         if let Some(e) = outcome.errors.first() {
             anyhow::bail!("{}: {}", e.input, e.message);
         }
-        let records = crate::record::records(
+        let records = crate::slo::records(
             config,
             &outcome.windows,
-            &mut crate::record::Objectives::new(config),
+            &mut crate::slo::Objectives::new(config),
         );
-        Ok(Records::from_flat(records.into_iter().filter_map(|r| {
-            serde_json::from_str::<Value>(&r.json).ok().map(flatten)
-        })))
+        Ok(Records::from_records(
+            records.iter().filter_map(|r| r.parse()),
+        ))
     }
 
     /// Only the window counts of archived logs, straight from the engine
@@ -206,27 +184,8 @@ impl Records {
                 if sw.total == 0 {
                     continue;
                 }
-                let rec = crate::window::WindowRecord::new(sli, w.start_ns, size, sw);
-                windows.push(WindowRow {
-                    sli: sli.name.clone(),
-                    start_ns: w.start_ns,
-                    total: sw.total,
-                    good: sw.good,
-                    bad: sw.bad,
-                    invalid: sw.invalid,
-                    latency_p50: rec.latency.and_then(|l| {
-                        l.percentiles
-                            .into_iter()
-                            .find(|(k, _)| k == "p50")
-                            .map(|(_, v)| v)
-                    }),
-                    latency_histogram: rec.latency_histogram,
-                    breakdown: rec.breakdown.map_or_else(Vec::new, |b| {
-                        b.0.into_iter()
-                            .map(|(field, _, _, top)| (field, top))
-                            .collect()
-                    }),
-                });
+                let rec = crate::window::window_record(sli, w.start_ns, size, sw);
+                windows.extend(window_row(rec));
             }
         }
         windows.sort_by(|a, b| (a.start_ns, &a.sli).cmp(&(b.start_ns, &b.sli)));
@@ -272,78 +231,57 @@ pub(crate) fn logs_options(inputs: &[String]) -> crate::backfill::Options {
     }
 }
 
-fn window_row(m: &Map<String, Value>) -> Option<WindowRow> {
-    let (good, bad) = (count(m, "good")?, count(m, "bad")?);
-    let invalid = count(m, "invalid").unwrap_or(0);
+fn window_row(w: WindowRecord) -> Option<WindowRow> {
     Some(WindowRow {
-        sli: text(m, "sli")?,
-        start_ns: time(m, "window_start")?,
-        total: count(m, "total").unwrap_or(good + bad + invalid),
-        good,
-        bad,
-        invalid,
-        latency_p50: num(m, "latency_p50"),
-        latency_histogram: text(m, "latency_histogram"),
-        breakdown: breakdown(m.get("breakdown")),
-    })
-}
-
-fn breakdown(v: Option<&Value>) -> Vec<(String, Vec<(String, u64)>)> {
-    let Some(Value::Object(fields)) = v else {
-        return Vec::new();
-    };
-    fields
-        .iter()
-        .map(|(field, f)| {
-            let top = f["top"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|e| {
-                            Some((e["value"].as_str()?.to_string(), e["bad"].as_u64()?))
-                        })
-                        .collect()
+        start_ns: parse_rfc3339_str(&w.window_start)?,
+        sli: w.sli,
+        total: w.total,
+        good: w.good,
+        bad: w.bad,
+        invalid: w.invalid,
+        latency_p50: w.latency.and_then(|l| l.percentile("p50")),
+        latency_histogram: w.latency_histogram,
+        breakdown: w.breakdown.map_or_else(Vec::new, |b| {
+            b.0.into_iter()
+                .map(|(field, f)| {
+                    let top = f.top.into_iter().map(|t| (t.value, t.bad)).collect();
+                    (field, top)
                 })
-                .unwrap_or_default();
-            (field.clone(), top)
-        })
-        .collect()
-}
-
-fn slo_row(m: &Map<String, Value>) -> Option<SloRow> {
-    let burn = m
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("burn_rate_")?.to_string(), v.as_f64())))
-        .collect();
-    Some(SloRow {
-        sli: text(m, "sli")?,
-        at_ns: time(m, "at")?,
-        target: num(m, "objective_target")?,
-        window: text(m, "objective_window")?,
-        method: text(m, "objective_method")?,
-        period_start_ns: time(m, "period_start")?,
-        good: count(m, "good")?,
-        bad: count(m, "bad")?,
-        compliance: num(m, "compliance"),
-        allowed: num(m, "budget_allowed")?,
-        remaining: num(m, "budget_remaining")?,
-        remaining_ratio: num(m, "budget_remaining_ratio"),
-        outage_minutes_left: num(m, "budget_outage_minutes_left"),
-        burn,
+                .collect()
+        }),
     })
 }
 
-fn alert_row(m: &Map<String, Value>) -> Option<AlertRow> {
+fn slo_row(s: SloRecord) -> Option<SloRow> {
+    Some(SloRow {
+        at_ns: parse_rfc3339_str(&s.at)?,
+        period_start_ns: parse_rfc3339_str(&s.period_start)?,
+        sli: s.sli,
+        target: s.objective.target,
+        window: s.objective.window,
+        method: s.objective.method,
+        good: s.good,
+        bad: s.bad,
+        compliance: s.compliance,
+        allowed: s.budget.allowed,
+        remaining: s.budget.remaining,
+        remaining_ratio: s.budget.remaining_ratio,
+        outage_minutes_left: s.budget.outage_minutes_left,
+        burn: s.burn_rate.0.into_iter().collect(),
+    })
+}
+
+fn alert_row(a: AlertRecord) -> Option<AlertRow> {
     Some(AlertRow {
-        sli: text(m, "sli")?,
-        severity: text(m, "severity")?,
-        at_ns: time(m, "at")?,
-        firing: text(m, "state")? == "firing",
-        long_window: text(m, "long_window")?,
-        short_window: text(m, "short_window")?,
-        burn_rate_long: num(m, "burn_rate_long"),
-        threshold: num(m, "threshold")?,
-        incident_start_ns: time(m, "incident_start")?,
-        budget_spent_in_incident: num(m, "budget_spent_in_incident"),
+        at_ns: parse_rfc3339_str(&a.at)?,
+        incident_start_ns: parse_rfc3339_str(&a.incident_start)?,
+        firing: a.firing(),
+        sli: a.sli,
+        severity: a.severity,
+        long_window: a.long_window,
+        short_window: a.short_window,
+        burn_rate_long: a.burn_rate_long,
+        threshold: a.threshold,
+        budget_spent_in_incident: a.budget_spent_in_incident,
     })
 }

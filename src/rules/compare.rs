@@ -151,7 +151,7 @@ fn duration_error(lit: &Operand) -> RuleError {
 /// event: `status == "200"` is `status == 200`.
 fn status_digits(slot: usize, kind: &mut Kind) {
     if let Kind::Str(s) = kind {
-        if let Some(n) = crate::decode::status_digits(s).filter(|_| slot == STATUS_SLOT) {
+        if let Some(n) = crate::event::status_digits(s).filter(|_| slot == STATUS_SLOT) {
             *kind = Kind::Num(n);
         }
     }

@@ -35,7 +35,7 @@ use tracing::{error, warn};
 
 use super::codec::{Message, Partial, Source, SourceState};
 use crate::config::Config;
-use crate::decode::Reject;
+use crate::reject::Reject;
 use crate::stream::{
     combined_watermark, commit_point, Checkpoint, Closed, Outcome, PartitionKey, StreamState,
 };

@@ -27,8 +27,8 @@ pub use sniff::{distance, nearest, sniff_format};
 pub use watch::Watch;
 
 use crate::config::Config;
-use crate::decode::Reject;
 use crate::event::{LATENCY_SLOT, STATUS_SLOT, TIMESTAMP_SLOT};
+use crate::reject::LineReject;
 
 /// An SLI's share of invalid events above which it is warned about.
 pub const INVALID_SHARE: f64 = 0.01;
@@ -63,7 +63,7 @@ pub struct SliCounts {
 pub struct FirstRejected {
     /// `input:line`, or a partition and offset; empty when unknown.
     pub at: String,
-    pub reason: Reject,
+    pub reason: LineReject,
     pub text: String,
     /// The format the whole line looks like (`text` may be cut).
     pub looks_like: Option<&'static str>,
@@ -248,21 +248,21 @@ fn rejected(config: &Config, seen: &Observed<'_>) -> Warning {
     let configured = configured_format(config);
     let ts = &config.decode.timestamp_field;
     match (first.looks_like, first.reason) {
-        (Some(f), Reject::NoTimestamp) if f == configured => {
+        (Some(f), LineReject::NoTimestamp) if f == configured => {
             message.push_str(&format!(
                 ": it has no field \"{ts}\", which [decode.fields] timestamp names as the event time"
             ));
             let fields: Vec<String> = seen.probe.fields.iter().cloned().collect();
             message.push_str(&did_you_mean(ts, &fields, "fields seen"));
         }
-        (Some(f), Reject::BadTimestamp) if f == configured => message.push_str(&format!(
+        (Some(f), LineReject::BadTimestamp) if f == configured => message.push_str(&format!(
             ": its field \"{ts}\" is not a time in the form [decode.fields] timestamp_format = \"{}\" reads",
             config.decode.timestamp_format.name()
         )),
         (Some(f), _) if f != configured => message.push_str(&format!(
             ": it looks like `{f}`, and this configuration reads `{configured}`; set [decode] format = \"{f}\""
         )),
-        (None, Reject::NotJson | Reject::NotObject) => message.push_str(&format!(
+        (None, LineReject::NotJson | LineReject::NotObject) => message.push_str(&format!(
             ": it is not a JSON object, which is what [decode] format = \"{configured}\" reads"
         )),
         _ => {}

@@ -12,8 +12,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::decode::Reject;
 use crate::event::{LatencyFault, Value, LATENCY_SLOT};
+use crate::reject::LineReject;
 use crate::rules::Undecided;
 
 /// Lines whose field names are gathered, per engine.
@@ -55,7 +55,7 @@ pub struct Probe {
     /// The first rejected line, why, and its text cut to a readable length.
     /// The first rejected line (cut), its reason and the format the whole
     /// line looks like.
-    pub first_rejected: Option<(Reject, String, Option<&'static str>)>,
+    pub first_rejected: Option<(LineReject, String, Option<&'static str>)>,
     /// Header lines of the format (CloudFront's `#Fields`) and blank lines:
     /// not rejections.
     skipped: u64,
@@ -93,7 +93,7 @@ impl Probe {
 
     /// Called for a rejected line.
     #[inline]
-    pub fn rejected(&mut self, line: &str, reason: Reject) {
+    pub fn rejected(&mut self, line: &str, reason: LineReject) {
         if self.first_rejected.is_none() {
             self.first_rejected = Some((reason, cut(line), super::sniff_format(line)));
         }

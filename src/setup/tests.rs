@@ -297,12 +297,12 @@ fn lines_that_are_not_text_are_noted_too() {
     // or Avro messages holds.
     assert_eq!(
         engine.process(&[0x1f, 0x8b, 0x08, 0x00, 0xff]),
-        Err(Reject::NotUtf8)
+        Err(LineReject::NotUtf8)
     );
     let probe = engine.probe();
     assert_eq!((probe.lines(), probe.events()), (1, 0));
     assert_eq!(
         probe.first_rejected.as_ref().map(|(r, ..)| *r),
-        Some(Reject::NotUtf8)
+        Some(LineReject::NotUtf8)
     );
 }

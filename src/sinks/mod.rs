@@ -44,7 +44,7 @@ pub trait Sink: Send {
 /// windows were used; `None` without such a sink.
 pub fn rebuild_objectives(
     config: &crate::config::Config,
-    objectives: &mut crate::record::Objectives,
+    objectives: &mut crate::slo::Objectives,
     before_ns: Option<i64>,
 ) -> anyhow::Result<Option<(String, usize)>> {
     let before = before_ns.unwrap_or(i64::MAX);
@@ -52,11 +52,11 @@ pub fn rebuild_objectives(
 }
 
 /// [`rebuild_objectives`] from the windows `keep(sli, start)` accepts (see
-/// [`crate::record::Objectives::rebuild_where`]); `before_ns` only narrows
+/// [`crate::slo::Objectives::rebuild_where`]); `before_ns` only narrows
 /// what is read.
 pub fn rebuild_objectives_where(
     config: &crate::config::Config,
-    objectives: &mut crate::record::Objectives,
+    objectives: &mut crate::slo::Objectives,
     before_ns: Option<i64>,
     keep: &dyn Fn(usize, i64) -> bool,
 ) -> anyhow::Result<Option<(String, usize)>> {

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::Sink;
 use crate::config::RecordKinds;
-use crate::record::{Record, RecordKind};
+use crate::record::{AnyRecord, Record, RecordKind};
 
 /// The schema, one entry per version. Never edit a released entry: add one.
 const MIGRATIONS: &[(i32, &str)] = &[
@@ -155,24 +155,21 @@ fn upsert_sql(t: &Table) -> String {
     )
 }
 
-/// A record's fields with nested objects flattened by `_`; the `latency`
-/// object is also kept whole, for percentiles without a column, and the
-/// `breakdown` object only whole.
+/// A record's columns: its fields with nested objects flattened by `_`;
+/// the `latency` object is also kept whole, for percentiles without a
+/// column, and the `breakdown` object only whole.
 fn flatten(json: &str) -> Result<Map<String, Value>> {
-    let v: Value = serde_json::from_str(json).context("a record is not a JSON object")?;
-    if !v.is_object() {
+    let record = AnyRecord::parse(json).context("a line is not one of slipstream's records")?;
+    let value = match &record {
+        AnyRecord::Window(r) => serde_json::to_value(r),
+        AnyRecord::Slo(r) => serde_json::to_value(r),
+        AnyRecord::Alert(r) => serde_json::to_value(r),
+    }?;
+    let Value::Object(fields) = value else {
         anyhow::bail!("a record is not a JSON object");
-    }
-    Ok(flatten_record(v))
-}
-
-/// [`flatten`] of a parsed record: the store's columns by name.
-pub fn flatten_record(v: Value) -> Map<String, Value> {
-    let mut out = Map::new();
-    let Value::Object(rec) = v else {
-        return out;
     };
-    for (k, v) in rec {
+    let mut out = Map::new();
+    for (k, v) in fields {
         if k == "breakdown" {
             out.insert(k, v);
             continue;
@@ -187,7 +184,59 @@ pub fn flatten_record(v: Value) -> Map<String, Value> {
         }
         out.insert(k, v);
     }
-    out
+    Ok(out)
+}
+
+/// The objects of each kind that the store keeps flattened (`budget_allowed`)
+/// and not whole; [`record_from_row`] nests them again.
+const FLATTENED: [(&str, &[&str]); 3] = [
+    ("window", &[]),
+    ("slo", &["objective", "budget", "burn_rate"]),
+    ("alert", &[]),
+];
+
+/// A record read back from a row of the store (`row_to_json` of a table,
+/// with a `kind` column added): the flattened objects nested again and the
+/// columns that only repeat the `latency` object dropped. `None` for a row
+/// that is not a whole record.
+pub fn record_from_row(row: &str) -> Option<AnyRecord> {
+    let Ok(Value::Object(columns)) = serde_json::from_str::<Value>(row) else {
+        return None;
+    };
+    let kind = columns.get("kind")?.as_str()?.to_string();
+    let nested = FLATTENED.iter().find(|(k, _)| *k == kind)?.1;
+    let mut out = Map::new();
+    for (k, v) in columns {
+        if k.starts_with("latency_") && k != "latency_histogram" {
+            continue;
+        }
+        match nested
+            .iter()
+            .find_map(|n| Some((*n, k.strip_prefix(n)?.strip_prefix('_')?)))
+        {
+            Some((object, field)) => {
+                if let Value::Object(inner) = out
+                    .entry(object)
+                    .or_insert_with(|| Value::Object(Map::new()))
+                {
+                    // A null slice is a record without one.
+                    if !v.is_null() || object != "objective" {
+                        inner.insert(field.to_string(), v);
+                    }
+                }
+            }
+            None if v.is_null() && k == "breakdown" => {}
+            None => {
+                out.insert(k, v);
+            }
+        }
+    }
+    let out = Value::Object(out);
+    Some(match kind.as_str() {
+        "window" => AnyRecord::Window(serde_json::from_value(out).ok()?),
+        "slo" => AnyRecord::Slo(serde_json::from_value(out).ok()?),
+        _ => AnyRecord::Alert(serde_json::from_value(out).ok()?),
+    })
 }
 
 /// TLS as libpq reads the URL: `sslmode=verify-full` verifies the
@@ -498,16 +547,35 @@ mod tests {
 
     #[test]
     fn nested_fields_flatten_with_underscores() {
-        let m = flatten(
-            r#"{"kind":"slo","sli":"a","budget":{"allowed":1.5,"remaining_ratio":null},"burn_rate":{"5m":2.0},"latency":{"p99":3.0}}"#,
+        let slo = flatten(
+            r#"{"kind":"slo","sli":"a","at":"2026-11-29T02:00:00Z","objective":{"target":0.99,"window":"30d","method":"occurrences"},"period_start":"2026-11-29T00:00:00Z","period_end":"2026-11-29T02:00:00Z","good":99,"bad":1,"compliance":0.99,"budget":{"allowed":1.5,"spent":1,"remaining":0.5,"remaining_ratio":null,"outage_minutes_left":null},"burn_rate":{"5m":2.0,"1h":null}}"#,
         )
         .unwrap();
-        assert_eq!(m["budget_allowed"], 1.5);
-        assert!(m["budget_remaining_ratio"].is_null());
-        assert_eq!(m["burn_rate_5m"], 2.0);
-        assert_eq!(m["latency_p99"], 3.0);
-        assert_eq!(m["latency"]["p99"], 3.0);
-        assert!(!m.contains_key("budget"));
+        assert_eq!(slo["budget_allowed"], 1.5);
+        assert!(slo["budget_remaining_ratio"].is_null());
+        assert_eq!(slo["burn_rate_5m"], 2.0);
+        assert_eq!(slo["objective_window"], "30d");
+        assert!(!slo.contains_key("budget"));
+        let window = flatten(
+            r#"{"kind":"window","sli":"a","window_start":"2026-11-29T02:00:00Z","window_end":"2026-11-29T02:01:00Z","total":3,"good":2,"bad":1,"invalid":0,"compliance":0.6666666666666666,"target":null,"latency":{"unit":"ms","count":3,"min":1.0,"mean":2.0,"p99":3.0,"max":3.0},"latency_histogram":null}"#,
+        )
+        .unwrap();
+        assert_eq!(window["latency_p99"], 3.0);
+        assert_eq!(window["latency"]["p99"], 3.0);
+        assert!(
+            flatten(r#"{"kind":"slo","sli":"a"}"#).is_err(),
+            "not a whole record"
+        );
+    }
+
+    #[test]
+    fn a_row_of_the_store_reads_back_as_the_record_it_was() {
+        let line = r#"{"kind":"slo","sli":"a","at":"2026-11-29T02:00:00Z","objective":{"target":0.99,"window":"30d","method":"occurrences"},"period_start":"2026-11-29T00:00:00Z","period_end":"2026-11-29T02:00:00Z","good":99,"bad":1,"compliance":0.99,"budget":{"allowed":1.5,"spent":1,"remaining":0.5,"remaining_ratio":0.3333333333333333,"outage_minutes_left":null},"burn_rate":{"1h":null,"5m":2.0}}"#;
+        let mut row = flatten(line).unwrap();
+        // The store has a column for every slice, null where there is none.
+        row.insert("objective_slice".into(), Value::Null);
+        let back = record_from_row(&Value::Object(row).to_string()).unwrap();
+        assert_eq!(back, AnyRecord::parse(line).unwrap());
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //!   pages nobody.
 
 use super::{SloState, Tracker, NS};
+use crate::record::{to_line, AlertRecord, RecordKind};
 use crate::time::format_rfc3339;
 
 /// Conditions must stay false this long before an incident resolves.
@@ -160,6 +161,16 @@ pub fn render_alert_record(
     state: &SloState,
     change: &AlertChange,
 ) -> String {
+    to_line(&alert_record(sli, tracker, state, change))
+}
+
+/// The `alert` record of a state change, with its plain-language summary.
+pub fn alert_record(
+    sli: &str,
+    tracker: &Tracker,
+    state: &SloState,
+    change: &AlertChange,
+) -> AlertRecord {
     let o = tracker.objective();
     let allowed = state.allowed();
     let spent_in_incident = tracker
@@ -216,23 +227,22 @@ pub fn render_alert_record(
             state.remaining_ratio().unwrap_or(0.0) * 100.0
         )
     };
-    let json = serde_json::json!({
-        "kind": "alert",
-        "sli": sli,
-        "at": format_rfc3339(state.at_ns),
-        "severity": change.severity.name(),
-        "state": if change.firing { "firing" } else { "resolved" },
-        "long_window": span_name(change.pair.long_secs),
-        "short_window": span_name(change.pair.short_secs),
-        "burn_rate_long": round(change.burn_long),
-        "burn_rate_short": round(change.burn_short),
-        "threshold": round(change.pair.burn_rate),
-        "incident_start": since,
-        "budget_spent_in_incident": share.map(round),
-        "exhaustion_at": exhaustion_ns.map(format_rfc3339),
-        "summary": summary,
-    });
-    json.to_string()
+    AlertRecord {
+        at: format_rfc3339(state.at_ns),
+        budget_spent_in_incident: share.map(round),
+        burn_rate_long: Some(round(change.burn_long)).filter(|v| v.is_finite()),
+        burn_rate_short: Some(round(change.burn_short)).filter(|v| v.is_finite()),
+        exhaustion_at: exhaustion_ns.map(format_rfc3339),
+        incident_start: since,
+        kind: RecordKind::Alert,
+        long_window: span_name(change.pair.long_secs),
+        severity: change.severity.name().to_string(),
+        short_window: span_name(change.pair.short_secs),
+        sli: sli.to_string(),
+        state: if change.firing { "firing" } else { "resolved" }.to_string(),
+        summary,
+        threshold: round(change.pair.burn_rate),
+    }
 }
 
 /// A burn rate as summaries show it: `160`, `16.2`, `4.5`, `1.04`; enough

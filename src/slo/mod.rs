@@ -11,6 +11,7 @@
 //! not, neither without valid events; the same sums then count slices.
 
 pub mod alert;
+mod objectives;
 mod record;
 
 use std::collections::VecDeque;
@@ -18,8 +19,9 @@ use std::collections::VecDeque;
 use chrono::{Datelike, TimeZone};
 
 pub use crate::config::{AlertPair, AlertPolicy};
-pub use alert::{render_alert_record, AlertChange, Alerts, Severity};
-pub use record::{render_slo_record, SloRecord};
+pub use alert::{alert_record, render_alert_record, AlertChange, Alerts, Severity};
+pub use objectives::{records, records_into, ObjectiveGauge, Objectives};
+pub use record::{render_slo_record, slo_record};
 
 use crate::config::{BudgetMethod, Objective, ObjectiveWindow};
 

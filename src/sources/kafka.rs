@@ -92,7 +92,7 @@ pub struct Shared {
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
     pub consumed: std::collections::HashMap<PartitionKey, u64>,
-    pub rejected: [u64; crate::decode::Reject::ALL.len()],
+    pub rejected: [u64; crate::reject::Reject::ALL.len()],
     pub replayed: u64,
     pub dead_letters: u64,
     pub dead_letter_errors: u64,

@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 pub use checkpoint::Checkpoint;
 
 use crate::config::Config;
-use crate::decode::Reject;
 use crate::engine::Engine;
+use crate::reject::Reject;
 use crate::window::{window_start, Window, WindowSet};
 
 /// A source partition: index of the topic in the configuration, and partition.
@@ -425,7 +425,7 @@ impl Job {
                 }
             }
             Err(_) if replayed => Outcome::Replayed,
-            Err(reason) => Outcome::Rejected(reason),
+            Err(reason) => Outcome::Rejected(reason.into()),
         }
     }
 

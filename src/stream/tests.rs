@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::config::Config;
+use crate::reject::LineReject;
 use crate::window::SliWindow;
 
 const MIN: i64 = 60_000_000_000;
@@ -69,7 +70,10 @@ fn a_caught_up_partition_of_rejected_lines_stops_holding_the_watermark() {
     let mut feed = |job: &mut Job, at: Instant, minute: i64, caught_up: bool| {
         job.process((0, 0), offset, &event(BASE + minute * MIN, 200), at);
         let junk = job.process((0, 1), offset, br#"{"ts":"no timestamp here"}"#, at);
-        assert_eq!(junk, Outcome::Rejected(Reject::NoTimestamp));
+        assert_eq!(
+            junk,
+            Outcome::Rejected(Reject::Line(LineReject::NoTimestamp))
+        );
         if caught_up {
             // The consumer reports the end after every message it catches up on.
             job.reached_end((0, 1), at);
@@ -131,7 +135,7 @@ fn windows_close_after_lateness_and_later_events_are_too_late() {
     );
     assert_eq!(
         job.process((0, 0), 4, b"not json", t),
-        Outcome::Rejected(Reject::NotJson)
+        Outcome::Rejected(Reject::Line(LineReject::NotJson))
     );
     // Offsets 1 and 2 sit in the open window 10:02: commit up to offset 1.
     let points = job.commit_points();

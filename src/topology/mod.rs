@@ -33,8 +33,9 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::dead_letter::DeadLetters;
-use crate::record::{records_into, Objectives, Record};
+use crate::record::Record;
 use crate::scale::rollup::Rollup;
+use crate::slo::{records_into, Objectives};
 use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
 use crate::stream::{Closed, Job, Progress, Scope, StreamState};
 use crate::telemetry::log_limit::LogLimiter;

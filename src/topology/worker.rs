@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tracing::error;
 
 use crate::dead_letter::Origin;
-use crate::decode::Reject;
+use crate::reject::Reject;
 use crate::sources::kafka::Shared;
 use crate::stream::{Outcome, PartitionKey};
 

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
 use super::*;
+use crate::config::DEFAULT_TIMEOUT;
 use crate::record::RecordKind;
 
 /// A one-shot HTTP server answering `status`; returns its port and a

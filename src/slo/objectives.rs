@@ -1,40 +1,15 @@
-//! Records: what slipstream writes. Every sink receives the same JSON (see
-//! the contract's "Records"), filtered by the kinds it asked for, and keyed
-//! so that stores can upsert.
+//! The objectives of a job: one [`Tracker`] and its [`Alerts`] per SLI with
+//! an objective, fed closed windows in time order, turning them into
+//! `window`, `slo` and `alert` records with their keys; and rebuilt from the
+//! window records a sink already holds, so a restarted job reports the same
+//! budgets as one that never stopped.
 
-use crate::config::{BudgetMethod, Config, RecordKinds};
-use crate::slo::{render_alert_record, render_slo_record, Alerts, Tracker};
-use crate::time::format_rfc3339;
-use crate::window::{render_window_record, Window, WindowRecord};
+use crate::config::{BudgetMethod, Config};
+use crate::record::{AnyRecord, Record, RecordKind};
+use crate::time::{format_rfc3339, parse_rfc3339_str};
+use crate::window::{render_window_record, window_record, Window};
 
-/// The kind of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordKind {
-    Window,
-    Slo,
-    Alert,
-}
-
-impl RecordKind {
-    /// True when a sink with these kinds takes this record.
-    pub fn wanted_by(self, kinds: &RecordKinds) -> bool {
-        match self {
-            RecordKind::Window => kinds.window,
-            RecordKind::Slo => kinds.slo,
-            RecordKind::Alert => kinds.alert,
-        }
-    }
-}
-
-/// One rendered record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub kind: RecordKind,
-    /// The record's key: `sli|window_start` for a window record.
-    pub key: String,
-    /// The record as one line of JSON, without the newline.
-    pub json: String,
-}
+use super::{render_alert_record, render_slo_record, Alerts, Severity, SloState, Tracker};
 
 /// The objectives of every SLI that has one, fed window by window.
 #[derive(Debug, Clone)]
@@ -62,7 +37,7 @@ impl Objectives {
 #[derive(Debug, Clone)]
 pub struct ObjectiveGauge {
     pub sli: String,
-    pub state: crate::slo::SloState,
+    pub state: SloState,
     pub page: bool,
     pub ticket: bool,
 }
@@ -80,8 +55,8 @@ impl Objectives {
                 Some(ObjectiveGauge {
                     sli: sli.name.clone(),
                     state: tracker.state(at),
-                    page: alerts.firing(crate::slo::Severity::Page),
-                    ticket: alerts.firing(crate::slo::Severity::Ticket),
+                    page: alerts.firing(Severity::Page),
+                    ticket: alerts.firing(Severity::Ticket),
                 })
             })
             .collect()
@@ -131,35 +106,23 @@ impl Objectives {
         type Numbers = (u64, u64, Option<Vec<f64>>);
         let mut seen: std::collections::BTreeMap<(i64, usize), Numbers> = Default::default();
         for line in lines {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            let Some(AnyRecord::Window(w)) = AnyRecord::parse(line) else {
                 continue;
             };
-            if v["kind"] != "window" {
-                continue;
-            }
-            let Some(sli) = v["sli"]
-                .as_str()
-                .and_then(|n| config.slis.iter().position(|s| s.name == n))
-            else {
+            let Some(sli) = config.slis.iter().position(|s| s.name == w.sli) else {
                 continue;
             };
-            let Some(start) = v["window_start"]
-                .as_str()
-                .and_then(crate::time::parse_rfc3339_str)
-                .filter(|&s| keep(sli, s))
-            else {
+            let Some(start) = parse_rfc3339_str(&w.window_start).filter(|&s| keep(sli, s)) else {
                 continue;
             };
-            if let (Some(g), Some(b)) = (v["good"].as_u64(), v["bad"].as_u64()) {
-                let latency: Option<Vec<f64>> = v["latency"].is_object().then(|| {
-                    config.slis[sli]
-                        .percentiles
-                        .iter()
-                        .map(|p| v["latency"][&p.key].as_f64().unwrap_or(f64::NAN))
-                        .collect()
-                });
-                seen.insert((start, sli), (g, b, latency));
-            }
+            let latency: Option<Vec<f64>> = w.latency.map(|l| {
+                config.slis[sli]
+                    .percentiles
+                    .iter()
+                    .map(|p| l.percentile(&p.key).unwrap_or(f64::NAN))
+                    .collect()
+            });
+            seen.insert((start, sli), (w.good, w.bad, latency));
         }
         // Replay the windows in order, alerts included (their records were
         // written already), so the state machine resumes where it was: as
@@ -230,7 +193,7 @@ pub fn records_into(
             // so a rebuild from the records decides every slice the same way.
             let timeslices = tracker.objective().method == BudgetMethod::Timeslices;
             let latency = timeslices
-                .then(|| WindowRecord::new(sli, w.start_ns, size, sw).latency)
+                .then(|| window_record(sli, w.start_ns, size, sw).latency)
                 .flatten()
                 .map(|l| {
                     l.percentiles

@@ -1,0 +1,36 @@
+//! The `alert` record: an incident firing or resolving at one severity.
+
+use serde::{Deserialize, Serialize};
+
+use super::RecordKind;
+
+/// A `kind = "alert"` record. Its fields are serialized in alphabetical
+/// order, as alert records have always been written, so stores that compare
+/// lines see the same bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub at: String,
+    /// Share of the period's budget spent since the incident started.
+    pub budget_spent_in_incident: Option<f64>,
+    pub burn_rate_long: Option<f64>,
+    pub burn_rate_short: Option<f64>,
+    /// When the budget runs out at the long window's rate, if it does.
+    pub exhaustion_at: Option<String>,
+    pub incident_start: String,
+    pub kind: RecordKind,
+    pub long_window: String,
+    /// `page` or `ticket`.
+    pub severity: String,
+    pub short_window: String,
+    pub sli: String,
+    /// `firing` or `resolved`.
+    pub state: String,
+    pub summary: String,
+    pub threshold: f64,
+}
+
+impl AlertRecord {
+    pub fn firing(&self) -> bool {
+        self.state == "firing"
+    }
+}

@@ -1,0 +1,110 @@
+//! Records: what slipstream writes. Every sink receives the same JSON (the
+//! README's "Records"), filtered by the kinds it asked for, and keyed so
+//! that stores can upsert.
+//!
+//! This module owns the records' shape: [`WindowRecord`], [`SloRecord`] and
+//! [`AlertRecord`] serialize to exactly the bytes sinks write and parse them
+//! back, so the PostgreSQL flattening, the report and the rebuild of
+//! objectives after a restart read typed fields, never a
+//! `serde_json::Value` walked by hand. What fills them lives with the stage
+//! that knows the numbers: `window::window_record`, `slo::slo_record` and
+//! `slo::alert::alert_record`.
+
+mod alert;
+mod map;
+mod slo;
+mod window;
+
+use serde::{Deserialize, Serialize};
+
+pub use alert::AlertRecord;
+pub use map::OrderedMap;
+pub use slo::{Budget, ObjectiveJson, SloRecord};
+pub use window::{Breakdown, BreakdownField, LatencySummary, TopValue, WindowRecord};
+
+/// The kind of a record: its `kind` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    Window,
+    Slo,
+    Alert,
+}
+
+impl RecordKind {
+    /// True when a sink with these kinds takes this record.
+    pub fn wanted_by(self, kinds: &crate::config::RecordKinds) -> bool {
+        match self {
+            RecordKind::Window => kinds.window,
+            RecordKind::Slo => kinds.slo,
+            RecordKind::Alert => kinds.alert,
+        }
+    }
+}
+
+/// One rendered record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub kind: RecordKind,
+    /// The record's key: `sli|window_start` for a window record.
+    pub key: String,
+    /// The record as one line of JSON, without the newline.
+    pub json: String,
+}
+
+impl Record {
+    /// The line's typed record; `None` if it is not one of slipstream's.
+    pub fn parse(&self) -> Option<AnyRecord> {
+        AnyRecord::parse(&self.json)
+    }
+}
+
+/// A record of any kind, as read back from a sink.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyRecord {
+    Window(WindowRecord),
+    Slo(SloRecord),
+    Alert(AlertRecord),
+}
+
+impl AnyRecord {
+    /// Parses one line written by a sink; `None` for a line that is not a
+    /// record (another kind, a truncated line, a foreign object).
+    pub fn parse(line: &str) -> Option<AnyRecord> {
+        #[derive(Deserialize)]
+        struct Kind {
+            kind: RecordKind,
+        }
+        let Kind { kind } = serde_json::from_str(line).ok()?;
+        Some(match kind {
+            RecordKind::Window => AnyRecord::Window(serde_json::from_str(line).ok()?),
+            RecordKind::Slo => AnyRecord::Slo(serde_json::from_str(line).ok()?),
+            RecordKind::Alert => AnyRecord::Alert(serde_json::from_str(line).ok()?),
+        })
+    }
+
+    /// The record as the line a sink writes, without the newline.
+    pub fn to_json(&self) -> String {
+        // Plain data with string keys: serializing cannot fail.
+        match self {
+            AnyRecord::Window(r) => serde_json::to_string(r),
+            AnyRecord::Slo(r) => serde_json::to_string(r),
+            AnyRecord::Alert(r) => serde_json::to_string(r),
+        }
+        .unwrap_or_default()
+    }
+
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            AnyRecord::Window(_) => RecordKind::Window,
+            AnyRecord::Slo(_) => RecordKind::Slo,
+            AnyRecord::Alert(_) => RecordKind::Alert,
+        }
+    }
+}
+
+/// Serializes a record built in memory; plain data with string keys cannot
+/// fail, so a failure would be a bug and gives an empty line.
+pub(crate) fn to_line<T: Serialize>(record: &T) -> String {
+    serde_json::to_string(record).unwrap_or_default()
+}
