@@ -13,7 +13,7 @@ use rdkafka::message::{DeliveryResult, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::ClientContext;
 
-use super::Sink;
+use super::{Context, Mode, Sink};
 use crate::config::RecordKinds;
 use crate::kafka::{create_with_context, describe, Redactor};
 use crate::record::Record;
@@ -167,6 +167,23 @@ impl ConfirmingProducer {
         }
         Ok(())
     }
+}
+
+/// A `kafka` sink, on the brokers of `[source.kafka]`. In a backfill
+/// without a sink to read history back from, it gets window records only:
+/// `slo` and `alert` records continue the history read back from a file
+/// or postgres sink; a topic cannot give it back, and records from no
+/// history would replace the stream job's under the same keys.
+pub fn build(topic: &str, kinds: RecordKinds, ctx: &Context<'_>) -> Result<Option<Box<dyn Sink>>> {
+    let base = ctx.kafka()?;
+    let mut kinds = kinds;
+    if ctx.mode == Mode::Backfill && !ctx.history {
+        (kinds.slo, kinds.alert) = (false, false);
+        eprintln!(
+            "note: kafka:{topic} gets window records only: slo and alert records continue the history of a file or postgres sink, and there is none"
+        );
+    }
+    Ok(Some(Box::new(KafkaSink::new(base, topic, kinds)?)))
 }
 
 /// Records to a Kafka topic.

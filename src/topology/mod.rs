@@ -46,7 +46,6 @@ mod worker;
 mod write;
 use queue::Detached;
 use worker::Worker;
-pub use write::build_sinks;
 use write::{split_sinks, Blocking, DROPS_LOGGED_EVERY};
 
 const CLOSE_EVERY: Duration = Duration::from_millis(200);
@@ -216,7 +215,11 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     let source = &source;
     let (sinks, partials) = match role {
         Role::All | Role::Rollup => (
-            split_sinks(config, build_sinks(config, Some(&base))?)?,
+            split_sinks(crate::sinks::build_all(
+                config,
+                Some(&base),
+                crate::sinks::Mode::Live,
+            )?)?,
             None,
         ),
         Role::Ingest => (
