@@ -10,9 +10,17 @@ use tracing::{error, info, warn};
 
 use super::queue::{self, Detached, Offer};
 use super::Runner;
-use crate::config::{RecordKinds, SinkConfig, WhenFull};
+use crate::config::{Config, RecordKinds, SinkConfig, WhenFull};
 use crate::record::Record;
-use crate::sinks::Sink;
+use crate::sinks::{Mode, Sink};
+
+/// The configured sinks, built for the stream job and split by policy.
+pub(super) fn build_sinks(
+    config: &Config,
+    base: &rdkafka::ClientConfig,
+) -> Result<(Vec<Blocking>, Vec<Detached>)> {
+    split_sinks(crate::sinks::build_all(config, Some(base), Mode::Live)?)
+}
 
 /// A `block` sink: written by the job itself, which holds consumption
 /// while it fails.
@@ -24,9 +32,7 @@ pub(super) struct Blocking {
 
 /// The configured sinks by policy: `block` ones in configuration order,
 /// `drop_newest` ones each on its own thread behind its queue.
-pub(super) fn split_sinks(
-    sinks: Vec<(&SinkConfig, Box<dyn Sink>)>,
-) -> Result<(Vec<Blocking>, Vec<Detached>)> {
+fn split_sinks(sinks: Vec<(&SinkConfig, Box<dyn Sink>)>) -> Result<(Vec<Blocking>, Vec<Detached>)> {
     let mut blocking = Vec::new();
     let mut detached = Vec::new();
     for (c, sink) in sinks {
