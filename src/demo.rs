@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use rdkafka::mocking::MockCluster;
 
 use crate::config::Config;
-use crate::sinks::kafka::ConfirmingProducer;
+use crate::kafka::producer::ConfirmingProducer;
 use crate::synth::{GenArgs, Generator};
 
 /// Arguments of `slipstream demo`.

@@ -264,7 +264,7 @@ impl<'a> DeadLetterQueue<'a> {
                 let kafka = config
                     .source
                     .as_ref()
-                    .map(crate::sources::kafka::client_config);
+                    .map(crate::kafka::settings::client_config);
                 let letters = DeadLetters::new(Some(dl), kafka.as_ref(), max_bytes)
                     .with_context(|| {
                         format!(
@@ -486,7 +486,7 @@ fn open_sinks(
             let kafka = config
                 .source
                 .as_ref()
-                .map(crate::sources::kafka::client_config);
+                .map(crate::kafka::settings::client_config);
             crate::sinks::build_all(config, kafka.as_ref(), Mode::Backfill)?
                 .into_iter()
                 .map(|(_, sink)| sink)

@@ -35,7 +35,8 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::dead_letter::DeadLetters;
-use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
+use crate::kafka::settings::{client_config, consumer_config};
+use crate::sources::kafka::{rewind, JobContext, Shared};
 use crate::telemetry::log_limit::LogLimiter;
 use crate::telemetry::{serve, JobStats, Telemetry};
 
@@ -111,7 +112,7 @@ impl Role {
 
 /// Sends an ingest instance's partial windows and progress.
 struct PartialsOut {
-    producer: crate::sinks::kafka::ConfirmingProducer,
+    producer: crate::kafka::producer::ConfirmingProducer,
     topic: String,
     messages: u64,
     bytes: u64,
@@ -208,7 +209,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
             Box::new(Ingest::new(partials_partitions()?)),
             (Vec::new(), Vec::new()),
             Some(PartialsOut {
-                producer: crate::sinks::kafka::ConfirmingProducer::with_max_message(
+                producer: crate::kafka::producer::ConfirmingProducer::with_max_message(
                     &base,
                     crate::scale::MAX_MESSAGE_BYTES,
                 )?,

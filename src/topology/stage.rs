@@ -233,7 +233,7 @@ impl Stage for RollupStage {
         }
         self.last_sources = Some(Instant::now());
         let topics = &self.source_topics;
-        match crate::scale::source_partitions(&self.base, topics) {
+        match crate::kafka::admin::partitions(&self.base, topics) {
             Ok(sources) if !sources.is_empty() => shared.job().set_sources(sources),
             Ok(_) => warn!(?topics, "The source topics have no partitions yet."),
             Err(e) => {
