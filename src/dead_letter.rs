@@ -22,7 +22,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 
 use crate::config::DeadLetterConfig;
-use crate::sinks::kafka::ConfirmingProducer;
+use crate::kafka::producer::ConfirmingProducer;
 
 /// Where a dead letter came from.
 #[derive(Debug, Clone, Copy)]

@@ -15,8 +15,8 @@ use anyhow::{Context, Result};
 use rdkafka::mocking::MockCluster;
 
 use crate::config::Config;
+use crate::kafka::producer::ConfirmingProducer;
 use crate::record::{AnyRecord, WindowRecord};
-use crate::sinks::kafka::ConfirmingProducer;
 use crate::synth::{GenArgs, Generator};
 
 /// Arguments of `slipstream demo`.

@@ -13,7 +13,6 @@ pub mod config;
 pub mod dead_letter;
 pub mod decode;
 pub mod demo;
-pub mod devbroker;
 pub mod engine;
 pub mod event;
 pub mod explain;

@@ -25,22 +25,19 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
 
 pub use compression::open_decompressed;
 pub use input::{expand, Input, InputError};
 pub use summary::{RejectExample, SliTotals, Summary, Written};
 
-use crate::config::{Config, RecordKinds, SinkKind};
+use crate::config::Config;
 use crate::dead_letter::{DeadLetters, Origin};
 use crate::engine::{Accepted, Engine};
 use crate::reject::LineReject;
 use crate::setup::Probe;
-use crate::sinks::file::{Keep, StagedFile};
-use crate::sinks::kafka::KafkaSink;
-use crate::sinks::postgres::PostgresSink;
-use crate::sinks::Sink;
+use crate::sinks::{Mode, Sink};
 use crate::slo::{records, Objectives};
 use crate::window::{Window, WindowSet};
 
@@ -267,7 +264,7 @@ impl<'a> DeadLetterQueue<'a> {
                 let kafka = config
                     .source
                     .as_ref()
-                    .map(crate::sources::kafka::client_config);
+                    .map(crate::kafka::settings::client_config);
                 let letters = DeadLetters::new(Some(dl), kafka.as_ref(), max_bytes)
                     .with_context(|| {
                         format!(
@@ -476,67 +473,31 @@ fn history_before(config: &Config, opts: &Options, windows: &[Window]) -> Result
     Ok(objectives)
 }
 
-/// The configured sinks, or the `--output` file. Webhook sinks are left
-/// out: alerts of the past are history, not news to page anyone with.
-/// The temporary files of the staged ones go to `temps`.
+/// The configured sinks (see [`crate::sinks::build_all`]), or the
+/// `--output` file. The temporary files of the staged ones go to `temps`.
 fn open_sinks(
     config: &Config,
     opts: &Options,
     temps: &mut Vec<PathBuf>,
 ) -> Result<Vec<Box<dyn Sink>>> {
-    if let Some(path) = &opts.output {
-        let sink = StagedFile::new(path, RecordKinds::default(), Keep::Replace)
-            .with_context(|| format!("cannot create the output file {}", path.display()))?;
-        temps.extend(sink.temp_path().map(Path::to_path_buf));
-        return Ok(vec![Box::new(sink)]);
-    }
-    let kafka = config
-        .source
-        .as_ref()
-        .map(crate::sources::kafka::client_config);
-    let history = config.sinks.iter().any(|s| {
-        s.records.window && matches!(s.kind, SinkKind::File { .. } | SinkKind::Postgres { .. })
-    });
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    for s in &config.sinks {
-        match &s.kind {
-            SinkKind::File { path } => {
-                let sink = StagedFile::new(path, s.records, Keep::Append)
-                    .with_context(|| format!("cannot open the file sink {}", path.display()))?;
-                temps.extend(sink.temp_path().map(Path::to_path_buf));
-                sinks.push(Box::new(sink));
-            }
-            SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
-            SinkKind::Kafka { topic } => {
-                let base = kafka.as_ref().with_context(|| {
-                    format!(
-                        "{}: a `kafka` sink needs [source.kafka] for its brokers",
-                        config.path.display()
-                    )
-                })?;
-                // `slo` and `alert` records continue the history read back
-                // from a file or postgres sink; a topic cannot give it back,
-                // and records from no history would replace the stream
-                // job's under the same keys.
-                let mut kinds = s.records;
-                if !history {
-                    (kinds.slo, kinds.alert) = (false, false);
-                    eprintln!(
-                        "note: kafka:{topic} gets window records only: slo and alert records continue the history of a file or postgres sink, and there is none"
-                    );
-                }
-                sinks.push(Box::new(KafkaSink::new(base, topic, kinds)?));
-            }
-            SinkKind::Webhook { .. } => {
-                eprintln!("note: backfill sends nothing to webhook sinks; the past alerts are in the other sinks")
-            }
+    let sinks = match &opts.output {
+        Some(path) => vec![crate::sinks::file::output(path)?],
+        None => {
+            let kafka = config
+                .source
+                .as_ref()
+                .map(crate::kafka::settings::client_config);
+            crate::sinks::build_all(config, kafka.as_ref(), Mode::Backfill)?
+                .into_iter()
+                .map(|(_, sink)| sink)
+                .collect()
         }
-    }
-    if sinks.is_empty() {
-        bail!(
-            "nowhere to write records: {} has no [[sink]]; add a file sink or pass --output PATH",
-            config.path.display()
-        );
-    }
+    };
+    temps.extend(
+        sinks
+            .iter()
+            .filter_map(|s| s.staged())
+            .map(Path::to_path_buf),
+    );
     Ok(sinks)
 }

@@ -151,9 +151,9 @@ pub fn demo(args: &crate::demo::DemoArgs) -> Result<ExitCode> {
 }
 
 /// `slipstream dev-broker`.
-pub fn dev_broker(args: &crate::devbroker::DevBrokerArgs) -> Result<ExitCode> {
+pub fn dev_broker(args: &crate::kafka::devbroker::DevBrokerArgs) -> Result<ExitCode> {
     init_logs(LogFormat::Text, "info");
-    crate::devbroker::run(args)?;
+    crate::kafka::devbroker::run(args)?;
     Ok(ExitCode::SUCCESS)
 }
 

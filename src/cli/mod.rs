@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::devbroker::DevBrokerArgs;
+use crate::kafka::devbroker::DevBrokerArgs;
 use crate::synth::GenArgs;
 
 pub use commands::{

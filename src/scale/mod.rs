@@ -17,20 +17,13 @@
 pub mod codec;
 pub mod rollup;
 
-use std::time::Duration;
-
-use anyhow::{bail, Context, Result};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use anyhow::Result;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseProducer, Producer};
-use rdkafka::types::RDKafkaErrorCode;
-use tracing::{info, warn};
 
 pub use codec::{Message, Partial, Source, SourceState};
 
 use crate::config::Config;
-use crate::kafka::{create, Redacting};
+use crate::kafka::admin;
 use crate::stream::Handover;
 
 /// The topic between the stages.
@@ -157,77 +150,13 @@ pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 /// Makes sure the partials topic exists, creating it with `partitions`
 /// partitions when missing, and returns its partition count.
 pub fn ensure_partials_topic(base: &ClientConfig, topic: &str, partitions: i32) -> Result<i32> {
-    if let Some(n) = partition_count(base, topic)? {
-        return Ok(n);
-    }
-    if let Err(e) = create_topic(base, topic, partitions) {
-        // Clusters without the CreateTopics API (the embedded broker) create
-        // a topic when a producer asks for it, with their default count.
-        warn!(topic, error = %format!("{e:#}"), "Cannot create the partials topic with CreateTopics; asking the cluster to create it on first use.");
-        let mut auto_create = base.clone();
-        auto_create.set("allow.auto.create.topics", "true");
-        let producer: BaseProducer<Redacting> = create(&auto_create, "a Kafka producer")?;
-        let _ = producer
-            .client()
-            .fetch_metadata(Some(topic), Duration::from_secs(10));
-    }
-    for _ in 0..50 {
-        if let Some(n) = partition_count(base, topic)? {
-            return Ok(n);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    bail!("the partials topic {topic} was created but does not appear in the cluster's metadata")
-}
-
-fn create_topic(base: &ClientConfig, topic: &str, partitions: i32) -> Result<()> {
-    let admin: AdminClient<Redacting> = create(base, "a Kafka admin client")?;
-    let max_bytes = MAX_MESSAGE_BYTES.to_string();
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))
-        .set("max.message.bytes", &max_bytes);
-    let options = AdminOptions::new()
-        .operation_timeout(Some(Duration::from_secs(30)))
-        .request_timeout(Some(Duration::from_secs(5)));
-    let results = futures_executor::block_on(admin.create_topics([&new], &options))?;
-    for r in results {
-        match r {
-            Ok(_) => info!(topic, partitions, "Created the partials topic."),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((t, e)) => bail!("cannot create the partials topic {t}: {e} (create it yourself with {partitions} partitions and max.message.bytes={MAX_MESSAGE_BYTES}, or give the job the right to)"),
-        }
-    }
-    Ok(())
-}
-
-/// The partition count of a topic; `None` when it does not exist.
-pub fn partition_count(base: &ClientConfig, topic: &str) -> Result<Option<i32>> {
-    Ok(source_partitions(base, &[topic.to_string()])?
-        .iter()
-        .filter(|(t, _)| t == topic)
-        .count()
-        .try_into()
-        .ok()
-        .filter(|&n: &i32| n > 0))
-}
-
-/// Every partition of the given topics, from the cluster's metadata.
-pub fn source_partitions(base: &ClientConfig, topics: &[String]) -> Result<Vec<Source>> {
-    let consumer: BaseConsumer<Redacting> = create(base, "a Kafka client for metadata")?;
-    let mut out = Vec::new();
-    for topic in topics {
-        let md = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .with_context(|| format!("cannot read the metadata of topic {topic}"))?;
-        for t in md.topics() {
-            if t.error().is_some() {
-                continue;
-            }
-            out.extend(
-                t.partitions()
-                    .iter()
-                    .map(|p| (t.name().to_string(), p.id())),
-            );
-        }
-    }
-    Ok(out)
+    crate::kafka::admin::ensure_topic(
+        base,
+        &admin::NewTopicSpec {
+            what: "the partials topic",
+            name: topic,
+            partitions,
+            max_message_bytes: MAX_MESSAGE_BYTES,
+        },
+    )
 }

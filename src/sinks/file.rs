@@ -11,9 +11,61 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use super::Sink;
+use anyhow::Context as _;
+
+use super::{Context, Mode, Sink, WindowLines};
 use crate::config::RecordKinds;
 use crate::record::Record;
+
+/// A `file` sink for `ctx.mode`: appended to as records come (live), or
+/// staged and appended at the commit (backfill).
+pub fn build(
+    path: &Path,
+    kinds: RecordKinds,
+    ctx: &Context<'_>,
+) -> anyhow::Result<Option<Box<dyn Sink>>> {
+    let opened: io::Result<Box<dyn Sink>> = match ctx.mode {
+        Mode::Live => FileSink::append(path, kinds).map(|s| Box::new(s) as Box<dyn Sink>),
+        Mode::Backfill => {
+            StagedFile::new(path, kinds, Keep::Append).map(|s| Box::new(s) as Box<dyn Sink>)
+        }
+    };
+    let sink = opened.with_context(|| format!("cannot open the file sink {}", path.display()))?;
+    Ok(Some(sink))
+}
+
+/// A backfill's `--output`: every record kind, staged, then renamed over
+/// `path`.
+pub fn output(path: &Path) -> anyhow::Result<Box<dyn Sink>> {
+    let sink = StagedFile::new(path, RecordKinds::default(), Keep::Replace)
+        .with_context(|| format!("cannot create the output file {}", path.display()))?;
+    Ok(Box::new(sink))
+}
+
+/// The window records of a `file` sink: its lines, read whole (a missing
+/// file holds none).
+pub struct History<'a> {
+    pub path: &'a Path,
+}
+
+impl super::History for History<'_> {
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn windows(&self, _before_ns: Option<i64>, _history_ns: i64) -> anyhow::Result<WindowLines> {
+        match std::fs::read_to_string(self.path) {
+            Ok(t) => Ok(WindowLines::Text(t)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(WindowLines::Text(String::new())),
+            Err(e) => Err(e).with_context(|| {
+                format!(
+                    "cannot read {} to rebuild the objectives",
+                    self.path.display()
+                )
+            }),
+        }
+    }
+}
 
 /// Appends records to a JSONL file.
 pub struct FileSink {
@@ -234,6 +286,10 @@ impl Sink for StagedFile {
         self.written = true;
         let kinds = self.kinds;
         Ok(write_records(self.out()?, records, &kinds)?)
+    }
+
+    fn staged(&self) -> Option<&Path> {
+        self.temp_path()
     }
 
     fn commit(&mut self) -> anyhow::Result<()> {

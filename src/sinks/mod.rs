@@ -1,12 +1,25 @@
 //! Sinks: where records go. Each sink writes the records whose kinds it
 //! asked for and returns only once they are durable, so the stream job can
 //! commit the offsets that depend on them.
+//!
+//! This module is the one place sinks are built. Each kind's module owns
+//! how its `[[sink]]` becomes a running [`Sink`] for a [`Mode`] (`build`),
+//! and the kinds that can read back what they wrote (`file`, `postgres`)
+//! give their window records as a [`History`], from which the objectives
+//! are rebuilt. [`build_all`] and [`history`] dispatch on the configured
+//! kind; the stream job, backfill and the rebuild all go through them.
 
 pub mod file;
 pub mod kafka;
 pub mod postgres;
 pub mod webhook;
 
+use std::path::Path;
+
+use anyhow::{bail, Context as _};
+use rdkafka::config::ClientConfig;
+
+use crate::config::{Config, SinkConfig, SinkKind};
 use crate::record::Record;
 
 /// A destination for records.
@@ -35,6 +48,133 @@ pub trait Sink: Send {
     fn commit(&mut self) -> anyhow::Result<()> {
         Ok(())
     }
+
+    /// The file holding what is staged until [`Sink::commit`], to remove
+    /// when the run is interrupted; `None` for sinks that stage nothing.
+    fn staged(&self) -> Option<&Path> {
+        None
+    }
+}
+
+/// Which run a sink is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The stream job: records as windows close, each write durable at once.
+    Live,
+    /// A backfill: records of the past, staged where the sink can, and put
+    /// in place once every sink has them; webhooks get nothing.
+    Backfill,
+}
+
+/// What building a sink needs beyond its own `[[sink]]`.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    /// The librdkafka settings of `[source.kafka]`, which `kafka` sinks
+    /// share.
+    pub kafka: Option<&'a ClientConfig>,
+    pub mode: Mode,
+    /// Whether some sink keeps window records it can read back: without
+    /// one, a backfill has no history to continue `slo` and `alert`
+    /// records from.
+    pub history: bool,
+}
+
+impl Context<'_> {
+    /// The Kafka settings a `kafka` sink needs.
+    pub fn kafka(&self) -> anyhow::Result<&ClientConfig> {
+        self.kafka.with_context(|| {
+            format!(
+                "{}: a `kafka` sink needs [source.kafka] for its brokers",
+                self.config.path.display()
+            )
+        })
+    }
+}
+
+/// Builds one configured sink for `ctx.mode`; `None` when the kind has
+/// nothing to do in that mode (a webhook in a backfill).
+pub fn build(sink: &SinkConfig, ctx: &Context<'_>) -> anyhow::Result<Option<Box<dyn Sink>>> {
+    match &sink.kind {
+        SinkKind::File { path } => file::build(path, sink.records, ctx),
+        SinkKind::Kafka { topic } => kafka::build(topic, sink.records, ctx),
+        SinkKind::Postgres { url } => postgres::build(url, sink.records, ctx),
+        SinkKind::Webhook { url, timeout } => webhook::build(url, *timeout, sink.records, ctx),
+    }
+}
+
+/// Where a sink kind keeps the window records it wrote, if it can read
+/// them back.
+pub fn history(kind: &SinkKind) -> Option<Box<dyn History + '_>> {
+    match kind {
+        SinkKind::File { path } => Some(Box::new(file::History { path })),
+        SinkKind::Postgres { url } => Some(Box::new(postgres::History { url })),
+        SinkKind::Kafka { .. } | SinkKind::Webhook { .. } => None,
+    }
+}
+
+/// Builds every configured sink for `mode`, each beside its `[[sink]]`, in
+/// configuration order. Fails when none is left to write to.
+pub fn build_all<'c>(
+    config: &'c Config,
+    kafka: Option<&ClientConfig>,
+    mode: Mode,
+) -> anyhow::Result<Vec<(&'c SinkConfig, Box<dyn Sink>)>> {
+    let ctx = Context {
+        config,
+        kafka,
+        mode,
+        history: config
+            .sinks
+            .iter()
+            .any(|s| s.records.window && history(&s.kind).is_some()),
+    };
+    let mut sinks = Vec::new();
+    for s in &config.sinks {
+        if let Some(sink) = build(s, &ctx)? {
+            sinks.push((s, sink));
+        }
+    }
+    if sinks.is_empty() {
+        match mode {
+            Mode::Live => bail!(
+                "{}: no [[sink]] is configured: add a `file` or `kafka` sink",
+                config.path.display()
+            ),
+            Mode::Backfill => bail!(
+                "nowhere to write records: {} has no [[sink]]; add a file sink or pass --output PATH",
+                config.path.display()
+            ),
+        }
+    }
+    Ok(sinks)
+}
+
+/// Window records a sink wrote earlier, read back.
+pub trait History {
+    /// Where they are read, for messages (`window_records in PostgreSQL`).
+    fn name(&self) -> String;
+
+    /// The window records of the `history_ns` before `before_ns` (every
+    /// one the sink holds up to its newest when `None`; a sink may give
+    /// more, the rebuild keeps what it needs), one JSON object a line.
+    fn windows(&self, before_ns: Option<i64>, history_ns: i64) -> anyhow::Result<WindowLines>;
+}
+
+/// Window records as JSON lines, however the sink held them.
+pub enum WindowLines {
+    /// A file's text, one record a line.
+    Text(String),
+    /// One record each.
+    Rows(Vec<String>),
+}
+
+impl WindowLines {
+    pub fn lines(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match self {
+            WindowLines::Text(t) => Box::new(t.lines()),
+            WindowLines::Rows(r) => Box::new(r.iter().map(String::as_str)),
+        }
+    }
 }
 
 /// Rebuilds `objectives` from the window records already written to the
@@ -43,7 +183,7 @@ pub trait Sink: Send {
 /// `before_ns` when given. Returns where they were read and how many
 /// windows were used; `None` without such a sink.
 pub fn rebuild_objectives(
-    config: &crate::config::Config,
+    config: &Config,
     objectives: &mut crate::slo::Objectives,
     before_ns: Option<i64>,
 ) -> anyhow::Result<Option<(String, usize)>> {
@@ -55,40 +195,20 @@ pub fn rebuild_objectives(
 /// [`crate::slo::Objectives::rebuild_where`]); `before_ns` only narrows
 /// what is read.
 pub fn rebuild_objectives_where(
-    config: &crate::config::Config,
+    config: &Config,
     objectives: &mut crate::slo::Objectives,
     before_ns: Option<i64>,
     keep: &dyn Fn(usize, i64) -> bool,
 ) -> anyhow::Result<Option<(String, usize)>> {
-    use anyhow::Context;
-
-    use crate::config::SinkKind;
-    for s in config.sinks.iter().filter(|s| s.records.window) {
-        match &s.kind {
-            SinkKind::File { path } => {
-                let text = match std::fs::read_to_string(path) {
-                    Ok(t) => t,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                    Err(e) => {
-                        return Err(e).with_context(|| {
-                            format!("cannot read {} to rebuild the objectives", path.display())
-                        })
-                    }
-                };
-                let n = objectives.rebuild_where(config, text.lines(), keep);
-                return Ok(Some((path.display().to_string(), n)));
-            }
-            SinkKind::Postgres { url } => {
-                let lines =
-                    postgres::window_history_before(url, before_ns, objectives.history_ns())
-                        .context(
-                            "cannot read window_records from PostgreSQL to rebuild the objectives",
-                        )?;
-                let n = objectives.rebuild_where(config, lines.iter().map(String::as_str), keep);
-                return Ok(Some(("window_records in PostgreSQL".into(), n)));
-            }
-            SinkKind::Kafka { .. } | SinkKind::Webhook { .. } => {}
-        }
-    }
-    Ok(None)
+    let Some(history) = config
+        .sinks
+        .iter()
+        .filter(|s| s.records.window)
+        .find_map(|s| history(&s.kind))
+    else {
+        return Ok(None);
+    };
+    let windows = history.windows(before_ns, objectives.history_ns())?;
+    let n = objectives.rebuild_where(config, windows.lines(), keep);
+    Ok(Some((history.name(), n)))
 }

@@ -541,6 +541,33 @@ impl Sink for PostgresSink {
     }
 }
 
+/// A `postgres` sink, the same in every mode: each write is already one
+/// committed transaction.
+pub fn build(
+    url: &str,
+    kinds: RecordKinds,
+    _ctx: &super::Context<'_>,
+) -> Result<Option<Box<dyn Sink>>> {
+    Ok(Some(Box::new(PostgresSink::new(url, kinds)?)))
+}
+
+/// The window records of a `postgres` sink: its `window_records`.
+pub struct History<'a> {
+    pub url: &'a str,
+}
+
+impl super::History for History<'_> {
+    fn name(&self) -> String {
+        "window_records in PostgreSQL".into()
+    }
+
+    fn windows(&self, before_ns: Option<i64>, history_ns: i64) -> Result<super::WindowLines> {
+        let rows = window_history_before(self.url, before_ns, history_ns)
+            .context("cannot read window_records from PostgreSQL to rebuild the objectives")?;
+        Ok(super::WindowLines::Rows(rows))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

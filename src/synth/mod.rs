@@ -229,7 +229,7 @@ pub fn produce(
 ) -> anyhow::Result<u64> {
     let mut cfg = rdkafka::ClientConfig::new();
     cfg.set("bootstrap.servers", brokers);
-    let producer = crate::sinks::kafka::ConfirmingProducer::new(&cfg)?;
+    let producer = crate::kafka::producer::ConfirmingProducer::new(&cfg)?;
     let mut line = Vec::with_capacity(512);
     let mut scratch = String::new();
     let mut count = 0u64;

@@ -4,8 +4,9 @@
 //! The loop polls messages one at a time (up to a burst of them without
 //! waiting or reading the clock between them) and hands them to the stage's state
 //! ([`StreamState`]). Every 200 ms it closes the windows the watermark has
-//! passed, writes them out — records to every sink (`--role all` and
-//! `rollup`), or partial windows to the partials topic (`ingest`) —
+//! passed, turns them into what its [`Stage`] makes of them (`stage.rs`:
+//! records for every sink with `--role all` and `rollup`, partial windows
+//! for the partials topic with `ingest`), writes them out,
 //! retrying with backoff while that fails, with the partitions paused so
 //! memory stays bounded, and only then commits the offsets that depend on
 //! them, with the checkpoint in the commit metadata. Only `block` sinks
@@ -17,7 +18,8 @@
 //!
 //! Why one long file: the order of polling, emitting, committing and
 //! rewinding is what the exactly-once guarantee rests on, so the loop keeps
-//! it in one place; writing records out (`write.rs`), the sink queues
+//! it in one place; the stages (`stage.rs`), writing records out
+//! (`write.rs`), the sink queues
 //! (`queue.rs`, `spool.rs`) and the worker (`worker.rs`) are apart.
 
 use std::collections::BTreeMap;
@@ -33,22 +35,20 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::dead_letter::DeadLetters;
-use crate::record::Record;
-use crate::scale::rollup::Rollup;
-use crate::slo::{records_into, Objectives};
-use crate::sources::kafka::{client_config, consumer_config, rewind, JobContext, Shared};
-use crate::stream::{Closed, Job, Progress, Scope, StreamState};
+use crate::kafka::settings::{client_config, consumer_config};
+use crate::sources::kafka::{rewind, JobContext, Shared};
 use crate::telemetry::log_limit::LogLimiter;
 use crate::telemetry::{serve, JobStats, Telemetry};
 
 mod queue;
 mod spool;
+mod stage;
 mod worker;
 mod write;
 use queue::Detached;
+use stage::{Ingest, RollupStage, Stage, WholeJob};
 use worker::Worker;
-pub use write::build_sinks;
-use write::{split_sinks, Blocking, DROPS_LOGGED_EVERY};
+use write::{build_sinks, Blocking, DROPS_LOGGED_EVERY};
 
 const CLOSE_EVERY: Duration = Duration::from_millis(200);
 /// How long a poll waits for a message when none is queued.
@@ -88,7 +88,8 @@ pub fn stop_within_hard_deadline(shutdown: Arc<AtomicBool>) {
     }
 }
 
-/// Which part of the work an instance does.
+/// Which part of the work an instance does: `--role`, read once to pick
+/// the [`Stage`] that runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// Everything in one process: source partitions in, records out.
@@ -111,20 +112,11 @@ impl Role {
 
 /// Sends an ingest instance's partial windows and progress.
 struct PartialsOut {
-    producer: crate::sinks::kafka::ConfirmingProducer,
+    producer: crate::kafka::producer::ConfirmingProducer,
     topic: String,
-    partitions: i32,
-    /// The progress last sent, and when: unchanged progress is sent again
-    /// once a second, so a restarted rollup learns it soon.
-    last_progress: Vec<Progress>,
-    last_sent: Instant,
     messages: u64,
     bytes: u64,
 }
-
-const PROGRESS_EVERY: Duration = Duration::from_secs(1);
-/// How often the rollup re-reads which source partitions exist.
-const SOURCES_EVERY: Duration = Duration::from_secs(10);
 /// A loop iteration this late means the process was stopped (SIGSTOP) or
 /// starved: partitions' silence meanwhile does not make them idle.
 const STALL: Duration = Duration::from_secs(2);
@@ -151,7 +143,8 @@ impl Commit {
 /// The running job's pieces.
 struct Runner<'a> {
     config: &'a Config,
-    role: Role,
+    /// What closed windows turn into (`--role`).
+    stage: Box<dyn Stage>,
     consumer: BaseConsumer<JobContext>,
     shared: Arc<Shared>,
     /// `block` sinks, written in order; consumption waits while one fails.
@@ -161,7 +154,6 @@ struct Runner<'a> {
     /// Full queues are logged once per sink and period, then summarized.
     drops: LogLimiter<String>,
     partials: Option<PartialsOut>,
-    base: rdkafka::ClientConfig,
     telemetry: Arc<Telemetry>,
     stats: JobStats,
     /// Decodes and counts batches of messages on its own thread.
@@ -178,10 +170,6 @@ struct Runner<'a> {
     /// The offset last committed per topic and partition: a commit of the
     /// same offsets again is no news.
     committed: BTreeMap<(String, i32), i64>,
-    /// Objective state; rebuilt from the file sink's records at start.
-    objectives: Objectives,
-    /// The setup checks, run once after the first minutes.
-    watch: crate::setup::Watch,
 }
 
 /// Runs the stream job until `shutdown` is set. Returns once offsets are
@@ -200,42 +188,48 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     })?;
     let base = client_config(configured);
     let partials_topic = crate::scale::partials_topic(&configured.group_id);
-    let partials_partitions = match role {
-        Role::All => 0,
-        Role::Ingest | Role::Rollup => crate::scale::ensure_partials_topic(
+    let partials_partitions = || {
+        crate::scale::ensure_partials_topic(
             &base,
             &partials_topic,
             i32::try_from(config.slis.len().clamp(1, 64)).unwrap_or(1),
-        )?,
+        )
     };
-    // The rollup reads the partials topic in a group of its own.
     let mut source = configured.clone();
-    if role == Role::Rollup {
-        source.group_id = crate::scale::rollup_group(&configured.group_id);
-        source.topics = vec![partials_topic.clone()];
-    }
-    let source = &source;
-    let (sinks, partials) = match role {
-        Role::All | Role::Rollup => (
-            split_sinks(config, build_sinks(config, Some(&base))?)?,
-            None,
-        ),
+    // The only place the role is looked at: the stage it runs, where its
+    // input comes from and where its output goes.
+    let (stage, sinks, partials): (Box<dyn Stage>, _, _) = match role {
+        Role::All => {
+            // Built first: a `postgres` sink migrates the schema the
+            // rebuild reads.
+            let sinks = build_sinks(config, &base)?;
+            (Box::new(WholeJob::start(config)?), sinks, None)
+        }
         Role::Ingest => (
+            Box::new(Ingest::new(partials_partitions()?)),
             (Vec::new(), Vec::new()),
             Some(PartialsOut {
-                producer: crate::sinks::kafka::ConfirmingProducer::with_max_message(
+                producer: crate::kafka::producer::ConfirmingProducer::with_max_message(
                     &base,
                     crate::scale::MAX_MESSAGE_BYTES,
                 )?,
                 topic: partials_topic.clone(),
-                partitions: partials_partitions,
-                last_progress: Vec::new(),
-                last_sent: Instant::now(),
                 messages: 0,
                 bytes: 0,
             }),
         ),
+        Role::Rollup => {
+            let partitions = partials_partitions()?;
+            // The rollup reads the partials topic in a group of its own.
+            source.group_id = crate::scale::rollup_group(&configured.group_id);
+            source.topics = vec![partials_topic.clone()];
+            let sinks = build_sinks(config, &base)?;
+            let stage =
+                RollupStage::new(config, partitions, base.clone(), configured.topics.clone());
+            (Box::new(stage), sinks, None)
+        }
     };
+    let source = &source;
     let dead_letters = DeadLetters::new(
         config.dead_letter.as_ref(),
         Some(&base),
@@ -246,11 +240,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     let addr = serve(&config.http.listen, telemetry.clone())?;
     info!(%addr, "Serving /metrics, /healthz and /readyz.");
 
-    let state: Box<dyn StreamState> = match role {
-        Role::All => Box::new(Job::new(config)),
-        Role::Ingest => Box::new(Job::with_scope(config, Scope::PerPartition)),
-        Role::Rollup => Box::new(Rollup::new(config, partials_partitions)),
-    };
+    let state = stage.state(config);
     let shared = Arc::new(Shared {
         job: Mutex::new(state),
         dead_letters: Mutex::new(dead_letters),
@@ -278,16 +268,8 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     consumer
         .subscribe(&topics)
         .context("cannot subscribe to the topics")?;
-    info!(brokers = %source.brokers, topics = ?source.topics, group = %source.group_id, role = role.name(), "Consuming.");
+    info!(brokers = %source.brokers, topics = ?source.topics, group = %source.group_id, role = stage.name(), "Consuming.");
 
-    let mut objectives = Objectives::new(config);
-    if role == Role::All {
-        if let Some((from, windows)) =
-            crate::sinks::rebuild_objectives(config, &mut objectives, None)?
-        {
-            info!(%from, windows, "Rebuilt the objectives from written window records.");
-        }
-    }
     let (sinks, detached) = sinks;
     let mut stats = JobStats::default();
     for name in sinks
@@ -299,14 +281,13 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     }
     let mut runner = Runner {
         config,
-        role,
+        stage,
         consumer,
         shared: shared.clone(),
         sinks,
         detached,
         drops: LogLimiter::new(DROPS_LOGGED_EVERY),
         partials,
-        base,
         telemetry,
         stats,
         worker: Worker::start(shared.clone()),
@@ -316,8 +297,6 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         prove_membership: false,
         last_commit: Instant::now(),
         committed: BTreeMap::new(),
-        objectives,
-        watch: crate::setup::Watch::new(config),
     };
     let result = runner.main_loop();
     let finished = runner.finish();
@@ -334,14 +313,8 @@ impl Runner<'_> {
         let mut last_close = Instant::now();
         let mut last_publish = Instant::now();
         let mut last_turn = Instant::now();
-        let mut last_sources: Option<Instant> = None;
         while !self.shutdown.load(Ordering::Relaxed) {
-            if self.role == Role::Rollup
-                && last_sources.is_none_or(|t| t.elapsed() >= SOURCES_EVERY)
-            {
-                last_sources = Some(Instant::now());
-                self.refresh_sources();
-            }
+            self.stage.turn(&self.shared);
             // After a message, the next ones are taken without waiting
             // (and without reading the clock, in librdkafka or here) until
             // the queue is empty or a burst is done.
@@ -438,20 +411,6 @@ impl Runner<'_> {
         Ok(true)
     }
 
-    /// The source partitions the rollup waits for, from the cluster.
-    fn refresh_sources(&mut self) {
-        let Some(topics) = self.config.source.as_ref().map(|s| s.topics.clone()) else {
-            return;
-        };
-        match crate::scale::source_partitions(&self.base, &topics) {
-            Ok(sources) if !sources.is_empty() => self.shared.job().set_sources(sources),
-            Ok(_) => warn!(?topics, "The source topics have no partitions yet."),
-            Err(e) => {
-                warn!(error = %format!("{e:#}"), "Cannot read the source partitions; keeping the last known.")
-            }
-        }
-    }
-
     /// Closes the windows the watermark passed (only complete windows are
     /// ever emitted), writes them out, retrying until acknowledged, then
     /// commits.
@@ -464,91 +423,18 @@ impl Runner<'_> {
             }
             self.prove_membership = false;
         }
-        if self.role == Role::Rollup && self.shared.reassigned.swap(false, Ordering::AcqRel) {
-            // The SLIs this instance owns may have been another's until now:
-            // their budgets continue from what the sinks hold.
-            // Each SLI's history up to what its unit emitted: the store may
-            // hold later windows of the SLIs of other instances.
-            let until = self.shared.job().emitted_until().unwrap_or_default();
-            let size = self.config.window.size_ns;
-            let keep = |sli: usize, start: i64| {
-                until
-                    .get(sli)
-                    .is_some_and(|&end| start.saturating_add(size) <= end)
-            };
-            let mut objectives = Objectives::new(self.config);
-            match crate::sinks::rebuild_objectives_where(self.config, &mut objectives, None, &keep)
-            {
-                Ok(from) => {
-                    if let Some((from, windows)) = from {
-                        info!(%from, windows, "Rebuilt the objectives after an assignment.");
-                    }
-                    self.objectives = objectives;
-                }
-                Err(e) => {
-                    warn!(error = %format!("{e:#}"), "Cannot rebuild the objectives after an assignment; not writing until it works.");
-                    self.shared.reassigned.store(true, Ordering::Release);
-                    return Ok(true);
-                }
-            }
+        if !self.stage.prepare(self.config, &self.shared) {
+            return Ok(true);
         }
         let now = Instant::now();
         let closed = self.shared.job().close(now);
-        let mut records: Vec<Record> = Vec::new();
-        let mut windows = 0;
-        let mut partials = crate::scale::Outgoing::default();
-        match closed {
-            Closed::Windows(w) => {
-                windows = w.len();
-                self.watch.add(&w);
-                records_into(
-                    self.config,
-                    &w,
-                    &mut self.objectives,
-                    &|_| true,
-                    &mut records,
-                );
-            }
-            Closed::Groups(groups) => {
-                for (owned, w) in groups {
-                    windows += w.len();
-                    records_into(
-                        self.config,
-                        &w,
-                        &mut self.objectives,
-                        &|i| owned.get(i).copied().unwrap_or(false),
-                        &mut records,
-                    );
-                }
-            }
-            Closed::Handover(h) => {
-                if let Some(out) = &self.partials {
-                    windows = h.closed.len();
-                    let due = !h.closed.is_empty()
-                        || !h.snapshots.is_empty()
-                        || h.progress != out.last_progress
-                        || out.last_sent.elapsed() >= PROGRESS_EVERY;
-                    if due {
-                        partials = crate::scale::messages(
-                            self.config,
-                            &self.shared.topics,
-                            &h,
-                            out.partitions,
-                            true,
-                        );
-                    }
-                    if let Some(out) = self.partials.as_mut().filter(|_| due) {
-                        out.last_progress = h.progress;
-                        out.last_sent = now;
-                    }
-                }
-            }
-        }
-        if windows == 0 && partials.is_empty() {
+        let out = self.stage.emit(self.config, &self.shared, closed, now);
+        if out.is_empty() {
             return Ok(true);
         }
+        let windows = out.windows;
         self.shared.writing.store(true, Ordering::Release);
-        let result = self.write_out(&records, &partials, shutting_down);
+        let result = self.write_out(&out.records, &out.partials, shutting_down);
         // A revocation met while writing re-reads the kept partitions only
         // now, after their new frontier is committed (see `poll_once`).
         // Windows that could not be written are closed in the job but in no
@@ -679,10 +565,10 @@ impl Runner<'_> {
         let now = Instant::now();
         {
             let job = self.shared.job();
-            // The ingest stage closes no whole window: only a whole job checks.
-            let watching = self.role == Role::All && !self.watch.done();
-            if let (Some(probe), true) = (job.probe(), watching) {
-                match self.watch.check(self.config, probe) {
+            // Only a stage that closes whole windows checks the setup.
+            let watch = self.stage.watch().filter(|w| !w.done());
+            if let (Some(probe), Some(watch)) = (job.probe(), watch) {
+                match watch.check(self.config, probe) {
                     Some([]) => info!(
                         events = probe.events(),
                         "The setup checks found nothing wrong."
@@ -719,7 +605,11 @@ impl Runner<'_> {
         if let Ok(lag) = self.shared.lag.lock() {
             self.stats.lag = lag.clone();
         }
-        self.stats.objectives = self.objectives.gauges(self.config);
+        self.stats.objectives = self
+            .stage
+            .objectives()
+            .map(|o| o.gauges(self.config))
+            .unwrap_or_default();
         for d in &self.detached {
             self.stats.sinks.insert(d.name().to_string(), d.stats());
         }
@@ -728,9 +618,7 @@ impl Runner<'_> {
         }
         let mut text = self.stats.render();
         self.shared.job().render_metrics(now, &mut text);
-        if self.role == Role::All {
-            self.watch.render_metrics(&mut text);
-        }
+        self.stage.render_metrics(&mut text);
         self.render_stage(&mut text);
         self.telemetry.publish(text);
         if !self.sink_failing {
@@ -752,7 +640,7 @@ impl Runner<'_> {
         let _ = writeln!(
             out,
             "# HELP slipstream_role The part of the work this instance does.\n# TYPE slipstream_role gauge\nslipstream_role{{role=\"{}\"}} 1",
-            self.role.name()
+            self.stage.name()
         );
         if let Some(p) = &self.partials {
             let _ = writeln!(

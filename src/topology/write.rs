@@ -1,52 +1,25 @@
-//! Writing records out: the sinks built from the configuration and split
-//! by their `[sink.buffer]` policy, the `block` sinks written in order and
+//! Writing records out: the sinks (built by [`crate::sinks::build_all`])
+//! split by their `[sink.buffer]` policy, the `block` sinks written in order and
 //! each retried alone while consumption waits, the `drop_newest` sinks fed
 //! through their queues, and the partials of an ingest instance.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use tracing::{error, info, warn};
 
 use super::queue::{self, Detached, Offer};
 use super::Runner;
-use crate::config::{Config, RecordKinds, SinkKind, WhenFull};
+use crate::config::{Config, RecordKinds, SinkConfig, WhenFull};
 use crate::record::Record;
-use crate::sinks::file::FileSink;
-use crate::sinks::kafka::KafkaSink;
-use crate::sinks::postgres::PostgresSink;
-use crate::sinks::webhook::WebhookSink;
-use crate::sinks::Sink;
+use crate::sinks::{Mode, Sink};
 
-/// Builds the configured sinks.
-pub fn build_sinks(
+/// The configured sinks, built for the stream job and split by policy.
+pub(super) fn build_sinks(
     config: &Config,
-    kafka: Option<&rdkafka::ClientConfig>,
-) -> Result<Vec<Box<dyn Sink>>> {
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    for s in &config.sinks {
-        match &s.kind {
-            SinkKind::File { path } => sinks
-                .push(Box::new(FileSink::append(path, s.records).with_context(
-                    || format!("cannot open the file sink {}", path.display()),
-                )?)),
-            SinkKind::Kafka { topic } => {
-                let base = kafka.context("a `kafka` sink needs [source.kafka] for its brokers")?;
-                sinks.push(Box::new(KafkaSink::new(base, topic, s.records)?));
-            }
-            SinkKind::Webhook { url, timeout } => sinks.push(Box::new(
-                WebhookSink::new(url, s.records)?.with_timeout(*timeout),
-            )),
-            SinkKind::Postgres { url } => sinks.push(Box::new(PostgresSink::new(url, s.records)?)),
-        }
-    }
-    if sinks.is_empty() {
-        bail!(
-            "{}: no [[sink]] is configured: add a `file` or `kafka` sink",
-            config.path.display()
-        );
-    }
-    Ok(sinks)
+    base: &rdkafka::ClientConfig,
+) -> Result<(Vec<Blocking>, Vec<Detached>)> {
+    split_sinks(crate::sinks::build_all(config, Some(base), Mode::Live)?)
 }
 
 /// A `block` sink: written by the job itself, which holds consumption
@@ -59,13 +32,10 @@ pub(super) struct Blocking {
 
 /// The configured sinks by policy: `block` ones in configuration order,
 /// `drop_newest` ones each on its own thread behind its queue.
-pub(super) fn split_sinks(
-    config: &Config,
-    sinks: Vec<Box<dyn Sink>>,
-) -> Result<(Vec<Blocking>, Vec<Detached>)> {
+fn split_sinks(sinks: Vec<(&SinkConfig, Box<dyn Sink>)>) -> Result<(Vec<Blocking>, Vec<Detached>)> {
     let mut blocking = Vec::new();
     let mut detached = Vec::new();
-    for (sink, c) in sinks.into_iter().zip(&config.sinks) {
+    for (c, sink) in sinks {
         match c.buffer.when_full {
             WhenFull::Block => blocking.push(Blocking {
                 name: sink.name(),

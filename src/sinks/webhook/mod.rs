@@ -276,6 +276,25 @@ fn quoted(bytes: &[u8]) -> String {
     one_line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A `webhook` sink for the stream job. A backfill sends nothing to
+/// webhooks: alerts of the past are history, not news to page anyone with.
+pub fn build(
+    url: &str,
+    timeout: Duration,
+    kinds: RecordKinds,
+    ctx: &super::Context<'_>,
+) -> Result<Option<Box<dyn super::Sink>>> {
+    match ctx.mode {
+        super::Mode::Live => Ok(Some(Box::new(
+            WebhookSink::new(url, kinds)?.with_timeout(timeout),
+        ))),
+        super::Mode::Backfill => {
+            eprintln!("note: backfill sends nothing to webhook sinks; the past alerts are in the other sinks");
+            Ok(None)
+        }
+    }
+}
+
 /// Records posted to a webhook.
 pub struct WebhookSink {
     endpoint: Endpoint,

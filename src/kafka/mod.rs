@@ -1,5 +1,9 @@
-//! librdkafka clients as slipstream creates them, with nothing configured
-//! as a secret in what they say.
+//! The Kafka client: librdkafka clients as slipstream creates them, with
+//! nothing configured as a secret in what they say; their settings
+//! ([`settings`]), the confirming producer ([`producer`]), what is asked of
+//! the cluster ([`admin`]) and the embedded development broker
+//! ([`devbroker`]). The stream job's consumer and its rebalance hooks are
+//! the Kafka source ([`crate::sources::kafka`]).
 //!
 //! Every client (the consumer, producers of sinks, dead letters and
 //! partials, admin and metadata clients) is created through [`create`] or
@@ -9,6 +13,11 @@
 //! the configuration. Every context shows librdkafka's log lines and errors
 //! through the same [`Redactor`] ([`log`], [`error`]); [`Redacting`] is the
 //! context of clients with no hooks of their own.
+
+pub mod admin;
+pub mod devbroker;
+pub mod producer;
+pub mod settings;
 
 use anyhow::anyhow;
 use rdkafka::client::ClientContext;
