@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use alert::AlertRecord;
 pub use map::OrderedMap;
 pub use slo::{Budget, ObjectiveJson, SloRecord};
-pub use window::{Breakdown, BreakdownField, LatencySummary, TopValue, WindowRecord};
+pub use window::{Breakdown, BreakdownField, LatencySummary, TopValue, WindowCounts, WindowRecord};
 
 /// The kind of a record: its `kind` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,6 +31,29 @@ pub struct WindowRecord {
     pub breakdown: Option<Breakdown>,
 }
 
+/// The fields of a window record that objectives are rebuilt from: a
+/// whole record reads as one, and so does the lean row a store gives back
+/// for a rebuild (`kind`, `sli`, `window_start`, `good`, `bad`, `latency`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WindowCounts {
+    pub kind: RecordKind,
+    pub sli: String,
+    pub window_start: String,
+    pub good: u64,
+    pub bad: u64,
+    #[serde(default)]
+    pub latency: Option<LatencySummary>,
+}
+
+impl WindowCounts {
+    /// One line of a sink's history, if it is a window record.
+    pub fn parse(line: &str) -> Option<WindowCounts> {
+        serde_json::from_str::<WindowCounts>(line)
+            .ok()
+            .filter(|w| w.kind == RecordKind::Window)
+    }
+}
+
 /// Per breakdown field (in the SLI's order), keyed by the field's path.
 pub type Breakdown = OrderedMap<BreakdownField>;
 
