@@ -1462,46 +1462,50 @@ fn sigterm_with_a_trickling_webhook(webhook_extra: &str, errors: f64, said: &str
 
 /// A job whose lines all fail to decode says so once, in its log and on
 /// /metrics, naming the format the lines are in: the setup checks of a
-/// running job, end to end.
+/// running job, end to end, for the whole job and for an ingest instance
+/// (which decodes the lines too).
 #[test]
 fn a_wrong_format_is_warned_of_in_the_log_and_on_metrics() {
     let s = Setup::new();
     let broker = Broker::start(s.dir.path(), &["in"]);
-    // JSON events, read as logfmt.
-    let cfg = s.config(
-        &broker.bootstrap,
-        "setup-warning-group",
-        &[],
-        "",
-        "format = \"logfmt\"",
-    );
     let data = events(203, 12_000, BASE_NS, 6 * WINDOW_NS, &[0, 1, 2, 3]);
     let mut producer = TestProducer::new(&broker.bootstrap, "in");
     producer.send_all(&data);
     producer.flush();
-    let mut job = Job::start(&cfg, &s.log(), &[], &[]);
-    let text = wait_until(
-        "the setup warning on /metrics",
-        Duration::from_secs(60),
-        || {
-            job.assert_running();
-            let m = s.metrics()?;
-            m.contains("slipstream_setup_warnings{kind=\"rejected\"")
-                .then_some(m)
-        },
-    );
-    assert_clean_exit(&mut job, "run");
-    let log = fs::read_to_string(s.log()).expect("job log");
-    let said: Vec<&str> = log.lines().filter(|l| l.contains("Setup:")).collect();
-    assert!(
-        said.iter().any(|l| l.contains("lines were rejected")
-            && l.contains("it looks like `json`, and this configuration reads `logfmt`")),
-        "no rejected-lines warning in the log:\n{log}\n{text}"
-    );
-    // Once, not on every tick.
-    let rejected = said
-        .iter()
-        .filter(|l| l.contains("lines were rejected"))
-        .count();
-    assert_eq!(rejected, 1, "{said:#?}");
+    for role in ["all", "ingest"] {
+        // JSON events, read as logfmt.
+        let cfg = s.config(
+            &broker.bootstrap,
+            &format!("setup-warning-{role}"),
+            &[],
+            "",
+            "format = \"logfmt\"",
+        );
+        let log = s.path(&format!("{role}.log"));
+        let mut job = Job::start(&cfg, &log, &["--role", role], &[]);
+        let text = wait_until(
+            "the setup warning on /metrics",
+            Duration::from_secs(60),
+            || {
+                job.assert_running();
+                let m = s.metrics()?;
+                m.contains("slipstream_setup_warnings{kind=\"rejected\"")
+                    .then_some(m)
+            },
+        );
+        assert_clean_exit(&mut job, role);
+        let log = fs::read_to_string(&log).expect("job log");
+        let said: Vec<&str> = log.lines().filter(|l| l.contains("Setup:")).collect();
+        assert!(
+            said.iter().any(|l| l.contains("lines were rejected")
+                && l.contains("it looks like `json`, and this configuration reads `logfmt`")),
+            "{role}: no rejected-lines warning in the log:\n{log}\n{text}"
+        );
+        // Once, not on every tick.
+        let rejected = said
+            .iter()
+            .filter(|l| l.contains("lines were rejected"))
+            .count();
+        assert_eq!(rejected, 1, "{role}: {said:#?}");
+    }
 }

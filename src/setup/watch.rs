@@ -42,8 +42,9 @@ impl Watch {
         self.warnings.is_some()
     }
 
-    /// Adds the counts of windows just closed.
-    pub fn add(&mut self, windows: &[Window]) {
+    /// Adds the counts of windows just closed (whole windows, or one
+    /// partition's part of them: the checks need only the sums).
+    pub fn add<'w>(&mut self, windows: impl IntoIterator<Item = &'w Window>) {
         if self.done() {
             return;
         }

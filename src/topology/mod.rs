@@ -206,7 +206,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
             (Box::new(WholeJob::start(config)?), sinks, None)
         }
         Role::Ingest => (
-            Box::new(Ingest::new(partials_partitions()?)),
+            Box::new(Ingest::new(config, partials_partitions()?)),
             (Vec::new(), Vec::new()),
             Some(PartialsOut {
                 producer: crate::kafka::producer::ConfirmingProducer::with_max_message(
@@ -565,7 +565,7 @@ impl Runner<'_> {
         let now = Instant::now();
         {
             let job = self.shared.job();
-            // Only a stage that closes whole windows checks the setup.
+            // Only a stage that decodes lines checks the setup.
             let watch = self.stage.watch().filter(|w| !w.done());
             if let (Some(probe), Some(watch)) = (job.probe(), watch) {
                 match watch.check(self.config, probe) {

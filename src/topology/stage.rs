@@ -62,7 +62,7 @@ pub(super) trait Stage {
         None
     }
 
-    /// The setup checks, for a stage that sees whole windows.
+    /// The setup checks, for a stage that decodes the lines.
     fn watch(&mut self) -> Option<&mut Watch> {
         None
     }
@@ -140,15 +140,18 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 pub(super) struct Ingest {
     /// The partials topic's partition count.
     partitions: i32,
+    /// The setup checks over this instance's partitions.
+    watch: Watch,
     /// The progress last sent, and when.
     last_progress: Vec<Progress>,
     last_sent: Instant,
 }
 
 impl Ingest {
-    pub fn new(partitions: i32) -> Ingest {
+    pub fn new(config: &Config, partitions: i32) -> Ingest {
         Ingest {
             partitions,
+            watch: Watch::new(config),
             last_progress: Vec::new(),
             last_sent: Instant::now(),
         }
@@ -168,6 +171,7 @@ impl Stage for Ingest {
         let mut out = Emitted::default();
         if let Closed::Handover(h) = closed {
             out.windows = h.closed.len();
+            self.watch.add(h.closed.iter().map(|(_, w)| w));
             let due = !h.closed.is_empty()
                 || !h.snapshots.is_empty()
                 || h.progress != self.last_progress
@@ -181,8 +185,15 @@ impl Stage for Ingest {
         }
         out
     }
-}
 
+    fn watch(&mut self) -> Option<&mut Watch> {
+        Some(&mut self.watch)
+    }
+
+    fn render_metrics(&self, out: &mut String) {
+        self.watch.render_metrics(out);
+    }
+}
 /// How often the rollup re-reads which source partitions exist.
 const SOURCES_EVERY: Duration = Duration::from_secs(10);
 
