@@ -59,7 +59,8 @@ impl Engine {
     pub fn new(config: &Config) -> Engine {
         let decoder = Decoder::new(&config.decode, &config.fields);
         let spare = Vec::with_capacity(decoder.slots());
-        let probe = Probe::new(decoder.slots(), config.slis.len());
+        let logfmt = config.decode.spec.format == crate::decode::Format::Logfmt;
+        let probe = Probe::new(decoder.slots(), config.slis.len(), logfmt);
         Engine {
             decoder,
             slis: config

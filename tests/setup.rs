@@ -303,6 +303,53 @@ good = 'status < 500'
     );
 }
 
+/// logfmt names no fields in advance: the keys of its first lines are
+/// what "did you mean" offers, as JSON's fields are.
+#[test]
+fn a_filter_typo_over_logfmt_names_the_keys_seen() {
+    let dir = tmp();
+    let cfg = dir.path().join("slipstream.toml");
+    fs::write(
+        &cfg,
+        r#"
+[decode]
+format = "logfmt"
+[decode.fields]
+timestamp = "ts"
+latency = "dur"
+
+[[sli]]
+name = "api-availability"
+filter = 'pth =~ "^/api/"'
+good = 'status < 500'
+"#,
+    )
+    .expect("write config");
+    let lines: Vec<String> = (0..300)
+        .map(|i| {
+            format!(
+                "ts=2026-10-10T04:{:02}:{:02}Z level=info msg=\"request done\" path=/api/cart status=200 dur=12.5",
+                i / 60,
+                i % 60
+            )
+        })
+        .collect();
+    let input = write_lines(&dir.path().join("app.log"), &lines);
+    let (lax, _) = strict_and_not(&cfg, &input);
+    let w = warnings(&lax.stderr);
+    let typo = w
+        .iter()
+        .find(|l| l.contains(r#"field "pth", named by its rules, never appeared"#))
+        .unwrap_or_else(|| panic!("no warning about the field:\n{}", lax.stderr));
+    assert!(
+        typo.contains(r#"did you mean "path"? fields seen: path,"#),
+        "{typo}"
+    );
+    for key in ["dur", "level", "msg", "status", "ts"] {
+        assert!(typo.contains(key), "{key} missing: {typo}");
+    }
+}
+
 #[test]
 fn text_lines_read_as_json_warn_that_most_lines_were_rejected() {
     let dir = tmp();

@@ -25,47 +25,9 @@ pub(super) fn split<'a>(
     keys: &[(String, usize)],
     fill: &mut Fill<'a, '_>,
 ) -> Result<(), LineReject> {
-    let b = line.as_bytes();
-    let mut i = 0;
     let mut pairs = 0;
-    while i < b.len() {
-        if b[i] == b' ' || b[i] == b'\t' {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !matches!(b[i], b'=' | b' ' | b'\t') {
-            i += 1;
-        }
-        let key = &line[start..i];
-        if b.get(i) != Some(&b'=') {
-            continue;
-        }
-        i += 1;
-        let (value, quoted) = if b.get(i) == Some(&b'"') {
-            let vs = i + 1;
-            i = vs;
-            loop {
-                match b.get(i) {
-                    None => return Err(LineReject::BadLine),
-                    Some(b'\\') => i += 2,
-                    Some(b'"') => break,
-                    Some(_) => i += 1,
-                }
-            }
-            let v = line.get(vs..i).ok_or(LineReject::BadLine)?;
-            i += 1;
-            (v, true)
-        } else {
-            let vs = i;
-            while i < b.len() && !matches!(b[i], b' ' | b'\t') {
-                i += 1;
-            }
-            (&line[vs..i], false)
-        };
-        if key.is_empty() {
-            return Err(LineReject::BadLine);
-        }
+    for pair in Pairs::new(line) {
+        let (key, value, quoted) = pair?;
         pairs += 1;
         if let Some((_, col)) = keys.iter().find(|(k, _)| k == key) {
             fill.put(*col, value, quoted);
@@ -75,4 +37,81 @@ pub(super) fn split<'a>(
         return Err(LineReject::BadLine);
     }
     Ok(())
+}
+
+/// The keys of one line, in order, or `None` when it is not logfmt: what
+/// "did you mean" offers for a field that no line holds.
+pub fn keys(line: &str) -> Option<Vec<&str>> {
+    let keys: Vec<&str> = Pairs::new(line)
+        .map(|p| p.map(|(k, _, _)| k))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    (!keys.is_empty()).then_some(keys)
+}
+
+/// The `key=value` pairs of a line: the key, the value (without its
+/// quotes, escapes left in) and whether it was quoted.
+struct Pairs<'a> {
+    line: &'a str,
+    i: usize,
+}
+
+impl<'a> Pairs<'a> {
+    fn new(line: &'a str) -> Pairs<'a> {
+        Pairs { line, i: 0 }
+    }
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = Result<(&'a str, &'a str, bool), LineReject>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (line, b) = (self.line, self.line.as_bytes());
+        let i = &mut self.i;
+        loop {
+            while *i < b.len() && matches!(b[*i], b' ' | b'\t') {
+                *i += 1;
+            }
+            if *i >= b.len() {
+                return None;
+            }
+            let start = *i;
+            while *i < b.len() && !matches!(b[*i], b'=' | b' ' | b'\t') {
+                *i += 1;
+            }
+            let key = &line[start..*i];
+            if b.get(*i) != Some(&b'=') {
+                continue;
+            }
+            *i += 1;
+            let (value, quoted) = if b.get(*i) == Some(&b'"') {
+                let vs = *i + 1;
+                *i = vs;
+                loop {
+                    match b.get(*i) {
+                        None => return Some(Err(LineReject::BadLine)),
+                        Some(b'\\') => *i += 2,
+                        Some(b'"') => break,
+                        Some(_) => *i += 1,
+                    }
+                }
+                let Some(v) = line.get(vs..*i) else {
+                    return Some(Err(LineReject::BadLine));
+                };
+                *i += 1;
+                (v, true)
+            } else {
+                let vs = *i;
+                while *i < b.len() && !matches!(b[*i], b' ' | b'\t') {
+                    *i += 1;
+                }
+                (&line[vs..*i], false)
+            };
+            if key.is_empty() {
+                *i = b.len();
+                return Some(Err(LineReject::BadLine));
+            }
+            return Some(Ok((key, value, quoted)));
+        }
+    }
 }

@@ -30,6 +30,7 @@ mod text;
 mod timestamp;
 
 pub use json::{parse_number, unescape, ScanError};
+pub use logfmt::keys as logfmt_keys;
 pub use paths::PathTree;
 pub use settings::{DecodeConfig, LatencyUnit, TimestampFormat};
 pub use sniff::sniff;

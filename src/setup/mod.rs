@@ -363,7 +363,7 @@ fn unknown_fields(config: &Config, probe: &Probe, i: usize) -> Vec<String> {
         }
     }
     // JSON lines name their own fields, gathered from the first lines; a
-    // text format's fields are its columns (logfmt knows none in advance).
+    // text format's fields are its columns (logfmt's keys are gathered like JSON's).
     let (fields, label): (Vec<String>, &str) = if probe.fields.is_empty() {
         let columns = &config.decode.spec.columns;
         (

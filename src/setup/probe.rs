@@ -48,8 +48,10 @@ pub struct Probe {
     pub sampled_events: u64,
     /// Per slot: a checked event held a value there.
     pub seen: Vec<bool>,
-    /// Dotted field names of the first lines.
+    /// Dotted field names of the first lines (JSON), or their keys (logfmt).
     pub fields: BTreeSet<String>,
+    /// The lines are logfmt.
+    logfmt: bool,
     /// Per SLI: why its first invalid event was invalid.
     pub invalid: Vec<Option<InvalidExample>>,
     /// The first rejected line, why, and its text cut to a readable length.
@@ -64,8 +66,11 @@ pub struct Probe {
 }
 
 impl Probe {
-    pub fn new(slots: usize, slis: usize) -> Probe {
+    /// A probe of `slots` fields and `slis` SLIs; `logfmt` when the lines
+    /// are logfmt, whose keys are gathered as JSON lines' fields are.
+    pub fn new(slots: usize, slis: usize, logfmt: bool) -> Probe {
         Probe {
+            logfmt,
             seen: vec![false; slots],
             invalid: vec![None; slis],
             ..Probe::default()
@@ -209,7 +214,13 @@ impl Probe {
         if self.fields.len() >= MAX_FIELDS {
             return;
         }
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(line) {
+        if self.logfmt {
+            for key in crate::decode::logfmt_keys(line).unwrap_or_default() {
+                if self.fields.len() < MAX_FIELDS {
+                    self.fields.insert(key.to_string());
+                }
+            }
+        } else if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(line) {
             add_fields(&mut self.fields, "", &map, 0);
         }
     }
