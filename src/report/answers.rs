@@ -281,49 +281,7 @@ pub fn answer(
         d.1 += w.bad;
     }
     let days = Days::of(daily.into_values(), o.target);
-    let (what_if, verdict) = if replayable(s) {
-        let starts: BTreeSet<i64> = records.windows.iter().map(|w| w.start_ns).collect();
-        let mut targets: Vec<f64> = WHAT_IF_TARGETS.to_vec();
-        if !targets.iter().any(|t| (t - o.target).abs() < 1e-12) {
-            targets.push(o.target);
-        }
-        targets.sort_by(f64::total_cmp);
-        let mut rows = Vec::new();
-        let mut verdict = None;
-        for t in targets {
-            let current = (t - o.target).abs() < 1e-12;
-            let c = if current {
-                config.clone()
-            } else {
-                with_target(config, i, t)
-            };
-            let Ok(out) = replay(&c, i, String::new(), &records.windows, &starts) else {
-                continue;
-            };
-            if current {
-                verdict = Some(verdict::judge(o.target, covered_ratio, &out.periods, days));
-            }
-            rows.push(WhatIfRow {
-                target: t,
-                current,
-                met: out.end_budget_left.map(|l| l >= 0.0),
-                budget_left_ratio: out.end_budget_left,
-                pages: out.pages,
-                tickets: out.tickets,
-            });
-        }
-        (rows, verdict)
-    } else {
-        (Vec::new(), None)
-    };
-    let verdict = verdict.unwrap_or(verdict::Verdict {
-        value: verdict::Value::NotEnoughHistory,
-        why: if replayable(s) {
-            Why::NoEvents
-        } else {
-            Why::NotReplayable
-        },
-    });
+    let (what_if, verdict) = what_if_and_verdict(config, i, records, covered_ratio, days);
 
     let mut a = SloAnswer {
         name: s.name.clone(),
@@ -371,6 +329,56 @@ pub fn answer(
     };
     a.verdict.reason = super::questions::reason(&a, super::Lang::En);
     Some(a)
+}
+
+/// The what-if rows of SLI `i` (the period replayed under each target) and
+/// the verdict on its target from the current one's replay.
+fn what_if_and_verdict(
+    config: &Config,
+    i: usize,
+    records: &Records,
+    covered_ratio: f64,
+    days: Days,
+) -> (Vec<WhatIfRow>, verdict::Verdict) {
+    let s = &config.slis[i];
+    let not_judged = |why| verdict::Verdict {
+        value: verdict::Value::NotEnoughHistory,
+        why,
+    };
+    let Some(o) = s.objective.as_ref().filter(|_| replayable(s)) else {
+        return (Vec::new(), not_judged(Why::NotReplayable));
+    };
+    let starts: BTreeSet<i64> = records.windows.iter().map(|w| w.start_ns).collect();
+    let mut targets: Vec<f64> = WHAT_IF_TARGETS.to_vec();
+    if !targets.iter().any(|t| (t - o.target).abs() < 1e-12) {
+        targets.push(o.target);
+    }
+    targets.sort_by(f64::total_cmp);
+    let mut rows = Vec::new();
+    let mut verdict = None;
+    for t in targets {
+        let current = (t - o.target).abs() < 1e-12;
+        let c = if current {
+            config.clone()
+        } else {
+            with_target(config, i, t)
+        };
+        let Ok(out) = replay(&c, i, String::new(), &records.windows, &starts) else {
+            continue;
+        };
+        if current {
+            verdict = Some(verdict::judge(o.target, covered_ratio, &out.periods, days));
+        }
+        rows.push(WhatIfRow {
+            target: t,
+            current,
+            met: out.end_budget_left.map(|l| l >= 0.0),
+            budget_left_ratio: out.end_budget_left,
+            pages: out.pages,
+            tickets: out.tickets,
+        });
+    }
+    (rows, verdict.unwrap_or_else(|| not_judged(Why::NoEvents)))
 }
 
 fn incident_answer(i: incidents::Incident) -> IncidentAnswer {

@@ -307,7 +307,8 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
+// Japanese fonts named, so that Japanese never falls back to empty boxes.
+const CSS: &str = "body{font-family:system-ui,\"Noto Sans CJK JP\",\"Hiragino Sans\",\"Hiragino Kaku Gothic ProN\",\"Yu Gothic\",Meiryo,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
 h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:2px solid #ddd;padding-bottom:.2rem}\
 .headline{font-size:1.15rem;background:#f5f7fa;border-left:4px solid #1f77b4;padding:.6rem 1rem}\
 .missed .headline{border-left-color:#d62728}\
