@@ -102,8 +102,10 @@ pub enum Command {
     ///
     /// Example: slipstream dev-broker --topic request-logs --partitions 4
     DevBroker(DevBrokerArgs),
-    /// A report every role reads the same way: per SLO a headline sentence, the error budget
-    /// left, compliance per day, charts (HTML), the incidents and a glossary.
+    /// A report every role reads the same way: per SLO a headline sentence, five questions
+    /// answered in words (met, budget left, what spent it, is the target realistic, what if),
+    /// compliance per day, charts (HTML) and a glossary; `--format json` gives the answers as
+    /// data (docs/report-json.md).
     ///
     /// Example: slipstream report -c config/demo.toml --records out/records.jsonl --format html --lang ja --out report.html
     Report(ReportArgs),

@@ -1,17 +1,24 @@
 //! `slipstream report`: what the records say, in words every role reads the
-//! same way. For each SLI with an objective: one headline sentence, the
-//! error budget left three ways, compliance per day, the budget and the burn
-//! rate over the period (charts in HTML), the incidents, and a glossary.
+//! same way. For each SLI with an objective: one headline sentence, then
+//! five questions answered in words ([`answers`]: met or not and how much
+//! of the window the data covers, the budget left, what spent it, whether
+//! the target is realistic, what other targets would have given), then
+//! compliance per day, the budget and the burn rate over the period (charts
+//! in HTML), and a glossary. `--format json` gives the five answers as data.
 //!
 //! A report is a pure function of the records of its period, whatever their
 //! source: the same records give byte-identical reports.
 
+pub mod answers;
 mod chart;
 pub mod data;
 pub mod i18n;
+pub mod incidents;
+mod questions;
 mod render;
 pub mod review;
 pub mod suggest;
+pub mod verdict;
 pub mod whatif;
 
 use std::collections::BTreeMap;
@@ -26,6 +33,8 @@ use crate::config::Config;
 pub enum Format {
     Md,
     Html,
+    /// The five answers as JSON (docs/report-json.md).
+    Json,
 }
 
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
@@ -115,7 +124,11 @@ pub struct SloReport {
     pub period: (u64, u64),
     /// The `slo` records of the period, for the charts.
     pub series: Vec<data::SloRow>,
-    pub incidents: Vec<Incident>,
+    /// The five answers.
+    pub answer: answers::SloAnswer,
+    /// Whether the SLI names `breakdown` fields (incidents name their top
+    /// contributors).
+    pub breakdown: bool,
     /// When alerts fired, for the burn-rate chart.
     pub fired_at: Vec<i64>,
     /// How many events there were when every one was invalid ([`all_invalid`]).
@@ -176,26 +189,6 @@ pub fn period_latency<'a>(
     })
 }
 
-/// One alert episode: from `firing` to `resolved` (or still open).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Incident {
-    pub severity: String,
-    pub start_ns: i64,
-    pub end_ns: Option<i64>,
-    pub long_window: String,
-    pub short_window: String,
-    /// Share of the budget spent, as the last record of the episode says.
-    pub budget_spent: Option<f64>,
-    /// The highest long-window burn rate seen in the episode.
-    pub peak_burn: Option<f64>,
-    /// Per breakdown field (in the SLI's order), the values with the most
-    /// bad events from one long window before the start to the end.
-    pub top: Vec<(String, Vec<(String, u64)>)>,
-}
-
-/// How many contributors an incident names per breakdown field.
-const TOP_CONTRIBUTORS: usize = 3;
-
 /// A whole report.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -219,11 +212,12 @@ impl Report {
         let from_ns = from_ns.or(first).unwrap_or(0);
         let to_ns = to_ns.or(last).unwrap_or(from_ns);
         let records = records.within(from_ns, to_ns);
-        let slos = config
-            .slis
-            .iter()
-            .filter(|s| s.objective.is_some())
-            .map(|s| sli_report(s, &records))
+        let slos = answers::answers(config, &records, from_ns, to_ns)
+            .into_iter()
+            .filter_map(|a| {
+                let sli = config.slis.iter().find(|s| s.name == a.name)?;
+                Some(sli_report(sli, &records, a))
+            })
             .collect();
         Report {
             from_ns,
@@ -236,11 +230,18 @@ impl Report {
         match format {
             Format::Md => render::markdown(self, lang),
             Format::Html => render::html(self, lang),
+            Format::Json => {
+                answers::to_json(&self.slos.iter().map(|s| &s.answer).collect::<Vec<_>>())
+            }
         }
     }
 }
 
-fn sli_report(sli: &crate::config::Sli, records: &Records) -> SloReport {
+fn sli_report(
+    sli: &crate::config::Sli,
+    records: &Records,
+    answer: answers::SloAnswer,
+) -> SloReport {
     let mut daily: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     let mut period = (0, 0);
     for w in records.windows.iter().filter(|w| w.sli == sli.name) {
@@ -257,124 +258,23 @@ fn sli_report(sli: &crate::config::Sli, records: &Records) -> SloReport {
         .filter(|s| s.sli == sli.name)
         .cloned()
         .collect();
-    let alerts: Vec<&data::AlertRow> = records
-        .alerts
-        .iter()
-        .filter(|a| a.sli == sli.name)
-        .collect();
-    let mut incidents = incidents(&alerts, &series);
-    let windows: Vec<&data::WindowRow> = records
-        .windows
-        .iter()
-        .filter(|w| w.sli == sli.name)
-        .collect();
-    for inc in &mut incidents {
-        let long = humantime::parse_duration(&inc.long_window).map_or(0, |d| d.as_nanos() as i64);
-        let (from, to) = (inc.start_ns - long, inc.end_ns.unwrap_or(i64::MAX));
-        inc.top = sli
-            .breakdown
-            .iter()
-            .map(|(field, _)| {
-                let mut sums: BTreeMap<&str, u64> = BTreeMap::new();
-                for w in windows
-                    .iter()
-                    .filter(|w| w.start_ns >= from && w.start_ns < to)
-                {
-                    for (_, top) in w.breakdown.iter().filter(|(f, _)| f == field) {
-                        for (v, n) in top {
-                            *sums.entry(v).or_default() += n;
-                        }
-                    }
-                }
-                let mut top: Vec<(String, u64)> =
-                    sums.into_iter().map(|(v, n)| (v.to_string(), n)).collect();
-                top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                top.truncate(TOP_CONTRIBUTORS);
-                (field.clone(), top)
-            })
-            .filter(|(_, top)| !top.is_empty())
-            .collect();
-    }
     SloReport {
         sli: sli.name.clone(),
         description: sli.description.clone(),
         owner: sli.owner.clone(),
         last: series.last().cloned(),
         all_invalid: all_invalid(records, &sli.name),
-        latency: period_latency(sli, windows.iter().copied()),
+        latency: period_latency(sli, records.windows.iter().filter(|w| w.sli == sli.name)),
         daily: daily.into_iter().map(|(d, (g, b))| (d, g, b)).collect(),
         period,
-        incidents,
-        fired_at: alerts
+        answer,
+        breakdown: !sli.breakdown.is_empty(),
+        fired_at: records
+            .alerts
             .iter()
-            .filter(|a| a.firing)
+            .filter(|a| a.sli == sli.name && a.firing)
             .map(|a| a.at_ns)
             .collect(),
         series,
     }
-}
-
-/// Pairs each `firing` record with the `resolved` record of the same
-/// severity that follows it.
-fn incidents(alerts: &[&data::AlertRow], series: &[data::SloRow]) -> Vec<Incident> {
-    let mut open: BTreeMap<&str, Incident> = BTreeMap::new();
-    let mut done = Vec::new();
-    let peak = |long: &str, from: i64, to: i64| -> Option<f64> {
-        series
-            .iter()
-            .filter(|s| s.at_ns >= from && s.at_ns <= to)
-            .filter_map(|s| s.burn.get(long).copied().flatten())
-            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
-    };
-    for a in alerts {
-        if a.firing {
-            open.insert(
-                &a.severity,
-                Incident {
-                    severity: a.severity.clone(),
-                    start_ns: a.incident_start_ns,
-                    end_ns: None,
-                    long_window: a.long_window.clone(),
-                    short_window: a.short_window.clone(),
-                    budget_spent: a.budget_spent_in_incident,
-                    peak_burn: a.burn_rate_long,
-                    top: Vec::new(),
-                },
-            );
-        } else {
-            let mut inc = open
-                .remove(a.severity.as_str())
-                .unwrap_or_else(|| Incident {
-                    // Fired before the report's period.
-                    severity: a.severity.clone(),
-                    start_ns: a.incident_start_ns,
-                    end_ns: None,
-                    long_window: a.long_window.clone(),
-                    short_window: a.short_window.clone(),
-                    budget_spent: None,
-                    peak_burn: None,
-                    top: Vec::new(),
-                });
-            inc.end_ns = Some(a.at_ns);
-            if a.budget_spent_in_incident.is_some() {
-                inc.budget_spent = a.budget_spent_in_incident;
-            }
-            done.push(inc);
-        }
-    }
-    done.extend(open.into_values());
-    let last_at = series.last().map_or(i64::MAX, |s| s.at_ns);
-    for inc in &mut done {
-        let seen = peak(
-            &inc.long_window,
-            inc.start_ns,
-            inc.end_ns.unwrap_or(last_at),
-        );
-        inc.peak_burn = match (inc.peak_burn, seen) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-    }
-    done.sort_by_key(|i| (i.start_ns, i.severity.clone()));
-    done
 }

@@ -6,11 +6,12 @@ use std::fmt::Write as _;
 
 use super::chart::{self, Line};
 use super::i18n::{fill, Lang, Text};
-use super::{Incident, Report, SloReport};
+use super::questions::{self, Block};
+use super::{Report, SloReport};
 use crate::time::format_rfc3339;
 
 /// `2026-01-01 10:07 UTC`.
-fn when(ns: i64) -> String {
+pub(super) fn when(ns: i64) -> String {
     let s = format_rfc3339(ns);
     format!("{} {} UTC", &s[..10], &s[11..16])
 }
@@ -39,7 +40,7 @@ fn pct(ratio: f64, decimals: usize) -> String {
 /// decimals, or as many more as it takes (up to six) for the figure to fall
 /// on the same side of the target as the compliance does. 99.8996% against
 /// 99.9% is not shown as 99.90%, which would read as the target met.
-fn compliance_pct(compliance: f64, target: f64) -> String {
+pub(super) fn compliance_pct(compliance: f64, target: f64) -> String {
     let side = compliance.partial_cmp(&target);
     let first = decimals_for(target);
     let shown = |d: usize| {
@@ -56,11 +57,11 @@ fn compliance_pct(compliance: f64, target: f64) -> String {
         .unwrap_or_else(|| pct(compliance, first + 6))
 }
 
-fn target_pct(target: f64) -> String {
+pub(super) fn target_pct(target: f64) -> String {
     pct(target, decimals_for(target).saturating_sub(1))
 }
 
-fn number(v: f64) -> String {
+pub(super) fn number(v: f64) -> String {
     if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
@@ -103,9 +104,11 @@ fn headline(s: &SloReport, t: &Text) -> String {
         let left = last
             .remaining_ratio
             .map_or(t.not_available.to_string(), |r| pct(r, 0));
-        match last.outage_minutes_left {
-            Some(m) => fill(t.met, &[&s.sli, &c, unit, &target, &left, &number(m)]),
-            None => fill(t.met_no_outage, &[&s.sli, &c, unit, &target, &left]),
+        let m = s.answer.budget.left_outage_minutes;
+        if m > 0.0 {
+            fill(t.met, &[&s.sli, &c, unit, &target, &left, &number(m)])
+        } else {
+            fill(t.met_no_outage, &[&s.sli, &c, unit, &target, &left])
         }
     } else {
         let over = last
@@ -115,14 +118,6 @@ fn headline(s: &SloReport, t: &Text) -> String {
             t.missed,
             &[&s.sli, &c, unit, &target, &over, &number(-last.remaining)],
         )
-    }
-}
-
-fn severity<'a>(t: &'a Text, s: &str) -> &'a str {
-    match s {
-        "page" => t.page,
-        "ticket" => t.ticket,
-        _ => t.not_available,
     }
 }
 
@@ -140,8 +135,11 @@ fn budget_rows(s: &SloReport, t: &Text) -> Vec<(&'static str, String)> {
         (t.budget_left_events, number(last.remaining)),
         (
             t.budget_left_outage,
-            last.outage_minutes_left
-                .map_or_else(na, |m| format!("{} {}", number(m), t.minutes)),
+            format!(
+                "{} {}",
+                questions::minutes(s.answer.budget.left_outage_minutes),
+                t.minutes
+            ),
         ),
     ]
 }
@@ -156,31 +154,6 @@ fn objective_line(s: &SloReport, t: &Text) -> Option<String> {
 
 fn compliance(good: u64, bad: u64, decimals: usize) -> Option<String> {
     (good + bad > 0).then(|| pct(good as f64 / (good + bad) as f64, decimals))
-}
-
-fn incident_cells(i: &Incident, t: &Text) -> [String; 7] {
-    let top: Vec<String> = i
-        .top
-        .iter()
-        .map(|(field, values)| {
-            let list: Vec<String> = values.iter().map(|(v, n)| format!("{v} ({n})")).collect();
-            format!("{field}: {}", list.join(", "))
-        })
-        .collect();
-    [
-        severity(t, &i.severity).to_string(),
-        when(i.start_ns),
-        i.end_ns.map_or(t.ongoing.to_string(), when),
-        format!("{}/{}", i.long_window, i.short_window),
-        i.budget_spent
-            .map_or(t.not_available.to_string(), |b| pct(b, 1)),
-        i.peak_burn.map_or(t.not_available.to_string(), number),
-        if top.is_empty() {
-            t.not_available.to_string()
-        } else {
-            top.join("; ")
-        },
-    ]
 }
 
 fn decimals(s: &SloReport) -> usize {
@@ -206,6 +179,9 @@ pub fn markdown(r: &Report, lang: Lang) -> String {
         }
         if let Some(line) = objective_line(s, t) {
             let _ = writeln!(o, "{}: {line}\n", t.objective);
+        }
+        for block in questions::blocks(&s.answer, lang, s.breakdown) {
+            markdown_block(&mut o, &block);
         }
         let rows = budget_rows(s, t);
         if !rows.is_empty() {
@@ -244,31 +220,7 @@ pub fn markdown(r: &Report, lang: Lang) -> String {
                 target_of(s, t)
             );
         }
-        let _ = writeln!(o, "\n### {}\n", t.incidents);
-        if s.incidents.is_empty() {
-            let _ = writeln!(o, "{}\n", t.no_incidents);
-        } else {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---:|---:|---|",
-                t.severity,
-                t.start,
-                t.end,
-                t.windows_fired,
-                t.budget_spent,
-                t.peak_burn,
-                t.top_contributors
-            );
-            for i in &s.incidents {
-                // Values come from the logs: keep them inside their cells.
-                let cells: Vec<String> = incident_cells(i, t)
-                    .iter()
-                    .map(|c| c.replace('|', "\\|").replace(['\n', '\r'], " "))
-                    .collect();
-                let _ = writeln!(o, "| {} |", cells.join(" | "));
-            }
-            o.push('\n');
-        }
+        o.push('\n');
     }
     let _ = writeln!(o, "## {}\n", t.glossary);
     for (term, dev, pm, sre) in &t.terms {
@@ -281,6 +233,73 @@ pub fn markdown(r: &Report, lang: Lang) -> String {
     o
 }
 
+/// One answer block as Markdown. Cells may hold values from the logs:
+/// they are kept inside their cells.
+fn markdown_block(o: &mut String, block: &Block) {
+    match block {
+        Block::Heading(h) => {
+            let _ = writeln!(o, "### {h}\n");
+        }
+        Block::Text(text) => {
+            let _ = writeln!(o, "{text}\n");
+        }
+        Block::Table {
+            head,
+            rows,
+            numeric,
+        } => {
+            let cell = |c: &str| c.replace('|', "\\|").replace(['\n', '\r'], " ");
+            let head: Vec<String> = head.iter().map(|h| cell(h)).collect();
+            let align: Vec<&str> = numeric
+                .iter()
+                .map(|&n| if n { "---:" } else { "---" })
+                .collect();
+            let _ = writeln!(o, "| {} |\n|{}|", head.join(" | "), align.join("|"));
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+                let _ = writeln!(o, "| {} |", cells.join(" | "));
+            }
+            o.push('\n');
+        }
+    }
+}
+
+/// One answer block as HTML.
+fn html_block(o: &mut String, block: &Block) {
+    match block {
+        Block::Heading(h) => {
+            let _ = writeln!(o, "<h3>{}</h3>", esc(h));
+        }
+        Block::Text(text) => {
+            let _ = writeln!(o, "<p class=\"answer\">{}</p>", esc(text));
+        }
+        Block::Table {
+            head,
+            rows,
+            numeric,
+        } => {
+            o.push_str("<table>\n<tr>");
+            for h in head {
+                let _ = write!(o, "<th>{}</th>", esc(h));
+            }
+            o.push_str("</tr>\n");
+            for row in rows {
+                o.push_str("<tr>");
+                for (k, c) in row.iter().enumerate() {
+                    let class = if numeric.get(k) == Some(&true) {
+                        " class=\"n\""
+                    } else {
+                        ""
+                    };
+                    let _ = write!(o, "<td{class}>{}</td>", esc(c));
+                }
+                o.push_str("</tr>\n");
+            }
+            o.push_str("</table>\n");
+        }
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -288,7 +307,8 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
+// Japanese fonts named, so that Japanese never falls back to empty boxes.
+const CSS: &str = "body{font-family:system-ui,\"Noto Sans CJK JP\",\"Hiragino Sans\",\"Hiragino Kaku Gothic ProN\",\"Yu Gothic\",Meiryo,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
 h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:2px solid #ddd;padding-bottom:.2rem}\
 .headline{font-size:1.15rem;background:#f5f7fa;border-left:4px solid #1f77b4;padding:.6rem 1rem}\
 .missed .headline{border-left-color:#d62728}\
@@ -394,6 +414,9 @@ pub fn html(r: &Report, lang: Lang) -> String {
         if let Some(line) = objective_line(s, t) {
             let _ = writeln!(o, "<p>{}: {}</p>", esc(t.objective), esc(&line));
         }
+        for block in questions::blocks(&s.answer, lang, s.breakdown) {
+            html_block(&mut o, &block);
+        }
         let rows = budget_rows(s, t);
         if !rows.is_empty() {
             let _ = writeln!(o, "<h3>{}</h3>\n<table>", esc(t.budget));
@@ -445,34 +468,6 @@ pub fn html(r: &Report, lang: Lang) -> String {
             );
         }
         o.push_str("</table>\n");
-        let _ = writeln!(o, "<h3>{}</h3>", esc(t.incidents));
-        if s.incidents.is_empty() {
-            let _ = writeln!(o, "<p>{}</p>", esc(t.no_incidents));
-        } else {
-            let _ = writeln!(
-                o,
-                "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-                esc(t.severity),
-                esc(t.start),
-                esc(t.end),
-                esc(t.windows_fired),
-                esc(t.budget_spent),
-                esc(t.peak_burn),
-                esc(t.top_contributors)
-            );
-            for i in &s.incidents {
-                let cells: Vec<String> = incident_cells(i, t)
-                    .iter()
-                    .enumerate()
-                    .map(|(k, c)| {
-                        let class = if k == 4 || k == 5 { " class=\"n\"" } else { "" };
-                        format!("<td{class}>{}</td>", esc(c))
-                    })
-                    .collect();
-                let _ = writeln!(o, "<tr>{}</tr>", cells.concat());
-            }
-            o.push_str("</table>\n");
-        }
         o.push_str("</section>\n");
     }
     let _ = writeln!(o, "<h2>{}</h2>\n<dl>", esc(t.glossary));

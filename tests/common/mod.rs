@@ -227,6 +227,40 @@ pub fn records(bytes: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// The alert records' spans from `firing` to `resolved` (open at the end:
+/// `None`), merged where they overlap or touch, in time order: (start,
+/// end, whether one of them paged). What a report calls one incident.
+pub fn merged_alert_spans(recs: &[Value]) -> Vec<(i64, Option<i64>, bool)> {
+    let time = |v: &Value| rfc3339_ns(v.as_str().expect("a time")).expect("RFC 3339");
+    let mut open: BTreeMap<String, i64> = BTreeMap::new();
+    let mut spans: Vec<(i64, Option<i64>, bool)> = Vec::new();
+    for r in recs.iter().filter(|r| r["kind"] == "alert") {
+        let sev = r["severity"].as_str().expect("severity").to_string();
+        if r["state"] == "firing" {
+            open.insert(sev, time(&r["at"]));
+        } else {
+            // Resolved without its firing record: it fired before the records.
+            let start = open
+                .remove(&sev)
+                .unwrap_or_else(|| time(&r["incident_start"]));
+            spans.push((start, Some(time(&r["at"])), sev == "page"));
+        }
+    }
+    spans.extend(open.into_iter().map(|(sev, s)| (s, None, sev == "page")));
+    spans.sort_by_key(|s| s.0);
+    let mut merged: Vec<(i64, Option<i64>, bool)> = Vec::new();
+    for (s, e, page) in spans {
+        match merged.last_mut() {
+            Some(last) if last.1.is_none_or(|end| s <= end) => {
+                last.1 = last.1.zip(e).map(|(a, b)| a.max(b));
+                last.2 |= page;
+            }
+            _ => merged.push((s, e, page)),
+        }
+    }
+    merged
+}
+
 /// Parses JSONL records and keeps the `window` ones.
 pub fn window_records(bytes: &[u8]) -> Vec<Value> {
     records(bytes)
