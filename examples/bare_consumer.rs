@@ -113,7 +113,7 @@ fn run(args: &Args) -> Result<()> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    // The settings of `consumer_config` in src/sources/kafka.rs (except the
+    // The settings of `consumer_config` in src/kafka/settings.rs (except the
     // statistics callback, which slipstream uses for its lag metric).
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &args.brokers)

@@ -194,6 +194,7 @@ impl Stage for Ingest {
         self.watch.render_metrics(out);
     }
 }
+
 /// How often the rollup re-reads which source partitions exist.
 const SOURCES_EVERY: Duration = Duration::from_secs(10);
 
