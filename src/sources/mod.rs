@@ -1,4 +1,3 @@
 //! Sources of request logs. Archived files are read by [`crate::backfill`];
-//! [`kafka`] is the stream job's consumer.
-
-pub mod kafka;
+//! the stream job's consumer is built in [`crate::topology`] with the
+//! consumer context of [`crate::kafka::consumer`].

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use tracing::error;
 
+use super::Shared;
 use crate::dead_letter::Origin;
 use crate::reject::Reject;
-use crate::sources::kafka::Shared;
 use crate::stream::{Outcome, PartitionKey};
 
 /// Messages copied out of the consumer, handed to the worker thread.
@@ -139,7 +139,7 @@ impl Worker {
 fn handle_batch(shared: &Shared, batch: &Batch) {
     let now = Instant::now();
     let began = unix_seconds();
-    let mut local = crate::sources::kafka::Counters::default();
+    let mut local = super::Counters::default();
     let mut rewind = false;
     {
         let mut job = shared.job();
