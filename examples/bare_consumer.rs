@@ -1,7 +1,7 @@
 //! A bare rust-rdkafka consumer: the baseline for `benches/kafka_throughput.sh`.
 //!
 //! It joins a consumer group with the same librdkafka settings as
-//! `slipstream run` (see `src/sources/kafka.rs`), reads messages and throws
+//! `slipstream run` (see `src/kafka/settings.rs`), reads messages and throws
 //! them away — only touching each payload's length — until it has read
 //! `--count` messages, then prints
 //!
@@ -113,7 +113,7 @@ fn run(args: &Args) -> Result<()> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    // The settings of `consumer_config` in src/sources/kafka.rs (except the
+    // The settings of `consumer_config` in src/kafka/settings.rs (except the
     // statistics callback, which slipstream uses for its lag metric).
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &args.brokers)
