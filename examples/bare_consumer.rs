@@ -1,7 +1,7 @@
 //! A bare rust-rdkafka consumer: the baseline for `benches/kafka_throughput.sh`.
 //!
 //! It joins a consumer group with the same librdkafka settings as
-//! `slipstream run` (see `src/sources/kafka.rs`), reads messages and throws
+//! `slipstream run` (see `src/kafka/settings.rs`), reads messages and throws
 //! them away — only touching each payload's length — until it has read
 //! `--count` messages, then prints
 //!

@@ -1,8 +1,8 @@
 //! `slipstream backfill`: the engine over archived logs.
 //!
-//! One reader thread decompresses the inputs in order (plain files are
-//! mapped, not read, and their lines counted by the workers, see
-//! [`ledger`]) and cuts them into chunks of whole lines; worker
+//! One reader thread ([`crate::sources::files`]) decompresses the inputs in
+//! order (plain files are mapped, not read, and their lines counted by the
+//! workers, see [`Ledger`]) and cuts them into chunks of whole lines; worker
 //! threads (one per core by default) decode, classify and window the
 //! chunks with their own [`Engine`]; at the end the
 //! workers' windows are merged — exactly, since every count is an integer —
@@ -10,13 +10,7 @@
 //! time order: windows stay open until the input ends, and memory grows with
 //! SLIs x windows in the input, not with the number of events.
 
-mod compression;
-mod input;
 mod interrupt;
-mod ledger;
-mod mapped;
-mod mapping;
-mod reader;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -28,8 +22,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
 
-pub use compression::open_decompressed;
-pub use input::{expand, Input, InputError};
+use crate::sources::files::{self, Chunk, FirstLine, Ledger};
+pub use crate::sources::files::{expand, open_decompressed, Input, InputError};
 pub use summary::{RejectExample, SliTotals, Summary, Written};
 
 use crate::config::Config;
@@ -163,7 +157,7 @@ impl Outcome {
 pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
     let started = Instant::now();
     let mut errors = Vec::new();
-    let inputs = input::expand(&opts.inputs, &mut errors);
+    let inputs = files::expand(&opts.inputs, &mut errors);
     let threads = match opts.threads {
         0 => thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -175,9 +169,9 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
         .progress
         .then(|| summary::progress_bar(total_bytes, bytes_read.clone(), lines_done.clone()));
 
-    let (tx, rx) = bounded::<input::Chunk>(threads * 2);
-    let pool = input::BufferPool::default();
-    let ledger = ledger::Ledger::default();
+    let (tx, rx) = bounded::<Chunk>(threads * 2);
+    let pool = files::BufferPool::default();
+    let ledger = Ledger::default();
     let max_line = config.decode.max_event_bytes;
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
     let dead = DeadLetterQueue::new(config, &names)?;
@@ -193,7 +187,7 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
             })
             .collect();
         drop(rx);
-        let reader = reader::Reader {
+        let reader = files::Reader {
             max_line,
             map_files: opts.map_files,
             bytes_read: &bytes_read,
@@ -342,13 +336,13 @@ impl<'a> DeadLetterQueue<'a> {
 /// A worker: decodes and counts every line of the chunks it receives.
 fn worker(
     mut engine: Engine,
-    rx: crossbeam_channel::Receiver<input::Chunk>,
-    pool: &input::BufferPool,
-    ledger: &ledger::Ledger,
+    rx: crossbeam_channel::Receiver<Chunk>,
+    pool: &files::BufferPool,
+    ledger: &Ledger,
     dead: &DeadLetterQueue<'_>,
     lines_done: &AtomicU64,
 ) -> (WindowSet, Counts, Probe) {
-    let _abandon = ledger::AbandonOnPanic(ledger);
+    let _abandon = files::AbandonOnPanic(ledger);
     let mut counts = Counts::default();
     // The rejected lines of the chunk being read, numbered once its first
     // line number is known: why, which line of the chunk, and where.
@@ -384,8 +378,8 @@ fn worker(
         counts.lines += line;
         lines_done.fetch_add(line, Ordering::Relaxed);
         let first_line = match chunk.first_line {
-            input::FirstLine::Known(n) => Some(n),
-            input::FirstLine::Ledger(at) => ledger.count(at, line, !rejected.is_empty()),
+            FirstLine::Known(n) => Some(n),
+            FirstLine::Ledger(at) => ledger.count(at, line, !rejected.is_empty()),
         };
         if let Some(first) = first_line {
             for (reason, i, range) in rejected.drain(..) {

@@ -2,8 +2,8 @@
 //! nothing configured as a secret in what they say; their settings
 //! ([`settings`]), the confirming producer ([`producer`]), what is asked of
 //! the cluster ([`admin`]) and the embedded development broker
-//! ([`devbroker`]). The stream job's consumer and its rebalance hooks are
-//! the Kafka source ([`crate::sources::kafka`]).
+//! ([`devbroker`]) and the consumer's context over a job's rebalance and
+//! statistics hooks ([`consumer`]).
 //!
 //! Every client (the consumer, producers of sinks, dead letters and
 //! partials, admin and metadata clients) is created through [`create`] or
@@ -15,6 +15,7 @@
 //! context of clients with no hooks of their own.
 
 pub mod admin;
+pub mod consumer;
 pub mod devbroker;
 pub mod producer;
 pub mod settings;

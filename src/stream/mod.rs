@@ -1,7 +1,7 @@
 //! The stream job's state: event time across Kafka partitions, window
 //! closing, and the offsets that are safe to commit.
 //!
-//! [`Job`] is pure state, driven by the Kafka loop in [`crate::sources::kafka`]
+//! [`Job`] is pure state, driven by the Kafka loop in [`crate::topology`]
 //! and tested here without a broker:
 //!
 //! - Each partition has a watermark: its newest event time minus

@@ -28,24 +28,27 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::Offset;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::dead_letter::DeadLetters;
+use crate::kafka::consumer::GroupContext;
 use crate::kafka::settings::{client_config, consumer_config};
-use crate::sources::kafka::{rewind, JobContext, Shared};
 use crate::telemetry::log_limit::LogLimiter;
 use crate::telemetry::{serve, JobStats, Telemetry};
 
 mod queue;
+mod shared;
 mod spool;
 mod stage;
 mod worker;
 mod write;
 use queue::Detached;
+use shared::{rewind, JobConsumer, JobHooks};
+pub use shared::{Counters, Shared};
 use stage::{Ingest, RollupStage, Stage, WholeJob};
 use worker::Worker;
 use write::{build_sinks, Blocking, DROPS_LOGGED_EVERY};
@@ -145,7 +148,7 @@ struct Runner<'a> {
     config: &'a Config,
     /// What closed windows turn into (`--role`).
     stage: Box<dyn Stage>,
-    consumer: BaseConsumer<JobContext>,
+    consumer: JobConsumer,
     shared: Arc<Shared>,
     /// `block` sinks, written in order; consumption waits while one fails.
     sinks: Vec<Blocking>,
@@ -255,11 +258,11 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         unreachable: Mutex::new(Default::default()),
     });
     let consumer_cfg = consumer_config(source);
-    let context = JobContext {
-        shared: shared.clone(),
+    let context = GroupContext {
+        hooks: JobHooks(shared.clone()),
         redactor: crate::kafka::Redactor::of(&consumer_cfg),
     };
-    let consumer: BaseConsumer<JobContext> = crate::kafka::create_with_context(
+    let consumer: JobConsumer = crate::kafka::create_with_context(
         &consumer_cfg,
         context,
         "the Kafka consumer (check [source.kafka] and its librdkafka settings)",

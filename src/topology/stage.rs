@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use tracing::{info, warn};
 
+use super::Shared;
 use crate::config::Config;
 use crate::record::Record;
 use crate::scale::rollup::Rollup;
 use crate::scale::Outgoing;
 use crate::setup::Watch;
 use crate::slo::{records_into, Objectives};
-use crate::sources::kafka::Shared;
 use crate::stream::{Closed, Job, Progress, Scope, StreamState};
 
 /// What closed windows turned into, to be written out.

@@ -7,21 +7,17 @@ use std::time::{Duration, Instant};
 
 use tracing::error;
 
+use super::Shared;
 use crate::dead_letter::Origin;
 use crate::reject::Reject;
-use crate::sources::kafka::Shared;
+use crate::sources::kafka::{Entry, MessageBatch};
 use crate::stream::{Outcome, PartitionKey};
 
 /// Messages copied out of the consumer, handed to the worker thread.
 struct Batch {
     epoch: u64,
-    data: Vec<u8>,
-    messages: Vec<(PartitionKey, i64, std::ops::Range<usize>)>,
+    messages: MessageBatch,
 }
-
-const BATCH_MESSAGES: usize = 2048;
-/// The offset of a batch entry that marks the end of a partition.
-const END_OF_PARTITION: i64 = i64::MIN;
 
 /// The worker thread: the poll thread copies messages into batches; the
 /// worker decodes, classifies and counts them with the job locked, and
@@ -63,8 +59,7 @@ impl Worker {
             handle,
             current: Batch {
                 epoch: 0,
-                data: Vec::with_capacity(1 << 20),
-                messages: Vec::with_capacity(BATCH_MESSAGES),
+                messages: MessageBatch::default(),
             },
             sent: 0,
             done,
@@ -73,19 +68,14 @@ impl Worker {
     }
 
     pub(super) fn push(&mut self, key: PartitionKey, offset: i64, payload: &[u8]) {
-        let start = self.current.data.len();
-        self.current.data.extend_from_slice(payload);
-        self.current
-            .messages
-            .push((key, offset, start..self.current.data.len()));
-        if self.current.messages.len() >= BATCH_MESSAGES {
+        if self.current.messages.push(key, offset, payload) {
             self.flush();
         }
     }
 
     /// Marks, in order with the messages, that a partition reached its end.
     pub(super) fn push_end(&mut self, key: PartitionKey) {
-        self.current.messages.push((key, END_OF_PARTITION, 0..0));
+        self.current.messages.push_end(key);
     }
 
     /// Hands the current batch to the worker.
@@ -97,8 +87,7 @@ impl Worker {
             &mut self.current,
             Batch {
                 epoch: self.epoch.load(Ordering::Acquire),
-                data: Vec::with_capacity(1 << 20),
-                messages: Vec::with_capacity(BATCH_MESSAGES),
+                messages: MessageBatch::default(),
             },
         );
         if let Some(tx) = &self.tx {
@@ -120,7 +109,6 @@ impl Worker {
     pub(super) fn discard_and_wait(&mut self) {
         let next = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
         self.current.messages.clear();
-        self.current.data.clear();
         self.current.epoch = next;
         self.wait();
     }
@@ -139,28 +127,34 @@ impl Worker {
 fn handle_batch(shared: &Shared, batch: &Batch) {
     let now = Instant::now();
     let began = unix_seconds();
-    let mut local = crate::sources::kafka::Counters::default();
+    let mut local = super::Counters::default();
     let mut rewind = false;
     {
         let mut job = shared.job();
         let mut dead_letters = shared.dead_letters();
         // Messages come in runs from one partition: counted per run.
         let mut run: Option<(PartitionKey, u64)> = None;
-        for (key, offset, range) in &batch.messages {
-            if *offset == END_OF_PARTITION {
-                job.reached_end(*key, now);
-                continue;
-            }
-            let payload = &batch.data[range.clone()];
+        for entry in batch.messages.entries() {
+            let (key, offset, payload) = match entry {
+                Entry::Message {
+                    key,
+                    offset,
+                    payload,
+                } => (key, offset, payload),
+                Entry::End(key) => {
+                    job.reached_end(key, now);
+                    continue;
+                }
+            };
             match &mut run {
-                Some((k, n)) if k == key => *n += 1,
+                Some((k, n)) if *k == key => *n += 1,
                 _ => {
-                    if let Some((k, n)) = run.replace((*key, 1)) {
+                    if let Some((k, n)) = run.replace((key, 1)) {
                         *local.consumed.entry(k).or_insert(0) += n;
                     }
                 }
             }
-            let reason = match job.process(*key, *offset, payload, now) {
+            let reason = match job.process(key, offset, payload, now) {
                 Outcome::Counted => continue,
                 Outcome::Replayed => {
                     local.replayed += 1;
@@ -179,7 +173,7 @@ fn handle_batch(shared: &Shared, batch: &Batch) {
             let origin = Origin::Message {
                 topic,
                 partition: key.1,
-                offset: *offset,
+                offset,
             };
             if let Err(e) = dead_letters.send(reason.name(), origin, payload, false) {
                 // Re-read from the last commit, which is before this

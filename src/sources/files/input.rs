@@ -11,13 +11,13 @@ use crossbeam_channel::{unbounded, Receiver, Sender};
 use super::mapping::Mapping;
 
 /// A chunk is sent once it holds this much.
-pub(super) const CHUNK_BYTES: usize = 1 << 20;
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 /// Bytes asked of the input per read.
-pub(super) const READ_BYTES: usize = 256 * 1024;
+pub(crate) const READ_BYTES: usize = 256 * 1024;
 /// The UTF-8 byte-order mark.
-pub(super) const BOM: &[u8] = b"\xef\xbb\xbf";
+pub(crate) const BOM: &[u8] = b"\xef\xbb\xbf";
 /// A buffer holds a full chunk and one more read.
-pub(super) const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
+pub(crate) const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
 
 /// One input: a file or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +104,7 @@ fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<InputError>) {
 pub struct Chunk {
     pub input: u32,
     pub first_line: FirstLine,
-    pub(super) lines: Lines,
+    pub(crate) lines: Lines,
 }
 
 /// The line number (1-based) of a chunk's first line.
@@ -118,7 +118,7 @@ pub enum FirstLine {
 }
 
 /// Where a chunk's lines are.
-pub(super) enum Lines {
+pub(crate) enum Lines {
     /// The first `len` bytes of a buffer of a [`BufferPool`].
     Read { buf: Vec<u8>, len: usize },
     /// A range of a mapped file.
@@ -178,7 +178,7 @@ impl Default for BufferPool {
 
 impl BufferPool {
     /// A free buffer of at least [`BUFFER_BYTES`].
-    pub(super) fn take(&self) -> Vec<u8> {
+    pub(crate) fn take(&self) -> Vec<u8> {
         // A fresh zeroed allocation is pages the kernel maps on first touch.
         self.taken
             .try_recv()

@@ -1,4 +1,4 @@
-//! The reader thread of backfill: each input opened in turn — a plain file
+//! The reader thread of archived inputs: each input opened in turn — a plain file
 //! mapped, anything else read and decompressed — and cut into chunks of
 //! whole lines for the workers, with the lines over the size limit
 //! standing for themselves.
@@ -271,7 +271,7 @@ fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: us
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backfill::input::BUFFER_BYTES;
+    use crate::sources::files::input::BUFFER_BYTES;
 
     /// What reading an input gave, with every line numbered as the
     /// workers number them.

@@ -14,7 +14,7 @@ use super::ledger::Ledger;
 use super::mapping::Mapping;
 
 /// A memory map of `file` when it is a plain (uncompressed) regular file.
-pub(super) fn map_plain(file: &File) -> Option<Arc<Mapping>> {
+pub(crate) fn map_plain(file: &File) -> Option<Arc<Mapping>> {
     let meta = file.metadata().ok()?;
     if !meta.is_file() {
         return None;
@@ -30,7 +30,7 @@ pub(super) fn map_plain(file: &File) -> Option<Arc<Mapping>> {
 /// over `max_line` is not sent; a chunk of its first bytes stands for it.
 /// Like a read input, a mapped one never holds more than a chunk or a
 /// line's limit in memory.
-pub(super) fn send_mapped(
+pub(crate) fn send_mapped(
     index: u32,
     map: Arc<Mapping>,
     max_line: usize,

@@ -7,14 +7,14 @@ use std::io::{self, BufRead, BufReader, Read};
 use super::input::Input;
 
 /// A compressed input, known by its magic bytes.
-pub(super) enum Compression {
+pub(crate) enum Compression {
     Gzip,
     Zstd,
 }
 
 impl Compression {
     /// The compression of an input that starts with `magic`.
-    pub(super) fn of(magic: &[u8]) -> Option<Compression> {
+    pub(crate) fn of(magic: &[u8]) -> Option<Compression> {
         if magic.starts_with(&[0x1f, 0x8b]) {
             Some(Compression::Gzip)
         } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -39,7 +39,7 @@ pub fn open_decompressed(input: &Input) -> io::Result<Box<dyn BufRead>> {
 
 /// `buffered` decompressed by what its first bytes say, with the name of
 /// the compression (`gzip`, `zstd` or `plain`).
-pub(super) fn decompressed<R: BufRead + 'static>(
+pub(crate) fn decompressed<R: BufRead + 'static>(
     mut buffered: R,
 ) -> io::Result<(Box<dyn Read>, &'static str)> {
     let head = buffered

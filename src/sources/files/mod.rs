@@ -1,0 +1,20 @@
+//! Archived request logs: files, directories (recursive) and stdin, local
+//! today. [`expand`] turns the arguments into [`Input`]s; a [`Reader`] opens
+//! each in turn — a plain file mapped, anything else read and decompressed
+//! — and sends [`Chunk`]s of whole lines with their origin: the input's
+//! index and the number of its first line, counted by the reader or, for
+//! mapped files, following from the [`Ledger`] once the consumers count
+//! the lines before it. A consumer hands each chunk back ([`Chunk::done`])
+//! so its buffer returns to the [`BufferPool`] or its pages leave memory.
+
+mod compression;
+mod input;
+mod ledger;
+mod mapped;
+mod mapping;
+mod reader;
+
+pub use compression::open_decompressed;
+pub use input::{expand, BufferPool, Chunk, FirstLine, Input, InputError};
+pub use ledger::{AbandonOnPanic, Ledger};
+pub use reader::Reader;
