@@ -327,7 +327,7 @@ pub fn answer(
         },
         what_if,
     };
-    a.verdict.reason = super::questions::reason(&a, super::Lang::En);
+    a.verdict.reason = super::verdict::reason(&a.verdict.why, a.objective.target, super::Lang::En);
     Some(a)
 }
 

@@ -4,8 +4,8 @@
 
 use super::answers::{IncidentAnswer, SloAnswer, WindowKind};
 use super::i18n::{fill, Lang, Words};
-use super::render::{compliance_pct, number, target_pct, when};
-use super::verdict::{Value, Why, MIN_COVERAGE};
+use super::numbers::{compliance_pct, number, share, target_pct, when};
+use super::verdict::{reason, Value, MIN_COVERAGE};
 
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
 const HOUR_NS: i64 = 3_600 * 1_000_000_000;
@@ -21,15 +21,6 @@ pub enum Block {
         rows: Vec<Vec<String>>,
         numeric: Vec<bool>,
     },
-}
-
-/// A share as a percentage: whole percents from 10% up, one decimal below.
-pub fn share(r: f64) -> String {
-    if r.abs() >= 0.1 {
-        format!("{:.0}%", r * 100.0)
-    } else {
-        format!("{:.1}%", r * 100.0)
-    }
 }
 
 /// A count of events with thousands separators; one decimal below 100
@@ -91,65 +82,6 @@ fn unit(a: &SloAnswer, lang: Lang) -> &'static str {
     } else {
         t.unit_requests
     }
-}
-
-/// The verdict's reason, in `lang`.
-pub fn reason(a: &SloAnswer, lang: Lang) -> String {
-    let w = lang.words();
-    let days = |d: &super::verdict::Days| {
-        d.worst.map(|worst| {
-            fill(
-                w.why_days,
-                &[
-                    &d.missed.to_string(),
-                    &d.judged.to_string(),
-                    &compliance_pct(worst, a.objective.target),
-                ],
-            )
-        })
-    };
-    let parts: Vec<String> = match &a.verdict.why {
-        Why::NoEvents => vec![w.why_no_events.into()],
-        Why::NotReplayable => vec![w.why_not_replayable.into()],
-        Why::ShortHistory {
-            covered_ratio,
-            days: d,
-        } => std::iter::once(fill(
-            w.why_short,
-            &[&share(*covered_ratio), &share(MIN_COVERAGE)],
-        ))
-        .chain(days(d))
-        .collect(),
-        Why::Judged {
-            periods,
-            missed_periods,
-            most_spent,
-            days: d,
-            supported,
-        } => {
-            let head = if *missed_periods > 0 {
-                fill(
-                    w.why_missed_periods,
-                    &[&missed_periods.to_string(), &periods.to_string()],
-                )
-            } else {
-                fill(
-                    w.why_met_periods,
-                    &[
-                        &(periods - missed_periods).to_string(),
-                        &periods.to_string(),
-                        &share(*most_spent),
-                    ],
-                )
-            };
-            std::iter::once(head)
-                .chain(days(d))
-                .chain(supported.map(|t| fill(w.why_supported, &[&target_pct(t)])))
-                .collect()
-        }
-    };
-    let sep = if lang == Lang::Ja { "。" } else { "; " };
-    parts.join(sep)
 }
 
 fn verdict_name(v: Value, w: &Words) -> &'static str {
@@ -324,7 +256,10 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
     out.push(Block::Heading(w.q4.into()));
     out.push(Block::Text(fill(
         w.verdict,
-        &[verdict_name(a.verdict.value, w), &reason(a, lang)],
+        &[
+            verdict_name(a.verdict.value, w),
+            &reason(&a.verdict.why, a.objective.target, lang),
+        ],
     )));
 
     // 5. What if.
@@ -362,7 +297,11 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
             numeric: vec![false, false, true, true, true],
         });
     } else {
-        out.push(Block::Text(reason(a, lang)));
+        out.push(Block::Text(reason(
+            &a.verdict.why,
+            a.objective.target,
+            lang,
+        )));
     }
     out
 }

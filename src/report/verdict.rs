@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use super::i18n::{fill, Lang};
+use super::numbers::{compliance_pct, share, target_pct};
 use super::suggest::pick_target;
 use super::whatif::Period;
 
@@ -133,6 +135,65 @@ pub fn judge(target: f64, covered_ratio: f64, periods: &[Period], days: Days) ->
             supported,
         },
     }
+}
+
+/// The verdict's reason, in `lang`.
+pub fn reason(why: &Why, target: f64, lang: Lang) -> String {
+    let w = lang.words();
+    let days = |d: &Days| {
+        d.worst.map(|worst| {
+            fill(
+                w.why_days,
+                &[
+                    &d.missed.to_string(),
+                    &d.judged.to_string(),
+                    &compliance_pct(worst, target),
+                ],
+            )
+        })
+    };
+    let parts: Vec<String> = match why {
+        Why::NoEvents => vec![w.why_no_events.into()],
+        Why::NotReplayable => vec![w.why_not_replayable.into()],
+        Why::ShortHistory {
+            covered_ratio,
+            days: d,
+        } => std::iter::once(fill(
+            w.why_short,
+            &[&share(*covered_ratio), &share(MIN_COVERAGE)],
+        ))
+        .chain(days(d))
+        .collect(),
+        Why::Judged {
+            periods,
+            missed_periods,
+            most_spent,
+            days: d,
+            supported,
+        } => {
+            let head = if *missed_periods > 0 {
+                fill(
+                    w.why_missed_periods,
+                    &[&missed_periods.to_string(), &periods.to_string()],
+                )
+            } else {
+                fill(
+                    w.why_met_periods,
+                    &[
+                        &(periods - missed_periods).to_string(),
+                        &periods.to_string(),
+                        &share(*most_spent),
+                    ],
+                )
+            };
+            std::iter::once(head)
+                .chain(days(d))
+                .chain(supported.map(|t| fill(w.why_supported, &[&target_pct(t)])))
+                .collect()
+        }
+    };
+    let sep = if lang == Lang::Ja { "。" } else { "; " };
+    parts.join(sep)
 }
 
 #[cfg(test)]
