@@ -85,13 +85,7 @@ impl AnyRecord {
 
     /// The record as the line a sink writes, without the newline.
     pub fn to_json(&self) -> String {
-        // Plain data with string keys: serializing cannot fail.
-        match self {
-            AnyRecord::Window(r) => serde_json::to_string(r),
-            AnyRecord::Slo(r) => serde_json::to_string(r),
-            AnyRecord::Alert(r) => serde_json::to_string(r),
-        }
-        .unwrap_or_default()
+        to_line(self)
     }
 
     pub fn kind(&self) -> RecordKind {
@@ -99,6 +93,17 @@ impl AnyRecord {
             AnyRecord::Window(_) => RecordKind::Window,
             AnyRecord::Slo(_) => RecordKind::Slo,
             AnyRecord::Alert(_) => RecordKind::Alert,
+        }
+    }
+}
+
+/// A record serializes as the record it holds.
+impl Serialize for AnyRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AnyRecord::Window(r) => r.serialize(s),
+            AnyRecord::Slo(r) => r.serialize(s),
+            AnyRecord::Alert(r) => r.serialize(s),
         }
     }
 }

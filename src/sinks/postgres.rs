@@ -160,12 +160,7 @@ fn upsert_sql(t: &Table) -> String {
 /// column, and the `breakdown` object only whole.
 fn flatten(json: &str) -> Result<Map<String, Value>> {
     let record = AnyRecord::parse(json).context("a line is not one of slipstream's records")?;
-    let value = match &record {
-        AnyRecord::Window(r) => serde_json::to_value(r),
-        AnyRecord::Slo(r) => serde_json::to_value(r),
-        AnyRecord::Alert(r) => serde_json::to_value(r),
-    }?;
-    let Value::Object(fields) = value else {
+    let Value::Object(fields) = serde_json::to_value(&record)? else {
         anyhow::bail!("a record is not a JSON object");
     };
     let mut out = Map::new();
