@@ -16,7 +16,7 @@ use rdkafka::mocking::MockCluster;
 
 use crate::config::Config;
 use crate::kafka::producer::ConfirmingProducer;
-use crate::record::{AnyRecord, WindowRecord};
+use crate::record::{AlertRecord, AnyRecord, WindowRecord};
 use crate::synth::{GenArgs, Generator};
 
 /// Arguments of `slipstream demo`.
@@ -114,13 +114,27 @@ pub fn run(args: &DemoArgs, shutdown: Arc<AtomicBool>) -> Result<()> {
         );
         std::thread::spawn(move || produce_live(&brokers, rate, &produced, &shutdown))
     };
+    let (listening, address) = std::sync::mpsc::channel();
     let job = {
         let (config, shutdown) = (config.clone(), shutdown.clone());
-        std::thread::spawn(move || crate::topology::run(&config, shutdown))
+        std::thread::spawn(move || {
+            let tell = move |addr| {
+                let _ = listening.send(addr);
+            };
+            crate::topology::run_serving(&config, shutdown, crate::topology::Role::All, &tell)
+        })
     };
 
     let started = Instant::now();
     let mut view = LiveView::new(&config, records_path);
+    // The job binds its HTTP port within moments, or has failed.
+    view.page = address
+        .recv_timeout(Duration::from_secs(30))
+        .ok()
+        .map(|addr| format!("http://{addr}/"));
+    if let Some(url) = &view.page {
+        eprintln!("Status page: {url} (JSON: {url}api/slo)");
+    }
     while !shutdown.load(Ordering::Relaxed) {
         if args.duration.is_some_and(|d| started.elapsed() >= d) {
             shutdown.store(true, Ordering::Relaxed);
@@ -179,13 +193,20 @@ fn produce_live(
     producer.confirm(Duration::from_secs(5))
 }
 
-/// The terminal view: the latest window of each SLI, read from the records.
+/// The terminal view: the latest window of each SLI, its budget left and
+/// its firing alerts, read from the records.
 struct LiveView {
     slis: Vec<String>,
     window_secs: f64,
     path: PathBuf,
     offset: u64,
     latest: BTreeMap<String, WindowRecord>,
+    /// The budget left of each SLI with an objective, from its last `slo` record.
+    budget: BTreeMap<String, Option<f64>>,
+    /// Per SLI and severity, the last alert record.
+    alerts: BTreeMap<(String, String), AlertRecord>,
+    /// The status page's URL.
+    page: Option<String>,
     tty: bool,
     last_line: Option<String>,
 }
@@ -198,6 +219,9 @@ impl LiveView {
             path,
             offset: 0,
             latest: BTreeMap::new(),
+            budget: BTreeMap::new(),
+            alerts: BTreeMap::new(),
+            page: None,
             tty: std::io::stdout().is_terminal(),
             last_line: None,
         }
@@ -217,8 +241,17 @@ impl LiveView {
             .filter(|l| !l.is_empty())
         {
             let line = std::str::from_utf8(line).ok();
-            if let Some(AnyRecord::Window(w)) = line.and_then(AnyRecord::parse) {
-                self.latest.insert(w.sli.clone(), w);
+            match line.and_then(AnyRecord::parse) {
+                Some(AnyRecord::Window(w)) => {
+                    self.latest.insert(w.sli.clone(), w);
+                }
+                Some(AnyRecord::Slo(s)) => {
+                    self.budget.insert(s.sli, s.budget.remaining_ratio);
+                }
+                Some(AnyRecord::Alert(a)) => {
+                    self.alerts.insert((a.sli.clone(), a.severity.clone()), a);
+                }
+                None => {}
             }
         }
         self.offset += complete as u64;
@@ -231,9 +264,12 @@ impl LiveView {
             "slipstream demo — {:>4.0}s, {produced} requests produced. Ctrl-C to stop.\n\n",
             elapsed.as_secs_f64()
         ));
+        if let Some(url) = &self.page {
+            out.push_str(&format!("Status page: {url}\n\n"));
+        }
         out.push_str(&format!(
-            "{:<24} {:>20} {:>9} {:>12} {:>9} {:>9} {:>9}\n",
-            "SLI", "window", "events/s", "compliance", "target", "p50 ms", "p99 ms"
+            "{:<24} {:>20} {:>9} {:>12} {:>9} {:>9} {:>9} {:>12}\n",
+            "SLI", "window", "events/s", "compliance", "target", "p50 ms", "p99 ms", "budget left"
         ));
         for name in &self.slis {
             match self.latest.get(name) {
@@ -248,16 +284,39 @@ impl LiveView {
                     };
                     let start = &w.window_start;
                     let rate = w.total as f64 / self.window_secs;
+                    let budget = self.budget.get(name).copied().flatten();
                     out.push_str(&format!(
-                        "{name:<24} {:>20} {rate:>9.0} {:>12} {:>9} {:>9} {:>9}\n",
+                        "{name:<24} {:>20} {rate:>9.0} {:>12} {:>9} {:>9} {:>9} {:>12}\n",
                         start.get(11..).unwrap_or(start),
                         pct(w.compliance),
                         pct(w.target),
                         ms("p50"),
                         ms("p99"),
+                        match budget {
+                            None => "-".to_string(),
+                            Some(b) if b <= 0.0 => "spent".to_string(),
+                            Some(b) => format!("{:.1}%", b * 100.0),
+                        },
                     ));
                 }
             }
+        }
+        let firing: Vec<&AlertRecord> = self.alerts.values().filter(|a| a.firing()).collect();
+        out.push('\n');
+        if firing.is_empty() {
+            out.push_str("No alert is firing.\n");
+        }
+        for a in firing {
+            out.push_str(&format!(
+                "!! FIRING {} {}: burn rate {} over {} (threshold {}), since {}\n",
+                a.severity,
+                a.sli,
+                a.burn_rate_long
+                    .map_or("-".to_string(), |b| format!("{b:.1}x")),
+                a.long_window,
+                a.threshold,
+                a.incident_start,
+            ));
         }
         let mut stdout = std::io::stdout().lock();
         if self.tty {

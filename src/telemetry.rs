@@ -1,4 +1,5 @@
-//! Self-metrics and the HTTP endpoints `/metrics`, `/healthz`, `/readyz`.
+//! Self-metrics and the HTTP endpoints `/metrics`, `/healthz`, `/readyz`,
+//! and the server of any further [`Pages`] the job adds (the status page).
 //!
 //! The job keeps its counters in plain fields of [`JobStats`] — no lock or
 //! atomic per event — and publishes a rendered Prometheus text about once a
@@ -20,11 +21,26 @@ pub mod log_limit;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::reject::Reject;
 
 pub use http::{app, serve};
+
+/// An answer: status, content type, body.
+pub type Reply = (u16, &'static str, String);
+
+/// Paths served beside the fixed endpoints, by a layer above this one (the
+/// status page is made by the report). Answers are built on the HTTP
+/// thread's blocking pool, so they may take a while without holding up the
+/// probes.
+pub trait Pages: Send + Sync {
+    /// The answer to `path` (with the `query` after `?`, or ""); `None` when
+    /// the path is not one of these pages.
+    fn respond(&self, path: &str, query: &str) -> Option<Reply>;
+    /// The paths, for the answer to an unknown one.
+    fn paths(&self) -> &'static str;
+}
 
 /// What the HTTP endpoints serve.
 #[derive(Default)]
@@ -33,7 +49,11 @@ pub struct Telemetry {
     ready: AtomicBool,
     /// Why the job is not ready, for `/readyz`.
     not_ready: Mutex<String>,
+    pages: OnceLock<Arc<dyn Pages>>,
 }
+
+/// The endpoints answered from what the job published, without building anything.
+pub const FIXED_PATHS: [&str; 3] = ["/metrics", "/healthz", "/readyz"];
 
 impl Telemetry {
     pub fn publish(&self, text: String) {
@@ -49,8 +69,35 @@ impl Telemetry {
         }
     }
 
-    /// The response to a request path: status, content type, body.
-    pub fn respond(&self, path: &str) -> (u16, &'static str, String) {
+    /// Serves `pages` too; only the first call counts.
+    pub fn add_pages(&self, pages: Arc<dyn Pages>) {
+        let _ = self.pages.set(pages);
+    }
+
+    /// Whether pages were added: only they are worth a blocking task.
+    pub fn has_pages(&self) -> bool {
+        self.pages.get().is_some()
+    }
+
+    /// The response to a request path, with its query when it has one:
+    /// status, content type, body.
+    pub fn respond(&self, target: &str) -> Reply {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        if !FIXED_PATHS.contains(&path) {
+            if let Some(pages) = self.pages.get() {
+                if let Some(reply) = pages.respond(path, query) {
+                    return reply;
+                }
+                return (
+                    404,
+                    "text/plain",
+                    format!(
+                        "not found; try {}, /metrics, /healthz or /readyz\n",
+                        pages.paths()
+                    ),
+                );
+            }
+        }
         match path {
             "/metrics" => (
                 200,

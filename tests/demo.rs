@@ -61,6 +61,61 @@ fn demo_runs_for_its_duration_and_shows_the_incident_in_its_records() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+
+    // The status page's address is printed, and shown in the view.
+    let url = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Status page: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no status page URL in\n{stderr}"));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(
+        last_view.contains(&format!("Status page: {url}")),
+        "{last_view}"
+    );
+    // The view shows each objective's budget left from its last slo record,
+    // and every alert whose last record is firing.
+    let mut budget = std::collections::BTreeMap::new();
+    let mut alerts = std::collections::BTreeMap::new();
+    for r in &records {
+        if r["kind"] == "slo" {
+            budget.insert(
+                r["sli"].as_str().unwrap(),
+                r["budget"]["remaining_ratio"].as_f64(),
+            );
+        } else if r["kind"] == "alert" {
+            alerts.insert(
+                (r["sli"].as_str().unwrap(), r["severity"].as_str().unwrap()),
+                r,
+            );
+        }
+    }
+    assert!(!budget.is_empty(), "no slo record");
+    for (sli, left) in &budget {
+        let row = last_view
+            .lines()
+            .find(|l| l.starts_with(&format!("{sli} ")))
+            .unwrap();
+        let shown = row.split_whitespace().last().unwrap();
+        match left {
+            Some(r) if *r > 0.0 => assert_eq!(shown, format!("{:.1}%", r * 100.0), "{row}"),
+            Some(_) => assert_eq!(shown, "spent", "{row}"),
+            None => assert_eq!(shown, "-", "{row}"),
+        }
+    }
+    // The checkout incident (30% errors for 30 s) pages.
+    assert!(
+        alerts.contains_key(&("checkout-availability", "page")),
+        "no page for checkout: {alerts:?}"
+    );
+    for ((sli, severity), r) in &alerts {
+        let line = format!("!! FIRING {severity} {sli}:");
+        assert_eq!(
+            last_view.contains(&line),
+            r["state"] == "firing",
+            "`{line}` against the last alert record {r}:\n{last_view}"
+        );
+    }
     let windows: Vec<&Value> = records.iter().filter(|r| r["kind"] == "window").collect();
     assert!(
         records.iter().any(|r| r["kind"] == "slo"),

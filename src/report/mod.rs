@@ -14,6 +14,7 @@ mod chart;
 pub mod data;
 pub mod i18n;
 pub mod incidents;
+pub mod live;
 mod numbers;
 mod questions;
 mod render;

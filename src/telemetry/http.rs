@@ -1,4 +1,5 @@
-//! The HTTP server of `/metrics`, `/healthz` and `/readyz`.
+//! The HTTP server of `/metrics`, `/healthz`, `/readyz` and the job's
+//! [`super::Pages`].
 //!
 //! [`app`] is the router: every path goes to [`Telemetry::respond`], which
 //! owns what each endpoint answers. It needs no socket, so a test calls it
@@ -79,7 +80,18 @@ pub fn app(telemetry: Arc<Telemetry>) -> Router {
 }
 
 async fn answer(State(telemetry): State<Arc<Telemetry>>, uri: Uri) -> Response {
-    let (status, kind, body) = telemetry.respond(uri.path());
+    let target = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());
+    let (status, kind, body) = if super::FIXED_PATHS.contains(&uri.path()) || !telemetry.has_pages()
+    {
+        telemetry.respond(&target)
+    } else {
+        // A page is built on the blocking pool: the probes keep answering.
+        tokio::task::spawn_blocking(move || telemetry.respond(&target))
+            .await
+            .unwrap_or_else(|_| (500, "text/plain", "the page could not be built\n".into()))
+    };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, [(header::CONTENT_TYPE, kind)], body).into_response()
 }

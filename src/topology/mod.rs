@@ -37,6 +37,7 @@ use crate::config::Config;
 use crate::dead_letter::DeadLetters;
 use crate::kafka::consumer::GroupContext;
 use crate::kafka::settings::{client_config, consumer_config};
+use crate::report::live::Status;
 use crate::telemetry::log_limit::LogLimiter;
 use crate::telemetry::{serve, JobStats, Telemetry};
 
@@ -158,6 +159,8 @@ struct Runner<'a> {
     drops: LogLimiter<String>,
     partials: Option<PartialsOut>,
     telemetry: Arc<Telemetry>,
+    /// The records written, for the status page (not on an ingest stage).
+    status: Option<Arc<Status>>,
     stats: JobStats,
     /// Decodes and counts batches of messages on its own thread.
     worker: Worker,
@@ -183,6 +186,17 @@ pub fn run(config: &Config, shutdown: Arc<AtomicBool>) -> Result<()> {
 
 /// Runs one stage of the stream job (see [`crate::scale`]).
 pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Result<()> {
+    run_serving(config, shutdown, role, &|_| {})
+}
+
+/// [`run_role`], telling `listening` the address the HTTP endpoints were
+/// bound to (useful with port 0) once they serve.
+pub fn run_serving(
+    config: &Config,
+    shutdown: Arc<AtomicBool>,
+    role: Role,
+    listening: &dyn Fn(std::net::SocketAddr),
+) -> Result<()> {
     let configured = config.source.as_ref().with_context(|| {
         format!(
             "{}: `run` needs a [source.kafka] section with brokers and topics",
@@ -240,8 +254,18 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
     )?;
     let telemetry = Arc::new(Telemetry::default());
     telemetry.set_ready(false, "waiting for a partition assignment");
+    // Whoever writes records holds them for the status page.
+    let status = (role != Role::Ingest).then(|| Arc::new(Status::new(config)));
+    if let Some(status) = &status {
+        telemetry.add_pages(status.clone());
+    }
     let addr = serve(&config.http.listen, telemetry.clone())?;
-    info!(%addr, "Serving /metrics, /healthz and /readyz.");
+    if status.is_some() {
+        info!(%addr, "Serving the status page at http://{addr}/ and /api/slo, /metrics, /healthz and /readyz.");
+    } else {
+        info!(%addr, "Serving /metrics, /healthz and /readyz.");
+    }
+    listening(addr);
 
     let state = stage.state(config);
     let shared = Arc::new(Shared {
@@ -292,6 +316,7 @@ pub fn run_role(config: &Config, shutdown: Arc<AtomicBool>, role: Role) -> Resul
         drops: LogLimiter::new(DROPS_LOGGED_EVERY),
         partials,
         telemetry,
+        status,
         stats,
         worker: Worker::start(shared.clone()),
         shutdown,
@@ -447,6 +472,9 @@ impl Runner<'_> {
             self.shared.writing.store(false, Ordering::Release);
         }
         result?;
+        if let Some(status) = &self.status {
+            status.hold(&out.records);
+        }
         self.stats.windows_emitted += windows as u64;
         self.commit_emitted(shutting_down)?;
         Ok(true)
