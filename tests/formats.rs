@@ -227,7 +227,7 @@ fn validate(decode: &str) -> (Option<i32>, String) {
 
 #[test]
 fn decode_mistakes_name_the_field_and_where_it_is() {
-    let cases: [(&str, &[&str]); 7] = [
+    let cases: [(&str, &[&str]); 8] = [
         (
             "[decode]\nformat = \"ngnix\"",
             &[
@@ -264,6 +264,10 @@ fn decode_mistakes_name_the_field_and_where_it_is() {
             ],
         ),
         (
+            "[decode]\nformat = \"haproxy\"\ntimezone = \"Europe/Pairs\"",
+            &["c.toml:3:12", "decode.timezone", "`Europe/Pairs`", "IANA"],
+        ),
+        (
             "[decode]\nformat = \"nginx\"\nlog_format = '$remote_addr $status'",
             &[
                 "c.toml:3",
@@ -282,4 +286,77 @@ fn decode_mistakes_name_the_field_and_where_it_is() {
     }
     let (code, stderr) = validate("[decode]\nformat = \"envoy\"");
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// HAProxy writes `accept_date` in the server's local time without an
+/// offset: with `[decode] timezone`, lines written in Paris across the
+/// night clocks go forward give the windows of the same requests in UTC.
+#[test]
+fn local_times_without_an_offset_are_read_in_decode_timezone() {
+    use chrono::{Offset, TimeZone};
+    let paris: chrono_tz::Tz = "Europe/Paris".parse().expect("zone");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 2026-03-29T00:00:00Z, two hours: clocks in Paris go from 02:00 to
+    // 03:00 at 01:00 UTC.
+    let start = 1_774_742_400i64;
+    let mut rng = Rng::new(7);
+    let requests: Vec<Request> = (0..3000)
+        .map(|i| Request {
+            time_ns: (start + rng.below(7200) as i64) * 1_000_000_000,
+            method: "GET".into(),
+            host: ["checkout.internal", "search.internal"][rng.below(2) as usize].into(),
+            path: "/api/checkout".into(),
+            status: [200, 200, 503][rng.below(3) as usize],
+            latency_us: rng.below(600) * 1000,
+            bytes: 100,
+            client_ip: "10.0.0.1".into(),
+            user_agent: "curl/8.0".into(),
+            request_id: i.to_string(),
+        })
+        .collect();
+    let (want, _) = windows(dir.path(), Format::Json, &requests);
+
+    // The same requests as HAProxy writes them in Paris: each time moved
+    // by the zone's offset at that instant.
+    let mut text = String::new();
+    for r in &requests {
+        let utc = chrono::Utc.timestamp_nanos(r.time_ns);
+        let offset = paris.offset_from_utc_datetime(&utc.naive_utc()).fix();
+        let local = Request {
+            time_ns: r.time_ns + i64::from(offset.local_minus_utc()) * 1_000_000_000,
+            ..r.clone()
+        };
+        render(Format::Haproxy, &local, &mut text);
+        text.push('\n');
+    }
+    assert!(text.contains("[29/Mar/2026:01:"), "winter time before");
+    assert!(text.contains("[29/Mar/2026:03:"), "summer time after");
+    assert!(!text.contains("[29/Mar/2026:02:"), "02:00 does not exist");
+    let input = dir.path().join("paris.log");
+    fs::write(&input, text).expect("write log");
+    let cfg = dir.path().join("paris.toml");
+    let zoned = config(Format::Haproxy).replace(
+        "format = \"haproxy\"\n",
+        "format = \"haproxy\"\ntimezone = \"Europe/Paris\"\n",
+    );
+    fs::write(&cfg, &zoned).expect("write config");
+    let out = dir.path().join("paris.out.jsonl");
+    let (run, bytes) = backfill(&cfg, &out, &[], &[&p(&input)], None);
+    run.assert_code(0, "haproxy in Paris");
+    let got: Vec<Value> = window_records(&bytes)
+        .into_iter()
+        .map(without_field_names)
+        .collect();
+    assert!(want.len() >= 100, "{} windows", want.len());
+    assert_eq!(got, want, "local times read in Europe/Paris");
+
+    // Without the zone, the same lines are read as UTC: other windows.
+    fs::write(&cfg, config(Format::Haproxy)).expect("write config");
+    let (run, bytes) = backfill(&cfg, &out, &[], &[&p(&input)], None);
+    run.assert_code(0, "haproxy as UTC");
+    let as_utc: Vec<Value> = window_records(&bytes)
+        .into_iter()
+        .map(without_field_names)
+        .collect();
+    assert_ne!(as_utc, want);
 }

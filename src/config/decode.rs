@@ -95,6 +95,19 @@ impl Validator<'_> {
             Some(s) => self.duration(s, "decode.max_latency")?,
             None => DEFAULT_MAX_LATENCY,
         };
+        let timezone = match &d.timezone {
+            None => None,
+            Some(tz) => Some(tz.get_ref().parse::<chrono_tz::Tz>().map_err(|_| {
+                self.err(
+                    tz.span(),
+                    "decode.timezone",
+                    format!(
+                        "unknown time zone `{}`; use an IANA name like `Europe/Paris` or `UTC`",
+                        tz.get_ref()
+                    ),
+                )
+            })?),
+        };
         let f = &d.fields;
         let path =
             |v: &Option<SpanStr>, default: &str, field: &str| -> Result<String, ConfigError> {
@@ -201,6 +214,7 @@ impl Validator<'_> {
             max_latency_ns: max_latency.as_nanos() as f64,
             timestamp_field,
             timestamp_format,
+            timezone,
             status_field: path(&f.status, &spec.status, "decode.fields.status")?,
             latency_field: path(&f.latency, &spec.latency, "decode.fields.latency")?,
             latency_unit,

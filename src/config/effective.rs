@@ -89,6 +89,9 @@ pub fn effective(config: &Config) -> String {
         let _ = writeln!(o, "pattern = {}", s(p));
     }
     let _ = writeln!(o, "max_event_bytes = {}", dc.max_event_bytes);
+    if let Some(tz) = &dc.timezone {
+        let _ = writeln!(o, "timezone = {}", s(tz.name()));
+    }
     let _ = writeln!(
         o,
         "max_latency = {}",

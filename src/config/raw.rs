@@ -65,6 +65,8 @@ pub struct RawDecode {
     pub pattern: Option<SpanStr>,
     pub max_event_bytes: Option<Spanned<i64>>,
     pub max_latency: Option<SpanStr>,
+    /// The zone of timestamps written without an offset.
+    pub timezone: Option<SpanStr>,
     #[serde(default)]
     pub fields: RawFields,
 }

@@ -85,7 +85,7 @@ impl Decoder {
             latency_unit_ns: d.latency_unit.nanos(),
             max_latency_ns: d.max_latency_ns,
             max_event_bytes: d.max_event_bytes,
-            times: timestamp::Parsers::default(),
+            times: timestamp::Parsers::new(d.timezone),
             order: order::KeyOrder::default(),
         }
     }

@@ -29,6 +29,10 @@ pub struct DecodeConfig {
     /// `unix_s`, `unix_ms`, `unix_us`, `unix_ns`, or a strftime string
     /// (`%d/%b/%Y:%H:%M:%S %z`).
     pub timestamp_format: TimestampFormat,
+    /// `timezone`: the zone of times written without an offset (HAProxy's
+    /// `accept_date`, a strftime format without `%z`, ISO 8601 without a
+    /// zone); UTC when not given. Times with an offset keep theirs.
+    pub timezone: Option<chrono_tz::Tz>,
     /// The field of the status role; `status` by default, or the format's own.
     pub status_field: String,
     /// The field of the latency role; `latency` by default, or the format's

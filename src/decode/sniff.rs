@@ -55,6 +55,7 @@ pub fn sniff(line: &str) -> Option<&'static str> {
                 max_latency_ns: f64::INFINITY,
                 timestamp_field: time_key.unwrap_or(&spec.timestamp).to_string(),
                 timestamp_format: TimestampFormat::Unix(UnixUnit::Auto),
+                timezone: None,
                 status_field: spec.status.clone(),
                 latency_field: spec.latency.clone(),
                 latency_unit: spec.latency_unit,

@@ -134,7 +134,7 @@ impl TextDecoder {
             },
             latency_unit_ns: d.latency_unit.nanos(),
             max_latency_ns: d.max_latency_ns,
-            times: timestamp::Parsers::default(),
+            times: timestamp::Parsers::new(d.timezone),
             locations,
         }
     }

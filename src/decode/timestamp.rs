@@ -6,27 +6,93 @@
 use super::settings::TimestampFormat;
 use crate::time::{self, days_from_civil, days_in_month, digits, UnixUnit, NANOS_PER_SEC};
 
-/// A timestamp written as text, in nanoseconds since the epoch.
+/// A timestamp written as text, in nanoseconds since the epoch. A time
+/// written without an offset is in `[decode] timezone` (UTC by default).
 #[inline]
 pub fn parse_text(format: &TimestampFormat, s: &str, parsers: &mut Parsers) -> Option<i64> {
     let b = s.as_bytes();
-    match format {
-        TimestampFormat::Rfc3339 => parsers.rfc3339.parse(b).or_else(|| parse_iso8601(b)),
-        TimestampFormat::Clf => parsers.clf.parse(b),
-        TimestampFormat::Strftime(f) => parse_strftime(s, f),
-        TimestampFormat::Unix(UnixUnit::Auto) => parsers.rfc3339.parse(b).or_else(|| auto(s)),
-        TimestampFormat::Unix(unit) => unix_text(s, *unit),
+    let zoned = |t: i64| (t, true);
+    let (t, has_offset) = match format {
+        TimestampFormat::Rfc3339 => parsers
+            .rfc3339
+            .parse(b)
+            .map(zoned)
+            .or_else(|| iso8601_local(b))?,
+        TimestampFormat::Clf => parsers.clf.parse_local(b)?,
+        TimestampFormat::Strftime(f) => strftime_local(s, f)?,
+        TimestampFormat::Unix(UnixUnit::Auto) => {
+            parsers.rfc3339.parse(b).map(zoned).or_else(|| auto(s))?
+        }
+        TimestampFormat::Unix(unit) => zoned(unix_text(s, *unit)?),
+    };
+    match &mut parsers.zone {
+        Some(zone) if !has_offset => zone.utc_of(t),
+        _ => Some(t),
     }
 }
 
 /// `auto` past RFC 3339: ISO 8601, CLF (with or without its brackets), a
-/// Unix number written as a string.
+/// Unix number written as a string; whether the time had an offset.
 #[cold]
-fn auto(s: &str) -> Option<i64> {
+fn auto(s: &str) -> Option<(i64, bool)> {
     let b = s.as_bytes();
-    parse_iso8601(b)
-        .or_else(|| parse_clf(s.trim_start_matches('[').trim_end_matches(']').as_bytes()))
-        .or_else(|| unix_text(s, UnixUnit::Auto))
+    iso8601_local(b)
+        .or_else(|| {
+            ClfParser::default()
+                .parse_local(s.trim_start_matches('[').trim_end_matches(']').as_bytes())
+        })
+        .or_else(|| unix_text(s, UnixUnit::Auto).map(|t| (t, true)))
+}
+
+/// The zone of times written without an offset, remembering the offset of
+/// the last local hour it converted: offsets change on whole local hours
+/// (daylight saving), and the lines of a log mostly share their hour.
+#[derive(Debug, Clone)]
+pub struct LocalZone {
+    tz: chrono_tz::Tz,
+    /// The local hour (seconds since the epoch as if UTC, divided by 3600)
+    /// whose offset is `offset`.
+    hour: i64,
+    /// Seconds to subtract from a local time of that hour to get UTC.
+    offset: i64,
+}
+
+impl LocalZone {
+    pub fn new(tz: chrono_tz::Tz) -> LocalZone {
+        LocalZone {
+            tz,
+            hour: i64::MIN,
+            offset: 0,
+        }
+    }
+
+    /// `local_ns`, a wall-clock time in this zone read as if it were UTC,
+    /// in UTC. A time that occurs twice (clocks going back) is the first;
+    /// one that does not occur (clocks going forward) is read with the
+    /// offset before the change.
+    #[inline]
+    pub fn utc_of(&mut self, local_ns: i64) -> Option<i64> {
+        let hour = local_ns.div_euclid(NANOS_PER_SEC).div_euclid(3600);
+        if hour != self.hour {
+            self.offset = offset_of_local_hour(self.tz, hour)?;
+            self.hour = hour;
+        }
+        local_ns.checked_sub(self.offset * NANOS_PER_SEC)
+    }
+}
+
+#[cold]
+fn offset_of_local_hour(tz: chrono_tz::Tz, hour: i64) -> Option<i64> {
+    use chrono::{LocalResult, Offset, TimeZone};
+    let local = chrono::DateTime::from_timestamp(hour.checked_mul(3600)?, 0)?.naive_utc();
+    let offset = match tz.offset_from_local_datetime(&local) {
+        LocalResult::Single(o) | LocalResult::Ambiguous(o, _) => o.fix(),
+        // In the gap: the offset in force a few hours before it.
+        LocalResult::None => tz
+            .offset_from_utc_datetime(&(local - chrono::Duration::hours(3)))
+            .fix(),
+    };
+    Some(i64::from(offset.local_minus_utc()))
 }
 
 /// A Unix timestamp written as text: integers and plain decimals exactly
@@ -146,21 +212,28 @@ const MONTHS: [&[u8; 3]; 12] = [
 pub struct Parsers {
     pub rfc3339: time::Rfc3339Parser,
     pub clf: ClfParser,
+    /// `[decode] timezone`: where times without an offset are; UTC if `None`.
+    pub zone: Option<LocalZone>,
 }
 
-/// Parses a Common Log Format time, `10/Oct/2026:13:55:36 +0900` (nginx's
-/// `$time_local`, Apache's `%t` without its brackets), into nanoseconds
-/// since the epoch. A fraction after the seconds (`12:14:14.655`, as
-/// HAProxy writes) is read; without a zone the time is taken as UTC.
-pub fn parse_clf(s: &[u8]) -> Option<i64> {
-    ClfParser::default().parse(s)
+impl Parsers {
+    pub fn new(timezone: Option<chrono_tz::Tz>) -> Parsers {
+        Parsers {
+            zone: timezone.map(LocalZone::new),
+            ..Parsers::default()
+        }
+    }
 }
 
 /// `10/Oct/2026:13:55`: the part of a CLF time up to its minute.
 const CLF_MINUTE_BYTES: usize = 17;
 
-/// [`parse_clf`] that remembers the last minute it read, as
-/// [`time::Rfc3339Parser`] does.
+/// Parses a Common Log Format time, `10/Oct/2026:13:55:36 +0900` (nginx's
+/// `$time_local`, Apache's `%t` without its brackets), remembering the last
+/// minute it read as [`time::Rfc3339Parser`] does. A fraction after the
+/// seconds (`12:14:14.655`, as HAProxy writes) is read; a time without a
+/// zone is returned as if UTC, for [`parse_text`] to place in
+/// `[decode] timezone`.
 #[derive(Debug, Clone, Default)]
 pub struct ClfParser {
     /// The last valid `dd/Mon/yyyy:HH:MM` and its start in seconds (as UTC).
@@ -168,8 +241,9 @@ pub struct ClfParser {
 }
 
 impl ClfParser {
+    /// The time as UTC, or as if UTC when it has no zone; whether it had one.
     #[inline]
-    pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
+    pub fn parse_local(&mut self, s: &[u8]) -> Option<(i64, bool)> {
         if s.len() < 20 || s[17] != b':' {
             return None;
         }
@@ -180,13 +254,16 @@ impl ClfParser {
             return None;
         }
         let (nanos, used) = fraction(s, 20)?;
-        let zone = match &s[20 + used..] {
-            [] => 0,
-            [b' ', z @ ..] => zone_offset(z)?,
+        let (zone, has_offset) = match &s[20 + used..] {
+            [] => (0, false),
+            [b' ', z @ ..] => (zone_offset(z)?, true),
             _ => return None,
         };
         let secs = minute + i64::from(sec) - zone;
-        secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+        Some((
+            secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)?,
+            has_offset,
+        ))
     }
 }
 
@@ -202,12 +279,12 @@ fn clf_minute(s: &[u8; CLF_MINUTE_BYTES]) -> Option<i64> {
     civil_secs(year, month, day, h, m, 0)
 }
 
-/// Parses an ISO 8601 date and time: RFC 3339 (`2026-10-10T13:55:36+09:00`)
+/// Parses an ISO 8601 date and time, and says whether it had an offset: RFC 3339 (`2026-10-10T13:55:36+09:00`)
 /// and the forms around it that servers write — a zone as `+0900` or `+09`,
-/// a `,` before the fraction, no zone at all (taken as UTC).
-pub fn parse_iso8601(s: &[u8]) -> Option<i64> {
+/// a `,` before the fraction, no zone at all (returned as if UTC).
+fn iso8601_local(s: &[u8]) -> Option<(i64, bool)> {
     if let Some(t) = time::parse_rfc3339(s) {
-        return Some(t);
+        return Some((t, true));
     }
     if s.len() < 19
         || s[4] != b'-'
@@ -225,9 +302,13 @@ pub fn parse_iso8601(s: &[u8]) -> Option<i64> {
     );
     let (h, m, sec) = (digits(s, 11, 2)?, digits(s, 14, 2)?, digits(s, 17, 2)?);
     let (nanos, used) = fraction(s, 19)?;
-    let zone = zone_offset(&s[19 + used..])?;
+    let rest = &s[19 + used..];
+    let zone = zone_offset(rest)?;
     let secs = civil_secs(year, month, day, h, m, sec)? - zone;
-    secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
+    Some((
+        secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)?,
+        !rest.is_empty(),
+    ))
 }
 
 /// Parses `YYYY-MM-DD` and `HH:MM:SS` given apart (CloudFront's `date` and
@@ -254,19 +335,35 @@ pub fn parse_date_and_time(date: &[u8], time: &[u8]) -> Option<i64> {
     secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)
 }
 
-/// Parses `s` with a strftime format (chrono's syntax: `%d/%b/%Y:%H:%M:%S %z`).
+/// Parses `s` with a strftime format (chrono's syntax: `%d/%b/%Y:%H:%M:%S %z`),
+/// and says whether it had an offset.
 /// Without a zone in the format the time is taken as UTC.
-pub fn parse_strftime(s: &str, format: &str) -> Option<i64> {
-    let dt = match chrono::DateTime::parse_from_str(s, format) {
-        Ok(dt) => dt.naive_utc(),
-        Err(_) => chrono::NaiveDateTime::parse_from_str(s, format).ok()?,
+fn strftime_local(s: &str, format: &str) -> Option<(i64, bool)> {
+    let (dt, has_offset) = match chrono::DateTime::parse_from_str(s, format) {
+        Ok(dt) => (dt.naive_utc(), true),
+        Err(_) => (
+            chrono::NaiveDateTime::parse_from_str(s, format).ok()?,
+            false,
+        ),
     };
-    dt.and_utc().timestamp_nanos_opt()
+    Some((dt.and_utc().timestamp_nanos_opt()?, has_offset))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_clf(s: &[u8]) -> Option<i64> {
+        ClfParser::default().parse_local(s).map(|(t, _)| t)
+    }
+
+    fn parse_iso8601(s: &[u8]) -> Option<i64> {
+        iso8601_local(s).map(|(t, _)| t)
+    }
+
+    fn parse_strftime(s: &str, format: &str) -> Option<i64> {
+        strftime_local(s, format).map(|(t, _)| t)
+    }
 
     #[test]
     fn a_clf_parser_that_remembers_its_minute_reads_each_line_as_chrono_does() {
@@ -286,7 +383,11 @@ mod tests {
                 .unwrap()
                 .timestamp()
                 * NANOS_PER_SEC;
-            assert_eq!(parser.parse(line.as_bytes()), Some(want), "{line}");
+            assert_eq!(
+                parser.parse_local(line.as_bytes()).map(|(t, _)| t),
+                Some(want),
+                "{line}"
+            );
         }
         // A bad line between good ones of the same minute is still bad, and
         // does not change what the next one reads.
@@ -298,7 +399,14 @@ mod tests {
             ("31/Feb/2026:13:55:36 +0900", false),
             ("10/Oct/2026:13:55:36 +0900", true),
         ] {
-            assert_eq!(parser.parse(line.as_bytes()).is_some(), ok, "{line}");
+            assert_eq!(
+                parser
+                    .parse_local(line.as_bytes())
+                    .map(|(t, _)| t)
+                    .is_some(),
+                ok,
+                "{line}"
+            );
         }
     }
 
@@ -355,5 +463,60 @@ mod tests {
             Some(utc)
         );
         assert_eq!(parse_strftime("yesterday", "%Y.%m.%d"), None);
+    }
+
+    #[test]
+    fn times_without_an_offset_are_read_in_the_configured_zone() {
+        let paris: chrono_tz::Tz = "Europe/Paris".parse().expect("a zone");
+        let utc = |s: &str| crate::time::parse_rfc3339_str(s).expect("an RFC 3339 time");
+        let auto = TimestampFormat::Unix(UnixUnit::Auto);
+        let mut p = Parsers::new(Some(paris));
+        // One parser through a year: winter (+01:00), summer (+02:00), the
+        // hour that does not exist in spring (read with the winter offset),
+        // the hour that occurs twice in autumn (the first, still summer).
+        for (local, want) in [
+            ("06/Feb/2026:12:14:14.655", "2026-02-06T11:14:14.655Z"),
+            ("2026-03-29T01:59:59", "2026-03-29T00:59:59Z"),
+            ("2026-03-29T02:30:00", "2026-03-29T01:30:00Z"),
+            ("2026-03-29T03:00:00", "2026-03-29T01:00:00Z"),
+            ("2026-07-01 12:00:00", "2026-07-01T10:00:00Z"),
+            ("2026-10-25T02:30:00", "2026-10-25T00:30:00Z"),
+            ("2026-10-25T03:30:00", "2026-10-25T02:30:00Z"),
+            ("[25/Dec/2026:00:00:00]", "2026-12-24T23:00:00Z"),
+        ] {
+            assert_eq!(parse_text(&auto, local, &mut p), Some(utc(want)), "{local}");
+        }
+        // Times that carry their offset, and Unix numbers, keep it.
+        for (text, want) in [
+            ("2026-07-01T12:00:00Z", "2026-07-01T12:00:00Z"),
+            ("2026-07-01T12:00:00+09:00", "2026-07-01T03:00:00Z"),
+            ("06/Feb/2026:12:14:14 +0000", "2026-02-06T12:14:14Z"),
+            ("1782907200", "2026-07-01T12:00:00Z"),
+        ] {
+            assert_eq!(parse_text(&auto, text, &mut p), Some(utc(want)), "{text}");
+        }
+        // Each explicit format, and a strftime format without %z.
+        let mut tokyo = Parsers::new(Some("Asia/Tokyo".parse().expect("a zone")));
+        let cases = [
+            (TimestampFormat::Clf, "01/Jan/2026:09:00:00"),
+            (TimestampFormat::Rfc3339, "2026-01-01T09:00:00"),
+            (
+                TimestampFormat::Strftime("%Y/%m/%d %H:%M:%S".into()),
+                "2026/01/01 09:00:00",
+            ),
+        ];
+        for (format, text) in &cases {
+            assert_eq!(
+                parse_text(format, text, &mut tokyo),
+                Some(utc("2026-01-01T00:00:00Z")),
+                "{text}"
+            );
+        }
+        // Without a zone configured, UTC as before.
+        let mut plain = Parsers::new(None);
+        assert_eq!(
+            parse_text(&auto, "2026-07-01T12:00:00", &mut plain),
+            Some(utc("2026-07-01T12:00:00Z"))
+        );
     }
 }
