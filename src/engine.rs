@@ -113,6 +113,12 @@ impl Engine {
         &self.probe
     }
 
+    /// Starts reading lines of an input whose leading `#` lines are
+    /// `preamble` (see [`Decoder::start_input`]).
+    pub fn start_input(&mut self, preamble: &[u8]) {
+        self.decoder.start_input(preamble);
+    }
+
     /// Decodes one line (without its newline), classifies it for every SLI
     /// and counts it in its window.
     pub fn process(&mut self, line: &[u8]) -> Result<Accepted, LineReject> {

@@ -360,3 +360,71 @@ fn local_times_without_an_offset_are_read_in_decode_timezone() {
         .collect();
     assert_ne!(as_utc, want);
 }
+
+/// CloudFront files whose `#Fields` line orders the columns otherwise than
+/// AWS's documented order (a subset, reordered), large enough to be cut
+/// into several chunks read by several threads: every thread reads the
+/// columns of the file's header, plain (mapped) or gzipped (read), and the
+/// windows are those of the same requests as JSON.
+#[test]
+fn cloudfront_columns_come_from_the_file_header_on_every_thread() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = gen_bytes(&["--count", "14000", "--rate", "20", "--seed", "3"]);
+    let requests: Vec<Request> = split_lines(&json)
+        .iter()
+        .map(|l| Request::from_gen_json(l).expect("a generated line"))
+        .map(|r| r.at_resolution(Format::CloudFront))
+        .collect();
+    let (want, _) = windows(dir.path(), Format::Json, &requests);
+
+    // The documented columns, and the order this file writes them in:
+    // reversed, without the ones no rule reads.
+    let documented: Vec<&str> = header(Format::CloudFront)
+        .lines()
+        .find_map(|l| l.strip_prefix("#Fields: "))
+        .expect("a #Fields line")
+        .split(' ')
+        .collect();
+    let kept: Vec<usize> = (0..documented.len())
+        .rev()
+        .filter(|&i| !documented[i].starts_with("ssl-") && documented[i] != "c-port")
+        .collect();
+    let names: Vec<&str> = kept.iter().map(|&i| documented[i]).collect();
+    let mut text = format!("#Version: 1.0\n#Fields: {}\n", names.join(" "));
+    let mut line = String::new();
+    for r in &requests {
+        line.clear();
+        render(Format::CloudFront, r, &mut line);
+        let columns: Vec<&str> = line.split('\t').collect();
+        assert_eq!(columns.len(), documented.len());
+        let moved: Vec<&str> = kept.iter().map(|&i| columns[i]).collect();
+        text.push_str(&moved.join("\t"));
+        text.push('\n');
+    }
+    assert!(text.len() > 4 << 20, "{} bytes: several chunks", text.len());
+    let plain = dir.path().join("reordered.log");
+    fs::write(&plain, &text).expect("write log");
+    let gz = dir.path().join("reordered.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        fs::File::create(&gz).expect("create gz"),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(text.as_bytes()).expect("gzip");
+    enc.finish().expect("gzip");
+
+    let cfg = dir.path().join("cloudfront.toml");
+    fs::write(&cfg, config(Format::CloudFront)).expect("write config");
+    for input in [&plain, &gz] {
+        let out = dir.path().join("reordered.out.jsonl");
+        let (run, bytes) = backfill(&cfg, &out, &["--threads", "2"], &[&p(input)], None);
+        run.assert_code(0, "reordered CloudFront");
+        assert_no_rejects(Format::CloudFront, &run.stderr);
+        let got: Vec<Value> = window_records(&bytes)
+            .into_iter()
+            .map(without_field_names)
+            .collect();
+        assert!(want.len() >= 20, "{} windows", want.len());
+        assert_eq!(got, want, "{}", input.display());
+    }
+}

@@ -347,7 +347,14 @@ fn worker(
     // The rejected lines of the chunk being read, numbered once its first
     // line number is known: why, which line of the chunk, and where.
     let mut rejected: Vec<(LineReject, u64, std::ops::Range<usize>)> = Vec::new();
+    // The input whose lines the decoder reads: a chunk of another one
+    // starts it again with that input's preamble.
+    let mut reading = None;
     for chunk in rx {
+        if reading != Some(chunk.input) {
+            engine.start_input(chunk.preamble.as_deref().unwrap_or_default());
+            reading = Some(chunk.input);
+        }
         let data = chunk.data();
         let mut line = 0u64;
         if chunk.oversized().is_some() {

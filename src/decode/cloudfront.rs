@@ -90,21 +90,37 @@ impl Header {
         }
     }
 
+    /// Starts an input: the columns are those its `preamble` (its leading
+    /// `#` lines) sets, or AWS's documented order.
+    pub(super) fn start(&mut self, preamble: &str) {
+        self.order = (0..self.names.len()).map(Some).collect();
+        for line in preamble.lines() {
+            if let Some(header) = line.strip_prefix('#') {
+                self.read_header(header.trim_end_matches('\r'));
+            }
+        }
+    }
+
+    /// A header line without its `#`: `Fields:` sets the columns.
+    fn read_header(&mut self, header: &str) {
+        if let Some(fields) = header.strip_prefix("Fields:") {
+            self.order = fields
+                .split_whitespace()
+                .map(|f| {
+                    let name = field_name(f);
+                    self.names.iter().position(|n| *n == name)
+                })
+                .collect();
+        }
+    }
+
     pub(super) fn split<'a>(
         &mut self,
         line: &'a str,
         fill: &mut Fill<'a, '_>,
     ) -> Result<(), LineReject> {
         if let Some(header) = line.strip_prefix('#') {
-            if let Some(fields) = header.strip_prefix("Fields:") {
-                self.order = fields
-                    .split_whitespace()
-                    .map(|f| {
-                        let name = field_name(f);
-                        self.names.iter().position(|n| *n == name)
-                    })
-                    .collect();
-            }
+            self.read_header(header);
             return Err(LineReject::Header);
         }
         let mut n = 0;

@@ -110,6 +110,15 @@ impl Decoder {
 
     /// A line as text: not too large, and UTF-8.
     #[inline]
+    /// Starts an input (a file of a backfill) whose leading `#` lines are
+    /// `preamble`: a format whose columns its header sets (CloudFront)
+    /// takes them from there, wherever in the input the next lines are.
+    pub fn start_input(&mut self, preamble: &[u8]) {
+        if let (Some(text), Ok(preamble)) = (self.text.as_mut(), std::str::from_utf8(preamble)) {
+            text.start_input(preamble);
+        }
+    }
+
     pub fn text<'a>(&self, line: &'a [u8]) -> Result<&'a str, LineReject> {
         if line.len() > self.max_event_bytes {
             return Err(LineReject::TooLarge);

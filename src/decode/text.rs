@@ -139,6 +139,14 @@ impl TextDecoder {
         }
     }
 
+    /// Starts an input whose leading `#` lines are `preamble` ("" for
+    /// none): CloudFront takes its columns from them.
+    pub(super) fn start_input(&mut self, preamble: &str) {
+        if matches!(self.spec.splitter, Splitter::CloudFront) {
+            self.cloudfront.start(preamble);
+        }
+    }
+
     /// Decodes one line into `event`, whose values are all `None`.
     pub(super) fn decode<'a>(
         &mut self,

@@ -105,6 +105,28 @@ pub struct Chunk {
     pub input: u32,
     pub first_line: FirstLine,
     pub(crate) lines: Lines,
+    /// The input's [`preamble`], carried by every one of its chunks, so that
+    /// a worker that starts in the middle of the input reads its lines as
+    /// the one that read the start.
+    pub preamble: Option<Arc<[u8]>>,
+}
+
+/// The longest preamble kept.
+const PREAMBLE_BYTES: usize = 64 * 1024;
+
+/// The lines starting with `#` at the start of an input (a W3C log's
+/// `#Version` and `#Fields`, which set the columns of the lines after
+/// them), each with its `\n`; `None` when it starts otherwise.
+pub fn preamble(start: &[u8]) -> Option<Arc<[u8]>> {
+    let mut end = 0;
+    while start.get(end) == Some(&b'#') && end < PREAMBLE_BYTES {
+        end = match memchr::memchr(b'\n', &start[end..]) {
+            Some(i) => end + i + 1,
+            // Cut by the end of what was read: the whole lines before it.
+            None => break,
+        };
+    }
+    (end > 0).then(|| Arc::from(&start[..end.min(PREAMBLE_BYTES)]))
 }
 
 /// The line number (1-based) of a chunk's first line.
@@ -193,5 +215,26 @@ impl BufferPool {
         }
         // Nobody left to take it: the reader is done, the buffer is dropped.
         let _ = self.free.send(buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preamble;
+
+    #[test]
+    fn a_preamble_is_the_leading_hash_lines() {
+        let log = b"#Version: 1.0\n#Fields: date time\n2026-01-01\t00:00:00\n#Fields: x\n";
+        assert_eq!(
+            preamble(log).as_deref(),
+            Some(&b"#Version: 1.0\n#Fields: date time\n"[..])
+        );
+        assert_eq!(preamble(b"2026-01-01\t00:00:00\n#Fields: x\n"), None);
+        assert_eq!(preamble(b""), None);
+        // A header line cut by the end of the chunk is no preamble.
+        assert_eq!(
+            preamble(b"#Version: 1.0\n#Fie").as_deref(),
+            Some(&b"#Version: 1.0\n"[..])
+        );
     }
 }

@@ -43,6 +43,7 @@ pub(crate) fn send_mapped(
     map.release(0..start);
     bytes_read.fetch_add(start as u64, Ordering::Relaxed);
     let mut first_chunk = true;
+    let preamble = super::input::preamble(&bytes[start..]);
     while start < bytes.len() {
         let guess = (start + CHUNK_BYTES).min(bytes.len());
         let (end, lines) = match memchr::memrchr(b'\n', &bytes[start..guess]) {
@@ -80,6 +81,7 @@ pub(crate) fn send_mapped(
             input: index,
             first_line: FirstLine::Ledger(at),
             lines,
+            preamble: preamble.clone(),
         });
         start = end;
     }

@@ -45,6 +45,17 @@ struct Filling {
     tail_start: usize,
     /// The whole lines before `tail_start`.
     lines: u64,
+    /// The input's preamble, once its first chunk is cut (`None` before).
+    preamble: Option<Option<Arc<[u8]>>>,
+}
+
+impl Filling {
+    /// The input's preamble, found in its first chunk of `len` bytes.
+    fn preamble(&mut self, len: usize) -> Option<Arc<[u8]>> {
+        self.preamble
+            .get_or_insert_with(|| super::input::preamble(&self.buf[..len]))
+            .clone()
+    }
 }
 
 /// Counts the raw bytes read from an input, for progress and error offsets.
@@ -122,6 +133,7 @@ impl Reader<'_> {
             len: 0,
             tail_start: 0,
             lines: 0,
+            preamble: None,
         };
         // Inside an oversized line, whose number is already used: skip to its end.
         let mut skipping = false;
@@ -192,13 +204,15 @@ impl Reader<'_> {
             // An unterminated last line still counts as a line.
             let unterminated = u64::from(f.buf[f.len - 1] != b'\n');
             let len = f.len;
+            let preamble = f.preamble(len);
+            let lines = f.lines + unterminated;
             send(
                 self.tx,
                 index,
                 &mut f.line_no,
-                f.buf,
-                len,
-                f.lines + unterminated,
+                (f.buf, len),
+                lines,
+                preamble,
             );
         }
         error
@@ -212,12 +226,22 @@ impl Reader<'_> {
     fn cut(&self, index: u32, f: &mut Filling) -> bool {
         if f.len - f.tail_start > self.max_line + 1 {
             let head = f.buf[f.tail_start..f.tail_start + self.max_line].to_vec();
+            let preamble = f.preamble(f.tail_start);
             let buf = std::mem::replace(&mut f.buf, self.pool.take());
-            send(self.tx, index, &mut f.line_no, buf, f.tail_start, f.lines);
+            let whole = (buf, f.tail_start);
+            send(
+                self.tx,
+                index,
+                &mut f.line_no,
+                whole,
+                f.lines,
+                preamble.clone(),
+            );
             let _ = self.tx.send(Chunk {
                 input: index,
                 first_line: FirstLine::Known(f.line_no),
                 lines: Lines::Oversized { head },
+                preamble,
             });
             f.line_no += 1;
             (f.len, f.tail_start, f.lines) = (0, 0, 0);
@@ -230,8 +254,10 @@ impl Reader<'_> {
                 next.resize(tail + READ_BYTES, 0);
             }
             next[..tail].copy_from_slice(&f.buf[f.tail_start..f.len]);
+            let preamble = f.preamble(f.tail_start);
             let buf = std::mem::replace(&mut f.buf, next);
-            send(self.tx, index, &mut f.line_no, buf, f.tail_start, f.lines);
+            let whole = (buf, f.tail_start);
+            send(self.tx, index, &mut f.line_no, whole, f.lines, preamble);
             (f.len, f.tail_start, f.lines) = (tail, 0, 0);
         }
         false
@@ -254,7 +280,14 @@ fn read_error(input: &Input, kind: &str, offset: u64, e: &io::Error) -> InputErr
 
 /// Sends the first `len` bytes of `buf`, `lines` whole lines, as a chunk
 /// (when there are any) and advances the line number past them.
-fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: usize, lines: u64) {
+fn send(
+    tx: &Sender<Chunk>,
+    input: u32,
+    line_no: &mut u64,
+    (buf, len): (Vec<u8>, usize),
+    lines: u64,
+    preamble: Option<Arc<[u8]>>,
+) {
     if len == 0 {
         return;
     }
@@ -265,6 +298,7 @@ fn send(tx: &Sender<Chunk>, input: u32, line_no: &mut u64, buf: Vec<u8>, len: us
         input,
         first_line,
         lines: Lines::Read { buf, len },
+        preamble,
     });
 }
 
