@@ -3,8 +3,9 @@
 //!
 //! The job hands every batch of records it has written to [`Status::hold`];
 //! the status keeps them as report rows, one per key as [`Records`] does,
-//! for the last [`HELD_NS`] of event time (measured back from the newest
-//! window), so memory stays bounded whatever the uptime. A request builds
+//! per SLI in a `DashMap` (the job's thread and the HTTP thread touch one
+//! SLI at a time), for the last [`HELD_NS`] of event time (measured back
+//! from the newest window), so memory stays bounded whatever the uptime. A request builds
 //! the [`Report`] of those rows, so `/api/slo` is byte for byte what
 //! `slipstream report --format json` says over the same records; it is built
 //! at most once per change of the rows (and language), on the HTTP thread's
@@ -16,7 +17,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
+
+use dashmap::DashMap;
 
 use super::chart::{self, Line};
 use super::data::{AlertRow, SloRow, WindowRow};
@@ -35,41 +39,35 @@ pub const REFRESH_SECONDS: u32 = 15;
 /// The records a running job has written, and the page made of them.
 pub struct Status {
     config: Config,
-    held: Mutex<Held>,
+    /// Per SLI, the rows held. The job's thread writes the SLIs of each
+    /// batch it wrote while a request copies others: each waits at most
+    /// for one SLI's rows, never for a whole copy.
+    slis: DashMap<String, HeldSli>,
+    /// The start of the newest window held.
+    newest: AtomicI64,
+    /// Bumped by every batch held.
+    version: AtomicU64,
     /// The last page built: the version of the rows it was built from, its
     /// path and language, and the reply.
     built: Mutex<Option<(u64, String, Reply)>>,
 }
 
+/// The rows of one SLI, keyed as [`Records`] keys them.
 #[derive(Default)]
-struct Held {
-    windows: BTreeMap<(i64, String), WindowRow>,
-    slos: BTreeMap<(i64, String), SloRow>,
-    alerts: BTreeMap<(i64, String, String), AlertRow>,
-    /// Bumped by every change.
-    version: u64,
+struct HeldSli {
+    windows: BTreeMap<i64, WindowRow>,
+    slos: BTreeMap<i64, SloRow>,
+    alerts: BTreeMap<(i64, String), AlertRow>,
 }
 
-impl Held {
-    /// Drops what lies more than [`HELD_NS`] before the newest window: the
-    /// windows that start before the cut, and the `slo` and `alert` records
-    /// at or before it (the same bounds as [`Records::within`]).
-    fn trim(&mut self) {
-        let Some(&(newest, _)) = self.windows.keys().next_back() else {
-            return;
-        };
-        let cut = newest.saturating_sub(HELD_NS);
-        self.windows = self.windows.split_off(&(cut, String::new()));
-        self.slos.retain(|k, _| k.0 > cut);
+impl HeldSli {
+    /// Drops what lies before `cut`: the windows that start before it, and
+    /// the `slo` and `alert` records at or before it (the same bounds as
+    /// [`Records::within`]).
+    fn trim(&mut self, cut: i64) {
+        self.windows = self.windows.split_off(&cut);
+        self.slos.retain(|&at, _| at > cut);
         self.alerts.retain(|k, _| k.0 > cut);
-    }
-
-    fn records(&self) -> Records {
-        Records {
-            windows: self.windows.values().cloned().collect(),
-            slos: self.slos.values().cloned().collect(),
-            alerts: self.alerts.values().cloned().collect(),
-        }
     }
 }
 
@@ -77,47 +75,65 @@ impl Status {
     pub fn new(config: &Config) -> Status {
         Status {
             config: config.clone(),
-            held: Mutex::new(Held::default()),
+            slis: DashMap::new(),
+            newest: AtomicI64::new(i64::MIN),
+            version: AtomicU64::new(0),
             built: Mutex::new(None),
         }
     }
 
-    /// Keeps records the job has written. Histograms are not kept: neither
-    /// the page nor the JSON shows latency.
+    /// Keeps records the job has written, and lets go of what lies more
+    /// than [`HELD_NS`] before the newest window. Histograms are not kept:
+    /// neither the page nor the JSON shows latency.
     pub fn hold(&self, records: &[Record]) {
         if records.is_empty() {
             return;
         }
         let rows = Records::from_records(records.iter().filter_map(Record::parse));
-        let Ok(mut held) = self.held.lock() else {
-            return;
-        };
+        let mut newest = self.newest.load(Ordering::Relaxed);
         for mut w in rows.windows {
             w.latency_histogram = None;
-            held.windows.insert((w.start_ns, w.sli.clone()), w);
+            newest = newest.max(w.start_ns);
+            let mut sli = self.slis.entry(w.sli.clone()).or_default();
+            sli.windows.insert(w.start_ns, w);
         }
-        for s in rows.slos {
-            held.slos.insert((s.at_ns, s.sli.clone()), s);
+        for r in rows.slos {
+            let mut sli = self.slis.entry(r.sli.clone()).or_default();
+            sli.slos.insert(r.at_ns, r);
         }
         for a in rows.alerts {
-            held.alerts
-                .insert((a.at_ns, a.sli.clone(), a.severity.clone()), a);
+            let mut sli = self.slis.entry(a.sli.clone()).or_default();
+            sli.alerts.insert((a.at_ns, a.severity.clone()), a);
         }
-        held.trim();
-        held.version += 1;
+        self.newest.store(newest, Ordering::Relaxed);
+        if newest > i64::MIN {
+            let cut = newest.saturating_sub(HELD_NS);
+            for mut sli in self.slis.iter_mut() {
+                sli.trim(cut);
+            }
+        }
+        self.version.fetch_add(1, Ordering::Release);
     }
 
-    /// A copy of the rows held now, as a report reads them.
+    /// A copy of the rows held now, in the order a report reads them.
     pub fn records(&self) -> Records {
-        self.held.lock().map(|h| h.records()).unwrap_or_default()
+        let mut r = Records::default();
+        for sli in self.slis.iter() {
+            r.windows.extend(sli.windows.values().cloned());
+            r.slos.extend(sli.slos.values().cloned());
+            r.alerts.extend(sli.alerts.values().cloned());
+        }
+        r.windows
+            .sort_by(|a, b| (a.start_ns, &a.sli).cmp(&(b.start_ns, &b.sli)));
+        r.slos
+            .sort_by(|a, b| (a.at_ns, &a.sli).cmp(&(b.at_ns, &b.sli)));
+        r.alerts
+            .sort_by(|a, b| (a.at_ns, &a.sli, &a.severity).cmp(&(b.at_ns, &b.sli, &b.severity)));
+        r
     }
 
     fn build(&self, path: &str, lang: Lang) -> Reply {
-        let Ok(held) = self.held.lock() else {
-            return (500, "text/plain", "the status is unavailable\n".into());
-        };
-        let (version, records) = (held.version, held.records());
-        drop(held);
+        let version = self.version.load(Ordering::Acquire);
         let key = format!("{path}?{}", lang.code());
         if let Ok(built) = self.built.lock() {
             if let Some((v, k, reply)) = built.as_ref() {
@@ -126,6 +142,7 @@ impl Status {
                 }
             }
         }
+        let records = self.records();
         let report = Report::build(&self.config, records.clone(), None, None);
         let reply = if path == "/api/slo" {
             (200, "application/json", report.render(Format::Json, lang))
