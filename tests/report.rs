@@ -125,13 +125,13 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     let ratio = last["budget"]["remaining_ratio"].as_f64().expect("ratio");
     assert!(
         section.contains(&format!(
-            "| Left, as a share of the budget | {:.1}% |",
-            ratio * 100.0
+            "| Left, as a share of the budget | {}% |",
+            sep(&format!("{:.1}", ratio * 100.0))
         )),
         "{section}"
     );
     let events = if remaining.abs() >= 100.0 {
-        format!("{remaining:.0}")
+        sep(&format!("{remaining:.0}"))
     } else {
         format!("{remaining:.1}")
     };
@@ -156,7 +156,9 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     assert_eq!(days.len(), 2, "the input crosses midnight");
     for (day, (g, b)) in &days {
         let row = format!(
-            "| {day} | {g} | {b} | {:.2}% | 99.9% |",
+            "| {day} | {} | {} | {:.2}% | 99.9% |",
+            sep(&g.to_string()),
+            sep(&b.to_string()),
             *g as f64 / (g + b) as f64 * 100.0
         );
         assert!(section.contains(&row), "missing `{row}` in\n{section}");
@@ -189,6 +191,27 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     assert_period_latency(section, "Latency over the period (", &s.input);
 }
 
+/// A number as the report writes it: a comma between each group of three
+/// digits of its whole part (`-2563.4` is `-2,563.4`).
+fn sep(number: &str) -> String {
+    let (sign, rest) = match number.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", number),
+    };
+    let (whole, frac) = match rest.find('.') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().rev().enumerate() {
+        if i > 0 && i % 3 == 0 {
+            grouped.insert(0, ',');
+        }
+        grouped.insert(0, c);
+    }
+    format!("{sign}{grouped}{frac}")
+}
+
 /// The line starting with `prefix` gives the count of the checkout SLI's
 /// latencies and its percentiles within 1% of the exact nearest-rank
 /// values of the input's events.
@@ -216,7 +239,8 @@ fn assert_period_latency(text: &str, prefix: &str, input: &Path) {
             .split(&format!("{key} "))
             .nth(1)
             .and_then(|rest| rest.split(' ').next())
-            .and_then(|v| v.parse().ok())
+            // From 1,000 ms up with a thousands separator.
+            .and_then(|v| v.replace(',', "").parse().ok())
             .unwrap_or_else(|| panic!("no {key} in {line}"));
         // Shown with one decimal, or none from 100 ms up.
         let shown = if exact >= 100.0 { 0.5 } else { 0.05 };
