@@ -1,15 +1,20 @@
 //! `slipstream report` end to end: the same report from the records file,
 //! the PostgreSQL store and the archived logs; its numbers against the
 //! records they come from (recomputed here); English and Japanese with the
-//! same numbers; and the HTML opened in a real headless Chromium.
+//! same numbers; and the HTML opened in a real headless Chromium. The page
+//! as its readers see it (charts, glyphs, the JSON's numbers, time zones,
+//! the glossary) is checked in `report/page.rs`.
 
 mod common;
+#[path = "report/page.rs"]
+mod page;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::browser::chromium;
 use common::pg;
 use common::*;
 use serde_json::Value;
@@ -292,16 +297,6 @@ fn japanese_carries_the_same_numbers() {
         );
     }
     assert!(ja.contains("目標を達成できませんでした"));
-}
-
-/// Chromium from Debian (`chromium`), headless.
-fn chromium() -> PathBuf {
-    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if Path::new(c).exists() {
-            return PathBuf::from(c);
-        }
-    }
-    panic!("this test drives a real browser: apt-get install chromium (.ci/run does)");
 }
 
 #[test]

@@ -141,7 +141,7 @@ fn draw_into(svg: &mut String, c: &Chart<'_>) -> Result<(), Box<dyn std::error::
         entries.push((l.name.to_string(), style, false));
     }
     if !c.marks.is_empty() {
-        let style = RED_MARK.stroke_width(1);
+        let style = RED_MARK.stroke_width(2);
         chart.draw_series(
             c.marks
                 .iter()

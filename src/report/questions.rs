@@ -218,6 +218,8 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool, tz: chrono_tz::Tz)
                 t.severity.to_string(),
                 t.start.into(),
                 t.end.into(),
+                t.alerts.into(),
+                t.counted_from.into(),
                 w.bad_events.into(),
                 w.budget_share.into(),
                 t.peak_burn.into(),
@@ -233,6 +235,8 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool, tz: chrono_tz::Tz)
                         severity(&i.severity, lang).to_string(),
                         when(i.start_ns),
                         i.end_ns.map_or(t.ongoing.to_string(), when),
+                        count_int(i.alerts as u64),
+                        when(i.counted_from_ns),
                         count_int(i.bad_events),
                         na(i.budget_share, lang, share),
                         na(i.peak_burn_rate, lang, number),
@@ -243,7 +247,7 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool, tz: chrono_tz::Tz)
                     row
                 })
                 .collect();
-            let mut numeric = vec![false, false, false, true, true, true];
+            let mut numeric = vec![false, false, false, true, false, true, true, true];
             numeric.resize(head.len(), false);
             out.push(Block::Table {
                 head,

@@ -83,6 +83,10 @@ fn budget_rows(s: &SloReport, t: &Text) -> Vec<(&'static str, String)> {
     let na = || t.not_available.to_string();
     vec![
         (
+            t.budget_allowed,
+            questions::count(s.answer.budget.allowed_events),
+        ),
+        (
             t.budget_left_ratio,
             last.remaining_ratio.map_or_else(na, |r| pct(r, 1)),
         ),
