@@ -288,7 +288,7 @@ fn the_reports_word_the_same_answers_in_both_languages() {
     );
     assert!(en.contains("too little of the window"), "{en}");
     assert!(
-        ja.contains("データは2日分あり、30日間の目標期間の6.7%にあたります。"),
+        ja.contains("データがある期間は2日で、30日間の目標期間の6.7%にあたります。"),
         "{ja}"
     );
     assert!(
@@ -304,7 +304,7 @@ fn the_reports_word_the_same_answers_in_both_languages() {
         "{en}"
     );
     assert!(en.contains("Not enough history: "), "{en}");
-    assert!(ja.contains("判断できるだけの履歴がない："), "{ja}");
+    assert!(ja.contains("履歴が不足："), "{ja}");
     // The incidents' bad events, with thousands separators, in both.
     for i in a["incidents"].as_array().expect("incidents") {
         let n = i["bad_events"].as_u64().expect("bad events").to_string();
@@ -314,6 +314,6 @@ fn the_reports_word_the_same_answers_in_both_languages() {
     }
     // A what-if row per target, the current one marked.
     assert!(en.contains("| 99.9% (current) | no |"), "{en}");
-    assert!(ja.contains("| 99.9% （現在） | 未達 |"), "{ja}");
+    assert!(ja.contains("| 99.9%（現在） | 未達 |"), "{ja}");
     assert!(en.contains("| 99.0% | yes |"), "{en}");
 }

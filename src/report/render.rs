@@ -336,7 +336,7 @@ h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:2px solid #ddd;padding-bo
 .headline{font-size:1.15rem;background:#f5f7fa;border-left:4px solid #1f77b4;padding:.6rem 1rem}\
 .missed .headline{border-left-color:#d62728}\
 table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ddd;padding:.25rem .6rem}\
-td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0;text-align:left}\
+td{white-space:nowrap}td:last-child{white-space:normal}td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0;text-align:left}\
 figure{margin:1rem 0}svg{max-width:100%;height:auto}figcaption{font-size:.9rem;color:#444;max-width:47rem}\
 dt{font-weight:600;margin-top:.8rem}";
 
