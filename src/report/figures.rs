@@ -119,7 +119,7 @@ pub fn figures(s: &SloReport, r: &Report, lang: Lang) -> Vec<Figure> {
             x_title: &x_title,
             y_title: t.y_burn,
             lines: &lines,
-            references: &[],
+            references: &[(t.burn_sustainable, 1.0)],
             marks: &marks,
             mark_name: t.alert_marks,
             x,
