@@ -1178,7 +1178,7 @@ window = "30d"
                 a["short_window"].as_str().expect("short_window")
             );
             assert!(summary.contains(&shown), "{shown}: {summary}");
-            assert!(summary.contains(" spent since "), "{summary}");
+            assert!(summary.contains(" spent over the last "), "{summary}");
         } else {
             assert!(
                 summary.contains("the incident that started at "),

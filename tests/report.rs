@@ -1,15 +1,20 @@
 //! `slipstream report` end to end: the same report from the records file,
 //! the PostgreSQL store and the archived logs; its numbers against the
 //! records they come from (recomputed here); English and Japanese with the
-//! same numbers; and the HTML opened in a real headless Chromium.
+//! same numbers; and the HTML opened in a real headless Chromium. The page
+//! as its readers see it (charts, glyphs, the JSON's numbers, time zones,
+//! the glossary) is checked in `report/page.rs`.
 
 mod common;
+#[path = "report/page.rs"]
+mod page;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::browser::chromium;
 use common::pg;
 use common::*;
 use serde_json::Value;
@@ -125,13 +130,13 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     let ratio = last["budget"]["remaining_ratio"].as_f64().expect("ratio");
     assert!(
         section.contains(&format!(
-            "| Left, as a share of the budget | {:.1}% |",
-            ratio * 100.0
+            "| Left, as a share of the budget | {}% |",
+            sep(&format!("{:.1}", ratio * 100.0))
         )),
         "{section}"
     );
     let events = if remaining.abs() >= 100.0 {
-        format!("{remaining:.0}")
+        sep(&format!("{remaining:.0}"))
     } else {
         format!("{remaining:.1}")
     };
@@ -156,7 +161,9 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     assert_eq!(days.len(), 2, "the input crosses midnight");
     for (day, (g, b)) in &days {
         let row = format!(
-            "| {day} | {g} | {b} | {:.2}% | 99.9% |",
+            "| {day} | {} | {} | {:.2}% | 99.9% |",
+            sep(&g.to_string()),
+            sep(&b.to_string()),
             *g as f64 / (g + b) as f64 * 100.0
         );
         assert!(section.contains(&row), "missing `{row}` in\n{section}");
@@ -189,6 +196,27 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     assert_period_latency(section, "Latency over the period (", &s.input);
 }
 
+/// A number as the report writes it: a comma between each group of three
+/// digits of its whole part (`-2563.4` is `-2,563.4`).
+fn sep(number: &str) -> String {
+    let (sign, rest) = match number.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", number),
+    };
+    let (whole, frac) = match rest.find('.') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().rev().enumerate() {
+        if i > 0 && i % 3 == 0 {
+            grouped.insert(0, ',');
+        }
+        grouped.insert(0, c);
+    }
+    format!("{sign}{grouped}{frac}")
+}
+
 /// The line starting with `prefix` gives the count of the checkout SLI's
 /// latencies and its percentiles within 1% of the exact nearest-rank
 /// values of the input's events.
@@ -216,7 +244,8 @@ fn assert_period_latency(text: &str, prefix: &str, input: &Path) {
             .split(&format!("{key} "))
             .nth(1)
             .and_then(|rest| rest.split(' ').next())
-            .and_then(|v| v.parse().ok())
+            // From 1,000 ms up with a thousands separator.
+            .and_then(|v| v.replace(',', "").parse().ok())
             .unwrap_or_else(|| panic!("no {key} in {line}"));
         // Shown with one decimal, or none from 100 ms up.
         let shown = if exact >= 100.0 { 0.5 } else { 0.05 };
@@ -268,16 +297,6 @@ fn japanese_carries_the_same_numbers() {
         );
     }
     assert!(ja.contains("目標を達成できませんでした"));
-}
-
-/// Chromium from Debian (`chromium`), headless.
-fn chromium() -> PathBuf {
-    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if Path::new(c).exists() {
-            return PathBuf::from(c);
-        }
-    }
-    panic!("this test drives a real browser: apt-get install chromium (.ci/run does)");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `slipstream report --format json`: the five answers as data, checked on
-//! a history written here — two days of an API with a short page (20
+//! a generated history (`common/history.rs`) — two days of an API with a short page (20
 //! minutes at 10% errors) and a long slow burn (24 hours at 0.4%) — against
 //! the records a backfill writes and against backfills with the target
 //! changed. The Markdown in both languages words the same answers.
@@ -10,45 +10,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::history::*;
 use common::*;
 use serde_json::Value;
-
-const BASE_S: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
-const HOURS: i64 = 48;
-const PAGE_FROM_S: i64 = 2 * 3600;
-const PAGE_TO_S: i64 = PAGE_FROM_S + 20 * 60;
-const BURN_FROM_S: i64 = 12 * 3600;
-const BURN_TO_S: i64 = BURN_FROM_S + 24 * 3600;
-
-/// One request a second. Every 10th fails on `/pay` during the page, every
-/// 250th on `/search` during the slow burn, every 5000th on `/home`
-/// throughout (not the first: one failure among the first requests would
-/// burn fast enough to page).
-fn history() -> String {
-    let mut out = String::with_capacity(HOURS as usize * 3600 * 48);
-    for s in 0..HOURS * 3600 {
-        let (route, code) = if (PAGE_FROM_S..PAGE_TO_S).contains(&s) && s % 10 == 0 {
-            ("/pay", 503)
-        } else if (BURN_FROM_S..BURN_TO_S).contains(&s) && s % 250 == 0 {
-            ("/search", 503)
-        } else if s % 5000 == 2500 {
-            ("/home", 503)
-        } else {
-            (["/home", "/pay", "/search"][(s % 3) as usize], 200)
-        };
-        out.push_str(&format!(
-            "{{\"ts\":{},\"route\":\"{route}\",\"code\":{code}}}\n",
-            BASE_S + s
-        ));
-    }
-    out
-}
-
-fn config(target: &str) -> String {
-    format!(
-        "[decode.fields]\ntimestamp = \"ts\"\nstatus = \"code\"\n\n[[sli]]\nname = \"api\"\ngood = 'code < 500'\nbreakdown = [\"route\"]\n[sli.objective]\ntarget = {target}\nwindow = \"30d\"\n"
-    )
-}
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -66,7 +30,7 @@ impl Setup {
     /// Backfills with `target`: the config's path and the records.
     fn backfill(&self, target: &str) -> (PathBuf, PathBuf, Vec<Value>) {
         let cfg = self.dir.path().join(format!("api-{target}.toml"));
-        fs::write(&cfg, config(target)).expect("write config");
+        fs::write(&cfg, config(target, "30d", "")).expect("write config");
         let out = self.dir.path().join(format!("records-{target}.jsonl"));
         let (run, bytes) = backfill(&cfg, &out, &[], &[&p(&self.logs)], None);
         run.assert_code(0, "backfill");
@@ -324,7 +288,7 @@ fn the_reports_word_the_same_answers_in_both_languages() {
     );
     assert!(en.contains("too little of the window"), "{en}");
     assert!(
-        ja.contains("データは2日分あり、30日間の目標期間の6.7%にあたります。"),
+        ja.contains("データがある期間は2日で、30日間の目標期間の6.7%にあたります。"),
         "{ja}"
     );
     assert!(
@@ -340,7 +304,7 @@ fn the_reports_word_the_same_answers_in_both_languages() {
         "{en}"
     );
     assert!(en.contains("Not enough history: "), "{en}");
-    assert!(ja.contains("判断できるだけの履歴がない："), "{ja}");
+    assert!(ja.contains("履歴が不足："), "{ja}");
     // The incidents' bad events, with thousands separators, in both.
     for i in a["incidents"].as_array().expect("incidents") {
         let n = i["bad_events"].as_u64().expect("bad events").to_string();
@@ -350,6 +314,6 @@ fn the_reports_word_the_same_answers_in_both_languages() {
     }
     // A what-if row per target, the current one marked.
     assert!(en.contains("| 99.9% (current) | no |"), "{en}");
-    assert!(ja.contains("| 99.9% （現在） | 未達 |"), "{ja}");
+    assert!(ja.contains("| 99.9%（現在） | 未達 |"), "{ja}");
     assert!(en.contains("| 99.0% | yes |"), "{en}");
 }

@@ -79,9 +79,20 @@ pub struct ReportArgs {
     pub format: crate::report::Format,
     #[arg(long, value_enum, default_value = "en")]
     pub lang: crate::report::Lang,
+    /// The time zone of the report's times (an IANA name, like Asia/Tokyo)
+    /// [default: the objective's `timezone`, else UTC]. JSON stays in UTC.
+    #[arg(long, value_parser = parse_tz)]
+    pub tz: Option<chrono_tz::Tz>,
     /// Write the report here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// An IANA time zone name, for `--tz`.
+fn parse_tz(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse().map_err(|_| {
+        format!("`{name}` is not a time zone of the IANA database: write a name like Asia/Tokyo, Europe/Berlin or UTC")
+    })
 }
 
 /// The history `what-if` and `suggest` replay.
@@ -232,7 +243,7 @@ pub fn report(args: &ReportArgs) -> Result<ExitCode> {
     let config = load(&args.config)?;
     let (from_ns, to_ns) = time_range(&args.from, &args.to)?;
     let records = args.source.load_range(&config, from_ns, to_ns)?;
-    let report = Report::build(&config, records, from_ns, to_ns);
+    let report = Report::build_in(&config, records, from_ns, to_ns, args.tz);
     let text = report.render(args.format, args.lang);
     match &args.out {
         Some(path) => std::fs::write(path, text)

@@ -10,7 +10,8 @@ use super::RecordKind;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertRecord {
     pub at: String,
-    /// Share of the period's budget spent since the incident started.
+    /// Share of the objective's budget spent from one long window before
+    /// the incident started until this record.
     pub budget_spent_in_incident: Option<f64>,
     pub burn_rate_long: Option<f64>,
     pub burn_rate_short: Option<f64>,

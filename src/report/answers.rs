@@ -145,6 +145,8 @@ pub struct IncidentAnswer {
     pub start_ns: i64,
     #[serde(skip)]
     pub end_ns: Option<i64>,
+    #[serde(skip)]
+    pub counted_from_ns: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -391,6 +393,7 @@ fn incident_answer(i: incidents::Incident) -> IncidentAnswer {
         peak_burn_rate: i.peak_burn,
         top_contributors: contributors(i.top),
         counted_from: format_rfc3339(i.counted_from_ns),
+        counted_from_ns: i.counted_from_ns,
         alerts: i.alerts,
         start_ns: i.start_ns,
         end_ns: i.end_ns,

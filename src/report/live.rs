@@ -276,8 +276,8 @@ fn page(report: &Report, records: &Records, lang: Lang) -> String {
             w.intro,
             &[
                 &held,
-                &when(report.from_ns),
-                &when(report.to_ns),
+                &when(report.from_ns, report.tz),
+                &when(report.to_ns, report.tz),
                 &REFRESH_SECONDS.to_string(),
             ],
         );
@@ -336,7 +336,7 @@ fn section(o: &mut String, s: &SloReport, records: &Records, report: &Report, w:
             w.firing_since,
             &[
                 &r.severity,
-                &when(r.incident_start_ns),
+                &when(r.incident_start_ns, s.tz),
                 &r.burn_rate_long.map_or("-".into(), |b| format!("{b:.1}")),
                 &r.long_window,
                 &format!("{}", r.threshold),

@@ -10,8 +10,10 @@
 //! source: the same records give byte-identical reports.
 
 pub mod answers;
-mod chart;
+pub mod chart;
 pub mod data;
+mod figures;
+pub mod glossary;
 pub mod i18n;
 pub mod incidents;
 pub mod live;
@@ -38,8 +40,6 @@ pub enum Format {
     /// The five answers as JSON (docs/report-json.md).
     Json,
 }
-
-const DAY_NS: i64 = 86_400 * 1_000_000_000;
 
 /// A ratio as a percentage with at most `decimals` decimals, trailing zeros
 /// dropped: 0.995 is `99.5%`.
@@ -120,8 +120,12 @@ pub struct SloReport {
     pub owner: Option<String>,
     /// The objective's state at the end of the period (its last `slo` record).
     pub last: Option<data::SloRow>,
-    /// Good and bad per UTC day, from the window records.
+    /// Good and bad per day of the report's time zone (the day's start in
+    /// Unix nanoseconds), from the window records.
     pub daily: Vec<(i64, u64, u64)>,
+    /// The time zone its times are written in: `--tz`, else the
+    /// objective's `timezone`, else UTC.
+    pub tz: chrono_tz::Tz,
     /// Good and bad over the whole report period.
     pub period: (u64, u64),
     /// The `slo` records of the period, for the charts.
@@ -196,17 +200,32 @@ pub fn period_latency<'a>(
 pub struct Report {
     pub from_ns: i64,
     pub to_ns: i64,
+    /// The zone of the period's times at the top of the page: `--tz`, else
+    /// the objectives' zone when they all name the same one, else UTC.
+    pub tz: chrono_tz::Tz,
     pub slos: Vec<SloReport>,
 }
 
 impl Report {
     /// Builds the report of `[from, to)` (the records' whole span when not
-    /// given) for every SLI of `config` that has an objective.
+    /// given) for every SLI of `config` that has an objective, with times
+    /// in each objective's time zone (UTC when it names none).
     pub fn build(
         config: &Config,
         records: Records,
         from_ns: Option<i64>,
         to_ns: Option<i64>,
+    ) -> Report {
+        Report::build_in(config, records, from_ns, to_ns, None)
+    }
+
+    /// [`Report::build`] with every time in `tz` when it is given (`--tz`).
+    pub fn build_in(
+        config: &Config,
+        records: Records,
+        from_ns: Option<i64>,
+        to_ns: Option<i64>,
+        tz: Option<chrono_tz::Tz>,
     ) -> Report {
         let size = config.window.size_ns;
         let first = records.windows.iter().map(|w| w.start_ns).min();
@@ -218,12 +237,20 @@ impl Report {
             .into_iter()
             .filter_map(|a| {
                 let sli = config.slis.iter().find(|s| s.name == a.name)?;
-                Some(sli_report(sli, &records, a))
+                let zone = tz
+                    .or(sli.objective.as_ref().and_then(|o| o.timezone))
+                    .unwrap_or(chrono_tz::UTC);
+                Some(sli_report(sli, &records, a, zone))
             })
-            .collect();
+            .collect::<Vec<SloReport>>();
+        let page_tz = tz.unwrap_or_else(|| match slos.first() {
+            Some(first) if slos.iter().all(|s| s.tz == first.tz) => first.tz,
+            _ => chrono_tz::UTC,
+        });
         Report {
             from_ns,
             to_ns,
+            tz: page_tz,
             slos,
         }
     }
@@ -243,11 +270,18 @@ fn sli_report(
     sli: &crate::config::Sli,
     records: &Records,
     answer: answers::SloAnswer,
+    tz: chrono_tz::Tz,
 ) -> SloReport {
     let mut daily: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     let mut period = (0, 0);
+    let mut day = (i64::MAX, i64::MIN);
     for w in records.windows.iter().filter(|w| w.sli == sli.name) {
-        let day = w.start_ns.div_euclid(DAY_NS) * DAY_NS;
+        // Windows come in time order mostly: reuse the day found last.
+        if !(day.0..day.1).contains(&w.start_ns) {
+            let start = numbers::day_start(w.start_ns, tz);
+            day = (start, numbers::next_day_start(start, tz));
+        }
+        let day = day.0;
         let d = daily.entry(day).or_default();
         d.0 += w.good;
         d.1 += w.bad;
@@ -264,6 +298,7 @@ fn sli_report(
         sli: sli.name.clone(),
         description: sli.description.clone(),
         owner: sli.owner.clone(),
+        tz,
         last: series.last().cloned(),
         all_invalid: all_invalid(records, &sli.name),
         latency: period_latency(sli, records.windows.iter().filter(|w| w.sli == sli.name)),

@@ -4,7 +4,7 @@
 
 use super::answers::{IncidentAnswer, SloAnswer, WindowKind};
 use super::i18n::{fill, Lang, Words};
-use super::numbers::{compliance_pct, number, share, target_pct, when};
+use super::numbers::{compliance_pct, count as count_int, number, share, target_pct, when};
 use super::verdict::{reason, Value, MIN_COVERAGE};
 
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
@@ -52,7 +52,7 @@ fn trimmed(v: f64) -> String {
 }
 
 /// How long the data covers, in days, hours or minutes.
-fn span(ns: i64, w: &Words) -> String {
+pub(super) fn span(ns: i64, w: &Words) -> String {
     if ns >= DAY_NS {
         fill(w.days, &[&trimmed(ns as f64 / DAY_NS as f64)])
     } else if ns >= HOUR_NS {
@@ -63,7 +63,7 @@ fn span(ns: i64, w: &Words) -> String {
 }
 
 /// "30-day", "calendar-month".
-fn window(a: &SloAnswer, w: &Words) -> String {
+pub(super) fn window(a: &SloAnswer, w: &Words) -> String {
     let ns = a.period.window_ns;
     match a.period.window_kind {
         WindowKind::CalendarMonth => w.calendar_month.into(),
@@ -110,7 +110,7 @@ pub fn contributors(i: &IncidentAnswer) -> String {
             let values: Vec<String> = c
                 .values
                 .iter()
-                .map(|v| format!("{} ({})", v.value, crate::setup::thousands(v.bad_events)))
+                .map(|v| format!("{} ({})", v.value, count_int(v.bad_events)))
                 .collect();
             format!("{}: {}", c.field, values.join(", "))
         })
@@ -122,8 +122,9 @@ fn na(v: Option<f64>, lang: Lang, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| lang.text().not_available.to_string(), f)
 }
 
-/// The five answers of one SLO as blocks.
-pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
+/// The five answers of one SLO as blocks, times in `tz`.
+pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool, tz: chrono_tz::Tz) -> Vec<Block> {
+    let when = |ns: i64| when(ns, tz);
     let w = lang.words();
     let t = lang.text();
     let u = unit(a, lang);
@@ -194,7 +195,7 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
                 "{}{gap}{}",
                 fill(
                     w.incidents_spent,
-                    &[&a.incidents.len().to_string(), &share(shares), &spent],
+                    &[&count_int(a.incidents.len() as u64), &share(shares), &spent],
                 ),
                 fill(
                     w.largest,
@@ -202,7 +203,7 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
                         severity(&top.severity, lang),
                         &when(top.start_ns),
                         &top.end_ns.map_or(w.still_firing.to_string(), when),
-                        &crate::setup::thousands(top.bad_events),
+                        &count_int(top.bad_events),
                         &na(top.budget_share, lang, share),
                         &na(top.peak_burn_rate, lang, number),
                     ],
@@ -217,6 +218,8 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
                 t.severity.to_string(),
                 t.start.into(),
                 t.end.into(),
+                t.alerts.into(),
+                t.counted_from.into(),
                 w.bad_events.into(),
                 w.budget_share.into(),
                 t.peak_burn.into(),
@@ -232,7 +235,9 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
                         severity(&i.severity, lang).to_string(),
                         when(i.start_ns),
                         i.end_ns.map_or(t.ongoing.to_string(), when),
-                        crate::setup::thousands(i.bad_events),
+                        count_int(i.alerts as u64),
+                        when(i.counted_from_ns),
+                        count_int(i.bad_events),
                         na(i.budget_share, lang, share),
                         na(i.peak_burn_rate, lang, number),
                     ];
@@ -242,7 +247,7 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
                     row
                 })
                 .collect();
-            let mut numeric = vec![false, false, false, true, true, true];
+            let mut numeric = vec![false, false, false, true, false, true, true, true];
             numeric.resize(head.len(), false);
             out.push(Block::Table {
                 head,
@@ -272,7 +277,7 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
             .map(|r| {
                 let mut target = target_pct(r.target);
                 if r.current {
-                    target = format!("{target} {}", w.current);
+                    target.push_str(w.current);
                 }
                 vec![
                     target,
@@ -280,8 +285,8 @@ pub fn blocks(a: &SloAnswer, lang: Lang, has_breakdown: bool) -> Vec<Block> {
                         .map_or(t.not_available, |m| if m { w.yes } else { w.no })
                         .to_string(),
                     na(r.budget_left_ratio, lang, share),
-                    r.pages.to_string(),
-                    r.tickets.to_string(),
+                    count_int(r.pages as u64),
+                    count_int(r.tickets as u64),
                 ]
             })
             .collect();

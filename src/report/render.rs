@@ -1,21 +1,24 @@
 //! Markdown and HTML. Both carry the same sentences and numbers; HTML adds
 //! the charts and is one self-contained file (inline CSS and SVG, no script,
-//! nothing fetched).
+//! nothing fetched). Both end with a glossary per role of the terms the
+//! page's own text uses ([`super::glossary`]).
 
 use std::fmt::Write as _;
 
-use super::chart::{self, Line};
+use super::glossary::{self, Term};
 use super::i18n::{fill, Lang, Text};
-use super::numbers::{compliance_pct, day, decimals_for, number, pct, target_pct, when};
+use super::numbers::{
+    compliance_pct, count, day, decimals_for, number, pct, target_pct, when, zone_name,
+};
 use super::questions::{self, Block};
-use super::{Report, SloReport};
+use super::{figures, Report, SloReport};
 
 /// "Latency over the period (N requests): p50 63.0 ms · p99 578 ms".
 fn latency_line(s: &SloReport, t: &Text) -> Option<String> {
     let l = s.latency.as_ref()?;
     Some(format!(
         "{}: {}",
-        fill(t.latency_period, &[&crate::setup::thousands(l.count)]),
+        fill(t.latency_period, &[&count(l.count)]),
         l.listed(number)
     ))
 }
@@ -24,7 +27,7 @@ fn latency_line(s: &SloReport, t: &Text) -> Option<String> {
 fn headline(s: &SloReport, t: &Text) -> String {
     let judged = s.last.as_ref().is_some_and(|l| l.compliance.is_some());
     if let (Some(n), false) = (s.all_invalid, judged) {
-        return fill(t.all_invalid, &[&s.sli, &crate::setup::thousands(n)]);
+        return fill(t.all_invalid, &[&s.sli, &count(n)]);
     }
     let Some(last) = &s.last else {
         return fill(t.no_traffic, &[&s.sli]);
@@ -47,7 +50,10 @@ fn headline(s: &SloReport, t: &Text) -> String {
             .map_or(t.not_available.to_string(), |r| pct(r, 0));
         let m = s.answer.budget.left_outage_minutes;
         if m > 0.0 {
-            fill(t.met, &[&s.sli, &c, unit, &target, &left, &number(m)])
+            fill(
+                t.met,
+                &[&s.sli, &c, unit, &target, &left, &questions::minutes(m)],
+            )
         } else {
             fill(t.met_no_outage, &[&s.sli, &c, unit, &target, &left])
         }
@@ -57,7 +63,14 @@ fn headline(s: &SloReport, t: &Text) -> String {
             .map_or(t.not_available.to_string(), |r| pct(-r, 0));
         fill(
             t.missed,
-            &[&s.sli, &c, unit, &target, &over, &number(-last.remaining)],
+            &[
+                &s.sli,
+                &c,
+                unit,
+                &target,
+                &over,
+                &questions::count(-last.remaining),
+            ],
         )
     }
 }
@@ -70,26 +83,39 @@ fn budget_rows(s: &SloReport, t: &Text) -> Vec<(&'static str, String)> {
     let na = || t.not_available.to_string();
     vec![
         (
+            t.budget_allowed,
+            questions::count(s.answer.budget.allowed_events),
+        ),
+        (
             t.budget_left_ratio,
             last.remaining_ratio.map_or_else(na, |r| pct(r, 1)),
         ),
-        (t.budget_left_events, number(last.remaining)),
+        (t.budget_left_events, questions::count(last.remaining)),
         (
             t.budget_left_outage,
-            format!(
-                "{} {}",
-                questions::minutes(s.answer.budget.left_outage_minutes),
-                t.minutes
+            fill(
+                t.minutes,
+                &[&questions::minutes(s.answer.budget.left_outage_minutes)],
             ),
         ),
     ]
 }
 
-fn objective_line(s: &SloReport, t: &Text) -> Option<String> {
+fn objective_line(s: &SloReport, lang: Lang) -> Option<String> {
     let last = s.last.as_ref()?;
+    let t = lang.text();
+    let unit = if last.method == "timeslices" {
+        t.unit_slices
+    } else {
+        t.unit_requests
+    };
     Some(fill(
         t.objective_line,
-        &[&target_pct(last.target), &last.window, &last.method],
+        &[
+            &target_pct(last.target),
+            unit,
+            &questions::window(&s.answer, lang.words()),
+        ],
     ))
 }
 
@@ -107,21 +133,88 @@ fn target_of(s: &SloReport, t: &Text) -> String {
         .map_or(t.not_available.to_string(), |l| target_pct(l.target))
 }
 
+/// "Asia/Tokyo (JST)", "UTC": the zone by its name and abbreviation.
+fn zone_label(tz: chrono_tz::Tz, ns: i64) -> String {
+    let short = zone_name(tz, ns);
+    if short == tz.name() || short.starts_with('(') {
+        tz.name().to_string()
+    } else {
+        format!("{} ({short})", tz.name())
+    }
+}
+
+/// The "Times are in ..." line of a section whose zone is not the page's.
+fn section_zone(s: &SloReport, r: &Report, t: &Text) -> Option<String> {
+    (s.tz != r.tz).then(|| fill(t.times_in, &[&zone_label(s.tz, r.from_ns)]))
+}
+
+/// The period's counts: "good 1,234 · bad 5 · compliance 99.6%".
+fn period_line(s: &SloReport, t: &Text) -> String {
+    format!(
+        "{} {} · {} {} · {} {}",
+        t.good,
+        count(s.period.0),
+        t.bad,
+        count(s.period.1),
+        t.compliance,
+        compliance(s.period.0, s.period.1, decimals(s)).unwrap_or(t.not_available.to_string())
+    )
+}
+
+/// The rows of the daily table: day, good, bad, compliance, target.
+fn daily_rows(s: &SloReport, t: &Text) -> Vec<[String; 5]> {
+    let dec = decimals(s);
+    s.daily
+        .iter()
+        .map(|&(d, g, b)| {
+            [
+                day(d, s.tz),
+                count(g),
+                count(b),
+                compliance(g, b, dec).unwrap_or(t.not_available.to_string()),
+                target_of(s, t),
+            ]
+        })
+        .collect()
+}
+
+/// A role's definition of a term.
+type Definition = fn(&Term) -> &'static str;
+
+/// The glossary's roles: (heading, the definition for that role).
+fn roles(t: &Text) -> [(&'static str, Definition); 3] {
+    [
+        (t.for_developers, |d| d.developer),
+        (t.for_product, |d| d.product),
+        (t.for_sre, |d| d.sre),
+    ]
+}
+
 pub fn markdown(r: &Report, lang: Lang) -> String {
     let t = lang.text();
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", t.title);
-    let _ = writeln!(o, "{}: {} – {}\n", t.period, when(r.from_ns), when(r.to_ns));
+    let _ = writeln!(
+        o,
+        "{}: {} – {}\n\n{}\n",
+        t.period,
+        when(r.from_ns, r.tz),
+        when(r.to_ns, r.tz),
+        fill(t.times_in, &[&zone_label(r.tz, r.from_ns)])
+    );
     for s in &r.slos {
         let _ = writeln!(o, "## {}\n", s.sli);
         let _ = writeln!(o, "> {}\n", headline(s, t));
+        if let Some(line) = section_zone(s, r, t) {
+            let _ = writeln!(o, "{line}\n");
+        }
         if let Some(d) = &s.description {
             let _ = writeln!(o, "{d}\n");
         }
-        if let Some(line) = objective_line(s, t) {
+        if let Some(line) = objective_line(s, lang) {
             let _ = writeln!(o, "{}: {line}\n", t.objective);
         }
-        for block in questions::blocks(&s.answer, lang, s.breakdown) {
+        for block in questions::blocks(&s.answer, lang, s.breakdown, s.tz) {
             markdown_block(&mut o, &block);
         }
         let rows = budget_rows(s, t);
@@ -132,44 +225,31 @@ pub fn markdown(r: &Report, lang: Lang) -> String {
             }
             o.push('\n');
         }
-        let dec = decimals(s);
-        let _ = writeln!(
-            o,
-            "### {}\n\n{} {} · {} {} · {} {}\n",
-            t.this_period,
-            t.good,
-            s.period.0,
-            t.bad,
-            s.period.1,
-            t.compliance,
-            compliance(s.period.0, s.period.1, dec).unwrap_or(t.not_available.to_string())
-        );
+        let _ = writeln!(o, "### {}\n\n{}\n", t.this_period, period_line(s, t));
         if let Some(line) = latency_line(s, t) {
             let _ = writeln!(o, "{line}\n");
         }
+        let day_head = fill(t.day, &[&zone_name(s.tz, r.from_ns)]);
         let _ = writeln!(
             o,
-            "### {}\n\n| {} | {} | {} | {} | {} |\n|---|---:|---:|---:|---:|",
-            t.daily, t.day, t.good, t.bad, t.compliance, t.target
+            "### {}\n\n| {day_head} | {} | {} | {} | {} |\n|---|---:|---:|---:|---:|",
+            t.daily, t.good, t.bad, t.compliance, t.target
         );
-        for &(d, g, b) in &s.daily {
-            let _ = writeln!(
-                o,
-                "| {} | {g} | {b} | {} | {} |",
-                day(d),
-                compliance(g, b, dec).unwrap_or(t.not_available.to_string()),
-                target_of(s, t)
-            );
+        for row in daily_rows(s, t) {
+            let _ = writeln!(o, "| {} |", row.join(" | "));
         }
         o.push('\n');
     }
-    let _ = writeln!(o, "## {}\n", t.glossary);
-    for (term, dev, pm, sre) in &t.terms {
-        let _ = writeln!(
-            o,
-            "### {term}\n\n- {}: {dev}\n- {}: {pm}\n- {}: {sre}\n",
-            t.for_developers, t.for_product, t.for_sre
-        );
+    let used = glossary::used(&o, lang);
+    if !used.is_empty() {
+        let _ = writeln!(o, "## {}\n", t.glossary);
+        for (role, definition) in roles(t) {
+            let _ = writeln!(o, "### {role}\n");
+            for term in &used {
+                let _ = writeln!(o, "- **{}**: {}", term.name, definition(term));
+            }
+            o.push('\n');
+        }
     }
     o
 }
@@ -249,184 +329,163 @@ pub(super) fn esc(s: &str) -> String {
 }
 
 // Japanese fonts named, so that Japanese never falls back to empty boxes.
-pub(super) const CSS: &str = "body{font-family:system-ui,\"Noto Sans CJK JP\",\"Hiragino Sans\",\"Hiragino Kaku Gothic ProN\",\"Yu Gothic\",Meiryo,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
+// The charts' text takes the page's fonts too (CSS overrides the SVG's own
+// `font-family` attribute).
+pub(super) const CSS: &str = "body,svg text{font-family:system-ui,\"Noto Sans CJK JP\",\"Hiragino Sans\",\"Hiragino Kaku Gothic ProN\",\"Yu Gothic\",Meiryo,sans-serif}body{max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
 h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:2px solid #ddd;padding-bottom:.2rem}\
 .headline{font-size:1.15rem;background:#f5f7fa;border-left:4px solid #1f77b4;padding:.6rem 1rem}\
 .missed .headline{border-left-color:#d62728}\
 table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ddd;padding:.25rem .6rem}\
-td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0;text-align:left}\
-figure{margin:1rem 0}svg{max-width:100%;height:auto}dt{font-weight:600;margin-top:.8rem}";
-
-fn chart_svgs(s: &SloReport, t: &Text, r: &Report) -> Vec<String> {
-    let x = (r.from_ns as f64 / 1e9, r.to_ns as f64 / 1e9);
-    let secs = |ns: i64| ns as f64 / 1e9;
-    let mut out = Vec::new();
-    if let Some(last) = &s.last {
-        let daily: Vec<(f64, f64)> = s
-            .daily
-            .iter()
-            .filter(|d| d.1 + d.2 > 0)
-            .map(|&(d, g, b)| (secs(d), g as f64 / (g + b) as f64))
-            .collect();
-        let target: Vec<(f64, f64)> = vec![(x.0, last.target), (x.1, last.target)];
-        out.push(chart::lines(
-            t.chart_daily,
-            &[
-                Line {
-                    name: t.compliance,
-                    points: daily,
-                    color: chart::BLUE_LINE,
-                },
-                Line {
-                    name: t.target,
-                    points: target,
-                    color: chart::GREY_LINE,
-                },
-            ],
-            &[],
-            "",
-            x,
-            &|v| format!("{:.2}%", v * 100.0),
-        ));
-    }
-    let budget: Vec<(f64, f64)> = s
-        .series
-        .iter()
-        .filter_map(|p| Some((secs(p.at_ns), p.remaining_ratio?)))
-        .collect();
-    out.push(chart::lines(
-        t.chart_budget,
-        &[Line {
-            name: t.budget_left_ratio,
-            points: budget,
-            color: chart::BLUE_LINE,
-        }],
-        &[],
-        "",
-        x,
-        &|v| format!("{:.0}%", v * 100.0),
-    ));
-    let burn: Vec<(f64, f64)> = s
-        .series
-        .iter()
-        .filter_map(|p| Some((secs(p.at_ns), p.burn.get("1h").copied().flatten()?)))
-        .collect();
-    let marks: Vec<f64> = s.fired_at.iter().map(|&ns| secs(ns)).collect();
-    out.push(chart::lines(
-        t.chart_burn,
-        &[Line {
-            name: t.burn_rate_1h,
-            points: burn,
-            color: chart::BLUE_LINE,
-        }],
-        &marks,
-        t.alert_marks,
-        x,
-        &|v| format!("{v:.1}"),
-    ));
-    out
-}
+td{white-space:nowrap}td:last-child{white-space:normal}td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0;text-align:left}\
+figure{margin:1rem 0}svg{max-width:100%;height:auto}figcaption{font-size:.9rem;color:#444;max-width:47rem}\
+dt{font-weight:600;margin-top:.8rem}";
 
 pub fn html(r: &Report, lang: Lang) -> String {
     let t = lang.text();
     let mut o = String::new();
     let _ = write!(
         o,
-        "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p>{}: {} – {}</p>\n",
+        "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
         lang.code(),
         esc(t.title),
+    );
+    let body_start = o.len();
+    let _ = write!(
+        o,
+        "<h1>{}</h1>\n<p>{}: {} – {}</p>\n<p>{}</p>\n",
         esc(t.title),
         esc(t.period),
-        when(r.from_ns),
-        when(r.to_ns)
+        when(r.from_ns, r.tz),
+        when(r.to_ns, r.tz),
+        esc(&fill(t.times_in, &[&zone_label(r.tz, r.from_ns)]))
     );
     for s in &r.slos {
-        let missed = s.last.as_ref().is_some_and(|l| l.remaining < 0.0);
-        let _ = write!(
+        html_section(&mut o, s, r, lang);
+    }
+    let used = glossary::used(&text_of(&o[body_start..]), lang);
+    if !used.is_empty() {
+        let _ = writeln!(
             o,
-            "<section class=\"{}\">\n<h2>{}</h2>\n<p class=\"headline\">{}</p>\n",
-            if missed { "missed" } else { "met" },
-            esc(&s.sli),
-            esc(&headline(s, t))
+            "<section class=\"glossary\">\n<h2>{}</h2>",
+            esc(t.glossary)
         );
-        if let Some(d) = &s.description {
-            let _ = writeln!(o, "<p>{}</p>", esc(d));
-        }
-        if let Some(line) = objective_line(s, t) {
-            let _ = writeln!(o, "<p>{}: {}</p>", esc(t.objective), esc(&line));
-        }
-        for block in questions::blocks(&s.answer, lang, s.breakdown) {
-            html_block(&mut o, &block);
-        }
-        let rows = budget_rows(s, t);
-        if !rows.is_empty() {
-            let _ = writeln!(o, "<h3>{}</h3>\n<table>", esc(t.budget));
-            for (label, value) in rows {
+        for (role, definition) in roles(t) {
+            let _ = writeln!(o, "<h3>{}</h3>\n<dl>", esc(role));
+            for term in &used {
                 let _ = writeln!(
                     o,
-                    "<tr><th>{}</th><td class=\"n\">{}</td></tr>",
-                    esc(label),
-                    esc(&value)
+                    "<dt>{}</dt><dd>{}</dd>",
+                    esc(term.name),
+                    esc(definition(term))
                 );
             }
-            o.push_str("</table>\n");
+            o.push_str("</dl>\n");
         }
-        let dec = decimals(s);
-        let _ = writeln!(
-            o,
-            "<h3>{}</h3>\n<p>{} {} · {} {} · {} {}</p>",
-            esc(t.this_period),
-            esc(t.good),
-            s.period.0,
-            esc(t.bad),
-            s.period.1,
-            esc(t.compliance),
-            compliance(s.period.0, s.period.1, dec).unwrap_or(t.not_available.to_string())
-        );
-        if let Some(line) = latency_line(s, t) {
-            let _ = writeln!(o, "<p>{}</p>", esc(&line));
+        o.push_str("</section>\n");
+    }
+    o.push_str("</body>\n</html>\n");
+    o
+}
+
+/// The text a reader sees in an HTML fragment: tags dropped, the
+/// entities this module writes decoded.
+fn text_of(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
         }
-        for svg in chart_svgs(s, t, r) {
-            let _ = writeln!(o, "<figure>{svg}</figure>");
-        }
-        let _ = writeln!(
-            o,
-            "<h3>{}</h3>\n<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            esc(t.daily),
-            esc(t.day),
-            esc(t.good),
-            esc(t.bad),
-            esc(t.compliance),
-            esc(t.target)
-        );
-        for &(d, g, b) in &s.daily {
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+fn html_section(o: &mut String, s: &SloReport, r: &Report, lang: Lang) {
+    let t = lang.text();
+    let missed = s.last.as_ref().is_some_and(|l| l.remaining < 0.0);
+    let _ = write!(
+        o,
+        "<section class=\"{}\">\n<h2>{}</h2>\n<p class=\"headline\">{}</p>\n",
+        if missed { "missed" } else { "met" },
+        esc(&s.sli),
+        esc(&headline(s, t))
+    );
+    if let Some(line) = section_zone(s, r, t) {
+        let _ = writeln!(o, "<p>{}</p>", esc(&line));
+    }
+    if let Some(d) = &s.description {
+        let _ = writeln!(o, "<p>{}</p>", esc(d));
+    }
+    if let Some(line) = objective_line(s, lang) {
+        let _ = writeln!(o, "<p>{}: {}</p>", esc(t.objective), esc(&line));
+    }
+    for block in questions::blocks(&s.answer, lang, s.breakdown, s.tz) {
+        html_block(o, &block);
+    }
+    let rows = budget_rows(s, t);
+    if !rows.is_empty() {
+        let _ = writeln!(o, "<h3>{}</h3>\n<table>", esc(t.budget));
+        for (label, value) in rows {
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td class=\"n\">{g}</td><td class=\"n\">{b}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                day(d),
-                compliance(g, b, dec).unwrap_or(t.not_available.to_string()),
-                target_of(s, t)
+                "<tr><th>{}</th><td class=\"n\">{}</td></tr>",
+                esc(label),
+                esc(&value)
             );
         }
         o.push_str("</table>\n");
-        o.push_str("</section>\n");
     }
-    let _ = writeln!(o, "<h2>{}</h2>\n<dl>", esc(t.glossary));
-    for (term, dev, pm, sre) in &t.terms {
-        let _ = writeln!(
-            o,
-            "<dt>{}</dt><dd><b>{}</b>: {}<br><b>{}</b>: {}<br><b>{}</b>: {}</dd>",
-            esc(term),
-            esc(t.for_developers),
-            esc(dev),
-            esc(t.for_product),
-            esc(pm),
-            esc(t.for_sre),
-            esc(sre)
-        );
+    let _ = writeln!(
+        o,
+        "<h3>{}</h3>\n<p>{}</p>",
+        esc(t.this_period),
+        esc(&period_line(s, t))
+    );
+    if let Some(line) = latency_line(s, t) {
+        let _ = writeln!(o, "<p>{}</p>", esc(&line));
     }
-    o.push_str("</dl>\n</body>\n</html>\n");
-    o
+    for f in figures::figures(s, r, lang) {
+        match f.caption {
+            Some(c) => {
+                let _ = writeln!(
+                    o,
+                    "<figure>{}<figcaption>{}</figcaption></figure>",
+                    f.svg,
+                    esc(&c)
+                );
+            }
+            None => {
+                let _ = writeln!(o, "<figure>{}</figure>", f.svg);
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "<h3>{}</h3>\n<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        esc(t.daily),
+        esc(&fill(t.day, &[&zone_name(s.tz, r.from_ns)])),
+        esc(t.good),
+        esc(t.bad),
+        esc(t.compliance),
+        esc(t.target)
+    );
+    for row in daily_rows(s, t) {
+        let _ = write!(o, "<tr><td>{}</td>", esc(&row[0]));
+        for cell in &row[1..] {
+            let _ = write!(o, "<td class=\"n\">{}</td>", esc(cell));
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</table>\n</section>\n");
 }
 
 #[cfg(test)]

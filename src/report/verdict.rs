@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::i18n::{fill, Lang};
-use super::numbers::{compliance_pct, share, target_pct};
+use super::numbers::{compliance_pct, count, share, target_pct};
 use super::suggest::pick_target;
 use super::whatif::Period;
 
@@ -145,8 +145,8 @@ pub fn reason(why: &Why, target: f64, lang: Lang) -> String {
             fill(
                 w.why_days,
                 &[
-                    &d.missed.to_string(),
-                    &d.judged.to_string(),
+                    &count(d.missed as u64),
+                    &count(d.judged as u64),
                     &compliance_pct(worst, target),
                 ],
             )
@@ -174,14 +174,14 @@ pub fn reason(why: &Why, target: f64, lang: Lang) -> String {
             let head = if *missed_periods > 0 {
                 fill(
                     w.why_missed_periods,
-                    &[&missed_periods.to_string(), &periods.to_string()],
+                    &[&count(*missed_periods as u64), &count(*periods as u64)],
                 )
             } else {
                 fill(
                     w.why_met_periods,
                     &[
-                        &(periods - missed_periods).to_string(),
-                        &periods.to_string(),
+                        &count((periods - missed_periods) as u64),
+                        &count(*periods as u64),
                         &share(*most_spent),
                     ],
                 )

@@ -210,6 +210,8 @@ pub fn alert_record(
         span_name(change.pair.short_secs),
     );
     let threshold = threshold_text(change.pair.burn_rate);
+    // The share counts from one long window before the incident started:
+    // when it fires, that is the long window just past.
     let summary = if change.firing {
         let when = match exhaustion_ns {
             Some(t) if t <= state.at_ns => "the budget is already spent".to_string(),
@@ -217,13 +219,14 @@ pub fn alert_record(
             None => "at this rate it lasts the period".to_string(),
         };
         format!(
-            "{sli} is burning its error budget {}x the sustainable rate over {long} and {short} (a {} above {threshold}x): {share_text} of the {budget} budget spent since {since_short}; {when}.",
+            "{sli} is burning its error budget {}x the sustainable rate over {long} and {short} (a {} above {threshold}x): {share_text} of the {budget} budget spent over the last {long}; {when}.",
             rate_text(change.burn_long),
             change.severity.name(),
         )
     } else {
         format!(
-            "{sli} no longer burns its error budget above {threshold}x the sustainable rate over {long} and {short}: the incident that started at {since_short} spent {share_text} of the {budget} budget; {:.1}% of the budget is left.",
+            "{sli} no longer burns its error budget above {threshold}x the sustainable rate over {long} and {short} (over {long} it now burns {}): the incident that started at {since_short} spent {share_text} of the {budget} budget, counted from {long} before it started; {:.1}% of the budget is left.",
+            pace_text(change.burn_long),
             state.remaining_ratio().unwrap_or(0.0) * 100.0
         )
     };
@@ -242,6 +245,17 @@ pub fn alert_record(
         state: if change.firing { "firing" } else { "resolved" }.to_string(),
         summary,
         threshold: round(change.pair.burn_rate),
+    }
+}
+
+/// A burn rate in words that say which side of 1 it is on: above 1
+/// "3.2x the sustainable rate", at or below 1 "0.3x the sustainable rate,
+/// within budget" (never "0.3x too fast").
+pub fn pace_text(rate: f64) -> String {
+    if rate > 1.0 {
+        format!("{}x the sustainable rate", rate_text(rate))
+    } else {
+        format!("{}x the sustainable rate, within budget", rate_text(rate))
     }
 }
 

@@ -378,6 +378,19 @@ mod alerts {
     }
 
     #[test]
+    fn a_burn_rate_below_1_reads_as_within_budget() {
+        use crate::slo::alert::pace_text;
+        assert_eq!(pace_text(16.24), "16.2x the sustainable rate");
+        assert_eq!(pace_text(0.3), "0.3x the sustainable rate, within budget");
+        assert_eq!(pace_text(1.0), "1x the sustainable rate, within budget");
+        for v in [0.0, 0.05, 0.3, 0.99] {
+            let text = pace_text(v);
+            assert!(!text.contains("fast"), "{text}");
+            assert!(text.ends_with("within budget"), "{text}");
+        }
+    }
+
+    #[test]
     fn no_flapping_at_the_threshold() {
         // A burn oscillating around the page threshold every minute.
         let changes = backtest(6 * 60, 1000, |m| {

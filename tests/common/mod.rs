@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod history;
 pub mod kafka;
 pub mod pg;
 
