@@ -268,6 +268,7 @@ fn page(report: &Report, records: &Records, lang: Lang) -> String {
         super::render::CSS,
         esc(w.title),
     );
+    let body_start = o.len();
     if records.windows.is_empty() {
         let _ = writeln!(o, "<p>{}</p>", esc(w.no_records));
     } else {
@@ -286,6 +287,7 @@ fn page(report: &Report, records: &Records, lang: Lang) -> String {
     for s in &report.slos {
         section(&mut o, s, records, report, w);
     }
+    super::render::html_glossary(&mut o, body_start, lang);
     let _ = writeln!(o, "<p class=\"more\">{}</p>\n</body>\n</html>", esc(w.more));
     o
 }
@@ -559,6 +561,11 @@ mod tests {
         assert!(!page.contains("No window has been written yet"), "{page}");
         assert!(page.contains("<h2>checkout-availability</h2>"));
         assert!(page.contains("<svg"));
+        // A glossary of the terms the page uses, for every role.
+        let glossary = &page[page.find("class=\"glossary\"").expect("a glossary")..];
+        for term in ["error budget", "burn rate"] {
+            assert!(glossary.contains(&format!("<dt>{term}</dt>")), "{glossary}");
+        }
         let (_, _, ja) = status.respond("/", "lang=ja").expect("the page");
         assert!(ja.contains("<html lang=\"ja\">"));
         assert!(ja.contains("残りのエラーバジェット"));

@@ -362,6 +362,15 @@ pub fn html(r: &Report, lang: Lang) -> String {
     for s in &r.slos {
         html_section(&mut o, s, r, lang);
     }
+    html_glossary(&mut o, body_start, lang);
+    o.push_str("</body>\n</html>\n");
+    o
+}
+
+/// Appends to the HTML page `o` the glossary of the terms its text from
+/// `body_start` uses, per role.
+pub(super) fn html_glossary(o: &mut String, body_start: usize, lang: Lang) {
+    let t = lang.text();
     let used = glossary::used(&text_of(&o[body_start..]), lang);
     if !used.is_empty() {
         let _ = writeln!(
@@ -383,8 +392,6 @@ pub fn html(r: &Report, lang: Lang) -> String {
         }
         o.push_str("</section>\n");
     }
-    o.push_str("</body>\n</html>\n");
-    o
 }
 
 /// The text a reader sees in an HTML fragment: tags dropped, the
