@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::browser::chromium;
+use common::browser::{chromium, OFFLINE};
 use common::pg;
 use common::*;
 use serde_json::Value;
@@ -196,27 +196,6 @@ fn the_same_report_from_every_source_with_the_records_numbers() {
     assert_period_latency(section, "Latency over the period (", &s.input);
 }
 
-/// A number as the report writes it: a comma between each group of three
-/// digits of its whole part (`-2563.4` is `-2,563.4`).
-fn sep(number: &str) -> String {
-    let (sign, rest) = match number.strip_prefix('-') {
-        Some(r) => ("-", r),
-        None => ("", number),
-    };
-    let (whole, frac) = match rest.find('.') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().rev().enumerate() {
-        if i > 0 && i % 3 == 0 {
-            grouped.insert(0, ',');
-        }
-        grouped.insert(0, c);
-    }
-    format!("{sign}{grouped}{frac}")
-}
-
 /// The line starting with `prefix` gives the count of the checkout SLI's
 /// latencies and its percentiles within 1% of the exact nearest-rank
 /// values of the input's events.
@@ -339,29 +318,10 @@ fn the_html_report_renders_in_chromium_offline() {
     let netlog = s.dir.path().join("net.json");
     let profile = s.dir.path().join("profile");
     let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--window-size=1024,4000",
-            // The browser's own background traffic (updates, time, sync)
-            // off, and no name resolves: nothing can leave the machine.
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--disable-default-apps",
-            "--disable-domain-reliability",
-            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,AutofillServerCommunication",
-            "--no-pings",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=127.0.0.1:9",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
+        // The browser's own background traffic (updates, time, sync) off,
+        // and no name resolves: nothing can leave the machine.
+        .args(OFFLINE)
+        .arg("--window-size=1024,4000")
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--log-net-log={}", netlog.display()))
         .arg(format!("--screenshot={}", shot.display()))

@@ -8,49 +8,37 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::browser::{chromium, text_outside_charts, OFFLINE};
 use common::kafka::*;
-use common::{expected, p, sli_totals, slipstream};
+use common::{expected, p, sep, sli_totals, slipstream};
 use serde_json::Value;
 
 /// 2026-03-02T00:00:00Z: two hours of events from here.
 const START_NS: i64 = 1_772_409_600 * 1_000_000_000;
 const MIN_NS: i64 = 60 * 1_000_000_000;
 
-fn chromium() -> PathBuf {
-    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if Path::new(c).exists() {
-            return PathBuf::from(c);
-        }
-    }
-    panic!("this test drives a real browser: apt-get install chromium (.ci/run does)");
-}
-
 /// Headless Chromium on `url`, offline but for loopback: the DOM after
 /// load, and a screenshot written to `shot`.
 fn open_in_chromium(dir: &Path, url: &str, shot: &Path) -> String {
-    let common_args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--hide-scrollbars",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--disable-default-apps",
-        "--no-pings",
-        "--no-proxy-server",
-        "--window-size=1024,3000",
-    ];
+    // The shared switches, but loopback reachable: no proxy, and no name
+    // resolves but 127.0.0.1.
+    let switches: Vec<&str> = OFFLINE
+        .iter()
+        .copied()
+        .filter(|s| !s.starts_with("--proxy-server") && !s.starts_with("--host-resolver-rules"))
+        .chain([
+            "--no-proxy-server",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--window-size=1024,3000",
+        ])
+        .collect();
     let run = |what: String, profile: &str| {
         let out = Command::new(chromium())
-            .args(common_args)
+            .args(&switches)
             .arg(format!("--user-data-dir={}", dir.join(profile).display()))
             .arg(what)
             .arg(url)
@@ -71,40 +59,6 @@ fn open_in_chromium(dir: &Path, url: &str, shot: &Path) -> String {
         png.len()
     );
     run("--dump-dom".into(), "profile-dom")
-}
-
-/// `n` with a comma every three digits, as the English page writes counts.
-fn with_commas(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The text of an HTML document: tags dropped, entities of `esc` undone.
-fn text_of(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 #[test]
@@ -187,6 +141,29 @@ fn the_status_page_answers_as_the_report_does_and_opens_in_chromium() {
     assert_eq!(checkout["good"].as_u64(), Some(totals[2]), "good events");
     assert_eq!(checkout["bad"].as_u64(), Some(totals[3]), "bad events");
     assert_eq!(checkout["met"], Value::Bool(false));
+    // The held period's latency: every checkout event with a latency, and
+    // percentiles within 1% of the exact nearest-rank values.
+    let mut lat: Vec<f64> = exp
+        .iter()
+        .filter(|e| e.sli == 0)
+        .flat_map(|e| e.lat.iter().copied())
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let latency = &checkout["latency"];
+    assert_eq!(
+        latency["count"].as_u64(),
+        Some(lat.len() as u64),
+        "{latency}"
+    );
+    for (key, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
+        let rank = ((q * lat.len() as f64).ceil() as usize).max(1);
+        let exact = lat[rank - 1];
+        let got = latency["percentiles_ms"][key].as_f64().unwrap();
+        assert!(
+            (got - exact).abs() <= 0.01 * exact,
+            "{key}: {got} ms against exactly {exact} ms"
+        );
+    }
 
     // The last alert record of each severity: which are firing.
     let mut latest = std::collections::BTreeMap::new();
@@ -209,7 +186,7 @@ fn the_status_page_answers_as_the_report_does_and_opens_in_chromium() {
     // The page in a real browser.
     let url = format!("http://127.0.0.1:{}/", s.port);
     let dom = open_in_chromium(s.dir.path(), &url, &s.path("status.png"));
-    let text = text_of(&dom);
+    let text = text_outside_charts(&dom);
     assert!(text.contains("checkout-availability"), "{text}");
     for severity in &firing {
         assert!(
@@ -222,7 +199,7 @@ fn the_status_page_answers_as_the_report_does_and_opens_in_chromium() {
     assert!(
         text.contains(&format!(
             "The error budget is spent: {} bad events more",
-            with_commas(over.round() as u64)
+            sep(&format!("{over:.0}"))
         )),
         "the budget overspent by {over}:\n{text}"
     );

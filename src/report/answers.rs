@@ -24,6 +24,7 @@ use super::incidents::{self, Contributors};
 use super::verdict::{self, Days, Why};
 use super::whatif::{replay, replayable, with_target};
 use crate::config::{Config, Objective, ObjectiveWindow};
+use crate::record::OrderedMap;
 use crate::slo::Tracker;
 use crate::time::format_rfc3339;
 
@@ -57,12 +58,24 @@ pub struct SloAnswer {
     /// the objective's window at the period's end.
     pub good: u64,
     pub bad: u64,
+    /// The period's latency percentiles, from the windows' histograms
+    /// merged; `null` when the SLI's windows carry none.
+    pub latency: Option<LatencyAnswer>,
     pub budget: BudgetAnswer,
     /// Most bad events first.
     pub incidents: Vec<IncidentAnswer>,
     pub verdict: VerdictAnswer,
     /// Lowest target first.
     pub what_if: Vec<WhatIfRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyAnswer {
+    /// Requests of the period with a latency.
+    pub count: u64,
+    /// Per percentile of the SLI's `percentiles` (`p50`, `p99`...), in
+    /// milliseconds, in that order.
+    pub percentiles_ms: OrderedMap<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -314,6 +327,10 @@ pub fn answer(
         compliance,
         good,
         bad,
+        latency: super::period_latency(s, windows.iter().copied()).map(|l| LatencyAnswer {
+            count: l.count,
+            percentiles_ms: OrderedMap(l.percentiles),
+        }),
         budget: BudgetAnswer {
             allowed_events: allowed,
             spent_ratio: left_ratio.map(|r| crate::slo::tidy(1.0 - r)),

@@ -17,7 +17,6 @@ pub struct Line<'a> {
 }
 
 pub const BLUE_LINE: RGBColor = RGBColor(31, 119, 180);
-pub const GREY_LINE: RGBColor = RGBColor(120, 120, 120);
 pub const RED_MARK: RGBColor = RGBColor(214, 39, 40);
 /// The dashed reference lines (a target, zero budget).
 pub const TARGET_LINE: RGBColor = RGBColor(255, 127, 14);
@@ -38,31 +37,6 @@ pub struct Chart<'a> {
     pub x: (f64, f64),
     pub x_fmt: &'a dyn Fn(&f64) -> String,
     pub y_fmt: &'a dyn Fn(&f64) -> String,
-}
-
-/// A chart of `lines` over `[x0, x1]` with times labelled in UTC and no
-/// axis titles; [`draw`] draws the whole [`Chart`].
-pub fn lines(
-    title: &str,
-    lines: &[Line<'_>],
-    marks: &[f64],
-    mark_name: &str,
-    x: (f64, f64),
-    y_fmt: &dyn Fn(&f64) -> String,
-) -> String {
-    let utc = |x: &f64| crate::time::format_rfc3339((*x * 1e9) as i64)[5..16].replace('T', " ");
-    draw(&Chart {
-        title,
-        x_title: "",
-        y_title: "",
-        lines,
-        references: &[],
-        marks,
-        mark_name,
-        x,
-        x_fmt: &utc,
-        y_fmt,
-    })
 }
 
 /// The chart as an SVG document.

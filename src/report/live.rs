@@ -22,9 +22,9 @@ use std::sync::Mutex;
 
 use dashmap::DashMap;
 
-use super::chart::{self, Line};
+use super::chart::{self, Chart, Line};
 use super::data::{AlertRow, SloRow, WindowRow};
-use super::numbers::{compliance_pct, share, target_pct, when};
+use super::numbers::{compliance_pct, share, target_pct, when, zone_name};
 use super::questions::{count, minutes};
 use super::{Format, Lang, Records, Report, SloReport};
 use crate::config::Config;
@@ -83,16 +83,15 @@ impl Status {
     }
 
     /// Keeps records the job has written, and lets go of what lies more
-    /// than [`HELD_NS`] before the newest window. Histograms are not kept:
-    /// neither the page nor the JSON shows latency.
+    /// than [`HELD_NS`] before the newest window. Window histograms are
+    /// kept: `/api/slo` merges them into the period's percentiles.
     pub fn hold(&self, records: &[Record]) {
         if records.is_empty() {
             return;
         }
         let rows = Records::from_records(records.iter().filter_map(Record::parse));
         let mut newest = self.newest.load(Ordering::Relaxed);
-        for mut w in rows.windows {
-            w.latency_histogram = None;
+        for w in rows.windows {
             newest = newest.max(w.start_ns);
             let mut sli = self.slis.entry(w.sli.clone()).or_default();
             sli.windows.insert(w.start_ns, w);
@@ -285,7 +284,7 @@ fn page(report: &Report, records: &Records, lang: Lang) -> String {
         let _ = writeln!(o, "<p>{}</p>", esc(&intro));
     }
     for s in &report.slos {
-        section(&mut o, s, records, report, w);
+        section(&mut o, s, records, report, lang);
     }
     super::render::html_glossary(&mut o, body_start, lang);
     let _ = writeln!(o, "<p class=\"more\">{}</p>\n</body>\n</html>", esc(w.more));
@@ -317,7 +316,8 @@ fn span_words(ns: i64, lang: Lang) -> String {
     format!("{n}{}", units[unit])
 }
 
-fn section(o: &mut String, s: &SloReport, records: &Records, report: &Report, w: &Words) {
+fn section(o: &mut String, s: &SloReport, records: &Records, report: &Report, lang: Lang) {
+    let w = words(lang);
     use super::i18n::fill;
     let a = &s.answer;
     let _ = writeln!(o, "<section>\n<h2>{}</h2>", esc(&s.sli));
@@ -337,7 +337,7 @@ fn section(o: &mut String, s: &SloReport, records: &Records, report: &Report, w:
         let line = fill(
             w.firing_since,
             &[
-                &r.severity,
+                super::questions::severity(&r.severity, lang),
                 &when(r.incident_start_ns, s.tz),
                 &r.burn_rate_long.map_or("-".into(), |b| format!("{b:.1}")),
                 &r.long_window,
@@ -403,54 +403,70 @@ fn section(o: &mut String, s: &SloReport, records: &Records, report: &Report, w:
         }
         let _ = writeln!(o, "</table>\n<p>{}</p>", esc(w.burn_help));
     }
-    for svg in charts(s, records, report, w) {
+    for svg in charts(s, records, report, w, lang) {
         o.push_str(&svg);
     }
     o.push_str("</section>\n");
 }
 
-/// The good-event ratio per window against the target, and the budget left.
-fn charts(s: &SloReport, records: &Records, report: &Report, w: &Words) -> Vec<String> {
+/// The good-event ratio per window against the target, and the budget
+/// left, with times in the SLO's zone named on the axis.
+fn charts(s: &SloReport, records: &Records, report: &Report, w: &Words, lang: Lang) -> Vec<String> {
+    use chrono::TimeZone;
+    let t = lang.text();
     let x = (report.from_ns as f64 / 1e9, report.to_ns as f64 / 1e9);
     let secs = |ns: i64| ns as f64 / 1e9;
-    let windows: Vec<&WindowRow> = records.windows.iter().filter(|r| r.sli == s.sli).collect();
-    let ratio: Vec<(f64, f64)> = windows
+    let tz = s.tz;
+    let x_fmt = move |x: &f64| {
+        tz.timestamp_nanos((*x * 1e9) as i64)
+            .format("%H:%M")
+            .to_string()
+    };
+    let x_title = super::i18n::fill(t.x_time, &[&zone_name(tz, report.from_ns)]);
+    let ratio: Vec<(f64, f64)> = records
+        .windows
         .iter()
-        .filter(|r| r.good + r.bad > 0)
+        .filter(|r| r.sli == s.sli && r.good + r.bad > 0)
         .map(|r| (secs(r.start_ns), r.good as f64 / (r.good + r.bad) as f64))
         .collect();
-    let mut lines = vec![Line {
-        name: w.good_ratio,
-        points: ratio,
-        color: chart::BLUE_LINE,
-    }];
-    if let Some(last) = &s.last {
-        lines.push(Line {
-            name: w.target,
-            points: vec![(x.0, last.target), (x.1, last.target)],
-            color: chart::GREY_LINE,
-        });
-    }
-    let good = chart::lines(w.chart_good, &lines, &[], "", x, &|v| {
-        format!("{:.2}%", v * 100.0)
+    let target: Vec<(&str, f64)> = s.last.iter().map(|l| (w.target, l.target)).collect();
+    let good = chart::draw(&Chart {
+        title: w.chart_good,
+        x_title: &x_title,
+        y_title: w.good_ratio,
+        lines: &[Line {
+            name: w.good_ratio,
+            points: ratio,
+            color: chart::BLUE_LINE,
+        }],
+        references: &target,
+        marks: &[],
+        mark_name: "",
+        x,
+        x_fmt: &x_fmt,
+        y_fmt: &|v| format!("{:.2}%", v * 100.0),
     });
     let budget: Vec<(f64, f64)> = s
         .series
         .iter()
         .filter_map(|p| Some((secs(p.at_ns), p.remaining_ratio?)))
         .collect();
-    let budget = chart::lines(
-        w.chart_budget,
-        &[Line {
+    let budget = chart::draw(&Chart {
+        title: w.chart_budget,
+        x_title: &x_title,
+        y_title: t.y_budget,
+        lines: &[Line {
             name: w.budget_left,
             points: budget,
             color: chart::BLUE_LINE,
         }],
-        &[],
-        "",
+        references: &[(t.budget_zero, 0.0)],
+        marks: &[],
+        mark_name: "",
         x,
-        &|v| format!("{:.0}%", v * 100.0),
-    );
+        x_fmt: &x_fmt,
+        y_fmt: &|v| format!("{:.0}%", v * 100.0),
+    });
     vec![
         format!("<figure>{good}</figure>\n"),
         format!(

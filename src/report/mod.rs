@@ -272,6 +272,10 @@ fn sli_report(
     answer: answers::SloAnswer,
     tz: chrono_tz::Tz,
 ) -> SloReport {
+    let latency = answer.latency.as_ref().map(|l| PeriodLatency {
+        count: l.count,
+        percentiles: l.percentiles_ms.0.clone(),
+    });
     let mut daily: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     let mut period = (0, 0);
     let mut day = (i64::MAX, i64::MIN);
@@ -301,7 +305,7 @@ fn sli_report(
         tz,
         last: series.last().cloned(),
         all_invalid: all_invalid(records, &sli.name),
-        latency: period_latency(sli, records.windows.iter().filter(|w| w.sli == sli.name)),
+        latency,
         daily: daily.into_iter().map(|(d, (g, b))| (d, g, b)).collect(),
         period,
         answer,

@@ -93,7 +93,7 @@ fn verdict_name(v: Value, w: &Words) -> &'static str {
     }
 }
 
-fn severity(s: &str, lang: Lang) -> &'static str {
+pub(super) fn severity(s: &str, lang: Lang) -> &'static str {
     let t = lang.text();
     if s == "page" {
         t.page

@@ -187,3 +187,32 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
         c
     }
 }
+
+/// The text of an HTML page a reader sees outside its charts: no style,
+/// no SVG, no tags, entities decoded.
+pub fn text_outside_charts(html: &str) -> String {
+    let mut rest = html.to_string();
+    for (open, close) in [("<style>", "</style>"), ("<svg", "</svg>")] {
+        while let Some(a) = rest.find(open) {
+            let b = rest[a..].find(close).expect("closed") + a + close.len();
+            rest.replace_range(a..b, " ");
+        }
+    }
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in rest.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}

@@ -914,3 +914,24 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 pub fn zstd(data: &[u8]) -> Vec<u8> {
     zstd::encode_all(data, 3).expect("zstd")
 }
+
+/// A number as the report writes it: a comma between each group of three
+/// digits of its whole part (`-2563.4` is `-2,563.4`).
+pub fn sep(number: &str) -> String {
+    let (sign, rest) = match number.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", number),
+    };
+    let (whole, frac) = match rest.find('.') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().rev().enumerate() {
+        if i > 0 && i % 3 == 0 {
+            grouped.insert(0, ',');
+        }
+        grouped.insert(0, c);
+    }
+    format!("{sign}{grouped}{frac}")
+}

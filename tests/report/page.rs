@@ -14,10 +14,9 @@ use std::path::PathBuf;
 use chrono::TimeZone;
 use serde_json::Value;
 
-use super::common::browser::{read_png, screenshot, Image};
+use super::common::browser::{read_png, screenshot, text_outside_charts, Image};
 use super::common::history::{self, BASE_S};
 use super::common::*;
-use super::sep;
 
 /// The history backfilled under one configuration.
 struct Api {
@@ -52,35 +51,6 @@ impl Api {
         let doc: Value = serde_json::from_str(&self.report(&["--format", "json"])).expect("JSON");
         doc["slos"][0].clone()
     }
-}
-
-/// The text of an HTML page a reader sees outside its charts: no style,
-/// no SVG, no tags, entities decoded.
-fn text_outside_charts(html: &str) -> String {
-    let mut rest = html.to_string();
-    for (open, close) in [("<style>", "</style>"), ("<svg", "</svg>")] {
-        while let Some(a) = rest.find(open) {
-            let b = rest[a..].find(close).expect("closed") + a + close.len();
-            rest.replace_range(a..b, " ");
-        }
-    }
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in rest.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                text.push(' ');
-            }
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
 }
 
 /// A ratio as a percentage with 0 to 4 decimals, thousands separated: the
