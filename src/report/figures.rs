@@ -37,17 +37,27 @@ fn budget_caption(s: &SloReport, lang: Lang) -> String {
     }
 }
 
+/// A time axis in `tz`: how its ticks are written (a strftime `format`)
+/// and its title, naming the zone as it was at `from_ns`.
+pub(super) fn time_axis(
+    tz: chrono_tz::Tz,
+    from_ns: i64,
+    format: &'static str,
+    lang: Lang,
+) -> (impl Fn(&f64) -> String, String) {
+    let ticks = move |x: &f64| {
+        tz.timestamp_nanos((*x * 1e9) as i64)
+            .format(format)
+            .to_string()
+    };
+    (ticks, fill(lang.text().x_time, &[&zone_name(tz, from_ns)]))
+}
+
 pub fn figures(s: &SloReport, r: &Report, lang: Lang) -> Vec<Figure> {
     let t = lang.text();
     let x = (r.from_ns as f64 / 1e9, r.to_ns as f64 / 1e9);
     let secs = |ns: i64| ns as f64 / 1e9;
-    let tz = s.tz;
-    let x_fmt = move |x: &f64| {
-        tz.timestamp_nanos((*x * 1e9) as i64)
-            .format("%m-%d %H:%M")
-            .to_string()
-    };
-    let x_title = fill(t.x_time, &[&zone_name(tz, r.from_ns)]);
+    let (x_fmt, x_title) = time_axis(s.tz, r.from_ns, "%m-%d %H:%M", lang);
     let mut out = Vec::new();
     if let Some(last) = &s.last {
         let daily: Vec<(f64, f64)> = s

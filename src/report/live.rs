@@ -24,7 +24,7 @@ use dashmap::DashMap;
 
 use super::chart::{self, Chart, Line};
 use super::data::{AlertRow, SloRow, WindowRow};
-use super::numbers::{compliance_pct, share, target_pct, when, zone_name};
+use super::numbers::{compliance_pct, share, target_pct, when};
 use super::questions::{count, minutes};
 use super::{Format, Lang, Records, Report, SloReport};
 use crate::config::Config;
@@ -412,17 +412,10 @@ fn section(o: &mut String, s: &SloReport, records: &Records, report: &Report, la
 /// The good-event ratio per window against the target, and the budget
 /// left, with times in the SLO's zone named on the axis.
 fn charts(s: &SloReport, records: &Records, report: &Report, w: &Words, lang: Lang) -> Vec<String> {
-    use chrono::TimeZone;
     let t = lang.text();
     let x = (report.from_ns as f64 / 1e9, report.to_ns as f64 / 1e9);
     let secs = |ns: i64| ns as f64 / 1e9;
-    let tz = s.tz;
-    let x_fmt = move |x: &f64| {
-        tz.timestamp_nanos((*x * 1e9) as i64)
-            .format("%H:%M")
-            .to_string()
-    };
-    let x_title = super::i18n::fill(t.x_time, &[&zone_name(tz, report.from_ns)]);
+    let (x_fmt, x_title) = super::figures::time_axis(s.tz, report.from_ns, "%H:%M", lang);
     let ratio: Vec<(f64, f64)> = records
         .windows
         .iter()
