@@ -1,6 +1,7 @@
 //! The words of a report, in English and Japanese. Numbers and times are
-//! formatted the same way in both (ISO dates, 24-hour UTC times), so the
-//! two languages carry identical numbers.
+//! formatted the same way in both (ISO dates, 24-hour times in the report's
+//! zone, named; thousands separators), so the two languages carry identical
+//! numbers.
 //!
 //! One long file on purpose: it is the two languages' phrase tables side by
 //! side, which a translator reads and checks together.
