@@ -9,10 +9,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::browser::{chromium, text_outside_charts, OFFLINE};
+use common::browser::{self, text_outside_charts, OFFLINE};
 use common::kafka::*;
 use common::{expected, p, sep, sli_totals, slipstream};
 use serde_json::Value;
@@ -37,18 +36,9 @@ fn open_in_chromium(dir: &Path, url: &str, shot: &Path) -> String {
         ])
         .collect();
     let run = |what: String, profile: &str| {
-        let out = Command::new(chromium())
-            .args(&switches)
-            .arg(format!("--user-data-dir={}", dir.join(profile).display()))
-            .arg(what)
-            .arg(url)
-            .output()
-            .expect("run chromium");
-        assert!(
-            out.status.success(),
-            "chromium failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let profile = format!("--user-data-dir={}", dir.join(profile).display());
+        let args = switches.iter().map(|s| s.to_string());
+        let out = browser::run(args.chain([profile, what, url.to_string()]));
         String::from_utf8(out.stdout).expect("utf-8 DOM")
     };
     run(format!("--screenshot={}", shot.display()), "profile-shot");

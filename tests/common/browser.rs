@@ -40,6 +40,24 @@ pub const OFFLINE: [&str; 19] = [
     "--force-device-scale-factor=1",
 ];
 
+/// Runs Chromium with `args`; its output, after checking that it succeeded.
+pub fn run<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(chromium())
+        .args(args)
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Opens `page` (a local file) in a `width` x `height` window and writes
 /// its screenshot to `png`; `extra` adds switches. Returns Chromium's
 /// output after checking that it succeeded.
@@ -50,21 +68,13 @@ pub fn screenshot(
     extra: &[String],
 ) -> Output {
     let profile = png.with_extension("profile");
-    let out = Command::new(chromium())
-        .args(OFFLINE)
-        .arg(format!("--window-size={width},{height}"))
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    let mut args: Vec<String> = OFFLINE.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--window-size={width},{height}"));
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args.extend(extra.iter().cloned());
+    args.push(format!("--screenshot={}", png.display()));
+    args.push(format!("file://{}", page.display()));
+    run(args)
 }
 
 /// An 8-bit RGB image.
