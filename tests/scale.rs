@@ -529,3 +529,115 @@ fn two_rollups_share_the_work_and_survive_a_kill() {
     ];
     assert!(n.iter().all(|&c| c > 0), "rows of every kind: {n:?}");
 }
+
+/// The setup checks scaled out: an SLI whose events all sit in one
+/// partition matches nothing in the other ingest instance's partitions,
+/// and that is no wrong setup; an SLI that matches nothing anywhere is
+/// said once, by the rollup, in its log and on its /metrics.
+#[test]
+fn the_rollup_says_once_which_sli_matched_nothing_in_any_partition() {
+    let _serial = one_at_a_time();
+    let s = Setup::new();
+    let _broker = Broker::start_with(s.dir.path(), &["in"], 1, SOURCE_PARTITIONS);
+    let cfg = s.config(&_broker.bootstrap, "scale-setup", FAST_REJOIN, "", "");
+    let mut text = fs::read_to_string(&cfg).expect("config");
+    text.push_str(
+        r#"
+[[sli]]
+name = "only-in-zero"
+filter = 'service == "zero"'
+good = 'status < 500'
+
+[[sli]]
+name = "nowhere"
+filter = 'service == "nowhere"'
+good = 'status < 500'
+"#,
+    );
+    fs::write(&cfg, text).expect("write config");
+    let span_ns = 8 * WINDOW_NS;
+    let mut data = events(605, 8_000, BASE_NS, span_ns, &ALL_PARTITIONS);
+    // Every 10 s, a request of the "zero" service, on partition 0 only.
+    data.extend((0..span_ns / (10 * NS_PER_S)).map(|i| {
+        Msg {
+            partition: 0,
+            payload: serde_json::to_vec(&serde_json::json!({
+                "timestamp": ts(BASE_NS + i * 10 * NS_PER_S),
+                "service": "zero",
+                "status": 200,
+                "latency_ms": 3.0,
+            }))
+            .expect("json"),
+        }
+    }));
+    data.sort_by_key(|m| {
+        serde_json::from_slice::<Value>(&m.payload).expect("json")["timestamp"]
+            .as_str()
+            .map(str::to_owned)
+    });
+    data.extend(pushers(BASE_NS + span_ns + 30 * NS_PER_S, &ALL_PARTITIONS));
+    let mut producer = TestProducer::new(&_broker.bootstrap, "in");
+    // The first seconds, so that both instances have partitions to read
+    // before the checks' two minutes of event time have closed.
+    let head = data.len() / 50;
+    producer.send_all(&data[..head]);
+    producer.flush();
+    let mut i1 = Instance::start(&s, &cfg, "ingest-1", "ingest");
+    let mut i2 = Instance::start(&s, &cfg, "ingest-2", "ingest");
+    let mut rollup = Instance::start(&s, &cfg, "rollup", "rollup");
+    i1.wait_consuming();
+    i2.wait_consuming();
+    producer.send_all(&data[head..]);
+    producer.flush();
+    let warning = "slipstream_setup_warnings{kind=\"no_match\",sli=\"nowhere\"} 1";
+    let port = rollup.port;
+    wait_until(
+        "the rollup's no_match warning on /metrics",
+        Duration::from_secs(90),
+        || {
+            rollup.job.assert_running();
+            metrics(port)?.contains(warning).then_some(())
+        },
+    );
+    for i in [&mut i1, &mut i2] {
+        let port = i.port;
+        let job = &mut i.job;
+        wait_until("the ingest checks", Duration::from_secs(60), || {
+            job.assert_running();
+            metrics(port)?
+                .contains("# TYPE slipstream_setup_warnings gauge")
+                .then_some(())
+        });
+    }
+    stop_all(&mut [&mut i1, &mut i2, &mut rollup]);
+    let said = |name: &str| -> Vec<String> {
+        fs::read_to_string(s.path(&format!("{name}.log")))
+            .expect("log")
+            .lines()
+            .filter(|l| l.contains("Setup:") || l.contains("setup checks"))
+            .map(str::to_owned)
+            .collect()
+    };
+    for name in ["ingest-1", "ingest-2"] {
+        let lines = said(name);
+        // The generated events hold a few invalid ones on purpose: the
+        // instance says so for its partitions.
+        assert!(
+            lines.iter().any(|l| l.contains("kind=\"invalid\"")),
+            "{name} ran its checks: {lines:#?}"
+        );
+        assert!(
+            lines.iter().all(|l| !l.contains("matched")),
+            "{name} judges its lines, not which SLI matched: {lines:#?}"
+        );
+    }
+    let lines = said("rollup");
+    let no_match: Vec<&String> = lines.iter().filter(|l| l.contains("matched")).collect();
+    assert_eq!(no_match.len(), 1, "{lines:#?}");
+    assert!(
+        no_match[0].contains(r#"SLI "nowhere" matched no event"#)
+            && no_match[0].contains(r#"`service == "nowhere"`"#),
+        "{}",
+        no_match[0]
+    );
+}

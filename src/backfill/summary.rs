@@ -177,6 +177,7 @@ impl Summary {
                     slis: &counts,
                     probe: &o.probe,
                     range: o.ranged.then_some("in --from/--to"),
+                    no_match: true,
                 },
             )
         };

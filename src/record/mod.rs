@@ -76,10 +76,25 @@ impl AnyRecord {
             kind: RecordKind,
         }
         let Kind { kind } = serde_json::from_str(line).ok()?;
+        let mut de = serde_json::Deserializer::from_str(line);
+        let record = AnyRecord::read(kind, &mut de)?;
+        de.end().ok()?;
+        Some(record)
+    }
+
+    /// A record from a JSON object built in memory (a store's row put back
+    /// into the records' shape); `None` if it is not one of slipstream's.
+    pub fn from_value(value: serde_json::Value) -> Option<AnyRecord> {
+        let kind = RecordKind::deserialize(value.get("kind")?).ok()?;
+        AnyRecord::read(kind, value)
+    }
+
+    /// The record of `kind` that `from` holds.
+    fn read<'de, D: serde::Deserializer<'de>>(kind: RecordKind, from: D) -> Option<AnyRecord> {
         Some(match kind {
-            RecordKind::Window => AnyRecord::Window(serde_json::from_str(line).ok()?),
-            RecordKind::Slo => AnyRecord::Slo(serde_json::from_str(line).ok()?),
-            RecordKind::Alert => AnyRecord::Alert(serde_json::from_str(line).ok()?),
+            RecordKind::Window => AnyRecord::Window(WindowRecord::deserialize(from).ok()?),
+            RecordKind::Slo => AnyRecord::Slo(SloRecord::deserialize(from).ok()?),
+            RecordKind::Alert => AnyRecord::Alert(AlertRecord::deserialize(from).ok()?),
         })
     }
 

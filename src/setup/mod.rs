@@ -85,6 +85,10 @@ pub struct Observed<'a> {
     /// Where `decoded` and `counted` differ, what bounded the events
     /// (`--from/--to`).
     pub range: Option<&'a str>,
+    /// Whether an SLI that matched nothing is judged: not where the counts
+    /// are a part of the input (an ingest instance's partitions), since
+    /// the SLI may match elsewhere; the rollup judges that.
+    pub no_match: bool,
 }
 
 /// The format `[decode] format` names.
@@ -128,20 +132,15 @@ pub fn check(config: &Config, seen: &Observed<'_>) -> Vec<Warning> {
     for (i, (sli, counts)) in config.slis.iter().zip(seen.slis).enumerate() {
         let unknown = unknown_fields(config, seen.probe, i);
         if counts.total == 0 {
-            let filter = sli.filter.as_ref().map_or("", |f| f.source());
-            let mut message = format!(
-                "SLI \"{}\" matched none of the {} events counted; its filter is `{filter}`",
-                sli.name,
-                thousands(seen.counted)
-            );
-            if !unknown.is_empty() {
-                message.push_str(" (a field it names never appeared: see below)");
+            if seen.no_match {
+                let counted = format!("none of the {} events counted", thousands(seen.counted));
+                let mut w = unmatched(sli, &counted);
+                if !unknown.is_empty() {
+                    w.message
+                        .push_str(" (a field it names never appeared: see below)");
+                }
+                out.push(w);
             }
-            out.push(Warning {
-                kind: "no_match",
-                sli: Some(sli.name.clone()),
-                message,
-            });
         } else if counts.invalid as f64 > INVALID_SHARE * counts.total as f64 {
             out.push(invalid(config, seen.probe, i, counts));
         }
@@ -154,6 +153,19 @@ pub fn check(config: &Config, seen: &Observed<'_>) -> Vec<Warning> {
         }
     }
     out
+}
+
+/// `no_match`: the SLI matched `what` ("none of the 1,000 events counted").
+pub fn unmatched(sli: &crate::config::Sli, what: &str) -> Warning {
+    let filter = sli.filter.as_ref().map_or("", |f| f.source());
+    Warning {
+        kind: "no_match",
+        sli: Some(sli.name.clone()),
+        message: format!(
+            "SLI \"{}\" matched {what}; its filter is `{filter}`",
+            sli.name
+        ),
+    }
 }
 
 /// Events whose latency field held a number that is no latency: below 0,

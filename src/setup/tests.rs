@@ -41,6 +41,7 @@ fn warnings_for(config_text: &str, lines: &[String]) -> Vec<Warning> {
             slis: &slis,
             probe: &probe,
             range: None,
+            no_match: true,
         },
     )
 }
@@ -229,7 +230,7 @@ fn the_stream_job_checks_once_after_two_minutes_and_serves_the_warnings() {
     )
     .expect("config");
     let mut engine = Engine::new(&config);
-    let mut watch = Watch::new(&config);
+    let mut watch = Watch::new(&config, watch::Sees::Everything);
     // Ten seconds apart: the windows of 10:00 and 10:01 hold them.
     for i in 0..12 {
         let line = format!(
@@ -242,7 +243,7 @@ fn the_stream_job_checks_once_after_two_minutes_and_serves_the_warnings() {
     let mut closed = engine.windows_mut().take_until(i64::MAX);
     watch.add(&closed[..1]);
     assert_eq!(
-        watch.check(&config, engine.probe()),
+        watch.check(&config, Some(engine.probe())),
         None,
         "one minute is not enough"
     );
@@ -250,10 +251,17 @@ fn the_stream_job_checks_once_after_two_minutes_and_serves_the_warnings() {
     watch.render_metrics(&mut text);
     assert!(!text.contains("slipstream_setup_warnings{"), "{text}");
     watch.add(&closed.split_off(1));
-    let warnings = watch.check(&config, engine.probe()).expect("due").to_vec();
+    let warnings = watch
+        .check(&config, Some(engine.probe()))
+        .expect("due")
+        .to_vec();
     let kinds: Vec<&str> = warnings.iter().map(|w| w.kind).collect();
     assert_eq!(kinds, ["invalid"], "{warnings:#?}");
-    assert_eq!(watch.check(&config, engine.probe()), None, "checked once");
+    assert_eq!(
+        watch.check(&config, Some(engine.probe())),
+        None,
+        "checked once"
+    );
     let mut text = String::new();
     watch.render_metrics(&mut text);
     assert!(
@@ -304,5 +312,105 @@ fn lines_that_are_not_text_are_noted_too() {
     assert_eq!(
         probe.first_rejected.as_ref().map(|(r, ..)| *r),
         Some(LineReject::NotUtf8)
+    );
+}
+
+/// Scaled out, an ingest instance's partitions may hold none of an SLI's
+/// events while another's do: the instance judges its lines, the rollup
+/// which SLI matched nothing anywhere.
+#[test]
+fn scaled_out_the_rollup_alone_says_which_sli_matched_nothing() {
+    use crate::window::{SliWindow, Window};
+    use watch::Sees;
+    let config = Config::parse(
+        "inline.toml".as_ref(),
+        r#"
+[[sli]]
+name = "api"
+filter = 'uri =~ "^/api"'
+good = 'status < 500'
+[[sli]]
+name = "admin"
+filter = 'uri == "/admin"'
+good = 'status < 500'
+[[sli]]
+name = "nowhere"
+filter = 'uri == "/nowhere"'
+good = 'status < 500'
+"#,
+    )
+    .expect("config");
+    // This instance's partitions hold only /api requests, over three minutes.
+    let mut engine = Engine::new(&config);
+    for i in 0..18 {
+        let line = format!(
+            r#"{{"timestamp":"2026-11-27T10:0{}:{:02}Z","uri":"/api/x","status":200}}"#,
+            i / 6,
+            i % 6 * 10
+        );
+        engine.process_text(&line).expect("decoded");
+    }
+    let closed = engine.windows_mut().take_until(i64::MAX);
+    let mut ingest = Watch::new(&config, Sees::Lines);
+    ingest.add(&closed);
+    assert_eq!(ingest.check(&config, Some(engine.probe())), Some(&[][..]));
+    // The same lines seen whole say two SLIs matched nothing.
+    let mut whole = Watch::new(&config, Sees::Everything);
+    whole.add(&closed);
+    let kinds: Vec<_> = whole
+        .check(&config, Some(engine.probe()))
+        .expect("due")
+        .iter()
+        .map(|w| (w.kind, w.sli.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("no_match", "admin".into()), ("no_match", "nowhere".into())]
+    );
+
+    // The rollup owns "admin" and "nowhere"; the other partitions held
+    // /admin requests. Windows of "api" hold only a part: not judged.
+    let minute = 60_000_000_000_i64;
+    let t0 = closed[0].start_ns;
+    let window = |i: i64, admin: u64| Window {
+        start_ns: t0 + i * minute,
+        slis: vec![
+            SliWindow::default(),
+            SliWindow {
+                total: admin,
+                good: admin,
+                ..SliWindow::default()
+            },
+            SliWindow::default(),
+        ]
+        .into_boxed_slice(),
+    };
+    let owned = [false, true, true];
+    let mut rollup = Watch::new(&config, Sees::Windows);
+    rollup.add_owned(&owned, &[window(0, 3)], t0 + minute);
+    assert_eq!(
+        rollup.check(&config, None),
+        None,
+        "one minute is not enough"
+    );
+    // Event time passes with no window for these SLIs: still due.
+    rollup.add_owned(&owned, &[], t0 + 3 * minute);
+    let w = rollup.check(&config, None).expect("due").to_vec();
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(
+        (w[0].kind, w[0].sli.as_deref()),
+        ("no_match", Some("nowhere"))
+    );
+    assert!(
+        w[0].message.contains("3 minute(s)") && w[0].message.contains(r#"`uri == "/nowhere"`"#),
+        "{}",
+        w[0].message
+    );
+    assert_eq!(rollup.check(&config, None), None, "checked once");
+    let mut text = String::new();
+    rollup.render_metrics(&mut text);
+    assert!(
+        text.contains("slipstream_setup_warnings{kind=\"no_match\",sli=\"nowhere\"} 1\n"),
+        "{text}"
     );
 }

@@ -226,12 +226,7 @@ pub fn record_from_row(row: &str) -> Option<AnyRecord> {
             }
         }
     }
-    let out = Value::Object(out);
-    Some(match kind.as_str() {
-        "window" => AnyRecord::Window(serde_json::from_value(out).ok()?),
-        "slo" => AnyRecord::Slo(serde_json::from_value(out).ok()?),
-        _ => AnyRecord::Alert(serde_json::from_value(out).ok()?),
-    })
+    AnyRecord::from_value(Value::Object(out))
 }
 
 /// TLS as libpq reads the URL: `sslmode=verify-full` verifies the

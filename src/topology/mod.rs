@@ -596,14 +596,10 @@ impl Runner<'_> {
         let now = Instant::now();
         {
             let job = self.shared.job();
-            // Only a stage that decodes lines checks the setup.
-            let watch = self.stage.watch().filter(|w| !w.done());
-            if let (Some(probe), Some(watch)) = (job.probe(), watch) {
-                match watch.check(self.config, probe) {
-                    Some([]) => info!(
-                        events = probe.events(),
-                        "The setup checks found nothing wrong."
-                    ),
+            let watch = self.stage.watch();
+            if !watch.done() {
+                match watch.check(self.config, job.probe()) {
+                    Some([]) => info!("The setup checks found nothing wrong."),
                     Some(warnings) => {
                         for w in warnings {
                             let sli = w.sli.as_deref().unwrap_or("");
@@ -649,7 +645,7 @@ impl Runner<'_> {
         }
         let mut text = self.stats.render();
         self.shared.job().render_metrics(now, &mut text);
-        self.stage.render_metrics(&mut text);
+        self.stage.watch().render_metrics(&mut text);
         self.render_stage(&mut text);
         self.telemetry.publish(text);
         if !self.sink_failing {

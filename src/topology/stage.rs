@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::record::Record;
 use crate::scale::rollup::Rollup;
 use crate::scale::Outgoing;
-use crate::setup::Watch;
+use crate::setup::watch::{Sees, Watch};
 use crate::slo::{records_into, Objectives};
 use crate::stream::{Closed, Job, Progress, Scope, StreamState};
 
@@ -62,13 +62,8 @@ pub(super) trait Stage {
         None
     }
 
-    /// The setup checks, for a stage that decodes the lines.
-    fn watch(&mut self) -> Option<&mut Watch> {
-        None
-    }
-
-    /// The stage's own lines of `/metrics`.
-    fn render_metrics(&self, _out: &mut String) {}
+    /// The setup checks over what the stage sees, fed as windows close.
+    fn watch(&mut self) -> &mut Watch;
 }
 
 /// `--role all`: every SLI of the assigned partitions, records out.
@@ -88,7 +83,7 @@ impl WholeJob {
         }
         Ok(WholeJob {
             objectives,
-            watch: Watch::new(config),
+            watch: Watch::new(config, Sees::Everything),
         })
     }
 }
@@ -122,12 +117,8 @@ impl Stage for WholeJob {
         Some(&self.objectives)
     }
 
-    fn watch(&mut self) -> Option<&mut Watch> {
-        Some(&mut self.watch)
-    }
-
-    fn render_metrics(&self, out: &mut String) {
-        self.watch.render_metrics(out);
+    fn watch(&mut self) -> &mut Watch {
+        &mut self.watch
     }
 }
 
@@ -151,7 +142,7 @@ impl Ingest {
     pub fn new(config: &Config, partitions: i32) -> Ingest {
         Ingest {
             partitions,
-            watch: Watch::new(config),
+            watch: Watch::new(config, Sees::Lines),
             last_progress: Vec::new(),
             last_sent: Instant::now(),
         }
@@ -186,12 +177,8 @@ impl Stage for Ingest {
         out
     }
 
-    fn watch(&mut self) -> Option<&mut Watch> {
-        Some(&mut self.watch)
-    }
-
-    fn render_metrics(&self, out: &mut String) {
-        self.watch.render_metrics(out);
+    fn watch(&mut self) -> &mut Watch {
+        &mut self.watch
     }
 }
 
@@ -207,6 +194,8 @@ pub(super) struct RollupStage {
     base: ClientConfig,
     source_topics: Vec<String>,
     last_sources: Option<Instant>,
+    /// Which of its SLIs matched nothing in any partition.
+    watch: Watch,
 }
 
 impl RollupStage {
@@ -222,6 +211,7 @@ impl RollupStage {
             base,
             source_topics,
             last_sources: None,
+            watch: Watch::new(config, Sees::Windows),
         }
     }
 }
@@ -288,11 +278,13 @@ impl Stage for RollupStage {
         }
     }
 
-    fn emit(&mut self, config: &Config, _: &Shared, closed: Closed, _: Instant) -> Emitted {
+    fn emit(&mut self, config: &Config, shared: &Shared, closed: Closed, _: Instant) -> Emitted {
         let mut out = Emitted::default();
         if let Closed::Groups(groups) = closed {
+            let frontier_ns = shared.job().frontier_ns();
             for (owned, w) in groups {
                 out.windows += w.len();
+                self.watch.add_owned(&owned, &w, frontier_ns);
                 records_into(
                     config,
                     &w,
@@ -307,5 +299,9 @@ impl Stage for RollupStage {
 
     fn objectives(&self) -> Option<&Objectives> {
         Some(&self.objectives)
+    }
+
+    fn watch(&mut self) -> &mut Watch {
+        &mut self.watch
     }
 }
