@@ -19,6 +19,13 @@
 //!   every partition that is not idle has handed its part over (its
 //!   frontier passed the window). An idle partition has handed over
 //!   snapshots of all its open windows before saying so.
+//! - An idle report speaks for the moment its instance sent it, which the
+//!   other instances' reports do not share: a partition idle while the
+//!   stream paused may have woken up, unread by its lagging instance, by the
+//!   time another instance reports its own partition past a window. So an
+//!   idle partition lets windows close only as far as the other partitions
+//!   had let them when its report was read; its instance repeats the
+//!   report every second while it stays idle.
 //! - The unit's frontier and read position ride in the commit metadata of
 //!   the partials partition, as in the single job ([`Checkpoint`]): a
 //!   restarted rollup never emits a window twice, and replays every partial
@@ -66,6 +73,10 @@ struct Unit {
     /// record missed.
     emitted: BTreeMap<i64, HashMap<Source, u64>>,
     sources: HashMap<Source, SourceState>,
+    /// For each source whose last report says idle: where the unit could
+    /// close, not counting idle sources, when that report was read. Windows
+    /// close past such a source no further than this (or its frontier).
+    idle_covers: HashMap<Source, i64>,
     windows: BTreeMap<i64, Open>,
 }
 
@@ -88,6 +99,15 @@ pub struct Rollup {
 
 /// Emitted windows whose parts' offsets a unit remembers.
 const EMITTED_KEPT: usize = 256;
+
+/// Up to where a source has handed its part of every window over: its
+/// frontier, or, while idle, what its idle report covers; `None` before it
+/// reported.
+fn handed_over_until(unit: &Unit, source: &Source) -> Option<i64> {
+    let state = unit.sources.get(source)?;
+    let cover = unit.idle_covers.get(source).filter(|_| state.idle);
+    Some(state.frontier_ns.max(cover.copied().unwrap_or(i64::MIN)))
+}
 
 impl Rollup {
     pub fn new(config: &Config, partials_partitions: i32) -> Rollup {
@@ -128,9 +148,10 @@ impl Rollup {
         combined_watermark(states)
     }
 
-    /// Where a unit may close up to now: the watermark less the lateness,
-    /// but not past a partition that is not idle and has not handed over.
-    fn closing_of(&self, unit: &Unit) -> Option<i64> {
+    /// Where a unit may close as far as the partitions that are not idle
+    /// go: the watermark less the lateness, but not past a partition that
+    /// is not idle and has not handed over.
+    fn closing_of_active(&self, unit: &Unit) -> Option<i64> {
         let wm = self.watermark_of(unit)?;
         let mut closing = wm.saturating_sub(self.lateness_ns);
         for s in &self.sources {
@@ -138,6 +159,16 @@ impl Rollup {
             if !state.idle {
                 closing = closing.min(state.frontier_ns);
             }
+        }
+        Some(closing)
+    }
+
+    /// Where a unit may close up to now: [`Rollup::closing_of_active`], and
+    /// no further than any partition has handed over.
+    fn closing_of(&self, unit: &Unit) -> Option<i64> {
+        let mut closing = self.closing_of_active(unit)?;
+        for s in &self.sources {
+            closing = closing.min(handed_over_until(unit, s)?);
         }
         Some(closing)
     }
@@ -185,6 +216,24 @@ impl Rollup {
             }
         }
         Outcome::Counted
+    }
+
+    /// Notes how far the sources just reported idle cover: as far as the
+    /// others, as this unit knows them now, let windows close.
+    fn cover_idle(&mut self, key: PartitionKey, idle: Vec<Source>) {
+        let Some(unit) = self.units.get(&key) else {
+            return;
+        };
+        let cover = self.closing_of_active(unit);
+        let Some(unit) = self.units.get_mut(&key) else {
+            return;
+        };
+        for source in idle {
+            match cover {
+                Some(c) => unit.idle_covers.insert(source, c),
+                None => unit.idle_covers.remove(&source),
+            };
+        }
     }
 
     /// Closes the windows a unit may close; `None` when nothing is due.
@@ -238,6 +287,7 @@ impl StreamState for Rollup {
                 position: None,
                 emitted: BTreeMap::new(),
                 sources: HashMap::new(),
+                idle_covers: HashMap::new(),
                 windows: BTreeMap::new(),
             },
         );
@@ -266,7 +316,11 @@ impl StreamState for Rollup {
         match Message::decode(payload) {
             Ok(Message::Partial(p)) => self.apply_partial(key, offset, p),
             Ok(Message::Progress(entries)) => {
+                let mut idle = Vec::new();
                 for (source, state) in entries {
+                    if state.idle {
+                        idle.push(source.clone());
+                    }
                     let s = unit.sources.entry(source).or_insert(state);
                     // Every frontier reported is true of what was sent before
                     // it, whichever instance sent it.
@@ -276,6 +330,7 @@ impl StreamState for Rollup {
                         ..state
                     };
                 }
+                self.cover_idle(key, idle);
                 Outcome::Counted
             }
             Err(_) if replayed => Outcome::Replayed,
@@ -377,10 +432,7 @@ impl StreamState for Rollup {
             };
             let end = start.saturating_add(self.size_ns);
             for s in &self.sources {
-                let holds = match u.sources.get(s) {
-                    None => true,
-                    Some(st) => !st.idle && st.frontier_ns < end,
-                };
+                let holds = handed_over_until(u, s).is_none_or(|until| until < end);
                 if holds {
                     *waiting.entry(s).or_default() += 1;
                 }
@@ -560,6 +612,78 @@ mod tests {
             text.contains("slipstream_rollup_waiting_on{topic=\"requests\",partition=\"2\"} 1"),
             "{text}"
         );
+    }
+
+    /// Two ingest instances, one source partition each: both hand over
+    /// snapshots and go idle while the stream pauses; when it resumes,
+    /// instance `b` reports its partition past window 0 before instance
+    /// `a`, which lags, reports that its own partition woke up. The rollup
+    /// must not take `a`'s idle report, read before `b`'s progress, as
+    /// covering it: window 0 would close with `a`'s snapshot.
+    #[test]
+    fn an_idle_report_read_before_another_partition_moved_on_closes_nothing_past_it() {
+        let config = config();
+        let topics = vec!["requests".to_string()];
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_secs(2);
+        let (mut a, mut b) = (
+            Job::with_scope(&config, Scope::PerPartition),
+            Job::with_scope(&config, Scope::PerPartition),
+        );
+        a.assign((0, 0), None, t0);
+        b.assign((0, 1), None, t0);
+        // Every event of both partitions, for the oracle.
+        let mut read: Vec<(i32, i64, Vec<u8>)> = Vec::new();
+        let mut feed = |job: &mut Job, p: i32, times: std::ops::Range<i64>| {
+            for t in times {
+                let offset = read.iter().filter(|e| e.0 == p).count() as i64;
+                let payload = event(t, if t % 3 == 0 { 503 } else { 200 }, 10);
+                job.process((0, p), offset, &payload, t0);
+                read.push((p, offset, payload));
+            }
+        };
+        let out = |job: &mut Job, at: Instant| {
+            super::super::messages(&config, &topics, &job.hand_over(at), 1, true).in_order()
+        };
+        // The first half of window 0, then a pause past the idle timeout.
+        feed(&mut a, 0, 0..30);
+        feed(&mut b, 1, 0..30);
+        a.reached_end((0, 0), t0);
+        b.reached_end((0, 1), t0);
+        let mut topic = out(&mut a, later);
+        topic.extend(out(&mut b, later));
+        // The stream resumes: the rest of window 0 and beyond in both.
+        feed(&mut a, 0, 30..90);
+        feed(&mut b, 1, 30..90);
+        topic.extend(out(&mut b, later));
+        topic.extend(out(&mut a, later));
+        // Both move far on, so every window up to 120 s closes.
+        feed(&mut a, 0, 200..201);
+        feed(&mut b, 1, 200..201);
+        topic.extend(out(&mut b, later));
+        topic.extend(out(&mut a, later));
+
+        let mut r = Rollup::new(&config, 1);
+        r.set_sources(vec![("requests".into(), 0), ("requests".into(), 1)]);
+        r.assign((0, 0), None, later);
+        let mut emitted = Vec::new();
+        for (offset, (_, m)) in topic.iter().enumerate() {
+            r.process((0, 0), offset as i64, m, later);
+            if let Closed::Groups(groups) = r.close(later) {
+                emitted.extend(groups.into_iter().flat_map(|(_, w)| w));
+            }
+        }
+        let mut single = Job::new(&config);
+        single.assign((0, 0), None, t0);
+        single.assign((0, 1), None, t0);
+        for (p, offset, payload) in &read {
+            single.process((0, *p), *offset, payload, t0);
+        }
+        let want = single.close_windows(t0);
+        assert_eq!(want.len(), 2, "windows 0 and 60 s");
+        assert_eq!(want[0].slis[0].total, 120);
+        assert_eq!(want[0].slis[0].bad, 40);
+        assert_eq!(emitted, want);
     }
 
     #[test]

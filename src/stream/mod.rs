@@ -182,6 +182,13 @@ pub trait StreamState: Send {
     fn probe(&self) -> Option<&crate::setup::Probe> {
         None
     }
+    /// The partitions an ingest stage would report idle at `now`, for the
+    /// loop to check against their end offsets first.
+    fn idle_candidates(&self, _now: Instant) -> Vec<PartitionKey> {
+        Vec::new()
+    }
+    /// A partition has more to read than the consumer has seen yet.
+    fn more_to_read(&mut self, _key: PartitionKey) {}
 }
 
 impl StreamState for Job {
@@ -223,6 +230,12 @@ impl StreamState for Job {
     }
     fn open_windows(&self) -> usize {
         Job::open_windows(self)
+    }
+    fn idle_candidates(&self, now: Instant) -> Vec<PartitionKey> {
+        Job::idle_candidates(self, now)
+    }
+    fn more_to_read(&mut self, key: PartitionKey) {
+        Job::more_to_read(self, key);
     }
 }
 
@@ -426,6 +439,32 @@ impl Job {
             }
             Err(_) if replayed => Outcome::Replayed,
             Err(reason) => Outcome::Rejected(reason.into()),
+        }
+    }
+
+    /// [`Scope::PerPartition`]: the partitions that count as idle at `now`.
+    /// The consumer's last look at a partition's end may be old (a busy or
+    /// stopped process, a broker that holds an empty fetch back), so the
+    /// loop checks each against its end offset before it is reported idle.
+    pub fn idle_candidates(&self, now: Instant) -> Vec<PartitionKey> {
+        if self.scope != Scope::PerPartition {
+            return Vec::new();
+        }
+        let mut keys: Vec<PartitionKey> = self
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.is_idle(now, self.idle_timeout))
+            .map(|(&k, _)| k)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// A partition has more to read than the consumer has seen: it is not
+    /// at its end, nor idle, until the consumer reaches its end again.
+    pub fn more_to_read(&mut self, key: PartitionKey) {
+        if let Some(p) = self.partitions.get_mut(&key) {
+            p.at_end = false;
         }
     }
 

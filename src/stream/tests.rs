@@ -262,3 +262,34 @@ fn crash_and_replay_emit_each_window_once_with_full_counts() {
         assert_eq!(seen, expected, "crash at {crash_at}");
     }
 }
+
+#[test]
+fn a_partition_with_more_to_read_is_not_reported_idle_until_it_reaches_its_end_again() {
+    let mut job = Job::with_scope(&config(), Scope::PerPartition);
+    let t0 = Instant::now();
+    job.assign((0, 0), None, t0);
+    job.assign((0, 1), None, t0);
+    job.process((0, 0), 0, &event(BASE + 10_000_000_000, 200), t0);
+    job.process((0, 1), 0, &event(BASE + 5 * MIN, 200), t0);
+    job.reached_end((0, 0), t0);
+    let later = t0 + Duration::from_secs(31);
+    assert_eq!(job.idle_candidates(later), vec![(0, 0)]);
+    assert!(job.idle_candidates(t0).is_empty(), "not silent long enough");
+
+    // Its end moved while the consumer had not fetched yet.
+    job.more_to_read((0, 0));
+    assert!(job.idle_candidates(later).is_empty());
+    let h = job.hand_over(later);
+    assert!(h.snapshots.is_empty(), "{h:?}");
+    assert!(h.progress.iter().all(|p| !p.idle), "{h:?}");
+
+    // The consumer reads on to the end: idle again after the timeout.
+    job.process((0, 0), 1, &event(BASE + 20_000_000_000, 200), later);
+    job.reached_end((0, 0), later);
+    let much_later = later + Duration::from_secs(31);
+    assert_eq!(job.idle_candidates(much_later), vec![(0, 0)]);
+    let h = job.hand_over(much_later);
+    assert_eq!(h.snapshots.len(), 1, "{h:?}");
+    assert_eq!(h.snapshots[0].2.slis[0].total, 2);
+    assert!(h.progress.iter().any(|p| p.key == (0, 0) && p.idle));
+}

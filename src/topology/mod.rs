@@ -41,6 +41,7 @@ use crate::report::live::Status;
 use crate::telemetry::log_limit::LogLimiter;
 use crate::telemetry::{serve, JobStats, Telemetry};
 
+mod idle;
 mod queue;
 mod shared;
 mod spool;
@@ -176,6 +177,9 @@ struct Runner<'a> {
     /// The offset last committed per topic and partition: a commit of the
     /// same offsets again is no news.
     committed: BTreeMap<(String, i32), i64>,
+    /// An ingest instance's idle partitions: the end offset when each first
+    /// counted as idle (see `idle.rs`).
+    idle_ends: BTreeMap<crate::stream::PartitionKey, i64>,
 }
 
 /// Runs the stream job until `shutdown` is set. Returns once offsets are
@@ -325,6 +329,7 @@ pub fn run_serving(
         prove_membership: false,
         last_commit: Instant::now(),
         committed: BTreeMap::new(),
+        idle_ends: BTreeMap::new(),
     };
     let result = runner.main_loop();
     let finished = runner.finish();
@@ -455,6 +460,9 @@ impl Runner<'_> {
             return Ok(true);
         }
         let now = Instant::now();
+        if self.partials.is_some() {
+            self.confirm_idle(now);
+        }
         let closed = self.shared.job().close(now);
         let out = self.stage.emit(self.config, &self.shared, closed, now);
         if out.is_empty() {
