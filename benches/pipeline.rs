@@ -1,7 +1,8 @@
 //! decode + classify + window on ~300-byte generated lines with the four SLIs
 //! of `config/demo.toml`, on one core; then the same requests in every log
-//! format, each with four SLIs over its own field names. Run with
-//! `cargo bench --bench pipeline`.
+//! format, each with four SLIs over its own field names; then 10 to 10,000
+//! SLIs that each select one route, to show what a line costs as SLIs are
+//! added. Run with `cargo bench --bench pipeline`.
 
 use std::path::Path;
 
@@ -126,9 +127,109 @@ good = 'latency < 100ms && status < 500'
     group.finish();
 }
 
+/// The demo's decoding and window, and `slis` SLIs; latencies are read
+/// from `latency` (a field the lines lack leaves the histograms empty).
+fn many_slis(latency: &str, slis: impl Iterator<Item = (String, &'static str)>) -> Config {
+    let mut text = format!(
+        r#"[decode]
+format = "json"
+[decode.fields]
+timestamp = "timestamp"
+status = "status"
+latency = "{latency}"
+latency_unit = "ms"
+[window]
+size = "1m"
+"#
+    );
+    for (i, (filter, good)) in slis.enumerate() {
+        text.push_str(&format!(
+            "[[sli]]\nname = \"sli-{i}\"\nfilter = '{filter}'\ngood = '{good}'\n"
+        ));
+    }
+    Config::parse(Path::new("bench.toml"), &text).expect("SLIs config")
+}
+
+/// `input` with the route of line `i` replaced by `/r/{i % routes}`: each
+/// line matches exactly one of `routes` per-route SLIs.
+fn spread_routes(input: &[Vec<u8>], routes: usize) -> Vec<Vec<u8>> {
+    let needle = br#""route":""#;
+    input
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let at = line
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .expect("a route")
+                + needle.len();
+            let end = at + line[at..].iter().position(|&b| b == b'"').expect("its end");
+            let mut out = line[..at].to_vec();
+            out.extend_from_slice(format!("/r/{}", i % routes).as_bytes());
+            out.extend_from_slice(&line[end..]);
+            out
+        })
+        .collect()
+}
+
+/// Lines per second as SLIs are added: SLIs that each select one route
+/// (each line matches one), by the filter index and, for few SLIs, by
+/// evaluating every filter; then SLIs that each select a service.
+fn slis(c: &mut Criterion) {
+    let input = lines(100_000);
+    let mut group = c.benchmark_group("slis");
+    group.throughput(Throughput::Elements(input.len() as u64));
+    for n in [10, 100, 1_000, 10_000] {
+        let route_slis = || (0..n).map(|i| (format!(r#"http.route == "/r/{i}""#), "status < 500"));
+        let config = many_slis("latency_ms", route_slis());
+        let lines = spread_routes(&input, n);
+        let mut modes = vec![("", true, &config)];
+        if n <= 100 {
+            modes.push(("_scan", false, &config));
+        }
+        // What the latency histograms cost: each SLI keeps one per window.
+        let no_latency = many_slis("no_latency", route_slis());
+        if n == 10 || n == 1_000 {
+            modes.push(("_no_latency", true, &no_latency));
+        }
+        for (suffix, index, config) in modes {
+            group.bench_function(format!("{n}_route_slis{suffix}"), |b| {
+                b.iter(|| {
+                    let mut engine = Engine::new(config).with_filter_index(index);
+                    for line in &lines {
+                        let _ = engine.process(line);
+                    }
+                    engine.into_windows().len()
+                })
+            });
+        }
+    }
+    // A quarter of the events match each SLI: 25 SLIs count every line.
+    let services = ["search", "catalog", "auth", "checkout"];
+    let config = many_slis(
+        "latency_ms",
+        (0..100).map(|i| {
+            let good = ["status < 500", "latency <= 300ms"][i % 2];
+            (format!(r#"service == "{}""#, services[i % 4]), good)
+        }),
+    );
+    for (suffix, index) in [("", true), ("_scan", false)] {
+        group.bench_function(format!("100_service_slis{suffix}"), |b| {
+            b.iter(|| {
+                let mut engine = Engine::new(&config).with_filter_index(index);
+                for line in &input {
+                    let _ = engine.process(line);
+                }
+                engine.into_windows().len()
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = pipeline
+    targets = pipeline, slis
 }
 criterion_main!(benches);

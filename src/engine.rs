@@ -1,6 +1,8 @@
 //! The engine: one line in, counted in its windows. Decoding, classification
 //! and windowing of a shard, with no I/O, no locks and no allocation per
-//! event in the common case.
+//! event in the common case. With more than a few SLIs, an event's values
+//! are looked up in a [`FilterIndex`] of the SLIs' filters, and only the
+//! SLIs it names have their filter evaluated.
 //!
 //! ```
 //! use slipstream::{config::Config, engine::Engine};
@@ -21,7 +23,7 @@ use crate::config::{Config, Sli};
 use crate::decode::Decoder;
 use crate::event::{Event, Value};
 use crate::reject::LineReject;
-use crate::rules::Rule;
+use crate::rules::{FilterIndex, Rule};
 use crate::setup::Probe;
 use crate::window::WindowSet;
 
@@ -45,7 +47,15 @@ pub struct Engine {
     to_ns: i64,
     /// What the setup checks need to know about the input.
     probe: Probe,
+    /// The SLIs' filters by the values they require, when there are enough
+    /// SLIs for lookups to beat evaluating every filter.
+    index: Option<FilterIndex>,
+    /// The SLIs an event may count for, kept between lines for its allocation.
+    candidates: Vec<u32>,
 }
+
+/// Up to this many SLIs, evaluating every filter is as fast as the index.
+pub const SCAN_MAX_SLIS: usize = 8;
 
 /// Reuses an emptied vector's allocation for values of another lifetime:
 /// it holds none, so none outlives the line it borrowed from.
@@ -61,6 +71,8 @@ impl Engine {
         let spare = Vec::with_capacity(decoder.slots());
         let logfmt = config.decode.spec.format == crate::decode::Format::Logfmt;
         let probe = Probe::new(decoder.slots(), config.slis.len(), logfmt);
+        let index = FilterIndex::new(config.slis.iter().map(|s| s.filter.as_ref()));
+        let index = (config.slis.len() > SCAN_MAX_SLIS && index.indexed() > 0).then_some(index);
         Engine {
             decoder,
             slis: config
@@ -77,6 +89,8 @@ impl Engine {
             from_ns: i64::MIN,
             to_ns: i64::MAX,
             probe,
+            index,
+            candidates: Vec::new(),
         }
     }
 
@@ -84,6 +98,15 @@ impl Engine {
     pub fn with_range(mut self, from_ns: Option<i64>, to_ns: Option<i64>) -> Engine {
         self.from_ns = from_ns.unwrap_or(i64::MIN);
         self.to_ns = to_ns.unwrap_or(i64::MAX);
+        self
+    }
+
+    /// Looks the SLIs an event may count for up in the index of their
+    /// filters (`true`), or evaluates every SLI's filter (`false`). The
+    /// counts are the same either way; by default the index is used past
+    /// [`SCAN_MAX_SLIS`] SLIs, when some filter requires a value.
+    pub fn with_filter_index(mut self, on: bool) -> Engine {
+        self.index = on.then(|| FilterIndex::new(self.slis.iter().map(|s| s.filter.as_ref())));
         self
     }
 
@@ -201,34 +224,56 @@ impl Engine {
             self.probe.latency_fault(fault);
         }
         let window = self.windows.at_time(event.time_ns);
-        for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
-            if let Some(filter) = &sli.filter {
-                if filter.eval(&event.values) != Some(true) {
-                    continue;
-                }
+        let Some(index) = &self.index else {
+            for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
+                count_sli(i, sli, w, event, &mut self.probe);
             }
-            w.total += 1;
-            match sli.good.eval(&event.values) {
-                Some(true) => w.good += 1,
-                Some(false) => {
-                    w.bad += 1;
-                    if !sli.breakdown.is_empty() {
-                        count_breakdown(sli, w, &event.values);
-                    }
-                }
-                None => {
-                    w.invalid += 1;
-                    if self.probe.wants_invalid(i) {
-                        let why = sli.good.undecided(&event.values);
-                        self.probe
-                            .invalid(i, why, &event.values, event.latency_fault);
-                    }
-                }
-            }
-            if let Some(ns) = event.latency_ns {
-                w.latency.record(ns);
+            return;
+        };
+        // In SLI order, as the scan: each SLI's counts and what the probe
+        // sees do not depend on which of the two found it.
+        for &i in index.candidates(&event.values, &mut self.candidates) {
+            let i = i as usize;
+            if let (Some(sli), Some(w)) = (self.slis.get(i), window.get_mut(i)) {
+                count_sli(i, sli, w, event, &mut self.probe);
             }
         }
+    }
+}
+
+/// Counts an event in SLI `i`'s window `w` when the SLI's filter holds.
+#[inline(always)]
+fn count_sli(
+    i: usize,
+    sli: &Sli,
+    w: &mut crate::window::SliWindow,
+    event: &Event<'_>,
+    probe: &mut Probe,
+) {
+    if let Some(filter) = &sli.filter {
+        if filter.eval(&event.values) != Some(true) {
+            return;
+        }
+    }
+    w.total += 1;
+    match sli.good.eval(&event.values) {
+        Some(true) => w.good += 1,
+        Some(false) => {
+            w.bad += 1;
+            if !sli.breakdown.is_empty() {
+                count_breakdown(sli, w, &event.values);
+            }
+        }
+        None => {
+            w.invalid += 1;
+            if probe.wants_invalid(i) {
+                let why = sli.good.undecided(&event.values);
+                probe.invalid(i, why, &event.values, event.latency_fault);
+            }
+        }
+    }
+    if let Some(ns) = event.latency_ns {
+        w.latency.record(ns);
     }
 }
 
@@ -263,3 +308,7 @@ fn count_breakdown(sli: &Sli, w: &mut crate::window::SliWindow, values: &[Option
         top.add(value);
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

@@ -13,6 +13,10 @@
 //! `None` when a value it needs is missing or of the wrong type. `&&`, `||`
 //! and `!` follow Kleene's logic, so `false && <unknown>` is still false.
 //!
+//! `index.rs` files many SLIs' filters under the values their conjuncts
+//! require, so that an event is evaluated only against the filters that
+//! may hold for it.
+//!
 //! ```
 //! use slipstream::event::{FieldTable, Value, STATUS_SLOT};
 //! use slipstream::rules::compile;
@@ -30,6 +34,7 @@
 
 mod compare;
 mod eval;
+mod index;
 mod lexer;
 mod parser;
 
@@ -41,6 +46,7 @@ use std::fmt;
 use crate::event::{FieldTable, Value};
 
 pub use eval::Undecided;
+pub use index::FilterIndex;
 
 /// A compiled rule: immutable, cheap to clone, safe to share between threads.
 #[derive(Debug, Clone)]
