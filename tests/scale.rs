@@ -538,8 +538,8 @@ fn two_rollups_share_the_work_and_survive_a_kill() {
 fn the_rollup_says_once_which_sli_matched_nothing_in_any_partition() {
     let _serial = one_at_a_time();
     let s = Setup::new();
-    let _broker = Broker::start_with(s.dir.path(), &["in"], 1, SOURCE_PARTITIONS);
-    let cfg = s.config(&_broker.bootstrap, "scale-setup", FAST_REJOIN, "", "");
+    let broker = Broker::start_with(s.dir.path(), &["in"], 1, SOURCE_PARTITIONS);
+    let cfg = s.config(&broker.bootstrap, "scale-setup", FAST_REJOIN, "", "");
     let mut text = fs::read_to_string(&cfg).expect("config");
     text.push_str(
         r#"
@@ -576,7 +576,7 @@ good = 'status < 500'
             .map(str::to_owned)
     });
     data.extend(pushers(BASE_NS + span_ns + 30 * NS_PER_S, &ALL_PARTITIONS));
-    let mut producer = TestProducer::new(&_broker.bootstrap, "in");
+    let mut producer = TestProducer::new(&broker.bootstrap, "in");
     // The first seconds, so that both instances have partitions to read
     // before the checks' two minutes of event time have closed.
     let head = data.len() / 50;

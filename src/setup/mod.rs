@@ -58,6 +58,16 @@ pub struct SliCounts {
     pub invalid: u64,
 }
 
+impl SliCounts {
+    /// Adds a window's counts of the SLI.
+    pub fn add(&mut self, w: &crate::window::SliWindow) {
+        self.total += w.total;
+        self.good += w.good;
+        self.bad += w.bad;
+        self.invalid += w.invalid;
+    }
+}
+
 /// The first rejected line: where, why, and its text.
 #[derive(Debug, Clone)]
 pub struct FirstRejected {

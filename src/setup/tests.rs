@@ -24,10 +24,7 @@ fn warnings_for(config_text: &str, lines: &[String]) -> Vec<Warning> {
     let mut slis = vec![SliCounts::default(); config.slis.len()];
     for w in windows.take_until(i64::MAX) {
         for (t, s) in slis.iter_mut().zip(&w.slis) {
-            t.total += s.total;
-            t.good += s.good;
-            t.bad += s.bad;
-            t.invalid += s.invalid;
+            t.add(s);
         }
     }
     check(

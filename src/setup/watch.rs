@@ -74,10 +74,7 @@ impl Watch {
         for w in windows {
             self.passed(w.start_ns, w.start_ns.saturating_add(self.size_ns));
             for (t, s) in self.slis.iter_mut().zip(&w.slis) {
-                t.total += s.total;
-                t.good += s.good;
-                t.bad += s.bad;
-                t.invalid += s.invalid;
+                t.add(s);
             }
         }
     }
@@ -105,10 +102,7 @@ impl Watch {
                 .zip(owned)
                 .filter(|(_, &mine)| mine)
             {
-                t.total += s.total;
-                t.good += s.good;
-                t.bad += s.bad;
-                t.invalid += s.invalid;
+                t.add(s);
             }
         }
     }
