@@ -52,6 +52,17 @@ pub struct Record {
     pub json: String,
 }
 
+impl From<&AnyRecord> for Record {
+    /// The record rendered for the sinks, with its key.
+    fn from(record: &AnyRecord) -> Record {
+        Record {
+            kind: record.kind(),
+            key: record.key(),
+            json: record.to_json(),
+        }
+    }
+}
+
 impl Record {
     /// The line's typed record; `None` if it is not one of slipstream's.
     pub fn parse(&self) -> Option<AnyRecord> {
@@ -101,6 +112,16 @@ impl AnyRecord {
     /// The record as the line a sink writes, without the newline.
     pub fn to_json(&self) -> String {
         to_line(self)
+    }
+
+    /// The key stores upsert the record by: `sli|window_start` for a
+    /// window, `sli|at` for an `slo` record, `sli|severity|at` for an alert.
+    pub fn key(&self) -> String {
+        match self {
+            AnyRecord::Window(w) => format!("{}|{}", w.sli, w.window_start),
+            AnyRecord::Slo(s) => format!("{}|{}", s.sli, s.at),
+            AnyRecord::Alert(a) => format!("{}|{}|{}", a.sli, a.severity, a.at),
+        }
     }
 
     pub fn kind(&self) -> RecordKind {

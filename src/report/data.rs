@@ -160,14 +160,15 @@ impl Records {
         if let Some(e) = outcome.errors.first() {
             anyhow::bail!("{}: {}", e.input, e.message);
         }
-        let records = crate::slo::records(
+        let mut records = Vec::new();
+        crate::slo::typed_records_into(
             config,
             &outcome.windows,
             &mut crate::slo::Objectives::new(config),
+            &|_| true,
+            &mut records,
         );
-        Ok(Records::from_records(
-            records.iter().filter_map(|r| r.parse()),
-        ))
+        Ok(Records::from_records(records))
     }
 
     /// Only the window counts of archived logs, straight from the engine

@@ -28,7 +28,7 @@ use super::numbers::{compliance_pct, share, target_pct, when};
 use super::questions::{count, minutes};
 use super::{Format, Lang, Records, Report, SloReport};
 use crate::config::Config;
-use crate::record::Record;
+use crate::record::AnyRecord;
 use crate::telemetry::{Pages, Reply};
 
 /// How much event time the page holds: a day back from the newest window.
@@ -85,11 +85,11 @@ impl Status {
     /// Keeps records the job has written, and lets go of what lies more
     /// than [`HELD_NS`] before the newest window. Window histograms are
     /// kept: `/api/slo` merges them into the period's percentiles.
-    pub fn hold(&self, records: &[Record]) {
-        if records.is_empty() {
+    pub fn hold(&self, records: impl IntoIterator<Item = AnyRecord>) {
+        let rows = Records::from_records(records);
+        if rows.windows.is_empty() && rows.slos.is_empty() && rows.alerts.is_empty() {
             return;
         }
-        let rows = Records::from_records(records.iter().filter_map(Record::parse));
         let mut newest = self.newest.load(Ordering::Relaxed);
         for w in rows.windows {
             newest = newest.max(w.start_ns);
@@ -474,7 +474,6 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::record::{AnyRecord, RecordKind};
 
     const CONFIG: &str = include_str!("../../tests/data/records/slipstream.toml");
     const RECORDS: &str = include_str!("../../tests/data/records/records.jsonl");
@@ -484,20 +483,9 @@ mod tests {
         Config::parse(Path::new("slipstream.toml"), CONFIG).expect("the fixture's configuration")
     }
 
-    fn records(text: &str) -> Vec<Record> {
+    fn records(text: &str) -> Vec<AnyRecord> {
         text.lines()
-            .map(|l| {
-                let kind = match AnyRecord::parse(l).expect("a record") {
-                    AnyRecord::Window(_) => RecordKind::Window,
-                    AnyRecord::Slo(_) => RecordKind::Slo,
-                    AnyRecord::Alert(_) => RecordKind::Alert,
-                };
-                Record {
-                    kind,
-                    key: String::new(),
-                    json: l.to_string(),
-                }
-            })
+            .map(|l| AnyRecord::parse(l).expect("a record"))
             .collect()
     }
 
@@ -507,9 +495,9 @@ mod tests {
         let all = records(RECORDS);
         // In batches, as the job writes them, one of them twice.
         for batch in all.chunks(50) {
-            status.hold(batch);
+            status.hold(batch.to_vec());
         }
-        status.hold(&all[..50]);
+        status.hold(all[..50].to_vec());
         let (code, kind, body) = status.respond("/api/slo", "").expect("a page");
         assert_eq!((code, kind), (200, "application/json"));
         let report = Report::build(&config(), Records::from_jsonl(RECORDS), None, None);
@@ -538,8 +526,8 @@ mod tests {
             text.push_str(&window_line("checkout-availability", t0 + h * HOUR_NS, 1));
             text.push('\n');
         }
-        status.hold(&records(&text));
-        status.hold(&records(&window_line(
+        status.hold(records(&text));
+        status.hold(records(&window_line(
             "checkout-availability",
             t0 + HOUR_NS,
             5,
@@ -565,7 +553,7 @@ mod tests {
         assert_eq!((code, kind), (200, "text/html; charset=utf-8"));
         assert!(empty.contains("No window has been written yet"));
         assert!(status.respond("/metricz", "").is_none());
-        status.hold(&records(RECORDS));
+        status.hold(records(RECORDS));
         let (_, _, page) = status.respond("/", "").expect("the page");
         assert!(!page.contains("No window has been written yet"), "{page}");
         assert!(page.contains("<h2>checkout-availability</h2>"));

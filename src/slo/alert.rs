@@ -16,7 +16,7 @@
 //!   pages nobody.
 
 use super::{SloState, Tracker, NS};
-use crate::record::{to_line, AlertRecord, RecordKind};
+use crate::record::{AlertRecord, RecordKind};
 use crate::time::format_rfc3339;
 
 /// Conditions must stay false this long before an incident resolves.
@@ -152,16 +152,6 @@ impl Alerts {
         }
         changes
     }
-}
-
-/// One `alert` record as a JSON line, with its plain-language summary.
-pub fn render_alert_record(
-    sli: &str,
-    tracker: &Tracker,
-    state: &SloState,
-    change: &AlertChange,
-) -> String {
-    to_line(&alert_record(sli, tracker, state, change))
 }
 
 /// The `alert` record of a state change, with its plain-language summary.

@@ -19,9 +19,9 @@ use std::collections::VecDeque;
 use chrono::{Datelike, TimeZone};
 
 pub use crate::config::{AlertPair, AlertPolicy};
-pub use alert::{alert_record, render_alert_record, AlertChange, Alerts, Severity};
-pub use objectives::{records, records_into, ObjectiveGauge, Objectives};
-pub use record::{render_slo_record, slo_record};
+pub use alert::{alert_record, AlertChange, Alerts, Severity};
+pub use objectives::{records, records_into, typed_records_into, ObjectiveGauge, Objectives};
+pub use record::slo_record;
 
 use crate::config::{BudgetMethod, Objective, ObjectiveWindow};
 

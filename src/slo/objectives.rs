@@ -5,11 +5,11 @@
 //! budgets as one that never stopped.
 
 use crate::config::{BudgetMethod, Config};
-use crate::record::{Record, RecordKind, WindowCounts};
-use crate::time::{format_rfc3339, parse_rfc3339_str};
-use crate::window::{render_window_record, window_record, Window};
+use crate::record::{AnyRecord, Record, WindowCounts};
+use crate::time::parse_rfc3339_str;
+use crate::window::{window_record, Window};
 
-use super::{render_alert_record, render_slo_record, Alerts, Severity, SloState, Tracker};
+use super::{alert_record, slo_record, Alerts, Severity, SloState, Tracker};
 
 /// The objectives of every SLI that has one, fed window by window.
 #[derive(Debug, Clone)]
@@ -166,17 +166,28 @@ pub fn records_into(
     owned: &dyn Fn(usize) -> bool,
     out: &mut Vec<Record>,
 ) {
+    let mut typed = Vec::new();
+    typed_records_into(config, windows, objectives, owned, &mut typed);
+    out.extend(typed.iter().map(Record::from));
+}
+
+/// The records of [`records_into`] as typed values, before they are
+/// rendered: what the status page and the reports read.
+pub fn typed_records_into(
+    config: &Config,
+    windows: &[Window],
+    objectives: &mut Objectives,
+    owned: &dyn Fn(usize) -> bool,
+    out: &mut Vec<AnyRecord>,
+) {
     let size = config.window.size_ns;
     for w in windows {
+        let first = out.len();
         for (i, (sli, sw)) in config.slis.iter().zip(w.slis.iter()).enumerate() {
             if sw.total == 0 || !owned(i) {
                 continue;
             }
-            out.push(Record {
-                kind: RecordKind::Window,
-                key: format!("{}|{}", sli.name, format_rfc3339(w.start_ns)),
-                json: render_window_record(sli, w.start_ns, size, sw),
-            });
+            out.push(AnyRecord::Window(window_record(sli, w.start_ns, size, sw)));
         }
         let at = w.start_ns + size;
         for (i, ((sli, sw), slot)) in config
@@ -193,35 +204,30 @@ pub fn records_into(
             // so a rebuild from the records decides every slice the same way.
             let timeslices = tracker.objective().method == BudgetMethod::Timeslices;
             let latency = timeslices
-                .then(|| window_record(sli, w.start_ns, size, sw).latency)
-                .flatten()
-                .map(|l| {
-                    l.percentiles
-                        .into_iter()
-                        .map(|(_, v)| v)
-                        .collect::<Vec<f64>>()
-                });
+                .then(|| window_latencies(&out[first..], &sli.name))
+                .flatten();
             tracker.observe_window(w.start_ns, sw.good, sw.bad, latency.as_deref());
             let state = tracker.state(at);
-            out.push(Record {
-                kind: RecordKind::Slo,
-                key: format!("{}|{}", sli.name, format_rfc3339(at)),
-                json: render_slo_record(&sli.name, tracker, &state),
-            });
+            out.push(AnyRecord::Slo(slo_record(&sli.name, tracker, &state)));
             for change in alerts.evaluate(tracker, at) {
-                out.push(Record {
-                    kind: RecordKind::Alert,
-                    key: format!(
-                        "{}|{}|{}",
-                        sli.name,
-                        change.severity.name(),
-                        format_rfc3339(at)
-                    ),
-                    json: render_alert_record(&sli.name, tracker, &state, &change),
-                });
+                out.push(AnyRecord::Alert(alert_record(
+                    &sli.name, tracker, &state, &change,
+                )));
             }
         }
     }
+}
+
+/// The percentiles of `sli`'s window record among `records`, in the
+/// record's order, if it has latencies.
+fn window_latencies(records: &[AnyRecord], sli: &str) -> Option<Vec<f64>> {
+    records.iter().find_map(|r| match r {
+        AnyRecord::Window(w) if w.sli == sli => w
+            .latency
+            .as_ref()
+            .map(|l| l.percentiles.iter().map(|(_, v)| *v).collect()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::{tidy, SloState, Tracker};
 use crate::config::BudgetMethod;
-use crate::record::{to_line, Budget, ObjectiveJson, OrderedMap, RecordKind, SloRecord};
+use crate::record::{Budget, ObjectiveJson, OrderedMap, RecordKind, SloRecord};
 use crate::time::format_rfc3339;
 
 /// The `slo` record of `sli` at `state.at_ns`.
@@ -43,9 +43,4 @@ pub fn slo_record(sli: &str, tracker: &Tracker, state: &SloState) -> SloRecord {
                 .collect(),
         ),
     }
-}
-
-/// One `slo` record as a JSON line (without the newline).
-pub fn render_slo_record(sli: &str, tracker: &Tracker, state: &SloState) -> String {
-    to_line(&slo_record(sli, tracker, state))
 }

@@ -481,7 +481,7 @@ impl Runner<'_> {
         }
         result?;
         if let Some(status) = &self.status {
-            status.hold(&out.records);
+            status.hold(out.typed);
         }
         self.stats.windows_emitted += windows as u64;
         self.commit_emitted(shutting_down)?;

@@ -13,11 +13,11 @@ use tracing::{info, warn};
 
 use super::Shared;
 use crate::config::Config;
-use crate::record::Record;
+use crate::record::{AnyRecord, Record};
 use crate::scale::rollup::Rollup;
 use crate::scale::Outgoing;
 use crate::setup::watch::{Sees, Watch};
-use crate::slo::{records_into, Objectives};
+use crate::slo::{typed_records_into, Objectives};
 use crate::stream::{Closed, Job, Progress, Scope, StreamState};
 
 /// What closed windows turned into, to be written out.
@@ -25,6 +25,8 @@ use crate::stream::{Closed, Job, Progress, Scope, StreamState};
 pub(super) struct Emitted {
     /// For the sinks.
     pub records: Vec<Record>,
+    /// The same records, typed, for the status page.
+    pub typed: Vec<AnyRecord>,
     /// For the partials topic.
     pub partials: Outgoing,
     /// How many windows closed.
@@ -34,6 +36,12 @@ pub(super) struct Emitted {
 impl Emitted {
     pub fn is_empty(&self) -> bool {
         self.windows == 0 && self.partials.is_empty()
+    }
+
+    /// Renders the typed records for the sinks.
+    fn render(mut self) -> Emitted {
+        self.records = self.typed.iter().map(Record::from).collect();
+        self
     }
 }
 
@@ -102,15 +110,9 @@ impl Stage for WholeJob {
         if let Closed::Windows(w) = closed {
             out.windows = w.len();
             self.watch.add(&w);
-            records_into(
-                config,
-                &w,
-                &mut self.objectives,
-                &|_| true,
-                &mut out.records,
-            );
+            typed_records_into(config, &w, &mut self.objectives, &|_| true, &mut out.typed);
         }
-        out
+        out.render()
     }
 
     fn objectives(&self) -> Option<&Objectives> {
@@ -285,16 +287,16 @@ impl Stage for RollupStage {
             for (owned, w) in groups {
                 out.windows += w.len();
                 self.watch.add_owned(&owned, &w, frontier_ns);
-                records_into(
+                typed_records_into(
                     config,
                     &w,
                     &mut self.objectives,
                     &|i| owned.get(i).copied().unwrap_or(false),
-                    &mut out.records,
+                    &mut out.typed,
                 );
             }
         }
-        out
+        out.render()
     }
 
     fn objectives(&self) -> Option<&Objectives> {

@@ -12,7 +12,7 @@ mod record;
 use std::collections::HashMap;
 
 pub use histogram::{Histogram, Merged};
-pub use record::{render_window_record, window_record};
+pub use record::window_record;
 
 /// Counts of one SLI in one window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

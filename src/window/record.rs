@@ -4,8 +4,7 @@
 use super::SliWindow;
 use crate::config::Sli;
 use crate::record::{
-    to_line, Breakdown, BreakdownField, LatencySummary, OrderedMap, RecordKind, TopValue,
-    WindowRecord,
+    Breakdown, BreakdownField, LatencySummary, OrderedMap, RecordKind, TopValue, WindowRecord,
 };
 use crate::time::format_rfc3339;
 
@@ -86,9 +85,4 @@ fn breakdown(sli: &Sli, w: &SliWindow) -> Breakdown {
         (path.clone(), field)
     });
     OrderedMap(fields.collect())
-}
-
-/// One window record as a JSON line (without the newline).
-pub fn render_window_record(sli: &Sli, start_ns: i64, size_ns: i64, w: &SliWindow) -> String {
-    to_line(&window_record(sli, start_ns, size_ns, w))
 }
