@@ -14,6 +14,10 @@ temporary directory and passes both in. Subcommands:
                peak RSS are its own.
 
 Only the standard library is needed, plus the `duckdb` module for DuckDB.
+
+Why one long file: both subcommands share the input shapes, the SQL that
+mirrors each SLI and the checks that the counts agree, and the script runs
+with nothing but the standard library beside it.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 //! logs, every window record checked against an independent oracle
 //! (tests/common: serde_json + chrono + plain predicates, exact percentiles
 //! by sorting).
+//!
+//! Why one long file: every file under `tests/` is a test binary of its own,
+//! linked against the whole crate and its dependencies, so the tests of one
+//! command share one binary and the test build stays a few links.
 
 mod common;
 

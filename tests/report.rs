@@ -4,6 +4,10 @@
 //! same numbers; and the HTML opened in a real headless Chromium. The page
 //! as its readers see it (charts, glyphs, the JSON's numbers, time zones,
 //! the glossary) is checked in `report/page.rs`.
+//!
+//! Why one long file: every file under `tests/` is a test binary of its own,
+//! linked against the whole crate and its dependencies, so the tests of one
+//! command share one binary and the test build stays a few links.
 
 mod common;
 #[path = "report/page.rs"]

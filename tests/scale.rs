@@ -3,6 +3,10 @@
 //! (its own process), through starts, kill -9, SIGSTOP and rejoins. Their
 //! records are checked against the independent oracle of tests/common, a
 //! single-instance run (`--role all`) and a backfill of the same events.
+//!
+//! Why one long file: every file under `tests/` is a test binary of its own,
+//! linked against the whole crate and its dependencies, so the tests of one
+//! command share one binary and the test build stays a few links.
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! A wrong setup is loud and outputs are never lost: the binary over inputs
 //! that cannot be read, over logs whose fields do not match the
 //! configuration, and over clean logs where nothing must be said.
+//!
+//! Why one long file: every file under `tests/` is a test binary of its own,
+//! linked against the whole crate and its dependencies, so the tests of one
+//! command share one binary and the test build stays a few links.
 
 mod common;
 

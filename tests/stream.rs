@@ -9,6 +9,10 @@
 //! Window closing is driven by event time: a final "pusher" event far ahead
 //! on every partition makes every data window close; the pusher's own window
 //! stays open and is never expected.
+//!
+//! Why one long file: every file under `tests/` is a test binary of its own,
+//! linked against the whole crate and its dependencies, so the tests of one
+//! command share one binary and the test build stays a few links.
 
 mod common;
 

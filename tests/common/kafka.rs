@@ -1,6 +1,10 @@
 //! The Kafka side of the stream tests: the embedded broker and the job in
 //! their own processes, a test producer and topic reader, /metrics, test
 //! events with their oracle, and the window records the job writes.
+//!
+//! Why one long file: the stream and scale-out tests drive the job, the
+//! broker and the producer together, and their helpers share the processes'
+//! handles and the event oracle.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};

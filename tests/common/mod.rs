@@ -2,6 +2,11 @@
 //! independent oracle that computes the expected window records from the
 //! input bytes with serde_json, chrono and plain Rust predicates (none of the
 //! crate's decoder, rules or window code).
+//!
+//! Why one long file: the oracle is one piece (the input's parsing, the
+//! SLIs' predicates and the expected records computed from them) that must
+//! agree with itself and owe nothing to the crate; the browser, history,
+//! Kafka and PostgreSQL helpers are in files of their own.
 
 #![allow(dead_code)]
 
