@@ -38,8 +38,14 @@ use crate::window::{Window, WindowSet};
 /// What `backfill` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Files, directories, or `-` for stdin.
+    /// Files, directories, object store URLs (`s3://bucket/prefix`), or
+    /// `-` for stdin.
     pub inputs: Vec<String>,
+    /// Globs: of the files and objects under a directory or a prefix, read
+    /// only those matching one of `include` (when given) and none of
+    /// `exclude`.
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
     pub from_ns: Option<i64>,
     pub to_ns: Option<i64>,
     /// Write JSONL records here instead of the configured sinks.
@@ -157,7 +163,10 @@ impl Outcome {
 pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
     let started = Instant::now();
     let mut errors = Vec::new();
-    let inputs = files::expand(&opts.inputs, &mut errors);
+    let selection = files::Selection::new(opts.from_ns, opts.to_ns, &opts.include, &opts.exclude)
+        .map_err(anyhow::Error::msg)?;
+    let remote = files::Remote::open(&opts.inputs, &config.s3).map_err(anyhow::Error::msg)?;
+    let inputs = files::expand(&opts.inputs, &selection, remote.as_ref(), &mut errors);
     let threads = match opts.threads {
         0 => thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -165,9 +174,19 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
     let bytes_read = Arc::new(AtomicU64::new(0));
     let lines_done = Arc::new(AtomicU64::new(0));
     let total_bytes: Option<u64> = inputs.iter().map(Input::size).sum();
-    let progress = opts
-        .progress
-        .then(|| summary::progress_bar(total_bytes, bytes_read.clone(), lines_done.clone()));
+    let objects = inputs
+        .iter()
+        .filter(|i| matches!(i, Input::Object(_)))
+        .count() as u64;
+    let objects_done = Arc::new(AtomicU64::new(0));
+    let progress = opts.progress.then(|| {
+        summary::progress_bar(
+            total_bytes,
+            bytes_read.clone(),
+            lines_done.clone(),
+            (objects_done.clone(), objects),
+        )
+    });
 
     let (tx, rx) = bounded::<Chunk>(threads * 2);
     let pool = files::BufferPool::default();
@@ -187,6 +206,7 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
             })
             .collect();
         drop(rx);
+        let fetched = remote.as_ref().map(|r| r.fetch(scope, &inputs));
         let reader = files::Reader {
             max_line,
             map_files: opts.map_files,
@@ -194,9 +214,13 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
             pool: &pool,
             ledger: &ledger,
             tx: &tx,
+            fetched: fetched.as_ref(),
         };
         for (i, inp) in inputs.iter().enumerate() {
             errors.extend(reader.read(i as u32, inp));
+            if matches!(inp, Input::Object(_)) {
+                objects_done.fetch_add(1, Ordering::Relaxed);
+            }
         }
         drop(tx);
         let mut windows: Option<WindowSet> = None;

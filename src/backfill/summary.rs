@@ -20,6 +20,7 @@ pub fn progress_bar(
     total: Option<u64>,
     bytes: Arc<AtomicU64>,
     lines: Arc<AtomicU64>,
+    (objects_done, objects): (Arc<AtomicU64>, u64),
 ) -> ProgressBar {
     let pb = match total {
         Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr_with_hz(4)),
@@ -41,7 +42,12 @@ pub fn progress_bar(
             let l = lines.load(Ordering::Relaxed);
             ticker.set_position(bytes.load(Ordering::Relaxed));
             let rate = (l - last_lines) as f64 / step.as_secs_f64();
-            ticker.set_message(format!("{} lines, {}/s", human(l as f64), human(rate)));
+            let mut message = format!("{} lines, {}/s", human(l as f64), human(rate));
+            if objects > 0 {
+                let done = objects_done.load(Ordering::Relaxed);
+                message.push_str(&format!(", {done}/{objects} objects"));
+            }
+            ticker.set_message(message);
             last_lines = l;
             std::thread::sleep(step);
         }

@@ -95,6 +95,8 @@ pub fn backfill(args: BackfillArgs) -> Result<ExitCode> {
     let (from_ns, to_ns) = time_range(&args.from, &args.to)?;
     let opts = crate::backfill::Options {
         inputs: args.inputs,
+        include: args.include,
+        exclude: args.exclude,
         from_ns,
         to_ns,
         output: args.output,

@@ -35,7 +35,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Compute window records from archived logs (files, directories, `-` for stdin).
+    /// Compute window records from archived logs (files, directories, `-` for stdin, and
+    /// s3://, gs:// and az:// prefixes).
     ///
     /// Exit status: 0 when done; 1 for a usage or configuration error; 2 when some input
     /// could not be read (the rest was processed); 3 with --strict when the summary warns of a
@@ -192,12 +193,23 @@ pub struct BackfillArgs {
     /// The configuration file (TOML).
     #[arg(short, long)]
     pub config: PathBuf,
-    /// Keep only events at or after this time (RFC 3339).
+    /// Keep only events at or after this time (RFC 3339). Folders named by date
+    /// (.../YYYY/MM/DD/, as AWS load balancers write) and CloudFront logs
+    /// (<distribution>.YYYY-MM-DD-HH.*) wholly outside the range, give or take an hour, are
+    /// neither listed nor read.
     #[arg(long)]
     pub from: Option<String>,
     /// Keep only events before this time (RFC 3339).
     #[arg(long)]
     pub to: Option<String>,
+    /// Of the files and objects under a directory or a prefix, read only those whose path
+    /// or key matches this glob (`*` matches `/` too: '*.gz'). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Of the files and objects under a directory or a prefix, skip those whose path or
+    /// key matches this glob ('*/debug/*'). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
     /// Write JSONL records to this file (replacing it) instead of the configured sinks.
     /// Records are staged beside their target and put in place at the end (appended to a
     /// file sink, renamed over --output, through symlinks): a failed or interrupted run, or
@@ -220,7 +232,11 @@ pub struct BackfillArgs {
     /// be read, comes first.)
     #[arg(long)]
     pub strict: bool,
-    /// Log files or directories (searched recursively); `-` reads stdin. gzip and zstd are detected.
+    /// Log files or directories (searched recursively); `-` reads stdin; s3://BUCKET/PREFIX,
+    /// gs://BUCKET/PREFIX and az://CONTAINER/PREFIX read a bucket's objects like a directory
+    /// (credentials from the usual environment variables, AWS_PROFILE and the shared files,
+    /// web identity or the instance; AWS_ENDPOINT_URL for S3-compatible stores). gzip and
+    /// zstd are detected.
     #[arg(required = true)]
     pub inputs: Vec<String>,
 }

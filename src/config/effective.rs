@@ -79,6 +79,20 @@ pub fn effective(config: &Config) -> String {
         }
         o.push('\n');
     }
+    if config.s3 != crate::config::S3Settings::default() {
+        let s3 = &config.s3;
+        let _ = writeln!(o, "[source.s3]");
+        for (key, value) in [
+            ("endpoint", &s3.endpoint),
+            ("region", &s3.region),
+            ("profile", &s3.profile),
+        ] {
+            if let Some(v) = value {
+                let _ = writeln!(o, "{key} = {}", s(v));
+            }
+        }
+        let _ = writeln!(o, "max_retries = {}\n", s3.max_retries);
+    }
     let dc = &config.decode;
     let _ = writeln!(o, "[decode]");
     let _ = writeln!(o, "format = {}", s(dc.spec.format.name()));

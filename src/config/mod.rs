@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::decode::{DecodeConfig, LatencyUnit, TimestampFormat};
+pub use crate::sources::files::S3Settings;
 pub use alerts::{
     effective_pairs, period_secs, span_name, threshold_text, AlertPair, AlertPolicy, Severity,
     DEFAULT_MIN_EVENTS, WORKBOOK_PAIRS,
@@ -48,6 +49,8 @@ use crate::rules::Rule;
 pub struct Config {
     pub path: PathBuf,
     pub source: Option<KafkaSource>,
+    /// `[source.s3]`, for backfill from S3 and S3-compatible stores.
+    pub s3: S3Settings,
     pub decode: DecodeConfig,
     pub window: WindowConfig,
     /// Every field path the rules read, interned to event slots.
@@ -432,9 +435,14 @@ impl Config {
     /// Checks every value of a parsed file once.
     pub fn from_raw(map: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         let v = Validator { map };
-        let source = match raw.source.and_then(|s| s.kafka) {
+        let (kafka, s3) = raw.source.map_or((None, None), |s| (s.kafka, s.s3));
+        let source = match kafka {
             Some(k) => Some(v.kafka_source(k)?),
             None => None,
+        };
+        let s3 = match s3 {
+            Some(s) => v.s3_source(&s)?,
+            None => S3Settings::default(),
         };
         let decode = v.decode(&raw.decode)?;
         let window = v.window(&raw.window)?;
@@ -505,6 +513,7 @@ impl Config {
         Ok(Config {
             path: map.file.to_path_buf(),
             source,
+            s3,
             decode,
             window,
             fields,

@@ -31,6 +31,17 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
     pub kafka: Option<RawKafkaSource>,
+    pub s3: Option<RawS3Source>,
+}
+
+/// `[source.s3]`: S3 settings the environment does not give.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3Source {
+    pub endpoint: Option<SpanStr>,
+    pub region: Option<SpanStr>,
+    pub profile: Option<SpanStr>,
+    pub max_retries: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

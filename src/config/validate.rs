@@ -65,6 +65,42 @@ impl Validator<'_> {
         Ok(d)
     }
 
+    pub(super) fn s3_source(&self, s: &raw::RawS3Source) -> Result<S3Settings, ConfigError> {
+        let text = |v: &Option<raw::SpanStr>, field: &str| -> Result<Option<String>, ConfigError> {
+            v.as_ref().map(|v| self.expand(v, field)).transpose()
+        };
+        let endpoint = text(&s.endpoint, "source.s3.endpoint")?;
+        if let (Some(e), Some(span)) = (&endpoint, &s.endpoint) {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(self.err(
+                    span.span(),
+                    "source.s3.endpoint",
+                    "must be a URL starting with https:// (or http:// for a store without TLS)",
+                ));
+            }
+        }
+        let defaults = S3Settings::default();
+        let max_retries = match &s.max_retries {
+            None => defaults.max_retries,
+            Some(n) => match usize::try_from(*n.get_ref()) {
+                Ok(n) if n <= 100 => n,
+                _ => {
+                    return Err(self.err(
+                        n.span(),
+                        "source.s3.max_retries",
+                        "must be between 0 and 100",
+                    ))
+                }
+            },
+        };
+        Ok(S3Settings {
+            endpoint,
+            region: text(&s.region, "source.s3.region")?,
+            profile: text(&s.profile, "source.s3.profile")?,
+            max_retries,
+        })
+    }
+
     pub(super) fn kafka_source(&self, k: raw::RawKafkaSource) -> Result<KafkaSource, ConfigError> {
         let brokers = self.expand(&k.brokers, "source.kafka.brokers")?;
         if brokers.trim().is_empty() {

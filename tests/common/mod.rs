@@ -14,6 +14,7 @@ pub mod browser;
 pub mod history;
 pub mod kafka;
 pub mod pg;
+pub mod s3;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;

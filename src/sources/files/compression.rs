@@ -32,6 +32,12 @@ pub fn open_decompressed(input: &Input) -> io::Result<Box<dyn BufRead>> {
     let raw: Box<dyn Read> = match input {
         Input::Stdin => Box::new(io::stdin().lock()),
         Input::File(p) => Box::new(File::open(p)?),
+        Input::Object(o) => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{o} is an object: copy it to a local file first"),
+            ))
+        }
     };
     let (reader, _) = decompressed(BufReader::with_capacity(64 * 1024, raw))?;
     Ok(Box::new(BufReader::new(reader)))

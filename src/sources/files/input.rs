@@ -1,4 +1,4 @@
-//! Archived inputs: files, directories (recursive) and stdin, and the
+//! Archived inputs: files, directories (recursive), stdin and objects, and the
 //! chunks of whole lines the reader cuts them into for the workers: bytes
 //! in a buffer of a [`BufferPool`], or a range of a mapped file.
 
@@ -9,6 +9,8 @@ use std::sync::Arc;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use super::mapping::Mapping;
+use super::object::{ObjectRef, Remote};
+use super::select::Selection;
 
 /// A chunk is sent once it holds this much.
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;
@@ -19,11 +21,12 @@ pub(crate) const BOM: &[u8] = b"\xef\xbb\xbf";
 /// A buffer holds a full chunk and one more read.
 pub(crate) const BUFFER_BYTES: usize = CHUNK_BYTES + READ_BYTES;
 
-/// One input: a file or standard input.
+/// One input: a file, standard input, or an object in a bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Stdin,
     File(PathBuf),
+    Object(ObjectRef),
 }
 
 impl Input {
@@ -31,6 +34,7 @@ impl Input {
         match self {
             Input::Stdin => "<stdin>".to_string(),
             Input::File(p) => p.display().to_string(),
+            Input::Object(o) => o.to_string(),
         }
     }
 
@@ -39,6 +43,7 @@ impl Input {
         match self {
             Input::Stdin => None,
             Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Object(o) => Some(o.size),
         }
     }
 }
@@ -52,21 +57,46 @@ pub struct InputError {
     pub message: String,
 }
 
-/// Expands the command-line arguments: directories recursively, in name
-/// order, so runs are reproducible. A missing path is reported, not fatal.
-pub fn expand(args: &[String], errors: &mut Vec<InputError>) -> Vec<Input> {
+/// Expands the command-line arguments: directories recursively and object
+/// store prefixes (through `remote`, which knows their buckets) like
+/// directories, in name order, so runs are reproducible; what is found
+/// under them is kept as `selection` says. A missing path or a failed
+/// listing is reported, not fatal.
+pub fn expand(
+    args: &[String],
+    selection: &Selection,
+    remote: Option<&Remote>,
+    errors: &mut Vec<InputError>,
+) -> Vec<Input> {
     let mut out = Vec::new();
     for a in args {
         if a == "-" {
             out.push(Input::Stdin);
+        } else if super::object::parse_url(a).is_some() {
+            match remote {
+                Some(r) => r.expand(a, selection, &mut out, errors),
+                None => errors.push(InputError {
+                    input: a.clone(),
+                    offset: 0,
+                    message: "no client for this object store".to_string(),
+                }),
+            }
         } else {
-            walk(Path::new(a), &mut out, errors);
+            walk(Path::new(a), selection, true, &mut out, errors);
         }
     }
     out
 }
 
-fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<InputError>) {
+/// Adds `path`: the file, or what the directory holds. A file named on the
+/// command line (`named`) is read whatever the selection says.
+fn walk(
+    path: &Path,
+    selection: &Selection,
+    named: bool,
+    out: &mut Vec<Input>,
+    errors: &mut Vec<InputError>,
+) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -79,7 +109,12 @@ fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<InputError>) {
         }
     };
     if !meta.is_dir() {
-        out.push(Input::File(path.to_path_buf()));
+        if named || selection.wants_file(&path.to_string_lossy()) {
+            out.push(Input::File(path.to_path_buf()));
+        }
+        return;
+    }
+    if !named && !selection.wants_dir(&path.to_string_lossy()) {
         return;
     }
     let entries = match std::fs::read_dir(path) {
@@ -96,7 +131,7 @@ fn walk(path: &Path, out: &mut Vec<Input>, errors: &mut Vec<InputError>) {
     let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     children.sort();
     for c in children {
-        walk(&c, out, errors);
+        walk(&c, selection, false, out, errors);
     }
 }
 

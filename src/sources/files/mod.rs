@@ -1,6 +1,9 @@
-//! Archived request logs: files, directories (recursive) and stdin, local
-//! today. [`expand`] turns the arguments into [`Input`]s; a [`Reader`] opens
-//! each in turn — a plain file mapped, anything else read and decompressed
+//! Archived request logs: files, directories (recursive), stdin, and
+//! objects under S3, Google Cloud Storage and Azure prefixes (`object/`).
+//! [`expand`] turns the arguments into [`Input`]s, the files and objects
+//! found under a directory or prefix as the [`Selection`] keeps them; a
+//! [`Reader`] opens each in turn — a plain file mapped, anything else read
+//! (an object from what the fetch thread fetched ahead) and decompressed
 //! — and sends [`Chunk`]s of whole lines with their origin: the input's
 //! index and the number of its first line, counted by the reader or, for
 //! mapped files, following from the [`Ledger`] once the consumers count
@@ -12,9 +15,13 @@ mod input;
 mod ledger;
 mod mapped;
 mod mapping;
+pub mod object;
 mod reader;
+mod select;
 
 pub use compression::open_decompressed;
 pub use input::{expand, BufferPool, Chunk, FirstLine, Input, InputError};
 pub use ledger::{AbandonOnPanic, Ledger};
+pub use object::{Fetched, ObjectRef, Remote, S3Settings};
 pub use reader::Reader;
+pub use select::Selection;

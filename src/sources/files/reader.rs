@@ -16,6 +16,7 @@ use super::input::{
 };
 use super::ledger::Ledger;
 use super::mapped::{map_plain, send_mapped};
+use super::object::Fetched;
 
 /// What reading every input shares: the limits, the counters and where the
 /// chunks go.
@@ -32,6 +33,8 @@ pub struct Reader<'a> {
     pub ledger: &'a Ledger,
     /// The workers' queue.
     pub tx: &'a Sender<Chunk>,
+    /// The objects' bytes, fetched ahead, when some input is an object.
+    pub fetched: Option<&'a Fetched>,
 }
 
 /// Where reading an input stands: the chunk being filled.
@@ -83,6 +86,16 @@ impl Reader<'_> {
     pub fn read(&self, index: u32, input: &Input) -> Option<InputError> {
         let raw: Box<dyn Read> = match input {
             Input::Stdin => Box::new(io::stdin().lock()),
+            Input::Object(_) => match self.fetched {
+                Some(fetched) => fetched.object(index),
+                None => {
+                    return Some(InputError {
+                        input: input.name(),
+                        offset: 0,
+                        message: "no fetch of objects was started".to_string(),
+                    })
+                }
+            },
             Input::File(p) => match File::open(p) {
                 Ok(f) => match self.map_files.then(|| map_plain(&f)).flatten() {
                     Some(map) => {
@@ -334,6 +347,7 @@ mod tests {
             pool: &pool,
             ledger: &ledger,
             tx: &tx,
+            fetched: None,
         };
         let error = reader.read(0, &Input::File(path));
         drop(tx);
