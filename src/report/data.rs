@@ -228,6 +228,7 @@ pub(crate) fn logs_options(inputs: &[String]) -> crate::backfill::Options {
         threads: 0,
         progress: false,
         map_files: true,
+        ..Default::default()
     }
 }
 
