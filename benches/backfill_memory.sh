@@ -30,7 +30,12 @@ EXTRA=${EXTRA:-}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=benches/common.sh
 source "$ROOT/benches/common.sh"
-build_release
+# BIN: a slipstream binary to measure instead of building one.
+if [[ -n ${BIN:-} ]]; then
+    [[ -x $BIN ]] || die "BIN=$BIN is not an executable"
+else
+    build_release
+fi
 [[ -z ${BASE_BIN:-} || -x $BASE_BIN ]] || die "BASE_BIN=$BASE_BIN is not an executable"
 
 if [[ -n ${WORK:-} ]]; then
@@ -49,8 +54,8 @@ cp "$ROOT/config/demo.toml" slis4.toml
         /api/auth/login /api/checkout/cart /api/checkout /api/checkout/payment; do
         name=${route#/api/}
         name=${name//\//-}
-        printf '\n[[sli]]\nname = "%s-availability"\nfilter = '"'"'http.route == "%s"'"'"'\ngood = '"'"'status < 500'"'"'\n' "$name" "$route"
-        printf '\n[[sli]]\nname = "%s-latency"\nfilter = '"'"'http.route == "%s"'"'"'\ngood = '"'"'latency <= 250ms'"'"'\n' "$name" "$route"
+        printf '\n[[sli]]\nname = "route-%s-availability"\nfilter = '"'"'http.route == "%s"'"'"'\ngood = '"'"'status < 500'"'"'\n' "$name" "$route"
+        printf '\n[[sli]]\nname = "route-%s-latency"\nfilter = '"'"'http.route == "%s"'"'"'\ngood = '"'"'latency <= 250ms'"'"'\n' "$name" "$route"
     done
 } > slis20.toml
 [[ $(grep -c '^\[\[sli\]\]' slis20.toml) == 20 ]] || die "slis20.toml does not hold 20 SLIs"
