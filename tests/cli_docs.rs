@@ -185,6 +185,8 @@ fn man_out_dir_writes_a_page_per_command() {
         "--to",
         "--output",
         "--no-mmap",
+        "--memory-limit",
+        "--tmp-dir",
         "--strict",
     ] {
         assert!(backfill.contains(flag), "{flag}:\n{backfill}");

@@ -1,5 +1,5 @@
 //! Ctrl-C and SIGTERM during a backfill: the temporary files the run staged
-//! its records in are removed and the process exits at once, every output
+//! its records in, and its spill files, are removed and the process exits at once, every output
 //! left as it was: 130 for Ctrl-C (SIGINT), as a shell reports it, and 0
 //! for SIGTERM, the way supervisors stop every slipstream command (the
 //! message on stderr says the records were not written). No destructor runs on a signal, and the reader may be
@@ -8,7 +8,8 @@
 //! a signal waits for that to finish and the run then ends normally, so an
 //! output is never left with part of the records.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
@@ -20,6 +21,8 @@ use signal_hook::iterator::{Handle, Signals};
 struct State {
     /// Temporary files to remove on a signal.
     temps: Vec<PathBuf>,
+    /// Temporary directories (the spill files') to remove on a signal.
+    dirs: Vec<PathBuf>,
     /// Set once the records are in place: a signal then changes nothing.
     done: bool,
 }
@@ -40,6 +43,11 @@ impl Held<'_> {
     /// Files a signal must remove.
     pub fn remove_on_signal(&mut self, temps: Vec<PathBuf>) {
         self.0.temps.extend(temps);
+    }
+
+    /// A directory a signal must remove with all it holds.
+    pub fn remove_dir_on_signal(&mut self, dir: PathBuf) {
+        self.0.dirs.push(dir);
     }
 
     /// Marks the records as in place: a signal that waited now does nothing.
@@ -72,6 +80,29 @@ impl Interrupt {
     pub fn hold(&self) -> Held<'_> {
         Held(lock(&self.state))
     }
+
+    /// Creates files in the directories a signal removes, from any thread.
+    pub fn creator(&self) -> Creator {
+        Creator(self.state.clone())
+    }
+}
+
+/// Creates files with the signals held, so that a file is either created
+/// before a signal removes its directory, or never.
+#[derive(Clone)]
+pub struct Creator(Arc<Mutex<State>>);
+
+impl Creator {
+    /// A creator no signal handler knows of, for tests.
+    #[cfg(test)]
+    pub fn detached() -> Creator {
+        Creator(Arc::new(Mutex::new(State::default())))
+    }
+
+    pub fn create(&self, path: &Path) -> std::io::Result<File> {
+        let _held = lock(&self.0);
+        File::create_new(path)
+    }
 }
 
 impl Drop for Interrupt {
@@ -94,6 +125,9 @@ fn stop(state: &Mutex<State>, signal: i32) {
     }
     for path in &state.temps {
         let _ = std::fs::remove_file(path);
+    }
+    for dir in &state.dirs {
+        let _ = std::fs::remove_dir_all(dir);
     }
     let name = if signal == SIGINT {
         "SIGINT"

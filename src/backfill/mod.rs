@@ -4,36 +4,43 @@
 //! order (plain files are mapped, not read, and their lines counted by the
 //! workers, see [`Ledger`]) and cuts them into chunks of whole lines; worker
 //! threads (one per core by default) decode, classify and window the
-//! chunks with their own [`Engine`]; at the end the
-//! workers' windows are merged — exactly, since every count is an integer —
-//! and the records are written oldest window first. The input may be in any
-//! time order: windows stay open until the input ends, and memory grows with
-//! SLIs x windows in the input, not with the number of events.
+//! chunks with their own [`Engine`]. A worker closes a window once its
+//! events are an hour past it ([`spill::disorder_ns`]) and hands it to a
+//! collector thread, which keeps closed windows within `--memory-limit` and
+//! writes the rest to spill files ([`spill`]); at the end every part of
+//! every window is merged — exactly, since every count is an integer — and
+//! the records are written oldest window first, in batches
+//! ([`write`]). The input may be in any time order: a late event reopens
+//! its window and is merged in like the rest. Memory is bounded by the
+//! limit and the SLIs, not by the time the input covers.
 
+mod dead;
 mod interrupt;
+pub mod spill;
 mod summary;
+mod write;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-use crossbeam_channel::bounded;
+use anyhow::Result;
+use crossbeam_channel::{bounded, Sender};
 
 use crate::sources::files::{self, Chunk, FirstLine, Ledger};
 pub use crate::sources::files::{expand, open_decompressed, Input, InputError};
-pub use summary::{RejectExample, SliTotals, Summary, Written};
+pub use summary::{RejectExample, SliTotals, Summary, Tally, Written};
+pub use write::run;
 
 use crate::config::Config;
-use crate::dead_letter::{DeadLetters, Origin};
 use crate::engine::{Accepted, Engine};
 use crate::reject::LineReject;
 use crate::setup::Probe;
-use crate::sinks::{Mode, Sink};
-use crate::slo::{records, Objectives};
-use crate::window::{Window, WindowSet};
+use crate::window::Window;
+use dead::DeadLetterQueue;
+use spill::{Budget, Spill};
 
 /// What `backfill` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +63,30 @@ pub struct Options {
     pub progress: bool,
     /// Read plain files through a memory map rather than copying them in.
     pub map_files: bool,
+    /// Bytes of window state to keep in memory (`--memory-limit`); 0 is
+    /// the default, [`spill::DEFAULT_MEMORY_LIMIT`].
+    pub memory_limit: u64,
+    /// Where spill files go (`--tmp-dir`); by default beside `--output`,
+    /// or the system's temporary directory.
+    pub tmp_dir: Option<PathBuf>,
+}
+
+impl Options {
+    /// Worker threads: `threads`, or one per core.
+    pub fn worker_threads(&self) -> usize {
+        match self.threads {
+            0 => thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// `memory_limit`, or the default.
+    pub fn memory_limit(&self) -> u64 {
+        match self.memory_limit {
+            0 => spill::DEFAULT_MEMORY_LIMIT,
+            n => n,
+        }
+    }
 }
 
 /// Counts kept by one worker.
@@ -159,18 +190,30 @@ impl Outcome {
     }
 }
 
-/// Reads all inputs through the engine on `threads` workers.
+/// Reads all inputs through the engine on `threads` workers, every window
+/// kept in memory (the reports read logs this way).
 pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
+    let spill = Spill::new(None, u64::MAX, 0, config.slis.len());
+    let (mut outcome, spill) = read(config, opts, spill, Budget::unlimited())?;
+    outcome.windows = spill.into_windows()?;
+    Ok(outcome)
+}
+
+/// Reads all inputs through the engine on `threads` workers; the closed
+/// windows go to `spill` (the outcome's `windows` are left empty).
+pub fn read(
+    config: &Config,
+    opts: &Options,
+    spill: Spill,
+    budget: Budget,
+) -> Result<(Outcome, Spill)> {
     let started = Instant::now();
     let mut errors = Vec::new();
     let selection = files::Selection::new(opts.from_ns, opts.to_ns, &opts.include, &opts.exclude)
         .map_err(anyhow::Error::msg)?;
     let remote = files::Remote::open(&opts.inputs, &config.s3).map_err(anyhow::Error::msg)?;
     let inputs = files::expand(&opts.inputs, &selection, remote.as_ref(), &mut errors);
-    let threads = match opts.threads {
-        0 => thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
+    let threads = opts.worker_threads();
     let bytes_read = Arc::new(AtomicU64::new(0));
     let lines_done = Arc::new(AtomicU64::new(0));
     let total_bytes: Option<u64> = inputs.iter().map(Input::size).sum();
@@ -185,16 +228,23 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
             bytes_read.clone(),
             lines_done.clone(),
             (objects_done.clone(), objects),
+            spill.spilled(),
         )
     });
 
     let (tx, rx) = bounded::<Chunk>(threads * 2);
+    let (closed_tx, closed_rx) = bounded::<Vec<Window>>(threads * 2);
     let pool = files::BufferPool::default();
     let ledger = Ledger::default();
     let max_line = config.decode.max_event_bytes;
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
     let dead = DeadLetterQueue::new(config, &names)?;
+    let closing = Closing {
+        disorder_ns: spill::disorder_ns(config.window.size_ns),
+        max_windows: budget.worker_windows,
+    };
     let outcome = thread::scope(|scope| {
+        let collector = scope.spawn(move || collect(spill, closed_rx));
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let rx = rx.clone();
@@ -202,11 +252,13 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
                 let pool = pool.clone();
                 let engine = Engine::new(config).with_range(opts.from_ns, opts.to_ns);
                 let (dead, ledger) = (&dead, &ledger);
-                scope.spawn(move || worker(engine, rx, &pool, ledger, dead, &lines_done))
+                let out = (closed_tx.clone(), closing);
+                scope.spawn(move || worker(engine, rx, &pool, ledger, dead, &lines_done, out))
             })
             .collect();
         drop(rx);
         let fetched = remote.as_ref().map(|r| r.fetch(scope, &inputs));
+        drop(closed_tx);
         let reader = files::Reader {
             max_line,
             map_files: opts.map_files,
@@ -223,33 +275,30 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
             }
         }
         drop(tx);
-        let mut windows: Option<WindowSet> = None;
         let mut counts = Counts::default();
         let mut probe = Probe::default();
         for w in workers {
-            let (set, c, p) = w
+            let (c, p) = w
                 .join()
                 .map_err(|_| anyhow::anyhow!("a backfill worker panicked"))?;
             counts.merge(&c);
             probe.merge(&p);
-            match &mut windows {
-                None => windows = Some(set),
-                Some(all) => all.merge(&set),
-            }
         }
-        let windows = windows.map_or_else(Vec::new, |mut w| w.take_until(i64::MAX));
-        anyhow::Ok((windows, counts, probe))
+        let spill = collector
+            .join()
+            .map_err(|_| anyhow::anyhow!("the backfill's window collector panicked"))??;
+        anyhow::Ok((spill, counts, probe))
     });
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    let (windows, counts, probe) = outcome?;
+    let (spill, counts, probe) = outcome?;
     let dead_letters = dead.finish().unwrap_or_else(|e| {
         errors.push(e);
         None
     });
-    Ok(Outcome {
-        windows,
+    let outcome = Outcome {
+        windows: Vec::new(),
         counts,
         inputs,
         errors,
@@ -258,103 +307,53 @@ pub fn process(config: &Config, opts: &Options) -> Result<Outcome> {
         elapsed: started.elapsed(),
         probe,
         ranged: opts.from_ns.is_some() || opts.to_ns.is_some(),
-    })
+    };
+    Ok((outcome, spill))
 }
 
-/// Rejected lines on their way to the dead-letter destination, from the
-/// reader and every worker. Rejections are rare: one lock is enough.
-struct DeadLetterQueue<'a> {
-    letters: Option<Mutex<DeadLetters>>,
-    /// The inputs' names, by index.
-    names: &'a [String],
-    max_bytes: usize,
-    sent: AtomicU64,
-    /// The first failure; later dead letters are still tried.
-    failed: Mutex<Option<String>>,
-}
-
-impl<'a> DeadLetterQueue<'a> {
-    fn new(config: &Config, names: &'a [String]) -> Result<DeadLetterQueue<'a>> {
-        let max_bytes = config.decode.max_event_bytes;
-        let letters = match &config.dead_letter {
-            None => None,
-            Some(dl) => {
-                let kafka = config
-                    .source
-                    .as_ref()
-                    .map(crate::kafka::settings::client_config);
-                let letters = DeadLetters::new(Some(dl), kafka.as_ref(), max_bytes)
-                    .with_context(|| {
-                        format!(
-                            "cannot open the [dead_letter] destination of {}; fix it or remove the section",
-                            config.path.display()
-                        )
-                    })?;
-                Some(Mutex::new(letters))
-            }
-        };
-        Ok(DeadLetterQueue {
-            letters,
-            names,
-            max_bytes,
-            sent: AtomicU64::new(0),
-            failed: Mutex::new(None),
-        })
-    }
-
-    /// Queues the dead letter of line `line` of input `input`; a line over
-    /// the size limit is cut to it. `truncated`: `raw` is already cut.
-    fn send(&self, reason: LineReject, input: u32, line: u64, raw: &[u8], truncated: bool) {
-        let Some(letters) = &self.letters else {
-            return;
-        };
-        let cut = raw.len() > self.max_bytes;
-        let raw = &raw[..raw.len().min(self.max_bytes)];
-        let origin = Origin::Line {
-            input: &self.names[input as usize],
-            line,
-        };
-        let sent = match letters.lock() {
-            Ok(mut l) => l.send(reason.name(), origin, raw, truncated || cut),
-            Err(_) => Err(anyhow::anyhow!(
-                "a worker panicked while writing a dead letter"
-            )),
-        };
-        match sent {
-            Ok(()) => {
-                self.sent.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                if let Ok(mut failed) = self.failed.lock() {
-                    failed.get_or_insert_with(|| format!("{e:#}"));
-                }
+/// The collector: every closed window into `spill`. After a failure (a
+/// full disk) it still drains the channel, so no worker waits forever.
+fn collect(mut spill: Spill, rx: crossbeam_channel::Receiver<Vec<Window>>) -> Result<Spill> {
+    let mut failed = None;
+    for batch in rx {
+        if failed.is_some() {
+            continue;
+        }
+        for w in batch {
+            if let Err(e) = spill.add(w) {
+                failed = Some(e);
+                break;
             }
         }
     }
-
-    /// Waits until every dead letter is durable. Returns where they went
-    /// and how many, or the first failure.
-    fn finish(self) -> std::result::Result<Option<(String, u64)>, InputError> {
-        let sent = self.sent.into_inner();
-        let name = self
-            .letters
-            .as_ref()
-            .and_then(|l| l.lock().ok().map(|l| l.name()));
-        let failed = self.failed.into_inner().ok().flatten();
-        let confirmed = match self.letters.map(Mutex::into_inner) {
-            None => Ok(()),
-            Some(Ok(mut l)) => l.confirm().map_err(|e| format!("{e:#}")),
-            Some(Err(_)) => Err("a worker panicked while writing a dead letter".to_string()),
-        };
-        match failed.map_or(confirmed, Err) {
-            Ok(()) => Ok(name.map(|n| (n, sent))),
-            Err(message) => Err(InputError {
-                input: "dead letters".to_string(),
-                offset: 0,
-                message: format!("{message}; rejected lines are counted but not all were written"),
-            }),
-        }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(spill),
     }
+}
+
+/// When a worker closes its windows.
+#[derive(Debug, Clone, Copy)]
+struct Closing {
+    /// Windows this far behind the newest event are closed.
+    disorder_ns: i64,
+    /// Open windows past which a worker closes what it can at once,
+    /// rather than at the end of the chunk.
+    max_windows: usize,
+}
+
+/// Closes, in `engine`, the windows behind `newest` by more than the
+/// disorder, and hands them on. Returns the windows left open.
+fn close(engine: &mut Engine, newest: i64, closing: Closing, tx: &Sender<Vec<Window>>) -> usize {
+    let closed = engine
+        .windows_mut()
+        .take_until(newest.saturating_sub(closing.disorder_ns));
+    if !closed.is_empty() {
+        // Fails only when the collector is gone, after it failed: the run
+        // fails with its error.
+        let _ = tx.send(closed);
+    }
+    engine.windows().len()
 }
 
 /// A worker: decodes and counts every line of the chunks it receives.
@@ -365,7 +364,8 @@ fn worker(
     ledger: &Ledger,
     dead: &DeadLetterQueue<'_>,
     lines_done: &AtomicU64,
-) -> (WindowSet, Counts, Probe) {
+    (closed, closing): (Sender<Vec<Window>>, Closing),
+) -> (Counts, Probe) {
     let _abandon = files::AbandonOnPanic(ledger);
     let mut counts = Counts::default();
     // The rejected lines of the chunk being read, numbered once its first
@@ -374,6 +374,10 @@ fn worker(
     // The input whose lines the decoder reads: a chunk of another one
     // starts it again with that input's preamble.
     let mut reading = None;
+    // The newest event time seen, and the open windows past which the
+    // worker closes what it can before the chunk ends.
+    let mut newest = i64::MIN;
+    let mut limit = closing.max_windows;
     for chunk in rx {
         if reading != Some(chunk.input) {
             engine.start_input(chunk.preamble.as_deref().unwrap_or_default());
@@ -400,7 +404,16 @@ fn worker(
                 None => engine.process(&data[line_start..line_end]),
             };
             match processed {
-                Ok(Accepted::Counted { .. }) => counts.accepted += 1,
+                Ok(Accepted::Counted { time_ns }) => {
+                    counts.accepted += 1;
+                    newest = newest.max(time_ns);
+                    if engine.windows().len() > limit {
+                        let open = close(&mut engine, newest, closing, &closed);
+                        // Windows within the disorder stay open: wait until
+                        // there are twice as many before trying again.
+                        limit = closing.max_windows.max(open.saturating_mul(2));
+                    }
+                }
                 Ok(Accepted::OutOfRange) => counts.out_of_range += 1,
                 Err(reason) => rejected.push((reason, line, line_start..line_end)),
             }
@@ -435,94 +448,13 @@ fn worker(
         // Left only when another worker panicked: the run fails anyway.
         rejected.clear();
         chunk.done(pool);
+        let open = close(&mut engine, newest, closing, &closed);
+        limit = closing.max_windows.max(open.saturating_mul(2));
     }
-    let (windows, probe) = engine.into_parts();
-    (windows, counts, probe)
-}
-
-/// Runs the whole command: process, write records, build the summary.
-///
-/// Files (`--output` and `file` sinks) are staged beside their target and
-/// put in place (appended, or renamed over `--output`) once every sink has
-/// its records; when no input could be read at all, nothing is written and
-/// every target stays as it was. SIGINT or SIGTERM before that removes the
-/// staged files and ends the process (see the `interrupt` module).
-pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
-    let interrupt = interrupt::Interrupt::install()?;
-    let mut sinks = {
-        let mut held = interrupt.hold();
-        let mut temps = Vec::new();
-        let sinks = open_sinks(config, opts, &mut temps);
-        held.remove_on_signal(temps);
-        sinks?
-    };
-    let outcome = process(config, opts)?;
-    if outcome.nothing_read() {
-        let kept = sinks.iter().map(|s| s.name()).collect();
-        return Ok(Summary::new(config, &outcome, Written::Kept(kept)));
+    let (mut windows, probe) = engine.into_parts();
+    let rest = windows.take_until(i64::MAX);
+    if !rest.is_empty() {
+        let _ = closed.send(rest);
     }
-    let mut objectives = history_before(config, opts, &outcome.windows)?;
-    let records = records(config, &outcome.windows, &mut objectives);
-    let mut written = Vec::new();
-    for sink in &mut sinks {
-        let started = Instant::now();
-        let n = sink
-            .write(&records)
-            .with_context(|| format!("cannot write records to {}", sink.name()))?;
-        written.push((sink.name(), n, started.elapsed()));
-    }
-    let held = interrupt.hold();
-    for sink in &mut sinks {
-        sink.commit()
-            .with_context(|| format!("cannot put the records in place in {}", sink.name()))?;
-    }
-    held.done();
-    Ok(Summary::new(config, &outcome, Written::Records(written)))
-}
-
-/// The objectives as the configured sinks' history left them before the
-/// first backfilled window: budgets and alert states then continue from
-/// what was already written, so a backfill into a store that a stream job
-/// also writes gives the `slo` and `alert` records the job gives (with
-/// `--output`, the backfill starts from nothing). History written after the
-/// backfilled range is not recomputed.
-fn history_before(config: &Config, opts: &Options, windows: &[Window]) -> Result<Objectives> {
-    let mut objectives = Objectives::new(config);
-    let Some(first) = windows.first().map(|w| w.start_ns) else {
-        return Ok(objectives);
-    };
-    if opts.output.is_some() {
-        return Ok(objectives);
-    }
-    crate::sinks::rebuild_objectives(config, &mut objectives, Some(first))?;
-    Ok(objectives)
-}
-
-/// The configured sinks (see [`crate::sinks::build_all`]), or the
-/// `--output` file. The temporary files of the staged ones go to `temps`.
-fn open_sinks(
-    config: &Config,
-    opts: &Options,
-    temps: &mut Vec<PathBuf>,
-) -> Result<Vec<Box<dyn Sink>>> {
-    let sinks = match &opts.output {
-        Some(path) => vec![crate::sinks::file::output(path)?],
-        None => {
-            let kafka = config
-                .source
-                .as_ref()
-                .map(crate::kafka::settings::client_config);
-            crate::sinks::build_all(config, kafka.as_ref(), Mode::Backfill)?
-                .into_iter()
-                .map(|(_, sink)| sink)
-                .collect()
-        }
-    };
-    temps.extend(
-        sinks
-            .iter()
-            .filter_map(|s| s.staged())
-            .map(Path::to_path_buf),
-    );
-    Ok(sinks)
+    (counts, probe)
 }

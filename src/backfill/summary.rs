@@ -1,6 +1,6 @@
 //! What backfill tells the user: a progress bar while it reads, and a summary
 //! at the end (bytes, lines, rejections by reason with an example line each,
-//! per-SLI totals, where the records went).
+//! per-SLI totals, where the records went, what spilling to disk cost).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::spill::Stats;
 use super::{Counts, Outcome};
 use crate::config::Config;
 use crate::reject::LineReject;
 use crate::setup::{self, FirstRejected, Observed, SliCounts, Warning};
+use crate::window::Window;
 
 /// A progress bar over input bytes with the line rate, drawn on stderr only
 /// when it is a terminal. A ticker thread refreshes it from the counters.
@@ -21,6 +23,7 @@ pub fn progress_bar(
     bytes: Arc<AtomicU64>,
     lines: Arc<AtomicU64>,
     (objects_done, objects): (Arc<AtomicU64>, u64),
+    spilled: Arc<AtomicU64>,
 ) -> ProgressBar {
     let pb = match total {
         Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr_with_hz(4)),
@@ -47,11 +50,27 @@ pub fn progress_bar(
                 let done = objects_done.load(Ordering::Relaxed);
                 message.push_str(&format!(", {done}/{objects} objects"));
             }
+            let spill = spilled.load(Ordering::Relaxed);
+            if spill > 0 {
+                message.push_str(&format!(", {:.1} MB spilled", spill as f64 / 1e6));
+            }
             ticker.set_message(message);
             last_lines = l;
             std::thread::sleep(step);
         }
     });
+    pb
+}
+
+/// A spinner for the end of a run that spilled: the runs being merged into
+/// records, with the window reached in its message.
+pub fn merge_bar(runs: usize) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}") {
+        pb.set_style(style);
+    }
+    pb.set_message(format!("merging {runs} spill runs"));
+    pb.enable_steady_tick(Duration::from_millis(250));
     pb
 }
 
@@ -85,6 +104,36 @@ pub struct SliTotals {
     pub invalid: u64,
 }
 
+/// Per-SLI totals, window by window.
+pub struct Tally(Vec<SliTotals>);
+
+impl Tally {
+    pub fn new(config: &Config) -> Tally {
+        Tally(
+            config
+                .slis
+                .iter()
+                .map(|s| SliTotals {
+                    name: s.name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+    }
+
+    pub fn add(&mut self, w: &Window) {
+        for (t, s) in self.0.iter_mut().zip(w.slis.iter()) {
+            if s.total > 0 {
+                t.windows += 1;
+            }
+            t.total += s.total;
+            t.good += s.good;
+            t.bad += s.bad;
+            t.invalid += s.invalid;
+        }
+    }
+}
+
 /// What became of the records.
 #[derive(Debug, Clone)]
 pub enum Written {
@@ -111,10 +160,12 @@ pub struct Summary {
     /// Signs of a wrong setup (see [`crate::setup`]); none when no input
     /// could be read, which is an error of its own.
     pub warnings: Vec<Warning>,
+    /// What spilling closed windows to disk cost, when the run did.
+    pub spill: Option<Stats>,
 }
 
 impl Summary {
-    pub fn new(config: &Config, o: &Outcome, written: Written) -> Summary {
+    pub fn new(config: &Config, o: &Outcome, tally: Tally, written: Written) -> Summary {
         let name_of = |input: u32| {
             o.inputs
                 .get(input as usize)
@@ -130,25 +181,7 @@ impl Summary {
                     .map_or_else(String::new, |(i, l)| format!("{}:{l}", name_of(i))),
             })
             .collect();
-        let mut slis: Vec<SliTotals> = config
-            .slis
-            .iter()
-            .map(|s| SliTotals {
-                name: s.name.clone(),
-                ..Default::default()
-            })
-            .collect();
-        for w in &o.windows {
-            for (t, s) in slis.iter_mut().zip(w.slis.iter()) {
-                if s.total > 0 {
-                    t.windows += 1;
-                }
-                t.total += s.total;
-                t.good += s.good;
-                t.bad += s.bad;
-                t.invalid += s.invalid;
-            }
-        }
+        let slis = tally.0;
         let warnings = if o.nothing_read() {
             Vec::new()
         } else {
@@ -198,6 +231,7 @@ impl Summary {
             written,
             dead_letters: o.dead_letters.clone(),
             elapsed: o.elapsed,
+            spill: None,
         }
     }
 
@@ -280,6 +314,17 @@ impl fmt::Display for Summary {
                 "No input could be read: nothing was written, and {} kept what it held.",
                 kept.join(", ")
             )?,
+        }
+        if let Some(s) = &self.spill {
+            writeln!(
+                f,
+                "Spilled {:.1} MB of closed windows in {} run(s) to stay within --memory-limit {} MiB: {:.2} s writing, {:.2} s merging.",
+                s.bytes as f64 / 1e6,
+                s.runs,
+                s.limit >> 20,
+                s.write.as_secs_f64(),
+                s.merge.as_secs_f64()
+            )?;
         }
         if let Some((dest, n)) = &self.dead_letters {
             writeln!(f, "Wrote {n} dead letters to {dest}.")?;

@@ -103,6 +103,8 @@ pub fn backfill(args: BackfillArgs) -> Result<ExitCode> {
         threads: args.threads,
         progress: !args.no_progress && std::io::stderr().is_terminal(),
         map_files: !args.no_mmap,
+        memory_limit: args.memory_limit.unwrap_or(0),
+        tmp_dir: args.tmp_dir,
     };
     let summary = crate::backfill::run(&config, &opts)?;
     eprint!("{summary}");

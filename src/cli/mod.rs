@@ -226,6 +226,15 @@ pub struct BackfillArgs {
     /// for files that may be truncated while backfill reads them.
     #[arg(long)]
     pub no_mmap: bool,
+    /// Window state to keep in memory (512MiB, 2G, 300MB; default 128MiB). Windows closed
+    /// beyond it are written to spill files and merged back at the end, so memory does not
+    /// grow with the time the input covers; the records are the same either way.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+    /// Where spill files go (default: beside --output, or the system's temporary
+    /// directory). They are removed at the end, on an error, and on Ctrl-C.
+    #[arg(long, value_name = "DIR")]
+    pub tmp_dir: Option<PathBuf>,
     /// Exit with status 3 when the summary warns of a wrong setup: an SLI that matched no
     /// event, more than 1% of an SLI's events invalid, a field the rules name that never
     /// appeared, most lines rejected, or nothing read. (Status 2, an input that could not
@@ -239,6 +248,40 @@ pub struct BackfillArgs {
     /// zstd are detected.
     #[arg(required = true)]
     pub inputs: Vec<String>,
+}
+
+/// A size in bytes: a number with an optional unit, K/M/G (powers of 1024,
+/// with or without `iB`) or KB/MB/GB (powers of 1000).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size: write it like 512MiB, 2G or 300MB"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "unknown unit in {text:?}: use K, M, G (or KiB, MiB, GiB), KB, MB or GB"
+            ))
+        }
+    };
+    let bytes = number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if bytes < 1 << 20 {
+        return Err(format!(
+            "{text:?} is less than 1 MiB: give the windows at least that"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The part of the stream job an instance runs.

@@ -229,8 +229,7 @@ pub(crate) fn logs_options(inputs: &[String]) -> crate::backfill::Options {
         threads: 0,
         progress: false,
         map_files: true,
-        include: Vec::new(),
-        exclude: Vec::new(),
+        ..Default::default()
     }
 }
 

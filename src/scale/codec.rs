@@ -140,6 +140,27 @@ impl Message {
     }
 }
 
+/// One SLI's counts in one window as a partial carries them, appended to
+/// `out` (backfill's spill files hold the same encoding).
+pub fn write_sli_window(out: &mut Vec<u8>, w: &SliWindow) {
+    let mut writer = Writer(std::mem::take(out));
+    writer.sli_window(w);
+    *out = writer.0;
+}
+
+/// Reads what [`write_sli_window`] wrote, all of `bytes`.
+pub fn read_sli_window(bytes: &[u8]) -> Result<SliWindow> {
+    let mut r = Reader { bytes, at: 0 };
+    let w = r.sli_window()?;
+    if r.at != bytes.len() {
+        bail!(
+            "{} trailing bytes after a window's counts",
+            bytes.len() - r.at
+        );
+    }
+    Ok(w)
+}
+
 struct Writer(Vec<u8>);
 
 impl Writer {

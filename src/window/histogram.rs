@@ -102,6 +102,13 @@ impl Histogram {
         }
     }
 
+    /// About how many bytes of the heap the histogram holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.hdr.as_ref().map_or(0, |h| {
+            std::mem::size_of::<Hdr>() + h.distinct_values() * std::mem::size_of::<u64>()
+        })
+    }
+
     pub fn count(&self) -> u64 {
         self.hdr.as_ref().map_or(0, |h| h.len())
     }

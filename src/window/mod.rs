@@ -48,6 +48,11 @@ pub struct TopValues {
 const MAX_VALUE_BYTES: usize = 256;
 
 impl TopValues {
+    /// About how many bytes the counters hold (values, keys and the table).
+    pub fn heap_bytes(&self) -> usize {
+        self.counts.capacity() * 40 + self.counts.keys().map(|k| k.len()).sum::<usize>()
+    }
+
     /// The capacity for an SLI that shows `limit` values.
     pub fn for_limit(limit: usize) -> TopValues {
         TopValues {
@@ -136,6 +141,17 @@ impl TopValues {
 }
 
 impl SliWindow {
+    /// About how many bytes one SLI's state in one window takes.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<SliWindow>()
+            + self.latency.heap_bytes()
+            + self
+                .breakdown
+                .iter()
+                .map(|t| std::mem::size_of::<TopValues>() + t.heap_bytes())
+                .sum::<usize>()
+    }
+
     pub fn merge(&mut self, other: &SliWindow) {
         self.total += other.total;
         self.good += other.good;
@@ -163,6 +179,13 @@ pub fn window_start(time_ns: i64, size_ns: i64) -> i64 {
 pub struct Window {
     pub start_ns: i64,
     pub slis: Box<[SliWindow]>,
+}
+
+impl Window {
+    /// About how many bytes the window's state takes.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Window>() + self.slis.iter().map(SliWindow::memory_bytes).sum::<usize>()
+    }
 }
 
 /// The open windows of one shard.
