@@ -15,7 +15,9 @@
 # BASE_DAYS: the spans also run with BASE_BIN (default 1 30 90: a binary that
 # holds every window may need more memory than the machine has beyond);
 # WORK: where inputs are kept between runs (default: a temporary directory
-# removed at exit); EXTRA: more backfill arguments (`--memory-limit 128MiB`).
+# removed at exit); EXTRA: more backfill arguments (`--memory-limit 128MiB`);
+# SLIS: the SLI counts to run (default 4 20; a year of 20 SLIs writes ~5 GB
+# of records per run).
 set -euo pipefail
 
 say() { printf '%s\n' "$*" >&2; }
@@ -26,6 +28,7 @@ SHUFFLED=${SHUFFLED:-1 30 90}
 BASE_DAYS=${BASE_DAYS:-1 30 90}
 RATE=${RATE:-0.5}
 EXTRA=${EXTRA:-}
+SLIS=${SLIS:-4 20}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=benches/common.sh
@@ -96,7 +99,7 @@ printf '\n|---|---|---|---|---|---|---|'
 [[ -n ${BASE_BIN:-} ]] && printf -- '---|---|---|---|'
 printf '\n'
 for days in $DAYS; do
-    for slis in 4 20; do
+    for slis in $SLIS; do
         for order in ordered shuffled; do
             [[ $order == ordered || " $SHUFFLED " == *" $days "* ]] || continue
             in=$(input "$days" "$order")

@@ -12,3 +12,18 @@ build_release() {
     BIN="$TARGET/release/slipstream"
     [[ -x $BIN ]] || die "no binary at $BIN after the build"
 }
+
+# median NUMBERS...: the middle one (the upper of the two middle ones for an
+# even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+# positive NAME VALUE: dies unless VALUE is a positive integer.
+positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; }
+
+# enter_workdir: makes a temporary directory WORK, removed at exit, and
+# changes into it.
+enter_workdir() {
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK"' EXIT
+    cd "$WORK" || die "cannot enter $WORK"
+}

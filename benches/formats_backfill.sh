@@ -14,17 +14,15 @@ die() { say "formats_backfill.sh: $*"; exit 2; }
 
 LINES=${1:-2000000}
 RUNS=${RUNS:-7}
-[[ $LINES =~ ^[1-9][0-9]*$ ]] || die "LINES must be a positive integer, not '$LINES'"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, not '$RUNS'"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=benches/common.sh
 source "$ROOT/benches/common.sh"
+positive LINES "$LINES"
+positive RUNS "$RUNS"
 build_release
 
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
+enter_workdir
 
 say "== $LINES requests, as JSON and as nginx combined"
 "$BIN" gen --count "$LINES" --rate 2000 --seed 7 --out g.jsonl 2>/dev/null
@@ -81,7 +79,6 @@ for ((i = 1; i <= RUNS; i++)); do
 done
 # Both read the same requests: the SLI over every request must agree.
 cmp -s all.json.toml all.nginx.toml || die "the 'all' SLI differs: $(cat all.json.toml) / $(cat all.nginx.toml)"
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 mj=$(median "${json[@]}")
 mn=$(median "${nginx[@]}")
 printf 'bytes: json %s, nginx %s\n' "$(stat -c %s g.jsonl)" "$(stat -c %s g.nginx)"

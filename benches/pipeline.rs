@@ -127,10 +127,10 @@ good = 'latency < 100ms && status < 500'
     group.finish();
 }
 
-/// The demo's decoding and window, and `slis` SLIs; latencies are read
-/// from `latency` (a field the lines lack leaves the histograms empty).
-fn many_slis(latency: &str, slis: impl Iterator<Item = (String, &'static str)>) -> Config {
-    let mut text = format!(
+/// The decoding and window of the SLI benchmarks: JSON, latencies read
+/// from `latency` in milliseconds, 1-minute windows.
+fn bench_head(latency: &str) -> String {
+    format!(
         r#"[decode]
 format = "json"
 [decode.fields]
@@ -141,13 +141,34 @@ latency_unit = "ms"
 [window]
 size = "1m"
 "#
-    );
+    )
+}
+
+/// The demo's decoding and window, and `slis` SLIs; latencies are read
+/// from `latency` (a field the lines lack leaves the histograms empty).
+fn many_slis(latency: &str, slis: impl Iterator<Item = (String, &'static str)>) -> Config {
+    let mut text = bench_head(latency);
     for (i, (filter, good)) in slis.enumerate() {
         text.push_str(&format!(
             "[[sli]]\nname = \"sli-{i}\"\nfilter = '{filter}'\ngood = '{good}'\n"
         ));
     }
     Config::parse(Path::new("bench.toml"), &text).expect("SLIs config")
+}
+
+/// The decoding of [`many_slis`] and one SLI grouped by route, keeping
+/// `limit` groups a window.
+fn grouped_sli(latency: &str, limit: usize) -> Config {
+    let text = format!(
+        r#"{}[[sli]]
+name = "routes"
+good = 'status < 500'
+group_by = ["http.route"]
+group_limit = {limit}
+"#,
+        bench_head(latency)
+    );
+    Config::parse(Path::new("bench.toml"), &text).expect("grouped config")
 }
 
 /// `input` with the route of line `i` replaced by `/r/{i % routes}`: each
@@ -191,6 +212,11 @@ fn slis(c: &mut Criterion) {
         let no_latency = many_slis("no_latency", route_slis());
         if n == 10 || n == 1_000 {
             modes.push(("_no_latency", true, &no_latency));
+        }
+        // One grouped SLI over the same routes instead of one SLI each.
+        let grouped = grouped_sli("latency_ms", n);
+        if n == 1_000 {
+            modes.push(("_grouped", true, &grouped));
         }
         for (suffix, index, config) in modes {
             group.bench_function(format!("{n}_route_slis{suffix}"), |b| {

@@ -18,8 +18,6 @@ die() { say "s3_backfill.sh: $*"; exit 2; }
 
 LINES=${1:-2000000}
 RUNS=${RUNS:-5}
-[[ $LINES =~ ^[1-9][0-9]*$ ]] || die "LINES must be a positive integer, not '$LINES'"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, not '$RUNS'"
 command -v moto_server >/dev/null || die "moto_server is required: python3 -m pip install 'moto[server]'"
 command -v bc >/dev/null || die "bc is required (apt-get install bc)"
 [[ -x /usr/bin/time ]] || die "GNU time is required (apt-get install time)"
@@ -27,6 +25,8 @@ command -v bc >/dev/null || die "bc is required (apt-get install bc)"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=benches/common.sh
 source "$ROOT/benches/common.sh"
+positive LINES "$LINES"
+positive RUNS "$RUNS"
 build_release
 
 WORK=$(mktemp -d)
@@ -104,7 +104,6 @@ for ((i = 1; i <= RUNS; i++)); do
     say "pair $i: disk ${disk[-1]} s, bucket ${bucket[-1]} s"
 done
 cmp -s all.disk all.s3 || die "the 'all' SLI differs: $(cat all.disk) / $(cat all.s3)"
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 md=$(median "${disk[@]}")
 mb=$(median "${bucket[@]}")
 printf 'median of %s pairs: disk %.3f s, bucket %.3f s; bucket throughput against disk: %.2f\n' \

@@ -52,6 +52,8 @@ pub struct Engine {
     index: Option<FilterIndex>,
     /// The SLIs an event may count for, kept between lines for its allocation.
     candidates: Vec<u32>,
+    /// An event's group key, kept between events for its allocation.
+    key: String,
 }
 
 /// Up to this many SLIs, evaluating every filter is as fast as the index.
@@ -91,6 +93,7 @@ impl Engine {
             probe,
             index,
             candidates: Vec::new(),
+            key: String::new(),
         }
     }
 
@@ -226,7 +229,7 @@ impl Engine {
         let window = self.windows.at_time(event.time_ns);
         let Some(index) = &self.index else {
             for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
-                count_sli(i, sli, w, event, &mut self.probe);
+                count_sli(i, sli, w, event, &mut self.probe, &mut self.key);
             }
             return;
         };
@@ -235,13 +238,14 @@ impl Engine {
         for &i in index.candidates(&event.values, &mut self.candidates) {
             let i = i as usize;
             if let (Some(sli), Some(w)) = (self.slis.get(i), window.get_mut(i)) {
-                count_sli(i, sli, w, event, &mut self.probe);
+                count_sli(i, sli, w, event, &mut self.probe, &mut self.key);
             }
         }
     }
 }
 
-/// Counts an event in SLI `i`'s window `w` when the SLI's filter holds.
+/// Counts an event in SLI `i`'s window `w` when the SLI's filter holds;
+/// for a grouped SLI, in its group too (`key` is scratch space).
 #[inline(always)]
 fn count_sli(
     i: usize,
@@ -249,14 +253,42 @@ fn count_sli(
     w: &mut crate::window::SliWindow,
     event: &Event<'_>,
     probe: &mut Probe,
+    key: &mut String,
 ) {
     if let Some(filter) = &sli.filter {
         if filter.eval(&event.values) != Some(true) {
             return;
         }
     }
+    let good = sli.good.eval(&event.values);
+    if sli.group_by.is_empty() {
+        return count_in(i, sli, w, event, good, probe);
+    }
+    // The SLI's own counters hold the sums over its groups.
     w.total += 1;
-    match sli.good.eval(&event.values) {
+    match good {
+        Some(true) => w.good += 1,
+        Some(false) => w.bad += 1,
+        None => w.invalid += 1,
+    }
+    crate::window::encode_key(key, &sli.group_by, &event.values);
+    w.groups
+        .get_or_insert_with(|| Box::new(crate::window::Groups::new(sli.group_limit)))
+        .with_group(key, |g| count_in(i, sli, g, event, good, probe));
+}
+
+/// Counts an event that belongs to SLI `i` in `w`.
+#[inline(always)]
+fn count_in(
+    i: usize,
+    sli: &Sli,
+    w: &mut crate::window::SliWindow,
+    event: &Event<'_>,
+    good: Option<bool>,
+    probe: &mut Probe,
+) {
+    w.total += 1;
+    match good {
         Some(true) => w.good += 1,
         Some(false) => {
             w.bad += 1;

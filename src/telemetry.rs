@@ -135,6 +135,8 @@ pub struct JobStats {
     pub rejected: [u64; Reject::ALL.len()],
     pub replayed: u64,
     pub windows_emitted: u64,
+    /// Per grouped SLI, events counted in `__other__` past its `group_limit`.
+    pub group_other: BTreeMap<String, u64>,
     pub open_windows: u64,
     /// Per sink: records written, failed writes, seconds spent writing, writes.
     pub sinks: BTreeMap<String, SinkStats>,
@@ -249,6 +251,21 @@ impl JobStats {
             "slipstream_windows_emitted_total {}",
             self.windows_emitted
         );
+        if !self.group_other.is_empty() {
+            family(
+                &mut o,
+                "slipstream_group_other_events_total",
+                "counter",
+                "Events of a grouped SLI counted in the group __other__, past its group_limit.",
+            );
+            for (sli, n) in &self.group_other {
+                let _ = writeln!(
+                    o,
+                    "slipstream_group_other_events_total{{sli=\"{}\"}} {n}",
+                    label(sli)
+                );
+            }
+        }
         family(
             &mut o,
             "slipstream_windows_open",

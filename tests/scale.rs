@@ -22,6 +22,18 @@ use common::*;
 use serde_json::Value;
 
 const SOURCE_PARTITIONS: i32 = 6;
+
+/// Appended to the scenario's configuration.
+const GROUPED: &str = r#"
+[[sli]]
+name = "per-service"
+good = 'status < 500'
+group_by = ["service"]
+group_limit = 2
+[sli.objective]
+target = 0.999
+window = "1h"
+"#;
 const ALL_PARTITIONS: [i32; 6] = [0, 1, 2, 3, 4, 5];
 
 /// One instance's configuration: the test configuration with its own HTTP
@@ -122,6 +134,12 @@ impl Scenario {
         let s = Setup::new();
         let broker = Broker::start_with(s.dir.path(), &["in"], 1, SOURCE_PARTITIONS);
         let cfg = s.config(&broker.bootstrap, "scale", FAST_REJOIN, "", "");
+        // A grouped SLI beside the oracle's, its groups past the limit in
+        // every window: the comparisons with a single instance and a
+        // backfill cover its records, `__other__` included.
+        let mut text = fs::read_to_string(&cfg).expect("read config");
+        text.push_str(GROUPED);
+        fs::write(&cfg, text).expect("write config");
         let data = events(seed, n, BASE_NS, 10 * WINDOW_NS, &ALL_PARTITIONS);
         let exp = expected(&oracle_events(&data), None, None);
         assert_exercises_every_sli(&exp);
@@ -205,8 +223,16 @@ impl Scenario {
     /// of every kind carries one value, and they equal a single instance
     /// and a backfill of the same events, record for record.
     fn assert_exact(&self) {
-        let lines = file_window_lines(&self.records(), false);
+        let (lines, grouped): (Vec<_>, Vec<_>) = file_window_lines(&self.records(), false)
+            .into_iter()
+            .partition(|l| l.value["sli"] != "per-service");
         assert_window_records(&lines, &self.exp, "scaled-out window records");
+        assert!(
+            grouped
+                .iter()
+                .any(|l| l.value["group"]["service"] == "__other__"),
+            "the grouped SLI must overflow into __other__"
+        );
         let scaled = one_value_per_key(
             &records(&fs::read(self.records()).expect("records")),
             "scaled out",
@@ -249,6 +275,9 @@ fn one_value_per_key(records: &[Value], what: &str) -> BTreeMap<String, Value> {
         }
         .expect("time of the record");
         let mut key = format!("{kind}|{}|{at}", r["sli"].as_str().expect("sli"));
+        if !r["group"].is_null() {
+            key.push_str(&format!("|{}", r["group"]));
+        }
         if kind == "alert" {
             key.push('|');
             key.push_str(r["severity"].as_str().expect("severity"));
@@ -454,10 +483,14 @@ fn two_rollups_share_the_work_and_survive_a_kill() {
         ),
     )
     .expect("write config");
+    // The oracle's SLIs' rows: the grouped SLI's are compared at the end.
     let window_rows = |url: &str| {
-        pg::try_rows(url, "SELECT sli FROM window_records")
-            .map(|r| r.len())
-            .unwrap_or(0)
+        pg::try_rows(
+            url,
+            "SELECT sli FROM window_records WHERE sli <> 'per-service'",
+        )
+        .map(|r| r.len())
+        .unwrap_or(0)
     };
 
     sc.produce_until(0.2, Duration::from_millis(300));
@@ -515,19 +548,19 @@ fn two_rollups_share_the_work_and_survive_a_kill() {
         pg::assert_rows_match(
             &url,
             "window_records",
-            &["sli", "window_start"],
+            &["sli", "group_key", "window_start"],
             &pg::flattened(&single, "window"),
         ),
         pg::assert_rows_match(
             &url,
             "slo_records",
-            &["sli", "at"],
+            &["sli", "group_key", "at"],
             &pg::flattened(&single, "slo"),
         ),
         pg::assert_rows_match(
             &url,
             "alert_records",
-            &["sli", "severity", "at"],
+            &["sli", "group_key", "severity", "at"],
             &pg::flattened(&single, "alert"),
         ),
     ];

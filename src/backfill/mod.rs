@@ -211,7 +211,12 @@ pub fn read(
     let mut errors = Vec::new();
     let selection = files::Selection::new(opts.from_ns, opts.to_ns, &opts.include, &opts.exclude)
         .map_err(anyhow::Error::msg)?;
-    let remote = files::Remote::open(&opts.inputs, &config.s3).map_err(anyhow::Error::msg)?;
+    let stores = files::StoreSettings {
+        s3: &config.s3,
+        gcs: &config.gcs,
+        azure: &config.azure,
+    };
+    let remote = files::Remote::open(&opts.inputs, stores).map_err(anyhow::Error::msg)?;
     let inputs = files::expand(&opts.inputs, &selection, remote.as_ref(), &mut errors);
     let threads = opts.worker_threads();
     let bytes_read = Arc::new(AtomicU64::new(0));

@@ -102,6 +102,29 @@ pub struct SliTotals {
     pub good: u64,
     pub bad: u64,
     pub invalid: u64,
+    /// For a grouped SLI: its `group_limit`, and the windows and events
+    /// that had more groups than that and went to `__other__`.
+    pub group_limit: Option<usize>,
+    pub other_windows: u64,
+    pub other_events: u64,
+}
+
+impl SliTotals {
+    /// The warning of a grouped SLI whose groups went past its limit.
+    pub fn overflow_warning(&self) -> Option<Warning> {
+        let limit = self.group_limit.filter(|_| self.other_events > 0)?;
+        Some(Warning {
+            kind: "group_limit",
+            sli: Some(self.name.clone()),
+            message: format!(
+                "SLI \"{}\": {} window(s) had more than {limit} groups (group_limit = {limit}): {} events were counted in the group {}; raise group_limit, or group by a field with fewer values",
+                self.name,
+                setup::thousands(self.other_windows),
+                setup::thousands(self.other_events),
+                crate::window::OTHER,
+            ),
+        })
+    }
 }
 
 /// Per-SLI totals, window by window.
@@ -115,6 +138,7 @@ impl Tally {
                 .iter()
                 .map(|s| SliTotals {
                     name: s.name.clone(),
+                    group_limit: (!s.group_by.is_empty()).then_some(s.group_limit),
                     ..Default::default()
                 })
                 .collect(),
@@ -130,6 +154,10 @@ impl Tally {
             t.good += s.good;
             t.bad += s.bad;
             t.invalid += s.invalid;
+            if let Some(other) = s.groups.as_ref().and_then(|g| g.other()) {
+                t.other_windows += 1;
+                t.other_events += other.total;
+            }
         }
     }
 }
@@ -220,6 +248,8 @@ impl Summary {
                 },
             )
         };
+        let mut warnings = warnings;
+        warnings.extend(slis.iter().filter_map(SliTotals::overflow_warning));
         Summary {
             warnings,
             inputs: o.inputs.len(),
@@ -297,6 +327,17 @@ impl fmt::Display for Summary {
                 f,
                 "{:<width$}  {:>8}  {:>12}  {:>12}  {:>10}  {:>8}  {:>11}",
                 s.name, s.windows, s.total, s.good, s.bad, s.invalid, compliance
+            )?;
+        }
+        for s in self.slis.iter().filter(|s| s.other_events > 0) {
+            writeln!(
+                f,
+                "{}: {} events in {} window(s) went to the group {} (group_limit {}).",
+                s.name,
+                s.other_events,
+                s.other_windows,
+                crate::window::OTHER,
+                s.group_limit.unwrap_or(0)
             )?;
         }
         match &self.written {

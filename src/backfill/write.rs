@@ -43,9 +43,44 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
         let tally = Tally::new(config);
         return Ok(Summary::new(config, &outcome, tally, Written::Kept(kept)));
     }
-    let started = Instant::now();
     let spilled = merged.stats.runs > 0;
-    let progress = (opts.progress && spilled).then(|| super::summary::merge_bar(merged.stats.runs));
+    let out = write_out(config, opts, &mut merged, budget, &mut sinks)?;
+    if spilled {
+        merged.stats.merge = out.took;
+    }
+    let held = interrupt.hold();
+    for sink in &mut sinks {
+        sink.commit()
+            .with_context(|| format!("cannot put the records in place in {}", sink.name()))?;
+    }
+    held.done();
+    let mut summary = Summary::new(config, &outcome, out.tally, Written::Records(out.written));
+    summary.spill = spilled.then_some(merged.stats);
+    Ok(summary)
+}
+
+/// What writing the records out did.
+struct WrittenOut {
+    /// The windows' counts, for the summary.
+    tally: Tally,
+    /// Per sink: its name, the records it took and the time it took.
+    written: Vec<(String, usize, Duration)>,
+    /// The whole time, merge included.
+    took: Duration,
+}
+
+/// Every window, merged oldest first, turned into records `batch_windows`
+/// windows at a time and written to every sink.
+fn write_out(
+    config: &Config,
+    opts: &Options,
+    merged: &mut Merged,
+    budget: Budget,
+    sinks: &mut [Box<dyn Sink>],
+) -> Result<WrittenOut> {
+    let started = Instant::now();
+    let progress = (opts.progress && merged.stats.runs > 0)
+        .then(|| super::summary::merge_bar(merged.stats.runs));
     let mut objectives = history_before(config, opts, merged.merge.peek_start())?;
     let mut tally = Tally::new(config);
     let mut written: Vec<(String, usize, Duration)> = sinks
@@ -56,7 +91,7 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     let mut records: Vec<Record> = Vec::new();
     let mut first = true;
     loop {
-        next_batch(&mut merged, budget.batch_windows, &mut windows)?;
+        next_batch(merged, budget.batch_windows, &mut windows)?;
         if windows.is_empty() && !first {
             break;
         }
@@ -85,18 +120,11 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    if spilled {
-        merged.stats.merge = started.elapsed();
-    }
-    let held = interrupt.hold();
-    for sink in &mut sinks {
-        sink.commit()
-            .with_context(|| format!("cannot put the records in place in {}", sink.name()))?;
-    }
-    held.done();
-    let mut summary = Summary::new(config, &outcome, tally, Written::Records(written));
-    summary.spill = spilled.then_some(merged.stats);
-    Ok(summary)
+    Ok(WrittenOut {
+        tally,
+        written,
+        took: started.elapsed(),
+    })
 }
 
 /// The next windows, oldest first, at most `max` of them, into `out`.

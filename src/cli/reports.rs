@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use super::commands::{load, time_range};
 use super::output::{out, outln};
 use crate::config::Config;
+use crate::report::series::Subject;
 
 /// Where the records of `report` and `what-if` come from: exactly one.
 #[derive(clap::Args)]
@@ -103,7 +104,8 @@ pub struct HistoryArgs {
     pub config: PathBuf,
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The SLIs to consider [default: every SLI with an objective].
+    /// The SLIs to consider: a grouped SLI's name stands for all its groups, `NAME {field=value}`
+    /// for one [default: every SLI with an objective, each group of a grouped one].
     #[arg(long)]
     pub sli: Vec<String>,
 }
@@ -165,35 +167,93 @@ pub struct SuggestArgs {
     pub history: HistoryArgs,
 }
 
-/// The SLIs named on the command line, or every SLI whose objective can be
-/// replayed from window counts.
-fn chosen_slis(config: &Config, names: &[String], path: &Path) -> Result<Vec<usize>> {
+/// The SLIs to replay, as indices into `expanded` (`config` with each
+/// grouped SLI's series an SLI of its own): those named on the command line
+/// (a grouped SLI's name stands for all its series, a series' name for
+/// itself), or every one whose objective window counts can replay.
+fn chosen_slis(
+    config: &Config,
+    expanded: &Config,
+    names: &[String],
+    path: &Path,
+) -> Result<Vec<usize>> {
+    use crate::report::series::block_of;
     if names.is_empty() {
-        return Ok((0..config.slis.len())
-            .filter(|&i| crate::report::whatif::replayable(&config.slis[i]))
-            .collect());
+        let all: Vec<usize> = (0..expanded.slis.len())
+            .filter(|&i| crate::report::whatif::replayable(&expanded.slis[i]))
+            .collect();
+        if all.is_empty() {
+            anyhow::bail!(
+                "no SLI in {} has an objective that window counts can replay: add an \
+                 [sli.objective] to one, or name an SLI with --sli",
+                path.display()
+            );
+        }
+        return Ok(all);
     }
-    names
-        .iter()
-        .map(|name| {
-            config
+    let mut chosen = Vec::new();
+    for name in names {
+        let exact = expanded.slis.iter().position(|s| &s.name == name);
+        let series: Vec<usize> = match (exact, config.slis.iter().position(|s| &s.name == name)) {
+            (Some(i), _) => vec![i],
+            (None, Some(block)) => (0..expanded.slis.len())
+                .filter(|&i| block_of(config, &expanded.slis[i].name) == Some(block))
+                .collect(),
+            (None, None) => Vec::new(),
+        };
+        if let (true, Some(block)) = (series.is_empty(), block_of(config, name)) {
+            let groups: Vec<&str> = expanded
                 .slis
                 .iter()
-                .position(|s| &s.name == name)
-                .with_context(|| format!("--sli {name}: no such SLI in {}", path.display()))
-        })
-        .collect()
+                .filter(|s| block_of(config, &s.name) == Some(block))
+                .map(|s| s.name.as_str())
+                .collect();
+            anyhow::bail!(
+                "--sli {name}: the records hold no such group of {}; they hold {}",
+                config.slis[block].name,
+                if groups.is_empty() {
+                    "none".to_string()
+                } else {
+                    groups.join(", ")
+                }
+            );
+        }
+        if series.is_empty() {
+            anyhow::bail!(
+                "--sli {name}: no such SLI in {} (a group is named like `sli {{field=value}}`, \
+                 as `slipstream report` lists it)",
+                path.display()
+            );
+        }
+        chosen.extend(series);
+    }
+    Ok(chosen)
 }
 
 pub fn suggest(args: &SuggestArgs) -> Result<ExitCode> {
     use crate::report::suggest;
     let h = &args.history;
+    let text = std::fs::read_to_string(&h.config)
+        .with_context(|| format!("cannot read {}", h.config.display()))?;
     let config = load(&h.config)?;
     let records = h.source.load_windows(&config)?;
-    let logs = (!h.source.logs.is_empty()).then_some(h.source.logs.as_slice());
-    let list = chosen_slis(&config, &h.sli, &h.config)?
+    let expanded = crate::report::series::expand(&config, &records);
+    let chosen = chosen_slis(&config, &expanded, &h.sli, &h.config)?;
+    // The raw logs, backfilled once for every SLI's and group's threshold.
+    let replayed = match h.source.logs.as_slice() {
+        [] => None,
+        logs => Some(crate::backfill::process(
+            &config,
+            &crate::report::data::logs_options(logs),
+        )?),
+    };
+    let logs = replayed.as_ref().map(|o| o.windows.as_slice());
+    let list = chosen
         .into_iter()
-        .map(|i| suggest::suggest(&config, i, &records, logs))
+        .map(|i| {
+            let subject = Subject::new(&expanded, i, &config, &text);
+            suggest::suggest(&subject, &records, logs)
+        })
         .collect::<Result<Vec<_>>>()?;
     out!("{}", suggest::render(&list));
     Ok(ExitCode::SUCCESS)
@@ -209,14 +269,14 @@ pub fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
             anyhow::bail!("--target {t}: a target is a ratio strictly between 0 and 1, like 0.999");
         }
     }
-    let chosen = chosen_slis(&config, &h.sli, &h.config)?;
     let records = h.source.load_windows(&config)?;
+    let expanded = crate::report::series::expand(&config, &records);
+    let chosen = chosen_slis(&config, &expanded, &h.sli, &h.config)?;
     let logs = (!h.source.logs.is_empty()).then_some(h.source.logs.as_slice());
     for (n, &i) in chosen.iter().enumerate() {
+        let subject = Subject::new(&expanded, i, &config, &text);
         let outcomes = crate::report::whatif::what_if(
-            &config,
-            &text,
-            i,
+            &subject,
             &records,
             &args.target,
             &args.threshold,
@@ -225,7 +285,7 @@ pub fn what_if(args: &WhatIfArgs) -> Result<ExitCode> {
         if n > 0 {
             outln!();
         }
-        let sli = &config.slis[i];
+        let sli = subject.sli();
         let latency = crate::report::period_latency(
             sli,
             records.windows.iter().filter(|w| w.sli == sli.name),

@@ -93,6 +93,27 @@ pub fn effective(config: &Config) -> String {
         }
         let _ = writeln!(o, "max_retries = {}\n", s3.max_retries);
     }
+    if config.gcs != crate::config::GcsSettings::default() {
+        let gcs = &config.gcs;
+        let _ = writeln!(o, "[source.gcs]");
+        if let Some(v) = &gcs.endpoint {
+            let _ = writeln!(o, "endpoint = {}", s(v));
+        }
+        let _ = writeln!(o, "max_retries = {}\n", gcs.max_retries);
+    }
+    if config.azure != crate::config::AzureSettings::default() {
+        let az = &config.azure;
+        let _ = writeln!(o, "[source.azure]");
+        for (key, value) in [("account", &az.account), ("endpoint", &az.endpoint)] {
+            if let Some(v) = value {
+                let _ = writeln!(o, "{key} = {}", s(v));
+            }
+        }
+        if az.use_emulator {
+            let _ = writeln!(o, "use_emulator = true");
+        }
+        let _ = writeln!(o, "max_retries = {}\n", az.max_retries);
+    }
     let dc = &config.decode;
     let _ = writeln!(o, "[decode]");
     let _ = writeln!(o, "format = {}", s(dc.spec.format.name()));
@@ -150,6 +171,14 @@ pub fn effective(config: &Config) -> String {
             list(sli.breakdown.iter().map(|(path, _)| s(path)))
         );
         let _ = writeln!(o, "breakdown_limit = {}", sli.breakdown_limit);
+        if !sli.group_by.is_empty() {
+            let _ = writeln!(
+                o,
+                "group_by = {}",
+                list(sli.group_by.iter().map(|(path, _)| s(path)))
+            );
+            let _ = writeln!(o, "group_limit = {}", sli.group_limit);
+        }
         if let Some(obj) = &sli.objective {
             let _ = writeln!(o, "[sli.objective]");
             let _ = writeln!(o, "target = {}", obj.target);

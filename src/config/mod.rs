@@ -17,7 +17,9 @@ mod describe;
 mod effective;
 mod endpoint;
 mod error;
+mod groups;
 pub mod librdkafka;
+mod object;
 pub mod raw;
 mod validate;
 
@@ -27,7 +29,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::decode::{DecodeConfig, LatencyUnit, TimestampFormat};
-pub use crate::sources::files::S3Settings;
 pub use alerts::{
     effective_pairs, period_secs, span_name, threshold_text, AlertPair, AlertPolicy, Severity,
     DEFAULT_MIN_EVENTS, WORKBOOK_PAIRS,
@@ -37,6 +38,7 @@ pub use describe::describe;
 pub use effective::effective;
 pub use endpoint::{Endpoint, DEFAULT_TIMEOUT};
 pub use error::{ConfigError, SourceMap};
+pub use object::{AzureSettings, GcsSettings, S3Settings};
 use raw::RawConfig;
 pub use validate::expand_env;
 use validate::Validator;
@@ -51,6 +53,10 @@ pub struct Config {
     pub source: Option<KafkaSource>,
     /// `[source.s3]`, for backfill from S3 and S3-compatible stores.
     pub s3: S3Settings,
+    /// `[source.gcs]`, for backfill from Google Cloud Storage.
+    pub gcs: GcsSettings,
+    /// `[source.azure]`, for backfill from Azure Blob Storage.
+    pub azure: AzureSettings,
     pub decode: DecodeConfig,
     pub window: WindowConfig,
     /// Every field path the rules read, interned to event slots.
@@ -157,6 +163,12 @@ pub struct Sli {
     /// Distinct values per breakdown field counted exactly in a window;
     /// beyond, a bounded heavy-hitter summary of this many values.
     pub breakdown_limit: usize,
+    /// Fields (path, slot) whose values split the SLI into one series per
+    /// distinct combination (a group); empty for an ungrouped SLI.
+    pub group_by: Vec<(String, usize)>,
+    /// Groups a window keeps apart; the others are folded into `__other__`
+    /// (see [`crate::window::Groups`]).
+    pub group_limit: usize,
     pub objective: Option<Objective>,
 }
 
@@ -435,7 +447,9 @@ impl Config {
     /// Checks every value of a parsed file once.
     pub fn from_raw(map: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         let v = Validator { map };
-        let (kafka, s3) = raw.source.map_or((None, None), |s| (s.kafka, s.s3));
+        let (kafka, s3, gcs, azure) = raw.source.map_or((None, None, None, None), |s| {
+            (s.kafka, s.s3, s.gcs, s.azure)
+        });
         let source = match kafka {
             Some(k) => Some(v.kafka_source(k)?),
             None => None,
@@ -443,6 +457,14 @@ impl Config {
         let s3 = match s3 {
             Some(s) => v.s3_source(&s)?,
             None => S3Settings::default(),
+        };
+        let gcs = match gcs {
+            Some(s) => v.gcs_source(&s)?,
+            None => GcsSettings::default(),
+        };
+        let azure = match azure {
+            Some(s) => v.azure_source(&s)?,
+            None => AzureSettings::default(),
         };
         let decode = v.decode(&raw.decode)?;
         let window = v.window(&raw.window)?;
@@ -514,6 +536,8 @@ impl Config {
             path: map.file.to_path_buf(),
             source,
             s3,
+            gcs,
+            azure,
             decode,
             window,
             fields,

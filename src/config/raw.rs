@@ -32,6 +32,8 @@ pub struct RawConfig {
 pub struct RawSource {
     pub kafka: Option<RawKafkaSource>,
     pub s3: Option<RawS3Source>,
+    pub gcs: Option<RawGcsSource>,
+    pub azure: Option<RawAzureSource>,
 }
 
 /// `[source.s3]`: S3 settings the environment does not give.
@@ -41,6 +43,24 @@ pub struct RawS3Source {
     pub endpoint: Option<SpanStr>,
     pub region: Option<SpanStr>,
     pub profile: Option<SpanStr>,
+    pub max_retries: Option<Spanned<i64>>,
+}
+
+/// `[source.gcs]`: Google Cloud Storage settings the environment does not give.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGcsSource {
+    pub endpoint: Option<SpanStr>,
+    pub max_retries: Option<Spanned<i64>>,
+}
+
+/// `[source.azure]`: Azure Blob Storage settings the environment does not give.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAzureSource {
+    pub account: Option<SpanStr>,
+    pub endpoint: Option<SpanStr>,
+    pub use_emulator: Option<bool>,
     pub max_retries: Option<Spanned<i64>>,
 }
 
@@ -115,6 +135,10 @@ pub struct RawSli {
     pub breakdown: Option<Spanned<Vec<String>>>,
     /// How many distinct values of each breakdown field a window counts exactly.
     pub breakdown_limit: Option<Spanned<i64>>,
+    /// Fields whose values split the SLI into one series per distinct value.
+    pub group_by: Option<Spanned<Vec<String>>>,
+    /// How many groups a window keeps apart; the rest go to `__other__`.
+    pub group_limit: Option<Spanned<i64>>,
     pub objective: Option<RawObjective>,
     /// Burn-rate alerts of the objective.
     pub alerts: Option<RawAlerts>,

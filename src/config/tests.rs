@@ -488,6 +488,32 @@ fn breakdown_fields_and_limit_are_checked() {
 }
 
 #[test]
+fn group_by_fields_and_limit_are_checked() {
+    let head = "[[sli]]\nname = \"a\"\ngood = 'status < 500'\n";
+    let c = parse(&format!(
+        "{head}group_by = [\"http.route\", \"region\", \"http.route\"]\n"
+    ))
+    .unwrap();
+    let paths: Vec<&str> = c.slis[0].group_by.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["http.route", "region"],
+        "duplicates dropped, order kept"
+    );
+    assert_eq!(c.slis[0].group_limit, 1_000);
+    assert!(parse(head).unwrap().slis[0].group_by.is_empty());
+    let text = format!("{head}group_by = [\"http..route\"]\n");
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].group_by"), "{e}");
+    assert_eq!(e.position.map(|p| p.0), Some(4), "{e}");
+    let e = parse(&format!("{head}group_by = []\n")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].group_by"), "{e}");
+    let e = parse(&format!("{head}group_by = [\"route\"]\ngroup_limit = 0\n")).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[0].group_limit"), "{e}");
+    assert!(e.message.contains("between 1 and"), "{e}");
+}
+
+#[test]
 fn ratios_are_read_as_numbers_or_percentages() {
     use super::parse_ratio;
     assert_eq!(parse_ratio("0.999"), Ok(0.999));

@@ -65,39 +65,81 @@ impl Validator<'_> {
         Ok(d)
     }
 
-    pub(super) fn s3_source(&self, s: &raw::RawS3Source) -> Result<S3Settings, ConfigError> {
-        let text = |v: &Option<raw::SpanStr>, field: &str| -> Result<Option<String>, ConfigError> {
-            v.as_ref().map(|v| self.expand(v, field)).transpose()
-        };
-        let endpoint = text(&s.endpoint, "source.s3.endpoint")?;
-        if let (Some(e), Some(span)) = (&endpoint, &s.endpoint) {
+    fn text(&self, v: &Option<raw::SpanStr>, field: &str) -> Result<Option<String>, ConfigError> {
+        v.as_ref().map(|v| self.expand(v, field)).transpose()
+    }
+
+    /// An object store's endpoint: a URL, `http://` only where it says so.
+    fn endpoint(
+        &self,
+        v: &Option<raw::SpanStr>,
+        field: &str,
+    ) -> Result<Option<String>, ConfigError> {
+        let endpoint = self.text(v, field)?;
+        if let (Some(e), Some(span)) = (&endpoint, v) {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
                 return Err(self.err(
                     span.span(),
-                    "source.s3.endpoint",
+                    field,
                     "must be a URL starting with https:// (or http:// for a store without TLS)",
                 ));
             }
         }
-        let defaults = S3Settings::default();
-        let max_retries = match &s.max_retries {
-            None => defaults.max_retries,
+        Ok(endpoint)
+    }
+
+    fn max_retries(
+        &self,
+        v: &Option<toml::Spanned<i64>>,
+        default: usize,
+        field: &str,
+    ) -> Result<usize, ConfigError> {
+        match v {
+            None => Ok(default),
             Some(n) => match usize::try_from(*n.get_ref()) {
-                Ok(n) if n <= 100 => n,
-                _ => {
-                    return Err(self.err(
-                        n.span(),
-                        "source.s3.max_retries",
-                        "must be between 0 and 100",
-                    ))
-                }
+                Ok(n) if n <= 100 => Ok(n),
+                _ => Err(self.err(n.span(), field, "must be between 0 and 100")),
             },
-        };
+        }
+    }
+
+    pub(super) fn s3_source(&self, s: &raw::RawS3Source) -> Result<S3Settings, ConfigError> {
         Ok(S3Settings {
-            endpoint,
-            region: text(&s.region, "source.s3.region")?,
-            profile: text(&s.profile, "source.s3.profile")?,
-            max_retries,
+            endpoint: self.endpoint(&s.endpoint, "source.s3.endpoint")?,
+            region: self.text(&s.region, "source.s3.region")?,
+            profile: self.text(&s.profile, "source.s3.profile")?,
+            max_retries: self.max_retries(
+                &s.max_retries,
+                S3Settings::default().max_retries,
+                "source.s3.max_retries",
+            )?,
+        })
+    }
+
+    pub(super) fn gcs_source(&self, s: &raw::RawGcsSource) -> Result<GcsSettings, ConfigError> {
+        Ok(GcsSettings {
+            endpoint: self.endpoint(&s.endpoint, "source.gcs.endpoint")?,
+            max_retries: self.max_retries(
+                &s.max_retries,
+                GcsSettings::default().max_retries,
+                "source.gcs.max_retries",
+            )?,
+        })
+    }
+
+    pub(super) fn azure_source(
+        &self,
+        s: &raw::RawAzureSource,
+    ) -> Result<AzureSettings, ConfigError> {
+        Ok(AzureSettings {
+            account: self.text(&s.account, "source.azure.account")?,
+            endpoint: self.endpoint(&s.endpoint, "source.azure.endpoint")?,
+            use_emulator: s.use_emulator.unwrap_or(false),
+            max_retries: self.max_retries(
+                &s.max_retries,
+                AzureSettings::default().max_retries,
+                "source.azure.max_retries",
+            )?,
         })
     }
 
@@ -264,6 +306,7 @@ impl Validator<'_> {
                 }
             }
         }
+        let (group_by, group_limit) = self.group_by(i, s, fields)?;
         let breakdown_limit = match &s.breakdown_limit {
             None => 20,
             Some(n) if (1..=10_000).contains(n.get_ref()) => *n.get_ref() as usize,
@@ -317,6 +360,8 @@ impl Validator<'_> {
             percentiles,
             breakdown,
             breakdown_limit,
+            group_by,
+            group_limit,
             objective,
         })
     }

@@ -40,6 +40,10 @@ struct OutSli {
     breakdown: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     breakdown_limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_by: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_limit: Option<u64>,
     objective: OutObjective,
 }
 
@@ -239,6 +243,8 @@ fn slo(
             percentiles: rules.percentiles.clone(),
             breakdown: rules.breakdown.clone(),
             breakdown_limit: rules.breakdown_limit,
+            group_by: rules.group_by.clone(),
+            group_limit: rules.group_limit,
             objective: OutObjective {
                 target,
                 window: window.clone(),
@@ -257,6 +263,8 @@ struct Rules {
     percentiles: Option<Vec<f64>>,
     breakdown: Option<Vec<String>>,
     breakdown_limit: Option<u64>,
+    group_by: Option<Vec<String>>,
+    group_limit: Option<u64>,
     slice: Option<String>,
 }
 
@@ -329,19 +337,23 @@ fn ratio_rules(spec: &Value) -> Result<Rules, String> {
     let percentiles = part_spec["percentiles"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect());
-    let breakdown = part_spec["breakdown"].as_array().map(|a| {
-        a.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    });
+    let strings = |v: &Value| -> Option<Vec<String>> {
+        v.as_array().map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+    };
     let slice = part_spec["slice"].as_str().map(str::to_string);
     Ok(Rules {
         filter,
         good,
         percentiles,
-        breakdown,
+        breakdown: strings(&part_spec["breakdown"]),
         breakdown_limit: part_spec["breakdownLimit"].as_u64(),
+        group_by: strings(&part_spec["groupBy"]),
+        group_limit: part_spec["groupLimit"].as_u64(),
         slice,
     })
 }

@@ -1,7 +1,8 @@
 //! OpenSLO v1: export each SLI with an objective as an `SLO` document whose
 //! indicator's metric source is of type `slipstream` (carrying the `filter`
-//! and `good` rules, the latency percentiles, the breakdown fields and the
-//! slice rule), and import such documents back into `[[sli]]` configuration,
+//! and `good` rules, the latency percentiles, the breakdown fields, the
+//! grouping (`groupBy`, `groupLimit`: one definition, one series per value,
+//! as Pyrra's `grouping`) and the slice rule), and import such documents back into `[[sli]]` configuration,
 //! explaining every part that has no slipstream meaning.
 //!
 //! Not carried either way: `[sli.alerts]` (OpenSLO's `AlertPolicy` documents
@@ -93,6 +94,11 @@ pub fn export(config: &Config, service: &str) -> String {
             let fields: Vec<String> = sli.breakdown.iter().map(|(f, _)| quoted(f)).collect();
             let _ = writeln!(out, "              breakdown: [{}]", fields.join(", "));
             let _ = writeln!(out, "              breakdownLimit: {}", sli.breakdown_limit);
+        }
+        if !sli.group_by.is_empty() {
+            let fields: Vec<String> = sli.group_by.iter().map(|(f, _)| quoted(f)).collect();
+            let _ = writeln!(out, "              groupBy: [{}]", fields.join(", "));
+            let _ = writeln!(out, "              groupLimit: {}", sli.group_limit);
         }
         let _ = writeln!(
             out,
@@ -196,8 +202,9 @@ mod tests {
             .filter_map(|s| {
                 let o = s.objective.as_ref()?;
                 let breakdown: Vec<&str> = s.breakdown.iter().map(|(f, _)| f.as_str()).collect();
+                let group_by: Vec<&str> = s.group_by.iter().map(|(f, _)| f.as_str()).collect();
                 Some(format!(
-                    "{} | {:?} | {:?} | {} | {:?} | {:?} {} | {} | {:?} | {:?} | {:?} | {}",
+                    "{} | {:?} | {:?} | {} | {:?} | {:?} {} | {:?} {} | {} | {:?} | {:?} | {:?} | {}",
                     s.name,
                     s.description,
                     s.filter.as_ref().map(|f| f.source()),
@@ -205,6 +212,8 @@ mod tests {
                     s.percentiles,
                     breakdown,
                     s.breakdown_limit,
+                    group_by,
+                    s.group_limit,
                     o.target,
                     o.window,
                     o.method,
@@ -245,6 +254,16 @@ window = "calendar:week"
 timezone = "Asia/Tokyo"
 method = "timeslices"
 slice = "compliance >= 0.995"
+
+[[sli]]
+name = "per-route"
+filter = 'service == "api"'
+good = 'status < 500'
+group_by = ["http.route", "region"]
+group_limit = 250
+[sli.objective]
+target = 0.999
+window = "28d"
 
 [[sli]]
 name = "no-objective"

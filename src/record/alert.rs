@@ -17,6 +17,9 @@ pub struct AlertRecord {
     pub burn_rate_short: Option<f64>,
     /// When the budget runs out at the long window's rate, if it does.
     pub exhaustion_at: Option<String>,
+    /// For a grouped SLI: the group's value of each `group_by` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<super::Group>,
     pub incident_start: String,
     pub kind: RecordKind,
     pub long_window: String,

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 pub use alert::AlertRecord;
 pub use map::OrderedMap;
 pub use slo::{Budget, ObjectiveJson, SloRecord};
-pub use window::{Breakdown, BreakdownField, LatencySummary, TopValue, WindowCounts, WindowRecord};
+pub use window::{
+    Breakdown, BreakdownField, Group, LatencySummary, TopValue, WindowCounts, WindowRecord,
+};
 
 /// The kind of a record: its `kind` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,12 +117,33 @@ impl AnyRecord {
     }
 
     /// The key stores upsert the record by: `sli|window_start` for a
-    /// window, `sli|at` for an `slo` record, `sli|severity|at` for an alert.
+    /// window, `sli|at` for an `slo` record, `sli|severity|at` for an alert;
+    /// for a grouped SLI, `sli` is its series name ([`series_name`]).
     pub fn key(&self) -> String {
         match self {
-            AnyRecord::Window(w) => format!("{}|{}", w.sli, w.window_start),
-            AnyRecord::Slo(s) => format!("{}|{}", s.sli, s.at),
-            AnyRecord::Alert(a) => format!("{}|{}|{}", a.sli, a.severity, a.at),
+            AnyRecord::Window(w) => {
+                format!(
+                    "{}|{}",
+                    series_name(&w.sli, w.group.as_ref()),
+                    w.window_start
+                )
+            }
+            AnyRecord::Slo(s) => format!("{}|{}", series_name(&s.sli, s.group.as_ref()), s.at),
+            AnyRecord::Alert(a) => format!(
+                "{}|{}|{}",
+                series_name(&a.sli, a.group.as_ref()),
+                a.severity,
+                a.at
+            ),
+        }
+    }
+
+    /// The SLI's group, for a grouped SLI.
+    pub fn group(&self) -> Option<&Group> {
+        match self {
+            AnyRecord::Window(w) => w.group.as_ref(),
+            AnyRecord::Slo(s) => s.group.as_ref(),
+            AnyRecord::Alert(a) => a.group.as_ref(),
         }
     }
 
@@ -131,6 +154,20 @@ impl AnyRecord {
             AnyRecord::Alert(_) => RecordKind::Alert,
         }
     }
+}
+
+/// The name of one series: the SLI's name, followed for a group by its
+/// values, `checkout {http.route=/a}` (`(none)` for a missing field).
+pub fn series_name(sli: &str, group: Option<&Group>) -> String {
+    let Some(group) = group else {
+        return sli.to_string();
+    };
+    let values: Vec<String> = group
+        .0
+        .iter()
+        .map(|(field, v)| format!("{field}={}", v.as_deref().unwrap_or("(none)")))
+        .collect();
+    format!("{sli} {{{}}}", values.join(","))
 }
 
 /// A record serializes as the record it holds.

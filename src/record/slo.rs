@@ -10,6 +10,9 @@ use super::{OrderedMap, RecordKind};
 pub struct SloRecord {
     pub kind: RecordKind,
     pub sli: String,
+    /// For a grouped SLI: the group's value of each `group_by` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<super::Group>,
     pub at: String,
     pub objective: ObjectiveJson,
     pub period_start: String,

@@ -13,6 +13,9 @@ use super::{OrderedMap, RecordKind};
 pub struct WindowRecord {
     pub kind: RecordKind,
     pub sli: String,
+    /// For a grouped SLI: the group's value of each `group_by` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Group>,
     pub window_start: String,
     pub window_end: String,
     pub total: u64,
@@ -38,6 +41,8 @@ pub struct WindowRecord {
 pub struct WindowCounts {
     pub kind: RecordKind,
     pub sli: String,
+    #[serde(default)]
+    pub group: Option<Group>,
     pub window_start: String,
     pub good: u64,
     pub bad: u64,
@@ -53,6 +58,10 @@ impl WindowCounts {
             .filter(|w| w.kind == RecordKind::Window)
     }
 }
+
+/// A group of a grouped SLI: per `group_by` field (in the SLI's order), its
+/// value, `null` where the events lacked the field.
+pub type Group = OrderedMap<Option<String>>;
 
 /// Per breakdown field (in the SLI's order), keyed by the field's path.
 pub type Breakdown = OrderedMap<BreakdownField>;

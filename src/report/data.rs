@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 
 use crate::config::Config;
-use crate::record::{AlertRecord, AnyRecord, SloRecord, WindowRecord};
+use crate::record::{series_name, AlertRecord, AnyRecord, SloRecord, WindowRecord};
 use crate::time::parse_rfc3339_str;
 
 /// One `window` record's counts.
@@ -107,6 +107,16 @@ impl Records {
         }
     }
 
+    /// The names of the SLIs (or series) the rows are of.
+    pub fn sli_names(&self) -> std::collections::BTreeSet<&str> {
+        self.windows
+            .iter()
+            .map(|w| w.sli.as_str())
+            .chain(self.slos.iter().map(|s| s.sli.as_str()))
+            .chain(self.alerts.iter().map(|a| a.sli.as_str()))
+            .collect()
+    }
+
     /// Records from JSON lines (a file sink or `backfill --output`); lines
     /// that are not records are skipped.
     pub fn from_jsonl(text: &str) -> Records {
@@ -185,8 +195,11 @@ impl Records {
                 if sw.total == 0 {
                     continue;
                 }
-                let rec = crate::window::window_record(sli, w.start_ns, size, sw);
-                windows.extend(window_row(rec));
+                for (group, one) in crate::slo::window_series(sli, sw) {
+                    let mut rec = crate::window::window_record(sli, w.start_ns, size, one);
+                    rec.group = group;
+                    windows.extend(window_row(rec));
+                }
             }
         }
         windows.sort_by(|a, b| (a.start_ns, &a.sli).cmp(&(b.start_ns, &b.sli)));
@@ -236,7 +249,7 @@ pub(crate) fn logs_options(inputs: &[String]) -> crate::backfill::Options {
 fn window_row(w: WindowRecord) -> Option<WindowRow> {
     Some(WindowRow {
         start_ns: parse_rfc3339_str(&w.window_start)?,
-        sli: w.sli,
+        sli: series_name(&w.sli, w.group.as_ref()),
         total: w.total,
         good: w.good,
         bad: w.bad,
@@ -258,7 +271,7 @@ fn slo_row(s: SloRecord) -> Option<SloRow> {
     Some(SloRow {
         at_ns: parse_rfc3339_str(&s.at)?,
         period_start_ns: parse_rfc3339_str(&s.period_start)?,
-        sli: s.sli,
+        sli: series_name(&s.sli, s.group.as_ref()),
         target: s.objective.target,
         window: s.objective.window,
         method: s.objective.method,
@@ -278,7 +291,7 @@ fn alert_row(a: AlertRecord) -> Option<AlertRow> {
         at_ns: parse_rfc3339_str(&a.at)?,
         incident_start_ns: parse_rfc3339_str(&a.incident_start)?,
         firing: a.firing(),
-        sli: a.sli,
+        sli: series_name(&a.sli, a.group.as_ref()),
         severity: a.severity,
         long_window: a.long_window,
         short_window: a.short_window,

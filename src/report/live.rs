@@ -505,6 +505,49 @@ mod tests {
         assert!(body.contains("\"name\": \"checkout-availability\""));
     }
 
+    /// Each group of a grouped SLI is an SLO of its own on `/api/slo`.
+    #[test]
+    fn api_slo_lists_each_group_of_a_grouped_sli() {
+        let config = Config::parse(
+            Path::new("grouped.toml"),
+            "[window]\nsize = \"1m\"\n[[sli]]\nname = \"api\"\ngood = 'status < 500'\n\
+             group_by = [\"http.route\"]\n[sli.objective]\ntarget = 0.9\nwindow = \"1h\"\n",
+        )
+        .expect("a grouped configuration");
+        let status = Status::new(&config);
+        let t0 = 1_767_225_600 * 1_000_000_000i64;
+        let mut text = String::new();
+        for (route, bad) in [("/a", 3u64), ("/b", 40)] {
+            for m in 0..5i64 {
+                let start = crate::time::format_rfc3339(t0 + m * 60_000_000_000);
+                let end = crate::time::format_rfc3339(t0 + (m + 1) * 60_000_000_000);
+                text.push_str(&format!(
+                    "{{\"kind\":\"window\",\"sli\":\"api\",\"group\":{{\"http.route\":\"{route}\"}},\"window_start\":\"{start}\",\"window_end\":\"{end}\",\"total\":100,\"good\":{},\"bad\":{bad},\"invalid\":0,\"compliance\":null,\"target\":0.9}}\n",
+                    100 - bad
+                ));
+            }
+        }
+        status.hold(records(&text));
+        let (code, _, body) = status.respond("/api/slo", "").expect("a page");
+        assert_eq!(code, 200);
+        let doc: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        let slos = doc["slos"].as_array().expect("slos");
+        let by_name = |name: &str| {
+            slos.iter()
+                .find(|s| s["name"] == name)
+                .unwrap_or_else(|| panic!("no SLO {name} in {body}"))
+        };
+        assert_eq!(slos.len(), 2, "{body}");
+        // Its numbers are the report's (`tests/groups.rs` compares them with
+        // SLIs written out per route); here, each series has its own period.
+        for name in ["api {http.route=/a}", "api {http.route=/b}"] {
+            assert!(
+                by_name(name)["period"]["covered_ratio"].as_f64() > Some(0.0),
+                "{body}"
+            );
+        }
+    }
+
     /// A window record of `sli` at `start_ns` with `bad` bad events of 100.
     fn window_line(sli: &str, start_ns: i64, bad: u64) -> String {
         let start = crate::time::format_rfc3339(start_ns);

@@ -21,6 +21,7 @@ mod numbers;
 mod questions;
 mod render;
 pub mod review;
+pub mod series;
 pub mod suggest;
 pub mod verdict;
 pub mod whatif;
@@ -75,13 +76,8 @@ pub fn all_invalid_text(events: u64) -> String {
 /// a report would show no traffic where there was some. Otherwise warnings
 /// for an empty source and for each SLI with an objective and no records.
 pub fn check_source(config: &Config, records: &Records) -> Result<Vec<String>, String> {
-    let found: std::collections::BTreeSet<&str> = records
-        .windows
-        .iter()
-        .map(|w| w.sli.as_str())
-        .chain(records.slos.iter().map(|s| s.sli.as_str()))
-        .chain(records.alerts.iter().map(|a| a.sli.as_str()))
-        .collect();
+    let config = &series::expand(config, records);
+    let found = records.sli_names();
     if found.is_empty() {
         return Ok(vec![
             "the source holds no window, slo or alert records (records files are what a file \
@@ -227,6 +223,7 @@ impl Report {
         to_ns: Option<i64>,
         tz: Option<chrono_tz::Tz>,
     ) -> Report {
+        let config = &series::expand(config, &records);
         let size = config.window.size_ns;
         let first = records.windows.iter().map(|w| w.start_ns).min();
         let last = records.windows.iter().map(|w| w.start_ns + size).max();

@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 
 use super::data::Records;
+use super::series::{series_latency, Subject};
 use super::whatif::{replay, with_target, with_threshold, Outcome};
-use crate::config::{Config, Percentile};
-use crate::window::Histogram;
+use crate::config::Percentile;
 
 /// The targets a suggestion picks from.
 pub const LADDER: [f64; 8] = [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99999];
@@ -65,15 +65,16 @@ pub fn nice_ms(ms: f64) -> f64 {
         .unwrap_or_else(|| (ms / 1000.0).ceil() * 1000.0)
 }
 
-/// The suggestion for one SLI. `logs` allows a threshold suggestion (it
-/// needs every event's latency).
+/// The suggestion for one SLI (or one group's series). `logs`, the
+/// windows of a backfill of the raw logs read with `subject.file`, allows
+/// a threshold suggestion (it needs every event's latency).
 pub fn suggest(
-    config: &Config,
-    sli: usize,
+    subject: &Subject<'_>,
     records: &Records,
-    logs: Option<&[String]>,
+    logs: Option<&[crate::window::Window]>,
 ) -> Result<Suggestion> {
-    let s = &config.slis[sli];
+    let (config, sli) = (subject.config, subject.sli);
+    let s = subject.sli();
     let o = s
         .objective
         .as_ref()
@@ -152,12 +153,8 @@ pub fn suggest(
     ));
 
     let mut threshold = None;
-    if let (Some(logs), Ok(_)) = (logs, with_threshold(s.good.source(), "1ms")) {
-        let outcome = crate::backfill::process(config, &super::data::logs_options(logs))?;
-        let mut all = Histogram::default();
-        for w in &outcome.windows {
-            all.merge(&w.slis[sli].latency);
-        }
+    if let (Some(windows), Ok(_)) = (logs, with_threshold(s.good.source(), "1ms")) {
+        let all = series_latency(subject.file, subject.block, &s.name, windows);
         if all.count() > 0 {
             let q = Percentile::from_quantile((target * 1e9).round() / 1e9)
                 .context("a target is a quantile")?;

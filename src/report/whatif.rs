@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use anyhow::{bail, Context, Result};
 
 use super::data::{Records, WindowRow};
+use super::series::Subject;
 use crate::config::{BudgetMethod, Config, ObjectiveWindow, SliceOp, SliceRule};
 use crate::slo::{Alerts, Severity, Tracker};
 use crate::time::format_rfc3339;
@@ -264,15 +265,14 @@ pub fn with_threshold(rule: &str, threshold: &str) -> Result<String> {
 /// Every option for one SLI: the current objective first, then each
 /// target, then each threshold (which need the logs).
 pub fn what_if(
-    config: &Config,
-    config_text: &str,
-    sli: usize,
+    subject: &Subject<'_>,
     records: &Records,
     targets: &[f64],
     thresholds: &[String],
     logs: Option<&[String]>,
 ) -> Result<Vec<Outcome>> {
-    let s = &config.slis[sli];
+    let (config, sli) = (subject.config, subject.sli);
+    let s = subject.sli();
     let o = s
         .objective
         .as_ref()
@@ -303,12 +303,19 @@ pub fn what_if(
             "--threshold changes which events are good: it needs the raw events (--logs)",
         )?;
         let rule = with_threshold(s.good.source(), th)?;
-        let changed = config_with_rule(config_text, &config.path, sli, &rule)?;
+        let changed = config_with_rule(subject.text, &config.path, subject.block, &rule)?;
         let replayed = Records::windows_from_logs(&changed, logs)?;
+        // The same SLI, or group, in the configuration the logs were read with.
+        let changed = super::series::expand(&changed, &replayed);
+        let at = changed
+            .slis
+            .iter()
+            .position(|c| c.name == s.name)
+            .with_context(|| format!("the logs hold no events of {}", s.name))?;
         let starts: BTreeSet<i64> = replayed.windows.iter().map(|w| w.start_ns).collect();
         out.push(replay(
             &changed,
-            sli,
+            at,
             format!("target {}, good: {rule}", pct(o.target)),
             &replayed.windows,
             &starts,

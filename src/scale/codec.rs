@@ -14,10 +14,10 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::window::{Histogram, SliWindow, TopValues};
+use crate::window::{Groups, Histogram, SliWindow, TopValues};
 
-/// 2: latencies as HdrHistogram V2 encodings.
-const VERSION: u8 = 2;
+/// 2: latencies as HdrHistogram V2 encodings; 3: the groups of grouped SLIs.
+const VERSION: u8 = 3;
 const KIND_PARTIAL: u8 = 1;
 const KIND_PROGRESS: u8 = 2;
 
@@ -213,6 +213,28 @@ impl Writer {
                 self.unsigned(n);
             }
         }
+        // A grouped SLI's groups: 0, or 1, the limit, the kept groups (key
+        // and counts) and `__other__` (0, or 1 and its counts).
+        match &w.groups {
+            None => self.0.push(0),
+            Some(g) => {
+                self.0.push(1);
+                self.unsigned(g.limit() as u64);
+                let kept: Vec<(&str, &SliWindow)> = g.kept().collect();
+                self.unsigned(kept.len() as u64);
+                for (key, gw) in kept {
+                    self.str(key);
+                    self.sli_window(gw);
+                }
+                match g.other() {
+                    None => self.0.push(0),
+                    Some(o) => {
+                        self.0.push(1);
+                        self.sli_window(o);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -281,7 +303,8 @@ impl Reader<'_> {
         Ok((topic, partition))
     }
 
-    fn sli_window(&mut self) -> Result<SliWindow> {
+    /// One window's counts; `nested` for a group's, which holds no groups.
+    fn group_window(&mut self, nested: bool) -> Result<SliWindow> {
         let mut w = SliWindow {
             total: self.unsigned()?,
             good: self.unsigned()?,
@@ -313,7 +336,27 @@ impl Reader<'_> {
             w.breakdown
                 .push(TopValues::from_parts(capacity, exact, counts));
         }
+        if self.byte()? != 0 {
+            if nested {
+                bail!("groups within a group in a partials message");
+            }
+            let limit = usize::try_from(self.unsigned()?).context("a group limit out of range")?;
+            let n = self.len()?;
+            let mut kept = Vec::with_capacity(n.min(1024));
+            for _ in 0..n {
+                kept.push((self.string()?.into_boxed_str(), self.group_window(true)?));
+            }
+            let other = match self.byte()? {
+                0 => None,
+                _ => Some(self.group_window(true)?),
+            };
+            w.groups = Some(Box::new(Groups::from_parts(limit, kept, other)));
+        }
         Ok(w)
+    }
+
+    fn sli_window(&mut self) -> Result<SliWindow> {
+        self.group_window(false)
     }
 }
 
@@ -341,6 +384,43 @@ mod tests {
         w
     }
 
+    /// A grouped SLI's window: three groups kept of four, the fourth in
+    /// `__other__`, each with its own histogram.
+    fn grouped(seed: u64) -> SliWindow {
+        let mut w = SliWindow::default();
+        let mut groups = Groups::new(3);
+        for (i, route) in ["/d", "/a", "/c", "/b", "/a"].iter().enumerate() {
+            let key = crate::window::key_of(&[Some(route), None]);
+            groups.with_group(&key, |g| {
+                g.total += 1;
+                g.good += 1;
+                g.latency.record(1_000_000 * (i as u64 + seed));
+            });
+            w.total += 1;
+            w.good += 1;
+        }
+        w.groups = Some(Box::new(groups));
+        w
+    }
+
+    #[test]
+    fn groups_round_trip_and_merge_as_in_memory() {
+        let (a, b) = (grouped(1), grouped(2));
+        let mut bytes = Vec::new();
+        write_sli_window(&mut bytes, &a);
+        let back = read_sli_window(&bytes).expect("decodes");
+        assert_eq!(back, a);
+        let g = back.groups.as_deref().expect("groups");
+        assert_eq!(g.kept().count(), 3);
+        assert_eq!(g.other().map(|o| o.total), Some(1), "/d went to __other__");
+        let mut merged = back;
+        merged.merge(&b);
+        let mut want = a.clone();
+        want.merge(&b);
+        assert_eq!(merged, want);
+        assert_eq!(merged.total, 10);
+    }
+
     #[test]
     fn partials_and_progress_round_trip() {
         let messages = [
@@ -348,7 +428,11 @@ mod tests {
                 source: ("requests".into(), 5),
                 start_ns: -60_000_000_000,
                 through: 123_456_789,
-                slis: vec![("a".into(), window(1)), ("b".into(), SliWindow::default())],
+                slis: vec![
+                    ("a".into(), window(1)),
+                    ("b".into(), SliWindow::default()),
+                    ("c".into(), grouped(3)),
+                ],
             }),
             Message::Progress(vec![
                 (

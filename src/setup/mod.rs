@@ -384,6 +384,12 @@ fn unknown_fields(config: &Config, probe: &Probe, i: usize) -> Vec<String> {
             slots.push(s);
         }
     }
+    let rules = slots.len();
+    for &(_, s) in &sli.group_by {
+        if !slots.contains(&s) {
+            slots.push(s);
+        }
+    }
     // JSON lines name their own fields, gathered from the first lines; a
     // text format's fields are its columns (logfmt's keys are gathered like JSON's).
     let (fields, label): (Vec<String>, &str) = if probe.fields.is_empty() {
@@ -397,22 +403,24 @@ fn unknown_fields(config: &Config, probe: &Probe, i: usize) -> Vec<String> {
     };
     slots
         .into_iter()
+        .enumerate()
+        .map(|(n, slot)| (slot, if n < rules { "its rules" } else { "its group_by" }))
         // A field a rule asks about with `exists()` or `== null` may well
         // be absent from healthy traffic (`!exists(error)`).
-        .filter(|&s| {
+        .filter(|&(s, _)| {
             s != TIMESTAMP_SLOT
                 && !probe.seen.get(s).copied().unwrap_or(false)
                 && !sli.filter.as_ref().is_some_and(|f| f.asks_presence(s))
                 && !sli.good.asks_presence(s)
         })
-        .map(|slot| {
+        .map(|(slot, named_by)| {
             let (role, field) = field_of(config, slot);
             let whose = match role {
                 Some(r) => format!(" (the {r} role, [decode.fields] {r})"),
                 None => String::new(),
             };
             format!(
-                "SLI \"{}\": field \"{field}\"{whose}, named by its rules, never appeared in the {} events checked{}",
+                "SLI \"{}\": field \"{field}\"{whose}, named by {named_by}, never appeared in the {} events checked{}",
                 sli.name,
                 thousands(probe.sampled_events),
                 did_you_mean(&field, &fields, label)

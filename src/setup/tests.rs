@@ -295,6 +295,28 @@ good = 'status < 500 && (error == null || !exists(error))'
 }
 
 #[test]
+fn a_group_by_field_no_event_has_is_named() {
+    let config = "[[sli]]\nname = \"api\"\ngood = 'status < 500'\ngroup_by = [\"htp.route\"]\n";
+    let lines: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                r#"{{"timestamp":"2026-11-27T10:00:{:02}Z","http":{{"route":"/a"}},"status":200}}"#,
+                i % 60
+            )
+        })
+        .collect();
+    let w = warnings_for(config, &lines);
+    assert!(
+        w.iter().any(|w| w.kind == "unknown_field"
+            && w.message.contains(r#"field "htp.route""#)
+            && w.message.contains("named by its group_by")),
+        "{w:#?}"
+    );
+    let fixed = config.replace("htp.route", "http.route");
+    assert_eq!(warnings_for(&fixed, &lines), []);
+}
+
+#[test]
 fn lines_that_are_not_text_are_noted_too() {
     let config = Config::parse("inline.toml".as_ref(), SLIS).expect("config");
     let mut engine = Engine::new(&config);

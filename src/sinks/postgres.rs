@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("postgres/001_records.sql")),
     (2, include_str!("postgres/002_breakdown.sql")),
     (3, include_str!("postgres/003_latency_histogram.sql")),
+    (4, include_str!("postgres/004_groups.sql")),
 ];
 
 /// Any number, the same for every instance: serializes migrations.
@@ -50,9 +51,11 @@ const TABLES: [Table; 3] = [
     Table {
         name: "window_records",
         kind: RecordKind::Window,
-        key: &["sli", "window_start"],
+        key: &["sli", "group_key", "window_start"],
         columns: &[
             ("sli", "text"),
+            ("group", "jsonb"),
+            ("group_key", "text"),
             ("window_start", "timestamptz"),
             ("window_end", "timestamptz"),
             ("total", "bigint"),
@@ -80,9 +83,11 @@ const TABLES: [Table; 3] = [
     Table {
         name: "slo_records",
         kind: RecordKind::Slo,
-        key: &["sli", "at"],
+        key: &["sli", "group_key", "at"],
         columns: &[
             ("sli", "text"),
+            ("group", "jsonb"),
+            ("group_key", "text"),
             ("at", "timestamptz"),
             ("objective_target", "float8"),
             ("objective_window", "text"),
@@ -110,9 +115,11 @@ const TABLES: [Table; 3] = [
     Table {
         name: "alert_records",
         kind: RecordKind::Alert,
-        key: &["sli", "severity", "at"],
+        key: &["sli", "group_key", "severity", "at"],
         columns: &[
             ("sli", "text"),
+            ("group", "jsonb"),
+            ("group_key", "text"),
             ("severity", "text"),
             ("at", "timestamptz"),
             ("state", "text"),
@@ -157,15 +164,22 @@ fn upsert_sql(t: &Table) -> String {
 
 /// A record's columns: its fields with nested objects flattened by `_`;
 /// the `latency` object is also kept whole, for percentiles without a
-/// column, and the `breakdown` object only whole.
+/// column, and the `breakdown` and `group` objects only whole; `group_key`
+/// is the group's compact JSON (`''` for an ungrouped SLI).
 fn flatten(json: &str) -> Result<Map<String, Value>> {
     let record = AnyRecord::parse(json).context("a line is not one of slipstream's records")?;
     let Value::Object(fields) = serde_json::to_value(&record)? else {
         anyhow::bail!("a record is not a JSON object");
     };
     let mut out = Map::new();
+    // A grouped SLI's group: whole, and as its compact JSON in the key.
+    let group_key = match record.group() {
+        Some(g) => serde_json::to_string(g)?,
+        None => String::new(),
+    };
+    out.insert("group_key".into(), Value::String(group_key));
     for (k, v) in fields {
-        if k == "breakdown" {
+        if k == "breakdown" || k == "group" {
             out.insert(k, v);
             continue;
         }
@@ -220,7 +234,8 @@ pub fn record_from_row(row: &str) -> Option<AnyRecord> {
                     }
                 }
             }
-            None if v.is_null() && k == "breakdown" => {}
+            None if v.is_null() && (k == "breakdown" || k == "group") => {}
+            None if k == "group_key" => {}
             None => {
                 out.insert(k, v);
             }
@@ -444,7 +459,7 @@ pub fn window_history_before(
     };
     let sql = format!(
         "SELECT json_build_object(
-             'kind', 'window', 'sli', sli,
+             'kind', 'window', 'sli', sli, 'group', \"group\",
              'window_start', to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
              'good', good, 'bad', bad, 'latency', latency)::text
          FROM window_records

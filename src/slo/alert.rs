@@ -226,6 +226,7 @@ pub fn alert_record(
         burn_rate_long: Some(round(change.burn_long)).filter(|v| v.is_finite()),
         burn_rate_short: Some(round(change.burn_short)).filter(|v| v.is_finite()),
         exhaustion_at: exhaustion_ns.map(format_rfc3339),
+        group: None,
         incident_start: since,
         kind: RecordKind::Alert,
         long_window: span_name(change.pair.long_secs),

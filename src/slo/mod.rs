@@ -11,6 +11,7 @@
 //! not, neither without valid events; the same sums then count slices.
 
 pub mod alert;
+mod grouped;
 mod objectives;
 mod record;
 
@@ -20,6 +21,7 @@ use chrono::{Datelike, TimeZone};
 
 pub use crate::config::{AlertPair, AlertPolicy};
 pub use alert::{alert_record, AlertChange, Alerts, Severity};
+pub use grouped::window_series;
 pub use objectives::{records, records_into, typed_records_into, ObjectiveGauge, Objectives};
 pub use record::slo_record;
 

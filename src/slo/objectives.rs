@@ -9,12 +9,17 @@ use crate::record::{AnyRecord, Record, WindowCounts};
 use crate::time::parse_rfc3339_str;
 use crate::window::{window_record, Window};
 
+use super::grouped::{self, group_of, key_of_group, window_groups, window_series, GroupObjectives};
 use super::{alert_record, slo_record, Alerts, Severity, SloState, Tracker};
+use crate::record::{series_name, Group};
 
 /// The objectives of every SLI that has one, fed window by window.
 #[derive(Debug, Clone)]
 pub struct Objectives {
+    /// Per SLI, the objective of an ungrouped SLI that has one.
     trackers: Vec<Option<(Tracker, Alerts)>>,
+    /// Per SLI, the objectives of a grouped SLI that has one.
+    groups: Vec<Option<GroupObjectives>>,
 }
 
 impl Objectives {
@@ -24,11 +29,11 @@ impl Objectives {
                 .slis
                 .iter()
                 .map(|s| {
-                    s.objective
-                        .as_ref()
-                        .map(|o| (Tracker::new(o, config.window.size_ns), Alerts::new()))
+                    let o = s.objective.as_ref().filter(|_| s.group_by.is_empty())?;
+                    Some((Tracker::new(o, config.window.size_ns), Alerts::new()))
                 })
                 .collect(),
+            groups: grouped::for_config(config),
         }
     }
 }
@@ -44,31 +49,44 @@ pub struct ObjectiveGauge {
 
 impl Objectives {
     /// The state of every objective at the end of its last window.
+    /// A grouped SLI's objectives are named by their series
+    /// (`checkout {http.route=/a}`).
     pub fn gauges(&self, config: &Config) -> Vec<ObjectiveGauge> {
-        config
+        let gauge = |name: String, tracker: &Tracker, alerts: &Alerts| {
+            let at = tracker.last_end_ns()?;
+            Some(ObjectiveGauge {
+                sli: name,
+                state: tracker.state(at),
+                page: alerts.firing(Severity::Page),
+                ticket: alerts.firing(Severity::Ticket),
+            })
+        };
+        let mut out = Vec::new();
+        for (sli, (slot, groups)) in config
             .slis
             .iter()
-            .zip(&self.trackers)
-            .filter_map(|(sli, slot)| {
-                let (tracker, alerts) = slot.as_ref()?;
-                let at = tracker.last_end_ns()?;
-                Some(ObjectiveGauge {
-                    sli: sli.name.clone(),
-                    state: tracker.state(at),
-                    page: alerts.firing(Severity::Page),
-                    ticket: alerts.firing(Severity::Ticket),
-                })
-            })
-            .collect()
+            .zip(self.trackers.iter().zip(&self.groups))
+        {
+            if let Some((tracker, alerts)) = slot {
+                out.extend(gauge(sli.name.clone(), tracker, alerts));
+            }
+            for (key, tracker, alerts) in groups.iter().flat_map(GroupObjectives::iter) {
+                let name = series_name(&sli.name, Some(&group_of(sli, key)));
+                out.extend(gauge(name, tracker, alerts));
+            }
+        }
+        out
     }
 
     /// How far back the objectives look: the longest objective period or
     /// burn-rate span, whichever is longer.
     pub fn history_ns(&self) -> i64 {
+        let grouped = self.groups.iter().flatten().map(|g| g.history_ns());
         self.trackers
             .iter()
             .flatten()
             .map(|(t, _)| t.history_ns())
+            .chain(grouped)
             .max()
             .unwrap_or(0)
     }
@@ -105,6 +123,9 @@ impl Objectives {
         // twice carries the same numbers.
         type Numbers = (u64, u64, Option<Vec<f64>>);
         let mut seen: std::collections::BTreeMap<(i64, usize), Numbers> = Default::default();
+        // (window start, SLI, group key) for the groups of grouped SLIs.
+        let mut seen_groups: std::collections::BTreeMap<(i64, usize, Box<str>), Numbers> =
+            Default::default();
         for line in lines {
             let Some(w) = WindowCounts::parse(line) else {
                 continue;
@@ -122,16 +143,45 @@ impl Objectives {
                     .map(|p| l.percentile(&p.key).unwrap_or(f64::NAN))
                     .collect()
             });
-            seen.insert((start, sli), (w.good, w.bad, latency));
+            let s = &config.slis[sli];
+            match (&w.group, s.group_by.is_empty()) {
+                (None, true) => {
+                    seen.insert((start, sli), (w.good, w.bad, latency));
+                }
+                (Some(group), false) => {
+                    if let Some(key) = key_of_group(s, group) {
+                        seen_groups.insert((start, sli, key), (w.good, w.bad, latency));
+                    }
+                }
+                // A record of the SLI before or after it was grouped.
+                _ => {}
+            }
         }
         // Replay the windows in order, alerts included (their records were
         // written already), so the state machine resumes where it was: as
         // the live job does, every objective is evaluated at the end of
         // every window that any SLI had, with nothing where its SLI had none.
         let size = config.window.size_ns;
-        let starts: std::collections::BTreeSet<i64> =
-            seen.keys().map(|&(start, _)| start).collect();
+        let starts: std::collections::BTreeSet<i64> = seen
+            .keys()
+            .map(|&(start, _)| start)
+            .chain(seen_groups.keys().map(|(start, _, _)| *start))
+            .collect();
         for start in starts {
+            for (sli, slot) in self.groups.iter_mut().enumerate() {
+                let Some(groups) = slot.as_mut().filter(|_| keep(sli, start)) else {
+                    continue;
+                };
+                let window: Vec<grouped::Observed> = seen_groups
+                    .range((start, sli, Box::from(""))..)
+                    .take_while(|((s, i, _), _)| *s == start && *i == sli)
+                    .map(|((_, _, key), (g, b, l))| (key.clone(), *g, *b, l.clone()))
+                    .collect();
+                groups.observe(start, window);
+                for (_, t, alerts) in groups.iter_mut() {
+                    alerts.evaluate(t, start + size);
+                }
+            }
             for (sli, slot) in self.trackers.iter_mut().enumerate() {
                 let Some((t, alerts)) = slot.as_mut().filter(|_| keep(sli, start)) else {
                     continue;
@@ -143,7 +193,7 @@ impl Objectives {
                 alerts.evaluate(t, start + size);
             }
         }
-        seen.len()
+        seen.len() + seen_groups.len()
     }
 }
 
@@ -187,9 +237,24 @@ pub fn typed_records_into(
             if sw.total == 0 || !owned(i) {
                 continue;
             }
-            out.push(AnyRecord::Window(window_record(sli, w.start_ns, size, sw)));
+            for (group, one) in window_series(sli, sw) {
+                let mut record = window_record(sli, w.start_ns, size, one);
+                record.group = group;
+                out.push(AnyRecord::Window(record));
+            }
         }
         let at = w.start_ns + size;
+        for (i, ((sli, sw), slot)) in config
+            .slis
+            .iter()
+            .zip(w.slis.iter())
+            .zip(objectives.groups.iter_mut())
+            .enumerate()
+        {
+            if let Some(groups) = slot.as_mut().filter(|_| owned(i)) {
+                group_records(sli, w.start_ns, size, sw, groups, first, out);
+            }
+        }
         for (i, ((sli, sw), slot)) in config
             .slis
             .iter()
@@ -218,16 +283,69 @@ pub fn typed_records_into(
     }
 }
 
+/// The `slo` and `alert` records of a grouped SLI's objectives at the end
+/// of the window starting at `start_ns`, whose window records are
+/// `out[first..]`.
+fn group_records(
+    sli: &crate::config::Sli,
+    start_ns: i64,
+    size: i64,
+    sw: &crate::window::SliWindow,
+    groups: &mut GroupObjectives,
+    first: usize,
+    out: &mut Vec<AnyRecord>,
+) {
+    let timeslices = groups.method() == BudgetMethod::Timeslices;
+    let window: Vec<grouped::Observed> = window_groups(sw)
+        .into_iter()
+        .map(|(key, gw)| {
+            let group = group_of(sli, key);
+            let latency = timeslices
+                .then(|| group_latencies(&out[first..], &sli.name, &group))
+                .flatten();
+            (Box::from(key), gw.good, gw.bad, latency)
+        })
+        .collect();
+    groups.observe(start_ns, window);
+    let at = start_ns + size;
+    for (key, tracker, alerts) in groups.iter_mut() {
+        let group = group_of(sli, key);
+        let series = series_name(&sli.name, Some(&group));
+        let state = tracker.state(at);
+        let mut slo = slo_record(&sli.name, tracker, &state);
+        slo.group = Some(group.clone());
+        out.push(AnyRecord::Slo(slo));
+        for change in alerts.evaluate(tracker, at) {
+            // The summary names the series; the record, the SLI and its group.
+            let mut alert = alert_record(&series, tracker, &state, &change);
+            alert.sli = sli.name.clone();
+            alert.group = Some(group.clone());
+            out.push(AnyRecord::Alert(alert));
+        }
+    }
+}
+
 /// The percentiles of `sli`'s window record among `records`, in the
 /// record's order, if it has latencies.
 fn window_latencies(records: &[AnyRecord], sli: &str) -> Option<Vec<f64>> {
     records.iter().find_map(|r| match r {
-        AnyRecord::Window(w) if w.sli == sli => w
-            .latency
-            .as_ref()
-            .map(|l| l.percentiles.iter().map(|(_, v)| *v).collect()),
+        AnyRecord::Window(w) if w.sli == sli && w.group.is_none() => percentiles(w),
         _ => None,
     })
+}
+
+/// [`window_latencies`] of one group of a grouped SLI.
+fn group_latencies(records: &[AnyRecord], sli: &str, group: &Group) -> Option<Vec<f64>> {
+    records.iter().find_map(|r| match r {
+        AnyRecord::Window(w) if w.sli == sli && w.group.as_ref() == Some(group) => percentiles(w),
+        _ => None,
+    })
+}
+
+fn percentiles(w: &crate::record::WindowRecord) -> Option<Vec<f64>> {
+    w.latency
+        .as_ref()
+        .map(|l| l.percentiles.iter().map(|(_, v)| *v).collect())
 }
 
 #[cfg(test)]
@@ -236,6 +354,70 @@ mod tests {
 
     use super::*;
     use crate::window::SliWindow;
+
+    /// A grouped SLI's objectives rebuilt from its window records, whose
+    /// `group` a store may give back with its fields in another order.
+    #[test]
+    fn a_restart_rebuilds_each_groups_objective() {
+        let config = Config::parse(
+            Path::new("t.toml"),
+            "[[sli]]\nname = \"a\"\ngood = \"status < 500\"\ngroup_by = [\"r\", \"z\"]\ngroup_limit = 2\n[sli.objective]\ntarget = 0.99\nwindow = \"1h\"\n",
+        )
+        .unwrap();
+        let size = config.window.size_ns;
+        let windows: Vec<Window> = (0..90i64)
+            .map(|i| {
+                let mut groups = crate::window::Groups::new(2);
+                let mut sw = SliWindow::default();
+                for (n, r) in ["/a", "/b", "/c"].iter().enumerate() {
+                    let key = crate::window::key_of(&[Some(r), None]);
+                    let bad = (i as u64 * (n as u64 + 1)) % 4;
+                    groups.with_group(&key, |g| {
+                        g.total += 20;
+                        g.good += 20 - bad;
+                        g.bad += bad;
+                    });
+                    sw.total += 20;
+                }
+                sw.groups = Some(Box::new(groups));
+                Window {
+                    start_ns: 1_795_773_600_000_000_000 + i * size,
+                    slis: vec![sw].into_boxed_slice(),
+                }
+            })
+            .collect();
+        let uninterrupted = records(&config, &windows, &mut Objectives::new(&config));
+        let first = records(&config, &windows[..60], &mut Objectives::new(&config));
+        // The lines as a store gives them back: `group`'s fields reversed.
+        let lines: Vec<String> = first
+            .iter()
+            .map(|r| {
+                let mut v: serde_json::Value = serde_json::from_str(&r.json).unwrap();
+                if let Some(g) = v.get("group").and_then(|g| g.as_object()).cloned() {
+                    let mut rev = serde_json::Map::new();
+                    for (k, x) in g.iter().rev() {
+                        rev.insert(k.clone(), x.clone());
+                    }
+                    v["group"] = serde_json::Value::Object(rev);
+                }
+                v.to_string()
+            })
+            .collect();
+        let mut restarted = Objectives::new(&config);
+        // Two groups and __other__ per window.
+        assert_eq!(
+            restarted.rebuild(&config, lines.iter().map(String::as_str)),
+            180
+        );
+        let second = records(&config, &windows[60..], &mut restarted);
+        assert_eq!(&uninterrupted[first.len()..], &second[..]);
+        assert!(second
+            .iter()
+            .any(|r| r.key.starts_with("a {r=__other__,z=__other__}|")));
+        assert!(uninterrupted
+            .iter()
+            .any(|r| r.kind == crate::record::RecordKind::Alert));
+    }
 
     #[test]
     fn a_restart_rebuilt_from_the_file_reports_the_same_budgets() {

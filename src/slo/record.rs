@@ -12,6 +12,7 @@ pub fn slo_record(sli: &str, tracker: &Tracker, state: &SloState) -> SloRecord {
     SloRecord {
         kind: RecordKind::Slo,
         sli: sli.to_string(),
+        group: None,
         at: format_rfc3339(state.at_ns),
         objective: ObjectiveJson {
             target: o.target,

@@ -480,6 +480,7 @@ impl Runner<'_> {
             self.shared.writing.store(false, Ordering::Release);
         }
         result?;
+        stage::count_other(self.config, &out.typed, &mut self.stats.group_other);
         if let Some(status) = &self.status {
             status.hold(out.typed);
         }

@@ -6,6 +6,7 @@
 //! the same for all three and asks its [`Stage`] at each step where they
 //! differ.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -42,6 +43,39 @@ impl Emitted {
     fn render(mut self) -> Emitted {
         self.records = self.typed.iter().map(Record::from).collect();
         self
+    }
+}
+
+/// Counts, per grouped SLI, the events its window records put in the group
+/// `__other__` (past its `group_limit`) into `counts`; logs a warning the
+/// first time an SLI has any.
+pub(super) fn count_other(
+    config: &Config,
+    typed: &[AnyRecord],
+    counts: &mut BTreeMap<String, u64>,
+) {
+    use crate::window::OTHER;
+    for r in typed {
+        let AnyRecord::Window(w) = r else { continue };
+        let Some(group) = &w.group else { continue };
+        if !group.0.iter().all(|(_, v)| v.as_deref() == Some(OTHER)) {
+            continue;
+        }
+        let n = counts.entry(w.sli.clone()).or_default();
+        if *n == 0 {
+            let limit = config
+                .slis
+                .iter()
+                .find(|s| s.name == w.sli)
+                .map_or(0, |s| s.group_limit);
+            warn!(
+                sli = %w.sli,
+                group_limit = limit,
+                window_start = %w.window_start,
+                "A window of a grouped SLI had more groups than its group_limit: the others are counted in the group __other__ (see slipstream_group_other_events_total); raise group_limit, or group by a field with fewer values."
+            );
+        }
+        *n += w.total;
     }
 }
 

@@ -13,12 +13,17 @@
 //! base64 (the `HISTF...` form that the Java, Go and Python libraries read),
 //! so a store of window records can merge windows into the percentiles of
 //! any period.
+//!
+//! Why one long file: the counts, their percentiles, their encodings and
+//! [`Merged`] share the private helpers that keep every encoding canonical
+//! (`canonical`, `add`, `quantile`, `deflate_v2`), and a third of it is the
+//! tests that hold the encodings to the library's byte for byte.
 
 use std::io::Read;
 
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer, V2Serializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 
 /// Significant decimal digits the histogram keeps.
 const SIGFIG: u8 = 2;
@@ -102,6 +107,20 @@ impl Histogram {
         }
     }
 
+    /// Gives back the room its counts grew into but do not use. Counts
+    /// grow like any vector, by doubling, so a histogram kept for long
+    /// (a closed window waiting in memory) can hold up to twice what it
+    /// needs; after this, [`Histogram::heap_bytes`] is what it holds.
+    pub fn shrink_to_fit(&mut self) {
+        if let Some(h) = &mut self.hdr {
+            if let Ok(mut exact) = Hdr::new_with_max(h.max().max(2), SIGFIG) {
+                exact.auto(true);
+                add(&mut exact, h);
+                **h = exact;
+            }
+        }
+    }
+
     /// About how many bytes of the heap the histogram holds.
     pub fn heap_bytes(&self) -> usize {
         self.hdr.as_ref().map_or(0, |h| {
@@ -146,6 +165,47 @@ impl Histogram {
             .clamp(self.min_ns, self.max_ns)
     }
 
+    /// [`Histogram::quantile_ns`] of each `(numerator, denominator)`, in
+    /// their order, from one pass over the counts.
+    pub fn quantiles_ns(&self, quantiles: &[(u64, u64)]) -> Vec<u64> {
+        let Some(hdr) = &self.hdr else {
+            return vec![0; quantiles.len()];
+        };
+        let count = u128::from(hdr.len());
+        // (rank, position in `quantiles`), by rank.
+        let mut ranks: Vec<(u64, usize)> = quantiles
+            .iter()
+            .enumerate()
+            .map(|(i, &(num, den))| {
+                let rank = match den {
+                    0 => u64::MAX,
+                    d => (count * u128::from(num))
+                        .div_ceil(u128::from(d))
+                        .clamp(1, count.max(1)) as u64,
+                };
+                (rank, i)
+            })
+            .collect();
+        ranks.sort_unstable();
+        let mut out = vec![self.max_ns; quantiles.len()];
+        let mut next = ranks.iter().peekable();
+        let mut seen = 0u64;
+        for v in hdr.iter_recorded() {
+            seen += v.count_at_value();
+            while let Some(&(_, i)) = next.next_if(|(rank, _)| seen >= *rank) {
+                let us = hdr.median_equivalent(v.value_iterated_to());
+                out[i] = us.saturating_mul(NS_PER_US);
+            }
+            if next.peek().is_none() {
+                break;
+            }
+        }
+        for v in &mut out {
+            *v = (*v).clamp(self.min_ns, self.max_ns);
+        }
+        out
+    }
+
     /// The histogram in HdrHistogram's V2 encoding (uncompressed), for the
     /// partials between ingest and rollup; `None` when empty.
     pub fn to_v2(&self) -> Option<Vec<u8>> {
@@ -158,9 +218,8 @@ impl Histogram {
 
     /// The histogram as a record carries it: V2 compressed, base64.
     pub fn to_base64(&self) -> Option<String> {
-        let hdr = canonical(self.hdr.as_ref()?);
-        let mut out = Vec::new();
-        V2DeflateSerializer::new().serialize(&hdr, &mut out).ok()?;
+        let v2 = self.to_v2()?;
+        let out = deflate_v2(&v2).ok()?;
         Some(base64::engine::general_purpose::STANDARD.encode(out))
     }
 
@@ -199,6 +258,43 @@ impl Eq for Histogram {}
 /// The same counts in a histogram whose bounds depend on its values alone:
 /// how a histogram grew (recorded values or merges, in which order) shows
 /// in the highest trackable value that the encoding's header carries.
+/// The V2 compressed encoding of a V2 encoding: the cookie, the length of
+/// what follows, then `v2` through zlib at the default level, byte for byte
+/// what HdrHistogram's `V2DeflateSerializer` writes. The compressor (a few
+/// hundred kilobytes of tables) is kept per thread and reset for each
+/// histogram: a new one for each of millions of window records costs time,
+/// and the freed tables leave holes in the heap that make the process's
+/// memory grow well past what it holds.
+fn deflate_v2(v2: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::cell::RefCell;
+    use std::io::Write;
+
+    use flate2::{write::ZlibEncoder, Compression};
+
+    thread_local! {
+        static ENCODER: RefCell<Option<ZlibEncoder<Vec<u8>>>> = const { RefCell::new(None) };
+    }
+    ENCODER.with_borrow_mut(|encoder| {
+        let mut out = Vec::with_capacity(8 + v2.len() / 2);
+        out.extend_from_slice(&V2_COMPRESSED_COOKIE.to_be_bytes());
+        out.extend_from_slice(&[0; 4]);
+        // Left reset by the last histogram: only its output is swapped in.
+        let encoder = match encoder {
+            Some(e) => {
+                *e.get_mut() = out;
+                e
+            }
+            None => encoder.insert(ZlibEncoder::new(out, Compression::default())),
+        };
+        encoder.write_all(v2)?;
+        encoder.try_finish()?;
+        let mut out = encoder.reset(Vec::new())?;
+        let len = u32::try_from(out.len() - 8).map_err(std::io::Error::other)?;
+        out[4..8].copy_from_slice(&len.to_be_bytes());
+        Ok(out)
+    })
+}
+
 fn canonical(hdr: &Hdr) -> Hdr {
     let mut h = empty();
     add(&mut h, hdr);
@@ -313,6 +409,53 @@ impl Merged {
 mod tests {
     use super::*;
 
+    /// The compressor kept between histograms writes, for each of many
+    /// histograms in a row, the bytes of HdrHistogram's own serializer.
+    #[test]
+    fn compressed_encoding_is_the_librarys_for_many_histograms_in_a_row() {
+        use hdrhistogram::serialization::V2DeflateSerializer;
+        let values = spread();
+        for n in [1usize, 2, 17, 300, 5_000, 20_000, 3, 1] {
+            let mut h = Histogram::default();
+            for &v in values.iter().take(n) {
+                h.record(v);
+            }
+            let hdr = canonical(h.hdr.as_ref().expect("values recorded"));
+            let mut theirs = Vec::new();
+            V2DeflateSerializer::new()
+                .serialize(&hdr, &mut theirs)
+                .expect("serialize");
+            let ours = base64::engine::general_purpose::STANDARD
+                .decode(h.to_base64().expect("an encoding"))
+                .expect("base64");
+            assert_eq!(ours, theirs, "{n} values");
+        }
+    }
+
+    /// Shrinking keeps every count and the encoding, and the histogram
+    /// still grows when given larger values.
+    #[test]
+    fn shrinking_keeps_the_counts_and_the_growth() {
+        let values = spread();
+        let mut h = Histogram::default();
+        for &v in &values {
+            h.record(v);
+        }
+        let before = (h.to_v2(), h.quantile_ns(99, 100), h.count());
+        h.shrink_to_fit();
+        assert_eq!((h.to_v2(), h.quantile_ns(99, 100), h.count()), before);
+        let mut whole = h.clone();
+        h.record(3_600_000_000_000);
+        whole.merge(&{
+            let mut one = Histogram::default();
+            one.record(3_600_000_000_000);
+            one
+        });
+        assert_eq!(h.count(), values.len() as u64 + 1);
+        assert_eq!(h.to_v2(), whole.to_v2());
+        assert_eq!(h.max_ns(), 3_600_000_000_000);
+    }
+
     fn exact_rank(sorted: &[u64], num: u64, den: u64) -> u64 {
         let n = sorted.len() as u64;
         let rank = (n * num).div_ceil(den).clamp(1, n);
@@ -334,6 +477,27 @@ mod tests {
         (1, 1),
         (1, 100_000),
     ];
+
+    #[test]
+    fn quantiles_in_one_pass_equal_each_alone() {
+        let mut h = Histogram::default();
+        assert_eq!(h.quantiles_ns(&[(1, 2), (0, 0)]), [0, 0]);
+        for v in spread() {
+            h.record(v);
+        }
+        let asked = [
+            (99, 100),
+            (1, 2),
+            (0, 1),
+            (1, 1),
+            (999, 1000),
+            (1, 2),
+            (7, 0),
+        ];
+        let one_by_one: Vec<u64> = asked.iter().map(|&(n, d)| h.quantile_ns(n, d)).collect();
+        assert_eq!(h.quantiles_ns(&asked), one_by_one);
+        assert!(one_by_one.windows(2).any(|w| w[0] != w[1]));
+    }
 
     #[test]
     fn quantiles_are_within_one_percent_of_nearest_rank() {

@@ -6,11 +6,13 @@
 //! integer; the result does not depend on how events were split or ordered.
 //! Memory grows with SLIs x open windows, never with the number of events.
 
+mod groups;
 mod histogram;
 mod record;
 
 use std::collections::HashMap;
 
+pub use groups::{decode_key, encode_key, key_of, Groups, OTHER};
 pub use histogram::{Histogram, Merged};
 pub use record::window_record;
 
@@ -28,6 +30,10 @@ pub struct SliWindow {
     /// Per breakdown field, the values of the bad events (empty until the
     /// first bad event of an SLI with a breakdown).
     pub breakdown: Vec<TopValues>,
+    /// For a grouped SLI (`group_by`), each group's own counts, histogram
+    /// and breakdown; the SLI's counters above then hold their sums, and its
+    /// histogram and breakdown stay empty. `None` until the first event.
+    pub groups: Option<Box<Groups>>,
 }
 
 /// The values of one field among a window's bad events. Counts are exact
@@ -150,6 +156,16 @@ impl SliWindow {
                 .iter()
                 .map(|t| std::mem::size_of::<TopValues>() + t.heap_bytes())
                 .sum::<usize>()
+            + self.groups.as_ref().map_or(0, |g| g.memory_bytes())
+    }
+
+    /// Gives back the room its histogram grew into but does not use (see
+    /// [`Histogram::shrink_to_fit`]), for windows kept for long.
+    pub fn shrink_to_fit(&mut self) {
+        self.latency.shrink_to_fit();
+        if let Some(g) = &mut self.groups {
+            g.shrink_to_fit();
+        }
     }
 
     pub fn merge(&mut self, other: &SliWindow) {
@@ -164,6 +180,11 @@ impl SliWindow {
         }
         for (m, o) in self.breakdown.iter_mut().zip(&other.breakdown) {
             m.merge(o);
+        }
+        if let Some(o) = &other.groups {
+            self.groups
+                .get_or_insert_with(|| Box::new(Groups::new(o.limit())))
+                .merge(o);
         }
     }
 }

@@ -31,19 +31,25 @@ pub fn window_record(sli: &Sli, start_ns: i64, size_ns: i64, w: &SliWindow) -> W
         count: h.count(),
         min: ms(h.min_ns()),
         mean: h.mean_ns().round() / 1e6,
-        percentiles: sli
-            .percentiles
-            .iter()
-            .map(|p| {
-                let v = h.quantile_ns(p.numerator, p.denominator);
-                (p.key.clone(), ms_approx(v))
-            })
-            .collect(),
+        percentiles: {
+            let asked: Vec<(u64, u64)> = sli
+                .percentiles
+                .iter()
+                .map(|p| (p.numerator, p.denominator))
+                .collect();
+            let values = h.quantiles_ns(&asked);
+            sli.percentiles
+                .iter()
+                .zip(values)
+                .map(|(p, v)| (p.key.clone(), ms_approx(v)))
+                .collect()
+        },
         max: ms(h.max_ns()),
     });
     WindowRecord {
         kind: RecordKind::Window,
         sli: sli.name.clone(),
+        group: None,
         window_start: format_rfc3339(start_ns),
         window_end: format_rfc3339(start_ns + size_ns),
         total: w.total,

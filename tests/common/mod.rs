@@ -10,7 +10,10 @@
 
 #![allow(dead_code)]
 
+pub mod archive;
+pub mod azure;
 pub mod browser;
+pub mod gcs;
 pub mod history;
 pub mod kafka;
 pub mod pg;

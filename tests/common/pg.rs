@@ -117,10 +117,16 @@ pub fn flattened(records: &[Value], kind: &str) -> Vec<serde_json::Map<String, V
         .filter(|r| r["kind"] == kind)
         .map(|r| {
             let mut out = serde_json::Map::new();
+            // A grouped SLI's group, as compact JSON in the key.
+            let group_key = match r.get("group") {
+                Some(g) => g.to_string(),
+                None => String::new(),
+            };
+            out.insert("group_key".into(), Value::String(group_key));
             for (k, v) in r.as_object().expect("object") {
                 match v {
                     // Kept whole, in a jsonb column.
-                    Value::Object(_) if k == "breakdown" => {
+                    Value::Object(_) if k == "breakdown" || k == "group" => {
                         out.insert(k.clone(), v.clone());
                     }
                     Value::Object(inner) => {

@@ -31,7 +31,7 @@ pub use merge::Merge;
 use run::{Run, RunWriter};
 
 use super::interrupt::Creator;
-use crate::window::Window;
+use crate::window::{SliWindow, Window};
 
 /// The default `--memory-limit`: 128 MiB (the process peaks at about 1.5x).
 pub const DEFAULT_MEMORY_LIMIT: u64 = 128 << 20;
@@ -174,9 +174,12 @@ impl Spill {
     }
 
     /// Adds a closed window (or one more part of one).
-    pub fn add(&mut self, w: Window) -> Result<()> {
+    /// Histograms are shrunk to what they hold as they arrive, so the
+    /// bytes counted against the budget are the bytes taken.
+    pub fn add(&mut self, mut w: Window) -> Result<()> {
         match self.memory.entry(w.start_ns) {
             std::collections::btree_map::Entry::Vacant(e) => {
+                w.slis.iter_mut().for_each(SliWindow::shrink_to_fit);
                 self.bytes += w.memory_bytes() as u64;
                 e.insert(w);
             }
@@ -185,6 +188,9 @@ impl Spill {
                 let before = mine.memory_bytes() as u64;
                 for (a, b) in mine.slis.iter_mut().zip(w.slis.iter()) {
                     a.merge(b);
+                    if b.latency.count() > 0 || b.groups.is_some() {
+                        a.shrink_to_fit();
+                    }
                 }
                 self.bytes = (self.bytes + mine.memory_bytes() as u64).saturating_sub(before);
             }
@@ -203,12 +209,7 @@ impl Spill {
         let started = Instant::now();
         let path = run::path(dir.dir.path(), self.next_run);
         self.next_run += 1;
-        let failed = |e: std::io::Error| {
-            anyhow::Error::new(e).context(format!(
-                "cannot write the spill file {}; free some disk there, or pick another directory with --tmp-dir",
-                path.display()
-            ))
-        };
+        let failed = |e| spill_failed(&path, e);
         let file = dir.creator.create(&path).map_err(failed)?;
         let mut writer = RunWriter::new(file, path.clone());
         for w in self.memory.values() {
@@ -262,12 +263,7 @@ impl Spill {
         let mut merge = Merge::new(BTreeMap::new(), oldest, self.sli_count);
         let path = run::path(dir.dir.path(), self.next_run);
         self.next_run += 1;
-        let failed = |e: std::io::Error| {
-            anyhow::Error::new(e).context(format!(
-                "cannot write the spill file {}; free some disk there, or pick another directory with --tmp-dir",
-                path.display()
-            ))
-        };
+        let failed = |e| spill_failed(&path, e);
         let file = dir.creator.create(&path).map_err(failed)?;
         let mut writer = RunWriter::new(file, path.clone());
         while let Some(w) = merge.next_window()? {
@@ -284,6 +280,14 @@ impl Spill {
         self.stats.write += started.elapsed();
         Ok(())
     }
+}
+
+/// A spill file that cannot be written, with what to do about it.
+fn spill_failed(path: &Path, e: std::io::Error) -> anyhow::Error {
+    anyhow::Error::new(e).context(format!(
+        "cannot write the spill file {}; free some disk there, or pick another directory with --tmp-dir",
+        path.display()
+    ))
 }
 
 /// The windows in time order, and the runs they are read from.

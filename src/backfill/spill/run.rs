@@ -75,7 +75,11 @@ impl RunWriter {
 }
 
 fn has_counts(s: &SliWindow) -> bool {
-    s.total > 0 || s.invalid > 0 || s.latency.count() > 0 || !s.breakdown.is_empty()
+    s.total > 0
+        || s.invalid > 0
+        || s.latency.count() > 0
+        || !s.breakdown.is_empty()
+        || s.groups.is_some()
 }
 
 /// Reads a run's windows back, oldest first.

@@ -67,6 +67,29 @@ fn a_raw_at_sign_in_the_password_is_refused_without_echoing_it() {
 #[test]
 fn upserts_update_everything_but_the_key() {
     let sql = upsert_sql(&TABLES[1]);
-    assert!(sql.contains("ON CONFLICT (\"sli\", \"at\") DO UPDATE SET"));
+    assert!(sql.contains("ON CONFLICT (\"sli\", \"group_key\", \"at\") DO UPDATE SET"));
     assert!(!sql.contains("\"sli\" = EXCLUDED"), "keys are not updated");
+}
+
+#[test]
+fn a_groups_rows_carry_it_whole_and_in_the_key_and_read_back() {
+    let line = r#"{"kind":"window","sli":"a","group":{"http.route":"/x","region":null},"window_start":"2026-11-29T02:00:00Z","window_end":"2026-11-29T02:01:00Z","total":3,"good":2,"bad":1,"invalid":0,"compliance":0.6666666666666666,"target":null,"latency":null,"latency_histogram":null}"#;
+    let row = flatten(line).unwrap();
+    assert_eq!(row["group_key"], r#"{"http.route":"/x","region":null}"#);
+    assert_eq!(row["group"]["http.route"], "/x");
+    assert!(!row.contains_key("group_http.route"));
+    let back = record_from_row(&Value::Object(row).to_string()).unwrap();
+    assert_eq!(back, AnyRecord::parse(line).unwrap());
+    assert_eq!(
+        back.key(),
+        "a {http.route=/x,region=(none)}|2026-11-29T02:00:00Z"
+    );
+
+    // An ungrouped SLI's row: an empty key, a null group, no `group` back.
+    let plain = r#"{"kind":"window","sli":"a","window_start":"2026-11-29T02:00:00Z","window_end":"2026-11-29T02:01:00Z","total":3,"good":2,"bad":1,"invalid":0,"compliance":0.6666666666666666,"target":null,"latency":null,"latency_histogram":null}"#;
+    let mut row = flatten(plain).unwrap();
+    assert_eq!(row["group_key"], "");
+    row.insert("group".into(), Value::Null);
+    let back = record_from_row(&Value::Object(row).to_string()).unwrap();
+    assert_eq!(back.to_json(), plain);
 }

@@ -73,12 +73,16 @@ pub fn expand(
         if a == "-" {
             out.push(Input::Stdin);
         } else if super::object::parse_url(a).is_some() {
-            match remote {
-                Some(r) => r.expand(a, selection, &mut out, errors),
-                None => errors.push(InputError {
+            let found = remote.map_or_else(
+                || Err("no client for this object store".to_string()),
+                |r| r.expand(a, selection),
+            );
+            match found {
+                Ok(objects) => out.extend(objects.into_iter().map(Input::Object)),
+                Err(message) => errors.push(InputError {
                     input: a.clone(),
                     offset: 0,
-                    message: "no client for this object store".to_string(),
+                    message,
                 }),
             }
         } else {

@@ -22,6 +22,8 @@ mod select;
 pub use compression::open_decompressed;
 pub use input::{expand, BufferPool, Chunk, FirstLine, Input, InputError};
 pub use ledger::{AbandonOnPanic, Ledger};
-pub use object::{Fetched, ObjectRef, Remote, S3Settings};
+pub use object::{
+    AzureSettings, Fetched, GcsSettings, ObjectRef, Remote, S3Settings, StoreSettings,
+};
 pub use reader::Reader;
 pub use select::Selection;

@@ -2,7 +2,8 @@
 //! use: the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 //! `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL`, ...), then the
 //! profile (`AWS_PROFILE`, or `[source.s3] profile`, or `default`) in the
-//! shared files `~/.aws/credentials` and `~/.aws/config`, then the
+//! shared files `~/.aws/credentials` and `~/.aws/config` (its static keys,
+//! or its `credential_process`, see `process.rs`), then the
 //! `[source.s3]` section; with no keys in any of them, `object_store` asks
 //! web identity (EKS IRSA: `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`),
 //! the container's credentials endpoint, then the instance metadata.
@@ -10,35 +11,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 
-/// `[source.s3]`: settings for S3 and S3-compatible stores that the
-/// environment does not give.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Settings {
-    /// The endpoint of an S3-compatible store (`AWS_ENDPOINT_URL` wins);
-    /// `http://` is allowed when the URL says so.
-    pub endpoint: Option<String>,
-    /// The buckets' region when neither `AWS_REGION` nor the profile says.
-    pub region: Option<String>,
-    /// The profile of the shared files when `AWS_PROFILE` is not set.
-    pub profile: Option<String>,
-    /// How many times a failed request is retried before its object is
-    /// reported.
-    pub max_retries: usize,
-}
+use super::process::CredentialProcess;
 
-impl Default for S3Settings {
-    fn default() -> S3Settings {
-        S3Settings {
-            endpoint: None,
-            region: None,
-            profile: None,
-            max_retries: 5,
-        }
-    }
-}
+use crate::config::S3Settings;
 
 /// A builder with the settings from every place but the bucket's name.
 pub(super) fn s3_builder(settings: &S3Settings) -> Result<AmazonS3Builder, String> {
@@ -82,11 +61,17 @@ fn builder_from(
                     b = b.with_token(t);
                 }
             }
+            _ if profile.contains_key("credential_process") => {
+                let command = &profile["credential_process"];
+                b = b.with_credentials(Arc::new(CredentialProcess::new(&name, command)));
+            }
             _ if named.is_some() => {
                 return Err(format!(
-                    "the AWS profile {name:?} has no aws_access_key_id and aws_secret_access_key in {} or {}; \
-                     slipstream reads a profile's static keys: for SSO or an assumed role, export the \
-                     credentials into the environment (aws configure export-credentials --profile {name} --format env)",
+                    "the AWS profile {name:?} has neither aws_access_key_id and aws_secret_access_key \
+                     nor credential_process in {} or {}; for SSO or an assumed role, give a profile \
+                     `credential_process = aws configure export-credentials --profile {name} --format process`, \
+                     or export the credentials into the environment \
+                     (eval \"$(aws configure export-credentials --profile {name} --format env)\")",
                     files.credentials.display(),
                     files.config.display()
                 ));
@@ -166,13 +151,7 @@ fn section(text: &str, name: &str) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::sources::files::object::test_env as env;
 
     fn value(b: &AmazonS3Builder, key: AmazonS3ConfigKey) -> Option<String> {
         b.get_config_value(&key)

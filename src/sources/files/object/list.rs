@@ -82,10 +82,17 @@ pub(super) fn explain(scheme: Scheme, e: &object_store::Error) -> String {
     ) || text.contains(" 403 ")
         || text.contains(" 401 ");
     let hint = match (denied, e, scheme) {
+        // A profile's credential_process that failed says what to do itself.
+        _ if text.contains("credential_process of") => "",
         (true, _, Scheme::S3) => {
             "; check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the instance's role) and that they may list the bucket"
         }
-        (true, _, _) => "; check the credentials and that they may list the bucket",
+        (true, _, Scheme::Gcs) => {
+            "; check the credentials (GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_SERVICE_ACCOUNT, or the instance's service account) and that they may list the bucket"
+        }
+        (true, _, Scheme::Azure) => {
+            "; check the credentials (AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or AZURE_STORAGE_SAS_TOKEN, or the machine's managed identity) and that they may list the container"
+        }
         (_, object_store::Error::NotFound { .. }, _) => "; check the bucket's name",
         _ => "; check the URL, the endpoint and the network",
     };

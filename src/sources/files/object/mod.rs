@@ -2,16 +2,20 @@
 //! and `az://container/prefix`, through the `object_store` crate.
 //!
 //! [`Remote`] holds one client per bucket named on the command line, built
-//! from the standard places (`credentials.rs`), and the small tokio runtime
+//! from the standard places of each store (`credentials.rs` for S3,
+//! `gcs.rs`, `azure.rs`), and the small tokio runtime
 //! their I/O runs on — never on the per-event path. `list.rs` lists a
 //! prefix like a directory, in key order, pruning folders and names by the
 //! [`Selection`]; `fetch.rs` fetches the objects' bytes in ranges, a fixed
 //! number in flight, on a thread of its own, for the reader to decompress
 //! and cut into chunks as it does local files.
 
+mod azure;
 mod credentials;
 mod fetch;
+mod gcs;
 mod list;
+mod process;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,10 +25,9 @@ use std::time::Duration;
 use object_store::path::Path as KeyPath;
 use object_store::{BackoffConfig, ObjectStore, RetryConfig};
 
-pub use credentials::S3Settings;
+pub use crate::config::{AzureSettings, GcsSettings, S3Settings};
 pub use fetch::Fetched;
 
-use super::input::{Input, InputError};
 use super::select::Selection;
 
 /// The object stores `backfill` reads, by URL scheme.
@@ -97,6 +100,15 @@ pub const IN_FLIGHT: usize = 16;
 /// Bytes asked of an object per request.
 pub const RANGE_BYTES: u64 = 4 << 20;
 
+/// The settings of every kind of store: `[source.s3]`, `[source.gcs]` and
+/// `[source.azure]`.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreSettings<'a> {
+    pub s3: &'a S3Settings,
+    pub gcs: &'a GcsSettings,
+    pub azure: &'a AzureSettings,
+}
+
 /// The clients of the buckets named on the command line.
 pub struct Remote {
     runtime: tokio::runtime::Runtime,
@@ -106,9 +118,9 @@ pub struct Remote {
 impl Remote {
     /// A client for every bucket that `args` name, or `None` when they name
     /// none. Fails when a client cannot be built (a URL without a bucket,
-    /// an unreadable profile, an Azure URL with no storage account): a
-    /// message saying what to set.
-    pub fn open(args: &[String], settings: &S3Settings) -> Result<Option<Remote>, String> {
+    /// an unreadable profile or credentials file, an Azure URL with no
+    /// storage account): a message saying what to set.
+    pub fn open(args: &[String], settings: StoreSettings<'_>) -> Result<Option<Remote>, String> {
         let mut stores = BTreeMap::new();
         for arg in args {
             let Some(url) = parse_url(arg) else {
@@ -137,91 +149,83 @@ impl Remote {
         Ok(Some(Remote { runtime, stores }))
     }
 
-    /// Appends the objects that `arg` names to `inputs`: the one object of
-    /// that key, or every object under it as a folder, in key order, as the
-    /// selection keeps them. A failed listing is reported for `arg`.
-    pub fn expand(
-        &self,
-        arg: &str,
-        selection: &Selection,
-        inputs: &mut Vec<Input>,
-        errors: &mut Vec<InputError>,
-    ) {
+    /// The objects that `arg` names: the one object of that key, or every
+    /// object under it as a folder, in key order, as the selection keeps
+    /// them; or why they could not be listed.
+    pub fn expand(&self, arg: &str, selection: &Selection) -> Result<Vec<ObjectRef>, String> {
         let Some(url) = parse_url(arg) else {
-            return;
+            return Ok(Vec::new());
         };
         let root = url.root();
         let Some(store) = self.stores.get(&root) else {
-            return;
+            return Ok(Vec::new());
         };
         let found = self
             .runtime
             .block_on(list::objects(store.as_ref(), &url, selection));
         match found {
-            Ok(objects) => inputs.extend(objects.into_iter().map(|(key, size)| {
-                Input::Object(ObjectRef {
+            Ok(objects) => Ok(objects
+                .into_iter()
+                .map(|(key, size)| ObjectRef {
                     root: root.clone(),
                     key,
                     size,
                 })
-            })),
-            Err(e) => errors.push(InputError {
-                input: arg.to_string(),
-                offset: 0,
-                message: list::explain(url.scheme, &e),
-            }),
+                .collect()),
+            Err(e) => Err(list::explain(url.scheme, &e)),
         }
     }
 }
 
 /// How failed requests are retried: throttling (429, 503), server errors
 /// and broken connections, with exponential backoff.
-fn retry(settings: &S3Settings) -> RetryConfig {
+fn retry(max_retries: usize) -> RetryConfig {
     RetryConfig {
         backoff: BackoffConfig {
             init_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             base: 2.0,
         },
-        max_retries: settings.max_retries,
+        max_retries,
         retry_timeout: Duration::from_secs(120),
     }
 }
 
-fn build(url: &Url<'_>, settings: &S3Settings) -> Result<Arc<dyn ObjectStore>, String> {
+fn build(url: &Url<'_>, settings: StoreSettings<'_>) -> Result<Arc<dyn ObjectStore>, String> {
     let what = url.root();
     let store: Arc<dyn ObjectStore> = match url.scheme {
         Scheme::S3 => Arc::new(
-            credentials::s3_builder(settings)?
+            credentials::s3_builder(settings.s3)?
                 .with_bucket_name(url.bucket)
-                .with_retry(retry(settings))
+                .with_retry(retry(settings.s3.max_retries))
                 .build()
                 .map_err(|e| format!("cannot set up the client of {what}: {e}"))?,
         ),
         Scheme::Gcs => Arc::new(
-            object_store::gcp::GoogleCloudStorageBuilder::from_env()
+            gcs::gcs_builder(settings.gcs)
                 .with_bucket_name(url.bucket)
-                .with_retry(retry(settings))
+                .with_retry(retry(settings.gcs.max_retries))
                 .build()
-                .map_err(|e| {
-                    format!(
-                        "cannot set up the client of {what}: {e}; set GOOGLE_APPLICATION_CREDENTIALS or run on Google Cloud"
-                    )
-                })?,
+                .map_err(|e| format!("cannot set up the client of {what}: {e}; {}", gcs::HINT))?,
         ),
         Scheme::Azure => Arc::new(
-            object_store::azure::MicrosoftAzureBuilder::from_env()
+            azure::azure_builder(settings.azure)
                 .with_container_name(url.bucket)
-                .with_retry(retry(settings))
+                .with_retry(retry(settings.azure.max_retries))
                 .build()
-                .map_err(|e| {
-                    format!(
-                        "cannot set up the client of {what}: {e}; set AZURE_STORAGE_ACCOUNT_NAME and a key, token or managed identity"
-                    )
-                })?,
+                .map_err(|e| format!("cannot set up the client of {what}: {e}; {}", azure::HINT))?,
         ),
     };
     Ok(store)
+}
+
+/// An environment of `(name, value)` pairs, for the settings' tests.
+#[cfg(test)]
+fn test_env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -246,11 +250,17 @@ mod tests {
 
     #[test]
     fn a_url_without_a_bucket_is_refused_with_the_form_to_write() {
-        let err = Remote::open(&["s3:///x".to_string()], &S3Settings::default())
+        let (s3, gcs, azure) = Default::default();
+        let settings = StoreSettings {
+            s3: &s3,
+            gcs: &gcs,
+            azure: &azure,
+        };
+        let err = Remote::open(&["s3:///x".to_string()], settings)
             .err()
             .unwrap_or_default();
         assert!(err.contains("s3://BUCKET/PREFIX"), "{err}");
-        let none = Remote::open(&["logs/".to_string()], &S3Settings::default());
+        let none = Remote::open(&["logs/".to_string()], settings);
         assert!(matches!(none, Ok(None)));
     }
 }

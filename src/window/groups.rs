@@ -1,0 +1,232 @@
+//! The groups of a grouped SLI (`group_by`) in one window: one
+//! [`SliWindow`] per distinct combination of the group fields' values, with
+//! a bound on how many a window keeps apart.
+//!
+//! A group's key is its values in `group_by` order, encoded in one string
+//! ([`GroupKey`]) so that an event's group is found without allocating and
+//! keys sort as the tuples of their values: field by field, by the bytes of
+//! the value, a missing field (or `null`) before every value. A number or a
+//! boolean is its text (`503`, `true`).
+//!
+//! The cap does not depend on the order events arrive in or on how they
+//! were split among threads and instances: a window keeps the `group_limit`
+//! *smallest* keys and folds every other group's counts, histogram and
+//! breakdown into one `__other__` group. Counting an event of a new group
+//! into a full window keeps it only if it sorts before the greatest kept
+//! key, which then moves to `__other__`; merging two windows is their union
+//! folded again. Either way the kept keys are the smallest of all the keys
+//! the window saw, so memory stays at `group_limit + 1` groups per window.
+
+use std::collections::BTreeMap;
+
+use super::SliWindow;
+use crate::event::Value;
+
+/// The group that holds what the cap folded, in records.
+pub const OTHER: &str = "__other__";
+
+/// Marks a missing field; sorts before the mark of a present value.
+const MISSING: char = '\u{0}';
+/// Precedes a present value.
+const PRESENT: char = '\u{1}';
+/// Ends a present value. A NUL inside a value is written NUL then ESCAPED,
+/// which sorts after the end of a value followed by anything: a value sorts
+/// before its own extensions, as strings do.
+const END: char = '\u{0}';
+const ESCAPED: char = '\u{ff}';
+
+/// The groups of one SLI in one window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Groups {
+    limit: usize,
+    kept: BTreeMap<Box<str>, SliWindow>,
+    other: Option<SliWindow>,
+}
+
+impl Groups {
+    /// No group yet, keeping at most `limit` apart.
+    pub fn new(limit: usize) -> Groups {
+        Groups {
+            limit: limit.max(1),
+            kept: BTreeMap::new(),
+            other: None,
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The kept groups, by key in order.
+    pub fn kept(&self) -> impl Iterator<Item = (&str, &SliWindow)> {
+        self.kept.iter().map(|(k, w)| (&**k, w))
+    }
+
+    /// What the cap folded, if anything was.
+    pub fn other(&self) -> Option<&SliWindow> {
+        self.other.as_ref()
+    }
+
+    /// Counts into the window of the group keyed `key` (see [`encode_key`]),
+    /// opened, or folded into `__other__`, as the cap says.
+    #[inline]
+    pub fn with_group(&mut self, key: &str, count: impl FnOnce(&mut SliWindow)) {
+        if let Some(w) = self.kept.get_mut(key) {
+            return count(w);
+        }
+        if self.kept.len() >= self.limit {
+            let greatest = self.kept.last_key_value().map(|(k, _)| &**k);
+            if greatest.is_some_and(|g| key > g) {
+                return count(self.other.get_or_insert_with(SliWindow::default));
+            }
+        }
+        let w = self.kept.entry(key.into()).or_default();
+        count(w);
+        self.fold();
+    }
+
+    /// Adds another shard's groups: their union, folded again.
+    pub fn merge(&mut self, other: &Groups) {
+        self.limit = self.limit.max(other.limit);
+        for (k, w) in &other.kept {
+            match self.kept.get_mut(k) {
+                Some(mine) => mine.merge(w),
+                None => {
+                    self.kept.insert(k.clone(), w.clone());
+                }
+            }
+        }
+        if let Some(o) = &other.other {
+            self.other.get_or_insert_with(SliWindow::default).merge(o);
+        }
+        self.fold();
+    }
+
+    /// Moves the greatest keys beyond the limit into `__other__`.
+    fn fold(&mut self) {
+        while self.kept.len() > self.limit {
+            if let Some((_, w)) = self.kept.pop_last() {
+                self.other.get_or_insert_with(SliWindow::default).merge(&w);
+            }
+        }
+    }
+
+    /// Rebuilds groups from their parts (see [`Groups::kept`] and
+    /// [`Groups::other`]), folding again if there are more than `limit`.
+    pub fn from_parts(
+        limit: usize,
+        kept: Vec<(Box<str>, SliWindow)>,
+        other: Option<SliWindow>,
+    ) -> Groups {
+        let mut g = Groups {
+            limit: limit.max(1),
+            kept: kept.into_iter().collect(),
+            other,
+        };
+        g.fold();
+        g
+    }
+
+    /// Gives back the room each group's histogram grew into (see
+    /// [`SliWindow::shrink_to_fit`]).
+    pub fn shrink_to_fit(&mut self) {
+        self.kept.values_mut().for_each(SliWindow::shrink_to_fit);
+        if let Some(o) = &mut self.other {
+            o.shrink_to_fit();
+        }
+    }
+
+    /// About how many bytes the groups take.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Groups>()
+            + self
+                .kept
+                .iter()
+                .map(|(k, w)| k.len() + 16 + w.memory_bytes())
+                .sum::<usize>()
+            + self.other.as_ref().map_or(0, SliWindow::memory_bytes)
+    }
+}
+
+/// Writes the key of an event's group into `out` (cleared first): the
+/// values of the `slots` in order.
+#[inline]
+pub fn encode_key(out: &mut String, slots: &[(String, usize)], values: &[Option<Value<'_>>]) {
+    out.clear();
+    for (_, slot) in slots {
+        match values.get(*slot).and_then(Option::as_ref) {
+            None | Some(Value::Null) => out.push(MISSING),
+            Some(Value::Str(s)) => push_value(out, s),
+            Some(Value::Num(n)) => {
+                use std::fmt::Write;
+                out.push(PRESENT);
+                let _ = write!(out, "{n}");
+                out.push(END);
+            }
+            Some(Value::Bool(b)) => push_value(out, if *b { "true" } else { "false" }),
+            Some(Value::Object) => push_value(out, "(object)"),
+            Some(Value::Array) => push_value(out, "(array)"),
+        }
+    }
+}
+
+fn push_value(out: &mut String, s: &str) {
+    out.push(PRESENT);
+    if s.contains(END) {
+        for c in s.chars() {
+            out.push(c);
+            if c == END {
+                out.push(ESCAPED);
+            }
+        }
+    } else {
+        out.push_str(s);
+    }
+    out.push(END);
+}
+
+/// The values a key holds, in `group_by` order (`None` for a missing
+/// field); empty for a key that [`encode_key`] did not write.
+pub fn decode_key(key: &str) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    let mut chars = key.chars().peekable();
+    while let Some(mark) = chars.next() {
+        if mark == MISSING {
+            out.push(None);
+            continue;
+        }
+        if mark != PRESENT {
+            return Vec::new();
+        }
+        let mut value = String::new();
+        loop {
+            match chars.next() {
+                None => return Vec::new(),
+                Some(END) if chars.peek() == Some(&ESCAPED) => {
+                    chars.next();
+                    value.push(END);
+                }
+                Some(END) => break,
+                Some(c) => value.push(c),
+            }
+        }
+        out.push(Some(value));
+    }
+    out
+}
+
+/// The key of a group given by its values (as [`decode_key`] gives them).
+pub fn key_of(values: &[Option<&str>]) -> String {
+    let mut out = String::new();
+    for v in values {
+        match v {
+            None => out.push(MISSING),
+            Some(s) => push_value(&mut out, s),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "groups_tests.rs"]
+mod tests;

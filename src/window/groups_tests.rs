@@ -1,0 +1,95 @@
+use super::*;
+
+fn counted(keys: &[&str], limit: usize) -> Groups {
+    let mut g = Groups::new(limit);
+    for k in keys {
+        g.with_group(&key_of(&[Some(k)]), |w| w.total += 1);
+    }
+    g
+}
+
+fn kept_values(g: &Groups) -> Vec<(String, u64)> {
+    g.kept()
+        .map(|(k, w)| {
+            let v = decode_key(k);
+            (v[0].clone().unwrap_or_default(), w.total)
+        })
+        .collect()
+}
+
+#[test]
+fn keys_sort_as_their_values_and_read_back() {
+    let values = [
+        vec![None, Some("b")],
+        vec![Some(""), None],
+        vec![Some("a"), Some("z")],
+        vec![Some("a\u{0}"), Some("a")],
+        vec![Some("a\u{0}b"), None],
+        vec![Some("ab"), Some("")],
+        vec![Some("\u{ff}"), Some("x\u{0}")],
+    ];
+    let keys: Vec<String> = values.iter().map(|v| key_of(v)).collect();
+    for (v, k) in values.iter().zip(&keys) {
+        let back = decode_key(k);
+        let back: Vec<Option<&str>> = back.iter().map(Option::as_deref).collect();
+        assert_eq!(&back, v);
+    }
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(sorted, keys, "keys sort as the tuples of their values");
+}
+
+#[test]
+fn the_smallest_keys_are_kept_whatever_the_order_and_split() {
+    let events: Vec<String> = (0..500).map(|i| format!("r{:02}", (i * 7) % 23)).collect();
+    let keys: Vec<&str> = events.iter().map(String::as_str).collect();
+    let whole = counted(&keys, 5);
+    // Independently: the 5 smallest values and their counts.
+    let mut distinct: Vec<&str> = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    let want: Vec<(String, u64)> = distinct[..5]
+        .iter()
+        .map(|d| {
+            (
+                d.to_string(),
+                keys.iter().filter(|k| *k == d).count() as u64,
+            )
+        })
+        .collect();
+    assert_eq!(kept_values(&whole), want);
+    let other: u64 = keys.len() as u64 - want.iter().map(|w| w.1).sum::<u64>();
+    assert_eq!(whole.other().map(|o| o.total), Some(other));
+
+    let mut reversed: Vec<&str> = keys.clone();
+    reversed.reverse();
+    assert_eq!(counted(&reversed, 5), whole);
+    let (a, b): (Vec<&str>, Vec<&str>) =
+        keys.iter()
+            .enumerate()
+            .fold((Vec::new(), Vec::new()), |(mut a, mut b), (i, k)| {
+                if i % 3 == 0 {
+                    a.push(*k)
+                } else {
+                    b.push(*k)
+                }
+                (a, b)
+            });
+    let mut merged = counted(&b, 5);
+    merged.merge(&counted(&a, 5));
+    assert_eq!(merged, whole);
+}
+
+#[test]
+fn numbers_and_missing_fields_are_values_of_their_own() {
+    let slots = vec![("a".to_string(), 0), ("b".to_string(), 1)];
+    let mut key = String::new();
+    encode_key(&mut key, &slots, &[Some(Value::Num(503.0)), None]);
+    assert_eq!(decode_key(&key), vec![Some("503".to_string()), None]);
+    encode_key(
+        &mut key,
+        &slots,
+        &[Some(Value::Null), Some(Value::Bool(true))],
+    );
+    assert_eq!(decode_key(&key), vec![None, Some("true".to_string())]);
+}
