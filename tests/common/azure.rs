@@ -5,7 +5,6 @@
 //! own Python client (PyPI's `azure-storage-blob`); the client under test is
 //! always the binary's own. Azurite's debug log is its request log.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -84,7 +83,7 @@ impl Azurite {
             sas: String::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !super::listening(port) {
             if let Ok(Some(status)) = azurite.child.try_wait() {
                 panic!(
                     "{program} exited with {status}:\n{}",

@@ -18,7 +18,10 @@ pub fn chromium() -> PathBuf {
 
 /// The switches that keep Chromium headless and off the network: its own
 /// background traffic (updates, time, sync) off, and no name resolves.
-pub const OFFLINE: [&str; 19] = [
+/// `--run-all-compositor-stages-before-draw` makes a screenshot wait for a
+/// whole frame: without it, headless Chromium now and then captures one
+/// before every compositor stage has run (half a page drawn).
+pub const OFFLINE: [&str; 20] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -38,6 +41,7 @@ pub const OFFLINE: [&str; 19] = [
     "--enable-logging=stderr",
     "--v=0",
     "--force-device-scale-factor=1",
+    "--run-all-compositor-stages-before-draw",
 ];
 
 /// Runs Chromium with `args`; its output, after checking that it succeeded.
@@ -72,6 +76,8 @@ pub fn screenshot(
     args.push(format!("--window-size={width},{height}"));
     args.push(format!("--user-data-dir={}", profile.display()));
     args.extend(extra.iter().cloned());
+    // The capture waits for the page's timers and fonts.
+    args.push("--virtual-time-budget=2000".to_string());
     args.push(format!("--screenshot={}", png.display()));
     args.push(format!("file://{}", page.display()));
     run(args)

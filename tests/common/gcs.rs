@@ -70,7 +70,7 @@ impl GcsEmulator {
             .unwrap_or_else(|e| panic!("cannot start {program} ({e}): {INSTALL}"));
         let mut emulator = GcsEmulator { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !super::listening(port) {
             if let Ok(Some(status)) = emulator.child.try_wait() {
                 panic!(
                     "{program} exited with {status}:\n{}",

@@ -90,6 +90,17 @@ pub fn write_config(dir: &Path, decode_extra: Option<&str>) -> PathBuf {
 /// The default `decode.max_event_bytes`.
 pub const MAX_DEFAULT: usize = 1_048_576;
 
+/// Whether a server listens on loopback `port`. A connection counts only
+/// when its two ends differ: the ports come from the ephemeral range, and a
+/// connect to a port where nothing listens yet can pick that very port as
+/// its own end and connect the socket to itself (a TCP simultaneous open).
+pub fn listening(port: u16) -> bool {
+    match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        Ok(s) => matches!((s.local_addr(), s.peer_addr()), (Ok(l), Ok(p)) if l != p),
+        Err(_) => false,
+    }
+}
+
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }

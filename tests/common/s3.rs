@@ -79,7 +79,7 @@ impl Moto {
             secret: String::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !super::listening(port) {
             if let Ok(Some(status)) = moto.child.try_wait() {
                 panic!(
                     "moto_server exited with {status}:\n{}",
