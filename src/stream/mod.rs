@@ -359,14 +359,12 @@ impl Job {
         }
     }
 
-    /// [`Scope::PerPartition`]: the partitions that count as idle at `now`.
-    /// The consumer's last look at a partition's end may be old (a busy or
-    /// stopped process, a broker that holds an empty fetch back), so the
-    /// loop checks each against its end offset before it is reported idle.
+    /// The partitions that count as idle at `now`. The consumer's last look
+    /// at a partition's end may be old (a busy or stopped process, a broker
+    /// that holds an empty fetch back, messages queued behind another
+    /// partition's backlog), so the loop checks each against its end offset
+    /// before its silence lets the others' watermarks close windows.
     pub fn idle_candidates(&self, now: Instant) -> Vec<PartitionKey> {
-        if self.scope != Scope::PerPartition {
-            return Vec::new();
-        }
         let mut keys: Vec<PartitionKey> = self
             .partitions
             .iter()

@@ -263,6 +263,28 @@ fn crash_and_replay_emit_each_window_once_with_full_counts() {
     }
 }
 
+/// One job over every partition: a partition with messages still to read
+/// holds the watermark back, though it was silent past the idle timeout.
+#[test]
+fn in_one_job_a_partition_with_more_to_read_holds_its_windows_open() {
+    let mut job = Job::with_scope(&config(), Scope::Shared);
+    let t0 = Instant::now();
+    job.assign((0, 0), None, t0);
+    job.assign((0, 1), None, t0);
+    job.process((0, 0), 0, &event(BASE + 10_000_000_000, 200), t0);
+    job.process((0, 1), 0, &event(BASE + 10_000_000_000, 200), t0);
+    job.reached_end((0, 1), t0);
+    let later = t0 + Duration::from_secs(31);
+    job.process((0, 0), 1, &event(BASE + 5 * MIN, 200), later);
+    assert_eq!(job.idle_candidates(later), vec![(0, 1)]);
+    assert!(job.watermark(later).is_some_and(|w| w > BASE + MIN));
+
+    job.more_to_read((0, 1));
+    assert!(job.idle_candidates(later).is_empty());
+    let held = job.watermark(later).expect("a watermark");
+    assert!(held < BASE + MIN, "held by partition 1: {held}");
+}
+
 #[test]
 fn a_partition_with_more_to_read_is_not_reported_idle_until_it_reaches_its_end_again() {
     let mut job = Job::with_scope(&config(), Scope::PerPartition);

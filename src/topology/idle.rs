@@ -1,9 +1,10 @@
-//! An ingest instance's idle partitions, checked against their end offsets
-//! before they are reported idle. The consumer learns of new messages at
-//! its next fetch, which may come late (a busy or stopped process, a broker
-//! that holds an empty fetch back); a partition reported idle while
-//! messages wait in it lets the rollup close its windows without them,
-//! once another instance reports its own partitions past them.
+//! Idle partitions, checked against their end offsets before they count as
+//! idle. The consumer learns of new messages at its next fetch, which may
+//! come late (a busy or stopped process, a broker that holds an empty fetch
+//! back, messages queued behind another partition's backlog); a partition
+//! counted idle while messages wait in it lets the other partitions'
+//! watermarks close its windows without them: in one job, or in the rollup
+//! once another ingest instance reports its own partitions past them.
 
 use std::time::{Duration, Instant};
 
@@ -13,29 +14,38 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use super::Runner;
 use crate::stream::PartitionKey;
 
-/// How long a look at the partitions' end offsets may take; a partition
-/// whose end is not known in time counts as having more to read (an outage
-/// never makes a partition idle).
+/// How long a look at the partitions' end offsets may take (see
+/// [`Runner::confirm_idle`] for a partition whose end is not known in time).
 const END_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl Runner<'_> {
-    /// Each partition that would be reported idle: its end offset now,
-    /// against the one when it first counted as idle. A partition whose end
-    /// moved since, or that cannot be looked at, is not idle until the
-    /// consumer reaches its end again. The ends of all of them are asked
-    /// for at once (one `ListOffsets` request per broker).
+    /// Each partition that would count as idle: its end offset now, against
+    /// the consumer's position in it and against its end when it first
+    /// counted as idle. A partition with messages past the consumer's
+    /// position, or whose end moved since, is not idle until the consumer
+    /// reaches its end again. The ends of all of them are asked for at once
+    /// (one `ListOffsets` request per broker).
+    ///
+    /// A partition whose end cannot be looked at (its leader is down) is not
+    /// idle for an ingest instance: the rollup cannot tell an outage from
+    /// silence. One job keeps going on its silence, as without the look: an
+    /// outage of an empty partition's leader would otherwise hold every
+    /// window open until it ends.
     pub(super) fn confirm_idle(&mut self, now: Instant) {
+        let unknown_is_more = self.partials.is_some();
         let candidates = self.shared.job().idle_candidates(now);
         self.idle_ends.retain(|k, _| candidates.contains(k));
         if candidates.is_empty() {
             return;
         }
         let ends = end_offsets(&self.consumer, &self.shared.topics, &candidates);
-        for (key, end) in candidates.into_iter().zip(ends) {
-            let moved = match (end, self.idle_ends.get(&key)) {
-                (None, _) => true,
-                (Some(end), Some(&first)) => end > first,
-                (Some(end), None) => {
+        let read = positions(&self.consumer, &self.shared.topics, &candidates);
+        for ((key, end), read) in candidates.into_iter().zip(ends).zip(read) {
+            let moved = match (end, read, self.idle_ends.get(&key)) {
+                (None, _, _) => unknown_is_more,
+                (Some(end), Some(read), _) if end > read => true,
+                (Some(end), _, Some(&first)) => end > first,
+                (Some(end), _, None) => {
                     self.idle_ends.insert(key, end);
                     false
                 }
@@ -76,6 +86,27 @@ fn end_offsets<X: ConsumerContext, C: Consumer<X>>(
                 _ => None,
             }
         })
+        .collect()
+}
+
+/// The consumer's position in each of `keys`, in their order: the offset
+/// after the last message it delivered (librdkafka steps it over
+/// transaction markers too). `None` where it has delivered none yet.
+fn positions<X: ConsumerContext, C: Consumer<X>>(
+    consumer: &C,
+    topics: &[String],
+    keys: &[PartitionKey],
+) -> Vec<Option<i64>> {
+    let Ok(at) = consumer.position() else {
+        return vec![None; keys.len()];
+    };
+    keys.iter()
+        .map(
+            |&(topic, partition)| match at.find_partition(&topics[topic], partition)?.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            },
+        )
         .collect()
 }
 
@@ -138,5 +169,49 @@ mod tests {
         );
         // A partition that does not exist has no end to compare.
         assert_eq!(end_offsets(&consumer, &topics, &[(1, 7)]), vec![None]);
+    }
+
+    /// The position is what the consumer delivered, not what the partition
+    /// holds: messages written since show as an end past it.
+    #[test]
+    fn the_position_is_after_the_last_message_delivered() {
+        let cluster = MockCluster::new(1).expect("a mock cluster");
+        cluster.create_topic("a", 2, 1).expect("topic a");
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", cluster.bootstrap_servers());
+        let producer: BaseProducer = config.create().expect("a producer");
+        produce(&producer, "a", 0, 4);
+        let consumer: BaseConsumer = config
+            .clone()
+            .set("group.id", "positions")
+            .set("enable.partition.eof", "true")
+            .create()
+            .expect("a consumer");
+        let mut assigned = TopicPartitionList::new();
+        for p in [0, 1] {
+            assigned
+                .add_partition_offset("a", p, Offset::Beginning)
+                .expect("add");
+        }
+        consumer.assign(&assigned).expect("assign");
+        let topics = vec!["a".to_string()];
+        let keys = [(0, 0), (0, 1)];
+        let (mut delivered, mut eofs) = (0, 0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while (delivered < 4 || eofs < 2) && Instant::now() < deadline {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(_)) => delivered += 1,
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => eofs += 1,
+                _ => {}
+            }
+        }
+        assert_eq!((delivered, eofs), (4, 2), "read to the end of both");
+        assert_eq!(positions(&consumer, &topics, &keys), vec![Some(4), None]);
+        produce(&producer, "a", 0, 3);
+        assert_eq!(positions(&consumer, &topics, &keys), vec![Some(4), None]);
+        assert_eq!(
+            end_offsets(&consumer, &topics, &keys),
+            vec![Some(7), Some(0)]
+        );
     }
 }

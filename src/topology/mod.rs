@@ -177,8 +177,8 @@ struct Runner<'a> {
     /// The offset last committed per topic and partition: a commit of the
     /// same offsets again is no news.
     committed: BTreeMap<(String, i32), i64>,
-    /// An ingest instance's idle partitions: the end offset when each first
-    /// counted as idle (see `idle.rs`).
+    /// Idle partitions: the end offset when each first counted as idle
+    /// (see `idle.rs`).
     idle_ends: BTreeMap<crate::stream::PartitionKey, i64>,
 }
 
@@ -460,9 +460,7 @@ impl Runner<'_> {
             return Ok(true);
         }
         let now = Instant::now();
-        if self.partials.is_some() {
-            self.confirm_idle(now);
-        }
+        self.confirm_idle(now);
         let closed = self.shared.job().close(now);
         let out = self.stage.emit(self.config, &self.shared, closed, now);
         if out.is_empty() {
