@@ -66,14 +66,14 @@ fn oracle(input: &[u8]) -> Vec<Expect> {
 #[test]
 fn a_short_span_gives_the_same_records_spilled_or_in_memory() {
     let dir = tmp();
-    let input = events_over(1, 4_000, 3);
+    let input = events_over(3, 12_000, 3);
     let (kept, in_memory) = backfill_lines(dir.path(), "kept", &input, &[]);
     assert_eq!(spilled_runs(&kept.stderr), 0, "{}", kept.stderr);
     assert!(!kept.stderr.contains("Spilled"), "{}", kept.stderr);
     let (spilt, spilled) = backfill_lines(dir.path(), "spilt", &input, &["--memory-limit", TINY]);
     assert!(
         spilled_runs(&spilt.stderr) >= 2,
-        "a 1 MiB limit spills a day of windows:\n{}",
+        "a 1 MiB limit spills three days of windows:\n{}",
         spilt.stderr
     );
     assert!(
@@ -162,7 +162,7 @@ fn spill_files_are_removed_after_success_and_after_an_error() {
     let dir = tmp();
     let spill = dir.path().join("spill");
     fs::create_dir_all(&spill).expect("mkdir");
-    let input = events_over(2, 3_000, 41);
+    let input = events_over(4, 6_000, 41);
     let args = ["--memory-limit", TINY, "--tmp-dir", &p(&spill)];
     let (run, _) = backfill_lines(dir.path(), "ok", &input, &args);
     assert!(spilled_runs(&run.stderr) >= 2, "{}", run.stderr);

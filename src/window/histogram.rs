@@ -9,6 +9,12 @@
 //! merging in any order gives the same histogram, the same percentiles and
 //! the same encoding: multi-threaded and replayed runs stay byte-identical.
 //!
+//! Up to [`LIST_MAX`] values a histogram keeps them as a list of
+//! microseconds (8 bytes each) and moves them into HdrHistogram's counts
+//! on the next one: with hundreds of SLIs most windows are quiet, and a
+//! quiet window's HdrHistogram takes 2 to 15 KB. Every answer (count,
+//! percentiles, encodings, equality, merges) is the same from either form.
+//!
 //! Records carry the histogram in HdrHistogram's V2 compressed encoding,
 //! base64 (the `HISTF...` form that the Java, Go and Python libraries read),
 //! so a store of window records can merge windows into the percentiles of
@@ -27,6 +33,9 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 
 /// Significant decimal digits the histogram keeps.
 const SIGFIG: u8 = 2;
+
+/// Values a histogram keeps as a list before it moves them into counts.
+pub const LIST_MAX: usize = 256;
 
 /// Nanoseconds per recorded unit.
 const NS_PER_US: u64 = 1_000;
@@ -51,9 +60,23 @@ pub struct Histogram {
     sum_ns: u128,
     min_ns: u64,
     max_ns: u64,
-    /// Microseconds; `None` until the first value, so SLIs without
-    /// latencies cost nothing.
-    hdr: Option<Box<Hdr>>,
+    counts: Counts,
+}
+
+/// The values, in microseconds.
+#[derive(Debug, Clone)]
+enum Counts {
+    /// At most [`LIST_MAX`], in the order recorded. Empty costs nothing,
+    /// so SLIs without latencies cost nothing.
+    List(Vec<u64>),
+    /// Never empty.
+    Hdr(Box<Hdr>),
+}
+
+impl Default for Counts {
+    fn default() -> Counts {
+        Counts::List(Vec::new())
+    }
 }
 
 /// An empty histogram that grows to whatever it is given.
@@ -62,48 +85,160 @@ fn empty() -> Hdr {
     Hdr::new(SIGFIG).unwrap_or_else(|_| unreachable!("2 significant digits are supported"))
 }
 
+/// A histogram for its bucket arithmetic alone (which bucket a value falls
+/// in, and that bucket's midpoint), the same at every size.
+fn scale() -> &'static Hdr {
+    static SCALE: std::sync::OnceLock<Hdr> = std::sync::OnceLock::new();
+    SCALE.get_or_init(empty)
+}
+
 fn micros(ns: u64) -> u64 {
     ns.saturating_add(NS_PER_US / 2) / NS_PER_US
+}
+
+/// Records `us` in `hdr`. The histogram grows to any value below 2^63 us;
+/// beyond (which no latency bound lets through) the value is clamped to
+/// the top.
+fn record_us(hdr: &mut Hdr, us: u64) {
+    if hdr.record(us).is_err() {
+        hdr.saturating_record(us);
+    }
+}
+
+/// A list's values as counts.
+fn hdr_of(list: &[u64]) -> Hdr {
+    let mut h = empty();
+    for &us in list {
+        record_us(&mut h, us);
+    }
+    h
+}
+
+impl Counts {
+    fn len(&self) -> u64 {
+        match self {
+            Counts::List(l) => l.len() as u64,
+            Counts::Hdr(h) => h.len(),
+        }
+    }
+
+    /// Makes these the counts form (from a list), and gives it.
+    fn counted(&mut self) -> &mut Hdr {
+        if let Counts::List(l) = self {
+            *self = Counts::Hdr(Box::new(hdr_of(l)));
+        }
+        match self {
+            Counts::Hdr(h) => h,
+            Counts::List(_) => unreachable!("made counts just above"),
+        }
+    }
+
+    /// `(highest value of the bucket, count)` of each bucket that holds
+    /// values, by value: what both forms agree on.
+    fn buckets(&self) -> Vec<(u64, u64)> {
+        match self {
+            Counts::Hdr(h) => h
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+            Counts::List(l) => {
+                let mut tops: Vec<u64> =
+                    l.iter().map(|&us| scale().highest_equivalent(us)).collect();
+                tops.sort_unstable();
+                let mut out: Vec<(u64, u64)> = Vec::new();
+                for top in tops {
+                    match out.last_mut() {
+                        Some((v, n)) if *v == top => *n += 1,
+                        _ => out.push((top, 1)),
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// The midpoints of the buckets of the values at `ranks` (1-based,
+    /// ascending, each at most the count).
+    fn at_ranks(&self, ranks: &[u64]) -> Vec<u64> {
+        let mut out = Vec::with_capacity(ranks.len());
+        match self {
+            Counts::List(l) => {
+                let mut sorted = l.clone();
+                sorted.sort_unstable();
+                for &rank in ranks {
+                    out.push(scale().median_equivalent(sorted[(rank - 1) as usize]));
+                }
+            }
+            Counts::Hdr(h) => {
+                let mut next = ranks.iter().peekable();
+                let mut seen = 0u64;
+                for v in h.iter_recorded() {
+                    seen += v.count_at_value();
+                    while next.next_if(|&&rank| seen >= rank).is_some() {
+                        out.push(h.median_equivalent(v.value_iterated_to()));
+                    }
+                    if next.peek().is_none() {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The counts with bounds that depend on the values alone (see
+    /// [`canonical`]).
+    fn canonical(&self) -> Hdr {
+        match self {
+            Counts::List(l) => canonical(&hdr_of(l)),
+            Counts::Hdr(h) => canonical(h),
+        }
+    }
 }
 
 impl Histogram {
     /// Records one value in nanoseconds.
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        let hdr = match &mut self.hdr {
-            Some(h) => {
-                self.min_ns = self.min_ns.min(ns);
-                self.max_ns = self.max_ns.max(ns);
-                h
-            }
-            None => {
-                self.min_ns = ns;
-                self.max_ns = ns;
-                self.hdr.insert(Box::new(empty()))
-            }
-        };
+        if self.counts.len() == 0 {
+            self.min_ns = ns;
+            self.max_ns = ns;
+        } else {
+            self.min_ns = self.min_ns.min(ns);
+            self.max_ns = self.max_ns.max(ns);
+        }
         self.sum_ns += u128::from(ns);
         let us = micros(ns);
-        // The histogram grows to any value below 2^63 us; beyond (which no
-        // latency bound lets through) the value is clamped to the top.
-        if hdr.record(us).is_err() {
-            hdr.saturating_record(us);
+        match &mut self.counts {
+            Counts::List(l) if l.len() < LIST_MAX => l.push(us),
+            Counts::List(_) => record_us(self.counts.counted(), us),
+            Counts::Hdr(h) => record_us(h, us),
         }
     }
 
     /// Adds another histogram's values to this one.
     pub fn merge(&mut self, other: &Histogram) {
-        let Some(theirs) = &other.hdr else {
+        if other.count() == 0 {
             return;
-        };
-        match &mut self.hdr {
-            None => *self = other.clone(),
-            Some(ours) => {
-                self.min_ns = self.min_ns.min(other.min_ns);
-                self.max_ns = self.max_ns.max(other.max_ns);
-                self.sum_ns += other.sum_ns;
-                add(ours, theirs);
+        }
+        if self.count() == 0 {
+            *self = other.clone();
+            return;
+        }
+        self.min_ns = self.min_ns.min(other.min_ns);
+        self.max_ns = self.max_ns.max(other.max_ns);
+        self.sum_ns += other.sum_ns;
+        match (&mut self.counts, &other.counts) {
+            (Counts::List(ours), Counts::List(theirs)) if ours.len() + theirs.len() <= LIST_MAX => {
+                ours.extend_from_slice(theirs)
             }
+            (ours, Counts::List(theirs)) => {
+                let ours = ours.counted();
+                for &us in theirs {
+                    record_us(ours, us);
+                }
+            }
+            (ours, Counts::Hdr(theirs)) => add(ours.counted(), theirs),
         }
     }
 
@@ -112,24 +247,30 @@ impl Histogram {
     /// (a closed window waiting in memory) can hold up to twice what it
     /// needs; after this, [`Histogram::heap_bytes`] is what it holds.
     pub fn shrink_to_fit(&mut self) {
-        if let Some(h) = &mut self.hdr {
-            if let Ok(mut exact) = Hdr::new_with_max(h.max().max(2), SIGFIG) {
-                exact.auto(true);
-                add(&mut exact, h);
-                **h = exact;
+        match &mut self.counts {
+            Counts::List(l) => l.shrink_to_fit(),
+            Counts::Hdr(h) => {
+                if let Ok(mut exact) = Hdr::new_with_max(h.max().max(2), SIGFIG) {
+                    exact.auto(true);
+                    add(&mut exact, h);
+                    **h = exact;
+                }
             }
         }
     }
 
     /// About how many bytes of the heap the histogram holds.
     pub fn heap_bytes(&self) -> usize {
-        self.hdr.as_ref().map_or(0, |h| {
-            std::mem::size_of::<Hdr>() + h.distinct_values() * std::mem::size_of::<u64>()
-        })
+        match &self.counts {
+            Counts::List(l) => l.capacity() * std::mem::size_of::<u64>(),
+            Counts::Hdr(h) => {
+                std::mem::size_of::<Hdr>() + h.distinct_values() * std::mem::size_of::<u64>()
+            }
+        }
     }
 
     pub fn count(&self) -> u64 {
-        self.hdr.as_ref().map_or(0, |h| h.len())
+        self.counts.len()
     }
 
     pub fn min_ns(&self) -> u64 {
@@ -157,21 +298,16 @@ impl Histogram {
     /// the exact minimum and maximum at the ends, a bucket's midpoint in
     /// between.
     pub fn quantile_ns(&self, numerator: u64, denominator: u64) -> u64 {
-        let Some(hdr) = &self.hdr else {
-            return 0;
-        };
-        quantile(hdr, numerator, denominator)
-            .map_or(self.max_ns, |us| us.saturating_mul(NS_PER_US))
-            .clamp(self.min_ns, self.max_ns)
+        self.quantiles_ns(&[(numerator, denominator)])[0]
     }
 
     /// [`Histogram::quantile_ns`] of each `(numerator, denominator)`, in
     /// their order, from one pass over the counts.
     pub fn quantiles_ns(&self, quantiles: &[(u64, u64)]) -> Vec<u64> {
-        let Some(hdr) = &self.hdr else {
+        if self.count() == 0 {
             return vec![0; quantiles.len()];
-        };
-        let count = u128::from(hdr.len());
+        }
+        let count = u128::from(self.count());
         // (rank, position in `quantiles`), by rank.
         let mut ranks: Vec<(u64, usize)> = quantiles
             .iter()
@@ -187,18 +323,12 @@ impl Histogram {
             })
             .collect();
         ranks.sort_unstable();
+        // A rank past the count (a zero denominator) answers the maximum.
+        let within = ranks.partition_point(|&(rank, _)| rank <= self.count());
+        let asked: Vec<u64> = ranks[..within].iter().map(|&(rank, _)| rank).collect();
         let mut out = vec![self.max_ns; quantiles.len()];
-        let mut next = ranks.iter().peekable();
-        let mut seen = 0u64;
-        for v in hdr.iter_recorded() {
-            seen += v.count_at_value();
-            while let Some(&(_, i)) = next.next_if(|(rank, _)| seen >= *rank) {
-                let us = hdr.median_equivalent(v.value_iterated_to());
-                out[i] = us.saturating_mul(NS_PER_US);
-            }
-            if next.peek().is_none() {
-                break;
-            }
+        for (&(_, i), us) in ranks.iter().zip(self.counts.at_ranks(&asked)) {
+            out[i] = us.saturating_mul(NS_PER_US);
         }
         for v in &mut out {
             *v = (*v).clamp(self.min_ns, self.max_ns);
@@ -209,7 +339,10 @@ impl Histogram {
     /// The histogram in HdrHistogram's V2 encoding (uncompressed), for the
     /// partials between ingest and rollup; `None` when empty.
     pub fn to_v2(&self) -> Option<Vec<u8>> {
-        let hdr = canonical(self.hdr.as_ref()?);
+        if self.count() == 0 {
+            return None;
+        }
+        let hdr = self.counts.canonical();
         let mut out = Vec::new();
         // Writing to a Vec cannot fail, and every count fits the encoding.
         V2Serializer::new().serialize(&hdr, &mut out).ok()?;
@@ -234,22 +367,15 @@ impl Histogram {
             sum_ns,
             min_ns,
             max_ns,
-            hdr: Some(Box::new(hdr)),
+            counts: Counts::Hdr(Box::new(hdr)),
         })
     }
 }
 
 impl PartialEq for Histogram {
     fn eq(&self, other: &Histogram) -> bool {
-        let counts = |h: &Histogram| {
-            h.hdr.as_ref().map(|h| {
-                h.iter_recorded()
-                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                    .collect::<Vec<_>>()
-            })
-        };
         (self.sum_ns, self.min_ns, self.max_ns) == (other.sum_ns, other.min_ns, other.max_ns)
-            && counts(self) == counts(other)
+            && self.counts.buckets() == other.counts.buckets()
     }
 }
 
@@ -420,7 +546,7 @@ mod tests {
             for &v in values.iter().take(n) {
                 h.record(v);
             }
-            let hdr = canonical(h.hdr.as_ref().expect("values recorded"));
+            let hdr = h.counts.canonical();
             let mut theirs = Vec::new();
             V2DeflateSerializer::new()
                 .serialize(&hdr, &mut theirs)
@@ -601,6 +727,134 @@ mod tests {
         assert!(Merged::from_base64("HISTF!!").is_err());
         assert!(Merged::from_base64("aGVsbG8=").is_err());
         assert_eq!(Merged::default().quantile_ms(1, 2), None);
+    }
+
+    /// The same values with their counts in HdrHistogram from the first.
+    fn counted(values: &[u64]) -> Histogram {
+        let mut h = Histogram::default();
+        for &v in values {
+            h.record(v);
+        }
+        h.counts.counted();
+        h
+    }
+
+    /// Every answer of `a` is `b`'s, down to the encodings' bytes.
+    fn assert_same(a: &Histogram, b: &Histogram, what: &str) {
+        assert_eq!(a, b, "{what}");
+        assert_eq!(a.count(), b.count(), "{what}");
+        assert_eq!(
+            (a.min_ns(), a.max_ns(), a.sum_ns()),
+            (b.min_ns(), b.max_ns(), b.sum_ns()),
+            "{what}"
+        );
+        let asked: Vec<(u64, u64)> = QUANTILES
+            .iter()
+            .copied()
+            .chain([(0, 1), (1, 3), (2, 3), (7, 0), (255, 256), (1, 257)])
+            .collect();
+        assert_eq!(a.quantiles_ns(&asked), b.quantiles_ns(&asked), "{what}");
+        for &(n, d) in &asked {
+            assert_eq!(a.quantile_ns(n, d), b.quantile_ns(n, d), "{what}: {n}/{d}");
+        }
+        assert_eq!(a.to_v2(), b.to_v2(), "{what}");
+        assert_eq!(a.to_base64(), b.to_base64(), "{what}");
+    }
+
+    /// Values around the top of HdrHistogram's first bucket (256 us, where
+    /// a histogram first grows) and far above it.
+    fn near_the_first_bucket(n: usize) -> Vec<u64> {
+        (0..n as u64)
+            .map(|i| match i % 4 {
+                0 => 254_000 + i * 37 % 3_000,
+                1 => 255_600 + i % 900,
+                2 => 1_000 + i * 7_919 % 500_000,
+                _ => 40_000_000 + i * 104_729,
+            })
+            .collect()
+    }
+
+    /// A list and HdrHistogram's counts give the same answers, on either
+    /// side of the list's limit.
+    #[test]
+    fn a_list_answers_as_counts_do() {
+        for n in [1, 2, 3, 100, 255, 256, 257, 300, 600] {
+            for values in [near_the_first_bucket(n), spread()[..n].to_vec()] {
+                let mut listed = Histogram::default();
+                for &v in &values {
+                    listed.record(v);
+                }
+                assert_eq!(
+                    matches!(listed.counts, Counts::List(_)),
+                    n <= LIST_MAX,
+                    "{n} values"
+                );
+                assert_same(&listed, &counted(&values), &format!("{n} values"));
+                let mut sorted = values.clone();
+                sorted.sort_unstable();
+                for (num, den) in [(1, 1), (1, 2), (99, 100), (1, n as u64 + 1)] {
+                    let exact = exact_rank(&sorted, num, den) as f64;
+                    let got = listed.quantile_ns(num, den) as f64;
+                    // Within 1%, after rounding to the microsecond.
+                    assert!(
+                        (got - exact).abs() <= exact * 0.01 + 500.0,
+                        "{n} values, {num}/{den}: {got} vs {exact}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Merges of lists, counts and both, either way round, equal the
+    /// values recorded into one histogram.
+    #[test]
+    fn merges_of_either_form_either_way_round_are_the_whole() {
+        let values = near_the_first_bucket(700);
+        for (left, right) in [
+            (1, 1),
+            (100, 156),
+            (100, 157),
+            (256, 1),
+            (3, 400),
+            (400, 300),
+        ] {
+            let (a, b) = values[..left + right].split_at(left);
+            let whole = counted(&values[..left + right]);
+            let forms = |part: &[u64]| {
+                let mut listed = Histogram::default();
+                for &v in part {
+                    listed.record(v);
+                }
+                [listed, counted(part)]
+            };
+            for ours in forms(a) {
+                for theirs in forms(b) {
+                    let mut ab = ours.clone();
+                    ab.merge(&theirs);
+                    assert_same(&ab, &whole, &format!("{left} + {right}"));
+                    let mut ba = theirs.clone();
+                    ba.merge(&ours);
+                    assert_same(&ba, &whole, &format!("{right} + {left}"));
+                }
+            }
+            let mut onto_empty = Histogram::default();
+            onto_empty.merge(&forms(a)[0]);
+            onto_empty.merge(&Histogram::default());
+            assert_same(&onto_empty, &counted(a), "onto an empty one");
+        }
+    }
+
+    /// A list takes 8 bytes a value, and shrinking gives back the rest.
+    #[test]
+    fn a_list_takes_eight_bytes_a_value() {
+        let mut h = Histogram::default();
+        assert_eq!(h.heap_bytes(), 0);
+        for v in near_the_first_bucket(100) {
+            h.record(v);
+        }
+        h.shrink_to_fit();
+        assert_eq!(h.heap_bytes(), 800);
+        assert!(counted(&near_the_first_bucket(100)).heap_bytes() > 2_000);
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn runs_merge_back_into_every_window_once() {
     let want = oracle(&input);
     // A budget of a few windows: many runs, more than FAN_IN, so some are
     // merged into one before the end.
-    let mut spill = Spill::new(Some(SpillDir::detached(parent.path())), 20_000, 0, 3);
+    let mut spill = Spill::new(Some(SpillDir::detached(parent.path())), 3_000, 0, 3);
     for w in input.iter().cloned() {
         spill.add(w).expect("add");
     }
@@ -102,7 +102,7 @@ fn runs_merge_back_into_every_window_once() {
 #[test]
 fn the_runs_go_with_the_spill() {
     let parent = tempfile::tempdir().expect("tempdir");
-    let mut spill = Spill::new(Some(SpillDir::detached(parent.path())), 20_000, 0, 3);
+    let mut spill = Spill::new(Some(SpillDir::detached(parent.path())), 3_000, 0, 3);
     for w in parts() {
         spill.add(w).expect("add");
     }
