@@ -16,8 +16,12 @@
 //! key, which then moves to `__other__`; merging two windows is their union
 //! folded again. Either way the kept keys are the smallest of all the keys
 //! the window saw, so memory stays at `group_limit + 1` groups per window.
+//!
+//! An event finds its group by hash (std's seeded hasher: keys come from
+//! requests); the kept keys are also held in order, for the cap and for
+//! records in key order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::SliWindow;
 use crate::event::Value;
@@ -39,7 +43,9 @@ const ESCAPED: char = '\u{ff}';
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Groups {
     limit: usize,
-    kept: BTreeMap<Box<str>, SliWindow>,
+    kept: HashMap<Box<str>, SliWindow>,
+    /// The keys of `kept`, in order.
+    order: BTreeSet<Box<str>>,
     other: Option<SliWindow>,
 }
 
@@ -48,7 +54,8 @@ impl Groups {
     pub fn new(limit: usize) -> Groups {
         Groups {
             limit: limit.max(1),
-            kept: BTreeMap::new(),
+            kept: HashMap::new(),
+            order: BTreeSet::new(),
             other: None,
         }
     }
@@ -59,7 +66,7 @@ impl Groups {
 
     /// The kept groups, by key in order.
     pub fn kept(&self) -> impl Iterator<Item = (&str, &SliWindow)> {
-        self.kept.iter().map(|(k, w)| (&**k, w))
+        self.order.iter().map(|k| (&**k, &self.kept[k]))
     }
 
     /// What the cap folded, if anything was.
@@ -75,14 +82,20 @@ impl Groups {
             return count(w);
         }
         if self.kept.len() >= self.limit {
-            let greatest = self.kept.last_key_value().map(|(k, _)| &**k);
+            let greatest = self.order.last().map(|k| &**k);
             if greatest.is_some_and(|g| key > g) {
                 return count(self.other.get_or_insert_with(SliWindow::default));
             }
         }
-        let w = self.kept.entry(key.into()).or_default();
-        count(w);
+        let mut w = SliWindow::default();
+        count(&mut w);
+        self.insert(key.into(), w);
         self.fold();
+    }
+
+    fn insert(&mut self, key: Box<str>, w: SliWindow) {
+        self.order.insert(key.clone());
+        self.kept.insert(key, w);
     }
 
     /// Adds another shard's groups: their union, folded again.
@@ -91,9 +104,7 @@ impl Groups {
         for (k, w) in &other.kept {
             match self.kept.get_mut(k) {
                 Some(mine) => mine.merge(w),
-                None => {
-                    self.kept.insert(k.clone(), w.clone());
-                }
+                None => self.insert(k.clone(), w.clone()),
             }
         }
         if let Some(o) = &other.other {
@@ -105,9 +116,10 @@ impl Groups {
     /// Moves the greatest keys beyond the limit into `__other__`.
     fn fold(&mut self) {
         while self.kept.len() > self.limit {
-            if let Some((_, w)) = self.kept.pop_last() {
-                self.other.get_or_insert_with(SliWindow::default).merge(&w);
-            }
+            let Some(w) = self.order.pop_last().and_then(|k| self.kept.remove(&k)) else {
+                break;
+            };
+            self.other.get_or_insert_with(SliWindow::default).merge(&w);
         }
     }
 
@@ -119,10 +131,12 @@ impl Groups {
         other: Option<SliWindow>,
     ) -> Groups {
         let mut g = Groups {
-            limit: limit.max(1),
-            kept: kept.into_iter().collect(),
             other,
+            ..Groups::new(limit)
         };
+        for (k, w) in kept {
+            g.insert(k, w);
+        }
         g.fold();
         g
     }
@@ -142,7 +156,7 @@ impl Groups {
             + self
                 .kept
                 .iter()
-                .map(|(k, w)| k.len() + 16 + w.memory_bytes())
+                .map(|(k, w)| 2 * (k.len() + 16) + w.memory_bytes())
                 .sum::<usize>()
             + self.other.as_ref().map_or(0, SliWindow::memory_bytes)
     }
