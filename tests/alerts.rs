@@ -317,7 +317,7 @@ fn a_one_day_objective_pages_and_tickets_only_for_real_burns() {
     assert_records_name_their_pairs(&alerts, &DAY_1);
     // 5m x 1/30 is 10s: shorter than a window, and said so at start.
     assert!(
-        stderr.contains("warning: SLI api: alert windows are whole windows of 1m: the page pair 2m/1m: its short window scales to 10s and is clamped to one window\n"),
+        stderr.contains("warning: SLI api: alert windows are whole windows of 1m: the page pair 2m/1m: its short window scales to 10s and is clamped to one window; the Workbook's pairs are scaled from a 30-day objective: a longer objective window or a smaller [window] size keeps their spans, [sli.alerts] pairs sets them by hand, and `slipstream validate` prints the pairs in effect\n"),
         "{stderr}"
     );
 }
@@ -420,7 +420,7 @@ burn_rate = 1
     let has = |want: &str| {
         assert!(lines.iter().any(|l| l == want), "{want}\n{text}");
     };
-    has("warning: SLI api-1d: alert windows are whole windows of 1m: the page pair 2m/1m: its short window scales to 10s and is clamped to one window");
+    has("warning: SLI api-1d: alert windows are whole windows of 1m: the page pair 2m/1m: its short window scales to 10s and is clamped to one window; the Workbook's pairs are scaled from a 30-day objective: a longer objective window or a smaller [window] size keeps their spans, [sli.alerts] pairs sets them by hand, and `slipstream validate` prints the pairs in effect");
     // 4m40s -> 5m for 28 days is within a quarter: no warning.
     assert_eq!(text.matches("warning:").count(), 1, "{text}");
     has("alerts: the Workbook's pairs, windows scaled to 1d; a pair fires when both its burn rates exceed its threshold and its long window saw 100 valid events or more");

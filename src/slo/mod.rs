@@ -66,7 +66,7 @@ pub fn window_size_warnings(config: &crate::config::Config) -> Vec<String> {
         };
         if !o.alerts.adjustments.is_empty() {
             out.push(format!(
-                "SLI {}: alert windows are whole windows of {size}: {}",
+                "SLI {}: alert windows are whole windows of {size}: {}; {ADJUSTED}",
                 sli.name,
                 o.alerts.adjustments.join("; ")
             ));
@@ -74,6 +74,9 @@ pub fn window_size_warnings(config: &crate::config::Config) -> Vec<String> {
     }
     out
 }
+
+/// What to do about alert windows rounded to whole windows.
+const ADJUSTED: &str = "the Workbook's pairs are scaled from a 30-day objective: a longer objective window or a smaller [window] size keeps their spans, [sli.alerts] pairs sets them by hand, and `slipstream validate` prints the pairs in effect";
 
 /// Good and bad counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -429,8 +429,9 @@ fn windows_longer_than_a_burn_span_are_warned_about() {
     assert!(w[0].contains("5m burn-rate span"), "{}", w[0]);
     assert_eq!(
         w[1],
-        "SLI a: alert windows are whole windows of 10m: the page pair 1h/10m: its short window scales to 5m and is clamped to one window"
+        format!("SLI a: alert windows are whole windows of 10m: the page pair 1h/10m: its short window scales to 5m and is clamped to one window; {}", super::ADJUSTED)
     );
+    assert!(w[1].ends_with("`slipstream validate` prints the pairs in effect"));
     // 1h windows: 5m and 30m are blind, and both page pairs' short windows
     // are clamped, the first down to a single window.
     let w = window_size_warnings(&config("1h"));
