@@ -280,6 +280,13 @@ pub fn from_unix_int(value: i64, unit: UnixUnit) -> Option<i64> {
     }
 }
 
+/// The system clock in nanoseconds since the epoch (0 before 1970).
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
 /// Formats nanoseconds since the epoch as RFC 3339 UTC: whole seconds as
 /// `2026-11-27T10:00:00Z`, otherwise with the shortest exact fraction.
 pub fn format_rfc3339(ns: i64) -> String {

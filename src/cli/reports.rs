@@ -144,9 +144,7 @@ pub fn review(args: &ReviewArgs) -> Result<ExitCode> {
     let today_ns = match &args.today {
         Some(d) => crate::time::parse_rfc3339_str(&format!("{d}T00:00:00Z"))
             .with_context(|| format!("--today {d}: expected a date like 2026-11-28"))?,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i64),
+        None => crate::time::now_ns(),
     };
     let records = args.source.load_windows(&config)?;
     let flags = review::review(

@@ -251,9 +251,7 @@ impl Generator {
         let t = self.event_time(r[0], r[1]);
         if self.realtime {
             // Wait until the event's time comes, so event time follows the clock.
-            let now_ns = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as i64);
+            let now_ns = crate::time::now_ns();
             if t > now_ns {
                 std::thread::sleep(std::time::Duration::from_nanos((t - now_ns) as u64));
             }

@@ -117,18 +117,12 @@ fn expiration_ns(t: &str) -> Result<i64, String> {
     }))
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
-}
-
 #[async_trait::async_trait]
 impl CredentialProvider for CredentialProcess {
     type Credential = AwsCredential;
 
     async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
-        self.keys(now_ns())
+        self.keys(crate::time::now_ns())
             .map_err(|why| object_store::Error::Generic {
                 store: "S3",
                 source: why.into(),
