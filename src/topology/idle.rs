@@ -18,6 +18,11 @@ use crate::stream::PartitionKey;
 /// [`Runner::confirm_idle`] for a partition whose end is not known in time).
 const END_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// One job: how long an idle partition whose end could not be looked at
+/// keeps counting as idle before the next look, so that a leader's outage
+/// does not block the loop for [`END_TIMEOUT`] at every emit.
+const UNKNOWN_RETRY: Duration = Duration::from_secs(2);
+
 impl Runner<'_> {
     /// Each partition that would count as idle: its end offset now, against
     /// the consumer's position in it and against its end when it first
@@ -28,19 +33,27 @@ impl Runner<'_> {
     ///
     /// A partition whose end cannot be looked at (its leader is down) is not
     /// idle for an ingest instance: the rollup cannot tell an outage from
-    /// silence. One job keeps going on its silence, as without the look: an
+    /// silence. One job goes on its silence, as it did without the look (an
     /// outage of an empty partition's leader would otherwise hold every
-    /// window open until it ends.
+    /// window open until it ends), and looks at that end again only after
+    /// [`UNKNOWN_RETRY`].
     pub(super) fn confirm_idle(&mut self, now: Instant) {
         let unknown_is_more = self.partials.is_some();
-        let candidates = self.shared.job().idle_candidates(now);
+        let mut candidates = self.shared.job().idle_candidates(now);
         self.idle_ends.retain(|k, _| candidates.contains(k));
+        self.ends_unknown.retain(|k, at| {
+            candidates.contains(k) && now.saturating_duration_since(*at) < UNKNOWN_RETRY
+        });
+        candidates.retain(|k| !self.ends_unknown.contains_key(k));
         if candidates.is_empty() {
             return;
         }
         let ends = end_offsets(&self.consumer, &self.shared.topics, &candidates);
         let read = positions(&self.consumer, &self.shared.topics, &candidates);
         for ((key, end), read) in candidates.into_iter().zip(ends).zip(read) {
+            if end.is_none() && !unknown_is_more {
+                self.ends_unknown.insert(key, now);
+            }
             let moved = match (end, read, self.idle_ends.get(&key)) {
                 (None, _, _) => unknown_is_more,
                 (Some(end), Some(read), _) if end > read => true,

@@ -180,6 +180,8 @@ struct Runner<'a> {
     /// Idle partitions: the end offset when each first counted as idle
     /// (see `idle.rs`).
     idle_ends: BTreeMap<crate::stream::PartitionKey, i64>,
+    /// One job's idle partitions whose end could not be looked at, and when.
+    ends_unknown: BTreeMap<crate::stream::PartitionKey, Instant>,
 }
 
 /// Runs the stream job until `shutdown` is set. Returns once offsets are
@@ -330,6 +332,7 @@ pub fn run_serving(
         last_commit: Instant::now(),
         committed: BTreeMap::new(),
         idle_ends: BTreeMap::new(),
+        ends_unknown: BTreeMap::new(),
     };
     let result = runner.main_loop();
     let finished = runner.finish();
