@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use super::kafka::free_port;
 
@@ -82,17 +81,7 @@ impl Azurite {
             log,
             sas: String::new(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !super::listening(port) {
-            if let Ok(Some(status)) = azurite.child.try_wait() {
-                panic!(
-                    "{program} exited with {status}:\n{}",
-                    std::fs::read_to_string(dir.join("azurite.out")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "Azurite did not start in 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        super::wait_listening(&mut azurite.child, port, &program, &dir.join("azurite.out"));
         let out = Command::new("python3")
             .args(["-c", SETUP, &azurite.url(), ACCOUNT, KEY, container])
             .arg(folder)

@@ -19,7 +19,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -69,20 +69,7 @@ impl GcsEmulator {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program} ({e}): {INSTALL}"));
         let mut emulator = GcsEmulator { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !super::listening(port) {
-            if let Ok(Some(status)) = emulator.child.try_wait() {
-                panic!(
-                    "{program} exited with {status}:\n{}",
-                    std::fs::read_to_string(&emulator.log).unwrap_or_default()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gcp-storage-emulator did not start in 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        super::wait_listening(&mut emulator.child, port, &program, &emulator.log);
         let out = Command::new("python3")
             .args(["-c", SETUP, &format!("http://127.0.0.1:{port}"), bucket])
             .arg(folder)

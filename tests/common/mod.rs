@@ -101,6 +101,25 @@ pub fn listening(port: u16) -> bool {
     }
 }
 
+/// Waits up to 60 s for `child`, a test server named `name`, to listen on
+/// loopback `port`; panics with its `log` if it exits first.
+pub fn wait_listening(child: &mut std::process::Child, port: u16, name: &str, log: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !listening(port) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{name} exited with {status}:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} did not start in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }

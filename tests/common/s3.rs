@@ -11,7 +11,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::kafka::free_port;
 
@@ -78,20 +78,7 @@ impl Moto {
             key_id: String::new(),
             secret: String::new(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !super::listening(port) {
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!(
-                    "moto_server exited with {status}:\n{}",
-                    std::fs::read_to_string(&moto.log).unwrap_or_default()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start in 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        super::wait_listening(&mut moto.child, port, "moto_server", &moto.log);
         let out = Command::new("python3")
             .args(["-c", SETUP, &moto.endpoint(), bucket])
             .arg(folder)
