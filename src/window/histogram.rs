@@ -22,14 +22,14 @@
 //!
 //! Why one long file: the counts, their percentiles, their encodings and
 //! [`Merged`] share the private helpers that keep every encoding canonical
-//! (`canonical`, `add`, `quantile`, `deflate_v2`), and a third of it is the
-//! tests that hold the encodings to the library's byte for byte.
+//! (`index_of`, `v2_of`, `add`, `quantile`, `deflate_v2`), and a third of
+//! it is the tests that hold the encodings to the library's byte for byte.
 
 use std::io::Read;
 
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use hdrhistogram::serialization::Deserializer;
 
 /// Significant decimal digits the histogram keeps.
 const SIGFIG: u8 = 2;
@@ -186,14 +186,113 @@ impl Counts {
         out
     }
 
-    /// The counts with bounds that depend on the values alone (see
-    /// [`canonical`]).
-    fn canonical(&self) -> Hdr {
+    /// The counts in HdrHistogram's V2 encoding, byte for byte what the
+    /// library's serializer writes for them in a histogram that grew from
+    /// empty to its largest value in one step: how a histogram grew shows
+    /// in the highest trackable value the header carries, so this takes
+    /// it from the values alone and every way of reaching the same counts
+    /// encodes alike. Written here rather than by the library so that a
+    /// list is not first made into counts (and counts are not copied into
+    /// a histogram of canonical bounds) for each of millions of records.
+    fn to_v2(&self) -> Vec<u8> {
         match self {
-            Counts::List(l) => canonical(&hdr_of(l)),
-            Counts::Hdr(h) => canonical(h),
+            Counts::List(l) => {
+                let mut sorted = l.clone();
+                sorted.sort_unstable();
+                let mut runs: Vec<(usize, u64)> = Vec::with_capacity(sorted.len());
+                for index in sorted.into_iter().map(index_of) {
+                    match runs.last_mut() {
+                        Some((i, n)) if *i == index => *n += 1,
+                        _ => runs.push((index, 1)),
+                    }
+                }
+                v2_of(&runs)
+            }
+            Counts::Hdr(h) => {
+                let runs: Vec<(usize, u64)> = h
+                    .iter_recorded()
+                    .map(|v| (index_of(v.value_iterated_to()), v.count_at_value()))
+                    .collect();
+                v2_of(&runs)
+            }
         }
     }
+}
+
+/// Sub-buckets per bucket at two significant digits (unit resolution up
+/// to 2 * 10^2, rounded up to a power of two), and its log2.
+const SUB_BUCKETS: u64 = 256;
+const SUB_BUCKET_BITS: u32 = 8;
+
+/// The index of `us` in the counts of a histogram of [`SIGFIG`] digits
+/// whose lowest discernible value is 1: buckets double in width, each
+/// after the first holding its upper half of [`SUB_BUCKETS`] sub-buckets.
+fn index_of(us: u64) -> usize {
+    let bucket = (64 - SUB_BUCKET_BITS) - (us | (SUB_BUCKETS - 1)).leading_zeros();
+    let sub = us >> bucket;
+    (((u64::from(bucket) + 1) << (SUB_BUCKET_BITS - 1)) + sub - SUB_BUCKETS / 2) as usize
+}
+
+/// The V2 encoding of counts given as `(index, count)`, by index, none
+/// zero: the header, then each count as a zig-zag LEB128 varint up to the
+/// last one, a run of two or more zeros as the negated run's length.
+fn v2_of(runs: &[(usize, u64)]) -> Vec<u8> {
+    // The header's highest trackable value: an empty histogram tracks 2
+    // and covers the first bucket (0 to 255); past it, it grows to the
+    // top of the largest value's bucket.
+    let top = runs
+        .last()
+        .map_or(0, |&(i, _)| scale().highest_equivalent(value_at(i)));
+    let highest = if top < SUB_BUCKETS { 2 } else { top };
+    let mut out = Vec::with_capacity(40 + runs.len() * 3);
+    out.extend_from_slice(&V2_COOKIE.to_be_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&0u32.to_be_bytes());
+    out.extend_from_slice(&u32::from(SIGFIG).to_be_bytes());
+    out.extend_from_slice(&1u64.to_be_bytes());
+    out.extend_from_slice(&highest.to_be_bytes());
+    out.extend_from_slice(&1.0f64.to_be_bytes());
+    let mut next = 0usize;
+    for &(index, count) in runs {
+        match index - next {
+            0 => {}
+            1 => varint(&mut out, 0),
+            zeros => varint(&mut out, zig_zag(-(zeros as i64))),
+        }
+        varint(&mut out, zig_zag(count.min(i64::MAX as u64) as i64));
+        next = index + 1;
+    }
+    let len = (out.len() - 40) as u32;
+    out[4..8].copy_from_slice(&len.to_be_bytes());
+    out
+}
+
+/// The lowest value of the sub-bucket at `index` (see [`index_of`]).
+fn value_at(index: usize) -> u64 {
+    let half = SUB_BUCKETS / 2;
+    let index = index as u64;
+    match (index >> (SUB_BUCKET_BITS - 1)).checked_sub(1) {
+        None | Some(0) => index,
+        Some(bucket) => ((index & (half - 1)) + half) << bucket,
+    }
+}
+
+fn zig_zag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+/// HdrHistogram's LEB128-64b9B: seven bits a byte, low first, and a
+/// ninth byte (if any) whole.
+fn varint(out: &mut Vec<u8>, mut n: u64) {
+    for _ in 0..8 {
+        if n < 0x80 {
+            out.push(n as u8);
+            return;
+        }
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }
 
 impl Histogram {
@@ -342,11 +441,7 @@ impl Histogram {
         if self.count() == 0 {
             return None;
         }
-        let hdr = self.counts.canonical();
-        let mut out = Vec::new();
-        // Writing to a Vec cannot fail, and every count fits the encoding.
-        V2Serializer::new().serialize(&hdr, &mut out).ok()?;
-        Some(out)
+        Some(self.counts.to_v2())
     }
 
     /// The histogram as a record carries it: V2 compressed, base64.
@@ -381,9 +476,6 @@ impl PartialEq for Histogram {
 
 impl Eq for Histogram {}
 
-/// The same counts in a histogram whose bounds depend on its values alone:
-/// how a histogram grew (recorded values or merges, in which order) shows
-/// in the highest trackable value that the encoding's header carries.
 /// The V2 compressed encoding of a V2 encoding: the cookie, the length of
 /// what follows, then `v2` through zlib at the default level, byte for byte
 /// what HdrHistogram's `V2DeflateSerializer` writes. The compressor (a few
@@ -419,12 +511,6 @@ fn deflate_v2(v2: &[u8]) -> std::io::Result<Vec<u8>> {
         out[4..8].copy_from_slice(&len.to_be_bytes());
         Ok(out)
     })
-}
-
-fn canonical(hdr: &Hdr) -> Hdr {
-    let mut h = empty();
-    add(&mut h, hdr);
-    h
 }
 
 /// Adds `theirs` to `ours`, growing `ours` as needed.
@@ -534,6 +620,16 @@ impl Merged {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hdrhistogram::serialization::{Serializer, V2Serializer};
+
+    /// The same counts in a histogram whose bounds depend on its values
+    /// alone, as the library grows one from empty: the oracle for
+    /// [`Counts::to_v2`]'s header.
+    fn canonical(hdr: &Hdr) -> Hdr {
+        let mut h = empty();
+        add(&mut h, hdr);
+        h
+    }
 
     /// The compressor kept between histograms writes, for each of many
     /// histograms in a row, the bytes of HdrHistogram's own serializer.
@@ -546,7 +642,8 @@ mod tests {
             for &v in values.iter().take(n) {
                 h.record(v);
             }
-            let hdr = h.counts.canonical();
+            let us: Vec<u64> = values.iter().take(n).map(|&v| micros(v)).collect();
+            let hdr = canonical(&hdr_of(&us));
             let mut theirs = Vec::new();
             V2DeflateSerializer::new()
                 .serialize(&hdr, &mut theirs)
@@ -555,6 +652,36 @@ mod tests {
                 .decode(h.to_base64().expect("an encoding"))
                 .expect("base64");
             assert_eq!(ours, theirs, "{n} values");
+        }
+    }
+
+    /// Either form's V2 encoding is the library's serializer's, byte for
+    /// byte, for the same values in a histogram of canonical bounds: at
+    /// zero, at the first bucket's edges, with single zeros and runs of
+    /// them between counts, and up to the largest values kept.
+    #[test]
+    fn the_v2_encoding_is_the_librarys() {
+        let cases: Vec<Vec<u64>> = vec![
+            vec![0],
+            vec![255],
+            vec![256],
+            vec![0, 1, 3, 3, 3, 255, 256, 257, 511, 512],
+            vec![1 << 40, 7, 7, (1 << 40) + 12_345],
+            vec![u64::MAX / 1_000],
+            (0..300).map(|i| i * i).collect(),
+            (0..5_000).map(|i| (i * 7_919) % 2_000_000).collect(),
+        ];
+        for us in cases {
+            let mut theirs = Vec::new();
+            V2Serializer::new()
+                .serialize(&canonical(&hdr_of(&us)), &mut theirs)
+                .expect("serialize");
+            let listed = Counts::List(us.clone());
+            let counted = Counts::Hdr(Box::new(hdr_of(&us)));
+            assert_eq!(counted.to_v2(), theirs, "{us:?}");
+            if us.len() <= LIST_MAX {
+                assert_eq!(listed.to_v2(), theirs, "{us:?}");
+            }
         }
     }
 
