@@ -54,6 +54,24 @@ pub struct Engine {
     candidates: Vec<u32>,
     /// An event's group key, kept between events for its allocation.
     key: String,
+    /// The SLIs' `good` rules, each distinct source once: SLIs written
+    /// from one template (a route each, the same `good`) share one rule,
+    /// which stays in the cache however many SLIs there are, and an event
+    /// that counts for several of them is judged once.
+    goods: Vec<Rule>,
+    /// Per SLI, what counting an event needs of it first, apart from the
+    /// rest of its definition: the SLIs' definitions take hundreds of
+    /// bytes each, and with hundreds of SLIs reading them for each event
+    /// misses the cache.
+    hot: Vec<Hot>,
+}
+
+/// See [`Engine::hot`].
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    /// The SLI's rule in [`Engine::goods`].
+    good: u32,
+    grouped: bool,
 }
 
 /// Up to this many SLIs, evaluating every filter is as fast as the index.
@@ -75,6 +93,19 @@ impl Engine {
         let probe = Probe::new(decoder.slots(), config.slis.len(), logfmt);
         let index = FilterIndex::new(config.slis.iter().map(|s| s.filter.as_ref()));
         let index = (config.slis.len() > SCAN_MAX_SLIS && index.indexed() > 0).then_some(index);
+        let mut goods: Vec<Rule> = Vec::new();
+        let mut seen: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let hot = config
+            .slis
+            .iter()
+            .map(|s| Hot {
+                good: *seen.entry(s.good.source()).or_insert_with(|| {
+                    goods.push(s.good.unshared());
+                    (goods.len() - 1) as u32
+                }),
+                grouped: !s.group_by.is_empty(),
+            })
+            .collect();
         Engine {
             decoder,
             slis: config
@@ -94,6 +125,8 @@ impl Engine {
             index,
             candidates: Vec::new(),
             key: String::new(),
+            goods,
+            hot,
         }
     }
 
@@ -227,9 +260,27 @@ impl Engine {
             self.probe.latency_fault(fault);
         }
         let window = self.windows.at_time(event.time_ns);
+        // The last rule judged for this event, and its verdict.
+        let mut judged: Option<(u32, Option<bool>)> = None;
+        let mut judge = |hot: Hot| {
+            let rule = hot.good;
+            match judged {
+                Some((r, good)) if r == rule => good,
+                _ => {
+                    let good = self.goods[rule as usize].eval(&event.values);
+                    judged = Some((rule, good));
+                    good
+                }
+            }
+        };
         let Some(index) = &self.index else {
             for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
-                count_sli(i, sli, w, event, &mut self.probe, &mut self.key);
+                let held = sli.filter.as_ref().is_none_or(|f| f.eval(&event.values) == Some(true));
+                if held {
+                    let hot = self.hot[i];
+                    let good = judge(hot);
+                    count_sli(i, sli, hot, w, event, good, &mut self.probe, &mut self.key);
+                }
             }
             return;
         };
@@ -237,31 +288,36 @@ impl Engine {
         // sees do not depend on which of the two found it.
         for &i in index.candidates(&event.values, &mut self.candidates) {
             let i = i as usize;
-            if let (Some(sli), Some(w)) = (self.slis.get(i), window.get_mut(i)) {
-                count_sli(i, sli, w, event, &mut self.probe, &mut self.key);
+            if let (Some(sli), Some(&hot), Some(w)) =
+                (self.slis.get(i), self.hot.get(i), window.get_mut(i))
+            {
+                let held = index.decides(i)
+                    || sli.filter.as_ref().is_none_or(|f| f.eval(&event.values) == Some(true));
+                if held {
+                    let good = judge(hot);
+                    count_sli(i, sli, hot, w, event, good, &mut self.probe, &mut self.key);
+                }
             }
         }
     }
 }
 
-/// Counts an event in SLI `i`'s window `w` when the SLI's filter holds;
-/// for a grouped SLI, in its group too (`key` is scratch space).
+/// Counts an event whose SLI `i`'s filter holds, judged `good` by the
+/// SLI's rule, in its window `w`; for a grouped SLI, in its group too
+/// (`key` is scratch space).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn count_sli(
     i: usize,
     sli: &Sli,
+    hot: Hot,
     w: &mut crate::window::SliWindow,
     event: &Event<'_>,
+    good: Option<bool>,
     probe: &mut Probe,
     key: &mut String,
 ) {
-    if let Some(filter) = &sli.filter {
-        if filter.eval(&event.values) != Some(true) {
-            return;
-        }
-    }
-    let good = sli.good.eval(&event.values);
-    if sli.group_by.is_empty() {
+    if !hot.grouped {
         return count_in(i, sli, w, event, good, probe);
     }
     // The SLI's own counters hold the sums over its groups.

@@ -231,6 +231,8 @@ pub struct FilterIndex {
     always: Vec<u32>,
     /// Per SLI, the slot of the conjunct it is filed by.
     by: Vec<Option<usize>>,
+    /// Per SLI, whether that conjunct is its whole filter.
+    whole: Vec<bool>,
 }
 
 impl FilterIndex {
@@ -242,9 +244,15 @@ impl FilterIndex {
     /// SLIs (most likely the one that tells events apart best), then the
     /// test naming the fewest values, then the first written.
     pub fn new<'r>(filters: impl IntoIterator<Item = Option<&'r Rule>>) -> FilterIndex {
+        let filters: Vec<Option<&Rule>> = filters.into_iter().collect();
         let per_sli: Vec<Vec<Conjunct>> = filters
-            .into_iter()
+            .iter()
             .map(|f| f.map(conjuncts).unwrap_or_default())
+            .collect();
+        // A filter that is one comparison is its only conjunct.
+        let filters_whole: Vec<bool> = filters
+            .iter()
+            .map(|f| f.is_some_and(|r| !matches!(r.root, Node::All(_))))
             .collect();
         let mut distinct: FxHashMap<usize, rustc_hash::FxHashSet<(bool, Key)>> =
             FxHashMap::default();
@@ -277,6 +285,7 @@ impl FilterIndex {
             let Some((_, c)) = best else {
                 index.always.push(id);
                 index.by.push(None);
+                index.whole.push(false);
                 continue;
             };
             let field = match index.fields.iter().position(|f| f.slot == c.slot) {
@@ -292,6 +301,7 @@ impl FilterIndex {
             };
             field.add(id, &c.test);
             index.by.push(Some(c.slot));
+            index.whole.push(filters_whole[sli]);
         }
         index
     }
@@ -299,6 +309,15 @@ impl FilterIndex {
     /// How many SLIs are found by lookups rather than always candidates.
     pub fn indexed(&self) -> usize {
         self.by.len() - self.always.len()
+    }
+
+    /// Whether SLI `sli`'s filter holds exactly when the SLI is among the
+    /// [`FilterIndex::candidates`]: its filter is the one conjunct it is
+    /// filed by, so the lookup that named it has decided the filter and
+    /// evaluating it again would only say so.
+    #[inline]
+    pub fn decides(&self, sli: usize) -> bool {
+        self.whole.get(sli).copied().unwrap_or(false)
     }
 
     /// The slot of the conjunct SLI `sli` is filed by; `None` when it is

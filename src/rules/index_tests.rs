@@ -175,6 +175,7 @@ fn random_value(x: &mut u64) -> Option<Value<'static>> {
 fn the_candidates_include_every_sli_whose_filter_holds() {
     let mut x = 0x1DE5_u64;
     let mut pruned = 0usize;
+    let mut decided = 0usize;
     for _ in 0..300 {
         let n = 1 + below(&mut x, 40) as usize;
         let sources: Vec<String> = (0..n).map(|_| random_filter(&mut x)).collect();
@@ -205,6 +206,14 @@ fn the_candidates_include_every_sli_whose_filter_holds() {
                     "`{}` holds over {values:?} but SLI {i} is no candidate",
                     sources[i]
                 );
+                if index.decides(i) {
+                    assert_eq!(
+                        named, holds,
+                        "`{}` over {values:?}: the lookup decides it",
+                        sources[i]
+                    );
+                    decided += 1;
+                }
                 pruned += usize::from(!named);
             }
         }
@@ -213,4 +222,20 @@ fn the_candidates_include_every_sli_whose_filter_holds() {
     }
     // The index does prune: a test that named every SLI would pass above.
     assert!(pruned > 10_000, "{pruned} SLIs pruned");
+    assert!(decided > 10_000, "{decided} SLIs decided by their lookup");
+}
+
+#[test]
+fn a_lookup_decides_a_filter_that_is_one_comparison() {
+    let (_, rules) = rules(&[
+        r#"route == "/a""#,
+        r#"route in ["/a", "/b"]"#,
+        r#"route =~ "^/api/""#,
+        r#"route == "/a" && status < 500"#,
+        r#"route =~ "/api/""#,
+        "",
+    ]);
+    let index = index(&rules);
+    let decides: Vec<bool> = (0..rules.len()).map(|i| index.decides(i)).collect();
+    assert_eq!(decides, [true, true, true, false, false, false]);
 }
