@@ -275,7 +275,10 @@ impl Engine {
         };
         let Some(index) = &self.index else {
             for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
-                let held = sli.filter.as_ref().is_none_or(|f| f.eval(&event.values) == Some(true));
+                let held = sli
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.eval(&event.values) == Some(true));
                 if held {
                     let hot = self.hot[i];
                     let good = judge(hot);
@@ -292,7 +295,10 @@ impl Engine {
                 (self.slis.get(i), self.hot.get(i), window.get_mut(i))
             {
                 let held = index.decides(i)
-                    || sli.filter.as_ref().is_none_or(|f| f.eval(&event.values) == Some(true));
+                    || sli
+                        .filter
+                        .as_ref()
+                        .is_none_or(|f| f.eval(&event.values) == Some(true));
                 if held {
                     let good = judge(hot);
                     count_sli(i, sli, hot, w, event, good, &mut self.probe, &mut self.key);

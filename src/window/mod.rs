@@ -9,6 +9,7 @@
 mod groups;
 mod histogram;
 mod record;
+mod zlib;
 
 use std::collections::HashMap;
 
