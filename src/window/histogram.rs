@@ -66,8 +66,9 @@ pub struct Histogram {
 /// The values, in microseconds.
 #[derive(Debug, Clone)]
 enum Counts {
-    /// At most [`LIST_MAX`], in the order recorded. Empty costs nothing,
-    /// so SLIs without latencies cost nothing.
+    /// At most [`LIST_MAX`], in the order recorded, or sorted once the
+    /// window is kept. Empty costs nothing, so SLIs without latencies cost
+    /// nothing.
     List(Vec<u64>),
     /// Never empty.
     Hdr(Box<Hdr>),
@@ -163,8 +164,7 @@ impl Counts {
         let mut out = Vec::with_capacity(ranks.len());
         match self {
             Counts::List(l) => {
-                let mut sorted = l.clone();
-                sorted.sort_unstable();
+                let sorted = sorted(l);
                 for &rank in ranks {
                     out.push(scale().median_equivalent(sorted[(rank - 1) as usize]));
                 }
@@ -197,10 +197,8 @@ impl Counts {
     fn to_v2(&self) -> Vec<u8> {
         match self {
             Counts::List(l) => {
-                let mut sorted = l.clone();
-                sorted.sort_unstable();
-                let mut runs: Vec<(usize, u64)> = Vec::with_capacity(sorted.len());
-                for index in sorted.into_iter().map(index_of) {
+                let mut runs: Vec<(usize, u64)> = Vec::with_capacity(l.len());
+                for index in sorted(l).iter().copied().map(index_of) {
                     match runs.last_mut() {
                         Some((i, n)) if *i == index => *n += 1,
                         _ => runs.push((index, 1)),
@@ -217,6 +215,17 @@ impl Counts {
             }
         }
     }
+}
+
+/// A list's values in ascending order: the list itself once sorted (see
+/// [`Histogram::shrink_to_fit`]), else a sorted copy.
+fn sorted(list: &[u64]) -> std::borrow::Cow<'_, [u64]> {
+    if list.is_sorted() {
+        return std::borrow::Cow::Borrowed(list);
+    }
+    let mut copy = list.to_vec();
+    copy.sort_unstable();
+    std::borrow::Cow::Owned(copy)
 }
 
 /// Sub-buckets per bucket at two significant digits (unit resolution up
@@ -344,10 +353,15 @@ impl Histogram {
     /// Gives back the room its counts grew into but do not use. Counts
     /// grow like any vector, by doubling, so a histogram kept for long
     /// (a closed window waiting in memory) can hold up to twice what it
-    /// needs; after this, [`Histogram::heap_bytes`] is what it holds.
+    /// needs; after this, [`Histogram::heap_bytes`] is what it holds. A
+    /// list is also sorted, so its percentiles and encodings read it as it
+    /// is rather than sorting a copy each.
     pub fn shrink_to_fit(&mut self) {
         match &mut self.counts {
-            Counts::List(l) => l.shrink_to_fit(),
+            Counts::List(l) => {
+                l.sort_unstable();
+                l.shrink_to_fit();
+            }
             Counts::Hdr(h) => {
                 if let Ok(mut exact) = Hdr::new_with_max(h.max().max(2), SIGFIG) {
                     exact.auto(true);
@@ -971,7 +985,8 @@ mod tests {
         }
     }
 
-    /// A list takes 8 bytes a value, and shrinking gives back the rest.
+    /// A list takes 8 bytes a value, and shrinking (which sorts it) gives
+    /// back the rest and changes no answer.
     #[test]
     fn a_list_takes_eight_bytes_a_value() {
         let mut h = Histogram::default();
@@ -979,8 +994,18 @@ mod tests {
         for v in near_the_first_bucket(100) {
             h.record(v);
         }
+        let before = h.clone();
         h.shrink_to_fit();
-        assert_eq!(h.heap_bytes(), 800);
+        assert_same(&h, &before, "shrunk");
+        assert!(matches!(&h.counts, Counts::List(l) if l.is_sorted()));
+        h.record(1_000);
+        assert_same(
+            &h,
+            &counted(&[near_the_first_bucket(100), vec![1_000]].concat()),
+            "then one more",
+        );
+        h.shrink_to_fit();
+        assert_eq!(h.heap_bytes(), 101 * 8);
         assert!(counted(&near_the_first_bucket(100)).heap_bytes() > 2_000);
     }
 

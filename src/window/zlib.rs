@@ -36,13 +36,15 @@ pub fn compress(input: &[u8], out: &mut Vec<u8>) {
     // as zlib writes it.
     let dist_lens = [1u8, 1];
 
-    // The code lengths of both alphabets as one run-length coded sequence:
-    // (symbol, extra bits, extra value).
-    let all: Vec<u8> = lit_lens.iter().chain(&dist_lens).copied().collect();
-    let runs = run_lengths(&all);
+    // The code lengths of both alphabets as one run-length coded sequence.
+    let mut all = [0u8; LITERALS + 2];
+    all[..LITERALS].copy_from_slice(&lit_lens);
+    all[LITERALS..].copy_from_slice(&dist_lens);
+    let mut runs = [Run::default(); LITERALS + 2];
+    let runs = run_lengths(&all, &mut runs);
     let mut cl_freqs = [0u32; 19];
-    for &(sym, _, _) in &runs {
-        cl_freqs[usize::from(sym)] += 1;
+    for run in runs {
+        cl_freqs[usize::from(run.symbol)] += 1;
     }
     let cl_lens = code_lengths(&cl_freqs, MAX_CL_BITS);
     let cl_codes = codes(&cl_lens);
@@ -62,10 +64,10 @@ pub fn compress(input: &[u8], out: &mut Vec<u8>) {
     for &s in &CL_ORDER[..cl_count] {
         bits.put(u32::from(cl_lens[s]), 3);
     }
-    for &(sym, extra_bits, extra) in &runs {
-        let s = usize::from(sym);
+    for run in runs {
+        let s = usize::from(run.symbol);
         bits.put(cl_codes[s], cl_lens[s]);
-        bits.put(u32::from(extra), extra_bits);
+        bits.put(u32::from(run.extra), run.extra_bits);
     }
     for &b in input {
         let s = usize::from(b);
@@ -74,6 +76,14 @@ pub fn compress(input: &[u8], out: &mut Vec<u8>) {
     bits.put(lit_codes[END_OF_BLOCK], lit_lens[END_OF_BLOCK]);
     bits.flush();
     out.extend_from_slice(&adler32(input).to_be_bytes());
+}
+
+/// One symbol of the code-length alphabet and its extra bits.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    symbol: u8,
+    extra_bits: u8,
+    extra: u8,
 }
 
 /// Bits written least significant first, as deflate packs them.
@@ -114,11 +124,11 @@ impl<'a> Bits<'a> {
 /// flatter frequencies give a shallower code, and equal ones a balanced
 /// code, which fits every alphabet here. One used symbol gets a partner,
 /// so that every code is complete.
-fn code_lengths(freqs: &[u32], limit: u8) -> Vec<u8> {
-    let mut weights: Vec<u64> = freqs.iter().map(|&f| u64::from(f)).collect();
+fn code_lengths<const N: usize>(freqs: &[u32; N], limit: u8) -> [u8; N] {
+    let mut weights = freqs.map(u64::from);
     let used = weights.iter().filter(|&&w| w > 0).count();
     if used < 2 {
-        let partner = usize::from(weights.first().is_some_and(|&w| w > 0));
+        let partner = usize::from(weights[0] > 0);
         weights[partner] = weights[partner].max(1);
         if used == 0 {
             let other = weights.iter().position(|&w| w == 0).unwrap_or(1);
@@ -136,59 +146,68 @@ fn code_lengths(freqs: &[u32], limit: u8) -> Vec<u8> {
     }
 }
 
+/// Nodes of a code tree over the largest alphabet: its leaves, and one
+/// fewer merged nodes.
+const NODES: usize = 2 * LITERALS;
+
 /// Optimal code lengths for the symbols of nonzero weight (at least two),
 /// by merging the two lightest nodes until one is left. Ties go to the
 /// lower symbol and to leaves before merged nodes, so the code depends on
 /// the weights alone.
-fn huffman(weights: &[u64]) -> Vec<u8> {
-    let mut leaves: Vec<(u64, usize)> = weights
-        .iter()
-        .enumerate()
-        .filter(|(_, &w)| w > 0)
-        .map(|(s, &w)| (w, s))
-        .collect();
+fn huffman<const N: usize>(weights: &[u64; N]) -> [u8; N] {
+    let mut leaves = [(0u64, 0u16); N];
+    let mut n = 0;
+    for (s, &w) in weights.iter().enumerate() {
+        if w > 0 {
+            leaves[n] = (w, s as u16);
+            n += 1;
+        }
+    }
+    let leaves = &mut leaves[..n];
     leaves.sort_unstable();
-    let n = leaves.len();
     // Nodes 0..n are the leaves in `leaves` order; merged nodes follow, in
     // the order made, which is also by weight.
-    let mut weight: Vec<u64> = leaves.iter().map(|&(w, _)| w).collect();
-    let mut parent: Vec<usize> = vec![0; 2 * n - 1];
-    let (mut next_leaf, mut next_merged) = (0, n);
-    let mut lightest = |weight: &Vec<u64>| {
-        let take_leaf = next_leaf < n
-            && (next_merged >= weight.len() || weight[next_leaf] <= weight[next_merged]);
-        if take_leaf {
-            next_leaf += 1;
-            next_leaf - 1
+    let mut weight = [0u64; NODES];
+    let mut parent = [0u16; NODES];
+    for (w, &(leaf, _)) in weight.iter_mut().zip(leaves.iter()) {
+        *w = leaf;
+    }
+    let (mut next_leaf, mut next_merged, mut made) = (0, n, n);
+    let mut lightest = |weight: &[u64; NODES], made: usize| {
+        let leaf =
+            next_leaf < n && (next_merged >= made || weight[next_leaf] <= weight[next_merged]);
+        let node = if leaf {
+            &mut next_leaf
         } else {
-            next_merged += 1;
-            next_merged - 1
-        }
+            &mut next_merged
+        };
+        *node += 1;
+        *node - 1
     };
-    while weight.len() < 2 * n - 1 {
-        let a = lightest(&weight);
-        let b = lightest(&weight);
-        let node = weight.len();
-        weight.push(weight[a] + weight[b]);
-        parent[a] = node;
-        parent[b] = node;
+    while made < 2 * n - 1 {
+        let a = lightest(&weight, made);
+        let b = lightest(&weight, made);
+        weight[made] = weight[a] + weight[b];
+        parent[a] = made as u16;
+        parent[b] = made as u16;
+        made += 1;
     }
     // The root is the last node; a node is deeper than its parent, which
     // comes after it.
-    let mut depth = vec![0u8; 2 * n - 1];
-    for node in (0..2 * n - 2).rev() {
-        depth[node] = depth[parent[node]].saturating_add(1);
+    let mut depth = [0u8; NODES];
+    for node in (0..made - 1).rev() {
+        depth[node] = depth[usize::from(parent[node])].saturating_add(1);
     }
-    let mut lens = vec![0u8; weights.len()];
+    let mut lens = [0u8; N];
     for (node, &(_, sym)) in leaves.iter().enumerate() {
-        lens[sym] = depth[node];
+        lens[usize::from(sym)] = depth[node];
     }
     lens
 }
 
 /// The canonical codes of `lens` (RFC 1951, 3.2.2), bit-reversed to be
 /// written least significant bit first.
-fn codes(lens: &[u8]) -> Vec<u32> {
+fn codes<const N: usize>(lens: &[u8; N]) -> [u32; N] {
     let mut count = [0u32; 16];
     for &l in lens {
         count[usize::from(l)] += 1;
@@ -200,23 +219,29 @@ fn codes(lens: &[u8]) -> Vec<u32> {
         code = (code + count[bits - 1]) << 1;
         next[bits] = code;
     }
-    lens.iter()
-        .map(|&l| {
-            if l == 0 {
-                return 0;
-            }
-            let c = next[usize::from(l)];
-            next[usize::from(l)] += 1;
-            c.reverse_bits() >> (32 - u32::from(l))
-        })
-        .collect()
+    lens.map(|l| {
+        if l == 0 {
+            return 0;
+        }
+        let c = next[usize::from(l)];
+        next[usize::from(l)] += 1;
+        c.reverse_bits() >> (32 - u32::from(l))
+    })
 }
 
-/// Code lengths as the code-length alphabet's symbols: 0 to 15 as they
-/// are, 16 repeats the previous length 3 to 6 times, 17 and 18 give 3 to
-/// 10 and 11 to 138 zeros. Each as (symbol, extra bits, extra value).
-fn run_lengths(lens: &[u8]) -> Vec<(u8, u8, u8)> {
-    let mut out = Vec::new();
+/// Code lengths as the code-length alphabet's symbols, into `out`: 0 to
+/// 15 as they are, 16 repeats the previous length 3 to 6 times, 17 and 18
+/// give 3 to 10 and 11 to 138 zeros. No more symbols than lengths.
+fn run_lengths<'o>(lens: &[u8], out: &'o mut [Run]) -> &'o [Run] {
+    let mut n = 0;
+    let mut push = |symbol: u8, extra_bits: u8, extra: usize| {
+        out[n] = Run {
+            symbol,
+            extra_bits,
+            extra: extra as u8,
+        };
+        n += 1;
+    };
     let mut i = 0;
     while i < lens.len() {
         let l = lens[i];
@@ -225,25 +250,27 @@ fn run_lengths(lens: &[u8]) -> Vec<(u8, u8, u8)> {
         if l == 0 {
             while run >= 11 {
                 let take = run.min(138);
-                out.push((18, 7, (take - 11) as u8));
+                push(18, 7, take - 11);
                 run -= take;
             }
             if run >= 3 {
-                out.push((17, 3, (run - 3) as u8));
+                push(17, 3, run - 3);
                 run = 0;
             }
         } else {
-            out.push((l, 0, 0));
+            push(l, 0, 0);
             run -= 1;
             while run >= 3 {
                 let take = run.min(6);
-                out.push((16, 2, (take - 3) as u8));
+                push(16, 2, take - 3);
                 run -= take;
             }
         }
-        out.extend(std::iter::repeat_n((l, 0, 0), run));
+        for _ in 0..run {
+            push(l, 0, 0);
+        }
     }
-    out
+    &out[..n]
 }
 
 /// Adler-32 (RFC 1950), the checksum ending a zlib stream.
