@@ -262,27 +262,33 @@ impl Engine {
         let window = self.windows.at_time(event.time_ns);
         // The last rule judged for this event, and its verdict.
         let mut judged: Option<(u32, Option<bool>)> = None;
-        let mut judge = |hot: Hot| {
-            let rule = hot.good;
-            match judged {
-                Some((r, good)) if r == rule => good,
+        let (goods, hot, probe, key) = (&self.goods, &self.hot, &mut self.probe, &mut self.key);
+        // Counts the event for SLI `i`, whose filter holds.
+        let mut count = |i: usize, sli: &Sli, w: &mut crate::window::SliWindow| {
+            let Some(&hot) = hot.get(i) else { return };
+            let good = match judged {
+                Some((rule, good)) if rule == hot.good => good,
                 _ => {
-                    let good = self.goods[rule as usize].eval(&event.values);
-                    judged = Some((rule, good));
+                    let good = goods[hot.good as usize].eval(&event.values);
+                    judged = Some((hot.good, good));
                     good
                 }
+            };
+            if hot.grouped {
+                count_grouped(i, sli, w, event, good, probe, key);
+            } else {
+                count_in(i, sli, w, event, good, probe);
             }
+        };
+        let holds = |sli: &Sli| {
+            sli.filter
+                .as_ref()
+                .is_none_or(|f| f.eval(&event.values) == Some(true))
         };
         let Some(index) = &self.index else {
             for (i, (sli, w)) in self.slis.iter().zip(window.iter_mut()).enumerate() {
-                let held = sli
-                    .filter
-                    .as_ref()
-                    .is_none_or(|f| f.eval(&event.values) == Some(true));
-                if held {
-                    let hot = self.hot[i];
-                    let good = judge(hot);
-                    count_sli(i, sli, hot, w, event, good, &mut self.probe, &mut self.key);
+                if holds(sli) {
+                    count(i, sli, w);
                 }
             }
             return;
@@ -291,41 +297,27 @@ impl Engine {
         // sees do not depend on which of the two found it.
         for &i in index.candidates(&event.values, &mut self.candidates) {
             let i = i as usize;
-            if let (Some(sli), Some(&hot), Some(w)) =
-                (self.slis.get(i), self.hot.get(i), window.get_mut(i))
-            {
-                let held = index.decides(i)
-                    || sli
-                        .filter
-                        .as_ref()
-                        .is_none_or(|f| f.eval(&event.values) == Some(true));
-                if held {
-                    let good = judge(hot);
-                    count_sli(i, sli, hot, w, event, good, &mut self.probe, &mut self.key);
+            if let (Some(sli), Some(w)) = (self.slis.get(i), window.get_mut(i)) {
+                if index.decides(i) || holds(sli) {
+                    count(i, sli, w);
                 }
             }
         }
     }
 }
 
-/// Counts an event whose SLI `i`'s filter holds, judged `good` by the
-/// SLI's rule, in its window `w`; for a grouped SLI, in its group too
-/// (`key` is scratch space).
+/// Counts an event of grouped SLI `i`, judged `good` by the SLI's rule,
+/// in its window `w` and in its group there (`key` is scratch space).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn count_sli(
+fn count_grouped(
     i: usize,
     sli: &Sli,
-    hot: Hot,
     w: &mut crate::window::SliWindow,
     event: &Event<'_>,
     good: Option<bool>,
     probe: &mut Probe,
     key: &mut String,
 ) {
-    if !hot.grouped {
-        return count_in(i, sli, w, event, good, probe);
-    }
     // The SLI's own counters hold the sums over its groups.
     w.total += 1;
     match good {
