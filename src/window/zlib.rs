@@ -98,21 +98,23 @@ impl<'a> Bits<'a> {
         Bits { out, acc: 0, n: 0 }
     }
 
+    /// Adds the low `bits` of `value` (at most 16); whole 32-bit words go
+    /// out as they fill.
     #[inline]
     fn put(&mut self, value: u32, bits: u8) {
         self.acc |= u64::from(value) << self.n;
         self.n += bits;
-        while self.n >= 8 {
-            self.out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.n -= 8;
+        if self.n >= 32 {
+            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.acc >>= 32;
+            self.n -= 32;
         }
     }
 
+    /// Writes what is left, padded with zero bits to a whole byte.
     fn flush(&mut self) {
-        if self.n > 0 {
-            self.out.push(self.acc as u8);
-        }
+        let bytes = usize::from(self.n.div_ceil(8));
+        self.out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
         self.acc = 0;
         self.n = 0;
     }
@@ -146,14 +148,11 @@ fn code_lengths<const N: usize>(freqs: &[u32; N], limit: u8) -> [u8; N] {
     }
 }
 
-/// Nodes of a code tree over the largest alphabet: its leaves, and one
-/// fewer merged nodes.
-const NODES: usize = 2 * LITERALS;
-
 /// Optimal code lengths for the symbols of nonzero weight (at least two),
-/// by merging the two lightest nodes until one is left. Ties go to the
-/// lower symbol and to leaves before merged nodes, so the code depends on
-/// the weights alone.
+/// by merging the two lightest nodes until one is left: leaves in order of
+/// weight in one queue, merged nodes (made in order of weight) in another.
+/// Ties go to the lower symbol and to leaves before merged nodes, so the
+/// code depends on the weights alone.
 fn huffman<const N: usize>(weights: &[u64; N]) -> [u8; N] {
     let mut leaves = [(0u64, 0u16); N];
     let mut n = 0;
@@ -165,42 +164,37 @@ fn huffman<const N: usize>(weights: &[u64; N]) -> [u8; N] {
     }
     let leaves = &mut leaves[..n];
     leaves.sort_unstable();
-    // Nodes 0..n are the leaves in `leaves` order; merged nodes follow, in
-    // the order made, which is also by weight.
-    let mut weight = [0u64; NODES];
-    let mut parent = [0u16; NODES];
-    for (w, &(leaf, _)) in weight.iter_mut().zip(leaves.iter()) {
-        *w = leaf;
+    // A node is a leaf (its place in `leaves`) or the merged node made
+    // `k`-th, numbered N + k; each node's parent is a merged node's `k`.
+    let mut merged = [0u64; N];
+    let mut leaf_parent = [0u16; N];
+    let mut merged_parent = [0u16; N];
+    let (mut next_leaf, mut next_merged) = (0, 0);
+    for k in 0..n - 1 {
+        let mut sum = 0;
+        for _ in 0..2 {
+            let leaf =
+                next_leaf < n && (next_merged >= k || leaves[next_leaf].0 <= merged[next_merged]);
+            if leaf {
+                sum += leaves[next_leaf].0;
+                leaf_parent[next_leaf] = k as u16;
+                next_leaf += 1;
+            } else {
+                sum += merged[next_merged];
+                merged_parent[next_merged] = k as u16;
+                next_merged += 1;
+            }
+        }
+        merged[k] = sum;
     }
-    let (mut next_leaf, mut next_merged, mut made) = (0, n, n);
-    let mut lightest = |weight: &[u64; NODES], made: usize| {
-        let leaf =
-            next_leaf < n && (next_merged >= made || weight[next_leaf] <= weight[next_merged]);
-        let node = if leaf {
-            &mut next_leaf
-        } else {
-            &mut next_merged
-        };
-        *node += 1;
-        *node - 1
-    };
-    while made < 2 * n - 1 {
-        let a = lightest(&weight, made);
-        let b = lightest(&weight, made);
-        weight[made] = weight[a] + weight[b];
-        parent[a] = made as u16;
-        parent[b] = made as u16;
-        made += 1;
-    }
-    // The root is the last node; a node is deeper than its parent, which
-    // comes after it.
-    let mut depth = [0u8; NODES];
-    for node in (0..made - 1).rev() {
-        depth[node] = depth[usize::from(parent[node])].saturating_add(1);
+    // The root is the last merged node; a merged node's parent comes after it.
+    let mut depth = [0u8; N];
+    for k in (0..n.saturating_sub(2)).rev() {
+        depth[k] = depth[usize::from(merged_parent[k])] + 1;
     }
     let mut lens = [0u8; N];
     for (node, &(_, sym)) in leaves.iter().enumerate() {
-        lens[usize::from(sym)] = depth[node];
+        lens[usize::from(sym)] = depth[usize::from(leaf_parent[node])].saturating_add(1);
     }
     lens
 }
