@@ -164,8 +164,8 @@ fn huffman<const N: usize>(weights: &[u64; N]) -> [u8; N] {
     }
     let leaves = &mut leaves[..n];
     leaves.sort_unstable();
-    // A node is a leaf (its place in `leaves`) or the merged node made
-    // `k`-th, numbered N + k; each node's parent is a merged node's `k`.
+    // A node is a leaf (by its place in `leaves`) or the `k`-th merged
+    // node (by `k`); every node's parent is a merged node, kept by its `k`.
     let mut merged = [0u64; N];
     let mut leaf_parent = [0u16; N];
     let mut merged_parent = [0u16; N];
