@@ -249,11 +249,6 @@ impl FilterIndex {
             .iter()
             .map(|f| f.map(conjuncts).unwrap_or_default())
             .collect();
-        // A filter that is one comparison is its only conjunct.
-        let filters_whole: Vec<bool> = filters
-            .iter()
-            .map(|f| f.is_some_and(|r| !matches!(r.root, Node::All(_))))
-            .collect();
         let mut distinct: FxHashMap<usize, rustc_hash::FxHashSet<(bool, Key)>> =
             FxHashMap::default();
         for c in per_sli.iter().flatten() {
@@ -301,7 +296,10 @@ impl FilterIndex {
             };
             field.add(id, &c.test);
             index.by.push(Some(c.slot));
-            index.whole.push(filters_whole[sli]);
+            // A filter that is one comparison is its only conjunct.
+            index
+                .whole
+                .push(filters[sli].is_some_and(|r| !matches!(r.root, Node::All(_))));
         }
         index
     }

@@ -142,19 +142,7 @@ impl Counts {
                 .iter_recorded()
                 .map(|v| (v.value_iterated_to(), v.count_at_value()))
                 .collect(),
-            Counts::List(l) => {
-                let mut tops: Vec<u64> =
-                    l.iter().map(|&us| scale().highest_equivalent(us)).collect();
-                tops.sort_unstable();
-                let mut out: Vec<(u64, u64)> = Vec::new();
-                for top in tops {
-                    match out.last_mut() {
-                        Some((v, n)) if *v == top => *n += 1,
-                        _ => out.push((top, 1)),
-                    }
-                }
-                out
-            }
+            Counts::List(l) => tally(sorted(l).iter().map(|&us| scale().highest_equivalent(us))),
         }
     }
 
@@ -196,16 +184,7 @@ impl Counts {
     /// a histogram of canonical bounds) for each of millions of records.
     fn to_v2(&self) -> Vec<u8> {
         match self {
-            Counts::List(l) => {
-                let mut runs: Vec<(usize, u64)> = Vec::with_capacity(l.len());
-                for index in sorted(l).iter().copied().map(index_of) {
-                    match runs.last_mut() {
-                        Some((i, n)) if *i == index => *n += 1,
-                        _ => runs.push((index, 1)),
-                    }
-                }
-                v2_of(&runs)
-            }
+            Counts::List(l) => v2_of(&tally(sorted(l).iter().copied().map(index_of))),
             Counts::Hdr(h) => {
                 let runs: Vec<(usize, u64)> = h
                     .iter_recorded()
@@ -226,6 +205,19 @@ fn sorted(list: &[u64]) -> std::borrow::Cow<'_, [u64]> {
     let mut copy = list.to_vec();
     copy.sort_unstable();
     std::borrow::Cow::Owned(copy)
+}
+
+/// Ascending keys as `(key, how many times)`: a sorted list's values by
+/// bucket (a bucket's top or index both rise with the value).
+fn tally<K: PartialEq>(ascending: impl Iterator<Item = K>) -> Vec<(K, u64)> {
+    let mut out: Vec<(K, u64)> = Vec::new();
+    for key in ascending {
+        match out.last_mut() {
+            Some((k, n)) if *k == key => *n += 1,
+            _ => out.push((key, 1)),
+        }
+    }
+    out
 }
 
 /// Sub-buckets per bucket at two significant digits (unit resolution up
