@@ -150,21 +150,23 @@ fn code_lengths<const N: usize>(freqs: &[u32; N], limit: u8) -> [u8; N] {
 
 /// Optimal code lengths for the symbols of nonzero weight (at least two),
 /// by merging the two lightest nodes until one is left: leaves in order of
-/// weight in one queue, merged nodes (made in order of weight) in another.
+/// weight in one queue (sorted as single integers, which is quicker than
+/// sorting pairs), merged nodes (made in order of weight) in another.
 /// Ties go to the lower symbol and to leaves before merged nodes, so the
 /// code depends on the weights alone.
 fn huffman<const N: usize>(weights: &[u64; N]) -> [u8; N] {
-    let mut leaves = [(0u64, 0u16); N];
+    // Leaves as one key each, the weight above the symbol: sorting the keys
+    // orders the leaves by weight, then by symbol.
+    let mut keys = [0u64; N];
     let mut n = 0;
     for (s, &w) in weights.iter().enumerate() {
-        if w > 0 {
-            leaves[n] = (w, s as u16);
-            n += 1;
-        }
+        keys[n] = (w << 16) | s as u64;
+        n += usize::from(w > 0);
     }
-    let leaves = &mut leaves[..n];
-    leaves.sort_unstable();
-    // A node is a leaf (by its place in `leaves`) or the `k`-th merged
+    let keys = &mut keys[..n];
+    keys.sort_unstable();
+    let weight = |key: u64| key >> 16;
+    // A node is a leaf (by its place in `keys`) or the `k`-th merged
     // node (by `k`); every node's parent is a merged node, kept by its `k`.
     let mut merged = [0u64; N];
     let mut leaf_parent = [0u16; N];
@@ -173,10 +175,10 @@ fn huffman<const N: usize>(weights: &[u64; N]) -> [u8; N] {
     for k in 0..n - 1 {
         let mut sum = 0;
         for _ in 0..2 {
-            let leaf =
-                next_leaf < n && (next_merged >= k || leaves[next_leaf].0 <= merged[next_merged]);
+            let leaf = next_leaf < n
+                && (next_merged >= k || weight(keys[next_leaf]) <= merged[next_merged]);
             if leaf {
-                sum += leaves[next_leaf].0;
+                sum += weight(keys[next_leaf]);
                 leaf_parent[next_leaf] = k as u16;
                 next_leaf += 1;
             } else {
@@ -193,8 +195,8 @@ fn huffman<const N: usize>(weights: &[u64; N]) -> [u8; N] {
         depth[k] = depth[usize::from(merged_parent[k])] + 1;
     }
     let mut lens = [0u8; N];
-    for (node, &(_, sym)) in leaves.iter().enumerate() {
-        lens[usize::from(sym)] = depth[usize::from(leaf_parent[node])].saturating_add(1);
+    for (node, &key) in keys.iter().enumerate() {
+        lens[(key & 0xFFFF) as usize] = depth[usize::from(leaf_parent[node])].saturating_add(1);
     }
     lens
 }
