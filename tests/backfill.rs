@@ -1259,3 +1259,76 @@ fn usage_errors_exit_1_and_help_exits_0() {
         no_rate.stderr
     );
 }
+
+#[test]
+fn a_directory_read_is_not_fed_this_runs_own_output() {
+    let dir = tmp();
+    let logs = dir.path().join("logs");
+    fs::create_dir_all(&logs).expect("mkdir");
+    let cfg = write_config(dir.path(), None);
+    let mut events = Vec::new();
+    for (name, seed) in [("a.jsonl", "5"), ("b.jsonl", "6")] {
+        let file = generate(&logs.join(name), &gen_args("3000", "100", seed));
+        events.extend(parse_input(&fs::read(file).expect("read"), MAX_DEFAULT).events);
+    }
+    let exp = expected(&events, None, None);
+
+    // --output inside the directory read: its staged copy while the run
+    // lasts, and the file itself on the next run, are not input.
+    let out = logs.join("out.jsonl");
+    for run in ["first", "second"] {
+        let (r, bytes) = backfill(&cfg, &out, &[], &[&p(&logs)], None);
+        r.assert_code(0, &format!("{run} backfill into the directory it reads"));
+        assert!(
+            r.stderr.contains("Read 2 input(s)"),
+            "{run} run read other files than the two logs:\n{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("; 0 rejected."),
+            "{run} run rejected lines:\n{}",
+            r.stderr
+        );
+        assert_records(&window_records(&bytes), &exp);
+    }
+
+    // The file sink and the dead letters in the directory read, without
+    // --output: the second run reads the logs alone, and appends the same
+    // records and the one dead letter again.
+    fs::write(logs.join("c.log"), "not json\n").expect("write c.log");
+    let sink_cfg = dir.path().join("sink.toml");
+    let text = config_text(None)
+        .replace("path = \"records.jsonl\"", "path = \"logs/records.jsonl\"")
+        + "\n[dead_letter]\ntype = \"file\"\npath = \"logs/dead.jsonl\"\n";
+    fs::write(&sink_cfg, text).expect("write config");
+    fs::remove_file(&out).expect("remove out.jsonl");
+    let args = ["backfill", "-c", &p(&sink_cfg), "logs"];
+    let mut sink = Vec::new();
+    for (run, letters) in [("first", 1), ("second", 2)] {
+        let r = slipstream(&args, Some(dir.path()), None);
+        r.assert_code(
+            0,
+            &format!("{run} backfill to a file sink in the directory it reads"),
+        );
+        assert!(
+            r.stderr.contains("Read 3 input(s)"),
+            "{run} run read other files than the three logs:\n{}",
+            r.stderr
+        );
+        sink = fs::read(logs.join("records.jsonl")).expect("the file sink was written");
+        let dead = fs::read_to_string(logs.join("dead.jsonl")).expect("dead letters written");
+        assert_eq!(
+            dead.lines().count(),
+            letters,
+            "{run} run's dead letters:\n{dead}"
+        );
+    }
+    let records = window_records(&sink);
+    let half = records.len() / 2;
+    assert_eq!(
+        records[..half],
+        records[half..],
+        "the second run appends what the first wrote"
+    );
+    assert_records(&records[..half], &exp);
+}

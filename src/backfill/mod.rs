@@ -69,6 +69,10 @@ pub struct Options {
     /// Where spill files go (`--tmp-dir`); by default beside `--output`,
     /// or the system's temporary directory.
     pub tmp_dir: Option<PathBuf>,
+    /// Files and directories this run writes (its outputs, their staged
+    /// copies, its dead letters and spill files): never read as input when
+    /// found in a directory being read.
+    pub leave_out: Vec<PathBuf>,
 }
 
 impl Options {
@@ -210,7 +214,8 @@ pub fn read(
     let started = Instant::now();
     let mut errors = Vec::new();
     let selection = files::Selection::new(opts.from_ns, opts.to_ns, &opts.include, &opts.exclude)
-        .map_err(anyhow::Error::msg)?;
+        .map_err(anyhow::Error::msg)?
+        .leaving_out(&opts.leave_out);
     let stores = files::StoreSettings {
         s3: &config.s3,
         gcs: &config.gcs,

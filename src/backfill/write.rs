@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::interrupt::Interrupt;
 use super::spill::{Budget, Merged, Spill, SpillDir};
 use super::{read, Options, Summary, Tally, Written};
-use crate::config::Config;
+use crate::config::{Config, DeadLetterConfig};
 use crate::record::Record;
 use crate::sinks::{Mode, Sink};
 use crate::slo::{records_into, Objectives};
@@ -35,6 +35,10 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     let limit = opts.memory_limit();
     let budget = Budget::new(limit, config.slis.len(), opts.worker_threads());
     let dir = SpillDir::new(&spill_parent(opts), &interrupt)?;
+    let opts = &Options {
+        leave_out: written_paths(config, &sinks, dir.path()),
+        ..opts.clone()
+    };
     let spill = Spill::new(Some(dir), budget.closed_bytes, limit, config.slis.len());
     let (outcome, spill) = read(config, opts, spill, budget)?;
     let mut merged = spill.finish()?;
@@ -57,6 +61,24 @@ pub fn run(config: &Config, opts: &Options) -> Result<Summary> {
     let mut summary = Summary::new(config, &outcome, out.tally, Written::Records(out.written));
     summary.spill = spilled.then_some(merged.stats);
     Ok(summary)
+}
+
+/// What this run writes, which a directory it reads may hold: the sinks'
+/// targets and staged copies, the dead-letter file and the spill directory.
+/// Read back, a previous run's output would be counted as rejected lines,
+/// and the staged copy of this one as input.
+fn written_paths(config: &Config, sinks: &[Box<dyn Sink>], spill: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = sinks
+        .iter()
+        .flat_map(|s| [s.target(), s.staged()])
+        .flatten()
+        .map(Path::to_path_buf)
+        .collect();
+    if let Some(DeadLetterConfig::File { path }) = &config.dead_letter {
+        paths.push(path.clone());
+    }
+    paths.push(spill.to_path_buf());
+    paths
 }
 
 /// What writing the records out did.

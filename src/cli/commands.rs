@@ -105,6 +105,7 @@ pub fn backfill(args: BackfillArgs) -> Result<ExitCode> {
         map_files: !args.no_mmap,
         memory_limit: args.memory_limit.unwrap_or(0),
         tmp_dir: args.tmp_dir,
+        leave_out: Vec::new(),
     };
     let summary = crate::backfill::run(&config, &opts)?;
     // Rendered whole, then written once: stderr is unbuffered, and a table of

@@ -292,6 +292,10 @@ impl Sink for StagedFile {
         self.temp_path()
     }
 
+    fn target(&self) -> Option<&Path> {
+        Some(&self.target)
+    }
+
     fn commit(&mut self) -> anyhow::Result<()> {
         if !self.written {
             // Nothing was written: the target keeps its lines as they are.

@@ -54,6 +54,11 @@ pub trait Sink: Send {
     fn staged(&self) -> Option<&Path> {
         None
     }
+
+    /// The file the records end up in, for sinks that write one.
+    fn target(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// Which run a sink is built for.

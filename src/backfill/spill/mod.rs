@@ -120,6 +120,11 @@ impl SpillDir {
             creator: interrupt.creator(),
         })
     }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 #[cfg(test)]

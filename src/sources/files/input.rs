@@ -101,6 +101,9 @@ fn walk(
     out: &mut Vec<Input>,
     errors: &mut Vec<InputError>,
 ) {
+    if !named && selection.leaves_out(path) {
+        return;
+    }
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {

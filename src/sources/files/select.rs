@@ -12,6 +12,8 @@
 //! each way before it is compared with the range: pruning never drops an
 //! event in range, it only saves reading most of what is not.
 
+use std::path::{Path, PathBuf};
+
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::time::NANOS_PER_SEC;
@@ -29,6 +31,9 @@ pub struct Selection {
     pub to_ns: Option<i64>,
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
+    /// Files and directories never read from a directory, by their
+    /// resolved paths: those the run itself writes.
+    leave_out: Vec<PathBuf>,
 }
 
 impl Selection {
@@ -45,7 +50,26 @@ impl Selection {
             to_ns,
             include: globs(include, "--include")?,
             exclude: globs(exclude, "--exclude")?,
+            leave_out: Vec::new(),
         })
+    }
+
+    /// The same selection, leaving out `paths` wherever a directory holds
+    /// them: a run's own output in the directory it reads is not input.
+    pub fn leaving_out(mut self, paths: &[PathBuf]) -> Selection {
+        self.leave_out = paths.iter().map(|p| resolved(p)).collect();
+        self
+    }
+
+    /// Whether `path`, found in a directory, is one of those left out.
+    /// Only a path whose name matches is resolved.
+    pub fn leaves_out(&self, path: &Path) -> bool {
+        let Some(name) = path.file_name() else {
+            return false;
+        };
+        self.leave_out
+            .iter()
+            .any(|p| p.file_name() == Some(name) && *p == resolved(path))
     }
 
     /// Whether a file or object found under a directory or a prefix is
@@ -79,6 +103,25 @@ impl Selection {
     fn meets(&self, start: i64, end: i64) -> bool {
         self.from_ns.is_none_or(|f| end + MARGIN_NS > f)
             && self.to_ns.is_none_or(|t| start - MARGIN_NS < t)
+    }
+}
+
+/// `path` with its directory's links and relative parts resolved; the file
+/// itself need not exist yet.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            std::fs::canonicalize(dir).map_or_else(|_| path.to_path_buf(), |d| d.join(name))
+        }
+        _ => path.to_path_buf(),
     }
 }
 
