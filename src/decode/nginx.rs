@@ -106,7 +106,35 @@ fn column(name: &str) -> Column {
     }
 }
 
-/// Compiles a `log_format` string (`combined` when absent).
+/// The literal text of a `log_format` as nginx's configuration parser
+/// reads it: `\"`, `\'` and `\\` are the character, `\t`, `\r` and `\n` a
+/// tab, carriage return and newline; any other backslash stays. So a format
+/// pasted from nginx.conf into a TOML literal string reads as nginx reads it.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(e @ ('"' | '\'' | '\\')) => out.push(e),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('n') => out.push('\n'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Compiles a `log_format` string (`combined` when absent), its escapes
+/// read as nginx reads them ([`unescape`]).
 pub fn spec(log_format: Option<&str>) -> Result<Spec, (String, usize)> {
     let text = log_format.unwrap_or(COMBINED);
     let mut columns: Vec<Column> = Vec::new();
@@ -122,7 +150,7 @@ pub fn spec(log_format: Option<&str>) -> Result<Spec, (String, usize)> {
     let mut rest = text;
     let mut at = 0;
     while let Some(i) = rest.find('$') {
-        t.lit(&rest[..i]);
+        t.lit(&unescape(&rest[..i]));
         let after = &rest[i + 1..];
         let (name, used) = if let Some(braced) = after.strip_prefix('{') {
             let end = braced
@@ -166,7 +194,7 @@ pub fn spec(log_format: Option<&str>) -> Result<Spec, (String, usize)> {
         rest = &after[used..];
         at += i + 1 + used;
     }
-    t.lit(rest);
+    t.lit(&unescape(rest));
     let timestamp = ["time_local", "time_iso8601", "msec"]
         .into_iter()
         .find(|n| columns.iter().any(|c| c.name == *n))

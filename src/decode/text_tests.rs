@@ -206,6 +206,57 @@ latency = "upstream_response_time""#;
     }
 }
 
+/// A `log_format` pasted from nginx.conf keeps nginx's escapes: `\t` is a
+/// tab and `\"` a quote, as nginx's configuration parser reads them.
+#[test]
+fn nginx_log_format_escapes_read_as_nginx_reads_them() {
+    let tabs = r#"[decode]
+format = "nginx"
+log_format = '$time_local\t$remote_addr\t$request\t$status\t$request_time\t$upstream_status'"#;
+    let (mut d, slots) = decoder(tabs, &["remote_addr", "request_uri", "upstream_status"]);
+    check(
+        &mut d,
+        &slots,
+        "10/Oct/2026:13:55:36 +0900\t10.0.0.1\tGET /a HTTP/1.1\t503\t0.250\t503",
+        Want {
+            time_ns: T0,
+            status: Some(503.0),
+            latency_ns: Some(250_000_000),
+            fields: vec![s("10.0.0.1"), s("/a"), n(503.0)],
+        },
+    );
+    let quotes = r#"[decode]
+format = "nginx"
+log_format = '$remote_addr [$time_local] \"$request\" $status $request_time \"$http_x_forwarded_for\" \\ done'"#;
+    let (mut d, slots) = decoder(quotes, &["request_method", "http_x_forwarded_for"]);
+    check(
+        &mut d,
+        &slots,
+        r#"10.0.0.1 [10/Oct/2026:13:55:36 +0900] "GET / HTTP/1.1" 200 0.010 "203.0.113.9" \ done"#,
+        Want {
+            time_ns: T0,
+            status: Some(200.0),
+            latency_ns: Some(10_000_000),
+            fields: vec![s("GET"), s("203.0.113.9")],
+        },
+    );
+    // A backslash before anything else stays, as nginx keeps it.
+    let other =
+        "[decode]\nformat = \"nginx\"\nlog_format = '$remote_addr \\d [$time_local] $status'";
+    let (mut d, slots) = decoder(other, &["remote_addr"]);
+    check(
+        &mut d,
+        &slots,
+        r#"10.0.0.1 \d [10/Oct/2026:13:55:36 +0900] 204"#,
+        Want {
+            time_ns: T0,
+            status: Some(204.0),
+            latency_ns: None,
+            fields: vec![s("10.0.0.1")],
+        },
+    );
+}
+
 #[test]
 fn apache_combined_with_microseconds() {
     let decode = r#"[decode]
