@@ -5,8 +5,8 @@
 //!
 //! - `no_events`: nothing was read (an empty input, every event outside
 //!   `--from/--to`);
-//! - `rejected`: most lines were rejected — what the first one looks like
-//!   and which format would read it;
+//! - `rejected`: more than 1% of the lines were rejected — what the first
+//!   one looks like and, when most were, which format would read it;
 //! - `no_match`: an SLI matched no event;
 //! - `invalid`: more than 1% of an SLI's events were invalid — the role or
 //!   field, and one value it held;
@@ -32,6 +32,10 @@ use crate::reject::LineReject;
 
 /// An SLI's share of invalid events above which it is warned about.
 pub const INVALID_SHARE: f64 = 0.01;
+
+/// The share of rejected lines above which a run is warned about: those
+/// lines count in no SLI, so each one is a request the numbers miss.
+pub const REJECTED_SHARE: f64 = 0.01;
 
 /// One sign of a wrong setup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +114,7 @@ fn configured_format(config: &Config) -> &'static str {
 /// each SLI's in the configuration's order.
 pub fn check(config: &Config, seen: &Observed<'_>) -> Vec<Warning> {
     let mut out = Vec::new();
-    if seen.lines > 0 && seen.rejected * 2 > seen.lines {
+    if seen.lines > 0 && seen.rejected as f64 > REJECTED_SHARE * seen.lines as f64 {
         out.push(rejected(config, seen));
     }
     if seen.decoded == 0 {
@@ -245,11 +249,21 @@ fn describe(config: &Config, slot: usize) -> String {
 }
 
 fn rejected(config: &Config, seen: &Observed<'_>) -> Warning {
-    let mut message = format!(
-        "{} of {} lines were rejected",
-        thousands(seen.rejected),
-        thousands(seen.lines)
-    );
+    let most = seen.rejected * 2 > seen.lines;
+    let mut message = if most {
+        format!(
+            "{} of {} lines were rejected",
+            thousands(seen.rejected),
+            thousands(seen.lines)
+        )
+    } else {
+        format!(
+            "{} of {} lines ({:.1}%) were rejected and count in no SLI",
+            thousands(seen.rejected),
+            thousands(seen.lines),
+            100.0 * seen.rejected as f64 / seen.lines as f64
+        )
+    };
     let Some(first) = &seen.first_rejected else {
         return Warning {
             kind: "rejected",
@@ -281,13 +295,18 @@ fn rejected(config: &Config, seen: &Observed<'_>) -> Warning {
             ": its field \"{ts}\" is not a time in the form [decode.fields] timestamp_format = \"{}\" reads",
             config.decode.timestamp_format.name()
         )),
-        (Some(f), _) if f != configured => message.push_str(&format!(
+        (Some(f), _) if most && f != configured => message.push_str(&format!(
             ": it looks like `{f}`, and this configuration reads `{configured}`; set [decode] format = \"{f}\""
         )),
         (None, LineReject::NotJson | LineReject::NotObject) => message.push_str(&format!(
             ": it is not a JSON object, which is what [decode] format = \"{configured}\" reads"
         )),
         _ => {}
+    }
+    if !most {
+        message.push_str(
+            "; `slipstream explain --lines N` shows how the first N lines decode, and a [dead_letter] section keeps every rejected line",
+        );
     }
     Warning {
         kind: "rejected",

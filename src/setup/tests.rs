@@ -182,6 +182,37 @@ fn most_lines_rejected_says_what_the_first_looks_like() {
     );
 }
 
+/// A few rejected lines among many are warned about past 1%, without the
+/// advice to change the format, which reads the rest.
+#[test]
+fn a_share_of_rejected_lines_over_one_percent_is_warned_about() {
+    let good = |i: usize| {
+        format!(
+            r#"{{"timestamp":"2026-11-27T10:00:{:02}Z","uri":"/api/x","status":200,"latency":5}}"#,
+            i % 60
+        )
+    };
+    let combined = r#"203.0.113.9 - - [27/Nov/2026:10:00:01 +0000] "GET /api/x HTTP/1.1" 200 512 "-" "curl/8.5.0""#;
+    // 1 line in 100 is not over 1%: silent.
+    let mut lines: Vec<String> = (0..99).map(good).collect();
+    lines.push(combined.to_string());
+    assert_eq!(warnings_for(SLIS, &lines), [], "one line in a hundred");
+    // 2 in 100 is.
+    lines[50] = combined.to_string();
+    let w = warnings_for(SLIS, &lines);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    let m = &w[0].message;
+    assert!(
+        m.starts_with("2 of 100 lines (2.0%) were rejected and count in no SLI; the first (not_json at test:51)"),
+        "{m}"
+    );
+    assert!(
+        !m.contains("set [decode] format"),
+        "the format reads most lines: {m}"
+    );
+    assert!(m.contains("[dead_letter]"), "{m}");
+}
+
 #[test]
 fn a_missing_role_field_is_named_with_its_mapping() {
     let config = SLIS;
