@@ -64,7 +64,13 @@ pub fn field_name(header: &str) -> String {
 pub fn spec() -> Spec {
     Spec {
         format: Format::CloudFront,
-        columns: FIELDS.iter().map(|f| Column::new(field_name(f))).collect(),
+        columns: FIELDS
+            .iter()
+            .map(|f| match *f {
+                "sc-status" => Column::status(f),
+                _ => Column::new(field_name(f)),
+            })
+            .collect(),
         splitter: Splitter::CloudFront,
         timestamp: "date+time".into(),
         status: "sc-status".into(),

@@ -115,6 +115,7 @@ fn field(op: &str) -> Result<Column, String> {
     Ok(match (name, arg) {
         ("START_TIME", None) => Column::time(name, TimestampFormat::Rfc3339),
         ("START_TIME", Some(f)) => Column::time(name, TimestampFormat::Strftime(f.to_string())),
+        ("RESPONSE_CODE", _) => Column::status(name),
         _ => Column::new(name),
     })
 }

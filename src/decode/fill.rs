@@ -20,6 +20,7 @@ pub(super) struct Target {
     /// A term of a latency that is a sum of columns.
     pub(super) sum: bool,
     pub(super) minus_one_missing: bool,
+    pub(super) zero_missing: bool,
 }
 
 impl Target {
@@ -59,7 +60,7 @@ impl<'a> Fill<'a, '_> {
 
     fn put_used(&mut self, col: usize, raw: &'a str, quoted: bool) {
         let t = &self.targets[col];
-        if is_missing(raw.as_bytes(), t.minus_one_missing) {
+        if is_missing(raw.as_bytes(), t.minus_one_missing, t.zero_missing) {
             return;
         }
         if t.ts != 0 {
@@ -92,11 +93,11 @@ impl<'a> Fill<'a, '_> {
 /// `-`, empty, or `-1` where that means "not measured": a missing value.
 /// Compared byte by byte: a call to `memcmp` per field costs more.
 #[inline]
-fn is_missing(raw: &[u8], minus_one: bool) -> bool {
+fn is_missing(raw: &[u8], minus_one: bool, zeros: bool) -> bool {
     match raw {
         [] | [b'-'] => true,
         [b'-', b'1'] => minus_one,
-        _ => false,
+        _ => zeros && raw.iter().all(|&b| b == b'0'),
     }
 }
 

@@ -1,8 +1,11 @@
-//! HAProxy's HTTP log format (`option httplog`), with or without the
-//! syslog prefix (`Feb  6 12:14:14 lb1 haproxy[14389]: `). Fields are named
+//! HAProxy's HTTP log format (`option httplog`, and `option httpslog`
+//! with its TLS fields after the request), with or without a syslog prefix
+//! (`Feb  6 12:14:14 lb1 haproxy[14389]: `, or RFC 5424's
+//! `<134>1 2026-02-06T12:14:14Z lb1 haproxy 14389 - - `). Fields are named
 //! as in HAProxy's documentation (`client_ip`, `accept_date`, `TR`, `Tw`,
 //! `Tc`, `Tr`, `Ta`, `status_code`, `termination_state`...); timers of `-1`
-//! (never reached) are missing, and `http_request` is also split into
+//! (never reached) are missing, as is a `status_code` of `-1` (no
+//! response was sent), and `http_request` is also split into
 //! `http_method`, `http_uri` and `http_version`. HAProxy writes
 //! `accept_date` in the local time of its host without an offset: it is
 //! read as UTC.
@@ -14,7 +17,7 @@ use super::spec::{Column, Format, Spec, Splitter};
 use super::template::split_request;
 use super::LineReject;
 
-pub const FIELDS: [&str; 29] = [
+pub const FIELDS: [&str; 37] = [
     "client_ip",
     "client_port",
     "accept_date",
@@ -44,6 +47,15 @@ pub const FIELDS: [&str; 29] = [
     "http_method",
     "http_uri",
     "http_version",
+    // `option httpslog`'s, after the request.
+    "fc_err",
+    "ssl_fc_err",
+    "ssl_c_err",
+    "ssl_c_ca_err",
+    "ssl_fc_is_resumed",
+    "ssl_fc_sni",
+    "ssl_version",
+    "ssl_ciphers",
 ];
 
 const TIMERS: usize = 6;
@@ -52,6 +64,8 @@ const CONNS: usize = 16;
 const QUEUES: usize = 21;
 const HEADERS: usize = 23;
 const REQUEST: usize = 25;
+const TLS_ERRORS: usize = 29;
+const TLS: usize = 34;
 
 pub fn spec() -> Spec {
     let columns = FIELDS
@@ -60,6 +74,7 @@ pub fn spec() -> Spec {
         .map(|(i, &n)| match i {
             2 => Column::time(n, TimestampFormat::Clf),
             TIMERS..=10 => Column::timer(n),
+            STATUS => Column::status(n),
             _ => Column::new(n),
         })
         .collect();
@@ -107,9 +122,58 @@ fn parts<'a>(
     }
 }
 
-pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), LineReject> {
+/// Where the log line proper starts: after a classic syslog prefix (up to
+/// `]: `), after an RFC 5424 header, or at the start.
+fn after_prefix(line: &str) -> usize {
     let head_end = line.find('"').unwrap_or(line.len());
-    let mut pos = line[..head_end].find("]: ").map_or(0, |i| i + 3);
+    match line[..head_end].find("]: ") {
+        Some(i) => i + 3,
+        None => rfc5424_header(line).unwrap_or(0),
+    }
+}
+
+/// The end of an RFC 5424 header, as `log ... format rfc5424` writes it:
+/// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD `, its structured
+/// data `-` or `[...]` elements.
+fn rfc5424_header(line: &str) -> Option<usize> {
+    let (pri, rest) = line.strip_prefix('<')?.split_once('>')?;
+    if pri.is_empty() || pri.len() > 3 || !pri.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut pos = line.len() - rest.strip_prefix("1 ")?.len();
+    for _ in 0..5 {
+        pos += line[pos..].find(' ')? + 1;
+    }
+    let sd = &line[pos..];
+    if sd.starts_with("- ") {
+        Some(pos + 2)
+    } else if sd.starts_with('[') {
+        Some(pos + sd.find("] ")? + 2)
+    } else {
+        None
+    }
+}
+
+/// `option httpslog`'s fields after the request line:
+/// `0/0000000000000000/0/0/0 1wt.eu/TLSv1.3/TLS_AES_256_GCM_SHA384`. Other
+/// fields there (a custom `log-format`'s) are passed over.
+fn tls<'a>(tail: &'a str, fill: &mut Fill<'a, '_>) {
+    let mut words = tail.split(' ');
+    let (Some(errors), Some(session), None) = (words.next(), words.next(), words.next()) else {
+        return;
+    };
+    if errors.split('/').count() == 5 && session.split('/').count() == 3 {
+        for (col, v) in (TLS_ERRORS..).zip(errors.split('/')) {
+            fill.put(col, v, false);
+        }
+        for (col, v) in (TLS..).zip(session.split('/')) {
+            fill.put(col, v, false);
+        }
+    }
+}
+
+pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), LineReject> {
+    let mut pos = after_prefix(line);
     let (client, next) = word(line, pos)?;
     let (ip, port) = host_port(client);
     fill.put(0, ip, false);
@@ -162,11 +226,15 @@ pub(super) fn split<'a>(line: &'a str, fill: &mut Fill<'a, '_>) -> Result<(), Li
         };
     }
     if pos < line.len() {
-        let rest = &line[pos..];
-        let request = rest
-            .strip_prefix('"')
-            .and_then(|r| r.strip_suffix('"'))
-            .ok_or(LineReject::BadLine)?;
+        // HAProxy writes a quote inside the request line as `#22`: the
+        // next quote ends it.
+        let inner = line[pos..].strip_prefix('"').ok_or(LineReject::BadLine)?;
+        let end = inner.find('"').ok_or(LineReject::BadLine)?;
+        let request = &inner[..end];
+        match &inner[end + 1..] {
+            "" => {}
+            after => tls(after.strip_prefix(' ').ok_or(LineReject::BadLine)?, fill),
+        }
         fill.put(REQUEST, request, true);
         if (REQUEST + 1..REQUEST + 4).any(|c| fill.wants(c)) {
             for (c, part) in (REQUEST + 1..).zip(split_request(request)) {

@@ -61,6 +61,9 @@ pub struct Column {
     pub time: Option<TimestampFormat>,
     /// `-1` means "not measured" (ALB processing times, HAProxy timers).
     pub minus_one_missing: bool,
+    /// A status of zeros (`0`, `000`) or `-1` means no response was sent:
+    /// the client left first (Envoy, CloudFront, HAProxy).
+    pub zero_missing: bool,
 }
 
 impl Column {
@@ -69,6 +72,7 @@ impl Column {
             name: name.into(),
             time: None,
             minus_one_missing: false,
+            zero_missing: false,
         }
     }
 
@@ -82,6 +86,15 @@ impl Column {
     pub fn timer(name: &str) -> Column {
         Column {
             minus_one_missing: true,
+            ..Column::new(name)
+        }
+    }
+
+    /// A response's status, missing where no response was sent.
+    pub fn status(name: &str) -> Column {
+        Column {
+            minus_one_missing: true,
+            zero_missing: true,
             ..Column::new(name)
         }
     }

@@ -67,6 +67,7 @@ impl TextDecoder {
         let mut targets: Vec<Target> = vec![Target::default(); spec.columns.len()];
         for (i, c) in spec.columns.iter().enumerate() {
             targets[i].minus_one_missing = c.minus_one_missing;
+            targets[i].zero_missing = c.zero_missing;
         }
         // The column of a name; logfmt learns its columns from the names.
         let mut column = |name: &str, targets: &mut Vec<Target>| -> Option<usize> {

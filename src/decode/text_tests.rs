@@ -413,6 +413,26 @@ fn envoy_default_format_with_flags_and_missing_upstream() {
             ],
         },
     );
+    // The client left before any response: Envoy writes status 0, which
+    // is no status (status rules judge the event invalid).
+    check(
+        &mut d,
+        &slots,
+        r#"[2026-10-10T04:55:38.000Z] "GET /slow HTTP/1.1" 0 DC 0 0 5000 - "-" "curl/8.5.0" "id-3" "api.example.com" "10.0.0.12:8080""#,
+        Want {
+            time_ns: T0 + 2_000_000_000,
+            status: None,
+            latency_ns: Some(5_000_000_000),
+            fields: vec![
+                s("GET"),
+                s("/slow"),
+                s("DC"),
+                None,
+                s("curl/8.5.0"),
+                s("10.0.0.12:8080"),
+            ],
+        },
+    );
 }
 
 #[test]
@@ -452,6 +472,18 @@ fn cloudfront_headers_set_the_columns() {
             status: Some(504.0),
             latency_ns: Some(30_000_000_000),
             fields: vec![s("/slow"), s("192.0.2.9"), s("curl/8.5.0"), s("Error")],
+        },
+    );
+    // `000`: the viewer closed the connection before CloudFront answered.
+    check(
+        &mut d,
+        &slots,
+        "04:55:38\t2026-10-10\t000\t2.500\t/gone\t192.0.2.9\tcurl/8.5.0\tError\tx\t\t\t\t\t\t\t\t\t\t",
+        Want {
+            time_ns: T0 + 2_000_000_000,
+            status: None,
+            latency_ns: Some(2_500_000_000),
+            fields: vec![s("/gone"), s("192.0.2.9"), s("curl/8.5.0"), s("Error")],
         },
     );
 }
@@ -516,6 +548,88 @@ fn haproxy_with_and_without_syslog_prefix() {
                 s("/x"),
             ],
         },
+    );
+    // Aborted before any response: status `-1` is no status.
+    check(
+        &mut d,
+        &slots,
+        r#"10.0.1.3:40000 [06/Feb/2026:12:14:16.000] http-in be/srv1 0/0/0/-1/1500 -1 0 - - CD-- 1/1/1/1/0 0/0 "GET /stream HTTP/1.1""#,
+        Want {
+            time_ns: HA + 2_000_000_000,
+            status: None,
+            latency_ns: Some(1_500_000_000),
+            fields: vec![
+                s("10.0.1.3"),
+                s("http-in"),
+                s("be"),
+                s("srv1"),
+                n(0.0),
+                None,
+                s("CD--"),
+                None,
+                s("GET"),
+                s("/stream"),
+            ],
+        },
+    );
+}
+
+/// `option httpslog` adds TLS fields after the request; `log ... format
+/// rfc5424` writes another syslog header.
+#[test]
+fn haproxy_https_log_and_rfc5424_header() {
+    let fields = [
+        "frontend_name",
+        "http_uri",
+        "fc_err",
+        "ssl_fc_sni",
+        "ssl_version",
+        "ssl_ciphers",
+    ];
+    let (mut d, slots) = decoder("[decode]\nformat = \"haproxy\"", &fields);
+    let line = r#"10.0.1.2:33317 [06/Feb/2026:12:14:14.655] https-in~ static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1" 0/0000000000000000/0/0/0 www.example.com/TLSv1.3/TLS_AES_256_GCM_SHA384"#;
+    let want = || Want {
+        time_ns: HA + 655_000_000,
+        status: Some(200.0),
+        latency_ns: Some(109_000_000),
+        fields: vec![
+            s("https-in~"),
+            s("/index.html"),
+            n(0.0),
+            s("www.example.com"),
+            s("TLSv1.3"),
+            s("TLS_AES_256_GCM_SHA384"),
+        ],
+    };
+    check(
+        &mut d,
+        &slots,
+        &format!("Feb  6 12:14:14 lb1 haproxy[14389]: {line}"),
+        want(),
+    );
+    for header in [
+        "<134>1 2026-02-06T12:14:14.655000+00:00 lb1 haproxy 14389 - - ",
+        r#"<134>1 2026-02-06T12:14:14.655Z lb1 haproxy 14389 - [meta sequenceId="1"] "#,
+    ] {
+        check(&mut d, &slots, &format!("{header}{line}"), want());
+    }
+    // Fields a custom log-format appends are passed over.
+    check(
+        &mut d,
+        &slots,
+        r#"10.0.1.2:33317 [06/Feb/2026:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1" extra"#,
+        Want {
+            fields: vec![s("http-in"), s("/index.html"), None, None, None, None],
+            ..want()
+        },
+    );
+    // The request line still has to be closed.
+    assert_eq!(
+        reject(
+            &mut d,
+            r#"10.0.1.2:33317 [06/Feb/2026:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1"#
+        ),
+        Some(LineReject::BadLine)
     );
 }
 
