@@ -428,3 +428,79 @@ fn cloudfront_columns_come_from_the_file_header_on_every_thread() {
         assert_eq!(got, want, "{}", input.display());
     }
 }
+
+/// CloudFront logs joined into one file: each part's header sets the
+/// columns of its own lines, on every thread, since a worker that starts
+/// after the second header reads the lines as the one that read it.
+#[test]
+fn a_header_in_the_middle_of_a_file_sets_the_columns_after_it_on_every_thread() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = gen_bytes(&["--count", "16000", "--rate", "20", "--seed", "4"]);
+    let requests: Vec<Request> = split_lines(&json)
+        .iter()
+        .map(|l| Request::from_gen_json(l).expect("a generated line"))
+        .map(|r| r.at_resolution(Format::CloudFront))
+        .collect();
+    let (want, _) = windows(dir.path(), Format::Json, &requests);
+
+    // The first half in AWS's documented order, under its header; the
+    // second under a header of the same columns reversed.
+    let documented = header(Format::CloudFront).to_string();
+    let fields: Vec<&str> = documented
+        .lines()
+        .find_map(|l| l.strip_prefix("#Fields: "))
+        .expect("a #Fields line")
+        .split(' ')
+        .collect();
+    let reversed: Vec<&str> = fields.iter().rev().copied().collect();
+    let mut text = documented.clone();
+    let mut line = String::new();
+    let half = requests.len() / 2;
+    for (i, r) in requests.iter().enumerate() {
+        if i == half {
+            text.push_str(&format!("#Version: 1.0\n#Fields: {}\n", reversed.join(" ")));
+        }
+        line.clear();
+        render(Format::CloudFront, r, &mut line);
+        if i >= half {
+            let mut columns: Vec<&str> = line.split('\t').collect();
+            columns.reverse();
+            text.push_str(&columns.join("\t"));
+        } else {
+            text.push_str(&line);
+        }
+        text.push('\n');
+    }
+    let second = text.len() - text.rfind("#Version: 1.0\n").expect("the second header");
+    assert!(
+        second > 2 << 20,
+        "{second} bytes after the second header: several chunks"
+    );
+    let plain = dir.path().join("joined.log");
+    fs::write(&plain, &text).expect("write log");
+    let gz = dir.path().join("joined.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        fs::File::create(&gz).expect("create gz"),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(text.as_bytes()).expect("gzip");
+    enc.finish().expect("gzip");
+
+    let cfg = dir.path().join("cloudfront.toml");
+    fs::write(&cfg, config(Format::CloudFront)).expect("write config");
+    for input in [&plain, &gz] {
+        for threads in ["1", "2"] {
+            let out = dir.path().join("joined.out.jsonl");
+            let (run, bytes) = backfill(&cfg, &out, &["--threads", threads], &[&p(input)], None);
+            run.assert_code(0, "joined CloudFront");
+            assert_no_rejects(Format::CloudFront, &run.stderr);
+            let got: Vec<Value> = window_records(&bytes)
+                .into_iter()
+                .map(without_field_names)
+                .collect();
+            assert!(want.len() >= 20, "{} windows", want.len());
+            assert_eq!(got, want, "{} on {threads} thread(s)", input.display());
+        }
+    }
+}

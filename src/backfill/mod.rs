@@ -381,17 +381,19 @@ fn worker(
     // The rejected lines of the chunk being read, numbered once its first
     // line number is known: why, which line of the chunk, and where.
     let mut rejected: Vec<(LineReject, u64, std::ops::Range<usize>)> = Vec::new();
-    // The input whose lines the decoder reads: a chunk of another one
-    // starts it again with that input's preamble.
+    // The input whose lines the decoder reads, and the preamble it started
+    // from: a chunk of another input, or one after a header in the middle
+    // of this one (which another worker may have read), starts it again
+    // with the chunk's preamble.
     let mut reading = None;
     // The newest event time seen, and the open windows past which the
     // worker closes what it can before the chunk ends.
     let mut newest = i64::MIN;
     let mut limit = closing.max_windows;
     for chunk in rx {
-        if reading != Some(chunk.input) {
+        if reading.as_ref() != Some(&(chunk.input, chunk.preamble.clone())) {
             engine.start_input(chunk.preamble.as_deref().unwrap_or_default());
-            reading = Some(chunk.input);
+            reading = Some((chunk.input, chunk.preamble.clone()));
         }
         let data = chunk.data();
         let mut line = 0u64;

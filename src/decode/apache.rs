@@ -163,6 +163,11 @@ pub fn spec(log_format: Option<&str>) -> Result<Spec, (String, usize)> {
                     ]
                 });
                 t.var(c, request).map_err(|m| (m, at))?;
+                if letter == 'i' && name == "x_forwarded_for" {
+                    // A proxy chain, `client, proxy1, proxy2`, written as
+                    // it came, spaces and all, quoted or not.
+                    t.list();
+                }
                 if bracketed {
                     lit.push(']');
                 }

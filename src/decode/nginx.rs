@@ -188,7 +188,11 @@ pub fn spec(log_format: Option<&str>) -> Result<Spec, (String, usize)> {
             ]
         });
         t.var(c, request).map_err(|m| (m, at + i))?;
-        if name.starts_with("upstream_") {
+        if name.starts_with("upstream_")
+            || name == "http_x_forwarded_for"
+            || name == "proxy_add_x_forwarded_for"
+        {
+            // Lists written with their `, ` separators, even unquoted.
             t.list();
         }
         rest = &after[used..];

@@ -257,6 +257,46 @@ log_format = '$remote_addr [$time_local] \"$request\" $status $request_time \"$h
     );
 }
 
+/// A proxy chain in X-Forwarded-For, written unquoted as it came: the
+/// whole list is the field, and the fields after it stay in place.
+#[test]
+fn forwarded_for_lists_stay_whole_unquoted() {
+    let apache = r#"[decode]
+format = "apache"
+log_format = '%{X-Forwarded-For}i %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %{ms}T'"#;
+    let nginx = r#"[decode]
+format = "nginx"
+log_format = '$http_x_forwarded_for - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time'"#;
+    let line = r#"203.0.113.1, 10.0.0.1 - - [10/Oct/2026:04:55:36 +0000] "GET /x HTTP/1.1" 200 10 "-" "curl/8.5.0" "#;
+    for (decode, fields, latency) in [
+        (apache, ["x_forwarded_for", "remote_user", "uri"], "12"),
+        (
+            nginx,
+            ["http_x_forwarded_for", "remote_user", "request_uri"],
+            "0.012",
+        ),
+    ] {
+        let (mut d, slots) = decoder(decode, &fields);
+        for xff in [
+            "203.0.113.1",
+            "203.0.113.1, 10.0.0.1",
+            "203.0.113.1, 10.0.0.1, 10.0.0.2",
+        ] {
+            check(
+                &mut d,
+                &slots,
+                &format!("{xff}{}{latency}", &line["203.0.113.1, 10.0.0.1".len()..]),
+                Want {
+                    time_ns: T0,
+                    status: Some(200.0),
+                    latency_ns: Some(12_000_000),
+                    fields: vec![s(xff), None, s("/x")],
+                },
+            );
+        }
+    }
+}
+
 #[test]
 fn apache_combined_with_microseconds() {
     let decode = r#"[decode]

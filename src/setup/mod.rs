@@ -295,6 +295,18 @@ fn rejected(config: &Config, seen: &Observed<'_>) -> Warning {
             ": its field \"{ts}\" is not a time in the form [decode.fields] timestamp_format = \"{}\" reads",
             config.decode.timestamp_format.name()
         )),
+        // nginx's and Apache's `combined` are the same layout: a line one
+        // of them does not read has other fields than its `log_format`.
+        (Some("nginx" | "apache"), LineReject::BadLine)
+            if matches!(configured, "nginx" | "apache") =>
+        {
+            message.push_str(&format!(
+                ": it is an access log in another layout than the `log_format` this configuration reads ({}); \
+                 set [decode] log_format to the server's own (nginx's log_format, Apache's LogFormat), \
+                 with the fields it writes after `combined`'s",
+                config.decode.log_format.as_deref().unwrap_or("`combined`, when none is set")
+            ))
+        }
         (Some(f), _) if most && f != configured => message.push_str(&format!(
             ": it looks like `{f}`, and this configuration reads `{configured}`; set [decode] format = \"{f}\""
         )),

@@ -168,6 +168,20 @@ fn most_lines_rejected_says_what_the_first_looks_like() {
         "{m}"
     );
 
+    // nginx's combined with fields after it, read as combined: the
+    // advice is the server's own log_format, not Apache's format.
+    let config = format!("[decode]\nformat = \"nginx\"\n{SLIS}");
+    let lines = vec![format!("{combined} 0.123 \"0.120\""); 3];
+    let w = warnings_for(&config, &lines);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    let m = &w[0].message;
+    assert!(
+        m.contains("another layout than the `log_format` this configuration reads (`combined`, when none is set); set [decode] log_format"),
+        "{m}"
+    );
+    assert!(!m.contains("set [decode] format"), "{m}");
+    let config = SLIS;
+
     // JSON without the configured timestamp field: the field is named.
     let lines: Vec<String> = (0..4)
         .map(|i| format!(r#"{{"ts":"2026-11-27T10:00:0{i}Z","status":200}}"#))

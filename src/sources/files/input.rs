@@ -171,6 +171,28 @@ pub fn preamble(start: &[u8]) -> Option<Arc<[u8]>> {
     (end > 0).then(|| Arc::from(&start[..end.min(PREAMBLE_BYTES)]))
 }
 
+/// The preamble of the chunks after `chunk` (whole lines) of an input that
+/// has one: the last run of `#` lines in it, if any. W3C logs joined into
+/// one file carry each part's header, which sets the columns of the lines
+/// after it; a worker starting after such a header reads them as the one
+/// that read the header.
+pub fn last_header(chunk: &[u8]) -> Option<Arc<[u8]>> {
+    let last = match chunk.first() {
+        Some(b'#') => memchr::memmem::rfind(chunk, b"\n#").map_or(0, |i| i + 1),
+        _ => memchr::memmem::rfind(chunk, b"\n#")? + 1,
+    };
+    // Back to the first line of the run.
+    let mut begin = last;
+    while begin > 0 {
+        let prev = memchr::memrchr(b'\n', &chunk[..begin - 1]).map_or(0, |i| i + 1);
+        if chunk[prev] != b'#' {
+            break;
+        }
+        begin = prev;
+    }
+    preamble(&chunk[begin..])
+}
+
 /// The line number (1-based) of a chunk's first line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FirstLine {
@@ -262,7 +284,7 @@ impl BufferPool {
 
 #[cfg(test)]
 mod tests {
-    use super::preamble;
+    use super::{last_header, preamble};
 
     #[test]
     fn a_preamble_is_the_leading_hash_lines() {
@@ -272,6 +294,18 @@ mod tests {
             Some(&b"#Version: 1.0\n#Fields: date time\n"[..])
         );
         assert_eq!(preamble(b"2026-01-01\t00:00:00\n#Fields: x\n"), None);
+        // The last run of header lines of a chunk, wherever it is.
+        let joined = b"#Version: 1.0\n#Fields: a b\n1\t2\n#Version: 1.0\n#Fields: b a\n3\t4\n";
+        assert_eq!(
+            last_header(joined).as_deref(),
+            Some(&b"#Version: 1.0\n#Fields: b a\n"[..])
+        );
+        assert_eq!(
+            last_header(b"#Fields: a b\n1\t2\n").as_deref(),
+            Some(&b"#Fields: a b\n"[..])
+        );
+        assert_eq!(last_header(b"1\t2\n3\t4\n"), None);
+        assert_eq!(last_header(b""), None);
         assert_eq!(preamble(b""), None);
         // A header line cut by the end of the chunk is no preamble.
         assert_eq!(

@@ -43,7 +43,7 @@ pub(crate) fn send_mapped(
     map.release(0..start);
     bytes_read.fetch_add(start as u64, Ordering::Relaxed);
     let mut first_chunk = true;
-    let preamble = super::input::preamble(&bytes[start..]);
+    let mut preamble = super::input::preamble(&bytes[start..]);
     while start < bytes.len() {
         let guess = (start + CHUNK_BYTES).min(bytes.len());
         let (end, lines) = match memchr::memrchr(b'\n', &bytes[start..guess]) {
@@ -77,12 +77,19 @@ pub(crate) fn send_mapped(
             range: start..end,
         });
         // A closed channel means the workers are gone; the caller notices.
+        let header = match (&preamble, &lines) {
+            (Some(_), Lines::Mapped { .. }) => super::input::last_header(&bytes[start..end]),
+            _ => None,
+        };
         let _ = tx.send(Chunk {
             input: index,
             first_line: FirstLine::Ledger(at),
             lines,
             preamble: preamble.clone(),
         });
+        if header.is_some() {
+            preamble = header;
+        }
         start = end;
     }
 }

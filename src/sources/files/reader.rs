@@ -59,6 +59,16 @@ impl Filling {
             .get_or_insert_with(|| super::input::preamble(&self.buf[..len]))
             .clone()
     }
+
+    /// Moves the preamble past the first `len` bytes, about to be sent:
+    /// to the last header in them ([`super::input::last_header`]).
+    fn advance_preamble(&mut self, len: usize) {
+        if let Some(Some(_)) = self.preamble {
+            if let Some(header) = super::input::last_header(&self.buf[..len]) {
+                self.preamble = Some(Some(header));
+            }
+        }
+    }
 }
 
 /// Counts the raw bytes read from an input, for progress and error offsets.
@@ -240,6 +250,7 @@ impl Reader<'_> {
         if f.len - f.tail_start > self.max_line + 1 {
             let head = f.buf[f.tail_start..f.tail_start + self.max_line].to_vec();
             let preamble = f.preamble(f.tail_start);
+            f.advance_preamble(f.tail_start);
             let buf = std::mem::replace(&mut f.buf, self.pool.take());
             let whole = (buf, f.tail_start);
             send(
@@ -268,6 +279,7 @@ impl Reader<'_> {
             }
             next[..tail].copy_from_slice(&f.buf[f.tail_start..f.len]);
             let preamble = f.preamble(f.tail_start);
+            f.advance_preamble(f.tail_start);
             let buf = std::mem::replace(&mut f.buf, next);
             let whole = (buf, f.tail_start);
             send(self.tx, index, &mut f.line_no, whole, f.lines, preamble);
