@@ -155,9 +155,17 @@ fn rejection_hint(config: &Config, reason: LineReject, event: &Event<'_>) -> Str
         LineReject::Header => {
             "a header line of the format (CloudFront's `#Fields`), not an event: counted, never dead-lettered".to_string()
         }
-        other => format!(
-            "the line is not what [decode] format expects ({other}); check the format and its log_format"
-        ),
+        other => {
+            use crate::decode::Format;
+            let check = match d.spec.format {
+                Format::Nginx | Format::Apache | Format::Envoy => {
+                    "check the format and its log_format, which must be the server's own"
+                }
+                Format::Regex => "check [decode] pattern against the line",
+                _ => "check [decode] format",
+            };
+            format!("the line is not what [decode] format expects ({other}); {check}")
+        }
     }
 }
 

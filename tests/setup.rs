@@ -141,10 +141,11 @@ fn nginx_json(i: usize, status: u32, uri: &str) -> String {
     )
 }
 
-/// A [`nginx_json`] line whose latency carries its unit (`"0.123s"`), as
-/// some log shippers write durations: not a number slipstream reads.
+/// A [`nginx_json`] line whose latency carries its unit after a space
+/// (`"0.123 sec"`): neither a number nor a duration slipstream reads
+/// (`"0.123s"` would be).
 fn with_unit(line: String) -> String {
-    line.replace(r#"","http_user_agent""#, r#"s","http_user_agent""#)
+    line.replace(r#"","http_user_agent""#, r#" sec","http_user_agent""#)
 }
 
 /// `n` lines of nginx's `combined` format at the time zone `offset`, with
@@ -271,7 +272,7 @@ fn latency_with_its_unit_warns_with_the_field_and_a_value() {
     assert!(
         w[0].starts_with(r#"SLI "api-latency": all 2,500 events were invalid"#)
             && w[0].contains(r#"latency: field "request_time" holds "0."#)
-            && w[0].contains(r#"s", a string, where `latency <= 300ms` needs a number"#),
+            && w[0].contains(r#" sec", a string, where `latency <= 300ms` needs a number"#),
         "{}",
         w[0]
     );

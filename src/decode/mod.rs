@@ -214,7 +214,9 @@ fn roles(
         Some(Value::Str(s)) => match latency_text(s) {
             Some(n) => Some(Some(Value::Num(n))),
             None if s.is_empty() || s == "-" => Some(None),
-            None => None,
+            // A duration with its unit is that long whatever latency_unit
+            // says; the rules read it in latency_unit like any latency.
+            None => duration_ns(s).map(|ns| Some(Value::Num(ns / latency_unit_ns))),
         },
         _ => None,
     };
@@ -261,6 +263,42 @@ fn latency_text(s: &str) -> Option<f64> {
         any = true;
     }
     any.then_some(sum)
+}
+
+/// A duration written with its units, in nanoseconds: `45ms`, `0.123456s`
+/// (Google Cloud's `httpRequest.latency`), `1.5s`, `250us` or `250µs`, and
+/// Go's `time.Duration` text (`1m2.5s`, `1h0m0.001s`). `None` for anything
+/// else, a bare number included.
+#[cold]
+fn duration_ns(s: &str) -> Option<f64> {
+    const UNITS: [(&str, f64); 8] = [
+        ("ns", 1.0),
+        ("us", 1e3),
+        ("\u{b5}s", 1e3),
+        ("\u{3bc}s", 1e3),
+        ("ms", 1e6),
+        ("s", 1e9),
+        ("m", 60e9),
+        ("h", 3600e9),
+    ];
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|&n| n > 0)?;
+        let (number, after) = rest.split_at(digits);
+        if !fill::is_plain_number(number) {
+            return None;
+        }
+        let (unit, scale) = UNITS.iter().find(|(u, _)| after.starts_with(u))?;
+        total += parse_number(number) * scale;
+        rest = &after[unit.len()..];
+    }
+    Some(total)
 }
 
 #[cfg(test)]

@@ -266,3 +266,37 @@ fn the_remembered_key_order_never_changes_an_event() {
     }
     assert!(variants.iter().all(|&n| n > 400), "{variants:?}");
 }
+
+/// Durations written with their units are read whatever latency_unit says:
+/// Google Cloud's `"0.123456s"`, Go's `time.Duration` text, `ms`, `us`.
+#[test]
+fn latencies_with_units_are_read_as_durations() {
+    for unit in ["ms", "s"] {
+        let (_, d) = decoder(&format!("[decode.fields]\nlatency_unit = \"{unit}\""));
+        for (text, ns) in [
+            ("0.123456s", Some(123_456_000)),
+            ("45ms", Some(45_000_000)),
+            ("1.5s", Some(1_500_000_000)),
+            ("250us", Some(250_000)),
+            ("250\u{b5}s", Some(250_000)),
+            ("800ns", Some(800)),
+            ("1m2.5s", Some(62_500_000_000)),
+            ("3m0.001s", Some(180_001_000_000)),
+            ("0.01h", Some(36_000_000_000)),
+            ("2.5ms", Some(2_500_000)),
+            // Not durations: invalid for latency rules.
+            ("45 ms", None),
+            ("fast", None),
+            ("ms", None),
+            ("-5ms", None),
+            ("1.2.3s", None),
+            ("10parsecs", None),
+        ] {
+            let line = format!(
+                r#"{{"timestamp":"2026-11-27T10:00:00Z","status":200,"latency":"{text}"}}"#
+            );
+            let e = decode(&d, &line).unwrap();
+            assert_eq!(e.latency_ns, ns, "{text} with latency_unit {unit}");
+        }
+    }
+}

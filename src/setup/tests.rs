@@ -53,11 +53,12 @@ name = "fast"
 good = 'latency <= 300ms'
 "#;
 
-/// A line of a JSON log whose `request_time` is a duration with its unit
-/// (`"100ms"`, as Go's `time.Duration` prints): not a number.
+/// A line of a JSON log whose `request_time` is a duration written with
+/// its unit after a space (`"100 ms"`): neither a number nor a duration
+/// slipstream reads.
 fn nginx(i: usize, status: u32) -> String {
     format!(
-        r#"{{"time":"2026-11-27T10:00:{:02}Z","uri":"/api/x","status":{status},"request_time":"{:03}ms"}}"#,
+        r#"{{"time":"2026-11-27T10:00:{:02}Z","uri":"/api/x","status":{status},"request_time":"{:03} ms"}}"#,
         i % 60,
         100 + i
     )
@@ -91,7 +92,7 @@ fn latency_written_with_its_unit_is_named_with_its_value() {
     let m = &w[0].message;
     assert!(m.contains("all 100 events were invalid"), "{m}");
     assert!(
-        m.contains(r#"latency: field "request_time" holds "100ms", a string, where `latency <= 300ms` needs a number"#),
+        m.contains(r#"latency: field "request_time" holds "100 ms", a string, where `latency <= 300ms` needs a number"#),
         "{m}"
     );
 }
@@ -276,7 +277,7 @@ fn the_stream_job_checks_once_after_two_minutes_and_serves_the_warnings() {
     // Ten seconds apart: the windows of 10:00 and 10:01 hold them.
     for i in 0..12 {
         let line = format!(
-            r#"{{"time":"2026-11-27T10:0{}:{:02}Z","uri":"/api/x","status":200,"request_time":"100ms"}}"#,
+            r#"{{"time":"2026-11-27T10:0{}:{:02}Z","uri":"/api/x","status":200,"request_time":"100 ms"}}"#,
             i / 6,
             i % 6 * 10
         );
