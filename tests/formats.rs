@@ -368,7 +368,6 @@ fn local_times_without_an_offset_are_read_in_decode_timezone() {
 /// windows are those of the same requests as JSON.
 #[test]
 fn cloudfront_columns_come_from_the_file_header_on_every_thread() {
-    use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");
     let json = gen_bytes(&["--count", "14000", "--rate", "20", "--seed", "3"]);
     let requests: Vec<Request> = split_lines(&json)
@@ -403,9 +402,22 @@ fn cloudfront_columns_come_from_the_file_header_on_every_thread() {
         text.push('\n');
     }
     assert!(text.len() > 4 << 20, "{} bytes: several chunks", text.len());
-    let plain = dir.path().join("reordered.log");
-    fs::write(&plain, &text).expect("write log");
-    let gz = dir.path().join("reordered.log.gz");
+    assert_cloudfront_reads_as(dir.path(), "reordered", &text, &["2"], &want);
+}
+
+/// Backfills CloudFront `text`, as a plain file (mapped) and gzipped (read),
+/// on each of `threads`: no line rejected, and the windows are `want`.
+fn assert_cloudfront_reads_as(
+    dir: &Path,
+    name: &str,
+    text: &str,
+    threads: &[&str],
+    want: &[Value],
+) {
+    use std::io::Write;
+    let plain = dir.join(format!("{name}.log"));
+    fs::write(&plain, text).expect("write log");
+    let gz = dir.join(format!("{name}.log.gz"));
     let mut enc = flate2::write::GzEncoder::new(
         fs::File::create(&gz).expect("create gz"),
         flate2::Compression::fast(),
@@ -413,19 +425,21 @@ fn cloudfront_columns_come_from_the_file_header_on_every_thread() {
     enc.write_all(text.as_bytes()).expect("gzip");
     enc.finish().expect("gzip");
 
-    let cfg = dir.path().join("cloudfront.toml");
+    let cfg = dir.join("cloudfront.toml");
     fs::write(&cfg, config(Format::CloudFront)).expect("write config");
+    assert!(want.len() >= 20, "{} windows", want.len());
     for input in [&plain, &gz] {
-        let out = dir.path().join("reordered.out.jsonl");
-        let (run, bytes) = backfill(&cfg, &out, &["--threads", "2"], &[&p(input)], None);
-        run.assert_code(0, "reordered CloudFront");
-        assert_no_rejects(Format::CloudFront, &run.stderr);
-        let got: Vec<Value> = window_records(&bytes)
-            .into_iter()
-            .map(without_field_names)
-            .collect();
-        assert!(want.len() >= 20, "{} windows", want.len());
-        assert_eq!(got, want, "{}", input.display());
+        for threads in threads {
+            let out = dir.join(format!("{name}.out.jsonl"));
+            let (run, bytes) = backfill(&cfg, &out, &["--threads", threads], &[&p(input)], None);
+            run.assert_code(0, name);
+            assert_no_rejects(Format::CloudFront, &run.stderr);
+            let got: Vec<Value> = window_records(&bytes)
+                .into_iter()
+                .map(without_field_names)
+                .collect();
+            assert_eq!(got, want, "{} on {threads} thread(s)", input.display());
+        }
     }
 }
 
@@ -434,7 +448,6 @@ fn cloudfront_columns_come_from_the_file_header_on_every_thread() {
 /// after the second header reads the lines as the one that read it.
 #[test]
 fn a_header_in_the_middle_of_a_file_sets_the_columns_after_it_on_every_thread() {
-    use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");
     let json = gen_bytes(&["--count", "16000", "--rate", "20", "--seed", "4"]);
     let requests: Vec<Request> = split_lines(&json)
@@ -477,30 +490,5 @@ fn a_header_in_the_middle_of_a_file_sets_the_columns_after_it_on_every_thread() 
         second > 2 << 20,
         "{second} bytes after the second header: several chunks"
     );
-    let plain = dir.path().join("joined.log");
-    fs::write(&plain, &text).expect("write log");
-    let gz = dir.path().join("joined.log.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        fs::File::create(&gz).expect("create gz"),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(text.as_bytes()).expect("gzip");
-    enc.finish().expect("gzip");
-
-    let cfg = dir.path().join("cloudfront.toml");
-    fs::write(&cfg, config(Format::CloudFront)).expect("write config");
-    for input in [&plain, &gz] {
-        for threads in ["1", "2"] {
-            let out = dir.path().join("joined.out.jsonl");
-            let (run, bytes) = backfill(&cfg, &out, &["--threads", threads], &[&p(input)], None);
-            run.assert_code(0, "joined CloudFront");
-            assert_no_rejects(Format::CloudFront, &run.stderr);
-            let got: Vec<Value> = window_records(&bytes)
-                .into_iter()
-                .map(without_field_names)
-                .collect();
-            assert!(want.len() >= 20, "{} windows", want.len());
-            assert_eq!(got, want, "{} on {threads} thread(s)", input.display());
-        }
-    }
+    assert_cloudfront_reads_as(dir.path(), "joined", &text, &["1", "2"], &want);
 }
