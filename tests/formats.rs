@@ -369,13 +369,7 @@ fn local_times_without_an_offset_are_read_in_decode_timezone() {
 #[test]
 fn cloudfront_columns_come_from_the_file_header_on_every_thread() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let json = gen_bytes(&["--count", "14000", "--rate", "20", "--seed", "3"]);
-    let requests: Vec<Request> = split_lines(&json)
-        .iter()
-        .map(|l| Request::from_gen_json(l).expect("a generated line"))
-        .map(|r| r.at_resolution(Format::CloudFront))
-        .collect();
-    let (want, _) = windows(dir.path(), Format::Json, &requests);
+    let (requests, want) = cloudfront_requests(dir.path(), 14000, 3);
 
     // The documented columns, and the order this file writes them in:
     // reversed, without the ones no rule reads.
@@ -403,6 +397,26 @@ fn cloudfront_columns_come_from_the_file_header_on_every_thread() {
     }
     assert!(text.len() > 4 << 20, "{} bytes: several chunks", text.len());
     assert_cloudfront_reads_as(dir.path(), "reordered", &text, &["2"], &want);
+}
+
+/// `count` generated requests (20 a second) at CloudFront's resolution, and
+/// their windows read as JSON: the oracle.
+fn cloudfront_requests(dir: &Path, count: u32, seed: u32) -> (Vec<Request>, Vec<Value>) {
+    let json = gen_bytes(&[
+        "--count",
+        &count.to_string(),
+        "--rate",
+        "20",
+        "--seed",
+        &seed.to_string(),
+    ]);
+    let requests: Vec<Request> = split_lines(&json)
+        .iter()
+        .map(|l| Request::from_gen_json(l).expect("a generated line"))
+        .map(|r| r.at_resolution(Format::CloudFront))
+        .collect();
+    let (want, _) = windows(dir, Format::Json, &requests);
+    (requests, want)
 }
 
 /// Backfills CloudFront `text`, as a plain file (mapped) and gzipped (read),
@@ -449,13 +463,7 @@ fn assert_cloudfront_reads_as(
 #[test]
 fn a_header_in_the_middle_of_a_file_sets_the_columns_after_it_on_every_thread() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let json = gen_bytes(&["--count", "16000", "--rate", "20", "--seed", "4"]);
-    let requests: Vec<Request> = split_lines(&json)
-        .iter()
-        .map(|l| Request::from_gen_json(l).expect("a generated line"))
-        .map(|r| r.at_resolution(Format::CloudFront))
-        .collect();
-    let (want, _) = windows(dir.path(), Format::Json, &requests);
+    let (requests, want) = cloudfront_requests(dir.path(), 16000, 4);
 
     // The first half in AWS's documented order, under its header; the
     // second under a header of the same columns reversed.
