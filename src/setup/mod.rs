@@ -238,6 +238,16 @@ fn field_of(config: &Config, slot: usize) -> (Option<&'static str>, String) {
     }
 }
 
+/// Whether `field` is a column (or, `a+b`, a sum of columns) that every
+/// line of the configured text format has: a value missing there was
+/// written as missing, not left out by the logger.
+fn every_line_has(config: &Config, field: &str) -> bool {
+    use crate::decode::Format;
+    let spec = &config.decode.spec;
+    !matches!(spec.format, Format::Json | Format::Logfmt)
+        && field.split('+').all(|f| spec.column(f.trim()).is_some())
+}
+
 /// `"name" (the status role, [decode.fields] status)` or `"path"`.
 fn describe(config: &Config, slot: usize) -> String {
     match field_of(config, slot) {
@@ -389,6 +399,16 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
             _ if quoted_number => message.push_str(
                 "; that is a number written as a string: have the server log it unquoted, or compare it with a string in the rule",
             ),
+            (Some(role), field)
+                if slot != TIMESTAMP_SLOT && ex.held.is_none() && every_line_has(config, &field) =>
+            {
+                message.push_str(&format!(
+                    "; every line has that column, so those lines wrote it as `-` (or `-1`, \
+                     not measured): no {role} was recorded for those requests (a request that \
+                     reached no server has no latency, for one). The mapping is right; \
+                     such requests are what invalid counts"
+                ))
+            }
             (Some(role), _) if slot != TIMESTAMP_SLOT => message.push_str(&format!(
                 "; map the field that holds the {role} with [decode.fields] {role} = \"...\""
             )),

@@ -256,6 +256,41 @@ fn a_missing_role_field_is_named_with_its_mapping() {
     );
 }
 
+/// ALB lines of requests that reached no target write their timings as
+/// `-1`: the latency mapping is right, and the warning says so instead of
+/// asking for another field.
+#[test]
+fn latency_not_measured_in_a_text_format_is_not_blamed_on_the_mapping() {
+    let config = format!("[decode]\nformat = \"alb\"\n{SLIS}");
+    let line = |i: usize, times: &str| {
+        format!(
+            r#"https 2026-10-10T04:55:{:02}.000000Z app/my-lb/50dc6c495c0c9188 192.0.2.1:50122 - {times} 503 - 0 0 "GET https://www.example.com:443/api HTTP/1.1" "curl/8.5.0" - - - "-" "-" "-" 0 2026-10-10T04:55:37.000000Z "forward" "-" "-" "-" "-" "-" "-" -"#,
+            i % 60
+        )
+    };
+    let lines: Vec<String> = (0..10)
+        .map(|i| {
+            line(
+                i,
+                if i < 5 {
+                    "-1 -1 -1"
+                } else {
+                    "0.000 0.010 0.000"
+                },
+            )
+        })
+        .collect();
+    let w = warnings_for(&config, &lines);
+    let m = &w
+        .iter()
+        .find(|w| w.kind == "invalid")
+        .expect("an invalid warning")
+        .message;
+    assert!(m.contains("5 of its 10 events (50.0%) were invalid"), "{m}");
+    assert!(m.contains("The mapping is right"), "{m}");
+    assert!(!m.contains("map the field"), "{m}");
+}
+
 #[test]
 fn thousands_are_separated() {
     assert_eq!(thousands(0), "0");
