@@ -358,8 +358,12 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
         let slot = ex.undecided.slot;
         let what = describe(config, slot);
         let rule = sli.good.source();
+        let written_missing = every_line_has(config, &field_of(config, slot).1);
         match &ex.held {
             None if ex.fault.is_some() => {}
+            None if written_missing => message.push_str(&format!(
+                "; {what} was written as missing (`-`, or `-1` for not measured) in those lines, and `{rule}` needs it"
+            )),
             None => message.push_str(&format!(
                 "; {what} is missing from the event, and `{rule}` needs it"
             )),
@@ -399,14 +403,15 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
             _ if quoted_number => message.push_str(
                 "; that is a number written as a string: have the server log it unquoted, or compare it with a string in the rule",
             ),
-            (Some(role), field)
-                if slot != TIMESTAMP_SLOT && ex.held.is_none() && every_line_has(config, &field) =>
-            {
+            (Some(role), _) if slot != TIMESTAMP_SLOT && ex.held.is_none() && written_missing => {
+                let example = if slot == STATUS_SLOT {
+                    "the client left before any response"
+                } else {
+                    "it reached no server, or the connection closed first"
+                };
                 message.push_str(&format!(
-                    "; every line has that column, so those lines wrote it as `-` (or `-1`, \
-                     not measured): no {role} was recorded for those requests (a request that \
-                     reached no server has no latency, for one). The mapping is right; \
-                     such requests are what invalid counts"
+                    "; the mapping is right: those requests have no {role} ({example}), \
+                     and invalid is what counts them"
                 ))
             }
             (Some(role), _) if slot != TIMESTAMP_SLOT => message.push_str(&format!(

@@ -287,7 +287,11 @@ fn latency_not_measured_in_a_text_format_is_not_blamed_on_the_mapping() {
         .expect("an invalid warning")
         .message;
     assert!(m.contains("5 of its 10 events (50.0%) were invalid"), "{m}");
-    assert!(m.contains("The mapping is right"), "{m}");
+    assert!(
+        m.contains("was written as missing (`-`, or `-1` for not measured) in those lines")
+            && m.contains("the mapping is right: those requests have no latency"),
+        "{m}"
+    );
     assert!(!m.contains("map the field"), "{m}");
 }
 
