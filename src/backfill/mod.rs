@@ -391,7 +391,10 @@ fn worker(
     let mut newest = i64::MIN;
     let mut limit = closing.max_windows;
     for chunk in rx {
-        if reading.as_ref() != Some(&(chunk.input, chunk.preamble.clone())) {
+        if reading
+            .as_ref()
+            .is_none_or(|(input, preamble)| *input != chunk.input || *preamble != chunk.preamble)
+        {
             engine.start_input(chunk.preamble.as_deref().unwrap_or_default());
             reading = Some((chunk.input, chunk.preamble.clone()));
         }

@@ -358,7 +358,8 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
         let slot = ex.undecided.slot;
         let what = describe(config, slot);
         let rule = sli.good.source();
-        let written_missing = every_line_has(config, &field_of(config, slot).1);
+        let (role, field) = field_of(config, slot);
+        let written_missing = every_line_has(config, &field);
         match &ex.held {
             None if ex.fault.is_some() => {}
             None if written_missing => message.push_str(&format!(
@@ -398,12 +399,12 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
                 fault.describe()
             ));
         }
-        match field_of(config, slot) {
+        match role {
             _ if ex.fault.is_some() => {}
             _ if quoted_number => message.push_str(
                 "; that is a number written as a string: have the server log it unquoted, or compare it with a string in the rule",
             ),
-            (Some(role), _) if slot != TIMESTAMP_SLOT && ex.held.is_none() && written_missing => {
+            Some(role) if slot != TIMESTAMP_SLOT && ex.held.is_none() && written_missing => {
                 let example = if slot == STATUS_SLOT {
                     "the client left before any response"
                 } else {
@@ -414,7 +415,7 @@ fn invalid(config: &Config, probe: &Probe, i: usize, counts: &SliCounts) -> Warn
                      and invalid is what counts them"
                 ))
             }
-            (Some(role), _) if slot != TIMESTAMP_SLOT => message.push_str(&format!(
+            Some(role) if slot != TIMESTAMP_SLOT => message.push_str(&format!(
                 "; map the field that holds the {role} with [decode.fields] {role} = \"...\""
             )),
             _ => {}

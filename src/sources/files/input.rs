@@ -193,6 +193,16 @@ pub fn last_header(chunk: &[u8]) -> Option<Arc<[u8]>> {
     preamble(&chunk[begin..])
 }
 
+/// Moves an input's `preamble` past `chunk`, whole lines about to be sent:
+/// to the [`last_header`] in it, if the input has a preamble at all.
+pub fn advance(preamble: &mut Option<Arc<[u8]>>, chunk: &[u8]) {
+    if preamble.is_some() {
+        if let Some(header) = last_header(chunk) {
+            *preamble = Some(header);
+        }
+    }
+}
+
 /// The line number (1-based) of a chunk's first line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FirstLine {

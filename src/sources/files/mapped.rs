@@ -67,7 +67,8 @@ pub(crate) fn send_mapped(
             }
         };
         bytes_read.fetch_add((end - start) as u64, Ordering::Relaxed);
-        if lines.is_none() {
+        let whole = lines.is_none();
+        if whole {
             map.populate(start..end);
         }
         let at = ledger.push(first_chunk);
@@ -77,18 +78,15 @@ pub(crate) fn send_mapped(
             range: start..end,
         });
         // A closed channel means the workers are gone; the caller notices.
-        let header = match (&preamble, &lines) {
-            (Some(_), Lines::Mapped { .. }) => super::input::last_header(&bytes[start..end]),
-            _ => None,
-        };
         let _ = tx.send(Chunk {
             input: index,
             first_line: FirstLine::Ledger(at),
             lines,
             preamble: preamble.clone(),
         });
-        if header.is_some() {
-            preamble = header;
+        // The pages of a line over the limit were released: not read again.
+        if whole {
+            super::input::advance(&mut preamble, &bytes[start..end]);
         }
         start = end;
     }

@@ -53,21 +53,16 @@ struct Filling {
 }
 
 impl Filling {
-    /// The input's preamble, found in its first chunk of `len` bytes.
+    /// The preamble of the chunk of the first `len` bytes (the input's,
+    /// found in its first chunk), moved past them for the chunks after
+    /// ([`super::input::advance`]).
     fn preamble(&mut self, len: usize) -> Option<Arc<[u8]>> {
-        self.preamble
-            .get_or_insert_with(|| super::input::preamble(&self.buf[..len]))
-            .clone()
-    }
-
-    /// Moves the preamble past the first `len` bytes, about to be sent:
-    /// to the last header in them ([`super::input::last_header`]).
-    fn advance_preamble(&mut self, len: usize) {
-        if let Some(Some(_)) = self.preamble {
-            if let Some(header) = super::input::last_header(&self.buf[..len]) {
-                self.preamble = Some(Some(header));
-            }
-        }
+        let preamble = self
+            .preamble
+            .get_or_insert_with(|| super::input::preamble(&self.buf[..len]));
+        let current = preamble.clone();
+        super::input::advance(preamble, &self.buf[..len]);
+        current
     }
 }
 
@@ -250,7 +245,6 @@ impl Reader<'_> {
         if f.len - f.tail_start > self.max_line + 1 {
             let head = f.buf[f.tail_start..f.tail_start + self.max_line].to_vec();
             let preamble = f.preamble(f.tail_start);
-            f.advance_preamble(f.tail_start);
             let buf = std::mem::replace(&mut f.buf, self.pool.take());
             let whole = (buf, f.tail_start);
             send(
@@ -279,7 +273,6 @@ impl Reader<'_> {
             }
             next[..tail].copy_from_slice(&f.buf[f.tail_start..f.len]);
             let preamble = f.preamble(f.tail_start);
-            f.advance_preamble(f.tail_start);
             let buf = std::mem::replace(&mut f.buf, next);
             let whole = (buf, f.tail_start);
             send(self.tx, index, &mut f.line_no, whole, f.lines, preamble);
