@@ -17,11 +17,14 @@
 //! folded again. Either way the kept keys are the smallest of all the keys
 //! the window saw, so memory stays at `group_limit + 1` groups per window.
 //!
-//! An event finds its group by hash (std's seeded hasher: keys come from
-//! requests); the kept keys are also held in order, for the cap and for
+//! An event finds its group by hash (foldhash, seeded per process: keys
+//! come from requests, and a cap on groups bounds what they can cost); the
+//! kept keys are also held in order, for the cap and for
 //! records in key order.
 
 use std::collections::{BTreeSet, HashMap};
+
+use foldhash::fast::RandomState;
 
 use super::SliWindow;
 use crate::event::Value;
@@ -43,7 +46,7 @@ const ESCAPED: char = '\u{ff}';
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Groups {
     limit: usize,
-    kept: HashMap<Box<str>, SliWindow>,
+    kept: HashMap<Box<str>, SliWindow, RandomState>,
     /// The keys of `kept`, in order.
     order: BTreeSet<Box<str>>,
     other: Option<SliWindow>,
@@ -54,7 +57,7 @@ impl Groups {
     pub fn new(limit: usize) -> Groups {
         Groups {
             limit: limit.max(1),
-            kept: HashMap::new(),
+            kept: HashMap::default(),
             order: BTreeSet::new(),
             other: None,
         }
