@@ -9,11 +9,13 @@
 //! merging in any order gives the same histogram, the same percentiles and
 //! the same encoding: multi-threaded and replayed runs stay byte-identical.
 //!
-//! Up to [`LIST_MAX`] values a histogram keeps them as a list of
-//! microseconds (8 bytes each) and moves them into HdrHistogram's counts
-//! on the next one: with hundreds of SLIs most windows are quiet, and a
-//! quiet window's HdrHistogram takes 2 to 15 KB. Every answer (count,
-//! percentiles, encodings, equality, merges) is the same from either form.
+//! Up to [`LIST_MAX`] values a histogram keeps them as a list of the
+//! indexes of their buckets (2 bytes each) and moves them into
+//! HdrHistogram's counts on the next one: with hundreds of SLIs most
+//! windows are quiet, and a quiet window's HdrHistogram takes 2 to 15 KB.
+//! Every answer (count, percentiles, encodings, equality, merges) is the
+//! same from either form: both keep the bucket of each value, and the
+//! exact minimum, maximum and sum beside it.
 //!
 //! Records carry the histogram in HdrHistogram's V2 compressed encoding,
 //! base64 (the `HISTF...` form that the Java, Go and Python libraries read),
@@ -66,10 +68,10 @@ pub struct Histogram {
 /// The values, in microseconds.
 #[derive(Debug, Clone)]
 enum Counts {
-    /// At most [`LIST_MAX`], in the order recorded, or sorted once the
-    /// window is kept. Empty costs nothing, so SLIs without latencies cost
-    /// nothing.
-    List(Vec<u64>),
+    /// The values' bucket indexes (see [`index_of`]), at most
+    /// [`LIST_MAX`], in the order recorded, or sorted once the window is
+    /// kept. Empty costs nothing, so SLIs without latencies cost nothing.
+    List(Vec<u16>),
     /// Never empty.
     Hdr(Box<Hdr>),
 }
@@ -106,11 +108,11 @@ fn record_us(hdr: &mut Hdr, us: u64) {
     }
 }
 
-/// A list's values as counts.
-fn hdr_of(list: &[u64]) -> Hdr {
+/// A list's values as counts: each as the lowest value of its bucket.
+fn hdr_of(list: &[u16]) -> Hdr {
     let mut h = empty();
-    for &us in list {
-        record_us(&mut h, us);
+    for &index in list {
+        record_us(&mut h, value_at(index.into()));
     }
     h
 }
@@ -142,7 +144,11 @@ impl Counts {
                 .iter_recorded()
                 .map(|v| (v.value_iterated_to(), v.count_at_value()))
                 .collect(),
-            Counts::List(l) => tally(sorted(l).iter().map(|&us| scale().highest_equivalent(us))),
+            Counts::List(l) => tally(
+                sorted(l)
+                    .iter()
+                    .map(|&index| scale().highest_equivalent(value_at(index.into()))),
+            ),
         }
     }
 
@@ -154,7 +160,8 @@ impl Counts {
             Counts::List(l) => {
                 let sorted = sorted(l);
                 for &rank in ranks {
-                    out.push(scale().median_equivalent(sorted[(rank - 1) as usize]));
+                    let index = sorted[(rank - 1) as usize];
+                    out.push(scale().median_equivalent(value_at(index.into())));
                 }
             }
             Counts::Hdr(h) => {
@@ -184,7 +191,7 @@ impl Counts {
     /// a histogram of canonical bounds) for each of millions of records.
     fn to_v2(&self) -> Vec<u8> {
         match self {
-            Counts::List(l) => v2_of(&tally(sorted(l).iter().copied().map(index_of))),
+            Counts::List(l) => v2_of(&tally(sorted(l).iter().map(|&index| index.into()))),
             Counts::Hdr(h) => {
                 let runs: Vec<(usize, u64)> = h
                     .iter_recorded()
@@ -198,7 +205,7 @@ impl Counts {
 
 /// A list's values in ascending order: the list itself once sorted (see
 /// [`Histogram::shrink_to_fit`]), else a sorted copy.
-fn sorted(list: &[u64]) -> std::borrow::Cow<'_, [u64]> {
+fn sorted(list: &[u16]) -> std::borrow::Cow<'_, [u16]> {
     if list.is_sorted() {
         return std::borrow::Cow::Borrowed(list);
     }
@@ -268,6 +275,12 @@ fn v2_of(runs: &[(usize, u64)]) -> Vec<u8> {
     out
 }
 
+/// [`index_of`] as a list holds it: the largest index (of `u64::MAX`)
+/// is 7,423.
+fn list_index(us: u64) -> u16 {
+    index_of(us) as u16
+}
+
 /// The lowest value of the sub-bucket at `index` (see [`index_of`]).
 fn value_at(index: usize) -> u64 {
     let half = SUB_BUCKETS / 2;
@@ -310,7 +323,7 @@ impl Histogram {
         self.sum_ns += u128::from(ns);
         let us = micros(ns);
         match &mut self.counts {
-            Counts::List(l) if l.len() < LIST_MAX => l.push(us),
+            Counts::List(l) if l.len() < LIST_MAX => l.push(list_index(us)),
             Counts::List(_) => record_us(self.counts.counted(), us),
             Counts::Hdr(h) => record_us(h, us),
         }
@@ -334,8 +347,8 @@ impl Histogram {
             }
             (ours, Counts::List(theirs)) => {
                 let ours = ours.counted();
-                for &us in theirs {
-                    record_us(ours, us);
+                for &index in theirs {
+                    record_us(ours, value_at(index.into()));
                 }
             }
             (ours, Counts::Hdr(theirs)) => add(ours.counted(), theirs),
@@ -367,7 +380,7 @@ impl Histogram {
     /// About how many bytes of the heap the histogram holds.
     pub fn heap_bytes(&self) -> usize {
         match &self.counts {
-            Counts::List(l) => l.capacity() * std::mem::size_of::<u64>(),
+            Counts::List(l) => l.capacity() * std::mem::size_of::<u16>(),
             Counts::Hdr(h) => {
                 std::mem::size_of::<Hdr>() + h.distinct_values() * std::mem::size_of::<u64>()
             }
@@ -607,6 +620,15 @@ mod tests {
     use super::*;
     use hdrhistogram::serialization::{Serializer, V2Serializer};
 
+    /// Microseconds recorded by the library itself, the tests' oracle.
+    fn recorded(us: &[u64]) -> Hdr {
+        let mut h = empty();
+        for &u in us {
+            record_us(&mut h, u);
+        }
+        h
+    }
+
     /// The same counts in a histogram whose bounds depend on its values
     /// alone, as the library grows one from empty: the oracle for
     /// [`Counts::to_v2`]'s header.
@@ -629,7 +651,7 @@ mod tests {
                 h.record(v);
             }
             let us: Vec<u64> = values.iter().take(n).map(|&v| micros(v)).collect();
-            let hdr = canonical(&hdr_of(&us));
+            let hdr = canonical(&recorded(&us));
             let (mut v2, mut theirs) = (Vec::new(), Vec::new());
             V2Serializer::new()
                 .serialize(&hdr, &mut v2)
@@ -680,10 +702,10 @@ mod tests {
         for us in cases {
             let mut theirs = Vec::new();
             V2Serializer::new()
-                .serialize(&canonical(&hdr_of(&us)), &mut theirs)
+                .serialize(&canonical(&recorded(&us)), &mut theirs)
                 .expect("serialize");
-            let listed = Counts::List(us.clone());
-            let counted = Counts::Hdr(Box::new(hdr_of(&us)));
+            let listed = Counts::List(us.iter().map(|&u| list_index(u)).collect());
+            let counted = Counts::Hdr(Box::new(recorded(&us)));
             assert_eq!(counted.to_v2(), theirs, "{us:?}");
             if us.len() <= LIST_MAX {
                 assert_eq!(listed.to_v2(), theirs, "{us:?}");
@@ -863,12 +885,15 @@ mod tests {
     }
 
     /// The same values with their counts in HdrHistogram from the first.
+    /// `values` in the counts form, recorded by the library from the
+    /// microseconds themselves (not from a list's buckets).
     fn counted(values: &[u64]) -> Histogram {
         let mut h = Histogram::default();
         for &v in values {
             h.record(v);
         }
-        h.counts.counted();
+        let us: Vec<u64> = values.iter().map(|&v| micros(v)).collect();
+        h.counts = Counts::Hdr(Box::new(recorded(&us)));
         h
     }
 
@@ -977,10 +1002,10 @@ mod tests {
         }
     }
 
-    /// A list takes 8 bytes a value, and shrinking (which sorts it) gives
+    /// A list takes 2 bytes a value, and shrinking (which sorts it) gives
     /// back the rest and changes no answer.
     #[test]
-    fn a_list_takes_eight_bytes_a_value() {
+    fn a_list_takes_two_bytes_a_value() {
         let mut h = Histogram::default();
         assert_eq!(h.heap_bytes(), 0);
         for v in near_the_first_bucket(100) {
@@ -997,8 +1022,28 @@ mod tests {
             "then one more",
         );
         h.shrink_to_fit();
-        assert_eq!(h.heap_bytes(), 101 * 8);
+        assert_eq!(h.heap_bytes(), 101 * 2);
         assert!(counted(&near_the_first_bucket(100)).heap_bytes() > 2_000);
+    }
+
+    /// Every bucket index fits a list's 2 bytes, and the lowest value of a
+    /// bucket is in that bucket, by the library's reckoning too: a list
+    /// that holds indexes answers for the values it was given.
+    #[test]
+    fn a_bucket_index_fits_two_bytes_and_names_its_bucket() {
+        assert_eq!(index_of(u64::MAX), 7_423);
+        let lib = scale();
+        let mut previous = None;
+        for index in 0..=usize::from(list_index(u64::MAX)) {
+            let low = value_at(index);
+            assert_eq!(index_of(low), index);
+            assert!(previous < Some(low), "buckets rise with their index");
+            previous = Some(low);
+            if low < 1 << 62 {
+                assert_eq!(lib.lowest_equivalent(low), low, "{index}");
+                assert_eq!(index_of(lib.highest_equivalent(low)), index, "{index}");
+            }
+        }
     }
 
     #[test]
