@@ -121,14 +121,8 @@ impl AnyRecord {
     /// for a grouped SLI, `sli` is its series name ([`series_name`]).
     pub fn key(&self) -> String {
         match self {
-            AnyRecord::Window(w) => {
-                format!(
-                    "{}|{}",
-                    series_name(&w.sli, w.group.as_ref()),
-                    w.window_start
-                )
-            }
-            AnyRecord::Slo(s) => format!("{}|{}", series_name(&s.sli, s.group.as_ref()), s.at),
+            AnyRecord::Window(w) => keyed(series_name(&w.sli, w.group.as_ref()), &w.window_start),
+            AnyRecord::Slo(s) => keyed(series_name(&s.sli, s.group.as_ref()), &s.at),
             AnyRecord::Alert(a) => format!(
                 "{}|{}|{}",
                 series_name(&a.sli, a.group.as_ref()),
@@ -162,12 +156,28 @@ pub fn series_name(sli: &str, group: Option<&Group>) -> String {
     let Some(group) = group else {
         return sli.to_string();
     };
-    let values: Vec<String> = group
-        .0
-        .iter()
-        .map(|(field, v)| format!("{field}={}", v.as_deref().unwrap_or("(none)")))
-        .collect();
-    format!("{sli} {{{}}}", values.join(","))
+    // Written piece by piece: a grouped SLI names a series for each of
+    // thousands of records.
+    let mut name = String::with_capacity(sli.len() + 40);
+    name.push_str(sli);
+    name.push_str(" {");
+    for (i, (field, v)) in group.0.iter().enumerate() {
+        if i > 0 {
+            name.push(',');
+        }
+        name.push_str(field);
+        name.push('=');
+        name.push_str(v.as_deref().unwrap_or("(none)"));
+    }
+    name.push('}');
+    name
+}
+
+/// `series|at`, a record's key.
+fn keyed(mut series: String, at: &str) -> String {
+    series.push('|');
+    series.push_str(at);
+    series
 }
 
 /// A record serializes as the record it holds.

@@ -191,14 +191,16 @@ impl Counts {
     /// a histogram of canonical bounds) for each of millions of records.
     fn to_v2(&self) -> Vec<u8> {
         match self {
-            Counts::List(l) => v2_of(&tally(sorted(l).iter().map(|&index| index.into()))),
-            Counts::Hdr(h) => {
-                let runs: Vec<(usize, u64)> = h
-                    .iter_recorded()
-                    .map(|v| (index_of(v.value_iterated_to()), v.count_at_value()))
-                    .collect();
-                v2_of(&runs)
+            Counts::List(l) => {
+                let sorted = sorted(l);
+                let runs = sorted.chunk_by(|a, b| a == b);
+                v2_of(l.len(), runs.map(|r| (r[0].into(), r.len() as u64)))
             }
+            Counts::Hdr(h) => v2_of(
+                h.distinct_values().min(h.len() as usize),
+                h.iter_recorded()
+                    .map(|v| (index_of(v.value_iterated_to()), v.count_at_value())),
+            ),
         }
     }
 }
@@ -242,26 +244,23 @@ fn index_of(us: u64) -> usize {
 }
 
 /// The V2 encoding of counts given as `(index, count)`, by index, none
-/// zero: the header, then each count as a zig-zag LEB128 varint up to the
-/// last one, a run of two or more zeros as the negated run's length.
-fn v2_of(runs: &[(usize, u64)]) -> Vec<u8> {
-    // The header's highest trackable value: an empty histogram tracks 2
-    // and covers the first bucket (0 to 255); past it, it grows to the
-    // top of the largest value's bucket.
-    let top = runs
-        .last()
-        .map_or(0, |&(i, _)| scale().highest_equivalent(value_at(i)));
-    let highest = if top < SUB_BUCKETS { 2 } else { top };
-    let mut out = Vec::with_capacity(40 + runs.len() * 3);
+/// zero (at most `runs` of them): the header, then each count as a zig-zag
+/// LEB128 varint up to the last one, a run of two or more zeros as the
+/// negated run's length.
+fn v2_of(runs: usize, counts: impl Iterator<Item = (usize, u64)>) -> Vec<u8> {
+    // Two varints a count, each of one to nine bytes: room for all of
+    // them, so that no push grows the vector (up to a few hundred).
+    let mut out = Vec::with_capacity(40 + runs.min(LIST_MAX) * 18);
     out.extend_from_slice(&V2_COOKIE.to_be_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&0u32.to_be_bytes());
     out.extend_from_slice(&u32::from(SIGFIG).to_be_bytes());
     out.extend_from_slice(&1u64.to_be_bytes());
-    out.extend_from_slice(&highest.to_be_bytes());
+    // The highest trackable value, written once the counts are.
+    out.extend_from_slice(&0u64.to_be_bytes());
     out.extend_from_slice(&1.0f64.to_be_bytes());
     let mut next = 0usize;
-    for &(index, count) in runs {
+    for (index, count) in counts {
         match index - next {
             0 => {}
             1 => varint(&mut out, 0),
@@ -270,6 +269,13 @@ fn v2_of(runs: &[(usize, u64)]) -> Vec<u8> {
         varint(&mut out, zig_zag(count.min(i64::MAX as u64) as i64));
         next = index + 1;
     }
+    // An empty histogram tracks 2 and covers the first bucket (0 to 255);
+    // past it, it grows to the top of the largest value's bucket.
+    let top = next
+        .checked_sub(1)
+        .map_or(0, |last| scale().highest_equivalent(value_at(last)));
+    let highest = if top < SUB_BUCKETS { 2 } else { top };
+    out[24..32].copy_from_slice(&highest.to_be_bytes());
     let len = (out.len() - 40) as u32;
     out[4..8].copy_from_slice(&len.to_be_bytes());
     out
@@ -297,7 +303,13 @@ fn zig_zag(n: i64) -> u64 {
 
 /// HdrHistogram's LEB128-64b9B: seven bits a byte, low first, and a
 /// ninth byte (if any) whole.
+#[inline(always)]
 fn varint(out: &mut Vec<u8>, mut n: u64) {
+    // Most are one byte: a count below 64, a single zero.
+    if n < 0x80 {
+        out.push(n as u8);
+        return;
+    }
     for _ in 0..8 {
         if n < 0x80 {
             out.push(n as u8);

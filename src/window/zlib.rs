@@ -126,89 +126,113 @@ impl<'a> Bits<'a> {
 /// flatter frequencies give a shallower code, and equal ones a balanced
 /// code, which fits every alphabet here. One used symbol gets a partner,
 /// so that every code is complete.
+///
+/// The work is on the used symbols alone (a few dozen of the 257 in a
+/// window's encoding): this runs once for each of millions of records.
 fn code_lengths<const N: usize>(freqs: &[u32; N], limit: u8) -> [u8; N] {
-    let mut weights = freqs.map(u64::from);
-    let used = weights.iter().filter(|&&w| w > 0).count();
-    if used < 2 {
-        let partner = usize::from(weights[0] > 0);
-        weights[partner] = weights[partner].max(1);
-        if used == 0 {
-            let other = weights.iter().position(|&w| w == 0).unwrap_or(1);
-            weights[other] = 1;
+    // Leaves as one key each, the weight above the symbol: sorting the
+    // keys orders the leaves by weight, then by symbol, so the code
+    // depends on the weights alone.
+    let mut keys = [0u64; N];
+    let mut n = 0;
+    for (s, &w) in freqs.iter().enumerate() {
+        keys[n] = (u64::from(w) << 16) | s as u64;
+        n += usize::from(w > 0);
+    }
+    if n < 2 {
+        let partner = u64::from(n == 1 && keys[0] & 0xFFFF == 0);
+        keys[n] = (1 << 16) | partner;
+        n += 1;
+        if n < 2 {
+            keys[n] = (1 << 16) | 1;
+            n += 1;
         }
     }
+    let keys = &mut keys[..n];
+    let mut depths = [0u32; N];
+    let depths = &mut depths[..n];
     loop {
-        let lens = huffman(&weights);
-        if lens.iter().all(|&l| l <= limit) {
+        keys.sort_unstable();
+        for (d, &k) in depths.iter_mut().zip(keys.iter()) {
+            *d = (k >> 16) as u32;
+        }
+        minimum_redundancy(depths);
+        // The lightest leaf is the deepest.
+        if depths[0] <= u32::from(limit) {
+            let mut lens = [0u8; N];
+            for (&k, &d) in keys.iter().zip(depths.iter()) {
+                lens[(k & 0xFFFF) as usize] = d as u8;
+            }
             return lens;
         }
-        for w in weights.iter_mut().filter(|w| **w > 0) {
-            *w = (*w / 2).max(1);
+        for k in keys.iter_mut() {
+            *k = (((*k >> 16) / 2).max(1) << 16) | (*k & 0xFFFF);
         }
     }
 }
 
-/// Optimal code lengths for the symbols of nonzero weight (at least two),
-/// by merging the two lightest nodes until one is left: leaves in order of
-/// weight in one queue (sorted as single integers, which is quicker than
-/// sorting pairs), merged nodes (made in order of weight) in another.
-/// Ties go to the lower symbol and to leaves before merged nodes, so the
-/// code depends on the weights alone.
-fn huffman<const N: usize>(weights: &[u64; N]) -> [u8; N] {
-    // Leaves as one key each, the weight above the symbol: sorting the keys
-    // orders the leaves by weight, then by symbol.
-    let mut keys = [0u64; N];
-    let mut n = 0;
-    for (s, &w) in weights.iter().enumerate() {
-        keys[n] = (w << 16) | s as u64;
-        n += usize::from(w > 0);
-    }
-    let keys = &mut keys[..n];
-    keys.sort_unstable();
-    let weight = |key: u64| key >> 16;
-    // A node is a leaf (by its place in `keys`) or the `k`-th merged
-    // node (by `k`); every node's parent is a merged node, kept by its `k`.
-    let mut merged = [0u64; N];
-    let mut leaf_parent = [0u16; N];
-    let mut merged_parent = [0u16; N];
-    let (mut next_leaf, mut next_merged) = (0, 0);
-    for k in 0..n - 1 {
-        let mut sum = 0;
-        for _ in 0..2 {
-            let leaf = next_leaf < n
-                && (next_merged >= k || weight(keys[next_leaf]) <= merged[next_merged]);
-            if leaf {
-                sum += weight(keys[next_leaf]);
-                leaf_parent[next_leaf] = k as u16;
-                next_leaf += 1;
-            } else {
-                sum += merged[next_merged];
-                merged_parent[next_merged] = k as u16;
-                next_merged += 1;
-            }
+/// Optimal code lengths in place (Moffat and Katajainen, "In-place
+/// calculation of minimum-redundancy codes", 1995): `a` holds at least
+/// two weights in ascending order and is left holding each one's code
+/// length. Ties go to leaves before merged nodes.
+fn minimum_redundancy(a: &mut [u32]) {
+    let n = a.len();
+    // Left to right: the merged nodes take the slots of the leaves used up,
+    // and each, once merged itself, holds its parent's slot.
+    a[0] += a[1];
+    let (mut root, mut leaf) = (0, 2);
+    for next in 1..n - 1 {
+        if leaf >= n || a[root] < a[leaf] {
+            a[next] = a[root];
+            a[root] = next as u32;
+            root += 1;
+        } else {
+            a[next] = a[leaf];
+            leaf += 1;
         }
-        merged[k] = sum;
+        if leaf >= n || (root < next && a[root] < a[leaf]) {
+            a[next] += a[root];
+            a[root] = next as u32;
+            root += 1;
+        } else {
+            a[next] += a[leaf];
+            leaf += 1;
+        }
     }
-    // The root is the last merged node; a merged node's parent comes after it.
-    let mut depth = [0u8; N];
-    for k in (0..n.saturating_sub(2)).rev() {
-        depth[k] = depth[usize::from(merged_parent[k])] + 1;
+    // Right to left: each merged node's depth from its parent's (the root,
+    // the last, is at depth 0).
+    a[n - 2] = 0;
+    for next in (0..n - 2).rev() {
+        a[next] = a[a[next] as usize] + 1;
     }
-    let mut lens = [0u8; N];
-    for (node, &key) in keys.iter().enumerate() {
-        lens[(key & 0xFFFF) as usize] = depth[usize::from(leaf_parent[node])].saturating_add(1);
+    // Right to left: the leaves, as many at each depth as the nodes there
+    // that are not merged ones.
+    let (mut available, mut depth) = (1usize, 0u32);
+    let (mut merged, mut next) = (n - 1, n);
+    while available > 0 {
+        let mut used = 0;
+        while merged > 0 && a[merged - 1] == depth {
+            used += 1;
+            merged -= 1;
+        }
+        for _ in used..available {
+            next -= 1;
+            a[next] = depth;
+        }
+        available = 2 * used;
+        depth += 1;
     }
-    lens
 }
 
 /// The canonical codes of `lens` (RFC 1951, 3.2.2), bit-reversed to be
 /// written least significant bit first.
 fn codes<const N: usize>(lens: &[u8; N]) -> [u32; N] {
     let mut count = [0u32; 16];
-    for &l in lens {
+    // Unused symbols (most of them) are passed over rather than counted:
+    // counting into one slot again and again waits on each store.
+    for &l in lens.iter().filter(|&&l| l != 0) {
         count[usize::from(l)] += 1;
     }
-    count[0] = 0;
     let mut next = [0u32; 16];
     let mut code = 0;
     for bits in 1..16 {
@@ -361,11 +385,73 @@ mod tests {
             freqs[usize::from(s)] += 1;
         }
         freqs[END_OF_BLOCK] = 1;
-        assert!(huffman(&freqs.map(u64::from)).iter().any(|&l| l > MAX_BITS));
+        assert!(code_lengths(&freqs, 64).iter().any(|&l| l > MAX_BITS));
         assert!(code_lengths(&freqs, MAX_BITS)
             .iter()
             .all(|&l| l <= MAX_BITS));
         round_trip(&input);
+    }
+
+    /// The code lengths are optimal: their cost (each frequency times its
+    /// length) is a Huffman code's, built here with a priority queue, and
+    /// they make a complete prefix code (Kraft's sum is exactly one).
+    #[test]
+    fn code_lengths_are_optimal_and_complete() {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut x = 0x5EED_u64;
+        for _ in 0..2_000 {
+            let mut freqs = [0u32; LITERALS];
+            let used = 1 + xorshift(&mut x) % 80;
+            for _ in 0..used {
+                let s = (xorshift(&mut x) % LITERALS as u64) as usize;
+                freqs[s] += 1 + (xorshift(&mut x) % 40) as u32;
+            }
+            let lens = code_lengths(&freqs, MAX_BITS);
+            let mut heap: BinaryHeap<Reverse<u64>> = freqs
+                .iter()
+                .filter(|&&f| f > 0)
+                .map(|&f| Reverse(u64::from(f)))
+                .collect();
+            let mut optimal = 0;
+            while heap.len() > 1 {
+                let (Some(Reverse(a)), Some(Reverse(b))) = (heap.pop(), heap.pop()) else {
+                    unreachable!("two nodes at least");
+                };
+                optimal += a + b;
+                heap.push(Reverse(a + b));
+            }
+            let cost: u64 = freqs
+                .iter()
+                .zip(lens)
+                .map(|(&f, l)| u64::from(f) * u64::from(l))
+                .sum();
+            let coded = lens.iter().filter(|&&l| l > 0).count();
+            if coded_alone(&freqs) {
+                // One symbol gets a partner: two codes of one bit.
+                assert_eq!(
+                    (coded, cost),
+                    (2, optimal + freqs.iter().sum::<u32>() as u64)
+                );
+                continue;
+            }
+            if lens.iter().all(|&l| l < MAX_BITS) {
+                assert_eq!(cost, optimal, "{freqs:?}");
+            }
+            let kraft: f64 = lens
+                .iter()
+                .filter(|&&l| l > 0)
+                .map(|&l| 0.5f64.powi(i32::from(l)))
+                .sum();
+            assert_eq!(kraft, 1.0, "{lens:?}");
+            for (s, (&f, &l)) in freqs.iter().zip(&lens).enumerate() {
+                assert_eq!(f > 0, l > 0, "symbol {s}: frequency {f}, length {l}");
+            }
+        }
+    }
+
+    fn coded_alone(freqs: &[u32]) -> bool {
+        freqs.iter().filter(|&&f| f > 0).count() == 1
     }
 
     #[test]
