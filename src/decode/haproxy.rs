@@ -135,7 +135,7 @@ fn after_prefix(line: &str) -> usize {
 /// The end of an RFC 5424 header, as `log ... format rfc5424` writes it:
 /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD `, its structured
 /// data `-` or `[...]` elements.
-fn rfc5424_header(line: &str) -> Option<usize> {
+pub(super) fn rfc5424_header(line: &str) -> Option<usize> {
     let (pri, rest) = line.strip_prefix('<')?.split_once('>')?;
     if pri.is_empty() || pri.len() > 3 || !pri.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -1,6 +1,13 @@
 //! logfmt: `key=value` pairs separated by spaces, values optionally between
 //! quotes with backslash escapes (`msg="no route" status=503 latency=12.5`).
 //! A field is named by its key; a key without `=` is ignored.
+//!
+//! A line may start with a header that carries its time, as Heroku's router
+//! logs do: an RFC 5424 syslog header (`<158>1 2026-12-04T01:02:03.456+00:00
+//! host heroku router - at=info ...`, from a log drain) or a first word in
+//! RFC 3339 (`2026-12-04T01:02:03.456+00:00 heroku[router]: at=info ...`,
+//! as `heroku logs` prints them). That time is the field `timestamp`,
+//! unless the line has a `timestamp=` pair of its own.
 
 use super::fill::Fill;
 use super::settings::LatencyUnit;
@@ -25,8 +32,14 @@ pub(super) fn split<'a>(
     keys: &[(String, usize)],
     fill: &mut Fill<'a, '_>,
 ) -> Result<(), LineReject> {
+    let (time, body) = header(line);
+    if let Some(time) = time {
+        if let Some((_, col)) = keys.iter().find(|(k, _)| k == HEADER_TIME) {
+            fill.put(*col, time, false);
+        }
+    }
     let mut pairs = 0;
-    for pair in Pairs::new(line) {
+    for pair in Pairs::new(body) {
         let (key, value, quoted) = pair?;
         pairs += 1;
         if let Some((_, col)) = keys.iter().find(|(k, _)| k == key) {
@@ -39,14 +52,57 @@ pub(super) fn split<'a>(
     Ok(())
 }
 
+/// The field a header's time is read as.
+const HEADER_TIME: &str = "timestamp";
+
+/// A header's time, if the line starts with one (see the module's
+/// documentation), and the rest of the line.
+fn header(line: &str) -> (Option<&str>, &str) {
+    // An octet count before the header, as HTTPS drains frame each line.
+    let framed = line
+        .split_once(' ')
+        .filter(|(n, rest)| {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with('<')
+        })
+        .map_or(line, |(_, rest)| rest);
+    if let Some(rest) = syslog_version(framed) {
+        // `<PRI>1 TIMESTAMP ...`; `-` when the sender had no clock.
+        let time = rest.split(' ').next().filter(|&t| t != "-");
+        let body = match super::haproxy::rfc5424_header(framed) {
+            Some(end) => &framed[end..],
+            // Heroku's drains leave the structured data out: the message
+            // follows the message id.
+            None => rest.splitn(6, ' ').nth(5).unwrap_or(""),
+        };
+        return (time, body);
+    }
+    let first = line.split([' ', '\t']).next().unwrap_or("");
+    if first.len() >= 20 && !first.contains('=') && crate::time::parse_rfc3339_str(first).is_some()
+    {
+        return (Some(first), &line[first.len()..]);
+    }
+    (None, line)
+}
+
+/// What follows `<PRI>1 `, the start of an RFC 5424 header.
+fn syslog_version(line: &str) -> Option<&str> {
+    let (pri, rest) = line.strip_prefix('<')?.split_once('>')?;
+    let digits = !pri.is_empty() && pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| rest.strip_prefix("1 ")).flatten()
+}
+
 /// The keys of one line, in order, or `None` when it is not logfmt: what
 /// "did you mean" offers for a field that no line holds.
 pub fn keys(line: &str) -> Option<Vec<&str>> {
-    let keys: Vec<&str> = Pairs::new(line)
-        .map(|p| p.map(|(k, _, _)| k))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    (!keys.is_empty()).then_some(keys)
+    let (time, body) = header(line);
+    let mut keys: Vec<&str> = time.map(|_| HEADER_TIME).into_iter().collect();
+    for pair in Pairs::new(body) {
+        let key = pair.ok()?.0;
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    (keys.len() > usize::from(time.is_some())).then_some(keys)
 }
 
 /// The `key=value` pairs of a line: the key, the value (without its

@@ -112,6 +112,14 @@ mod tests {
                 r#"time=2026-10-10T04:55:36Z level=info msg="request done" status=200 latency=12.5"#,
                 Some("logfmt"),
             ),
+            (
+                r#"2026-10-10T04:55:36.456000+00:00 heroku[router]: at=info method=GET path="/" status=200 service=4ms"#,
+                Some("logfmt"),
+            ),
+            (
+                r#"<158>1 2026-10-10T04:55:36.456+00:00 host heroku router - at=info path="/" status=200"#,
+                Some("logfmt"),
+            ),
             ("just some words", None),
             ("", None),
             (r#"{"unterminated":"#, None),
