@@ -20,6 +20,9 @@ enum Item {
         request: Option<[usize; 3]>,
         /// The value may be a list with `, ` and ` : ` between its items.
         list: bool,
+        /// The value holds this many spaces (a time written as
+        /// `%d/%b/%Y %T`): the next literal is looked for after them.
+        spaces: u8,
     },
 }
 
@@ -54,8 +57,16 @@ impl Template {
             col,
             request,
             list: false,
+            spaces: 0,
         });
         Ok(())
+    }
+
+    /// Says that the variable added last holds `n` spaces.
+    pub fn spaces(&mut self, n: u8) {
+        if let Some(Item::Var { spaces, .. }) = self.items.last_mut() {
+            *spaces = n;
+        }
     }
 
     /// Marks the variable added last as a list: nginx writes `$upstream_*`
@@ -83,11 +94,17 @@ impl Template {
                     }
                     quoted = l.ends_with('"');
                 }
-                Item::Var { col, request, list } => steps.push(Step {
+                Item::Var {
+                    col,
+                    request,
+                    list,
+                    spaces,
+                } => steps.push(Step {
                     col: wants(*col).then_some(*col),
                     request: request.filter(|cols| cols.iter().any(|&c| wants(c))),
                     quoted,
                     list: *list,
+                    spaces: *spaces,
                     next: Box::default(),
                 }),
             }
@@ -118,6 +135,8 @@ struct Step {
     quoted: bool,
     /// See [`Template::list`].
     list: bool,
+    /// See [`Template::spaces`].
+    spaces: u8,
     /// The literal after the variable; empty when it runs to the end.
     next: Box<[u8]>,
 }
@@ -140,6 +159,13 @@ impl Plan {
                 (b.len(), step.quoted)
             } else if step.list {
                 find_list_end(b, pos, &step.next, step.quoted)?
+            } else if step.spaces > 0 {
+                find_end(
+                    b,
+                    past_spaces(b, pos, step.spaces)?,
+                    &step.next,
+                    step.quoted,
+                )?
             } else {
                 find_end(b, pos, &step.next, step.quoted)?
             };
@@ -212,6 +238,16 @@ fn find_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bo
         i = at + 1;
     }
     Err(LineReject::BadLine)
+}
+
+/// Where the value that starts at `from` is past its `n` spaces.
+#[cold]
+fn past_spaces(b: &[u8], from: usize, n: u8) -> Result<usize, LineReject> {
+    let mut at = from;
+    for _ in 0..n {
+        at += memchr(b' ', &b[at..]).ok_or(LineReject::BadLine)? + 1;
+    }
+    Ok(at)
 }
 
 /// [`find_end`] for a list value: a place inside one of its separators
