@@ -246,8 +246,8 @@ fn roles(
 /// `,` or `:` (summed); `-` items in a list are left out.
 #[cold]
 fn latency_text(s: &str) -> Option<f64> {
-    if fill::is_plain_number(s) {
-        return Some(parse_number(s));
+    if let Some(n) = number_text(s) {
+        return Some(n);
     }
     let mut sum = 0.0;
     let mut any = false;
@@ -256,13 +256,24 @@ fn latency_text(s: &str) -> Option<f64> {
         if part == "-" {
             continue;
         }
-        if !fill::is_plain_number(part) {
-            return None;
-        }
-        sum += parse_number(part);
+        sum += number_text(part)?;
         any = true;
     }
     any.then_some(sum)
+}
+
+/// A number written as text where a number is expected: `0.123`, and the
+/// forms a program prints floats in (`1e3`, `1.5E-4`, `+2`, `.5`); not
+/// `inf` or `NaN`.
+fn number_text(s: &str) -> Option<f64> {
+    if fill::is_plain_number(s) {
+        return Some(parse_number(s));
+    }
+    let numeric = |c: u8| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-');
+    if !s.bytes().any(|c| c.is_ascii_digit()) || !s.bytes().all(numeric) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 /// A duration written with its units, in nanoseconds: `45ms`, `0.123456s`

@@ -300,3 +300,28 @@ fn latencies_with_units_are_read_as_durations() {
         }
     }
 }
+
+/// Numbers written as text in the forms programs print floats in are
+/// latencies in latency_unit; words that parse as floats elsewhere are not.
+#[test]
+fn latencies_as_text_in_exponent_form_are_numbers() {
+    let (_, d) = decoder("[decode.fields]\nlatency_unit = \"ms\"");
+    for (text, ns) in [
+        ("1e3", Some(1_000_000_000)),
+        ("1.5E-1", Some(150_000)),
+        ("2.5e+2", Some(250_000_000)),
+        ("+2", Some(2_000_000)),
+        (".5", Some(500_000)),
+        ("0.100, 1e1", Some(10_100_000)),
+        ("inf", None),
+        ("NaN", None),
+        ("1e", None),
+        ("e5", None),
+        ("--1", None),
+    ] {
+        let line =
+            format!(r#"{{"timestamp":"2026-11-27T10:00:00Z","status":200,"latency":"{text}"}}"#);
+        let e = decode(&d, &line).unwrap();
+        assert_eq!(e.latency_ns, ns, "{text}");
+    }
+}

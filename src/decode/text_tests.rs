@@ -344,6 +344,48 @@ log_format = '%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D'"#
     );
 }
 
+/// Times written by several `%{...}t` (mod_log_config's recipe for
+/// milliseconds), and strftime times that hold spaces, bracketed or not.
+#[test]
+fn apache_times_in_several_parts_and_with_spaces() {
+    let ms = T0 + 456_000_000;
+    for (log_format, time, want) in [
+        (
+            r"[%{%d/%b/%Y:%H:%M:%S}t.%{msec_frac}t %{%z}t]",
+            "[10/Oct/2026:13:55:36.456 +0900]",
+            ms,
+        ),
+        (
+            r"%{%d/%b/%Y %T}t.%{usec_frac}t %{%z}t",
+            "10/Oct/2026 13:55:36.456789 +0900",
+            T0 + 456_789_000,
+        ),
+        (
+            r"%{begin:%d/%b/%Y %T}t.%{begin:msec_frac}t %{begin:%z}t",
+            "10/Oct/2026 04:55:36.456 +0000",
+            ms,
+        ),
+        (r"%{sec}t.%{msec_frac}t", "1791608136.456", ms),
+        (r"%{%Y-%m-%d %H:%M:%S %z}t", "2026-10-10 13:55:36 +0900", T0),
+    ] {
+        let decode = format!(
+            "[decode]\nformat = \"apache\"\nlog_format = '%h {log_format} \\\"%r\\\" %>s %b %D'"
+        );
+        let (mut d, slots) = decoder(&decode, &["remote_host", "uri", "bytes_sent"]);
+        check(
+            &mut d,
+            &slots,
+            &format!(r#"192.0.2.1 {time} "GET /x HTTP/1.1" 503 12 1500"#),
+            Want {
+                time_ns: want,
+                status: Some(503.0),
+                latency_ns: Some(1_500_000),
+                fields: vec![s("192.0.2.1"), s("/x"), n(12.0)],
+            },
+        );
+    }
+}
+
 #[test]
 fn alb_lines_with_unreached_targets_and_new_fields() {
     let fields = [
@@ -670,6 +712,44 @@ fn haproxy_https_log_and_rfc5424_header() {
             r#"10.0.1.2:33317 [06/Feb/2026:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1"#
         ),
         Some(LineReject::BadLine)
+    );
+}
+
+/// Heroku's router logs: logfmt behind an RFC 5424 header (a log drain)
+/// or behind a first word in RFC 3339 (`heroku logs`); the header's time is
+/// the `timestamp`, a `timestamp=` pair of the line's own wins.
+#[test]
+fn logfmt_behind_a_header_takes_its_time_from_the_header() {
+    let (mut d, slots) = decoder(
+        "[decode]\nformat = \"logfmt\"\n[decode.fields]\nlatency = \"service\"",
+        &["path", "dyno"],
+    );
+    let router = r#"at=info method=GET path="/cart" host=shop.herokuapp.com request_id=4d1f fwd="203.0.113.9" dyno=web.1 connect=0ms service=45ms status=503 bytes=120 protocol=https"#;
+    let want = || Want {
+        time_ns: T0 + 456_000_000,
+        status: Some(503.0),
+        latency_ns: Some(45_000_000),
+        fields: vec![s("/cart"), s("web.1")],
+    };
+    for line in [
+        format!("<158>1 2026-10-10T04:55:36.456+00:00 host heroku router - {router}"),
+        format!("295 <158>1 2026-10-10T04:55:36.456+00:00 host heroku router - {router}"),
+        format!("<158>1 2026-10-10T04:55:36.456Z d.1 heroku router - - {router}"),
+        format!("<158>1 2026-10-10T13:55:36.456+09:00 d.1 heroku router - [meta a=\"b\"] {router}"),
+        format!("2026-10-10T04:55:36.456000+00:00 heroku[router]: {router}"),
+        format!("timestamp=2026-10-10T04:55:36.456Z {router}"),
+        format!("2020-01-01T00:00:00Z heroku[router]: timestamp=2026-10-10T04:55:36.456Z {router}"),
+    ] {
+        check(&mut d, &slots, &line, want());
+    }
+    // No clock in the header, and no time anywhere else.
+    assert_eq!(
+        reject(&mut d, &format!("<158>1 - host heroku router - {router}")),
+        Some(LineReject::NoTimestamp)
+    );
+    assert_eq!(
+        reject(&mut d, &format!("heroku[router]: {router}")),
+        Some(LineReject::NoTimestamp)
     );
 }
 
