@@ -213,7 +213,8 @@ pub struct BackfillArgs {
     /// Write JSONL records to this file (replacing it) instead of the configured sinks.
     /// Records are staged beside their target and put in place at the end (appended to a
     /// file sink, renamed over --output, through symlinks): a failed or interrupted run, or
-    /// one that could read no input, leaves them as they were. Ctrl-C exits 130; SIGTERM exits 0, saying so.
+    /// one that could read no input, leaves them as they were. A missing directory is
+    /// created. Ctrl-C exits 130; SIGTERM exits 0, saying so.
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Worker threads (default: one per core).
