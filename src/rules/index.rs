@@ -149,28 +149,121 @@ fn conjuncts(rule: &Rule) -> Vec<Conjunct> {
 #[derive(Debug, Default)]
 struct FieldIndex {
     slot: usize,
-    keys: FxHashMap<Key, Vec<u32>>,
+    keys: FxHashMap<Key, Ids>,
     /// By the prefix's bytes; `prefix_lens` holds their lengths, ascending.
-    prefixes: FxHashMap<Box<[u8]>, Vec<u32>>,
+    prefixes: FxHashMap<Box<[u8]>, Ids>,
     prefix_lens: Vec<usize>,
     /// The `Key::Str` entries again, to look a `&[u8]` up without
     /// building a key.
-    strs: FxHashMap<Box<[u8]>, Vec<u32>>,
+    strs: FxHashMap<StrKey, Ids>,
+}
+
+/// The SLIs filed under one key, in order. Most keys file one SLI (a route
+/// each), held in place: with a thousand SLIs, a lookup that follows no
+/// pointer stays in the cache.
+#[derive(Debug)]
+struct Ids {
+    /// The one id, or [`Ids::NONE`].
+    one: [u32; 1],
+    /// Every id, once there are two or more.
+    all: Vec<u32>,
+}
+
+impl Default for Ids {
+    fn default() -> Ids {
+        Ids {
+            one: [Ids::NONE],
+            all: Vec::new(),
+        }
+    }
+}
+
+impl Ids {
+    const NONE: u32 = u32::MAX;
+
+    fn as_slice(&self) -> &[u32] {
+        match self.all.len() {
+            0 if self.one[0] == Ids::NONE => &[],
+            0 => &self.one,
+            _ => &self.all,
+        }
+    }
+
+    /// Files `sli` after the others, unless it is the last one filed
+    /// already (a test may list a value twice).
+    fn file(&mut self, sli: u32) {
+        match self.as_slice() {
+            [] => self.one[0] = sli,
+            [.., last] if *last == sli => {}
+            [only] => self.all = vec![*only, sli],
+            _ => self.all.push(sli),
+        }
+    }
+}
+
+/// A string value's bytes, in place up to [`StrKey::INLINE`] of them
+/// (routes, hosts, methods): a lookup compares them without following a
+/// pointer. Hashes and compares as the bytes do, so a `&[u8]` looks it up.
+#[derive(Debug, Clone)]
+enum StrKey {
+    Inline {
+        len: u8,
+        bytes: [u8; StrKey::INLINE],
+    },
+    Heap(Box<[u8]>),
+}
+
+impl StrKey {
+    const INLINE: usize = 22;
+
+    fn new(b: &[u8]) -> StrKey {
+        if b.len() > StrKey::INLINE {
+            return StrKey::Heap(b.into());
+        }
+        let mut bytes = [0; StrKey::INLINE];
+        bytes[..b.len()].copy_from_slice(b);
+        StrKey::Inline {
+            len: b.len() as u8,
+            bytes,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            StrKey::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            StrKey::Heap(b) => b,
+        }
+    }
+}
+
+impl PartialEq for StrKey {
+    fn eq(&self, other: &StrKey) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for StrKey {}
+
+impl std::hash::Hash for StrKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for StrKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
 }
 
 impl FieldIndex {
     fn add(&mut self, sli: u32, test: &Test) {
-        let file = |ids: &mut Vec<u32>| {
-            // A test may list a value twice; the SLI is filed once.
-            if ids.last() != Some(&sli) {
-                ids.push(sli);
-            }
-        };
+        let file = |ids: &mut Ids| ids.file(sli);
         match test {
             Test::Keys(keys) => {
                 for key in keys {
                     if let Key::Str(s) = key {
-                        file(self.strs.entry(s.clone()).or_default());
+                        file(self.strs.entry(StrKey::new(s)).or_default());
                     } else {
                         file(self.keys.entry(key.clone()).or_default());
                     }
@@ -195,12 +288,12 @@ impl FieldIndex {
             Value::Str(s) => {
                 let s = s.as_bytes();
                 if let Some(ids) = self.strs.get(s) {
-                    found(ids);
+                    found(ids.as_slice());
                 }
                 for &len in &self.prefix_lens {
                     let Some(head) = s.get(..len) else { break };
                     if let Some(ids) = self.prefixes.get(head) {
-                        found(ids);
+                        found(ids.as_slice());
                     }
                 }
                 return;
@@ -217,7 +310,7 @@ impl FieldIndex {
             return;
         }
         if let Some(ids) = self.keys.get(&key) {
-            found(ids);
+            found(ids.as_slice());
         }
     }
 }
