@@ -25,6 +25,7 @@ pub mod report;
 pub mod rules;
 pub mod scale;
 pub mod setup;
+pub mod short_key;
 pub mod sinks;
 pub mod slo;
 pub mod sources;

@@ -39,6 +39,8 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::short_key::ShortKey;
+
 use super::eval::{CmpOp, Node, Pattern};
 use super::Rule;
 use crate::event::Value;
@@ -155,7 +157,7 @@ struct FieldIndex {
     prefix_lens: Vec<usize>,
     /// The `Key::Str` entries again, to look a `&[u8]` up without
     /// building a key.
-    strs: FxHashMap<StrKey, Ids>,
+    strs: FxHashMap<ShortKey, Ids>,
 }
 
 /// The SLIs filed under one key, in order. Most keys file one SLI (a route
@@ -201,61 +203,6 @@ impl Ids {
     }
 }
 
-/// A string value's bytes, in place up to [`StrKey::INLINE`] of them
-/// (routes, hosts, methods): a lookup compares them without following a
-/// pointer. Hashes and compares as the bytes do, so a `&[u8]` looks it up.
-#[derive(Debug, Clone)]
-enum StrKey {
-    Inline {
-        len: u8,
-        bytes: [u8; StrKey::INLINE],
-    },
-    Heap(Box<[u8]>),
-}
-
-impl StrKey {
-    const INLINE: usize = 22;
-
-    fn new(b: &[u8]) -> StrKey {
-        if b.len() > StrKey::INLINE {
-            return StrKey::Heap(b.into());
-        }
-        let mut bytes = [0; StrKey::INLINE];
-        bytes[..b.len()].copy_from_slice(b);
-        StrKey::Inline {
-            len: b.len() as u8,
-            bytes,
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            StrKey::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            StrKey::Heap(b) => b,
-        }
-    }
-}
-
-impl PartialEq for StrKey {
-    fn eq(&self, other: &StrKey) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for StrKey {}
-
-impl std::hash::Hash for StrKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for StrKey {
-    fn borrow(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
 impl FieldIndex {
     fn add(&mut self, sli: u32, test: &Test) {
         let file = |ids: &mut Ids| ids.file(sli);
@@ -263,7 +210,7 @@ impl FieldIndex {
             Test::Keys(keys) => {
                 for key in keys {
                     if let Key::Str(s) = key {
-                        file(self.strs.entry(StrKey::new(s)).or_default());
+                        file(self.strs.entry(ShortKey::new(s)).or_default());
                     } else {
                         file(self.keys.entry(key.clone()).or_default());
                     }

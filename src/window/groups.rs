@@ -18,8 +18,8 @@
 //! the window saw, so memory stays at `group_limit + 1` groups per window.
 //!
 //! An event finds its group by hash (foldhash, seeded per process: keys
-//! come from requests, and a cap on groups bounds what they can cost); the
-//! kept keys are also held in order, for the cap and for
+//! come from requests, and a cap on groups bounds what they can cost), a
+//! short key kept in the table's slot ([`ShortKey`]); the kept keys are also held in order, for the cap and for
 //! records in key order.
 
 use std::collections::{BTreeSet, HashMap};
@@ -28,6 +28,7 @@ use foldhash::fast::RandomState;
 
 use super::SliWindow;
 use crate::event::Value;
+use crate::short_key::ShortKey;
 
 /// The group that holds what the cap folded, in records.
 pub const OTHER: &str = "__other__";
@@ -46,7 +47,7 @@ const ESCAPED: char = '\u{ff}';
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Groups {
     limit: usize,
-    kept: HashMap<Box<str>, SliWindow, RandomState>,
+    kept: HashMap<ShortKey, SliWindow, RandomState>,
     /// The keys of `kept`, in order.
     order: BTreeSet<Box<str>>,
     other: Option<SliWindow>,
@@ -69,7 +70,7 @@ impl Groups {
 
     /// The kept groups, by key in order.
     pub fn kept(&self) -> impl Iterator<Item = (&str, &SliWindow)> {
-        self.order.iter().map(|k| (&**k, &self.kept[k]))
+        self.order.iter().map(|k| (&**k, &self.kept[k.as_bytes()]))
     }
 
     /// What the cap folded, if anything was.
@@ -81,7 +82,7 @@ impl Groups {
     /// opened, or folded into `__other__`, as the cap says.
     #[inline]
     pub fn with_group(&mut self, key: &str, count: impl FnOnce(&mut SliWindow)) {
-        if let Some(w) = self.kept.get_mut(key) {
+        if let Some(w) = self.kept.get_mut(key.as_bytes()) {
             return count(w);
         }
         if self.kept.len() >= self.limit {
@@ -97,17 +98,17 @@ impl Groups {
     }
 
     fn insert(&mut self, key: Box<str>, w: SliWindow) {
-        self.order.insert(key.clone());
-        self.kept.insert(key, w);
+        self.kept.insert(ShortKey::new(key.as_bytes()), w);
+        self.order.insert(key);
     }
 
     /// Adds another shard's groups: their union, folded again.
     pub fn merge(&mut self, other: &Groups) {
         self.limit = self.limit.max(other.limit);
-        for (k, w) in &other.kept {
-            match self.kept.get_mut(k) {
+        for (k, w) in other.kept() {
+            match self.kept.get_mut(k.as_bytes()) {
                 Some(mine) => mine.merge(w),
-                None => self.insert(k.clone(), w.clone()),
+                None => self.insert(k.into(), w.clone()),
             }
         }
         if let Some(o) = &other.other {
@@ -119,7 +120,11 @@ impl Groups {
     /// Moves the greatest keys beyond the limit into `__other__`.
     fn fold(&mut self) {
         while self.kept.len() > self.limit {
-            let Some(w) = self.order.pop_last().and_then(|k| self.kept.remove(&k)) else {
+            let Some(w) = self
+                .order
+                .pop_last()
+                .and_then(|k| self.kept.remove(k.as_bytes()))
+            else {
                 break;
             };
             self.other.get_or_insert_with(SliWindow::default).merge(&w);
@@ -159,7 +164,7 @@ impl Groups {
             + self
                 .kept
                 .iter()
-                .map(|(k, w)| 2 * (k.len() + 16) + w.memory_bytes())
+                .map(|(k, w)| k.as_bytes().len() + 24 + 16 + w.memory_bytes())
                 .sum::<usize>()
             + self.other.as_ref().map_or(0, SliWindow::memory_bytes)
     }
