@@ -476,9 +476,12 @@ impl Config {
         }
         let mut fields = FieldTable::default();
         let mut slis: Vec<Sli> = Vec::with_capacity(raw.sli.len());
+        // Names seen, looked up rather than compared with every SLI before:
+        // configurations hold thousands of SLIs.
+        let mut names = std::collections::HashSet::with_capacity(raw.sli.len());
         for (i, s) in raw.sli.iter().enumerate() {
             let sli = v.sli(i, s, &mut fields, decode.latency_unit, window.size_ns)?;
-            if slis.iter().any(|o| o.name == sli.name) {
+            if !names.insert(sli.name.clone()) {
                 return Err(map.error(
                     s.name.span(),
                     &format!("sli[{i}].name"),

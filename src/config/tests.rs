@@ -555,3 +555,27 @@ fn an_apache_duration_of_another_unit_keeps_its_own_unit() {
     .unwrap();
     assert_eq!(c.decode.latency_unit, LatencyUnit::Seconds);
 }
+
+/// A name used twice among many SLIs is named at its second use.
+#[test]
+fn a_name_used_twice_is_found_among_many() {
+    let mut text = String::new();
+    for i in 0..300 {
+        text.push_str(&format!(
+            "[[sli]]\nname = \"r{i}\"\ngood = \"status < 500\"\n"
+        ));
+    }
+    text.push_str("[[sli]]\nname = \"r17\"\ngood = \"status < 500\"\n");
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sli[300].name"));
+    assert_eq!(e.position.map(|(line, _)| line), Some(902));
+    assert!(e.message.contains("`r17` is already used"), "{}", e.message);
+    let second = "name = \"r17\"";
+    let last = text.rfind(second).expect("the second r17");
+    let unique = format!(
+        "{}name = \"r300\"{}",
+        &text[..last],
+        &text[last + second.len()..]
+    );
+    assert!(parse(&unique).is_ok());
+}

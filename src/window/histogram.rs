@@ -216,6 +216,42 @@ fn sorted(list: &[u16]) -> std::borrow::Cow<'_, [u16]> {
     std::borrow::Cow::Owned(copy)
 }
 
+/// Sorts a list's bucket indexes by counting, a byte at a time (the low
+/// byte, then the high one): for the hundred or so of a quiet window, a
+/// third of the work of a comparison sort, and it runs as each of
+/// thousands of windows closes.
+fn sort_indexes(list: &mut [u16]) {
+    if list.len() < 32 || list.len() > LIST_MAX {
+        list.sort_unstable();
+        return;
+    }
+    // Where each byte value's run starts, per byte.
+    let (mut low, mut high) = ([0u16; 256], [0u16; 256]);
+    for &v in list.iter() {
+        low[usize::from(v & 0xff)] += 1;
+        high[usize::from(v >> 8)] += 1;
+    }
+    let starts = |counts: &mut [u16; 256]| {
+        let mut at = 0;
+        for c in counts.iter_mut() {
+            (*c, at) = (at, at + *c);
+        }
+    };
+    starts(&mut low);
+    starts(&mut high);
+    let mut by_low = [0u16; LIST_MAX];
+    for &v in list.iter() {
+        let at = &mut low[usize::from(v & 0xff)];
+        by_low[usize::from(*at)] = v;
+        *at += 1;
+    }
+    for &v in &by_low[..list.len()] {
+        let at = &mut high[usize::from(v >> 8)];
+        list[usize::from(*at)] = v;
+        *at += 1;
+    }
+}
+
 /// Ascending keys as `(key, how many times)`: a sorted list's values by
 /// bucket (a bucket's top or index both rise with the value).
 fn tally<K: PartialEq>(ascending: impl Iterator<Item = K>) -> Vec<(K, u64)> {
@@ -376,7 +412,7 @@ impl Histogram {
     pub fn shrink_to_fit(&mut self) {
         match &mut self.counts {
             Counts::List(l) => {
-                l.sort_unstable();
+                sort_indexes(l);
                 l.shrink_to_fit();
             }
             Counts::Hdr(h) => {
@@ -1055,6 +1091,27 @@ mod tests {
                 assert_eq!(lib.lowest_equivalent(low), low, "{index}");
                 assert_eq!(index_of(lib.highest_equivalent(low)), index, "{index}");
             }
+        }
+    }
+
+    /// Sorting by counting orders a list as a comparison sort does, at
+    /// every length a list takes.
+    #[test]
+    fn indexes_sorted_by_counting_are_in_order() {
+        let mut x = 0x1D_u64;
+        for len in 0..=LIST_MAX {
+            let mut list: Vec<u16> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % (u64::from(list_index(u64::MAX)) + 1)) as u16
+                })
+                .collect();
+            let mut want = list.clone();
+            want.sort_unstable();
+            sort_indexes(&mut list);
+            assert_eq!(list, want, "{len} indexes");
         }
     }
 
