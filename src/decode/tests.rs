@@ -267,6 +267,12 @@ fn the_remembered_key_order_never_changes_an_event() {
     assert!(variants.iter().all(|&n| n > 400), "{variants:?}");
 }
 
+/// The latency read from a JSON line whose `latency` is the string `text`.
+fn latency_of(d: &Decoder, text: &str) -> Option<u64> {
+    let line = format!(r#"{{"timestamp":"2026-11-27T10:00:00Z","status":200,"latency":"{text}"}}"#);
+    decode(d, &line).unwrap().latency_ns
+}
+
 /// Durations written with their units are read whatever latency_unit says:
 /// Google Cloud's `"0.123456s"`, Go's `time.Duration` text, `ms`, `us`.
 #[test]
@@ -292,11 +298,7 @@ fn latencies_with_units_are_read_as_durations() {
             ("1.2.3s", None),
             ("10parsecs", None),
         ] {
-            let line = format!(
-                r#"{{"timestamp":"2026-11-27T10:00:00Z","status":200,"latency":"{text}"}}"#
-            );
-            let e = decode(&d, &line).unwrap();
-            assert_eq!(e.latency_ns, ns, "{text} with latency_unit {unit}");
+            assert_eq!(latency_of(&d, text), ns, "{text} with latency_unit {unit}");
         }
     }
 }
@@ -319,9 +321,6 @@ fn latencies_as_text_in_exponent_form_are_numbers() {
         ("e5", None),
         ("--1", None),
     ] {
-        let line =
-            format!(r#"{{"timestamp":"2026-11-27T10:00:00Z","status":200,"latency":"{text}"}}"#);
-        let e = decode(&d, &line).unwrap();
-        assert_eq!(e.latency_ns, ns, "{text}");
+        assert_eq!(latency_of(&d, text), ns, "{text}");
     }
 }
