@@ -20,7 +20,7 @@ enum Item {
         request: Option<[usize; 3]>,
         /// The value may be a list with `, ` and ` : ` between its items.
         list: bool,
-        /// The value holds this many spaces (a time written as
+        /// The value holds this many runs of spaces (a time written as
         /// `%d/%b/%Y %T`): the next literal is looked for after them.
         spaces: u8,
     },
@@ -240,12 +240,17 @@ fn find_end(b: &[u8], from: usize, nb: &[u8], quoted: bool) -> Result<(usize, bo
     Err(LineReject::BadLine)
 }
 
-/// Where the value that starts at `from` is past its `n` spaces.
+/// Where the value that starts at `from` is past its `n` runs of spaces:
+/// a space-padded day or hour (`%e`, `%k`) writes two where the format
+/// has one.
 #[cold]
 fn past_spaces(b: &[u8], from: usize, n: u8) -> Result<usize, LineReject> {
     let mut at = from;
     for _ in 0..n {
-        at += memchr(b' ', &b[at..]).ok_or(LineReject::BadLine)? + 1;
+        at += memchr(b' ', &b[at..]).ok_or(LineReject::BadLine)?;
+        while b.get(at) == Some(&b' ') {
+            at += 1;
+        }
     }
     Ok(at)
 }

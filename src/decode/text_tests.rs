@@ -366,6 +366,13 @@ fn apache_times_in_several_parts_and_with_spaces() {
             ms,
         ),
         (r"%{sec}t.%{msec_frac}t", "1791608136.456", ms),
+        // A space-padded day: two spaces where the format has one.
+        (
+            r"%{%a %b %e %T %Y}t",
+            "Sat Oct  3 04:55:36 2026",
+            T0 - 7 * 86_400 * 1_000_000_000,
+        ),
+        (r"%{%a %b %e %T %Y}t", "Sat Oct 10 04:55:36 2026", T0),
         (r"%{%Y-%m-%d %H:%M:%S %z}t", "2026-10-10 13:55:36 +0900", T0),
     ] {
         let decode = format!(
@@ -383,6 +390,27 @@ fn apache_times_in_several_parts_and_with_spaces() {
                 fields: vec![s("192.0.2.1"), s("/x"), n(12.0)],
             },
         );
+    }
+    // A space-padded day followed by a field after one space (httpd's
+    // `%{%a %b %e %T %Y}t %>s`): the padding is not taken for the end.
+    let (mut d, slots) = decoder(
+        "[decode]\nformat = \"apache\"\nlog_format = '%{%a %b %e %T %Y}t %>s %D'",
+        &[],
+    );
+    for (line, want) in [
+        (
+            "Sat Oct  3 04:55:36 2026 503 1500",
+            T0 - 7 * 86_400 * 1_000_000_000,
+        ),
+        ("Sat Oct 10 04:55:36 2026 503 1500", T0),
+    ] {
+        let w = Want {
+            time_ns: want,
+            status: Some(503.0),
+            latency_ns: Some(1_500_000),
+            fields: vec![],
+        };
+        check(&mut d, &slots, line, w);
     }
 }
 
