@@ -14,6 +14,7 @@ use super::alb::host_port;
 use super::fill::Fill;
 use super::settings::{LatencyUnit, TimestampFormat};
 use super::spec::{Column, Format, Spec, Splitter};
+use super::syslog;
 use super::template::split_request;
 use super::LineReject;
 
@@ -128,29 +129,7 @@ fn after_prefix(line: &str) -> usize {
     let head_end = line.find('"').unwrap_or(line.len());
     match line[..head_end].find("]: ") {
         Some(i) => i + 3,
-        None => rfc5424_header(line).unwrap_or(0),
-    }
-}
-
-/// The end of an RFC 5424 header, as `log ... format rfc5424` writes it:
-/// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD `, its structured
-/// data `-` or `[...]` elements.
-pub(super) fn rfc5424_header(line: &str) -> Option<usize> {
-    let (pri, rest) = line.strip_prefix('<')?.split_once('>')?;
-    if pri.is_empty() || pri.len() > 3 || !pri.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut pos = line.len() - rest.strip_prefix("1 ")?.len();
-    for _ in 0..5 {
-        pos += line[pos..].find(' ')? + 1;
-    }
-    let sd = &line[pos..];
-    if sd.starts_with("- ") {
-        Some(pos + 2)
-    } else if sd.starts_with('[') {
-        Some(pos + sd.find("] ")? + 2)
-    } else {
-        None
+        None => syslog::rfc5424_header(line).unwrap_or(0),
     }
 }
 

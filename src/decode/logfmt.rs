@@ -58,6 +58,10 @@ const HEADER_TIME: &str = "timestamp";
 /// A header's time, if the line starts with one (see the module's
 /// documentation), and the rest of the line.
 fn header(line: &str) -> (Option<&str>, &str) {
+    // Every header starts with `<` or a digit; most logfmt lines with a key.
+    if !matches!(line.as_bytes().first(), Some(b'<' | b'0'..=b'9')) {
+        return (None, line);
+    }
     // An octet count before the header, as HTTPS drains frame each line.
     let framed = line
         .split_once(' ')
@@ -65,10 +69,10 @@ fn header(line: &str) -> (Option<&str>, &str) {
             !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with('<')
         })
         .map_or(line, |(_, rest)| rest);
-    if let Some(rest) = syslog_version(framed) {
+    if let Some(rest) = super::syslog::after_version(framed) {
         // `<PRI>1 TIMESTAMP ...`; `-` when the sender had no clock.
         let time = rest.split(' ').next().filter(|&t| t != "-");
-        let body = match super::haproxy::rfc5424_header(framed) {
+        let body = match super::syslog::rfc5424_header(framed) {
             Some(end) => &framed[end..],
             // Heroku's drains leave the structured data out: the message
             // follows the message id.
@@ -82,13 +86,6 @@ fn header(line: &str) -> (Option<&str>, &str) {
         return (Some(first), &line[first.len()..]);
     }
     (None, line)
-}
-
-/// What follows `<PRI>1 `, the start of an RFC 5424 header.
-fn syslog_version(line: &str) -> Option<&str> {
-    let (pri, rest) = line.strip_prefix('<')?.split_once('>')?;
-    let digits = !pri.is_empty() && pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit());
-    digits.then(|| rest.strip_prefix("1 ")).flatten()
 }
 
 /// The keys of one line, in order, or `None` when it is not logfmt: what

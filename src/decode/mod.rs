@@ -25,6 +25,7 @@ mod pattern;
 mod settings;
 mod sniff;
 mod spec;
+mod syslog;
 mod template;
 mod text;
 mod timestamp;
