@@ -1099,14 +1099,10 @@ mod tests {
     #[test]
     fn indexes_sorted_by_counting_are_in_order() {
         let mut x = 0x1D_u64;
+        let indexes = u64::from(list_index(u64::MAX)) + 1;
         for len in 0..=LIST_MAX {
             let mut list: Vec<u16> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x % (u64::from(list_index(u64::MAX)) + 1)) as u16
-                })
+                .map(|_| crate::testing::below(&mut x, indexes) as u16)
                 .collect();
             let mut want = list.clone();
             want.sort_unstable();

@@ -315,6 +315,7 @@ mod tests {
     use std::io::Read;
 
     use super::*;
+    use crate::testing::xorshift;
 
     fn inflate(stream: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -329,13 +330,6 @@ mod tests {
         compress(input, &mut out);
         assert_eq!(inflate(&out), input, "{} bytes", input.len());
         out.len()
-    }
-
-    fn xorshift(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
     }
 
     #[test]
@@ -427,7 +421,7 @@ mod tests {
                 .map(|(&f, l)| u64::from(f) * u64::from(l))
                 .sum();
             let coded = lens.iter().filter(|&&l| l > 0).count();
-            if coded_alone(&freqs) {
+            if freqs.iter().filter(|&&f| f > 0).count() == 1 {
                 // One symbol gets a partner: two codes of one bit.
                 assert_eq!(
                     (coded, cost),
@@ -448,10 +442,6 @@ mod tests {
                 assert_eq!(f > 0, l > 0, "symbol {s}: frequency {f}, length {l}");
             }
         }
-    }
-
-    fn coded_alone(freqs: &[u32]) -> bool {
-        freqs.iter().filter(|&&f| f > 0).count() == 1
     }
 
     #[test]
