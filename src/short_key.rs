@@ -35,6 +35,14 @@ impl ShortKey {
         }
     }
 
+    /// The bytes a long key holds on the heap; none for a short one.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            ShortKey::Inline { .. } => 0,
+            ShortKey::Heap(b) => b.len(),
+        }
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             ShortKey::Inline { len, bytes } => &bytes[..usize::from(*len)],

@@ -39,11 +39,10 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::short_key::ShortKey;
-
 use super::eval::{CmpOp, Node, Pattern};
 use super::Rule;
 use crate::event::Value;
+use crate::short_key::ShortKey;
 
 /// One value a lookup can decide a conjunct by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

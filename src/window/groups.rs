@@ -18,9 +18,9 @@
 //! the window saw, so memory stays at `group_limit + 1` groups per window.
 //!
 //! An event finds its group by hash (foldhash, seeded per process: keys
-//! come from requests, and a cap on groups bounds what they can cost), a
-//! short key kept in the table's slot ([`ShortKey`]); the kept keys are also held in order, for the cap and for
-//! records in key order.
+//! come from requests, and a cap on groups bounds what they can cost), by
+//! a key kept in the table's own slot ([`ShortKey`]); the kept keys are
+//! also held in order, for the cap and for records in key order.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -164,7 +164,11 @@ impl Groups {
             + self
                 .kept
                 .iter()
-                .map(|(k, w)| k.as_bytes().len() + 24 + 16 + w.memory_bytes())
+                .map(|(k, w)| {
+                    // The ordered copy (a boxed str), and the table's key.
+                    let len = k.as_bytes().len();
+                    len + 16 + std::mem::size_of::<ShortKey>() + k.heap_bytes() + w.memory_bytes()
+                })
                 .sum::<usize>()
             + self.other.as_ref().map_or(0, SliWindow::memory_bytes)
     }
