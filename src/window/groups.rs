@@ -19,10 +19,12 @@
 //!
 //! An event finds its group by hash (foldhash, seeded per process: keys
 //! come from requests, and a cap on groups bounds what they can cost), by
-//! a key kept in the table's own slot ([`ShortKey`]); the kept keys are
-//! also held in order, for the cap and for records in key order.
+//! a key kept in the table's own slot ([`ShortKey`]) beside the place of the
+//! group's window in a vector: the table's slots stay small, so probing a
+//! thousand of them stays in the core's cache. The kept keys are also held
+//! in order, for the cap and for records in key order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use foldhash::fast::RandomState;
 
@@ -44,12 +46,16 @@ const END: char = '\u{0}';
 const ESCAPED: char = '\u{ff}';
 
 /// The groups of one SLI in one window.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Groups {
     limit: usize,
-    kept: HashMap<ShortKey, SliWindow, RandomState>,
-    /// The keys of `kept`, in order.
-    order: BTreeSet<Box<str>>,
+    /// Each kept key's place in `windows`.
+    kept: HashMap<ShortKey, u32, RandomState>,
+    /// The kept keys in order, with their places.
+    order: BTreeMap<Box<str>, u32>,
+    /// The groups' windows; a place no key holds is in `free`.
+    windows: Vec<SliWindow>,
+    free: Vec<u32>,
     other: Option<SliWindow>,
 }
 
@@ -58,9 +64,7 @@ impl Groups {
     pub fn new(limit: usize) -> Groups {
         Groups {
             limit: limit.max(1),
-            kept: HashMap::default(),
-            order: BTreeSet::new(),
-            other: None,
+            ..Groups::default()
         }
     }
 
@@ -70,7 +74,9 @@ impl Groups {
 
     /// The kept groups, by key in order.
     pub fn kept(&self) -> impl Iterator<Item = (&str, &SliWindow)> {
-        self.order.iter().map(|k| (&**k, &self.kept[k.as_bytes()]))
+        self.order
+            .iter()
+            .map(|(k, &at)| (&**k, &self.windows[at as usize]))
     }
 
     /// What the cap folded, if anything was.
@@ -82,11 +88,11 @@ impl Groups {
     /// opened, or folded into `__other__`, as the cap says.
     #[inline]
     pub fn with_group(&mut self, key: &str, count: impl FnOnce(&mut SliWindow)) {
-        if let Some(w) = self.kept.get_mut(key.as_bytes()) {
-            return count(w);
+        if let Some(&at) = self.kept.get(key.as_bytes()) {
+            return count(&mut self.windows[at as usize]);
         }
         if self.kept.len() >= self.limit {
-            let greatest = self.order.last().map(|k| &**k);
+            let greatest = self.order.last_key_value().map(|(k, _)| &**k);
             if greatest.is_some_and(|g| key > g) {
                 return count(self.other.get_or_insert_with(SliWindow::default));
             }
@@ -98,16 +104,26 @@ impl Groups {
     }
 
     fn insert(&mut self, key: Box<str>, w: SliWindow) {
-        self.kept.insert(ShortKey::new(key.as_bytes()), w);
-        self.order.insert(key);
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.windows[at as usize] = w;
+                at
+            }
+            None => {
+                self.windows.push(w);
+                (self.windows.len() - 1) as u32
+            }
+        };
+        self.kept.insert(ShortKey::new(key.as_bytes()), at);
+        self.order.insert(key, at);
     }
 
     /// Adds another shard's groups: their union, folded again.
     pub fn merge(&mut self, other: &Groups) {
         self.limit = self.limit.max(other.limit);
         for (k, w) in other.kept() {
-            match self.kept.get_mut(k.as_bytes()) {
-                Some(mine) => mine.merge(w),
+            match self.kept.get(k.as_bytes()) {
+                Some(&at) => self.windows[at as usize].merge(w),
                 None => self.insert(k.into(), w.clone()),
             }
         }
@@ -120,13 +136,12 @@ impl Groups {
     /// Moves the greatest keys beyond the limit into `__other__`.
     fn fold(&mut self) {
         while self.kept.len() > self.limit {
-            let Some(w) = self
-                .order
-                .pop_last()
-                .and_then(|k| self.kept.remove(k.as_bytes()))
-            else {
+            let Some((k, at)) = self.order.pop_last() else {
                 break;
             };
+            self.kept.remove(k.as_bytes());
+            let w = std::mem::take(&mut self.windows[at as usize]);
+            self.free.push(at);
             self.other.get_or_insert_with(SliWindow::default).merge(&w);
         }
     }
@@ -152,7 +167,7 @@ impl Groups {
     /// Gives back the room each group's histogram grew into (see
     /// [`SliWindow::shrink_to_fit`]).
     pub fn shrink_to_fit(&mut self) {
-        self.kept.values_mut().for_each(SliWindow::shrink_to_fit);
+        self.windows.iter_mut().for_each(SliWindow::shrink_to_fit);
         if let Some(o) = &mut self.other {
             o.shrink_to_fit();
         }
@@ -160,19 +175,38 @@ impl Groups {
 
     /// About how many bytes the groups take.
     pub fn memory_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<ShortKey>() + 4;
         std::mem::size_of::<Groups>()
             + self
                 .kept
-                .iter()
-                .map(|(k, w)| {
-                    // The ordered copy (a boxed str), and the table's key.
-                    let len = k.as_bytes().len();
-                    len + 16 + std::mem::size_of::<ShortKey>() + k.heap_bytes() + w.memory_bytes()
-                })
+                .keys()
+                // The table's key, and the ordered copy (a boxed str, its
+                // place, and about as much again for the tree's nodes).
+                .map(|k| slot + k.heap_bytes() + k.as_bytes().len() + 40)
                 .sum::<usize>()
+            + self.windows.capacity() * std::mem::size_of::<SliWindow>()
+            + self
+                .windows
+                .iter()
+                .map(SliWindow::heap_bytes)
+                .sum::<usize>()
+            + self.free.capacity() * 4
             + self.other.as_ref().map_or(0, SliWindow::memory_bytes)
     }
 }
+
+/// Groups are equal when they keep the same limit, the same keys with equal
+/// windows, and equal `__other__`s, wherever their windows sit.
+impl PartialEq for Groups {
+    fn eq(&self, other: &Groups) -> bool {
+        self.limit == other.limit
+            && self.other == other.other
+            && self.kept.len() == other.kept.len()
+            && self.kept().eq(other.kept())
+    }
+}
+
+impl Eq for Groups {}
 
 /// Writes the key of an event's group into `out` (cleared first): the
 /// values of the `slots` in order.

@@ -93,3 +93,22 @@ fn numbers_and_missing_fields_are_values_of_their_own() {
     );
     assert_eq!(decode_key(&key), vec![None, Some("true".to_string())]);
 }
+
+#[test]
+fn a_folded_groups_place_is_taken_by_the_next_new_group() {
+    // Every new key sorts first, so each one pushes the greatest kept
+    // group into `__other__`: places are reused, never piled up.
+    let events: Vec<String> = (0..2_000).rev().map(|i| format!("k{i:05}")).collect();
+    let keys: Vec<&str> = events.iter().map(String::as_str).collect();
+    let g = counted(&keys, 10);
+    assert!(g.windows.len() <= 11, "{} places", g.windows.len());
+    let want: Vec<(String, u64)> = (0..10).map(|i| (format!("k{i:05}"), 1)).collect();
+    assert_eq!(kept_values(&g), want);
+    assert_eq!(g.other().map(|o| o.total), Some(1_990));
+    // Where the windows sit does not make groups differ.
+    let mut forward = keys.clone();
+    forward.reverse();
+    let f = counted(&forward, 10);
+    assert_ne!(f.windows.len(), g.windows.len());
+    assert_eq!(f, g);
+}

@@ -150,8 +150,12 @@ impl TopValues {
 impl SliWindow {
     /// About how many bytes one SLI's state in one window takes.
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<SliWindow>()
-            + self.latency.heap_bytes()
+        std::mem::size_of::<SliWindow>() + self.heap_bytes()
+    }
+
+    /// About how many bytes it holds beyond its own size.
+    pub fn heap_bytes(&self) -> usize {
+        self.latency.heap_bytes()
             + self
                 .breakdown
                 .iter()
