@@ -24,33 +24,39 @@ const CL_ORDER: [usize; 19] = [
 
 /// `input` as a zlib stream: the two-byte header (32 KB window, fastest
 /// level), one final dynamic Huffman block of its bytes, and its Adler-32.
+///
+/// The work beyond one pass over the bytes is on the symbols they use (a
+/// few dozen of the 257 in a window's encoding), not on the whole
+/// alphabet: this runs once for each of millions of records.
 pub fn compress(input: &[u8], out: &mut Vec<u8>) {
     let mut freqs = [0u32; LITERALS];
     for &b in input {
         freqs[usize::from(b)] += 1;
     }
     freqs[END_OF_BLOCK] = 1;
-    let lit_lens = code_lengths(&freqs, MAX_BITS);
-    let lit_codes = codes(&lit_lens);
-    // No distances are used; two codes of one bit keep the code complete,
-    // as zlib writes it.
-    let dist_lens = [1u8, 1];
+    let lit = Code::new(&mut freqs, MAX_BITS);
 
-    // The code lengths of both alphabets as one run-length coded sequence.
+    // The code lengths of both alphabets as one run-length coded sequence;
+    // no distances are used, and two codes of one bit keep that code
+    // complete, as zlib writes it.
+    let dist_lens = [1u8, 1];
     let mut all = [0u8; LITERALS + 2];
-    all[..LITERALS].copy_from_slice(&lit_lens);
+    all[..LITERALS].copy_from_slice(&lit.lens);
     all[LITERALS..].copy_from_slice(&dist_lens);
+    let mut nonzero = [0u16; LITERALS + 2];
+    nonzero[..lit.n].copy_from_slice(lit.used());
+    nonzero[lit.n] = LITERALS as u16;
+    nonzero[lit.n + 1] = LITERALS as u16 + 1;
     let mut runs = [Run::default(); LITERALS + 2];
-    let runs = run_lengths(&all, &mut runs);
+    let runs = run_lengths(&all, &nonzero[..lit.n + 2], &mut runs);
     let mut cl_freqs = [0u32; 19];
     for run in runs {
         cl_freqs[usize::from(run.symbol)] += 1;
     }
-    let cl_lens = code_lengths(&cl_freqs, MAX_CL_BITS);
-    let cl_codes = codes(&cl_lens);
+    let cl = Code::new(&mut cl_freqs, MAX_CL_BITS);
     let cl_count = CL_ORDER
         .iter()
-        .rposition(|&s| cl_lens[s] != 0)
+        .rposition(|&s| cl.lens[s] != 0)
         .map_or(4, |last| (last + 1).max(4));
 
     out.reserve(input.len() + 64);
@@ -62,20 +68,53 @@ pub fn compress(input: &[u8], out: &mut Vec<u8>) {
     bits.put((dist_lens.len() - 1) as u32, 5);
     bits.put((cl_count - 4) as u32, 4);
     for &s in &CL_ORDER[..cl_count] {
-        bits.put(u32::from(cl_lens[s]), 3);
+        bits.put(u32::from(cl.lens[s]), 3);
     }
     for run in runs {
         let s = usize::from(run.symbol);
-        bits.put(cl_codes[s], cl_lens[s]);
+        bits.put(cl.codes[s], cl.lens[s]);
         bits.put(u32::from(run.extra), run.extra_bits);
     }
     for &b in input {
         let s = usize::from(b);
-        bits.put(lit_codes[s], lit_lens[s]);
+        bits.put(lit.codes[s], lit.lens[s]);
     }
-    bits.put(lit_codes[END_OF_BLOCK], lit_lens[END_OF_BLOCK]);
+    bits.put(lit.codes[END_OF_BLOCK], lit.lens[END_OF_BLOCK]);
     bits.flush();
     out.extend_from_slice(&adler32(input).to_be_bytes());
+}
+
+/// A Huffman code over an alphabet of `N` symbols, canonical (RFC 1951,
+/// 3.2.2): each symbol's length (0 for an unused one) and its code,
+/// bit-reversed to be written least significant bit first.
+struct Code<const N: usize> {
+    lens: [u8; N],
+    codes: [u32; N],
+    /// The symbols that have a code, in order: `n` of them.
+    used: [u16; N],
+    n: usize,
+}
+
+impl<const N: usize> Code<N> {
+    /// The code for `freqs`, none longer than `limit`. A lone used symbol
+    /// gets a partner of frequency 1 (no symbol, two), so that every code
+    /// is complete.
+    fn new(freqs: &mut [u32; N], limit: u8) -> Code<N> {
+        let mut used = [0u16; N];
+        let n = used_symbols(freqs, &mut used);
+        let lens = code_lengths(freqs, &used[..n], limit);
+        let codes = codes(&lens, &used[..n]);
+        Code {
+            lens,
+            codes,
+            used,
+            n,
+        }
+    }
+
+    fn used(&self) -> &[u16] {
+        &self.used[..self.n]
+    }
 }
 
 /// One symbol of the code-length alphabet and its extra bits.
@@ -120,37 +159,51 @@ impl<'a> Bits<'a> {
     }
 }
 
-/// Huffman code lengths for `freqs` (0 for an unused symbol), none longer
-/// than `limit`. When the optimal code is too deep, the frequencies are
-/// halved (a used symbol keeps at least 1) and the code built again:
-/// flatter frequencies give a shallower code, and equal ones a balanced
-/// code, which fits every alphabet here. One used symbol gets a partner,
-/// so that every code is complete.
-///
-/// The work is on the used symbols alone (a few dozen of the 257 in a
-/// window's encoding): this runs once for each of millions of records.
-fn code_lengths<const N: usize>(freqs: &[u32; N], limit: u8) -> [u8; N] {
+/// The symbols of nonzero frequency into `out`, in order, and how many.
+/// With fewer than two, partners of frequency 1 are added (symbol 0, or 1
+/// when 0 is taken).
+fn used_symbols<const N: usize>(freqs: &mut [u32; N], out: &mut [u16; N]) -> usize {
+    let mut n = 0;
+    // Most symbols are unused: whole blocks of zeros are passed over.
+    for (block, chunk) in freqs.chunks(8).enumerate() {
+        if chunk.iter().fold(0, |any, &f| any | f) == 0 {
+            continue;
+        }
+        for (i, &f) in chunk.iter().enumerate() {
+            out[n] = (block * 8 + i) as u16;
+            n += usize::from(f > 0);
+        }
+    }
+    while n < 2 {
+        let partner = usize::from(n == 1 && out[0] == 0);
+        freqs[partner] = 1;
+        if n == 1 && partner < usize::from(out[0]) {
+            out[1] = out[0];
+            out[0] = partner as u16;
+        } else {
+            out[n] = partner as u16;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Huffman code lengths for the `used` symbols of `freqs` (at least two),
+/// none longer than `limit`; 0 for the others. When the optimal code is too
+/// deep, the frequencies are halved (a used symbol keeps at least 1) and
+/// the code built again: flatter frequencies give a shallower code, and
+/// equal ones a balanced code, which fits every alphabet here.
+fn code_lengths<const N: usize>(freqs: &[u32; N], used: &[u16], limit: u8) -> [u8; N] {
     // Leaves as one key each, the weight above the symbol: sorting the
     // keys orders the leaves by weight, then by symbol, so the code
     // depends on the weights alone.
     let mut keys = [0u64; N];
-    let mut n = 0;
-    for (s, &w) in freqs.iter().enumerate() {
-        keys[n] = (u64::from(w) << 16) | s as u64;
-        n += usize::from(w > 0);
+    let keys = &mut keys[..used.len()];
+    for (k, &s) in keys.iter_mut().zip(used) {
+        *k = (u64::from(freqs[usize::from(s)]) << 16) | u64::from(s);
     }
-    if n < 2 {
-        let partner = u64::from(n == 1 && keys[0] & 0xFFFF == 0);
-        keys[n] = (1 << 16) | partner;
-        n += 1;
-        if n < 2 {
-            keys[n] = (1 << 16) | 1;
-            n += 1;
-        }
-    }
-    let keys = &mut keys[..n];
     let mut depths = [0u32; N];
-    let depths = &mut depths[..n];
+    let depths = &mut depths[..used.len()];
     loop {
         keys.sort_unstable();
         for (d, &k) in depths.iter_mut().zip(keys.iter()) {
@@ -225,13 +278,12 @@ fn minimum_redundancy(a: &mut [u32]) {
 }
 
 /// The canonical codes of `lens` (RFC 1951, 3.2.2), bit-reversed to be
-/// written least significant bit first.
-fn codes<const N: usize>(lens: &[u8; N]) -> [u32; N] {
+/// written least significant bit first; `used` are the symbols of nonzero
+/// length, in order.
+fn codes<const N: usize>(lens: &[u8; N], used: &[u16]) -> [u32; N] {
     let mut count = [0u32; 16];
-    // Unused symbols (most of them) are passed over rather than counted:
-    // counting into one slot again and again waits on each store.
-    for &l in lens.iter().filter(|&&l| l != 0) {
-        count[usize::from(l)] += 1;
+    for &s in used {
+        count[usize::from(lens[usize::from(s)])] += 1;
     }
     let mut next = [0u32; 16];
     let mut code = 0;
@@ -239,58 +291,88 @@ fn codes<const N: usize>(lens: &[u8; N]) -> [u32; N] {
         code = (code + count[bits - 1]) << 1;
         next[bits] = code;
     }
-    lens.map(|l| {
-        if l == 0 {
-            return 0;
-        }
+    let mut codes = [0u32; N];
+    for &s in used {
+        let l = lens[usize::from(s)];
         let c = next[usize::from(l)];
         next[usize::from(l)] += 1;
-        c.reverse_bits() >> (32 - u32::from(l))
-    })
+        codes[usize::from(s)] = c.reverse_bits() >> (32 - u32::from(l));
+    }
+    codes
 }
 
 /// Code lengths as the code-length alphabet's symbols, into `out`: 0 to
 /// 15 as they are, 16 repeats the previous length 3 to 6 times, 17 and 18
-/// give 3 to 10 and 11 to 138 zeros. No more symbols than lengths.
-fn run_lengths<'o>(lens: &[u8], out: &'o mut [Run]) -> &'o [Run] {
-    let mut n = 0;
-    let mut push = |symbol: u8, extra_bits: u8, extra: usize| {
-        out[n] = Run {
+/// give 3 to 10 and 11 to 138 zeros. `nonzero` are the places of the
+/// lengths that are not 0, in order. No more symbols than lengths.
+fn run_lengths<'o>(lens: &[u8], nonzero: &[u16], out: &'o mut [Run]) -> &'o [Run] {
+    let mut runs = Runs { out, n: 0 };
+    // The next place to write, and the next of `nonzero`.
+    let (mut at, mut k) = (0, 0);
+    while k < nonzero.len() {
+        let first = usize::from(nonzero[k]);
+        runs.zeros(first - at);
+        let l = lens[first];
+        let mut run = 1;
+        while nonzero
+            .get(k + run)
+            .is_some_and(|&p| usize::from(p) == first + run && lens[first + run] == l)
+        {
+            run += 1;
+        }
+        runs.repeat(l, run);
+        at = first + run;
+        k += run;
+    }
+    runs.zeros(lens.len() - at);
+    let n = runs.n;
+    &runs.out[..n]
+}
+
+/// The symbols [`run_lengths`] has written so far.
+struct Runs<'o> {
+    out: &'o mut [Run],
+    n: usize,
+}
+
+impl Runs<'_> {
+    fn push(&mut self, symbol: u8, extra_bits: u8, extra: usize) {
+        self.out[self.n] = Run {
             symbol,
             extra_bits,
             extra: extra as u8,
         };
-        n += 1;
-    };
-    let mut i = 0;
-    while i < lens.len() {
-        let l = lens[i];
-        let mut run = lens[i..].iter().take_while(|&&x| x == l).count();
-        i += run;
-        if l == 0 {
-            while run >= 11 {
-                let take = run.min(138);
-                push(18, 7, take - 11);
-                run -= take;
-            }
-            if run >= 3 {
-                push(17, 3, run - 3);
-                run = 0;
-            }
-        } else {
-            push(l, 0, 0);
-            run -= 1;
-            while run >= 3 {
-                let take = run.min(6);
-                push(16, 2, take - 3);
-                run -= take;
-            }
+        self.n += 1;
+    }
+
+    fn zeros(&mut self, mut run: usize) {
+        while run >= 11 {
+            let take = run.min(138);
+            self.push(18, 7, take - 11);
+            run -= take;
+        }
+        if run >= 3 {
+            self.push(17, 3, run - 3);
+            run = 0;
         }
         for _ in 0..run {
-            push(l, 0, 0);
+            self.push(0, 0, 0);
         }
     }
-    &out[..n]
+
+    /// `run` lengths `l` (not 0) in a row.
+    fn repeat(&mut self, l: u8, mut run: usize) {
+        self.push(l, 0, 0);
+        run -= 1;
+        while run >= 3 {
+            let take = run.min(6);
+            self.push(16, 2, take - 3);
+            run -= take;
+        }
+        for _ in 0..run {
+            self.push(l, 0, 0);
+        }
+    }
 }
 
 /// Adler-32 (RFC 1950), the checksum ending a zlib stream.
@@ -323,6 +405,15 @@ mod tests {
             .read_to_end(&mut out)
             .unwrap_or_else(|e| panic!("zlib cannot read it back: {e}"));
         out
+    }
+
+    /// The code lengths [`Code::new`] gives `freqs`, limited to `limit`
+    /// bits (deeper than deflate allows, to see what limiting does).
+    fn code_lengths(freqs: &[u32; LITERALS], limit: u8) -> [u8; LITERALS] {
+        let mut freqs = *freqs;
+        let mut used = [0; LITERALS];
+        let n = used_symbols(&mut freqs, &mut used);
+        super::code_lengths(&freqs, &used[..n], limit)
     }
 
     fn round_trip(input: &[u8]) -> usize {
