@@ -409,11 +409,11 @@ mod tests {
 
     /// The code lengths [`Code::new`] gives `freqs`, limited to `limit`
     /// bits (deeper than deflate allows, to see what limiting does).
-    fn code_lengths(freqs: &[u32; LITERALS], limit: u8) -> [u8; LITERALS] {
+    fn lengths_of(freqs: &[u32; LITERALS], limit: u8) -> [u8; LITERALS] {
         let mut freqs = *freqs;
         let mut used = [0; LITERALS];
         let n = used_symbols(&mut freqs, &mut used);
-        super::code_lengths(&freqs, &used[..n], limit)
+        code_lengths(&freqs, &used[..n], limit)
     }
 
     fn round_trip(input: &[u8]) -> usize {
@@ -470,10 +470,8 @@ mod tests {
             freqs[usize::from(s)] += 1;
         }
         freqs[END_OF_BLOCK] = 1;
-        assert!(code_lengths(&freqs, 64).iter().any(|&l| l > MAX_BITS));
-        assert!(code_lengths(&freqs, MAX_BITS)
-            .iter()
-            .all(|&l| l <= MAX_BITS));
+        assert!(lengths_of(&freqs, 64).iter().any(|&l| l > MAX_BITS));
+        assert!(lengths_of(&freqs, MAX_BITS).iter().all(|&l| l <= MAX_BITS));
         round_trip(&input);
     }
 
@@ -492,7 +490,7 @@ mod tests {
                 let s = (xorshift(&mut x) % LITERALS as u64) as usize;
                 freqs[s] += 1 + (xorshift(&mut x) % 40) as u32;
             }
-            let lens = code_lengths(&freqs, MAX_BITS);
+            let lens = lengths_of(&freqs, MAX_BITS);
             let mut heap: BinaryHeap<Reverse<u64>> = freqs
                 .iter()
                 .filter(|&&f| f > 0)
