@@ -366,6 +366,20 @@ fn close(engine: &mut Engine, newest: i64, closing: Closing, tx: &Sender<Vec<Win
     engine.windows().len()
 }
 
+/// Bytes of a chunk checked as UTF-8 before their lines are read: a block
+/// read twice in a row stays in a core's cache, a whole chunk does not.
+const LINE_BLOCK: usize = 64 << 10;
+
+/// Where the block of lines from `start` ends: after the newline that ends
+/// the line holding byte `start + LINE_BLOCK`, or at the end of `data`.
+fn line_block_end(data: &[u8], start: usize) -> usize {
+    let from = start.saturating_add(LINE_BLOCK);
+    if from >= data.len() {
+        return data.len();
+    }
+    memchr::memchr(b'\n', &data[from..]).map_or(data.len(), |i| from + i + 1)
+}
+
 /// A worker: decodes and counts every line of the chunks it receives.
 fn worker(
     mut engine: Engine,
@@ -404,18 +418,26 @@ fn worker(
             rejected.push((LineReject::TooLarge, 0, 0..0));
             line = 1;
         }
-        // Checked as UTF-8 in one go; only a chunk that is not has each
-        // line checked on its own.
-        let text = simdutf8::basic::from_utf8(data).ok();
         let mut start = 0;
+        let mut block = 0..0;
+        let mut text = None;
         while start < data.len() {
-            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+            if start >= block.end {
+                // Checked as UTF-8 a block of whole lines at a time, small
+                // enough to be still in cache when its lines are read; only
+                // a block that is not has each line checked on its own.
+                block = start..line_block_end(data, start);
+                text = simdutf8::basic::from_utf8(&data[block.clone()]).ok();
+            }
+            let end = memchr::memchr(b'\n', &data[start..block.end]).map_or(block.end, |i| start + i);
             let cr = usize::from(end > start && data[end - 1] == b'\r');
             let (line_start, line_end) = (start, end - cr);
             start = end + 1;
             let processed = match text {
                 // Cut at ASCII bytes: always between characters.
-                Some(text) => engine.process_text(&text[line_start..line_end]),
+                Some(text) => {
+                    engine.process_text(&text[line_start - block.start..line_end - block.start])
+                }
                 None => engine.process(&data[line_start..line_end]),
             };
             match processed {

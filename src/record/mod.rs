@@ -34,6 +34,15 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// The kind as its `kind` field holds it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Window => "window",
+            RecordKind::Slo => "slo",
+            RecordKind::Alert => "alert",
+        }
+    }
+
     /// True when a sink with these kinds takes this record.
     pub fn wanted_by(self, kinds: &crate::config::RecordKinds) -> bool {
         match self {
@@ -113,7 +122,10 @@ impl AnyRecord {
 
     /// The record as the line a sink writes, without the newline.
     pub fn to_json(&self) -> String {
-        to_line(self)
+        match self {
+            AnyRecord::Window(w) => w.to_json(),
+            _ => to_line(self),
+        }
     }
 
     /// The key stores upsert the record by: `sli|window_start` for a

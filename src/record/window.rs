@@ -34,6 +34,125 @@ pub struct WindowRecord {
     pub breakdown: Option<Breakdown>,
 }
 
+impl WindowRecord {
+    /// The record as one line of JSON: the bytes its [`Serialize`] gives,
+    /// written field by field, since a backfill writes millions of them.
+    pub fn to_json(&self) -> String {
+        let histogram = self.latency_histogram.as_ref().map_or(0, String::len);
+        let mut out = String::with_capacity(320 + histogram);
+        out.push_str("{\"kind\":\"");
+        out.push_str(self.kind.as_str());
+        out.push_str("\",\"sli\":");
+        json::string(&mut out, &self.sli);
+        if let Some(group) = &self.group {
+            out.push_str(",\"group\":{");
+            for (i, (field, value)) in group.0.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json::string(&mut out, field);
+                out.push(':');
+                match value {
+                    Some(v) => json::string(&mut out, v),
+                    None => out.push_str("null"),
+                }
+            }
+            out.push('}');
+        }
+        out.push_str(",\"window_start\":");
+        json::string(&mut out, &self.window_start);
+        out.push_str(",\"window_end\":");
+        json::string(&mut out, &self.window_end);
+        for (name, n) in [
+            ("total", self.total),
+            ("good", self.good),
+            ("bad", self.bad),
+            ("invalid", self.invalid),
+        ] {
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str("\":");
+            json::int(&mut out, n);
+        }
+        out.push_str(",\"compliance\":");
+        json::float_or_null(&mut out, self.compliance);
+        out.push_str(",\"target\":");
+        json::float_or_null(&mut out, self.target);
+        out.push_str(",\"latency\":");
+        match &self.latency {
+            Some(l) => l.write_json(&mut out),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"latency_histogram\":");
+        match &self.latency_histogram {
+            Some(h) => json::string(&mut out, h),
+            None => out.push_str("null"),
+        }
+        if let Some(breakdown) = &self.breakdown {
+            out.push_str(",\"breakdown\":");
+            out.push_str(&serde_json::to_string(breakdown).unwrap_or_default());
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// JSON values written as serde_json writes them.
+mod json {
+    /// A string, escaped where JSON needs it.
+    pub fn string(out: &mut String, s: &str) {
+        if needs_escape(s.as_bytes()) {
+            out.push_str(&serde_json::to_string(s).unwrap_or_default());
+        } else {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        }
+    }
+
+    /// Whether `s` holds a control character, a quote or a backslash;
+    /// eight bytes at a time, since most strings are long and need none.
+    pub(super) fn needs_escape(s: &[u8]) -> bool {
+        const ONES: u64 = u64::from_ne_bytes([1; 8]);
+        const HIGH: u64 = ONES << 7;
+        // A byte below `n` (at most 128) sets its high bit here, and only
+        // when some byte is: which one does not matter.
+        let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+        let equal = |x: u64, b: u8| below(x ^ (ONES * u64::from(b)), 1);
+        let mut chunks = s.chunks_exact(8);
+        for chunk in &mut chunks {
+            let x = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+            if below(x, 0x20) | equal(x, b'"') | equal(x, b'\\') != 0 {
+                return true;
+            }
+        }
+        chunks
+            .remainder()
+            .iter()
+            .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    }
+
+    pub fn int(out: &mut String, n: u64) {
+        out.push_str(itoa::Buffer::new().format(n));
+    }
+
+    /// A number, or `null` for none and for what JSON cannot hold.
+    pub fn float_or_null(out: &mut String, f: Option<f64>) {
+        match f {
+            Some(f) => float(out, f),
+            None => out.push_str("null"),
+        }
+    }
+
+    pub fn float(out: &mut String, f: f64) {
+        if f.is_finite() {
+            out.push_str(zmij::Buffer::new().format_finite(f));
+        } else {
+            out.push_str("null");
+        }
+    }
+}
+
 /// The fields of a window record that objectives are rebuilt from: a
 /// whole record reads as one, and so does the lean row a store gives back
 /// for a rebuild (`kind`, `sli`, `window_start`, `good`, `bad`, `latency`).
@@ -104,6 +223,27 @@ impl LatencySummary {
     }
 }
 
+impl LatencySummary {
+    /// The object its [`Serialize`] gives, written field by field.
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{\"unit\":\"ms\",\"count\":");
+        json::int(out, self.count);
+        out.push_str(",\"min\":");
+        json::float(out, self.min);
+        out.push_str(",\"mean\":");
+        json::float(out, self.mean);
+        for (key, v) in &self.percentiles {
+            out.push(',');
+            json::string(out, key);
+            out.push(':');
+            json::float(out, *v);
+        }
+        out.push_str(",\"max\":");
+        json::float(out, self.max);
+        out.push('}');
+    }
+}
+
 impl Serialize for LatencySummary {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(5 + self.percentiles.len()))?;
@@ -158,5 +298,98 @@ impl<'de> Deserialize<'de> for LatencySummary {
             }
         }
         d.deserialize_map(Summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{below, pick, xorshift};
+
+    /// A string of pieces JSON escapes and pieces it does not.
+    fn text(x: &mut u64) -> String {
+        let pieces = ["r", "/api/v1", "\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "日本", "p99", " "];
+        (0..below(x, 12)).map(|_| pick(x, &pieces)).collect()
+    }
+
+    /// A float of any kind JSON meets, non-finite ones included.
+    fn float(x: &mut u64) -> f64 {
+        let specials = [0.0, -0.0, 1e-7, 1e21, 0.1, f64::NAN, f64::INFINITY, 123456.789];
+        match below(x, 3) {
+            0 => specials[below(x, specials.len() as u64) as usize],
+            1 => below(x, 1_000_000) as f64 / 1000.0,
+            _ => f64::from_bits(xorshift(x)),
+        }
+    }
+
+    fn maybe<T>(x: &mut u64, f: impl FnOnce(&mut u64) -> T) -> Option<T> {
+        (below(x, 3) > 0).then(|| f(x))
+    }
+
+    fn record(x: &mut u64) -> WindowRecord {
+        WindowRecord {
+            kind: RecordKind::Window,
+            sli: text(x),
+            group: maybe(x, |x| {
+                OrderedMap((0..below(x, 3)).map(|_| (text(x), maybe(x, text))).collect())
+            }),
+            window_start: text(x),
+            window_end: text(x),
+            total: xorshift(x),
+            good: below(x, 1000),
+            bad: xorshift(x) >> below(x, 64),
+            invalid: 0,
+            compliance: maybe(x, float),
+            target: maybe(x, float),
+            latency: maybe(x, |x| LatencySummary {
+                count: xorshift(x),
+                min: float(x),
+                mean: float(x),
+                percentiles: (0..below(x, 4)).map(|_| (text(x), float(x))).collect(),
+                max: float(x),
+            }),
+            latency_histogram: maybe(x, text),
+            breakdown: maybe(x, |x| {
+                OrderedMap(vec![(
+                    text(x),
+                    BreakdownField {
+                        exact: below(x, 2) == 0,
+                        distinct: below(x, 100) as usize,
+                        top: vec![TopValue {
+                            value: text(x),
+                            bad: xorshift(x),
+                        }],
+                    },
+                )])
+            }),
+        }
+    }
+
+    /// The record written by hand is the one serde writes, byte for byte.
+    #[test]
+    fn a_window_record_is_written_as_serde_writes_it() {
+        let mut x = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..5_000 {
+            let r = record(&mut x);
+            assert_eq!(r.to_json(), serde_json::to_string(&r).unwrap(), "{r:?}");
+        }
+    }
+
+    /// Every byte at every place of a string, among bytes that need no
+    /// escape and bytes past ASCII: found exactly when JSON escapes it.
+    #[test]
+    fn a_byte_needs_escape_wherever_it_sits() {
+        let naive = |s: &[u8]| s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        for fill in [b'a', 0xff, 0x20, 0x80] {
+            for len in 0..20 {
+                for at in 0..len {
+                    for b in 0..=255u8 {
+                        let mut s = vec![fill; len];
+                        s[at] = b;
+                        assert_eq!(json::needs_escape(&s), naive(&s), "{s:?}");
+                    }
+                }
+            }
+        }
     }
 }
