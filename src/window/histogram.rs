@@ -24,7 +24,7 @@
 //!
 //! Why one long file: the counts, their percentiles, their encodings and
 //! [`Merged`] share the private helpers that keep every encoding canonical
-//! (`index_of`, `v2_of`, `add`, `quantile`, `deflate_v2`), and a third of
+//! (`index_of`, `v2_into`, `add`, `quantile`, `deflate_v2`), and a third of
 //! it is the tests that hold the encodings to the library's byte for byte.
 
 use std::io::Read;
@@ -190,13 +190,21 @@ impl Counts {
     /// list is not first made into counts (and counts are not copied into
     /// a histogram of canonical bounds) for each of millions of records.
     fn to_v2(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_v2(&mut out);
+        out
+    }
+
+    /// [`Counts::to_v2`] onto the end of `out`.
+    fn write_v2(&self, out: &mut Vec<u8>) {
         match self {
             Counts::List(l) => {
                 let sorted = sorted(l);
                 let runs = sorted.chunk_by(|a, b| a == b);
-                v2_of(l.len(), runs.map(|r| (r[0].into(), r.len() as u64)))
+                v2_into(out, l.len(), runs.map(|r| (r[0].into(), r.len() as u64)))
             }
-            Counts::Hdr(h) => v2_of(
+            Counts::Hdr(h) => v2_into(
+                out,
                 h.distinct_values().min(h.len() as usize),
                 h.iter_recorded()
                     .map(|v| (index_of(v.value_iterated_to()), v.count_at_value())),
@@ -283,10 +291,12 @@ fn index_of(us: u64) -> usize {
 /// zero (at most `runs` of them): the header, then each count as a zig-zag
 /// LEB128 varint up to the last one, a run of two or more zeros as the
 /// negated run's length.
-fn v2_of(runs: usize, counts: impl Iterator<Item = (usize, u64)>) -> Vec<u8> {
+/// It goes onto the end of `out`.
+fn v2_into(out: &mut Vec<u8>, runs: usize, counts: impl Iterator<Item = (usize, u64)>) {
     // Two varints a count, each of one to nine bytes: room for all of
     // them, so that no push grows the vector (up to a few hundred).
-    let mut out = Vec::with_capacity(40 + runs.min(LIST_MAX) * 18);
+    out.reserve(40 + runs.min(LIST_MAX) * 18);
+    let at = out.len();
     out.extend_from_slice(&V2_COOKIE.to_be_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&0u32.to_be_bytes());
@@ -299,10 +309,10 @@ fn v2_of(runs: usize, counts: impl Iterator<Item = (usize, u64)>) -> Vec<u8> {
     for (index, count) in counts {
         match index - next {
             0 => {}
-            1 => varint(&mut out, 0),
-            zeros => varint(&mut out, zig_zag(-(zeros as i64))),
+            1 => varint(out, 0),
+            zeros => varint(out, zig_zag(-(zeros as i64))),
         }
-        varint(&mut out, zig_zag(count.min(i64::MAX as u64) as i64));
+        varint(out, zig_zag(count.min(i64::MAX as u64) as i64));
         next = index + 1;
     }
     // An empty histogram tracks 2 and covers the first bucket (0 to 255);
@@ -311,10 +321,9 @@ fn v2_of(runs: usize, counts: impl Iterator<Item = (usize, u64)>) -> Vec<u8> {
         .checked_sub(1)
         .map_or(0, |last| scale().highest_equivalent(value_at(last)));
     let highest = if top < SUB_BUCKETS { 2 } else { top };
-    out[24..32].copy_from_slice(&highest.to_be_bytes());
-    let len = (out.len() - 40) as u32;
-    out[4..8].copy_from_slice(&len.to_be_bytes());
-    out
+    out[at + 24..at + 32].copy_from_slice(&highest.to_be_bytes());
+    let len = (out.len() - at - 40) as u32;
+    out[at + 4..at + 8].copy_from_slice(&len.to_be_bytes());
 }
 
 /// [`index_of`] as a list holds it: the largest index (of `u64::MAX`)
@@ -513,9 +522,21 @@ impl Histogram {
 
     /// The histogram as a record carries it: V2 compressed, base64.
     pub fn to_base64(&self) -> Option<String> {
-        let v2 = self.to_v2()?;
-        let out = deflate_v2(&v2)?;
-        Some(base64::engine::general_purpose::STANDARD.encode(out))
+        if self.count() == 0 {
+            return None;
+        }
+        // Both encodings on the way are kept, one pair a thread: a record
+        // allocates only the text it carries.
+        thread_local! {
+            static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = Default::default();
+        }
+        BUFFERS.with_borrow_mut(|(v2, deflated)| {
+            v2.clear();
+            self.counts.write_v2(v2);
+            deflated.clear();
+            deflate_v2(v2, deflated)?;
+            Some(base64::engine::general_purpose::STANDARD.encode(&deflated))
+        })
     }
 
     /// Rebuilds a histogram from its exact parts and its V2 encoding (see
@@ -548,15 +569,16 @@ impl Eq for Histogram {}
 /// `V2DeflateSerializer` writes at zlib's default level and every
 /// library's deserializer inflates. This one codes the bytes in one
 /// Huffman block (see [`super::zlib`]): as small, and far cheaper for
-/// millions of window records.
-fn deflate_v2(v2: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(8 + v2.len());
+/// millions of window records. It goes onto the end of `out`.
+fn deflate_v2(v2: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let at = out.len();
+    out.reserve(8 + v2.len());
     out.extend_from_slice(&V2_COMPRESSED_COOKIE.to_be_bytes());
     out.extend_from_slice(&[0; 4]);
-    super::zlib::compress(v2, &mut out);
-    let len = u32::try_from(out.len() - 8).ok()?;
-    out[4..8].copy_from_slice(&len.to_be_bytes());
-    Some(out)
+    super::zlib::compress(v2, out);
+    let len = u32::try_from(out.len() - at - 8).ok()?;
+    out[at + 4..at + 8].copy_from_slice(&len.to_be_bytes());
+    Some(())
 }
 
 /// Adds `theirs` to `ours`, growing `ours` as needed.

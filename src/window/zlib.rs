@@ -27,61 +27,104 @@ const CL_ORDER: [usize; 19] = [
 ///
 /// The work beyond one pass over the bytes is on the symbols they use (a
 /// few dozen of the 257 in a window's encoding), not on the whole
-/// alphabet: this runs once for each of millions of records.
+/// alphabet: this runs once for each of millions of records. For the same
+/// reason its arrays are kept between streams, one set a thread, and
+/// cleared where the last stream used them.
 pub fn compress(input: &[u8], out: &mut Vec<u8>) {
-    let mut freqs = [0u32; LITERALS];
-    for &b in input {
-        freqs[usize::from(b)] += 1;
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Box<Scratch>> =
+            std::cell::RefCell::new(Box::new(Scratch::new()));
     }
-    freqs[END_OF_BLOCK] = 1;
-    let lit = Code::new(&mut freqs, MAX_BITS);
+    SCRATCH.with_borrow_mut(|s| s.compress(input, out));
+}
 
-    // The code lengths of both alphabets as one run-length coded sequence;
-    // no distances are used, and two codes of one bit keep that code
-    // complete, as zlib writes it.
-    let dist_lens = [1u8, 1];
-    let mut all = [0u8; LITERALS + 2];
-    all[..LITERALS].copy_from_slice(&lit.lens);
-    all[LITERALS..].copy_from_slice(&dist_lens);
-    let mut nonzero = [0u16; LITERALS + 2];
-    nonzero[..lit.n].copy_from_slice(lit.used());
-    nonzero[lit.n] = LITERALS as u16;
-    nonzero[lit.n + 1] = LITERALS as u16 + 1;
-    let mut runs = [Run::default(); LITERALS + 2];
-    let runs = run_lengths(&all, &nonzero[..lit.n + 2], &mut runs);
-    let mut cl_freqs = [0u32; 19];
-    for run in runs {
-        cl_freqs[usize::from(run.symbol)] += 1;
-    }
-    let cl = Code::new(&mut cl_freqs, MAX_CL_BITS);
-    let cl_count = CL_ORDER
-        .iter()
-        .rposition(|&s| cl.lens[s] != 0)
-        .map_or(4, |last| (last + 1).max(4));
+/// What [`compress`] keeps from one stream to the next. Between streams,
+/// `freqs` and the codes' lengths are all zero.
+struct Scratch {
+    freqs: [u32; LITERALS],
+    lit: Code<LITERALS>,
+    cl: Code<19>,
+    /// [`code_lengths`]'s working space.
+    keys: [u64; LITERALS],
+    depths: [u32; LITERALS],
+    /// The code lengths of both alphabets in a row, the places of those not
+    /// 0, and their run-length coding.
+    all: [u8; LITERALS + 2],
+    nonzero: [u16; LITERALS + 2],
+    runs: [Run; LITERALS + 2],
+}
 
-    out.reserve(input.len() + 64);
-    out.extend_from_slice(&[0x78, 0x01]);
-    let mut bits = Bits::new(out);
-    bits.put(1, 1); // the final block
-    bits.put(2, 2); // dynamic Huffman codes
-    bits.put((LITERALS - 257) as u32, 5);
-    bits.put((dist_lens.len() - 1) as u32, 5);
-    bits.put((cl_count - 4) as u32, 4);
-    for &s in &CL_ORDER[..cl_count] {
-        bits.put(u32::from(cl.lens[s]), 3);
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            freqs: [0; LITERALS],
+            lit: Code::new(),
+            cl: Code::new(),
+            keys: [0; LITERALS],
+            depths: [0; LITERALS],
+            all: [0; LITERALS + 2],
+            nonzero: [0; LITERALS + 2],
+            runs: [Run::default(); LITERALS + 2],
+        }
     }
-    for run in runs {
-        let s = usize::from(run.symbol);
-        bits.put(cl.codes[s], cl.lens[s]);
-        bits.put(u32::from(run.extra), run.extra_bits);
+
+    fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let freqs = &mut self.freqs;
+        for &b in input {
+            freqs[usize::from(b)] += 1;
+        }
+        freqs[END_OF_BLOCK] = 1;
+        let lit = &mut self.lit;
+        lit.build(freqs, MAX_BITS, &mut self.keys, &mut self.depths);
+        for &s in lit.used() {
+            freqs[usize::from(s)] = 0;
+        }
+
+        // The code lengths of both alphabets as one run-length coded
+        // sequence; no distances are used, and two codes of one bit keep
+        // that code complete, as zlib writes it.
+        let dist_lens = [1u8, 1];
+        self.all[..LITERALS].copy_from_slice(&lit.lens);
+        self.all[LITERALS..].copy_from_slice(&dist_lens);
+        self.nonzero[..lit.n].copy_from_slice(lit.used());
+        self.nonzero[lit.n] = LITERALS as u16;
+        self.nonzero[lit.n + 1] = LITERALS as u16 + 1;
+        let runs = run_lengths(&self.all, &self.nonzero[..lit.n + 2], &mut self.runs);
+        let mut cl_freqs = [0u32; 19];
+        for run in runs {
+            cl_freqs[usize::from(run.symbol)] += 1;
+        }
+        let cl = &mut self.cl;
+        cl.build(&mut cl_freqs, MAX_CL_BITS, &mut self.keys, &mut self.depths);
+        let cl_count = CL_ORDER
+            .iter()
+            .rposition(|&s| cl.lens[s] != 0)
+            .map_or(4, |last| (last + 1).max(4));
+
+        out.reserve(input.len() + 64);
+        out.extend_from_slice(&[0x78, 0x01]);
+        let mut bits = Bits::new(out);
+        bits.put(1, 1); // the final block
+        bits.put(2, 2); // dynamic Huffman codes
+        bits.put((LITERALS - 257) as u32, 5);
+        bits.put((dist_lens.len() - 1) as u32, 5);
+        bits.put((cl_count - 4) as u32, 4);
+        for &s in &CL_ORDER[..cl_count] {
+            bits.put(u32::from(cl.lens[s]), 3);
+        }
+        for run in runs {
+            let s = usize::from(run.symbol);
+            bits.put(cl.codes[s], cl.lens[s]);
+            bits.put(u32::from(run.extra), run.extra_bits);
+        }
+        for &b in input {
+            let s = usize::from(b);
+            bits.put(lit.codes[s], lit.lens[s]);
+        }
+        bits.put(lit.codes[END_OF_BLOCK], lit.lens[END_OF_BLOCK]);
+        bits.flush();
+        out.extend_from_slice(&adler32(input).to_be_bytes());
     }
-    for &b in input {
-        let s = usize::from(b);
-        bits.put(lit.codes[s], lit.lens[s]);
-    }
-    bits.put(lit.codes[END_OF_BLOCK], lit.lens[END_OF_BLOCK]);
-    bits.flush();
-    out.extend_from_slice(&adler32(input).to_be_bytes());
 }
 
 /// A Huffman code over an alphabet of `N` symbols, canonical (RFC 1951,
@@ -96,20 +139,27 @@ struct Code<const N: usize> {
 }
 
 impl<const N: usize> Code<N> {
-    /// The code for `freqs`, none longer than `limit`. A lone used symbol
-    /// gets a partner of frequency 1 (no symbol, two), so that every code
-    /// is complete.
-    fn new(freqs: &mut [u32; N], limit: u8) -> Code<N> {
-        let mut used = [0u16; N];
-        let n = used_symbols(freqs, &mut used);
-        let lens = code_lengths(freqs, &used[..n], limit);
-        let codes = codes(&lens, &used[..n]);
+    fn new() -> Code<N> {
         Code {
-            lens,
-            codes,
-            used,
-            n,
+            lens: [0; N],
+            codes: [0; N],
+            used: [0; N],
+            n: 0,
         }
+    }
+
+    /// The code for `freqs`, none longer than `limit`, in place of the one
+    /// held. A lone used symbol gets a partner of frequency 1 (no symbol,
+    /// two), so that every code is complete. `keys` and `depths` are
+    /// working space.
+    fn build(&mut self, freqs: &mut [u32; N], limit: u8, keys: &mut [u64], depths: &mut [u32]) {
+        for &s in &self.used[..self.n] {
+            self.lens[usize::from(s)] = 0;
+        }
+        self.n = used_symbols(freqs, &mut self.used);
+        let used = &self.used[..self.n];
+        code_lengths(freqs, used, limit, keys, depths, &mut self.lens);
+        codes(&self.lens, used, &mut self.codes);
     }
 
     fn used(&self) -> &[u16] {
@@ -189,20 +239,27 @@ fn used_symbols<const N: usize>(freqs: &mut [u32; N], out: &mut [u16; N]) -> usi
 }
 
 /// Huffman code lengths for the `used` symbols of `freqs` (at least two),
-/// none longer than `limit`; 0 for the others. When the optimal code is too
+/// none longer than `limit`, into `lens` (whose other lengths are left as
+/// they are: 0); `keys` and `depths` are working space of at least
+/// `used.len()`. When the optimal code is too
 /// deep, the frequencies are halved (a used symbol keeps at least 1) and
 /// the code built again: flatter frequencies give a shallower code, and
 /// equal ones a balanced code, which fits every alphabet here.
-fn code_lengths<const N: usize>(freqs: &[u32; N], used: &[u16], limit: u8) -> [u8; N] {
+fn code_lengths<const N: usize>(
+    freqs: &[u32; N],
+    used: &[u16],
+    limit: u8,
+    keys: &mut [u64],
+    depths: &mut [u32],
+    lens: &mut [u8; N],
+) {
     // Leaves as one key each, the weight above the symbol: sorting the
     // keys orders the leaves by weight, then by symbol, so the code
     // depends on the weights alone.
-    let mut keys = [0u64; N];
     let keys = &mut keys[..used.len()];
     for (k, &s) in keys.iter_mut().zip(used) {
         *k = (u64::from(freqs[usize::from(s)]) << 16) | u64::from(s);
     }
-    let mut depths = [0u32; N];
     let depths = &mut depths[..used.len()];
     loop {
         keys.sort_unstable();
@@ -212,11 +269,10 @@ fn code_lengths<const N: usize>(freqs: &[u32; N], used: &[u16], limit: u8) -> [u
         minimum_redundancy(depths);
         // The lightest leaf is the deepest.
         if depths[0] <= u32::from(limit) {
-            let mut lens = [0u8; N];
             for (&k, &d) in keys.iter().zip(depths.iter()) {
                 lens[(k & 0xFFFF) as usize] = d as u8;
             }
-            return lens;
+            return;
         }
         for k in keys.iter_mut() {
             *k = (((*k >> 16) / 2).max(1) << 16) | (*k & 0xFFFF);
@@ -278,9 +334,10 @@ fn minimum_redundancy(a: &mut [u32]) {
 }
 
 /// The canonical codes of `lens` (RFC 1951, 3.2.2), bit-reversed to be
-/// written least significant bit first; `used` are the symbols of nonzero
-/// length, in order.
-fn codes<const N: usize>(lens: &[u8; N], used: &[u16]) -> [u32; N] {
+/// written least significant bit first, into `codes` (the other symbols'
+/// are left as they are); `used` are the symbols of nonzero length, in
+/// order.
+fn codes<const N: usize>(lens: &[u8; N], used: &[u16], codes: &mut [u32; N]) {
     let mut count = [0u32; 16];
     for &s in used {
         count[usize::from(lens[usize::from(s)])] += 1;
@@ -291,14 +348,12 @@ fn codes<const N: usize>(lens: &[u8; N], used: &[u16]) -> [u32; N] {
         code = (code + count[bits - 1]) << 1;
         next[bits] = code;
     }
-    let mut codes = [0u32; N];
     for &s in used {
         let l = lens[usize::from(s)];
         let c = next[usize::from(l)];
         next[usize::from(l)] += 1;
         codes[usize::from(s)] = c.reverse_bits() >> (32 - u32::from(l));
     }
-    codes
 }
 
 /// Code lengths as the code-length alphabet's symbols, into `out`: 0 to
@@ -407,13 +462,16 @@ mod tests {
         out
     }
 
-    /// The code lengths [`Code::new`] gives `freqs`, limited to `limit`
+    /// The code lengths [`Code::build`] gives `freqs`, limited to `limit`
     /// bits (deeper than deflate allows, to see what limiting does).
     fn lengths_of(freqs: &[u32; LITERALS], limit: u8) -> [u8; LITERALS] {
         let mut freqs = *freqs;
         let mut used = [0; LITERALS];
         let n = used_symbols(&mut freqs, &mut used);
-        code_lengths(&freqs, &used[..n], limit)
+        let mut lens = [0; LITERALS];
+        let (mut keys, mut depths) = ([0; LITERALS], [0; LITERALS]);
+        code_lengths(&freqs, &used[..n], limit, &mut keys, &mut depths, &mut lens);
+        lens
     }
 
     fn round_trip(input: &[u8]) -> usize {
@@ -421,6 +479,36 @@ mod tests {
         compress(input, &mut out);
         assert_eq!(inflate(&out), input, "{} bytes", input.len());
         out.len()
+    }
+
+    /// A stream's bytes depend on its input alone, not on the streams the
+    /// thread compressed before (whose arrays it reuses): each input gives
+    /// the bytes a fresh thread gives it, in either order.
+    #[test]
+    fn a_stream_does_not_depend_on_the_streams_before_it() {
+        let mut x = 0x5EED_u64;
+        let inputs: Vec<Vec<u8>> = (0..60)
+            .map(|i| {
+                let len = (xorshift(&mut x) % 600) as usize;
+                let alphabet = [1, 2, 5, 40, 256][i % 5];
+                (0..len).map(|_| (xorshift(&mut x) % alphabet) as u8).collect()
+            })
+            .collect();
+        let compressed = |input: &[u8]| {
+            let mut out = Vec::new();
+            compress(input, &mut out);
+            out
+        };
+        let fresh: Vec<Vec<u8>> = inputs
+            .iter()
+            .map(|input| std::thread::scope(|s| s.spawn(|| compressed(input)).join().unwrap()))
+            .collect();
+        for (input, want) in inputs.iter().zip(&fresh) {
+            assert_eq!(&compressed(input), want);
+        }
+        for (input, want) in inputs.iter().zip(&fresh).rev() {
+            assert_eq!(&compressed(input), want);
+        }
     }
 
     #[test]
