@@ -429,7 +429,8 @@ fn worker(
                 block = start..line_block_end(data, start);
                 text = simdutf8::basic::from_utf8(&data[block.clone()]).ok();
             }
-            let end = memchr::memchr(b'\n', &data[start..block.end]).map_or(block.end, |i| start + i);
+            let end =
+                memchr::memchr(b'\n', &data[start..block.end]).map_or(block.end, |i| start + i);
             let cr = usize::from(end > start && data[end - 1] == b'\r');
             let (line_start, line_end) = (start, end - cr);
             start = end + 1;

@@ -133,8 +133,8 @@ impl AnyRecord {
     /// for a grouped SLI, `sli` is its series name ([`series_name`]).
     pub fn key(&self) -> String {
         match self {
-            AnyRecord::Window(w) => keyed(series_name(&w.sli, w.group.as_ref()), &w.window_start),
-            AnyRecord::Slo(s) => keyed(series_name(&s.sli, s.group.as_ref()), &s.at),
+            AnyRecord::Window(w) => keyed(&w.sli, w.group.as_ref(), &w.window_start),
+            AnyRecord::Slo(s) => keyed(&s.sli, s.group.as_ref(), &s.at),
             AnyRecord::Alert(a) => format!(
                 "{}|{}|{}",
                 series_name(&a.sli, a.group.as_ref()),
@@ -165,31 +165,40 @@ impl AnyRecord {
 /// The name of one series: the SLI's name, followed for a group by its
 /// values, `checkout {http.route=/a}` (`(none)` for a missing field).
 pub fn series_name(sli: &str, group: Option<&Group>) -> String {
-    let Some(group) = group else {
-        return sli.to_string();
-    };
-    // Written piece by piece: a grouped SLI names a series for each of
-    // thousands of records.
-    let mut name = String::with_capacity(sli.len() + 40);
-    name.push_str(sli);
-    name.push_str(" {");
-    for (i, (field, v)) in group.0.iter().enumerate() {
-        if i > 0 {
-            name.push(',');
-        }
-        name.push_str(field);
-        name.push('=');
-        name.push_str(v.as_deref().unwrap_or("(none)"));
-    }
-    name.push('}');
+    let mut name = String::new();
+    series_name_into(&mut name, sli, group);
     name
 }
 
-/// `series|at`, a record's key.
-fn keyed(mut series: String, at: &str) -> String {
-    series.push('|');
-    series.push_str(at);
-    series
+/// [`series_name`] onto the end of `out`.
+fn series_name_into(out: &mut String, sli: &str, group: Option<&Group>) {
+    out.push_str(sli);
+    let Some(group) = group else {
+        return;
+    };
+    // Written piece by piece: a grouped SLI names a series for each of
+    // thousands of records.
+    out.reserve(40);
+    out.push_str(" {");
+    for (i, (field, v)) in group.0.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(field);
+        out.push('=');
+        out.push_str(v.as_deref().unwrap_or("(none)"));
+    }
+    out.push('}');
+}
+
+/// `series|at`, a record's key, in one allocation for most.
+fn keyed(sli: &str, group: Option<&Group>, at: &str) -> String {
+    let mut key =
+        String::with_capacity(sli.len() + 1 + at.len() + if group.is_some() { 40 } else { 0 });
+    series_name_into(&mut key, sli, group);
+    key.push('|');
+    key.push_str(at);
+    key
 }
 
 /// A record serializes as the record it holds.

@@ -39,7 +39,9 @@ impl WindowRecord {
     /// written field by field, since a backfill writes millions of them.
     pub fn to_json(&self) -> String {
         let histogram = self.latency_histogram.as_ref().map_or(0, String::len);
-        let mut out = String::with_capacity(320 + histogram);
+        // Room for the fields of a record with latencies, so that the
+        // line is written without growing.
+        let mut out = String::with_capacity(480 + histogram);
         out.push_str("{\"kind\":\"");
         out.push_str(self.kind.as_str());
         out.push_str("\",\"sli\":");
@@ -308,13 +310,24 @@ mod tests {
 
     /// A string of pieces JSON escapes and pieces it does not.
     fn text(x: &mut u64) -> String {
-        let pieces = ["r", "/api/v1", "\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "日本", "p99", " "];
+        let pieces = [
+            "r", "/api/v1", "\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "日本", "p99", " ",
+        ];
         (0..below(x, 12)).map(|_| pick(x, &pieces)).collect()
     }
 
     /// A float of any kind JSON meets, non-finite ones included.
     fn float(x: &mut u64) -> f64 {
-        let specials = [0.0, -0.0, 1e-7, 1e21, 0.1, f64::NAN, f64::INFINITY, 123456.789];
+        let specials = [
+            0.0,
+            -0.0,
+            1e-7,
+            1e21,
+            0.1,
+            f64::NAN,
+            f64::INFINITY,
+            123456.789,
+        ];
         match below(x, 3) {
             0 => specials[below(x, specials.len() as u64) as usize],
             1 => below(x, 1_000_000) as f64 / 1000.0,
@@ -331,7 +344,11 @@ mod tests {
             kind: RecordKind::Window,
             sli: text(x),
             group: maybe(x, |x| {
-                OrderedMap((0..below(x, 3)).map(|_| (text(x), maybe(x, text))).collect())
+                OrderedMap(
+                    (0..below(x, 3))
+                        .map(|_| (text(x), maybe(x, text)))
+                        .collect(),
+                )
             }),
             window_start: text(x),
             window_end: text(x),

@@ -491,7 +491,9 @@ mod tests {
             .map(|i| {
                 let len = (xorshift(&mut x) % 600) as usize;
                 let alphabet = [1, 2, 5, 40, 256][i % 5];
-                (0..len).map(|_| (xorshift(&mut x) % alphabet) as u8).collect()
+                (0..len)
+                    .map(|_| (xorshift(&mut x) % alphabet) as u8)
+                    .collect()
             })
             .collect();
         let compressed = |input: &[u8]| {
