@@ -223,9 +223,7 @@ impl LatencySummary {
             .find(|(k, _)| k == key)
             .map(|(_, v)| *v)
     }
-}
 
-impl LatencySummary {
     /// The object its [`Serialize`] gives, written field by field.
     fn write_json(&self, out: &mut String) {
         out.push_str("{\"unit\":\"ms\",\"count\":");
