@@ -446,7 +446,10 @@ impl Config {
 
     /// Checks every value of a parsed file once.
     pub fn from_raw(map: &SourceMap<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
-        let v = Validator { map };
+        let v = Validator {
+            map,
+            compiled: Default::default(),
+        };
         let (kafka, s3, gcs, azure) = raw.source.map_or((None, None, None, None), |s| {
             (s.kafka, s.s3, s.gcs, s.azure)
         });

@@ -579,3 +579,64 @@ fn a_name_used_twice_is_found_among_many() {
     );
     assert!(parse(&unique).is_ok());
 }
+
+/// SLIs written from one template share a rule's text, which is compiled
+/// once: each SLI's rules still judge every event as the same rules do in
+/// a file of their own, whatever fields the other SLIs add.
+#[test]
+fn a_rule_shared_by_slis_judges_as_it_does_alone() {
+    use crate::decode::Decoder;
+    use crate::event::Event;
+    let head = "[decode.fields]\ntimestamp = \"ts\"\nlatency = \"lat\"\nlatency_unit = \"ms\"\n";
+    let slis = [
+        (
+            Some(r#"method == "GET""#),
+            "status < 500 && latency <= 300ms",
+        ),
+        (None, "status < 500"),
+        (Some("status < 500"), r#"method == "GET""#),
+        (
+            Some(r#"route =~ "^/a""#),
+            "status < 500 && latency <= 300ms",
+        ),
+        (Some(r#"method == "GET""#), "status < 500"),
+    ];
+    let block = |i: usize, (filter, good): (Option<&str>, &str)| {
+        let filter = filter.map_or(String::new(), |f| format!("filter = '{f}'\n"));
+        format!("[[sli]]\nname = \"s{i}\"\ngood = '{good}'\n{filter}")
+    };
+    let all = parse(&format!(
+        "{head}{}",
+        slis.iter()
+            .enumerate()
+            .map(|(i, s)| block(i, *s))
+            .collect::<String>()
+    ))
+    .unwrap();
+    let lines = [
+        r#"{"ts":1,"status":200,"lat":12,"method":"GET","route":"/a/1"}"#,
+        r#"{"ts":2,"status":503,"lat":12,"method":"GET","route":"/b"}"#,
+        r#"{"ts":3,"status":200,"lat":900,"method":"POST","route":"/a"}"#,
+        r#"{"ts":4,"status":"x","method":"PUT"}"#,
+        r#"{"ts":5,"status":404,"lat":300,"route":"/ab"}"#,
+    ];
+    let judged = |config: &Config, i: usize, line: &str| {
+        let mut decoder = Decoder::new(&config.decode, &config.fields);
+        let mut event = Event::with_slots(decoder.slots());
+        decoder.decode(line.as_bytes(), &mut event).unwrap();
+        let sli = &config.slis[i];
+        let filter = sli.filter.as_ref().map(|f| f.eval(&event.values));
+        (filter, sli.good.eval(&event.values))
+    };
+    for (i, sli) in slis.iter().enumerate() {
+        let alone = parse(&format!("{head}{}", block(i, *sli))).unwrap();
+        assert_eq!(all.slis[i].good.source(), sli.1);
+        for line in lines {
+            assert_eq!(
+                judged(&all, i, line),
+                judged(&alone, 0, line),
+                "s{i}, {line}"
+            );
+        }
+    }
+}

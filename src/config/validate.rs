@@ -19,6 +19,22 @@ use crate::rules::{self, Rule};
 /// Validation of the raw values, with the source map for error positions.
 pub(super) struct Validator<'a> {
     pub(super) map: &'a SourceMap<'a>,
+    /// Each rule compiled so far, by its text and latency unit: hundreds
+    /// of SLIs often share one `good` rule, and one field table holds the
+    /// fields of every rule, so a rule compiles to the same thing each time.
+    pub(super) compiled: std::cell::RefCell<std::collections::HashMap<(String, u64), Rule>>,
+}
+
+/// The percentiles of an SLI that names none: p50, p90 and p99, made
+/// once for the thousands of SLIs a configuration may hold.
+fn default_percentiles() -> &'static [Percentile] {
+    static DEFAULT: std::sync::OnceLock<Vec<Percentile>> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        [0.5, 0.9, 0.99]
+            .iter()
+            .filter_map(|&q| Percentile::from_quantile(q))
+            .collect()
+    })
 }
 
 /// The longest duration any setting accepts: 366 days.
@@ -229,7 +245,11 @@ impl Validator<'_> {
         fields: &mut FieldTable,
         unit: LatencyUnit,
     ) -> Result<Rule, ConfigError> {
-        rules::compile(s.get_ref(), fields, unit.nanos()).map_err(|e| {
+        let key = (s.get_ref().clone(), unit.nanos().to_bits());
+        if let Some(rule) = self.compiled.borrow().get(&key) {
+            return Ok(rule.clone());
+        }
+        let rule = rules::compile(s.get_ref(), fields, unit.nanos()).map_err(|e| {
             // Point at the character inside the TOML string, through its
             // quotes, escapes and line breaks.
             let span = s.span();
@@ -244,7 +264,9 @@ impl Validator<'_> {
                     .map_or(rendered.clone(), |(_, rest)| rest.to_string()),
             );
             err
-        })
+        })?;
+        self.compiled.borrow_mut().insert(key, rule.clone());
+        Ok(rule)
     }
 
     pub(super) fn sli(
@@ -269,10 +291,7 @@ impl Validator<'_> {
         };
         let good = self.rule(&s.good, &format!("sli[{i}].good"), fields, unit)?;
         let percentiles = match &s.percentiles {
-            None => [0.5, 0.9, 0.99]
-                .iter()
-                .filter_map(|&q| Percentile::from_quantile(q))
-                .collect(),
+            None => default_percentiles().to_vec(),
             Some(list) => {
                 let mut out: Vec<Percentile> = Vec::new();
                 for &q in list.get_ref() {

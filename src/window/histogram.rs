@@ -152,16 +152,16 @@ impl Counts {
         }
     }
 
-    /// The midpoints of the buckets of the values at `ranks` (1-based,
-    /// ascending, each at most the count).
-    fn at_ranks(&self, ranks: &[u64]) -> Vec<u64> {
-        let mut out = Vec::with_capacity(ranks.len());
+    /// The midpoint of the bucket of the value at each rank of `ranks`
+    /// (1-based, ascending, each at most the count), handed to `put` with
+    /// the place that goes with the rank.
+    fn at_ranks(&self, ranks: &[(u64, usize)], mut put: impl FnMut(usize, u64)) {
         match self {
             Counts::List(l) => {
                 let sorted = sorted(l);
-                for &rank in ranks {
+                for &(rank, i) in ranks {
                     let index = sorted[(rank - 1) as usize];
-                    out.push(scale().median_equivalent(value_at(index.into())));
+                    put(i, scale().median_equivalent(value_at(index.into())));
                 }
             }
             Counts::Hdr(h) => {
@@ -169,8 +169,8 @@ impl Counts {
                 let mut seen = 0u64;
                 for v in h.iter_recorded() {
                     seen += v.count_at_value();
-                    while next.next_if(|&&rank| seen >= rank).is_some() {
-                        out.push(h.median_equivalent(v.value_iterated_to()));
+                    while let Some(&(_, i)) = next.next_if(|&&(rank, _)| seen >= rank) {
+                        put(i, h.median_equivalent(v.value_iterated_to()));
                     }
                     if next.peek().is_none() {
                         break;
@@ -178,7 +178,6 @@ impl Counts {
                 }
             }
         }
-        out
     }
 
     /// The counts in HdrHistogram's V2 encoding, byte for byte what the
@@ -229,13 +228,14 @@ fn sort_indexes(list: &mut [u16]) {
         list.sort_unstable();
         return;
     }
-    // Where each byte value's run starts, per byte.
-    let (mut low, mut high) = ([0u16; 256], [0u16; 256]);
+    // Where each byte value's run starts, per byte. The largest index,
+    // 7,423, has a high byte of 28.
+    let (mut low, mut high) = ([0u16; 256], [0u16; 32]);
     for &v in list.iter() {
         low[usize::from(v & 0xff)] += 1;
         high[usize::from(v >> 8)] += 1;
     }
-    let starts = |counts: &mut [u16; 256]| {
+    let starts = |counts: &mut [u16]| {
         let mut at = 0;
         for c in counts.iter_mut() {
             (*c, at) = (at, at + *c);
@@ -536,28 +536,32 @@ impl Histogram {
             return vec![0; quantiles.len()];
         }
         let count = u128::from(self.count());
-        // (rank, position in `quantiles`), by rank.
-        let mut ranks: Vec<(u64, usize)> = quantiles
-            .iter()
-            .enumerate()
-            .map(|(i, &(num, den))| {
-                let rank = match den {
-                    0 => u64::MAX,
-                    d => (count * u128::from(num))
-                        .div_ceil(u128::from(d))
-                        .clamp(1, count.max(1)) as u64,
-                };
-                (rank, i)
-            })
-            .collect();
+        let rank = |&(num, den): &(u64, u64)| match den {
+            0 => u64::MAX,
+            d => (count * u128::from(num))
+                .div_ceil(u128::from(d))
+                .clamp(1, count.max(1)) as u64,
+        };
+        // (rank, position in `quantiles`), by rank: on the stack for the
+        // few percentiles an SLI asks, since this runs for every record.
+        let mut few = [(0, 0); 8];
+        let mut many = Vec::new();
+        let ranks: &mut [(u64, usize)] = if quantiles.len() <= few.len() {
+            &mut few[..quantiles.len()]
+        } else {
+            many.resize(quantiles.len(), (0, 0));
+            &mut many
+        };
+        for (slot, (i, q)) in ranks.iter_mut().zip(quantiles.iter().enumerate()) {
+            *slot = (rank(q), i);
+        }
         ranks.sort_unstable();
         // A rank past the count (a zero denominator) answers the maximum.
         let within = ranks.partition_point(|&(rank, _)| rank <= self.count());
-        let asked: Vec<u64> = ranks[..within].iter().map(|&(rank, _)| rank).collect();
         let mut out = vec![self.max_ns; quantiles.len()];
-        for (&(_, i), us) in ranks.iter().zip(self.counts.at_ranks(&asked)) {
+        self.counts.at_ranks(&ranks[..within], |i, us| {
             out[i] = us.saturating_mul(NS_PER_US);
-        }
+        });
         for v in &mut out {
             *v = (*v).clamp(self.min_ns, self.max_ns);
         }
