@@ -21,12 +21,17 @@
 //! come from requests, and a cap on groups bounds what they can cost), by
 //! a key kept in the table's own slot ([`ShortKey`]) beside the place of the
 //! group's window in a vector: the table's slots stay small, so probing a
-//! thousand of them stays in the core's cache. The kept keys are also held
-//! in order, for the cap and for records in key order.
+//! thousand of them stays in the core's cache. A key of one value without
+//! NUL bytes (most keys: `group_by` names one field) is hashed by that
+//! value alone, so that an event's group is found from its value without
+//! writing its key. The kept keys are also held in order, for the cap and
+//! for records in key order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 use super::SliWindow;
 use crate::event::Value;
@@ -49,8 +54,10 @@ const ESCAPED: char = '\u{ff}';
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
     limit: usize,
-    /// Each kept key's place in `windows`.
-    kept: HashMap<ShortKey, u32, RandomState>,
+    /// Each kept key, with its place in `windows` and whether it holds
+    /// one value without NUL bytes; found by [`Groups::hash`].
+    kept: HashTable<Kept>,
+    hasher: RandomState,
     /// The kept keys in order, with their places.
     order: BTreeMap<Box<str>, u32>,
     /// The groups' windows; a place no key holds is in `free`.
@@ -84,11 +91,26 @@ impl Groups {
         self.other.as_ref()
     }
 
+    /// The window of the kept group whose key holds the one value `value`,
+    /// found without writing its key; `None` for any other group (a new
+    /// one, or one whose value holds a NUL byte: see [`Groups::with_group`]).
+    #[inline]
+    pub fn kept_value(&mut self, value: &str) -> Option<&mut SliWindow> {
+        let v = value.as_bytes();
+        let at = self
+            .kept
+            .find(self.hasher.hash_one(v), |k| {
+                k.single && k.key.as_bytes().get(1..k.key.as_bytes().len() - 1) == Some(v)
+            })?
+            .at;
+        self.windows.get_mut(at as usize)
+    }
+
     /// Counts into the window of the group keyed `key` (see [`encode_key`]),
     /// opened, or folded into `__other__`, as the cap says.
     #[inline]
     pub fn with_group(&mut self, key: &str, count: impl FnOnce(&mut SliWindow)) {
-        if let Some(&at) = self.kept.get(key.as_bytes()) {
+        if let Some(at) = self.place(key.as_bytes()) {
             return count(&mut self.windows[at as usize]);
         }
         if self.kept.len() >= self.limit {
@@ -114,16 +136,37 @@ impl Groups {
                 (self.windows.len() - 1) as u32
             }
         };
-        self.kept.insert(ShortKey::new(key.as_bytes()), at);
+        let (hash, single) = self.hash(key.as_bytes());
+        let kept = Kept {
+            key: ShortKey::new(key.as_bytes()),
+            at,
+            single,
+        };
+        let hasher = &self.hasher;
+        self.kept
+            .insert_unique(hash, kept, |k| key_hash(hasher, k.key.as_bytes()).0);
         self.order.insert(key, at);
+    }
+
+    /// The place of the kept group keyed `key`.
+    fn place(&self, key: &[u8]) -> Option<u32> {
+        let (hash, _) = self.hash(key);
+        self.kept
+            .find(hash, |k| k.key.as_bytes() == key)
+            .map(|k| k.at)
+    }
+
+    /// A key's hash, and whether it holds one value without NUL bytes.
+    fn hash(&self, key: &[u8]) -> (u64, bool) {
+        key_hash(&self.hasher, key)
     }
 
     /// Adds another shard's groups: their union, folded again.
     pub fn merge(&mut self, other: &Groups) {
         self.limit = self.limit.max(other.limit);
         for (k, w) in other.kept() {
-            match self.kept.get(k.as_bytes()) {
-                Some(&at) => self.windows[at as usize].merge(w),
+            match self.place(k.as_bytes()) {
+                Some(at) => self.windows[at as usize].merge(w),
                 None => self.insert(k.into(), w.clone()),
             }
         }
@@ -139,7 +182,13 @@ impl Groups {
             let Some((k, at)) = self.order.pop_last() else {
                 break;
             };
-            self.kept.remove(k.as_bytes());
+            let (hash, _) = self.hash(k.as_bytes());
+            if let Ok(entry) = self
+                .kept
+                .find_entry(hash, |e| *e.key.as_bytes() == *k.as_bytes())
+            {
+                entry.remove();
+            }
             let w = std::mem::take(&mut self.windows[at as usize]);
             self.free.push(at);
             self.other.get_or_insert_with(SliWindow::default).merge(&w);
@@ -175,14 +224,14 @@ impl Groups {
 
     /// About how many bytes the groups take.
     pub fn memory_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<ShortKey>() + 4;
+        let slot = std::mem::size_of::<Kept>();
         std::mem::size_of::<Groups>()
             + self
                 .kept
-                .keys()
+                .iter()
                 // The table's key, and the ordered copy (a boxed str, its
                 // place, and about as much again for the tree's nodes).
-                .map(|k| slot + k.heap_bytes() + k.as_bytes().len() + 40)
+                .map(|k| slot + k.key.heap_bytes() + k.key.as_bytes().len() + 40)
                 .sum::<usize>()
             + self.windows.capacity() * std::mem::size_of::<SliWindow>()
             + self
@@ -207,6 +256,30 @@ impl PartialEq for Groups {
 }
 
 impl Eq for Groups {}
+
+/// A kept key in the table of [`Groups`].
+#[derive(Debug, Clone)]
+struct Kept {
+    key: ShortKey,
+    /// The group's place in `windows`.
+    at: u32,
+    /// The key holds one value without NUL bytes, hashed alone.
+    single: bool,
+}
+
+/// The hash of `key`: of its one value when it holds one value without NUL
+/// bytes (PRESENT, the value, END), which an event's value then finds
+/// without writing its key (see [`Groups::kept_value`]); else of all of it.
+fn key_hash(hasher: &RandomState, key: &[u8]) -> (u64, bool) {
+    let one = key
+        .strip_prefix(&[PRESENT as u8])
+        .and_then(|rest| rest.strip_suffix(&[END as u8]))
+        .filter(|value| !value.contains(&(END as u8)));
+    match one {
+        Some(value) => (hasher.hash_one(value), true),
+        None => (hasher.hash_one(key), false),
+    }
+}
 
 /// Writes the key of an event's group into `out` (cleared first): the
 /// values of the `slots` in order.

@@ -112,3 +112,67 @@ fn a_folded_groups_place_is_taken_by_the_next_new_group() {
     assert_ne!(f.windows.len(), g.windows.len());
     assert_eq!(f, g);
 }
+
+/// An event's group found by its value (as the engine finds it first)
+/// is the group its key names: values holding NUL bytes, or written as
+/// another value's escaped form, or longer than a key kept in place, each
+/// count in their own group, through folds, as when every event is found
+/// by its key.
+#[test]
+fn a_group_found_by_its_value_is_the_one_its_key_names() {
+    let values = [
+        "a",
+        "a\u{0}",
+        "a\u{0}\u{ff}",
+        "a\u{0}\u{ff}\u{0}\u{ff}",
+        "",
+        "\u{0}",
+        "\u{1}",
+        "\u{1}a\u{0}",
+        "/r/1",
+        "/r/10",
+        "a route longer than any key kept in the table's own slot",
+    ];
+    let mut x = 0xFACE_u64;
+    let events: Vec<&str> = (0..3_000)
+        .map(|_| values[crate::testing::below(&mut x, values.len() as u64) as usize])
+        .collect();
+    for limit in [values.len(), 4] {
+        let mut by_value = Groups::new(limit);
+        let mut key = String::new();
+        for v in &events {
+            if let Some(w) = by_value.kept_value(v) {
+                w.total += 1;
+                continue;
+            }
+            key.clear();
+            key.push_str(&key_of(&[Some(v)]));
+            by_value.with_group(&key, |w| w.total += 1);
+        }
+        let by_key = counted(&events, limit);
+        assert_eq!(
+            kept_values(&by_value),
+            kept_values(&by_key),
+            "limit {limit}"
+        );
+        assert_eq!(
+            by_value.other().map(|w| w.total),
+            by_key.other().map(|w| w.total),
+            "limit {limit}"
+        );
+        // The oracle: each value's events, counted apart.
+        let mut want = BTreeMap::<String, u64>::new();
+        for v in &events {
+            *want.entry(v.to_string()).or_default() += 1;
+        }
+        let kept: u64 = kept_values(&by_value)
+            .iter()
+            .map(|(v, n)| {
+                assert_eq!(want.get(v), Some(n), "limit {limit}: {v:?}");
+                n
+            })
+            .sum();
+        let other = by_value.other().map_or(0, |w| w.total);
+        assert_eq!(kept + other, events.len() as u64, "limit {limit}");
+    }
+}
