@@ -325,20 +325,11 @@ fn count_grouped(
         Some(false) => w.bad += 1,
         None => w.invalid += 1,
     }
-    let groups = w
-        .groups
-        .get_or_insert_with(|| Box::new(crate::window::Groups::new(sli.group_limit)));
-    // Grouped by one field holding a string, most events find their group
-    // by its value; a new group, or any other, by its key.
-    if let [(_, slot)] = sli.group_by.as_slice() {
-        if let Some(Some(Value::Str(value))) = event.values.get(*slot) {
-            if let Some(g) = groups.kept_value(value) {
-                return count_in(i, sli, g, event, good, probe);
-            }
-        }
-    }
-    crate::window::encode_key(key, &sli.group_by, &event.values);
-    groups.with_group(key, |g| count_in(i, sli, g, event, good, probe));
+    w.groups
+        .get_or_insert_with(|| Box::new(crate::window::Groups::new(sli.group_limit)))
+        .with_values(&sli.group_by, &event.values, key, |g| {
+            count_in(i, sli, g, event, good, probe)
+        });
 }
 
 /// Counts an event that belongs to SLI `i` in `w`.

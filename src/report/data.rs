@@ -191,12 +191,13 @@ impl Records {
         let size = config.window.size_ns;
         let mut windows = Vec::new();
         for w in &outcome.windows {
+            let bounds = crate::window::Bounds::new(w.start_ns, size);
             for (sli, sw) in config.slis.iter().zip(w.slis.iter()) {
                 if sw.total == 0 {
                     continue;
                 }
                 for (group, one) in crate::slo::window_series(sli, sw) {
-                    let mut rec = crate::window::window_record(sli, w.start_ns, size, one);
+                    let mut rec = crate::window::window_record(sli, &bounds, one);
                     rec.group = group;
                     windows.extend(window_row(rec));
                 }

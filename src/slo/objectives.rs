@@ -7,7 +7,7 @@
 use crate::config::{BudgetMethod, Config};
 use crate::record::{AnyRecord, Record, WindowCounts};
 use crate::time::parse_rfc3339_str;
-use crate::window::{window_record, Window};
+use crate::window::{window_record, Bounds, Window};
 
 use super::grouped::{self, group_of, key_of_group, window_groups, window_series, GroupObjectives};
 use super::{alert_record, slo_record, Alerts, Severity, SloState, Tracker};
@@ -233,12 +233,13 @@ pub fn typed_records_into(
     let size = config.window.size_ns;
     for w in windows {
         let first = out.len();
+        let bounds = Bounds::new(w.start_ns, size);
         for (i, (sli, sw)) in config.slis.iter().zip(w.slis.iter()).enumerate() {
             if sw.total == 0 || !owned(i) {
                 continue;
             }
             for (group, one) in window_series(sli, sw) {
-                let mut record = window_record(sli, w.start_ns, size, one);
+                let mut record = window_record(sli, &bounds, one);
                 record.group = group;
                 out.push(AnyRecord::Window(record));
             }

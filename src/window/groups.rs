@@ -91,11 +91,35 @@ impl Groups {
         self.other.as_ref()
     }
 
+    /// Counts into the window of the group of an event whose values are
+    /// `values`, grouped by `slots`, as [`Groups::with_group`] does for its
+    /// key. Grouped by one field holding a string, an event of a kept group
+    /// finds it by the value; only the others have their key written, into
+    /// `key`.
+    #[inline]
+    pub fn with_values(
+        &mut self,
+        slots: &[(String, usize)],
+        values: &[Option<Value<'_>>],
+        key: &mut String,
+        count: impl FnOnce(&mut SliWindow),
+    ) {
+        if let [(_, slot)] = slots {
+            if let Some(Some(Value::Str(value))) = values.get(*slot) {
+                if let Some(w) = self.kept_value(value) {
+                    return count(w);
+                }
+            }
+        }
+        encode_key(key, slots, values);
+        self.with_group(key, count);
+    }
+
     /// The window of the kept group whose key holds the one value `value`,
     /// found without writing its key; `None` for any other group (a new
     /// one, or one whose value holds a NUL byte: see [`Groups::with_group`]).
     #[inline]
-    pub fn kept_value(&mut self, value: &str) -> Option<&mut SliWindow> {
+    fn kept_value(&mut self, value: &str) -> Option<&mut SliWindow> {
         let v = value.as_bytes();
         let at = self
             .kept

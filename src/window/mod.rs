@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 pub use groups::{decode_key, encode_key, key_of, Groups, OTHER};
 pub use histogram::{Histogram, Merged};
-pub use record::window_record;
+pub use record::{window_record, Bounds};
 
 /// Counts of one SLI in one window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -23,9 +23,24 @@ fn ms_approx(ns: u64) -> f64 {
     (v * scale).round() / scale
 }
 
-/// The window record of `sli` for the window starting at `start_ns`.
-pub fn window_record(sli: &Sli, start_ns: i64, size_ns: i64, w: &SliWindow) -> WindowRecord {
-    let (window_start, window_end) = bounds(start_ns, size_ns);
+/// A window's start and end as its records write them: formatted once for
+/// the records of every SLI and group of the window.
+pub struct Bounds {
+    start: String,
+    end: String,
+}
+
+impl Bounds {
+    pub fn new(start_ns: i64, size_ns: i64) -> Bounds {
+        Bounds {
+            start: format_rfc3339(start_ns),
+            end: format_rfc3339(start_ns + size_ns),
+        }
+    }
+}
+
+/// The window record of `sli` for the window of `bounds`.
+pub fn window_record(sli: &Sli, bounds: &Bounds, w: &SliWindow) -> WindowRecord {
     let valid = w.good + w.bad;
     let h = &w.latency;
     let latency = (h.count() > 0).then(|| LatencySummary {
@@ -51,8 +66,8 @@ pub fn window_record(sli: &Sli, start_ns: i64, size_ns: i64, w: &SliWindow) -> W
         kind: RecordKind::Window,
         sli: sli.name.clone(),
         group: None,
-        window_start,
-        window_end,
+        window_start: bounds.start.clone(),
+        window_end: bounds.end.clone(),
         total: w.total,
         good: w.good,
         bad: w.bad,
@@ -63,25 +78,6 @@ pub fn window_record(sli: &Sli, start_ns: i64, size_ns: i64, w: &SliWindow) -> W
         latency_histogram: h.to_base64(),
         breakdown: (!sli.breakdown.is_empty()).then(|| breakdown(sli, w)),
     }
-}
-
-/// A window's start and end as records write them. The records of one
-/// window, one an SLI and group, follow each other: the last window's
-/// text is kept, one a thread, and copied.
-fn bounds(start_ns: i64, size_ns: i64) -> (String, String) {
-    thread_local! {
-        static LAST: std::cell::RefCell<Option<(i64, i64, String, String)>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    LAST.with_borrow_mut(|last| match last {
-        Some((s, z, start, end)) if (*s, *z) == (start_ns, size_ns) => (start.clone(), end.clone()),
-        _ => {
-            let start = format_rfc3339(start_ns);
-            let end = format_rfc3339(start_ns.saturating_add(size_ns));
-            *last = Some((start_ns, size_ns, start.clone(), end.clone()));
-            (start, end)
-        }
-    })
 }
 
 /// The breakdown of `w`, per field of the SLI in its order; a field without
@@ -111,35 +107,4 @@ fn breakdown(sli: &Sli, w: &SliWindow) -> Breakdown {
         (path.clone(), field)
     });
     OrderedMap(fields.collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The text kept from the last window is used for that window only:
-    /// windows and sizes in turn each get their own bounds.
-    #[test]
-    fn each_window_gets_its_own_bounds() {
-        let minute = 60_000_000_000;
-        let asked = [
-            (0, minute),
-            (0, minute),
-            (minute, minute),
-            (0, minute),
-            (0, 2 * minute),
-            (-minute, minute),
-            (i64::MAX - 5, minute),
-        ];
-        for (start, size) in asked {
-            let (s, e) = bounds(start, size);
-            assert_eq!(s, format_rfc3339(start), "{start} {size}");
-            assert_eq!(
-                e,
-                format_rfc3339(start.saturating_add(size)),
-                "{start} {size}"
-            );
-        }
-        assert_eq!(bounds(0, minute).1, "1970-01-01T00:01:00Z");
-    }
 }
