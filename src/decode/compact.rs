@@ -13,7 +13,8 @@
 
 use std::borrow::Cow;
 
-use super::json::{find_quote_or_backslash, parse_number, Scanner, MAX_DEPTH, POW10};
+use super::digits;
+use super::json::{find_quote_or_backslash, parse_number, NumberText, Scanner, MAX_DEPTH, POW10};
 use super::order::KeyOrder;
 use super::paths::{prefix_at, Entry, PathTree};
 use crate::event::Value;
@@ -90,12 +91,18 @@ impl<'a> Scanner<'a> {
                             tokens = order.tokens(node);
                             (Value::Object, end)
                         }
+                        (_, Some(b'-' | b'0'..=b'9')) => {
+                            // A numeric timestamp is taken as the integer
+                            // it is, or re-read from its text.
+                            let (end, n, integer) = number(self.text, i)?;
+                            self.last_number = NumberText {
+                                raw: slice(self.text, i, end)?,
+                                integer: integer.then_some(n as i64),
+                            };
+                            (Value::Num(n), end)
+                        }
                         _ => self.fast_value(i, depth + 1)?,
                     };
-                    if let Value::Num(_) = v {
-                        // A numeric timestamp is re-read from its text.
-                        self.last_number = slice(self.text, i, end)?;
-                    }
                     self.store(&e.slots, v, values);
                     end
                 }
@@ -128,7 +135,7 @@ impl<'a> Scanner<'a> {
             b'f' => (Value::Bool(false), literal_end(s, i, b"false")?),
             b'n' => (Value::Null, literal_end(s, i, b"null")?),
             _ => {
-                let (end, n) = number(self.text, i)?;
+                let (end, n, _) = number(self.text, i)?;
                 (Value::Num(n), end)
             }
         })
@@ -188,26 +195,20 @@ fn literal_end(s: &[u8], i: usize, word: &[u8]) -> Option<usize> {
     s.get(i..)?.starts_with(word).then_some(i + word.len())
 }
 
-/// The number at `i`, its syntax checked: the position past it and its
-/// value. Plain integers and decimals of up to 15 digits are read as they
-/// are checked, as [`parse_number`] reads them; any other number is handed
-/// to it.
+/// The number at `i`, its syntax checked: the position past it, its value,
+/// and whether it is an integer of up to 15 digits without a fraction or an
+/// exponent (which the value holds exactly). Plain integers and decimals of
+/// up to 15 digits are read as they are checked, as [`parse_number`] reads
+/// them; any other number is handed to it.
 #[inline(always)]
-pub(super) fn number(text: &str, i: usize) -> Option<(usize, f64)> {
+pub(super) fn number(text: &str, i: usize) -> Option<(usize, f64, bool)> {
     let s = text.as_bytes();
     let neg = s.get(i) == Some(&b'-');
     let mut j = i + usize::from(neg);
     let first = j;
     // The digits as an integer, wrapping: only up to 15 digits are used.
     let mut mantissa = 0u64;
-    let mut digits = |j: &mut usize| {
-        let from = *j;
-        while let Some(d) = s.get(*j).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            *j += 1;
-        }
-        *j - from
-    };
+    let mut digits = |j: &mut usize| digits::run(s, j, &mut mantissa);
     match s.get(j)? {
         b'0' => j += 1,
         b'1'..=b'9' => _ = digits(&mut j),
@@ -235,11 +236,15 @@ pub(super) fn number(text: &str, i: usize) -> Option<(usize, f64)> {
             return None;
         }
     } else if count <= 15 {
-        // At most 15 digits: an i64, whose conversion is one instruction.
-        let f = mantissa as i64 as f64 / POW10[scale];
-        return Some((j, if neg { -f } else { f }));
+        // At most 15 digits: an i64, whose conversion is one instruction;
+        // an integer needs no division (a slow instruction).
+        let f = match scale {
+            0 => mantissa as i64 as f64,
+            _ => mantissa as i64 as f64 / POW10[scale],
+        };
+        return Some((j, if neg { -f } else { f }, scale == 0));
     }
-    Some((j, parse_number(slice(text, i, j)?)))
+    Some((j, parse_number(slice(text, i, j)?), false))
 }
 
 /// The position past the unwanted value at `i`, its syntax checked.
@@ -253,7 +258,7 @@ fn skip(text: &str, i: usize, depth: usize) -> Option<usize> {
         b'f' => literal_end(s, i, b"false"),
         b'n' => literal_end(s, i, b"null"),
         // Checked as a wanted number is; its value is dropped.
-        _ => number(text, i).map(|(end, _)| end),
+        _ => number(text, i).map(|(end, _, _)| end),
     }
 }
 

@@ -24,16 +24,38 @@ pub enum ScanError {
 /// Nesting deeper than this is treated as not JSON rather than risking the stack.
 pub(super) const MAX_DEPTH: usize = 128;
 
+/// A number as the scanner read it: its text, and its value as an integer
+/// when it is one written plainly (`-`, then at most 15 digits), which its
+/// `f64` holds exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NumberText<'a> {
+    pub raw: &'a str,
+    pub integer: Option<i64>,
+}
+
+impl<'a> NumberText<'a> {
+    /// `raw`, read as `value`.
+    fn new(raw: &'a str, value: f64) -> NumberText<'a> {
+        let digits = raw.strip_prefix('-').unwrap_or(raw);
+        let plain = digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit());
+        NumberText {
+            raw,
+            integer: plain.then_some(value as i64),
+        }
+    }
+}
+
 /// Scans `text` as one JSON object and fills the slots that `tree` names;
 /// `order` remembers the keys' order from one compact line to the next.
-/// Returns the raw text of a numeric timestamp, which is re-read as an
-/// integer when it is one (nanosecond timestamps exceed f64 precision).
+/// Returns a numeric timestamp as it was written, which is re-read from its
+/// text unless it is a plain integer (nanosecond timestamps exceed f64
+/// precision).
 pub fn scan<'a>(
     text: &'a str,
     tree: &PathTree,
     values: &mut [Option<Value<'a>>],
     order: &mut KeyOrder,
-) -> Result<Option<&'a str>, ScanError> {
+) -> Result<Option<NumberText<'a>>, ScanError> {
     let mut sc = Scanner::new(text);
     if sc.compact(tree, values, order).is_some() {
         return Ok(sc.ts_raw);
@@ -65,10 +87,10 @@ pub(super) struct Scanner<'a> {
     pub(super) text: &'a str,
     pub(super) s: &'a [u8],
     pub(super) i: usize,
-    pub(super) ts_raw: Option<&'a str>,
-    /// The text of the last number read, so a numeric timestamp can be re-read
-    /// as an integer.
-    pub(super) last_number: &'a str,
+    pub(super) ts_raw: Option<NumberText<'a>>,
+    /// The last number read, so a numeric timestamp can be re-read as an
+    /// integer.
+    pub(super) last_number: NumberText<'a>,
 }
 
 impl<'a> Scanner<'a> {
@@ -78,7 +100,7 @@ impl<'a> Scanner<'a> {
             s: text.as_bytes(),
             i: 0,
             ts_raw: None,
-            last_number: "",
+            last_number: NumberText::default(),
         }
     }
 
@@ -306,8 +328,9 @@ impl<'a> Scanner<'a> {
             _ => {
                 let (s, e) = self.number()?;
                 let raw = &self.text[s..e];
-                self.last_number = raw;
-                Ok(Value::Num(parse_number(raw)))
+                let value = parse_number(raw);
+                self.last_number = NumberText::new(raw, value);
+                Ok(Value::Num(value))
             }
         }
     }

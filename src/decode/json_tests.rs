@@ -56,12 +56,26 @@ fn numbers_parse_exactly_as_the_standard_parser_does() {
         assert_eq!(parse_number(&s).to_bits(), want.to_bits(), "{s}");
         // The fast path reads the number as it checks it, up to where
         // it ends.
-        let (end, got) = number(&format!("{s},\"a\":1}}"), 0).expect(&s);
-        assert_eq!((end, got.to_bits()), (s.len(), want.to_bits()), "{s}");
+        // A plain integer of up to 15 digits says so, and is exact.
+        let digits = s.trim_start_matches('-');
+        let integer = digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit());
+        let (end, got, plain) = number(&format!("{s},\"a\":1}}"), 0).expect(&s);
+        assert_eq!(
+            (end, got.to_bits(), plain),
+            (s.len(), want.to_bits(), integer),
+            "{s}"
+        );
+        if plain {
+            assert_eq!(Ok(got as i64), s.parse::<i64>(), "{s}");
+        }
         // At the very end of the text too.
         for tail in ["", "}", "]}"] {
-            let (end, got) = number(&format!("{s}{tail}"), 0).expect(&s);
-            assert_eq!((end, got.to_bits()), (s.len(), want.to_bits()), "{s}{tail}");
+            let (end, got, plain) = number(&format!("{s}{tail}"), 0).expect(&s);
+            assert_eq!(
+                (end, got.to_bits(), plain),
+                (s.len(), want.to_bits(), integer),
+                "{s}{tail}"
+            );
         }
     }
     for bad in [

@@ -13,6 +13,7 @@ mod alb;
 mod apache;
 mod cloudfront;
 mod compact;
+mod digits;
 mod envoy;
 mod fill;
 mod haproxy;
@@ -169,7 +170,7 @@ impl Decoder {
     fn timestamp(
         &mut self,
         v: Option<&Value<'_>>,
-        raw_number: Option<&str>,
+        raw_number: Option<json::NumberText<'_>>,
     ) -> Result<i64, LineReject> {
         let v = v.ok_or(LineReject::NoTimestamp)?;
         let parsed = match (v, &self.timestamp_format) {
@@ -177,7 +178,10 @@ impl Decoder {
             (Value::Str(s), _) if s.is_empty() || s == "-" => return Err(LineReject::NoTimestamp),
             (Value::Str(s), f) => timestamp::parse_text(f, s, &mut self.times),
             (Value::Num(_), TimestampFormat::Unix(unit)) => match raw_number {
-                Some(raw) => timestamp::unix_text(raw, *unit),
+                Some(json::NumberText {
+                    integer: Some(int), ..
+                }) => time::from_unix_int(int, *unit),
+                Some(number) => timestamp::unix_text(number.raw, *unit),
                 None => None,
             },
             _ => None,

@@ -111,6 +111,49 @@ fn numeric_timestamps_by_magnitude_and_exact_nanos() {
     }
 }
 
+/// A Unix time reads as the same instant whether it is written as an
+/// integer or with a fraction of zeros, on the compact path and on the
+/// general one (spaces), against integer arithmetic on its digits.
+#[test]
+fn a_unix_time_is_exact_in_every_form_and_on_both_paths() {
+    for (format, unit_ns) in [
+        ("unix_s", 1_000_000_000i128),
+        ("unix_ms", 1_000_000),
+        ("unix_us", 1_000),
+        ("unix_ns", 1),
+    ] {
+        let (_, d) = decoder(&format!(
+            "[decode.fields]\ntimestamp = \"ts\"\ntimestamp_format = \"{format}\""
+        ));
+        for v in [
+            0i64,
+            1,
+            -1,
+            -1_767_225_600,
+            1_767_225_600,
+            1_767_225_600_123,
+            1_767_225_600_123_456,
+            1_767_225_600_123_456_789,
+            999_999_999_999_999,
+            1_000_000_000_000_000,
+            9_007_199_254_740_993,
+        ] {
+            let want = i64::try_from(i128::from(v) * unit_ns)
+                .ok()
+                .filter(|t| EVENT_TIME_RANGE.contains(t));
+            for text in [format!("{v}"), format!("{v}.0"), format!("{v}.000")] {
+                for line in [
+                    format!(r#"{{"ts":{text},"status":200}}"#),
+                    format!(r#"{{ "ts": {text}, "status": 200 }}"#),
+                ] {
+                    let got = decode(&d, &line).ok().map(|e| e.time_ns);
+                    assert_eq!(got, want, "{format}: {line}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn explicit_formats_and_units() {
     let (_, d) = decoder("[decode.fields]\ntimestamp = \"ts\"\ntimestamp_format = \"unix_ms\"\nlatency = \"dur\"\nlatency_unit = \"s\"");
