@@ -345,7 +345,8 @@ impl fmt::Display for Summary {
                 for (sink, n, took) in written {
                     writeln!(
                         f,
-                        "Wrote {n} records to {sink} in {:.2} s.",
+                        "Wrote {n} record{} to {sink} in {:.2} s.",
+                        if *n == 1 { "" } else { "s" },
                         took.as_secs_f64()
                     )?;
                 }
@@ -368,7 +369,8 @@ impl fmt::Display for Summary {
             )?;
         }
         if let Some((dest, n)) = &self.dead_letters {
-            writeln!(f, "Wrote {n} dead letters to {dest}.")?;
+            let s = if *n == 1 { "" } else { "s" };
+            writeln!(f, "Wrote {n} dead letter{s} to {dest}.")?;
         }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
