@@ -3,7 +3,9 @@
 # slipstream's peak memory on large piped inputs. See benches/README.md.
 #
 #   RUNS=R bash benches/compare_duckdb.sh [--shape gen|nested] [LINES]
-#                                      # default gen, 2000000 lines, R=5 pairs
+#                                      # default gen, 2000000 lines, R=5 pairs;
+#                                      # WRITE_BLOCK=B writes the input B bytes
+#                                      # at a time (default 4194304)
 #   bash benches/compare_duckdb.sh --memory [GB...]   # default 1 2
 #
 # --shape nested rewrites gen's lines into JSON of another shape (nested
@@ -13,7 +15,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 say() { printf '%s\n' "$*" >&2; }
@@ -92,8 +94,11 @@ say "== nproc=$(nproc), $BIN, work dir $DIR"
 if [[ $MODE == compare ]]; then
     RUNS=${RUNS:-5}
     [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, not '$RUNS'"
+    WRITE_BLOCK=${WRITE_BLOCK:-4194304}
+    [[ $WRITE_BLOCK =~ ^[1-9][0-9]*$ ]] || die "WRITE_BLOCK must be a positive integer, not '$WRITE_BLOCK'"
     python3 "$ROOT/benches/compare_duckdb.py" compare \
-        --bin "$BIN" --config "$CONFIG" --shape "$SHAPE" --workdir "$DIR" --lines "$LINES" --runs "$RUNS"
+        --bin "$BIN" --config "$CONFIG" --shape "$SHAPE" --workdir "$DIR" --lines "$LINES" --runs "$RUNS" \
+        --write-block "$WRITE_BLOCK"
 else
     python3 "$ROOT/benches/compare_duckdb.py" memory \
         --bin "$BIN" --config "$CONFIG" --workdir "$DIR" --sizes "${SIZES[@]}"
