@@ -228,14 +228,15 @@ impl Engine {
         admit: impl FnOnce(i64) -> bool,
     ) -> Result<(i64, bool), LineReject> {
         self.probe.line(line);
-        let mut values = recycle(std::mem::take(&mut self.spare));
-        values.extend((0..self.decoder.slots()).map(|_| None));
+        // The slot vector is built in the event, not moved into it: a
+        // vector's header written in parts and read back whole stalls.
         let mut event = Event {
             time_ns: 0,
             latency_ns: None,
             latency_fault: None,
-            values,
+            values: recycle(std::mem::take(&mut self.spare)),
         };
+        event.values.extend((0..self.decoder.slots()).map(|_| None));
         let result = self.decoder.decode_text(line, &mut event).map(|()| {
             self.probe.event(&event.values);
             let admitted = admit(event.time_ns);

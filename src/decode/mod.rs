@@ -197,8 +197,9 @@ impl Decoder {
 /// a number (`"0.123"`), or as the sum of a list of numbers (nginx's
 /// `"0.100, 0.004"` and `"0.100 : 0.004"`: the time spent in all the
 /// upstreams tried); `-` and empty strings are missing. Returns the
-/// latency in nanoseconds.
-#[inline]
+/// latency in nanoseconds. Inlined, so that what it returns stays in
+/// registers.
+#[inline(always)]
 fn roles(
     values: &mut [Option<Value<'_>>],
     latency_unit_ns: f64,
