@@ -85,6 +85,7 @@ impl<'a> Scanner<'a> {
                     end
                 }
                 Some(e) => {
+                    let mut read = NumberText::default();
                     let (v, end) = match (e.child, s.get(i)) {
                         (Some(child), Some(b'{')) => {
                             let end = self.fast_object(i, tree, child, values, order, depth + 1)?;
@@ -95,7 +96,7 @@ impl<'a> Scanner<'a> {
                             // A numeric timestamp is taken as the integer
                             // it is, or re-read from its text.
                             let (end, n, integer) = number(self.text, i)?;
-                            self.last_number = NumberText {
+                            read = NumberText {
                                 raw: slice(self.text, i, end)?,
                                 integer: integer.then_some(n as i64),
                             };
@@ -103,7 +104,7 @@ impl<'a> Scanner<'a> {
                         }
                         _ => self.fast_value(i, depth + 1)?,
                     };
-                    self.store(&e.slots, v, values);
+                    self.store(&e.slots, v, read, values);
                     end
                 }
             };

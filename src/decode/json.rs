@@ -110,12 +110,13 @@ impl<'a> Scanner<'a> {
     }
 
     /// Puts a wanted value into its slots; a numeric timestamp also keeps
-    /// its raw text.
+    /// `number`, the number as it was read.
     #[inline(always)]
     pub(super) fn store(
         &mut self,
         slots: &[usize],
         v: Value<'a>,
+        number: NumberText<'a>,
         values: &mut [Option<Value<'a>>],
     ) {
         if let Some((first, rest)) = slots.split_first() {
@@ -124,7 +125,7 @@ impl<'a> Scanner<'a> {
             }
             if *first == TIMESTAMP_SLOT || rest.contains(&TIMESTAMP_SLOT) {
                 if let Value::Num(_) = v {
-                    self.ts_raw = Some(self.last_number);
+                    self.ts_raw = Some(number);
                 }
             }
             values[*first] = Some(v);
@@ -274,7 +275,7 @@ impl<'a> Scanner<'a> {
             match entry {
                 Some(e) => {
                     let v = self.value(tree, e.child, values, depth + 1)?;
-                    self.store(&e.slots, v, values);
+                    self.store(&e.slots, v, self.last_number, values);
                 }
                 None => self.skip_value(depth + 1)?,
             }
