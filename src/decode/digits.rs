@@ -21,7 +21,7 @@ const POW10: [u64; 9] = [
 /// The leading ASCII digits of the eight bytes of `word` (the first byte in
 /// the lowest bits): how many there are (0 to 8) and their value.
 #[inline(always)]
-pub fn leading_eight(word: u64) -> (usize, u64) {
+fn leading_eight(word: u64) -> (usize, u64) {
     const LO_NIBBLES: u64 = 0x0F0F_0F0F_0F0F_0F0F;
     // A digit's byte becomes its value (0 to 9), any other byte has a bit
     // in its high nibble, or a low nibble of 10 or more that adding 6

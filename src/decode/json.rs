@@ -88,8 +88,8 @@ pub(super) struct Scanner<'a> {
     pub(super) s: &'a [u8],
     pub(super) i: usize,
     pub(super) ts_raw: Option<NumberText<'a>>,
-    /// The last number read, so a numeric timestamp can be re-read as an
-    /// integer.
+    /// The last number the general path read, stored with its value so
+    /// that a numeric timestamp keeps how it was written.
     pub(super) last_number: NumberText<'a>,
 }
 
