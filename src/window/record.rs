@@ -34,7 +34,7 @@ impl Bounds {
     pub fn new(start_ns: i64, size_ns: i64) -> Bounds {
         Bounds {
             start: format_rfc3339(start_ns),
-            end: format_rfc3339(start_ns + size_ns),
+            end: format_rfc3339(start_ns.saturating_add(size_ns)),
         }
     }
 }
@@ -107,4 +107,31 @@ fn breakdown(sli: &Sli, w: &SliWindow) -> Breakdown {
         (path.clone(), field)
     });
     OrderedMap(fields.collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A window's bounds are its start and its start plus its size, the
+    /// end held at the last representable time rather than overflowing.
+    #[test]
+    fn bounds_are_the_start_and_the_start_plus_the_size() {
+        let minute = 60_000_000_000;
+        for (start, size) in [
+            (0, minute),
+            (minute, 2 * minute),
+            (-minute, minute),
+            (i64::MAX - 5, minute),
+        ] {
+            let b = Bounds::new(start, size);
+            assert_eq!(b.start, format_rfc3339(start), "{start} {size}");
+            assert_eq!(
+                b.end,
+                format_rfc3339(start.saturating_add(size)),
+                "{start} {size}"
+            );
+        }
+        assert_eq!(Bounds::new(0, minute).end, "1970-01-01T00:01:00Z");
+    }
 }
