@@ -238,3 +238,40 @@ fn the_filter_index_counts_what_evaluating_every_filter_counts() {
     // The rules exercise the index, not only the SLIs it cannot file.
     assert!(indexed_slis > 500, "{indexed_slis} SLIs indexed");
 }
+
+/// A rule on the `timestamp` role reads the event time in Unix seconds,
+/// whatever unit the line writes it in, and a rule on the time field by its
+/// own name reads the number the line holds; on the compact path and the
+/// general one (spaces around the colon).
+#[test]
+fn rules_read_the_timestamp_role_in_seconds_and_the_field_as_written() {
+    let text = "[decode]\nformat = \"json\"\n[decode.fields]\ntimestamp = \"ts\"\n\
+                timestamp_format = \"unix_ms\"\n[window]\nsize = \"1m\"\n\
+                [[sli]]\nname = \"late\"\ngood = 'timestamp >= 1800000030.5'\n\
+                [[sli]]\nname = \"raw\"\nfilter = 'ts < 1800000045000'\ngood = 'status < 500'\n\
+                [[sli]]\nname = \"plain\"\ngood = 'status < 500'\n";
+    let config = Config::parse(Path::new("t.toml"), text).expect("config");
+    let mut engine = Engine::new(&config);
+    let (mut late, mut raw, mut n) = (0, 0, 0);
+    for k in 0..600u64 {
+        let ms = 1_800_000_000_000 + k * 100;
+        let line = if k % 3 == 0 {
+            format!(r#"{{"ts" : {ms}, "status" : 200}}"#)
+        } else {
+            format!(r#"{{"ts":{ms},"status":200}}"#)
+        };
+        engine.process(line.as_bytes()).expect("counted");
+        // Integer arithmetic: at or after 1800000030.5 s.
+        late += u64::from(ms >= 1_800_000_030_500);
+        raw += u64::from(ms < 1_800_000_045_000);
+        n += 1;
+    }
+    let windows = engine.windows_mut().take_until(i64::MAX);
+    let sum = |i: usize, f: fn(&crate::window::SliWindow) -> u64| -> u64 {
+        windows.iter().map(|w| f(&w.slis[i])).sum()
+    };
+    assert_eq!(sum(0, |w| w.good), late);
+    assert_eq!(sum(0, |w| w.bad), n - late);
+    assert_eq!(sum(1, |w| w.total), raw);
+    assert_eq!(sum(2, |w| w.total), n);
+}
