@@ -8,6 +8,10 @@
 //! error, deep nesting) gives up, and the general path reads the line from
 //! the start, so both accept exactly the same lines with the same values.
 //!
+//! A line is first read along the shape of a recent one ([`super::shape`]):
+//! the bytes between its values compared whole, with no key read or looked
+//! up. A line of another shape is read member by member.
+//!
 //! Positions travel as plain `usize`s from one token to the next, not
 //! through the scanner, so the position stays in a register.
 
@@ -17,6 +21,7 @@ use super::digits;
 use super::json::{find_quote_or_backslash, parse_number, NumberText, Scanner, MAX_DEPTH, POW10};
 use super::order::KeyOrder;
 use super::paths::{prefix_at, Entry, PathTree};
+use super::shape::{Action, Shape, STEP_BYTES};
 use crate::event::Value;
 
 impl<'a> Scanner<'a> {
@@ -32,8 +37,58 @@ impl<'a> Scanner<'a> {
         if self.peek()? != b'{' {
             return None;
         }
+        if let Some(shape) = order.shape() {
+            if self.shaped(shape, values).is_some() {
+                order.shape_read(true);
+                return Some(());
+            }
+            // What the shape's reading stored is read again.
+            values.iter_mut().for_each(|v| *v = None);
+            self.ts_raw = None;
+            order.shape_read(false);
+        }
         let end = self.fast_object(self.i, tree, 0, values, order, 0)?;
-        (end == self.s.len()).then_some(())
+        if end != self.s.len() {
+            return None;
+        }
+        if order.wants_shape() {
+            order.set_shape(Shape::of(self.text, tree));
+        }
+        Some(())
+    }
+
+    /// Reads the line along `shape`, from its start; `None` when the line
+    /// has another shape (or is no JSON), with some values already stored.
+    fn shaped(&mut self, shape: &Shape, values: &mut [Option<Value<'a>>]) -> Option<()> {
+        let s = self.s;
+        let mut i = 0;
+        for step in &shape.steps {
+            let same = match s.get(i..).and_then(<[u8]>::first_chunk::<STEP_BYTES>) {
+                Some(head) => (u128::from_le_bytes(*head) ^ step.bytes) & step.mask == 0,
+                None => s.get(i..i + step.len)? == &step.bytes()[..step.len],
+            };
+            if !same {
+                return None;
+            }
+            i += step.len;
+            i = match &step.action {
+                Action::More => i,
+                Action::Skip => skip(self.text, i, step.depth)?,
+                Action::Plain(slot) => {
+                    let (v, end) = self.fast_value(i, step.depth)?;
+                    *values.get_mut(*slot)? = Some(v);
+                    end
+                }
+                Action::Entry(e) => {
+                    if e.child.is_some() && s.get(i) == Some(&b'{') {
+                        return None;
+                    }
+                    self.entry_value(e, i, step.depth, values)?
+                }
+                Action::End => return (i == s.len()).then_some(()),
+            };
+        }
+        None
     }
 
     /// Reads the object whose `{` is at `i`, descending into wanted keys of
@@ -84,29 +139,15 @@ impl<'a> Scanner<'a> {
                     values[*slot] = Some(v);
                     end
                 }
-                Some(e) => {
-                    let mut read = NumberText::default();
-                    let (v, end) = match (e.child, s.get(i)) {
-                        (Some(child), Some(b'{')) => {
-                            let end = self.fast_object(i, tree, child, values, order, depth + 1)?;
-                            tokens = order.tokens(node);
-                            (Value::Object, end)
-                        }
-                        (_, Some(b'-' | b'0'..=b'9')) => {
-                            // A numeric timestamp is taken as the integer
-                            // it is, or re-read from its text.
-                            let (end, n, integer) = number(self.text, i)?;
-                            read = NumberText {
-                                raw: slice(self.text, i, end)?,
-                                integer: integer.then_some(n as i64),
-                            };
-                            (Value::Num(n), end)
-                        }
-                        _ => self.fast_value(i, depth + 1)?,
-                    };
-                    self.store(&e.slots, v, read, values);
-                    end
-                }
+                Some(e) => match (e.child, s.get(i)) {
+                    (Some(child), Some(b'{')) => {
+                        let end = self.fast_object(i, tree, child, values, order, depth + 1)?;
+                        tokens = order.tokens(node);
+                        self.store(&e.slots, Value::Object, NumberText::default(), values);
+                        end
+                    }
+                    _ => self.entry_value(e, i, depth + 1, values)?,
+                },
             };
             match *s.get(i)? {
                 b',' => i += 1,
@@ -115,6 +156,34 @@ impl<'a> Scanner<'a> {
             }
             k += 1;
         }
+    }
+
+    /// Reads the value at `i` of an entry that is not plain, and not an
+    /// object to descend into, and stores it; returns the position past it.
+    #[inline(always)]
+    fn entry_value(
+        &mut self,
+        e: &Entry,
+        i: usize,
+        depth: usize,
+        values: &mut [Option<Value<'a>>],
+    ) -> Option<usize> {
+        let mut read = NumberText::default();
+        let (v, end) = match self.s.get(i) {
+            Some(b'-' | b'0'..=b'9') => {
+                // A numeric timestamp is taken as the integer it is, or
+                // re-read from its text.
+                let (end, n, integer) = number(self.text, i)?;
+                read = NumberText {
+                    raw: slice(self.text, i, end)?,
+                    integer: integer.then_some(n as i64),
+                };
+                (Value::Num(n), end)
+            }
+            _ => self.fast_value(i, depth)?,
+        };
+        self.store(&e.slots, v, read, values);
+        Some(end)
     }
 
     /// Reads a wanted value at `i` that is not an object to descend into;
@@ -172,7 +241,7 @@ fn string_end(s: &[u8], i: usize) -> Option<usize> {
 /// returns the key's content range and the position of the value (after
 /// one optional space).
 #[inline(always)]
-fn key(s: &[u8], i: usize) -> Option<(usize, usize, usize)> {
+pub(super) fn key(s: &[u8], i: usize) -> Option<(usize, usize, usize)> {
     let i = space(s, i);
     if *s.get(i)? != b'"' {
         return None;
@@ -250,7 +319,7 @@ pub(super) fn number(text: &str, i: usize) -> Option<(usize, f64, bool)> {
 
 /// The position past the unwanted value at `i`, its syntax checked.
 #[inline(always)]
-fn skip(text: &str, i: usize, depth: usize) -> Option<usize> {
+pub(super) fn skip(text: &str, i: usize, depth: usize) -> Option<usize> {
     let s = text.as_bytes();
     match *s.get(i)? {
         b'"' => Some(string_end(s, i)? + 1),

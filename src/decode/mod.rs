@@ -24,6 +24,7 @@ mod order;
 mod paths;
 mod pattern;
 mod settings;
+mod shape;
 mod sniff;
 mod spec;
 mod syslog;

@@ -9,6 +9,8 @@
 //! instead. A match compares the whole key token byte for byte, so a guess
 //! never changes what a line decodes to.
 
+use super::shape::Shape;
+
 /// Members per object whose keys are remembered; later ones are read the
 /// usual way.
 const MEMBERS: usize = 64;
@@ -39,13 +41,88 @@ impl Token {
     }
 }
 
-/// Per node of the path tree, per member position, the last key token seen.
+/// Per node of the path tree, per member position, the last key token seen;
+/// and the shape of a recent line, to read the next one along.
 #[derive(Debug, Clone, Default)]
 pub struct KeyOrder {
     nodes: Vec<Vec<Token>>,
+    shape: Option<Shape>,
+    /// Lines to read before a shape is taken again.
+    wait: u32,
+    /// What `wait` is set to when a shape fails early: doubled at each such
+    /// failure, so that lines of ever-changing shapes soon stop paying for
+    /// shapes.
+    backoff: u32,
+    /// Lines read along the shape since it was taken.
+    fitted: u32,
 }
 
+/// Lines read along a shape for it to have paid for itself: reading a line
+/// along it saves about a quarter of the line's reading, and a shape that
+/// fails costs about a line's reading to take and a part of one to try.
+/// Once it has, the next line's shape is taken at once.
+pub(super) const WORTH: u32 = 16;
+
+/// The longest wait before a shape is taken again.
+const MAX_WAIT: u32 = 1 << 12;
+
 impl KeyOrder {
+    /// The shape to read the next line along, if any.
+    #[inline(always)]
+    pub fn shape(&self) -> Option<&Shape> {
+        self.shape.as_ref()
+    }
+
+    /// Whether the line just read along the shape fitted it; one that did
+    /// not drops it.
+    #[inline(always)]
+    pub fn shape_read(&mut self, fitted: bool) {
+        if fitted {
+            self.fitted = self.fitted.saturating_add(1);
+        } else {
+            self.shape_failed();
+        }
+    }
+
+    /// Drops the shape. One that paid for itself is taken again from the
+    /// next line; one that did not waits twice as long as the last.
+    fn shape_failed(&mut self) {
+        self.shape = None;
+        self.backoff = if self.fitted >= WORTH {
+            0
+        } else {
+            (self.backoff * 2).clamp(1, MAX_WAIT)
+        };
+        self.wait = self.backoff;
+        self.fitted = 0;
+    }
+
+    /// Whether to take the shape of the line the compact path just read:
+    /// when there is none, and no wait.
+    #[inline(always)]
+    pub fn wants_shape(&mut self) -> bool {
+        if self.shape.is_some() {
+            return false;
+        }
+        if self.wait > 0 {
+            self.wait -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// Reads the next lines along `shape`; `None`, a line without one,
+    /// counts as a shape that failed.
+    pub fn set_shape(&mut self, shape: Option<Shape>) {
+        match shape {
+            Some(shape) => {
+                self.shape = Some(shape);
+                self.fitted = 0;
+            }
+            None => self.shape_failed(),
+        }
+    }
+
     /// The key tokens last seen in the objects of `node`, by member position.
     #[inline(always)]
     pub fn tokens(&self, node: usize) -> &[Token] {
