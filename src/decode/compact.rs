@@ -241,7 +241,7 @@ fn string_end(s: &[u8], i: usize) -> Option<usize> {
 /// returns the key's content range and the position of the value (after
 /// one optional space).
 #[inline(always)]
-pub(super) fn key(s: &[u8], i: usize) -> Option<(usize, usize, usize)> {
+fn key(s: &[u8], i: usize) -> Option<(usize, usize, usize)> {
     let i = space(s, i);
     if *s.get(i)? != b'"' {
         return None;
@@ -319,7 +319,7 @@ pub(super) fn number(text: &str, i: usize) -> Option<(usize, f64, bool)> {
 
 /// The position past the unwanted value at `i`, its syntax checked.
 #[inline(always)]
-pub(super) fn skip(text: &str, i: usize, depth: usize) -> Option<usize> {
+fn skip(text: &str, i: usize, depth: usize) -> Option<usize> {
     let s = text.as_bytes();
     match *s.get(i)? {
         b'"' => Some(string_end(s, i)? + 1),
@@ -355,6 +355,77 @@ fn container_end(text: &str, mut i: usize, depth: usize) -> Option<usize> {
             b',' => i += 1,
             b if b == close => return Some(i + 1),
             _ => return None,
+        }
+    }
+}
+
+/// Shapes are taken here, where the compact grammar is: the pieces are
+/// what this path reads between values.
+impl Shape {
+    /// The shape of `text`, a line the compact path has read. `None` when
+    /// a key both holds a value and is descended into (the object is a
+    /// value of its own): such lines are not read along a shape.
+    pub fn of(text: &str, tree: &PathTree) -> Option<Shape> {
+        let mut shape = Shape::default();
+        let mut from = 0;
+        let end = shape.object(text, tree, 0, 0, &mut from, 0)?;
+        (end == text.len()).then_some(())?;
+        shape.push(&text.as_bytes()[from..end], 0, Action::End);
+        Some(shape)
+    }
+
+    /// Walks the object at `i` of `node`, at `depth`, as the compact path
+    /// reads it; `from` is where the current piece began. Returns the
+    /// position past the object.
+    fn object(
+        &mut self,
+        text: &str,
+        tree: &PathTree,
+        node: usize,
+        mut i: usize,
+        from: &mut usize,
+        depth: usize,
+    ) -> Option<usize> {
+        let s = text.as_bytes();
+        if too_deep(depth) {
+            return None;
+        }
+        let n = tree.nodes.get(node)?;
+        i += 1;
+        if *s.get(i)? == b'}' {
+            return Some(i + 1);
+        }
+        loop {
+            let (ks, ke, at) = key(s, i)?;
+            let entry = n
+                .index_with_prefix(prefix_at(s, ks, ke - ks), &s[ks..ke])
+                .and_then(|w| n.entry(w));
+            i = match entry {
+                Some(e) if e.child.is_some() && s.get(at) == Some(&b'{') => {
+                    if !e.slots.is_empty() {
+                        return None;
+                    }
+                    self.object(text, tree, e.child?, at, from, depth + 1)?
+                }
+                _ => {
+                    let action = match entry {
+                        None => Action::Skip,
+                        Some(Entry {
+                            plain: Some(slot), ..
+                        }) => Action::Plain(*slot),
+                        Some(e) => Action::Entry(Box::new(e.clone())),
+                    };
+                    self.push(&s[*from..at], depth + 1, action);
+                    let end = skip(text, at, depth + 1)?;
+                    *from = end;
+                    end
+                }
+            };
+            match *s.get(i)? {
+                b',' => i += 1,
+                b'}' => return Some(i + 1),
+                _ => return None,
+            }
         }
     }
 }
