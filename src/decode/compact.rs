@@ -21,7 +21,7 @@ use super::digits;
 use super::json::{find_quote_or_backslash, parse_number, NumberText, Scanner, MAX_DEPTH, POW10};
 use super::order::KeyOrder;
 use super::paths::{prefix_at, Entry, PathTree};
-use super::shape::{Action, Shape, STEP_BYTES};
+use super::shape::{Action, Shape, Step, STEP_BYTES};
 use crate::event::Value;
 
 impl<'a> Scanner<'a> {
@@ -65,7 +65,7 @@ impl<'a> Scanner<'a> {
         for step in &shape.steps {
             let same = match s.get(i..).and_then(<[u8]>::first_chunk::<STEP_BYTES>) {
                 Some(head) => (u128::from_le_bytes(*head) ^ step.bytes) & step.mask == 0,
-                None => s.get(i..i + step.len)? == &step.bytes()[..step.len],
+                None => tail_is(s, i, step)?,
             };
             if !same {
                 return None;
@@ -210,6 +210,28 @@ impl<'a> Scanner<'a> {
             }
         })
     }
+}
+
+/// Whether the last bytes of `s`, from `i` (fewer than [`STEP_BYTES`]),
+/// start with `step`'s; `None` when there are fewer than its bytes. The end
+/// of every line comes here: the line's last 16 bytes are loaded at once and
+/// shifted, rather than compared by a call to memcmp.
+#[inline(always)]
+pub(super) fn tail_is(s: &[u8], i: usize, step: &Step) -> Option<bool> {
+    let rest = s.len().checked_sub(i)?;
+    if rest < step.len {
+        return None;
+    }
+    Some(match s.last_chunk::<STEP_BYTES>() {
+        Some(last) => {
+            let tail = u128::from_le_bytes(*last)
+                .checked_shr(8 * (STEP_BYTES - rest) as u32)
+                .unwrap_or(0);
+            (tail ^ step.bytes) & step.mask == 0
+        }
+        // A line shorter than a step.
+        None => s.get(i..i + step.len)? == &step.bytes()[..step.len],
+    })
 }
 
 /// Whether an object or array at `depth` is too deep for the fast path. The

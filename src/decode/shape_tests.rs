@@ -214,3 +214,34 @@ fn shapes_that_keep_failing_are_taken_ever_more_rarely() {
     order.set_shape(None);
     assert!(!order.wants_shape() && !order.wants_shape() && order.wants_shape());
 }
+
+/// The last bytes of a line compared with a step as a slice compares them:
+/// lines longer and shorter than a step, every position near the end, steps
+/// that fit, differ in one byte or run past the end.
+#[test]
+fn the_end_of_a_line_is_compared_byte_for_byte() {
+    use super::super::compact::tail_is;
+    let mut x = 0x7A11_0F_u64;
+    for _ in 0..20_000 {
+        let len = (next(&mut x) % 40) as usize;
+        let line: Vec<u8> = (0..len)
+            .map(|_| b"ab}\""[(next(&mut x) % 4) as usize])
+            .collect();
+        let i = len.saturating_sub((next(&mut x) % (STEP_BYTES as u64)) as usize);
+        let rest = len - i;
+        let step_len = (next(&mut x) % (rest as u64 + 2)) as usize;
+        let mut piece: Vec<u8> = line[i..].iter().copied().take(step_len).collect();
+        while piece.len() < step_len {
+            piece.push(b'}');
+        }
+        if step_len > 0 && next(&mut x) % 2 == 0 {
+            let at = (next(&mut x) % step_len as u64) as usize;
+            piece[at] = b"ab}\""[(next(&mut x) % 4) as usize];
+        }
+        let mut shape = Shape::default();
+        shape.push(&piece, 1, Action::End);
+        let step = &shape.steps[0];
+        let want = (step_len <= rest).then(|| line[i..i + step_len] == piece[..]);
+        assert_eq!(tail_is(&line, i, step), want, "{line:?} at {i}: {piece:?}");
+    }
+}
