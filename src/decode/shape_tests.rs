@@ -221,7 +221,7 @@ fn shapes_that_keep_failing_are_taken_ever_more_rarely() {
 #[test]
 fn the_end_of_a_line_is_compared_byte_for_byte() {
     use super::super::compact::tail_is;
-    let mut x = 0x7A11_0F_u64;
+    let mut x = 0x007A_110F_u64;
     for _ in 0..20_000 {
         let len = (next(&mut x) % 40) as usize;
         let line: Vec<u8> = (0..len)
