@@ -8,6 +8,10 @@
 //! looking it up. Any other bytes take the usual way and are remembered
 //! instead. A match compares the whole key token byte for byte, so a guess
 //! never changes what a line decodes to.
+//!
+//! The same memory keeps the shape of a recent line ([`super::shape`]), and
+//! when to take another: a shape that keeps failing early is taken after
+//! ever longer waits, so that lines of changing shapes do not pay for it.
 
 use super::shape::Shape;
 

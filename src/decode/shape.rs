@@ -57,7 +57,7 @@ pub enum Action {
 }
 
 impl Step {
-    /// This step's bytes as a slice, for the last few bytes of a line.
+    /// This step's bytes, for a line shorter than a step.
     pub fn bytes(&self) -> [u8; STEP_BYTES] {
         self.bytes.to_le_bytes()
     }
