@@ -386,13 +386,15 @@ fn container_end(text: &str, mut i: usize, depth: usize) -> Option<usize> {
 impl Shape {
     /// The shape of `text`, a line the compact path has read. `None` when
     /// a key both holds a value and is descended into (the object is a
-    /// value of its own): such lines are not read along a shape.
+    /// value of its own), or when the line has more than
+    /// [`MAX_STEPS`](super::shape::MAX_STEPS)
+    /// pieces: such lines are not read along a shape.
     pub fn of(text: &str, tree: &PathTree) -> Option<Shape> {
         let mut shape = Shape::default();
         let mut from = 0;
         let end = shape.object(text, tree, 0, 0, &mut from, 0)?;
         (end == text.len()).then_some(())?;
-        shape.push(&text.as_bytes()[from..end], 0, Action::End);
+        shape.push(&text.as_bytes()[from..end], 0, Action::End)?;
         Some(shape)
     }
 
@@ -437,7 +439,7 @@ impl Shape {
                         }) => Action::Plain(*slot),
                         Some(e) => Action::Entry(Box::new(e.clone())),
                     };
-                    self.push(&s[*from..at], depth + 1, action);
+                    self.push(&s[*from..at], depth + 1, action)?;
                     let end = skip(text, at, depth + 1)?;
                     *from = end;
                     end

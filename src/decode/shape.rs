@@ -20,6 +20,11 @@ use super::paths::Entry;
 /// Bytes of a line compared in one step: a longer piece takes several.
 pub const STEP_BYTES: usize = 16;
 
+/// The most steps a shape holds (64 bytes each). A line of more members
+/// (a line may be up to 1 GiB) is not read along a shape, so that no shape
+/// holds many times the memory of its line.
+pub const MAX_STEPS: usize = 1024;
+
 /// The pieces of a line, in order.
 #[derive(Debug, Clone, Default)]
 pub struct Shape {
@@ -65,8 +70,12 @@ impl Step {
 
 impl Shape {
     /// Adds the piece `bytes`, then `action`, in steps of up to
-    /// [`STEP_BYTES`] bytes.
-    pub(super) fn push(&mut self, bytes: &[u8], depth: usize, action: Action) {
+    /// [`STEP_BYTES`] bytes; `None` when the shape would hold more than
+    /// [`MAX_STEPS`].
+    pub(super) fn push(&mut self, bytes: &[u8], depth: usize, action: Action) -> Option<()> {
+        if self.steps.len() + bytes.len().div_ceil(STEP_BYTES).max(1) > MAX_STEPS {
+            return None;
+        }
         if bytes.is_empty() {
             self.steps.push(Step {
                 bytes: 0,
@@ -75,7 +84,7 @@ impl Shape {
                 depth,
                 action,
             });
-            return;
+            return Some(());
         }
         let mut chunks = bytes.chunks(STEP_BYTES).peekable();
         while let Some(chunk) = chunks.next() {
@@ -93,6 +102,7 @@ impl Shape {
                 },
             });
         }
+        Some(())
     }
 }
 

@@ -174,6 +174,20 @@ fn a_shape_cuts_the_line_at_its_values() {
         shape.steps.iter().map(|s| s.len).sum::<usize>(),
         text.len() - 13
     );
+    // A line of more pieces than a shape holds gives none.
+    let members = |n: usize| {
+        let body: Vec<String> = (0..n).map(|k| format!("\"k{k}\":{k}")).collect();
+        format!("{{{}}}", body.join(","))
+    };
+    let most = Shape::of(&members(MAX_STEPS - 1), &tree).expect("a shape");
+    assert_eq!(most.steps.len(), MAX_STEPS);
+    assert!(Shape::of(&members(MAX_STEPS), &tree).is_none());
+    assert!(Shape::of(&members(100 * MAX_STEPS), &tree).is_none());
+    // Nor does one whose one key is longer than that many steps.
+    let key = "k".repeat(STEP_BYTES * MAX_STEPS);
+    assert!(Shape::of(&format!("{{\"{key}\":1}}"), &tree).is_none());
+    let key = "k".repeat(STEP_BYTES * (MAX_STEPS - 1) - 4);
+    assert!(Shape::of(&format!("{{\"{key}\":1}}"), &tree).is_some());
     // A key both kept and descended into gives no shape.
     assert!(Shape::of(r#"{"http":{"route":"/"}}"#, &tree).is_none());
     assert!(Shape::of(r#"{"http":"/"}"#, &tree).is_some());
@@ -239,7 +253,7 @@ fn the_end_of_a_line_is_compared_byte_for_byte() {
             piece[at] = b"ab}\""[(next(&mut x) % 4) as usize];
         }
         let mut shape = Shape::default();
-        shape.push(&piece, 1, Action::End);
+        shape.push(&piece, 1, Action::End).expect("a step");
         let step = &shape.steps[0];
         let want = (step_len <= rest).then(|| line[i..i + step_len] == piece[..]);
         assert_eq!(tail_is(&line, i, step), want, "{line:?} at {i}: {piece:?}");
