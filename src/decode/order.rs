@@ -13,14 +13,15 @@
 //! when to take another: a shape that keeps failing early is taken after
 //! ever longer waits, so that lines of changing shapes do not pay for it.
 
-use super::shape::Shape;
+use super::shape::{packed, Shape, STEP_BYTES};
 
 /// Members per object whose keys are remembered; later ones are read the
 /// usual way.
 const MEMBERS: usize = 64;
 
-/// A key token up to this long (`"key":`) can be remembered.
-const TOKEN_BYTES: usize = 16;
+/// A key token up to this long (`"key":`) can be remembered: one load, as
+/// a step of a shape.
+const TOKEN_BYTES: usize = STEP_BYTES;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Token {
@@ -155,11 +156,10 @@ impl KeyOrder {
         let wanted = wanted.map(u16::try_from);
         members[k] = match (token.len(), wanted) {
             (len @ 1..=TOKEN_BYTES, None | Some(Ok(_))) => {
-                let mut bytes = [0u8; TOKEN_BYTES];
-                bytes[..len].copy_from_slice(token);
+                let (bytes, mask) = packed(token);
                 Token {
-                    bytes: u128::from_le_bytes(bytes),
-                    mask: u128::MAX >> (8 * (TOKEN_BYTES - len)),
+                    bytes,
+                    mask,
                     len: len as u8,
                     wanted: wanted.and_then(Result::ok),
                 }

@@ -20,6 +20,20 @@ use super::paths::Entry;
 /// Bytes of a line compared in one step: a longer piece takes several.
 pub const STEP_BYTES: usize = 16;
 
+/// `bytes` (at most [`STEP_BYTES`]) packed for comparison with a line: as
+/// a little-endian word, zero-padded, and the mask of ones over them. The
+/// line holds them where its next 16 bytes, loaded as a word `head`, give
+/// `(head ^ word) & mask == 0`. Key tokens ([`super::order`]) are packed
+/// the same way.
+pub fn packed(bytes: &[u8]) -> (u128, u128) {
+    let mut padded = [0u8; STEP_BYTES];
+    padded[..bytes.len()].copy_from_slice(bytes);
+    let mask = u128::MAX
+        .checked_shr(8 * (STEP_BYTES - bytes.len()) as u32)
+        .unwrap_or(0);
+    (u128::from_le_bytes(padded), mask)
+}
+
 /// The most steps a shape holds (64 bytes each). A line of more members
 /// (a line may be up to 1 GiB) is not read along a shape, so that no shape
 /// holds many times the memory of its line.
@@ -88,11 +102,10 @@ impl Shape {
         }
         let mut chunks = bytes.chunks(STEP_BYTES).peekable();
         while let Some(chunk) = chunks.next() {
-            let mut padded = [0u8; STEP_BYTES];
-            padded[..chunk.len()].copy_from_slice(chunk);
+            let (word, mask) = packed(chunk);
             self.steps.push(Step {
-                bytes: u128::from_le_bytes(padded),
-                mask: u128::MAX >> (8 * (STEP_BYTES - chunk.len())),
+                bytes: word,
+                mask,
                 len: chunk.len(),
                 depth,
                 action: if chunks.peek().is_some() {
